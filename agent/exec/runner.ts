@@ -1,0 +1,119 @@
+/**
+ * The one road from calico-diag to the host's commands (house rules 1 and 2).
+ *
+ * Design: every command is an argv array (never a shell), has a timeout, an output cap and is
+ * killed with its whole process group when either is exceeded. Failures to run are typed
+ * `RunError`s, never exceptions; a non-zero exit is reported as data (`exitCode`) because some
+ * tools (iptables-nft-save) fail with exit 0 and others succeed with exit 1 — the caller decides.
+ * Concurrency: stateless; each call owns its child process.
+ */
+import { execa } from 'execa';
+
+export interface RunRequest {
+  /** argv[0] is the binary, looked up on PATH; the rest are arguments passed verbatim. */
+  argv: readonly [string, ...string[]];
+  /** Kill the process group after this many ms. Default 10 000. */
+  timeoutMs?: number;
+  /** Kill when stdout or stderr exceeds this many bytes. Default 64 MiB. */
+  maxOutputBytes?: number;
+  /** Written to stdin, then stdin is closed. */
+  input?: string;
+  /** Resolve on this signal (e.g. shutdown) by killing the command. */
+  signal?: AbortSignal;
+}
+
+export interface RunOutput {
+  ok: true;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+export type RunErrorKind = 'missing-binary' | 'timeout' | 'output-too-large' | 'permission-denied' | 'spawn-failed' | 'aborted';
+
+export interface RunError {
+  ok: false;
+  kind: RunErrorKind;
+  message: string;
+  argv: readonly string[];
+  stderr: string;
+  durationMs: number;
+}
+
+export type RunResult = RunOutput | RunError;
+export type CommandRunner = (req: RunRequest) => Promise<RunResult>;
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+const killGroup = (pid: number | undefined): void => {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+};
+
+/** The real runner, backed by execa. */
+export const execRunner: CommandRunner = async (req) => {
+  const started = performance.now();
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBuffer = req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const [file, ...args] = req.argv;
+  const elapsed = () => Math.round(performance.now() - started);
+  const fail = (kind: RunErrorKind, message: string, stderr = ''): RunError => ({
+    ok: false,
+    kind,
+    message,
+    argv: req.argv,
+    stderr: stderr.slice(0, 4096),
+    durationMs: elapsed(),
+  });
+  try {
+    const child = execa(file, args, {
+      shell: false,
+      reject: false,
+      timeout: timeoutMs,
+      maxBuffer,
+      killSignal: 'SIGKILL',
+      // Own process group, so a timeout kills grandchildren too (node-problem-detector's runner).
+      detached: true,
+      cleanup: true,
+      stripFinalNewline: false,
+      encoding: 'utf8',
+      ...(req.input === undefined ? { stdin: 'ignore' as const } : { input: req.input }),
+      ...(req.signal ? { cancelSignal: req.signal } : {}),
+      env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      extendEnv: false,
+    });
+    // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
+    // keep us waiting, so the whole group is killed from here.
+    let groupKilled = false;
+    const timer = setTimeout(() => {
+      groupKilled = true;
+      killGroup(child.pid);
+    }, timeoutMs);
+    const result = await child.finally(() => clearTimeout(timer));
+    if (result.isMaxBuffer || result.isCanceled) killGroup(child.pid);
+    const stderr = String(result.stderr ?? '');
+    if (result.timedOut || groupKilled) return fail('timeout', `${file} did not finish within ${timeoutMs} ms`, stderr);
+    if (result.isMaxBuffer) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
+    if (result.isCanceled) return fail('aborted', `${file} was cancelled`, stderr);
+    const code = (result as { code?: string }).code;
+    if (code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
+    if (code === 'EACCES' || code === 'EPERM') return fail('permission-denied', `${file}: permission denied`);
+    if (result.failed && result.exitCode === undefined) {
+      return fail('spawn-failed', `${file} could not be run: ${result.shortMessage ?? 'unknown error'}`, stderr);
+    }
+    if (/permission denied|operation not permitted|you must be root/i.test(stderr) && (result.exitCode ?? 0) !== 0) {
+      return fail('permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? 'permission denied'}`, stderr);
+    }
+    return { ok: true, stdout: String(result.stdout ?? ''), stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
+    return fail('spawn-failed', `${file} could not be run: ${e.message}`);
+  }
+};

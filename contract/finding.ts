@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+export const Severity = z.enum(['critical', 'warning', 'info']);
+export type Severity = z.infer<typeof Severity>;
+
+/** A stable kebab-case rule id: users alert and filter on it. */
+export const RuleId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+
+export const Evidence = z.object({
+  /** what was seen */
+  seen: z.string(),
+  /** what was expected */
+  expected: z.string(),
+  /** structured facts behind the finding (device, counters, MACs, …) */
+  details: z.record(z.string(), z.unknown()).default({}),
+});
+export type Evidence = z.infer<typeof Evidence>;
+
+export const Finding = z.object({
+  /** stable per (rule, node, peer, subject): the same problem keeps its id across passes */
+  id: z.string(),
+  rule: RuleId,
+  severity: Severity,
+  /** the node that holds the wrong state */
+  node: z.string(),
+  /** the other node the state is about, for cross-node rules */
+  peer: z.string().optional(),
+  summary: z.string(),
+  evidence: Evidence,
+  /** the runbook step, in our words */
+  remedy: z.string(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+});
+export type Finding = z.infer<typeof Finding>;
+
+/** What a check concluded: ok, findings, or unknown because its input was unavailable. */
+export const CheckStatus = z.object({
+  rule: RuleId,
+  status: z.enum(['ok', 'finding', 'unknown']),
+  /** for unknown: which input was missing and why */
+  reason: z.string().optional(),
+});
+export type CheckStatus = z.infer<typeof CheckStatus>;
+
+/** A finding before it has an id and times: what pure checks and correlation rules return. */
+export type FindingDraft = Omit<Finding, 'id' | 'firstSeen' | 'lastSeen'> & {
+  /** what distinguishes two findings of the same rule on the same node and peer (a device, an IP) */
+  subject?: string;
+};
+
+export const findingId = (d: Pick<FindingDraft, 'rule' | 'node' | 'peer' | 'subject'>): string =>
+  [d.rule, d.node, d.peer ?? '', d.subject ?? ''].join('/');
+
+/** Gives drafts ids and carries firstSeen over from the previous pass (pure; `now` is passed in). */
+export const stampFindings = (drafts: readonly FindingDraft[], previous: readonly Finding[], now: string): Finding[] => {
+  const before = new Map(previous.map((f) => [f.id, f]));
+  return drafts.map((d) => {
+    const { subject: _subject, ...rest } = d;
+    const id = findingId(d);
+    return { ...rest, id, firstSeen: before.get(id)?.firstSeen ?? now, lastSeen: now };
+  });
+};

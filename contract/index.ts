@@ -1,0 +1,4 @@
+export * from './result.js';
+export * from './snapshot.js';
+export * from './finding.js';
+export * from './report.js';

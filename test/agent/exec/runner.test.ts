@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { execRunner } from '../../../agent/exec/runner.js';
+
+describe('execRunner', () => {
+  it('runs argv without a shell', async () => {
+    const r = await execRunner({ argv: ['echo', 'a; rm -rf / $(id)'] });
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.stdout).toBe('a; rm -rf / $(id)\n');
+  });
+  it('reports a missing binary as a typed error', async () => {
+    const r = await execRunner({ argv: ['definitely-not-a-binary-calico-diag'] });
+    expect(r).toMatchObject({ ok: false, kind: 'missing-binary' });
+  });
+  it('kills a hung command at its timeout, grandchildren included', async () => {
+    const r = await execRunner({ argv: ['sh', '-c', 'sleep 30 & sleep 30'], timeoutMs: 200 });
+    expect(r).toMatchObject({ ok: false, kind: 'timeout' });
+    if (!r.ok) expect(r.durationMs).toBeLessThan(5000);
+  });
+  it('caps output', async () => {
+    const r = await execRunner({ argv: ['yes'], maxOutputBytes: 10_000, timeoutMs: 5000 });
+    expect(r).toMatchObject({ ok: false, kind: 'output-too-large' });
+  });
+  it('returns a non-zero exit as data', async () => {
+    const r = await execRunner({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    expect(r).toMatchObject({ ok: true, exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+  it('feeds stdin', async () => {
+    const r = await execRunner({ argv: ['cat'], input: 'hello' });
+    expect(r).toMatchObject({ ok: true, stdout: 'hello' });
+  });
+});
