@@ -1,0 +1,70 @@
+/**
+ * HTTP pieces both services share: bearer-token auth and the coded error shape (house rule 6).
+ * Stateless; the token is read through a function so a rotated token file takes effect.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import createError from '@fastify/error';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+export const Unauthorized = createError('UNAUTHORIZED', 'a valid bearer token is required', 401);
+export const NotFound = createError('NOT_FOUND', '%s', 404);
+export const Conflict = createError('CONFLICT', '%s', 409);
+export const Busy = createError('BUSY', '%s', 429);
+export const BadRequest = createError('BAD_REQUEST', '%s', 400);
+export const Unprocessable = createError('UNPROCESSABLE', '%s', 422);
+export const Internal = createError('INTERNAL', '%s', 500);
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** Constant-time comparison of a presented token with the expected one. */
+export const tokenMatches = (presented: string, expected: string): boolean =>
+  expected.length > 0 && timingSafeEqual(digest(presented), digest(expected));
+
+/** An onRequest hook that requires `Authorization: Bearer <token>`. */
+export const requireBearer =
+  (expected: () => string) =>
+  async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m?.[1] || !tokenMatches(m[1], expected())) throw new Unauthorized();
+  };
+
+/**
+ * Error handler giving every failure the body `{statusCode, code, error, message, details?}`:
+ * zod validation issues → 400 with the issues, oversized bodies → 413, bad JSON → 400.
+ */
+export const installErrorHandler = (app: FastifyInstance): void => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return reply.code(400).send({
+        statusCode: 400,
+        code: 'INVALID_REQUEST',
+        error: 'Bad Request',
+        message: `request ${err.validationContext ?? 'body'} does not match the schema`,
+        details: err.validation.map((v) => ({ path: v.instancePath, message: v.message, keyword: v.keyword })),
+      });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    const code =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'BODY_TOO_LARGE'
+        : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code?.startsWith('FST_ERR_CTP')
+          ? 'INVALID_BODY'
+          : (err.code ?? 'INTERNAL');
+    return reply.code(status).send({
+      statusCode: status,
+      code,
+      error: httpErrorName(status),
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+};
+
+const httpErrorName = (status: number): string =>
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests' })[status] ??
+  (status >= 500 ? 'Internal Server Error' : 'Error');
