@@ -1,0 +1,44 @@
+/**
+ * The input every correlation rule reads: each node's latest report with its sections resolved
+ * (the store has turned hash-only sections back into data), and the time passed in.
+ */
+import type { FindingDraft } from '../../contract/finding.js';
+import type { Report } from '../../contract/report.js';
+import type { Sections } from '../../contract/snapshot.js';
+
+export type ResolvedReport = Omit<Report, 'sections'> & { sections: Sections };
+
+export interface NodeState {
+  node: string;
+  /** when the aggregator accepted the latest report (ISO 8601) */
+  receivedAt: string;
+  report: ResolvedReport;
+  /** the report before the latest one, when kept (for counters that must rise between reports) */
+  previous?: ResolvedReport;
+}
+
+/** What the Kubernetes / Calico datastore says, when the aggregator runs in a cluster. */
+export interface DatastoreView {
+  /** Kubernetes node names */
+  nodes: { name: string; internalIPs: string[] }[];
+  /** calico-node pods per node */
+  calicoNodePods: { node: string; name: string; ready: boolean; restarts: number }[];
+  ipPools: { name: string; cidr: string; blockSize: number; vxlanMode: string; ipipMode: string; disabled: boolean; natOutgoing: boolean }[];
+  blockAffinities: { node: string; cidr: string; state: string }[];
+}
+
+export interface CorrelateInput {
+  nodes: readonly NodeState[];
+  /** ISO 8601 */
+  now: string;
+  /** agent-stale threshold = this many intervals without a report */
+  staleAfterIntervals: number;
+  datastore?: DatastoreView | undefined;
+}
+
+export interface CorrelateRule {
+  /** the stable rule id findings carry */
+  id: string;
+  description: string;
+  run(input: CorrelateInput, map: import('../../contract/cluster.js').ClusterMap): FindingDraft[];
+}
