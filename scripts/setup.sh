@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks for calico-diag: the dataplane tools the agent
+# and the namespace lab use, promtool/prometheus for the monitoring checks, and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+if command -v apt-get >/dev/null; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    iproute2 iptables ipset tcpdump conntrack kmod procps iputils-ping time \
+    prometheus ca-certificates >/dev/null
+  # Debian starts the prometheus service on install; calico-diag's tests run their own instance.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $SUDO systemctl stop prometheus || true
+  fi
+fi
+node -e 'const [maj]=process.versions.node.split(".").map(Number); if (maj < 20) { console.error(`calico-diag needs Node 20 or later, found ${process.version}`); process.exit(1); }'
+npm ci --no-audit --no-fund
