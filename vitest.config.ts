@@ -8,5 +8,6 @@ export default defineConfig({
     // Lab tests share one kernel; run files one at a time so namespaces never collide on CPU/time.
     fileParallelism: true,
     pool: 'forks',
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
