@@ -1,0 +1,97 @@
+/**
+ * Benchmark of the iptables-save parser (not a test: it measures, it does not assert).
+ *
+ *   npm run bench                      # build, then: node dist/bench/iptables.js
+ *   node dist/bench/iptables.js --rules 100000 --runs 15
+ *
+ * Generates a deterministic Calico-like `iptables-save -c` dump (bench/gen-iptables.ts), then in
+ * the same process, alternating, times (a) a bare line split (`text.split('\n')` and touching each
+ * line) and (b) `parseIptablesSave`, and (c) parse + materialising every rule's derived fields
+ * (tokens, target, comments, ipset matches) as a consumer reading all rules would. Reports
+ * medians, MB/s, the parse/split ratio, heap and RSS.
+ */
+import { generateIptablesSave } from './gen-iptables.js';
+import { iptablesTotals, parseIptablesSave } from '../agent/parsers/iptables-save.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+function main(): void {
+  const rules = arg('--rules', 100_000);
+  const runs = arg('--runs', 15);
+  const text = generateIptablesSave({ rules, seed: 42 });
+  const mb = Buffer.byteLength(text) / 1e6;
+
+  const splitMs: number[] = [];
+  const parseMs: number[] = [];
+  const fullMs: number[] = [];
+  let sink = 0;
+  const rssBefore = process.memoryUsage().rss;
+  let heapAfterParse = 0;
+  for (let r = 0; r < runs + 2; r++) {
+    let t = performance.now();
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) sink += (lines[i] as string).charCodeAt(0) | 0;
+    const s = performance.now() - t;
+
+    t = performance.now();
+    const res = parseIptablesSave(text);
+    const p = performance.now() - t;
+    if (!res.ok) throw new Error(`benchmark input did not parse: ${res.error.message}`);
+
+    t = performance.now();
+    for (const table of res.value.tables) {
+      for (const chain of table.chains) {
+        for (const rule of chain.rules) {
+          sink += rule.tokens.length + rule.comments.length + rule.matchSets.length + (rule.target === null ? 0 : 1);
+        }
+      }
+    }
+    const f = p + (performance.now() - t);
+    if (r >= 2) {
+      // the first two rounds warm up the JIT
+      splitMs.push(s);
+      parseMs.push(p);
+      fullMs.push(f);
+    }
+    if (r === runs + 1) {
+      heapAfterParse = process.memoryUsage().heapUsed;
+      const totals = iptablesTotals(res.value);
+      if (totals.rules !== rules) throw new Error(`expected ${rules} rules, parsed ${totals.rules}`);
+    }
+  }
+  const split = median(splitMs);
+  const parse = median(parseMs);
+  const full = median(fullMs);
+  const mem = process.memoryUsage();
+  const out = {
+    rules,
+    megabytes: Number(mb.toFixed(2)),
+    runs,
+    node: process.version,
+    splitMsMedian: Number(split.toFixed(1)),
+    parseMsMedian: Number(parse.toFixed(1)),
+    parseMBps: Number((mb / (parse / 1000)).toFixed(0)),
+    ratioParseToSplit: Number((parse / split).toFixed(2)),
+    parseAndDeriveAllMsMedian: Number(full.toFixed(1)),
+    ratioParseAndDeriveAllToSplit: Number((full / split).toFixed(2)),
+    heapUsedAfterParseMiB: Number(mib(heapAfterParse)),
+    rssBeforeMiB: Number(mib(rssBefore)),
+    rssPeakishMiB: Number(mib(mem.rss)),
+    sink: sink & 1,
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+main();
