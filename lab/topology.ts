@@ -1,0 +1,406 @@
+/**
+ * A Calico VXLAN cluster in network namespaces, wired the way Felix wires one.
+ *
+ *   underlay ns (<p>-ul): bridge br0 10.213.0.1/24 — the "physical" L2 network
+ *   node ns (<p>-nN):     eth0 10.213.0.1N/24 (veth into br0), default via 10.213.0.1,
+ *                         vxlan.calico (VNI 4096, dstport 4789, nolearning, MTU 1450,
+ *                         MAC 66:+sha1(node)[0:5]) with tunnel IP = first address of the block
+ *                         10.244.N.0/26; blackhole block proto 80; per peer a route, PERMANENT
+ *                         neighbour and FDB entry; ipset cali40all-hosts-net; cali-* iptables;
+ *                         a Felix health stand-in on 127.0.0.1:9099
+ *   pod ns (<p>-nNpM):    eth0 10.244.N.M/32 behind caliXXXXXXXXXXX (ee:ee:ee:ee:ee:ee, proxy_arp)
+ *   aggregator ns (<p>-agg): eth0 10.213.0.100/24 on the bridge
+ *
+ * Every address lives only inside the lab's namespaces: the root namespace's addresses, routes and
+ * firewall are never touched. The prefix is `cdl` + 4 random hex digits, so labs never collide.
+ *
+ * State: a Lab object owns its namespaces, run directory and daemons; teardown() is idempotent and
+ * serialised through one promise. No module-level state.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandRunner } from '../agent/exec/runner.js';
+import { inNs, makeSh, type Argv, type Sh } from './sh.js';
+import { nodeEntry, spawnInNs, type Daemon } from './spawn.js';
+import { teardownNamespaces, teardownSync } from './cleanup.js';
+
+export const LAB_PREFIX = 'cdl';
+export const UNDERLAY_CIDR = '10.213.0.0/24';
+export const UNDERLAY_GW = '10.213.0.1';
+export const AGGREGATOR_IP = '10.213.0.100';
+export const POOL_CIDR = '10.244.0.0/16';
+export const VXLAN_VNI = 4096;
+export const VXLAN_PORT = 4789;
+export const UPLINK_MTU = 1500;
+export const VXLAN_MTU = UPLINK_MTU - 50;
+export const ALL_HOSTS_IPSET = 'cali40all-hosts-net';
+export const WORKLOAD_MAC = 'ee:ee:ee:ee:ee:ee';
+
+export interface LabPod {
+  name: string;
+  ns: string;
+  ip: string;
+  /** host-side veth, `cali` + 11 hex digits of sha1(workload id) like Calico's CNI plugin */
+  caliIf: string;
+}
+
+export interface LabNode {
+  index: number;
+  name: string;
+  ns: string;
+  nodeIp: string;
+  /** the underlay-side veth peer of eth0, in the underlay namespace */
+  underlayIf: string;
+  block: string;
+  tunnelIp: string;
+  vtepMac: string;
+  pods: LabPod[];
+  felixControlFile: string;
+}
+
+export interface LabPlan {
+  id: string;
+  prefix: string;
+  underlayNs: string;
+  aggregatorNs: string;
+  aggregatorIp: string;
+  nodes: LabNode[];
+}
+
+/** Felix's VTEP MAC: 0x66 followed by the first 5 bytes of sha1(nodename). */
+export const felixVtepMac = (nodeName: string): string => {
+  const h = createHash('sha1').update(nodeName).digest();
+  return ['66', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+};
+
+/** Calico CNI's host-side veth name: "cali" + first 11 hex digits of sha1(workload id). */
+export const caliIfName = (workloadId: string): string =>
+  `cali${createHash('sha1').update(workloadId).digest('hex').slice(0, 11)}`;
+
+/** Deterministic Felix-style rule id ("cali:<16 chars>") from any text. */
+export const caliRuleId = (text: string): string =>
+  `cali:${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
+
+/** Pure addressing plan for a lab instance (no IO). */
+export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string }): LabPlan => {
+  if (opts.nodes < 2 || opts.nodes > 50) throw new Error('a lab has 2..50 nodes');
+  if (opts.podsPerNode < 1 || opts.podsPerNode > 60) throw new Error('a lab node has 1..60 pods');
+  const prefix = `${LAB_PREFIX}${opts.id}`;
+  const nodes: LabNode[] = [];
+  for (let i = 1; i <= opts.nodes; i += 1) {
+    const name = `node${i}`;
+    const pods: LabPod[] = [];
+    for (let j = 1; j <= opts.podsPerNode; j += 1) {
+      const podName = `pod-${name}-${j}`;
+      pods.push({
+        name: podName,
+        ns: `${prefix}-n${i}p${j}`,
+        ip: `10.244.${i}.${j}`,
+        caliIf: caliIfName(`${prefix}/default/${podName}/eth0`),
+      });
+    }
+    nodes.push({
+      index: i,
+      name,
+      ns: `${prefix}-n${i}`,
+      nodeIp: `10.213.0.${10 + i}`,
+      underlayIf: `vn${i}`,
+      block: `10.244.${i}.0/26`,
+      tunnelIp: `10.244.${i}.0`,
+      vtepMac: felixVtepMac(name),
+      pods,
+      felixControlFile: join(opts.runDir, `felix-${name}.json`),
+    });
+  }
+  return {
+    id: opts.id,
+    prefix,
+    underlayNs: `${prefix}-ul`,
+    aggregatorNs: `${prefix}-agg`,
+    aggregatorIp: AGGREGATOR_IP,
+    nodes,
+  };
+};
+
+/** The filter table a Calico node has, reduced to the chains the checks read. */
+export const calicoFilterRules = (): string => {
+  let n = 0;
+  const id = (chain: string): string => caliRuleId(`${chain}/${(n += 1)}`);
+  const lines = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':cali-FORWARD - [0:0]',
+    ':cali-INPUT - [0:0]',
+    ':cali-OUTPUT - [0:0]',
+    ':cali-from-hep-forward - [0:0]',
+    ':cali-from-host-endpoint - [0:0]',
+    ':cali-from-wl-dispatch - [0:0]',
+    ':cali-to-hep-forward - [0:0]',
+    ':cali-to-host-endpoint - [0:0]',
+    ':cali-to-wl-dispatch - [0:0]',
+    ':cali-wl-to-host - [0:0]',
+    `-A INPUT -m comment --comment "${id('INPUT')}" -j cali-INPUT`,
+    `-A FORWARD -m comment --comment "${id('FORWARD')}" -j cali-FORWARD`,
+    `-A FORWARD -m comment --comment "${id('FORWARD')}" -m comment --comment "Policy explicitly accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT`,
+    `-A FORWARD -m comment --comment "${id('FORWARD')}" -j MARK --set-xmark 0x10000/0x10000`,
+    `-A OUTPUT -m comment --comment "${id('OUTPUT')}" -j cali-OUTPUT`,
+    `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j MARK --set-xmark 0x0/0x1a0000`,
+    `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -m mark --mark 0x0/0x10000 -j cali-from-hep-forward`,
+    `-A cali-FORWARD -i cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-from-wl-dispatch`,
+    `-A cali-FORWARD -o cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-to-wl-dispatch`,
+    `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j cali-to-hep-forward`,
+    `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -m udp --dport ${VXLAN_PORT} -j DROP`,
+    `-A cali-INPUT -i cali+ -m comment --comment "${id('cali-INPUT')}" -g cali-wl-to-host`,
+    `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
+    `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
+    `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j cali-from-host-endpoint`,
+    `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Host endpoint policy accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT`,
+    `-A cali-OUTPUT -m comment --comment "${id('cali-OUTPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
+    `-A cali-OUTPUT -o cali+ -m comment --comment "${id('cali-OUTPUT')}" -j RETURN`,
+    `-A cali-OUTPUT -m comment --comment "${id('cali-OUTPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
+    `-A cali-OUTPUT -m comment --comment "${id('cali-OUTPUT')}" -j cali-to-host-endpoint`,
+    `-A cali-OUTPUT -m comment --comment "${id('cali-OUTPUT')}" -m comment --comment "Host endpoint policy accepted packet." -m mark --mark 0x10000/0x10000 -j ACCEPT`,
+    `-A cali-wl-to-host -m comment --comment "${id('cali-wl-to-host')}" -j cali-from-wl-dispatch`,
+    `-A cali-wl-to-host -m comment --comment "${id('cali-wl-to-host')}" -m comment --comment "Configured DefaultEndpointToHostAction" -j ACCEPT`,
+    'COMMIT',
+    '',
+  ];
+  return lines.join('\n');
+};
+
+export interface Lab extends LabPlan {
+  readonly sh: Sh;
+  /** temp directory: tokens, control files, logs */
+  readonly runDir: string;
+  readonly felix: Map<string, Daemon>;
+  /** every namespace of this lab, the underlay last */
+  namespaces(): string[];
+  node(name: string): LabNode;
+  /** runs argv inside a namespace, throwing on non-zero exit */
+  exec(ns: string, argv: Argv, opts?: { input?: string; timeoutMs?: number }): ReturnType<Sh['must']>;
+  /** one ICMP echo from a pod namespace; true when a reply came back */
+  ping(fromNs: string, toIp: string, opts?: { count?: number; timeoutS?: number; size?: number; df?: boolean }): Promise<boolean>;
+  /** sets the Felix stand-in's health on a node */
+  setFelixHealth(node: string, health: { live: boolean; ready: boolean } | null): void;
+  /** kills every process in the lab's namespaces and deletes them; idempotent */
+  teardown(): Promise<void>;
+  /** installs SIGINT/SIGTERM/exit hooks that tear the lab down; returns the uninstaller */
+  installExitHooks(): () => void;
+}
+
+export interface CreateLabOptions {
+  nodes?: number;
+  podsPerNode?: number;
+  runner?: CommandRunner;
+  /** progress lines (demo); default silent */
+  progress?: (line: string) => void;
+  /** fixed id instead of a random one (tests of the plan only) */
+  id?: string;
+  /** start the Felix health stand-in in every node (default true) */
+  felixStandin?: boolean;
+}
+
+const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '-w', `${key}=${value}`];
+
+/** Builds a lab. On any failure everything already created is torn down and the error rethrown. */
+export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
+  const sh = makeSh(opts.runner);
+  const id = opts.id ?? randomBytes(2).toString('hex');
+  const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
+  writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
+  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir });
+  const progress = opts.progress ?? (() => undefined);
+  const felix = new Map<string, Daemon>();
+  const created: string[] = [];
+  let tearing: Promise<void> | undefined;
+
+  const namespaces = (): string[] => [
+    ...plan.nodes.flatMap((n) => [...n.pods.map((p) => p.ns), n.ns]),
+    plan.aggregatorNs,
+    plan.underlayNs,
+  ];
+
+  const teardown = (): Promise<void> => {
+    tearing ??= (async () => {
+      await Promise.all([...felix.values()].map((d) => d.stop(1000)));
+      await teardownNamespaces(sh, namespaces());
+      rmSync(runDir, { recursive: true, force: true });
+    })();
+    return tearing;
+  };
+
+  const exec = (ns: string, argv: Argv, o?: { input?: string; timeoutMs?: number }) => sh.must(inNs(ns, argv), o);
+  const ip = (ns: string, ...args: string[]) => sh.must(['ip', '-n', ns, ...args]);
+
+  const lab: Lab = {
+    ...plan,
+    sh,
+    runDir,
+    felix,
+    namespaces,
+    node: (name) => {
+      const n = plan.nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no lab node ${name}`);
+      return n;
+    },
+    exec,
+    ping: async (fromNs, toIp, o = {}) => {
+      const count = o.count ?? 1;
+      const argv: string[] = ['ping', '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1)];
+      if (count > 1) argv.push('-i', '0.2');
+      if (o.size !== undefined) argv.push('-s', String(o.size));
+      if (o.df) argv.push('-M', 'do');
+      argv.push(toIp);
+      const res = await sh.try(inNs(fromNs, argv as unknown as Argv), { timeoutMs: (count * (o.timeoutS ?? 1) + 5) * 1000 });
+      return res.exitCode === 0;
+    },
+    setFelixHealth: (name, health) => {
+      const file = lab.node(name).felixControlFile;
+      if (health === null) {
+        try {
+          unlinkSync(file);
+        } catch {
+          // already healthy
+        }
+      } else writeFileSync(file, JSON.stringify(health));
+    },
+    teardown,
+    installExitHooks: () => {
+      const onSignal = (sig: NodeJS.Signals): void => {
+        void teardown().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+      };
+      const onExit = (): void => {
+        // Last resort when the process exits without awaiting teardown: synchronous cleanup.
+        if (!tearing) teardownSyncFallback(namespaces(), runDir);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      process.once('exit', onExit);
+      return () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        process.off('exit', onExit);
+      };
+    },
+  };
+
+  try {
+    progress(`creating namespaces (prefix ${plan.prefix})`);
+    for (const ns of namespaces().reverse()) {
+      await sh.must(['ip', 'netns', 'add', ns]);
+      created.push(ns);
+      await ip(ns, 'link', 'set', 'lo', 'up');
+    }
+
+    progress(`underlay bridge ${UNDERLAY_CIDR}`);
+    const ul = plan.underlayNs;
+    await ip(ul, 'link', 'add', 'br0', 'type', 'bridge');
+    await ip(ul, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
+    await ip(ul, 'link', 'set', 'br0', 'up');
+
+    const uplink = async (ns: string, peerIf: string, addr: string): Promise<void> => {
+      await ip(ns, 'link', 'add', 'eth0', 'mtu', String(UPLINK_MTU), 'type', 'veth', 'peer', 'name', peerIf, 'mtu', String(UPLINK_MTU), 'netns', ul);
+      await ip(ul, 'link', 'set', peerIf, 'master', 'br0', 'up');
+      await ip(ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+      await ip(ns, 'link', 'set', 'eth0', 'up');
+      await ip(ns, 'route', 'add', 'default', 'via', UNDERLAY_GW, 'dev', 'eth0');
+    };
+
+    await uplink(plan.aggregatorNs, 'vagg', plan.aggregatorIp);
+
+    for (const n of plan.nodes) {
+      progress(`${n.name}: uplink ${n.nodeIp}, vxlan.calico ${n.tunnelIp} (${n.vtepMac}), block ${n.block}`);
+      await uplink(n.ns, n.underlayIf, n.nodeIp);
+      for (const [k, v] of [
+        ['net.ipv4.ip_forward', 1],
+        ['net.ipv4.conf.all.rp_filter', 0],
+        ['net.ipv4.conf.default.rp_filter', 0],
+        ['net.ipv4.conf.eth0.rp_filter', 0],
+      ] as const) {
+        await exec(n.ns, sysctl(k, v));
+      }
+      await ip(
+        n.ns, 'link', 'add', 'vxlan.calico', 'address', n.vtepMac, 'mtu', String(VXLAN_MTU),
+        'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', n.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
+      );
+      await ip(n.ns, 'addr', 'add', `${n.tunnelIp}/32`, 'dev', 'vxlan.calico');
+      await ip(n.ns, 'link', 'set', 'vxlan.calico', 'up');
+      await exec(n.ns, sysctl('net/ipv4/conf/vxlan.calico/rp_filter', 0));
+      await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
+
+      for (const p of plan.nodes) {
+        if (p === n) continue;
+        await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
+        await ip(n.ns, 'neigh', 'replace', p.tunnelIp, 'lladdr', p.vtepMac, 'dev', 'vxlan.calico', 'nud', 'permanent');
+        await sh.must(['bridge', '-n', n.ns, 'fdb', 'append', p.vtepMac, 'dev', 'vxlan.calico', 'dst', p.nodeIp, 'self', 'permanent']);
+      }
+
+      for (const pod of n.pods) {
+        await ip(
+          n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', String(VXLAN_MTU),
+          'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(VXLAN_MTU), 'netns', pod.ns,
+        );
+        for (const [k, v] of [
+          [`net.ipv4.conf.${pod.caliIf}.proxy_arp`, 1],
+          [`net.ipv4.neigh.${pod.caliIf}.proxy_delay`, 0],
+          [`net.ipv4.conf.${pod.caliIf}.forwarding`, 1],
+          [`net.ipv4.conf.${pod.caliIf}.rp_filter`, 1],
+        ] as const) {
+          await exec(n.ns, sysctl(k, v));
+        }
+        await ip(n.ns, 'link', 'set', pod.caliIf, 'up');
+        await ip(n.ns, 'route', 'add', `${pod.ip}/32`, 'dev', pod.caliIf, 'scope', 'link');
+        await ip(pod.ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0');
+        await ip(pod.ns, 'link', 'set', 'eth0', 'up');
+        await ip(pod.ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+        await ip(pod.ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+      }
+
+      await exec(n.ns, ['ipset', 'create', ALL_HOSTS_IPSET, 'hash:net', 'family', 'inet']);
+      for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', ALL_HOSTS_IPSET, p.nodeIp]);
+      await exec(n.ns, ['iptables-restore', '-w', '5', '--noflush'], { input: calicoFilterRules() });
+    }
+
+    if (opts.felixStandin !== false) {
+      progress('starting Felix health stand-ins on 127.0.0.1:9099');
+      for (const n of plan.nodes) {
+        felix.set(
+          n.name,
+          spawnInNs({
+            name: `felix-${n.name}`,
+            ns: n.ns,
+            argv: [...nodeEntry('lab/felix-standin'), '--control', n.felixControlFile, '--host', '127.0.0.1', '--port', '9099'],
+            logFile: join(runDir, `felix-${n.name}.log`),
+          }),
+        );
+      }
+      await Promise.all(plan.nodes.map((n) => waitForHttp(sh, n.ns, 'http://127.0.0.1:9099/liveness', 15_000)));
+    }
+    progress('lab is up');
+    return lab;
+  } catch (err) {
+    await teardown().catch(() => undefined);
+    throw err;
+  }
+};
+
+/** Polls a URL from inside a namespace (curl) until it answers at all, or the deadline passes. */
+export const waitForHttp = async (sh: Sh, ns: string, url: string, deadlineMs: number): Promise<void> => {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const res = await sh.try(inNs(ns, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '1', url]));
+    if (res.exitCode === 0 && res.stdout.trim() !== '000') return;
+    if (Date.now() > until) throw new Error(`${url} in ${ns} did not answer within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+};
+
+/** Synchronous last-resort cleanup for process 'exit' (no event loop left). */
+const teardownSyncFallback = (nss: string[], runDir: string): void => {
+  teardownSync(nss);
+  rmSync(runDir, { recursive: true, force: true });
+};
