@@ -1,0 +1,37 @@
+/**
+ * FDB entries of Calico's VXLAN devices: `bridge -j fdb show dev <dev>` for each of vxlan.calico /
+ * vxlan-v6.calico the links collector saw (a node's bridges can hold thousands of unrelated
+ * entries). Without a links result, `bridge -j fdb show` filtered to those devices.
+ */
+import type { Collector } from './types.js';
+import { ok, type Parsed } from '../../contract/result.js';
+import type { FdbEntry } from '../../contract/snapshot.js';
+import { parseBridgeFdbJson } from '../parsers/bridge-fdb.js';
+import { runAndParse } from './run-command.js';
+
+export const VXLAN_DEVICES = ['vxlan.calico', 'vxlan-v6.calico'] as const;
+
+/** Old iproute2 prints nothing for an empty table. */
+const parse =
+  (dev?: string) =>
+  (text: string): Parsed<FdbEntry[]> => {
+    const p = parseBridgeFdbJson(text, dev);
+    return !p.ok && p.error.code === 'empty' ? { ok: true, value: [] } : p;
+  };
+
+export const collectFdb: Collector<'fdb'> = async (host, config, context) => {
+  if (context.linkNames === null) {
+    const all = await runAndParse(host, config, ['bridge', '-j', 'fdb', 'show'], parse());
+    if (all.status !== 'ok') return all;
+    return ok(all.data.filter((e) => (VXLAN_DEVICES as readonly string[]).includes(e.dev)));
+  }
+  const names = context.linkNames;
+  const devs = VXLAN_DEVICES.filter((d) => names.includes(d));
+  const results = await Promise.all(devs.map((d) => runAndParse(host, config, ['bridge', '-j', 'fdb', 'show', 'dev', d], parse(d))));
+  const out: FdbEntry[] = [];
+  for (const r of results) {
+    if (r.status !== 'ok') return r;
+    out.push(...r.data);
+  }
+  return ok(out);
+};

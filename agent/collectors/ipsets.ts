@@ -1,0 +1,26 @@
+/**
+ * ipsets: `ipset save`, reduced to Calico's host sets (with members: what the "drop VXLAN/IPIP from
+ * non-Calico hosts" rules match) and the size of every cali* set. No ipset binary is
+ * `missing-binary`; no ipset support in the kernel ("Cannot open session to kernel") `not-present`.
+ */
+import type { Collector } from './types.js';
+import { ok, type UnavailableReason } from '../../contract/result.js';
+import { parseIpsetSave } from '../parsers/ipset.js';
+import { fromParsed, runCommand } from './run-command.js';
+
+export const IPSET_ARGV = ['ipset', 'save'] as const;
+export const HOST_SETS = ['cali40all-hosts-net', 'cali60all-hosts-net', 'felix-calico-hosts-4', 'felix-calico-hosts-6'] as const;
+
+const classify = (stderr: string): UnavailableReason | null =>
+  /cannot open session to kernel|protocol not supported|kernel support/i.test(stderr) ? 'not-present' : null;
+
+export const collectIpsets: Collector<'ipsets'> = async (host, config) => {
+  const r = await runCommand(host, config, IPSET_ARGV, { classify });
+  if (!r.ok) return r.unavailable;
+  const sets = fromParsed(IPSET_ARGV.join(' '), parseIpsetSave(r.out.stdout));
+  if (sets.status !== 'ok') return sets;
+  const hostSets = sets.data.filter((s) => (HOST_SETS as readonly string[]).includes(s.name));
+  const caliSetSizes: Record<string, number> = {};
+  for (const s of sets.data) if (s.name.startsWith('cali')) caliSetSizes[s.name] = s.members.length;
+  return ok({ hostSets, caliSetSizes });
+};

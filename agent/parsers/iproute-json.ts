@@ -1,0 +1,112 @@
+/**
+ * Small pure helpers for reading iproute2 JSON (`ip -j`, `bridge -j`): a tolerant top-level reader
+ * and typed field accessors. Never throws.
+ *
+ * Quirks handled by `readJsonArray`:
+ * - empty / whitespace-only output (old iproute2 prints nothing instead of `[]` for an empty dump):
+ *   error code `empty`, so the caller decides whether "nothing" means "no entries";
+ * - several top-level arrays one after another (`[...][...]` or one per line, as some iproute2
+ *   releases print for multi-part dumps): concatenated;
+ * - output cut short (killed at the size cap, truncated bundle): error code `truncated` with the line;
+ * - trailing garbage or anything that is not JSON: error code `invalid-json` with the line.
+ */
+import { parsed, parseError, type Parsed } from '../../contract/result.js';
+
+export type JsonObject = Record<string, unknown>;
+
+const lineAt = (text: string, pos: number): number => {
+  let line = 1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+};
+
+/** Splits `text` into its top-level JSON values (only `[` / `{` values are allowed at top level). */
+const splitTopLevel = (text: string): Parsed<string[]> => {
+  const parts: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (depth === 0) {
+      if (c === ' ' || c === '\n' || c === '\r' || c === '\t') continue;
+      if (c !== '[' && c !== '{') {
+        return parseError('invalid-json', `unexpected ${JSON.stringify(text.slice(i, i + 20))} outside a JSON value`, lineAt(text, i));
+      }
+      start = i;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') depth++;
+    else if (c === ']' || c === '}') {
+      depth--;
+      if (depth < 0) return parseError('invalid-json', `unbalanced ${c}`, lineAt(text, i));
+      if (depth === 0) parts.push(text.slice(start, i + 1));
+    }
+  }
+  if (depth > 0 || inString) return parseError('truncated', 'output ends inside a JSON value', lineAt(text, text.length));
+  return parsed(parts);
+};
+
+/** Reads iproute2 JSON output as one array of entries (see the quirks above). */
+export const readJsonArray = (text: string): Parsed<unknown[]> => {
+  if (text.trim() === '') return parseError('empty', 'no output');
+  const split = splitTopLevel(text);
+  if (!split.ok) return split;
+  const out: unknown[] = [];
+  let offset = 0;
+  for (const part of split.value) {
+    let value: unknown;
+    try {
+      value = JSON.parse(part);
+    } catch (err) {
+      const at = text.indexOf(part, offset);
+      return parseError('invalid-json', (err as Error).message, lineAt(text, at < 0 ? 0 : at));
+    }
+    offset += part.length;
+    if (!Array.isArray(value)) return parseError('invalid-shape', 'expected a JSON array at top level');
+    out.push(...(value as unknown[]));
+  }
+  return parsed(out);
+};
+
+export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const str = (o: JsonObject, k: string): string | null => {
+  const v = o[k];
+  return typeof v === 'string' ? v : null;
+};
+
+export const int = (o: JsonObject, k: string): number | null => {
+  const v = o[k];
+  return typeof v === 'number' && Number.isInteger(v) ? v : null;
+};
+
+export const counter = (o: JsonObject, k: string): number | null => {
+  const v = int(o, k);
+  return v !== null && v >= 0 ? v : null;
+};
+
+export const bool = (o: JsonObject, k: string): boolean | null => {
+  const v = o[k];
+  return typeof v === 'boolean' ? v : null;
+};
+
+export const obj = (o: JsonObject, k: string): JsonObject | null => {
+  const v = o[k];
+  return isObject(v) ? v : null;
+};
+
+/** A string array field; a lone string becomes a one-element array (older iproute2 releases). */
+export const strings = (o: JsonObject, k: string): string[] => {
+  const v = o[k];
+  if (typeof v === 'string') return v === '' ? [] : [v];
+  if (!Array.isArray(v)) return [];
+  return v.filter((x): x is string => typeof x === 'string');
+};
