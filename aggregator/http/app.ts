@@ -1,0 +1,80 @@
+/**
+ * The aggregator's fastify app. `buildAggregatorApp(deps)` never listens (main.ts does; tests use
+ * inject()). Open: /healthz, /readyz, /metrics, /docs/json. Everything under /v1 needs the bearer
+ * token, including the routes extensions add (`extensions`, e.g. /v1/diagnose).
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { installErrorHandler, requireBearer } from '../../common/http.js';
+import type { Clock, CorrelationEngine } from '../engine.js';
+import type { AggregatorMetrics } from '../metrics.js';
+import type { ReportStore } from '../store.js';
+import { queryRoutes } from './query.js';
+import { reportRoutes } from './reports.js';
+import { Health, Ready } from './schemas.js';
+
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** Adds routes to the authenticated /v1 scope (the bearer hook already applies). */
+export type AppExtension = (scope: FastifyInstance) => Promise<void> | void;
+
+export interface AggregatorAppDeps {
+  store: ReportStore;
+  engine: CorrelationEngine;
+  metrics: AggregatorMetrics;
+  registry: Registry;
+  /** the expected bearer token, read per request so a rotated token file takes effect */
+  token: () => string;
+  logger: Logger;
+  clock: Clock;
+  staleAfterIntervals: number;
+  bodyLimit?: number;
+  extensions?: readonly AppExtension[];
+  version?: string;
+}
+
+export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<FastifyInstance> => {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'calico-diag aggregator', description: 'Cross-node Calico dataplane findings', version: deps.version ?? '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const open = app.withTypeProvider<ZodTypeProvider>();
+  open.get('/healthz', { schema: { summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  open.get('/readyz', { schema: { summary: 'Readiness', response: { 200: Ready } } }, async () => ({
+    status: 'ready' as const,
+    nodes: deps.store.size,
+    lastPass: deps.engine.lastPass()?.at ?? null,
+  }));
+  open.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const text = await deps.registry.metrics();
+    return reply.type(deps.registry.contentType).send(text);
+  });
+  open.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearer: [] }] };
+    });
+    reportRoutes(v1, deps);
+    queryRoutes(v1, deps);
+    for (const extend of deps.extensions ?? []) await extend(v1);
+  });
+  return app;
+};

@@ -1,0 +1,91 @@
+/**
+ * POST /v1/reports: validate (contract Report), check sequence and delta hashes in the store,
+ * count the outcome. The body's `sections` object is kept as it arrived (before zod parsing) so
+ * data hashes are checked against the exact JSON the agent hashed.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Report, ReportAccepted } from '../../contract/report.js';
+import { recordNodeReport, type ReportOutcome } from '../metrics.js';
+import type { AggregatorAppDeps } from './app.js';
+import { ConflictBody, errorResponses } from './schemas.js';
+
+const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
+  if (noted) return noted;
+  if (status === 401) return 'unauthorized';
+  if (status === 413) return 'too_large';
+  if (status === 400) return 'invalid';
+  return undefined;
+};
+
+export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
+  const { store, engine, metrics, clock } = deps;
+  const rawSections = new WeakMap<FastifyRequest, unknown>();
+  const outcomes = new WeakMap<FastifyRequest, ReportOutcome>();
+  const log = deps.logger.child({ component: 'reports' });
+
+  scope.withTypeProvider<ZodTypeProvider>().post(
+    '/v1/reports',
+    {
+      schema: {
+        summary: 'Push a node report (delta by section hash)',
+        body: Report,
+        response: { 200: ReportAccepted, 400: errorResponses[400], 401: errorResponses[401], 409: ConflictBody, 413: errorResponses[400] },
+      },
+      preValidation: async (request) => {
+        const body = request.body as { sections?: unknown } | null | undefined;
+        if (body && typeof body === 'object') rawSections.set(request, body.sections);
+        const length = Number(request.headers['content-length']);
+        if (Number.isFinite(length) && length > 0) metrics.reportBytes.observe(length);
+      },
+      onResponse: async (request, reply) => {
+        const outcome = outcomeOf(reply.statusCode, outcomes.get(request));
+        if (outcome) metrics.reportsTotal.inc({ outcome });
+      },
+    },
+    async (request, reply) => {
+      const report = request.body;
+      const started = clock.monotonic();
+      const receivedAtMs = clock.now();
+      const result = store.ingest(report, new Date(receivedAtMs).toISOString(), rawSections.get(request));
+      switch (result.kind) {
+        case 'accepted': {
+          const state = store.get(report.node);
+          if (state) recordNodeReport(metrics, state.report, receivedAtMs);
+          metrics.ingestDuration.observe((clock.monotonic() - started) / 1000);
+          outcomes.set(request, 'accepted');
+          if (result.restarted) log.info({ report: { node: report.node, agentId: report.agentId, seq: report.seq } }, 'agent restarted');
+          engine.notify();
+          return { accepted: true as const, node: report.node, seq: report.seq };
+        }
+        case 'stale':
+          outcomes.set(request, 'stale');
+          return reply.code(409).send({
+            statusCode: 409,
+            code: 'STALE_REPORT',
+            error: 'Conflict',
+            message: `report seq ${result.seq} is not newer than seq ${result.lastSeq} from the same agent; ignored`,
+            details: { seq: result.seq, lastSeq: result.lastSeq },
+          });
+        case 'sections-required':
+          outcomes.set(request, 'sections_required');
+          return reply.code(409).send({
+            statusCode: 409,
+            code: 'SECTIONS_REQUIRED',
+            error: 'Conflict',
+            message: `the aggregator does not hold these sections at the hashes sent; send them in full: ${result.sections.join(', ')}`,
+            sections: result.sections,
+          });
+        case 'hash-mismatch':
+          outcomes.set(request, 'invalid');
+          return reply.code(400).send({
+            statusCode: 400,
+            code: 'SECTION_HASH_MISMATCH',
+            error: 'Bad Request',
+            message: `section data does not match its hash: ${result.sections.join(', ')}`,
+            details: { sections: result.sections },
+          });
+      }
+    },
+  );
+};
