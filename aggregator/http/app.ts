@@ -41,6 +41,8 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // node names are up to 253 characters (RFC 1123); the default 100 would answer 414 to real names
+    routerOptions: { maxParamLength: 512 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
