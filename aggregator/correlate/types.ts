@@ -25,7 +25,18 @@ export interface DatastoreView {
   calicoNodePods: { node: string; name: string; ready: boolean; restarts: number }[];
   ipPools: { name: string; cidr: string; blockSize: number; vxlanMode: string; ipipMode: string; disabled: boolean; natOutgoing: boolean }[];
   blockAffinities: { node: string; cidr: string; state: string }[];
+  /**
+   * Parts that could not be read (e.g. the Calico CRDs are absent with an etcd datastore): their
+   * arrays above are empty and rules reading them do not run. Absent means every part was read.
+   */
+  missing?: { part: DatastorePart; reason: string }[];
 }
+
+export type DatastorePart = 'nodes' | 'calicoNodePods' | 'ipPools' | 'blockAffinities';
+
+/** True when the datastore is present and `part` of it was read. */
+export const hasDatastorePart = (ds: DatastoreView | undefined, part: DatastorePart): ds is DatastoreView =>
+  ds !== undefined && !(ds.missing ?? []).some((m) => m.part === part);
 
 export interface CorrelateInput {
   nodes: readonly NodeState[];
@@ -40,5 +51,9 @@ export interface CorrelateRule {
   /** the stable rule id findings carry */
   id: string;
   description: string;
-  run(input: CorrelateInput, map: import('../../contract/cluster.js').ClusterMap): FindingDraft[];
+  /**
+   * `index` is the lookup structure built once per pass by correlate(); when a caller runs a rule on
+   * its own it may leave it out and the rule builds it.
+   */
+  run(input: CorrelateInput, map: import('../../contract/cluster.js').ClusterMap, index?: import('../cluster-map.js').ClusterIndex): FindingDraft[];
 }

@@ -1,0 +1,243 @@
+/**
+ * The cluster map: who owns which node IP, tunnel IP, VTEP MAC and block, built from the nodes' own
+ * reports (pure: `now` comes in the input). Alongside the wire-shaped ClusterMap it builds a
+ * ClusterIndex, the lookup structure every correlation rule shares during one pass, so that a rule
+ * visits each piece of per-peer state once (Map lookups by tunnel IP, VTEP MAC, node IP and exact
+ * block CIDR) instead of scanning peers per entry: a pass is O(total state), not O(N²) per entry.
+ *
+ * Stale nodes (no report for more than staleAfterIntervals × their interval) stay in the map marked
+ * `stale`, but are left out of the lookup maps: their state is neither checked nor used as the truth
+ * peers must agree with (agent-stale reports them instead), so a dead node does not turn into N
+ * findings on its peers.
+ */
+import type { ClusterMap, ClusterNode } from '../contract/cluster.js';
+import type { Tunnel } from '../contract/snapshot.js';
+import type { CorrelateInput, NodeState } from './correlate/types.js';
+import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
+
+/** Calico's all-hosts ipsets, by address family. */
+export const HOST_SET_NAMES = {
+  inet: ['cali40all-hosts-net', 'felix-calico-hosts-4'],
+  inet6: ['cali60all-hosts-net', 'felix-calico-hosts-6'],
+} as const;
+
+export interface IndexedNode {
+  /** position in ClusterIndex.nodes and ClusterMap.nodes */
+  i: number;
+  name: string;
+  state: NodeState;
+  cluster: ClusterNode;
+  stale: boolean;
+  /** when the node last reported (ms since epoch), NaN when unparseable */
+  receivedAtMs: number;
+  vxlan: Tunnel | null;
+  vxlan6: Tunnel | null;
+  ipip: Tunnel | null;
+  /** all addresses peers may use to reach the node's underlay (node IPs and VXLAN local) */
+  underlayIPs: string[];
+  /**
+   * the address encapsulated traffic from this node carries as source: the VXLAN `local` when set,
+   * else every node IP (any of them satisfies a peer's all-hosts set)
+   */
+  encapSourceIPs: string[];
+  tunnelDevices: Set<string>;
+}
+
+export interface BlockGroup {
+  /** the CIDR text as the owner reported it */
+  raw: string;
+  cidr: Cidr;
+  /** indices of the fresh nodes whose blackhole route claims exactly this block */
+  owners: number[];
+}
+
+export interface ClusterIndex {
+  nodes: IndexedNode[];
+  fresh: IndexedNode[];
+  byName: Map<string, IndexedNode>;
+  /** tunnel IP → node index; -1 when two fresh nodes claim it */
+  byTunnelIP: Map<string, number>;
+  /** VTEP MAC (lower case) → node index; -1 when ambiguous */
+  byVtepMac: Map<string, number>;
+  /** node IP → node index; -1 when ambiguous */
+  byNodeIP: Map<string, number>;
+  /** encapsulation source IP → node index; -1 when ambiguous */
+  byEncapSourceIP: Map<string, number>;
+  blockGroups: BlockGroup[];
+  /** block CIDR text (as reported, and normalised) → index in blockGroups */
+  blockKey: Map<string, number>;
+}
+
+const put = (m: Map<string, number>, key: string, i: number): void => {
+  const had = m.get(key);
+  if (had === undefined) m.set(key, i);
+  else if (had !== i) m.set(key, -1);
+};
+
+const isStale = (st: NodeState, nowMs: number, staleAfterIntervals: number): { stale: boolean; receivedAtMs: number } => {
+  const receivedAtMs = Date.parse(st.receivedAt);
+  if (Number.isNaN(receivedAtMs) || Number.isNaN(nowMs)) return { stale: true, receivedAtMs };
+  const limitMs = staleAfterIntervals * st.report.intervalSeconds * 1000;
+  return { stale: nowMs - receivedAtMs > limitMs, receivedAtMs };
+};
+
+const TUNNEL_KINDS = new Set(['vxlan', 'ipip', 'wireguard']);
+
+/** The node's tunnels: identity's, with MTU/VNI/port/MAC/state refreshed from the links section. */
+const tunnelsOf = (st: NodeState): Tunnel[] => {
+  const { identity, sections } = st.report;
+  const links = sections.links.status === 'ok' ? sections.links.data : null;
+  const byName = new Map((links ?? []).map((l) => [l.name, l]));
+  const out: Tunnel[] = identity.tunnels.map((t) => {
+    const l = byName.get(t.device);
+    if (l === undefined) return t;
+    return {
+      ...t,
+      mtu: l.mtu,
+      mac: l.mac ?? t.mac,
+      operstate: l.operstate,
+      vni: l.vxlan?.id ?? t.vni,
+      port: l.vxlan?.port ?? t.port,
+      local: l.vxlan?.local ?? t.local,
+    };
+  });
+  if (out.length > 0 || links === null) return out;
+  // Identity named no tunnel: fall back to Calico's tunnel devices seen in links (address unknown
+  // unless the addresses section names one).
+  const addrs = sections.addresses.status === 'ok' ? sections.addresses.data : [];
+  for (const l of links) {
+    if (l.kind === null || !TUNNEL_KINDS.has(l.kind)) continue;
+    if (!/^(vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali|wg-v6\.cali)$/.test(l.name)) continue;
+    const family = l.name.includes('v6') ? 'inet6' : 'inet';
+    const addr = addrs.find((a) => a.ifname === l.name && a.family === family && a.scope !== 'link');
+    out.push({
+      device: l.name,
+      kind: l.kind as Tunnel['kind'],
+      family,
+      ip: addr?.local ?? null,
+      mac: l.mac,
+      vni: l.vxlan?.id ?? null,
+      port: l.vxlan?.port ?? null,
+      mtu: l.mtu,
+      operstate: l.operstate,
+      local: l.vxlan?.local ?? null,
+    });
+  }
+  return out;
+};
+
+const allowedHostsOf = (st: NodeState): string[] | null => {
+  const ipsets = st.report.sections.ipsets;
+  if (ipsets.status !== 'ok') return null;
+  const names = new Set<string>([...HOST_SET_NAMES.inet, ...HOST_SET_NAMES.inet6]);
+  const sets = ipsets.data.hostSets.filter((s) => names.has(s.name));
+  if (sets.length === 0) return null;
+  const out = new Set<string>();
+  for (const s of sets) for (const m of s.members) out.add(m);
+  return [...out];
+};
+
+const primaryMtu = (tunnels: Tunnel[]): number | null => {
+  const order: [Tunnel['kind'], Tunnel['family']][] = [
+    ['vxlan', 'inet'],
+    ['ipip', 'inet'],
+    ['wireguard', 'inet'],
+    ['vxlan', 'inet6'],
+    ['wireguard', 'inet6'],
+  ];
+  for (const [kind, family] of order) {
+    const t = tunnels.find((x) => x.kind === kind && x.family === family);
+    if (t !== undefined) return t.mtu;
+  }
+  return null;
+};
+
+/** Builds the map and the index in one pass over the nodes. */
+export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; index: ClusterIndex } => {
+  const nowMs = Date.parse(input.now);
+  const sorted = [...input.nodes].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const nodes: IndexedNode[] = [];
+  const byName = new Map<string, IndexedNode>();
+  for (const st of sorted) {
+    if (byName.has(st.node)) continue;
+    const { stale, receivedAtMs } = isStale(st, nowMs, input.staleAfterIntervals);
+    const identity = st.report.identity;
+    const tunnels = tunnelsOf(st);
+    const vxlan = tunnels.find((t) => t.kind === 'vxlan' && t.family === 'inet') ?? null;
+    const vxlan6 = tunnels.find((t) => t.kind === 'vxlan' && t.family === 'inet6') ?? null;
+    const ipip = tunnels.find((t) => t.kind === 'ipip') ?? null;
+    const locals = [vxlan?.local, vxlan6?.local].filter((x): x is string => typeof x === 'string' && x !== '');
+    const underlayIPs = [...new Set([...identity.nodeIPs, ...locals])];
+    const cluster: ClusterNode = {
+      node: st.node,
+      stale,
+      receivedAt: st.receivedAt,
+      mode: st.report.mode,
+      nodeIPs: underlayIPs,
+      tunnels,
+      blocks: identity.blocks,
+      workloads: identity.workloads,
+      allowedHosts: allowedHostsOf(st),
+      mtu: primaryMtu(tunnels),
+    };
+    const v4 = identity.nodeIPs.filter((ip) => parseIPv4(ip) !== null);
+    const v6 = identity.nodeIPs.filter((ip) => parseIPv4(ip) === null);
+    const encapSourceIPs = [
+      ...(vxlan?.local ? [vxlan.local] : v4),
+      ...(vxlan6?.local ? [vxlan6.local] : v6),
+    ];
+    const n: IndexedNode = {
+      i: nodes.length,
+      name: st.node,
+      state: st,
+      cluster,
+      stale,
+      receivedAtMs,
+      vxlan,
+      vxlan6,
+      ipip,
+      underlayIPs,
+      encapSourceIPs,
+      tunnelDevices: new Set(tunnels.map((t) => t.device)),
+    };
+    nodes.push(n);
+    byName.set(n.name, n);
+  }
+
+  const fresh = nodes.filter((n) => !n.stale);
+  const byTunnelIP = new Map<string, number>();
+  const byVtepMac = new Map<string, number>();
+  const byNodeIP = new Map<string, number>();
+  const byEncapSourceIP = new Map<string, number>();
+  const blockGroups: BlockGroup[] = [];
+  const blockKey = new Map<string, number>();
+  for (const n of fresh) {
+    for (const t of n.cluster.tunnels) {
+      if (t.ip !== null) put(byTunnelIP, t.ip, n.i);
+      if (t.kind === 'vxlan' && t.mac !== null) put(byVtepMac, t.mac.toLowerCase(), n.i);
+    }
+    for (const ip of n.underlayIPs) put(byNodeIP, ip, n.i);
+    for (const ip of n.encapSourceIPs) put(byEncapSourceIP, ip, n.i);
+    if (n.state.report.sections.routes.status !== 'ok') continue;
+    for (const raw of n.cluster.blocks) {
+      const cidr = parseCidr(raw);
+      if (cidr === null) continue;
+      let g = blockKey.get(raw) ?? blockKey.get(cidr.text);
+      if (g === undefined) {
+        g = blockGroups.length;
+        blockGroups.push({ raw, cidr, owners: [] });
+        blockKey.set(raw, g);
+        blockKey.set(cidr.text, g);
+      }
+      const group = blockGroups[g] as BlockGroup;
+      if (!group.owners.includes(n.i)) group.owners.push(n.i);
+    }
+  }
+  return {
+    map: { nodes: nodes.map((n) => n.cluster) },
+    index: { nodes, fresh, byName, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blockGroups, blockKey },
+  };
+};
+
+/** The cluster map as GET /v1/cluster serves it. */
+export const buildClusterMap = (input: CorrelateInput): ClusterMap => buildClusterIndex(input).map;

@@ -1,0 +1,55 @@
+/**
+ * Helpers shared by the correlation rules (pure).
+ */
+import type { Route } from '../../contract/snapshot.js';
+import type { SectionName } from '../../contract/snapshot.js';
+import { buildClusterIndex, type ClusterIndex, type IndexedNode } from '../cluster-map.js';
+import type { CorrelateInput } from './types.js';
+import { parseCidr } from './net.js';
+
+/** Cluster-wide findings (IP pools) carry this in `node`; it can never be a real node name. */
+export const CLUSTER_SUBJECT = '(cluster)';
+
+export const indexFor = (input: CorrelateInput, index: ClusterIndex | undefined): ClusterIndex => index ?? buildClusterIndex(input).index;
+
+export const ok = (n: IndexedNode, section: SectionName): boolean => n.state.report.sections[section].status === 'ok';
+
+/** Routes in the main table (ip -j omits `table` for main; collectors write `main`). */
+export const isMainTable = (r: Route): boolean => r.table === 'main' || r.table === '254' || r.table === '' || r.table === 'unspec';
+
+export const sameMac = (a: string | null, b: string | null): boolean =>
+  a !== null && b !== null && (a === b || a.toLowerCase() === b.toLowerCase());
+
+/** VXLAN device of the node for a family (Calico's names when the node's own is unknown). */
+export const vxlanDevice = (n: IndexedNode, family: 'inet' | 'inet6'): string =>
+  (family === 'inet' ? n.vxlan?.device : n.vxlan6?.device) ?? (family === 'inet' ? 'vxlan.calico' : 'vxlan-v6.calico');
+
+/**
+ * Whether Calico is expected to program per-block routes on this node: overlay or BGP. A node in
+ * policy-only mode (no encapsulation, no BGP: routes come from the cloud or another CNI) or whose
+ * mode could not be determined is not checked for routes (no finding from missing knowledge).
+ */
+export const programsBlockRoutes = (n: IndexedNode): boolean => {
+  const m = n.state.report.mode;
+  if (m.encapsulation === 'unknown') return false;
+  return m.encapsulation !== 'none' || m.bgp;
+};
+
+export const describeRoute = (r: Route): string => {
+  const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
+  const via = hops.map((h) => [h.gateway ? `via ${h.gateway}` : null, h.dev ? `dev ${h.dev}` : null].filter(Boolean).join(' ')).join(' / ');
+  return [r.type !== 'unicast' ? r.type : null, r.dst, via, `proto ${r.protocol}`].filter(Boolean).join(' ');
+};
+
+/** Name of the node owning an index entry, or null when unknown / ambiguous. */
+export const ownerName = (index: ClusterIndex, i: number | undefined): string | null =>
+  i === undefined || i < 0 ? null : (index.nodes[i]?.name ?? null);
+
+/** The block group a route's destination is exactly, or undefined (exact text first, then normalised). */
+export const blockGroupOf = (index: ClusterIndex, r: Route): number | undefined => {
+  const g = index.blockKey.get(r.dst);
+  if (g !== undefined) return g;
+  if (r.dst === 'default' || !r.dst.includes('/') || (r.dev !== null && r.dev.startsWith('cali'))) return undefined;
+  const c = parseCidr(r.dst);
+  return c === null ? undefined : index.blockKey.get(c.text);
+};

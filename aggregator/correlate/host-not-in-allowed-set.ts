@@ -1,0 +1,83 @@
+/**
+ * host-not-in-allowed-set: node B's all-hosts ipset (cali40all-hosts-net, older felix-calico-hosts-4;
+ * cali60all-hosts-net for IPv6) must contain the address node A's encapsulated traffic comes from,
+ * or B's "drop VXLAN/IPIP packets from non-Calico hosts" rule drops A's traffic. Finding on B (who
+ * holds the set), peer A. Checked only when B's ipsets section is ok and the set exists there.
+ * One pass over each set's members (Map lookup by address), CIDR members checked by containment.
+ */
+import type { FindingDraft } from '../../contract/finding.js';
+import { HOST_SET_NAMES, type IndexedNode } from '../cluster-map.js';
+import { indexFor } from './common.js';
+import { contains, parseCidr, parseIPv4, stripHostPrefix, type Cidr } from './net.js';
+import type { CorrelateRule } from './types.js';
+
+export const RULE_ID = 'host-not-in-allowed-set';
+
+const REMEDY =
+  "The peer's address is missing from this node's all-hosts ipset, so encapsulated (VXLAN/IPIP) packets from it are " +
+  'dropped by the "from non-Calico hosts" rule. The set is built from the Node resources: check the peer\'s Node ' +
+  'addresses (projectcalico.org/IPv4Address, status.addresses) include the address it sends from (`ip -d link show ' +
+  'vxlan.calico`: local); fix the autodetection method (IP_AUTODETECTION_METHOD) on the peer if not, then let Felix ' +
+  'here resync (restart calico-node).';
+
+const familyOf = (ip: string): 'inet' | 'inet6' => (parseIPv4(ip) !== null ? 'inet' : 'inet6');
+
+export const hostNotInAllowedSet: CorrelateRule = {
+  id: RULE_ID,
+  description: "B's all-hosts ipset lacks A's node IP",
+  run(input, _map, given) {
+    const index = indexFor(input, given);
+    const out: FindingDraft[] = [];
+    const marked = new Int32Array(index.nodes.length).fill(-1);
+    for (const b of index.fresh) {
+      const ipsets = b.state.report.sections.ipsets;
+      if (ipsets.status !== 'ok') continue;
+      for (const family of ['inet', 'inet6'] as const) {
+        const names: readonly string[] = HOST_SET_NAMES[family];
+        const sets = ipsets.data.hostSets.filter((s) => names.includes(s.name));
+        if (sets.length === 0) continue;
+        const stamp = b.i + (family === 'inet' ? 0 : index.nodes.length);
+        const nets: Cidr[] = [];
+        for (const s of sets) {
+          for (const m of s.members) {
+            const key = m.includes('/') ? stripHostPrefix(m) : m;
+            const ai = index.byEncapSourceIP.get(key);
+            if (ai !== undefined && ai >= 0) marked[ai] = stamp;
+            else if (key.includes('/')) {
+              const c = parseCidr(key);
+              if (c !== null) nets.push(c);
+            }
+          }
+        }
+        for (const a of index.fresh) {
+          if (a.i === b.i || marked[a.i] === stamp) continue;
+          const wanted = a.encapSourceIPs.filter((ip) => familyOf(ip) === family);
+          if (wanted.length === 0) continue;
+          if (wanted.some((ip) => index.byEncapSourceIP.get(ip) !== a.i)) continue; // address shared/ambiguous
+          const inNet = (ip: string) => {
+            const c = parseCidr(ip);
+            return c !== null && nets.some((n) => contains(n, c));
+          };
+          if (wanted.some(inNet)) continue;
+          out.push(draftFor(b, a, wanted, sets.map((s) => s.name)));
+        }
+      }
+    }
+    return out;
+  },
+};
+
+const draftFor = (b: IndexedNode, a: IndexedNode, wanted: string[], setNames: string[]): FindingDraft => ({
+  rule: RULE_ID,
+  severity: 'critical',
+  node: b.name,
+  peer: a.name,
+  subject: `${setNames[0]}:${wanted[0]}`,
+  summary: `${b.name}'s ${setNames.join('/')} lacks ${a.name}'s address ${wanted.join(' / ')}: its encapsulated traffic is dropped on ${b.name}`,
+  evidence: {
+    seen: `${setNames.join(', ')} on ${b.name} has no member ${wanted.join(' or ')}`,
+    expected: `${wanted[0]} in ${setNames[0]}`,
+    details: { sets: setNames, peerAddresses: wanted, peerNodeIPs: a.underlayIPs },
+  },
+  remedy: REMEDY,
+});

@@ -1,0 +1,91 @@
+/**
+ * route-missing: node A has no route covering one of peer B's blocks (VXLAN, IPIP or BGP routes all
+ * count). Checked only when both nodes' routes sections are ok and A is expected to program block
+ * routes (overlay or BGP). Exact block routes are matched by CIDR through the index; only blocks
+ * left uncovered fall back to a longest-prefix lookup over A's routes (an aggregate route counts,
+ * the default route and anything shorter than the block's IP pool do not).
+ */
+import type { FindingDraft } from '../../contract/finding.js';
+import type { IndexedNode } from '../cluster-map.js';
+import { blockGroupOf, indexFor, isMainTable, ok, programsBlockRoutes } from './common.js';
+import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
+import { hasDatastorePart, type CorrelateRule } from './types.js';
+
+export const RULE_ID = 'route-missing';
+
+const REMEDY =
+  "This node has no route for the peer's block, so traffic to the peer's pods follows the default route and is lost. " +
+  "Check calico-node on this node (Felix readiness, and for BGP `calicoctl node status` / BIRD sessions to the peer); " +
+  "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
+  'makes Felix/BIRD reprogram the routes.';
+
+const expectedFor = (b: IndexedNode, block: string): string => {
+  const enc = b.state.report.mode.encapsulation;
+  if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
+  if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
+  return `${block} via ${b.underlayIPs[0] ?? '<node IP>'}`;
+};
+
+export const routeMissing: CorrelateRule = {
+  id: RULE_ID,
+  description: "A has no route covering one of B's blocks",
+  run(input, _map, given) {
+    const index = indexFor(input, given);
+    const out: FindingDraft[] = [];
+    const groups = index.blockGroups;
+    const covered = new Int32Array(groups.length).fill(-1);
+    const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
+      ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
+      : [];
+    const minPrefixFor = (c: Cidr): number => {
+      let best = 1;
+      for (const p of pools) if (contains(p, c) && p.prefix > best) best = p.prefix;
+      return best;
+    };
+    for (const a of index.fresh) {
+      if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
+      const routes = a.state.report.sections.routes;
+      if (routes.status !== 'ok') continue;
+      for (const r of routes.data) {
+        if (r.type !== 'unicast' || !isMainTable(r)) continue;
+        const g = blockGroupOf(index, r);
+        if (g !== undefined) covered[g] = a.i;
+      }
+      let table: PrefixTable<string> | null = null;
+      for (let g = 0; g < groups.length; g++) {
+        if (covered[g] === a.i) continue;
+        const group = groups[g]!;
+        if (group.owners.length !== 1) continue; // claimed twice: block-conflict reports it
+        const bi = group.owners[0]!;
+        if (bi === a.i) continue;
+        const b = index.nodes[bi]!;
+        if (!ok(b, 'routes')) continue;
+        if (table === null) {
+          table = new PrefixTable<string>();
+          for (const r of routes.data) {
+            if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
+            const c = parseCidr(r.dst);
+            if (c !== null && c.prefix > 0) table.add(c, r.dst);
+          }
+        }
+        const hit = table.lookup(group.cidr, minPrefixFor(group.cidr));
+        if (hit !== undefined) continue;
+        out.push({
+          rule: RULE_ID,
+          severity: 'critical',
+          node: a.name,
+          peer: b.name,
+          subject: group.raw,
+          summary: `${a.name} has no route for ${b.name}'s block ${group.raw}`,
+          evidence: {
+            seen: `no route in the main table covers ${group.raw}`,
+            expected: expectedFor(b, group.raw),
+            details: { block: group.raw, peerNodeIPs: b.underlayIPs, peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null, mode: a.state.report.mode.encapsulation },
+          },
+          remedy: REMEDY,
+        });
+      }
+    }
+    return out;
+  },
+};

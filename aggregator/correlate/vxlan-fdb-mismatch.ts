@@ -1,0 +1,96 @@
+/**
+ * vxlan-fdb-mismatch: node A's FDB entry on its VXLAN device for peer B's VTEP MAC must send to B's
+ * node IP (Felix programs `<B VTEP MAC> dst <B node IP> self permanent`). Missing, or pointing at
+ * another host, A's encapsulated packets for B go nowhere or to the wrong host.
+ */
+import type { FindingDraft } from '../../contract/finding.js';
+import type { Tunnel } from '../../contract/snapshot.js';
+import type { IndexedNode } from '../cluster-map.js';
+import { indexFor, ok, ownerName, vxlanDevice } from './common.js';
+import type { CorrelateRule } from './types.js';
+
+export const RULE_ID = 'vxlan-fdb-mismatch';
+
+const REMEDY =
+  "The VXLAN forwarding entry for the peer's VTEP is missing or points at the wrong host. Check the peer's node IP " +
+  "(`ip -d link show vxlan.calico` there: `local`) against `bridge fdb show dev vxlan.calico` here; delete the wrong " +
+  "entry (`bridge fdb del <MAC> dev vxlan.calico`) so Felix reprograms it, or restart calico-node here; if it comes back " +
+  "wrong, the peer's Node resource carries a stale address (projectcalico.org/IPv4Address).";
+
+export const vxlanFdbMismatch: CorrelateRule = {
+  id: RULE_ID,
+  description: "A's FDB entry for B's VTEP MAC is missing or its dst is not B's node IP",
+  run(input, _map, given) {
+    const index = indexFor(input, given);
+    const out: FindingDraft[] = [];
+    const n = index.nodes.length;
+    const seen = new Int32Array(n).fill(-1);
+    const good = new Int32Array(n).fill(-1);
+    for (const family of ['inet', 'inet6'] as const) {
+      const tunnelOf = (x: IndexedNode): Tunnel | null => (family === 'inet' ? x.vxlan : x.vxlan6);
+      const expectedDst = (b: IndexedNode): string | null => tunnelOf(b)?.local ?? b.underlayIPs[0] ?? null;
+      for (const a of index.fresh) {
+        if (tunnelOf(a) === null || !ok(a, 'fdb')) continue;
+        const fdb = a.state.report.sections.fdb;
+        if (fdb.status !== 'ok') continue;
+        const dev = vxlanDevice(a, family);
+        const stamp = a.i + (family === 'inet' ? 0 : n);
+        let wrong: { b: IndexedNode; dst: string | null }[] | null = null;
+        for (const e of fdb.data) {
+          if (e.dev !== dev) continue;
+          let bi = index.byVtepMac.get(e.mac);
+          if (bi === undefined) bi = index.byVtepMac.get(e.mac.toLowerCase());
+          if (bi === undefined || bi < 0 || bi === a.i) continue;
+          const b = index.nodes[bi] as IndexedNode;
+          if (tunnelOf(b) === null) continue;
+          seen[bi] = stamp;
+          if (e.dst !== null && b.underlayIPs.includes(e.dst)) good[bi] = stamp;
+          else (wrong ??= []).push({ b, dst: e.dst });
+        }
+        for (const w of wrong ?? []) {
+          if (good[w.b.i] === stamp) continue;
+          const mac = (tunnelOf(w.b) as Tunnel).mac;
+          const exp = expectedDst(w.b);
+          const dstOwner = w.dst === null ? null : ownerName(index, index.byNodeIP.get(w.dst));
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: w.b.name,
+            subject: mac ?? undefined,
+            summary: `${a.name}: FDB entry for ${w.b.name}'s VTEP ${mac} sends to ${w.dst ?? 'no destination'}${dstOwner ? ` (${dstOwner})` : ''}, not ${exp}`,
+            evidence: {
+              seen: `${mac} dev ${dev} dst ${w.dst ?? '(none)'}`,
+              expected: `${mac} dev ${dev} dst ${exp} self permanent`,
+              details: { device: dev, mac, seenDst: w.dst, expectedDst: exp, peerNodeIPs: w.b.underlayIPs, seenDstOwner: dstOwner },
+            },
+            remedy: REMEDY,
+          });
+        }
+        for (const b of index.fresh) {
+          if (b.i === a.i || seen[b.i] === stamp) continue;
+          const bt = tunnelOf(b);
+          if (bt === null || bt.mac === null) continue;
+          if (index.byVtepMac.get(bt.mac.toLowerCase()) !== b.i) continue;
+          const exp = expectedDst(b);
+          if (exp === null) continue;
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: b.name,
+            subject: bt.mac,
+            summary: `${a.name}: no FDB entry on ${dev} for ${b.name}'s VTEP ${bt.mac}`,
+            evidence: {
+              seen: `no entry for ${bt.mac} on ${dev}`,
+              expected: `${bt.mac} dev ${dev} dst ${exp} self permanent`,
+              details: { device: dev, mac: bt.mac, seenDst: null, expectedDst: exp, missing: true },
+            },
+            remedy: REMEDY,
+          });
+        }
+      }
+    }
+    return out;
+  },
+};
