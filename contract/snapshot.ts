@@ -174,6 +174,12 @@ export const Iptables = z.object({
   chains: z.array(IptablesChainSummary),
   /** DROP / REJECT rules (both families) with counters */
   dropRules: z.array(IptablesDropRule),
+  /**
+   * what the save tools warned about, e.g. iptables-nft's "iptables-legacy tables present" (rules
+   * in both backends: Calico and kube-proxy may disagree on the backend). Added by the iptables
+   * collector; optional so older reports stay valid.
+   */
+  warnings: z.array(z.string()).optional(),
 });
 export type Iptables = z.infer<typeof Iptables>;
 
