@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { iptablesDropsRising } from '../../../agent/checks/iptables-drops-rising.js';
+import { healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
+
+const later = (edit: (rules: { chain: string; packets: number }[]) => void) => {
+  const snap = vxlanWith('iptables', (t) => edit(t.dropRules));
+  return { ...snap, takenAt: '2026-11-21T15:00:30.000Z' };
+};
+
+describe('issue #2: iptables-drops-rising', () => {
+  it('is ok without a previous snapshot, and when counters did not move', () => {
+    expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
+    expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot(), previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
+  });
+
+  it('reports the non-Calico-hosts drop rising as a warning with chain, cali id, comment and delta', () => {
+    const now = later((rs) => void (rs.find((r) => r.chain === 'cali-INPUT')!.packets = 39));
+    const out = iptablesDropsRising.run({ snapshot: now, previous: healthyVxlanSnapshot() });
+    expect(out.status).toBe('finding');
+    if (out.status !== 'finding') return;
+    expect(out.findings).toHaveLength(1);
+    const f = out.findings[0]!;
+    expect(f).toMatchObject({ severity: 'warning', subject: 'ipv4/filter/cali-INPUT/kAv1vIcdB-ZnfUn0' });
+    expect(f.evidence.details).toMatchObject({ chain: 'cali-INPUT', caliId: 'kAv1vIcdB-ZnfUn0', comment: 'Drop IPv4 VXLAN packets from non-Calico hosts', delta: 39 });
+    expect(f.evidence.seen).toBe('packets 0 → 39 (+39) between 2026-11-21T15:00:00.000Z and 2026-11-21T15:00:30.000Z');
+    expect(f.remedy).toContain('ipset list cali40all-vxlan-net');
+  });
+
+  it('reports policy-chain drops as info', () => {
+    const now = later((rs) => void (rs.find((r) => r.chain === 'cali-tw-cali90b386908a6')!.packets = 10));
+    const out = iptablesDropsRising.run({ snapshot: now, previous: healthyVxlanSnapshot() });
+    expect(out.status === 'finding' && out.findings[0]).toMatchObject({ severity: 'info', evidence: { details: { delta: 7 } } });
+  });
+
+  it('treats a counter that went down (reset, rules rewritten) as ok', () => {
+    const now = later((rs) => void (rs.find((r) => r.chain === 'cali-tw-cali90b386908a6')!.packets = 0));
+    expect(iptablesDropsRising.run({ snapshot: now, previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
+  });
+
+  it('is ok when the previous iptables section was unavailable; unknown when the current one is', () => {
+    const prev = withUnavailable(healthyVxlanSections(), ['iptables']);
+    expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot(), previous: prev })).toEqual({ status: 'ok' });
+    const out = iptablesDropsRising.run({ snapshot: withUnavailable(healthyVxlanSections(), ['iptables'], 'incompatible', "Table `raw' is incompatible"), previous: snapshotOf(healthyVxlanSections()) });
+    expect(out).toEqual({ status: 'unknown', reason: "iptables: incompatible (Table `raw' is incompatible)" });
+  });
+});
