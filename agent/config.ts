@@ -1,0 +1,137 @@
+/**
+ * Agent configuration: flags win over CALICO_DIAG_* environment variables, which win over defaults.
+ * Everything is validated with zod so a bad value stops the agent at startup with a one-line
+ * message naming the flag and the env var. Stateless: the token is read here once and re-read by
+ * the daemon through `readTokenFile` (so a rotated token file takes effect).
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { NodeName } from '../contract/report.js';
+
+export const DEFAULT_AGENT_PORT = 9477;
+export const DEFAULT_FELIX_HEALTH_URL = 'http://127.0.0.1:9099';
+export const DEFAULT_BIRD_SOCKET = '/var/run/calico/bird.ctl';
+export const DEFAULT_INTERVAL_SECONDS = 30;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+
+/** One option: its config key, CLI flag and env var (the docs table is generated from the same facts). */
+export const AGENT_OPTIONS = [
+  { key: 'nodeName', flag: '--node-name', env: 'CALICO_DIAG_NODE_NAME' },
+  { key: 'listen', flag: '--listen', env: 'CALICO_DIAG_LISTEN' },
+  { key: 'tokenFile', flag: '--token-file', env: 'CALICO_DIAG_TOKEN_FILE' },
+  { key: 'interval', flag: '--interval', env: 'CALICO_DIAG_INTERVAL' },
+  { key: 'aggregatorUrl', flag: '--aggregator-url', env: 'CALICO_DIAG_AGGREGATOR_URL' },
+  { key: 'advertiseUrl', flag: '--advertise-url', env: 'CALICO_DIAG_ADVERTISE_URL' },
+  { key: 'felixHealthUrl', flag: '--felix-health-url', env: 'CALICO_DIAG_FELIX_HEALTH_URL' },
+  { key: 'birdSocket', flag: '--bird-socket', env: 'CALICO_DIAG_BIRD_SOCKET' },
+] as const;
+export type AgentOptionKey = (typeof AGENT_OPTIONS)[number]['key'];
+export type AgentFlags = Partial<Record<AgentOptionKey, string | undefined>>;
+
+const httpUrl = z
+  .string()
+  .url('must be a URL')
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http:// or https:// URL');
+
+export const Listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/, 'must be HOST:PORT (e.g. 0.0.0.0:9477)')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    const host = s.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    return { host, port: Number(s.slice(i + 1)) };
+  })
+  .refine((l) => l.port >= 1 && l.port <= 65535, 'port must be 1..65535');
+export type Listen = z.output<typeof Listen>;
+
+const AgentConfigSchema = z.object({
+  nodeName: NodeName,
+  listen: Listen,
+  tokenFile: z.string().min(1, 'is required'),
+  intervalSeconds: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .refine((n) => Number.isFinite(n), 'must be a number of seconds')
+    .refine((n) => n >= 1 && n <= 3600, 'must be between 1 and 3600 seconds'),
+  aggregatorUrl: httpUrl.optional(),
+  advertiseUrl: httpUrl.optional(),
+  felixHealthUrl: httpUrl,
+  birdSocket: z.string().min(1),
+  commandTimeoutMs: z.number().int().positive(),
+});
+export type AgentConfig = z.output<typeof AgentConfigSchema>;
+
+const configPathToOption: Record<string, AgentOptionKey> = { intervalSeconds: 'interval' };
+
+const describeOption = (key: string): string => {
+  const opt = AGENT_OPTIONS.find((o) => o.key === (configPathToOption[key] ?? key));
+  return opt ? `${opt.flag} / ${opt.env}` : key;
+};
+
+export type ConfigResult = { ok: true; config: AgentConfig } | { ok: false; message: string };
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s.trim() === '' ? undefined : s.trim());
+
+/** Flags > env > defaults, validated. Pure: env is passed in. */
+export const resolveAgentConfig = (flags: AgentFlags, env: Readonly<Record<string, string | undefined>>): ConfigResult => {
+  const pick = (key: AgentOptionKey): string | undefined => {
+    const opt = AGENT_OPTIONS.find((o) => o.key === key)!;
+    return nonEmpty(flags[key]) ?? nonEmpty(env[opt.env]);
+  };
+  const input = {
+    nodeName: pick('nodeName'),
+    listen: pick('listen') ?? `0.0.0.0:${DEFAULT_AGENT_PORT}`,
+    tokenFile: pick('tokenFile'),
+    intervalSeconds: pick('interval') ?? DEFAULT_INTERVAL_SECONDS,
+    aggregatorUrl: pick('aggregatorUrl'),
+    advertiseUrl: pick('advertiseUrl'),
+    felixHealthUrl: pick('felixHealthUrl') ?? DEFAULT_FELIX_HEALTH_URL,
+    birdSocket: pick('birdSocket') ?? DEFAULT_BIRD_SOCKET,
+    commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+  };
+  const r = AgentConfigSchema.safeParse(input);
+  if (r.success) return { ok: true, config: r.data };
+  const issue = r.error.issues[0]!;
+  const key = String(issue.path[0] ?? '');
+  const value = (input as Record<string, unknown>)[key];
+  const message =
+    value === undefined
+      ? `${describeOption(key)} is required`
+      : `invalid ${describeOption(key)} ${JSON.stringify(String(value))}: ${issue.message}`;
+  return { ok: false, message };
+};
+
+export type TokenResult = { ok: true; token: string } | { ok: false; message: string };
+
+/** Reads the bearer token file (trimmed). Missing, unreadable or empty → an error message. */
+export const readTokenFile = async (path: string): Promise<TokenResult> => {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (err as Error).message;
+    return { ok: false, message: `token file ${path} ${why}` };
+  }
+  const token = text.trim();
+  if (token === '') return { ok: false, message: `token file ${path} is empty` };
+  if (/\s/.test(token)) return { ok: false, message: `token file ${path} must hold one token without whitespace` };
+  return { ok: true, token };
+};
+
+/** The calico-diag version from package.json (found upward from this module, in src and in dist). */
+export const agentVersion = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'calico-diag' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here; look one level up
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0-unknown';
+};

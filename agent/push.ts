@@ -1,0 +1,255 @@
+/**
+ * Reporting to the aggregator (POST /v1/reports, contract/report.ts).
+ *
+ * Design:
+ * - `offer(result)` is called by the snapshot loop after every snapshot and returns at once: it
+ *   only replaces the pending result (the latest wins; reports are never queued) and kicks the
+ *   sender if it is idle and not backing off. The loop is never blocked and never sees an error.
+ * - Delta: every section travels as `{hash}`; its data is added when the hash differs from the one
+ *   in the last ACCEPTED report (`acked`). The first report after start therefore carries
+ *   everything. A 409 SECTIONS_REQUIRED (e.g. the aggregator restarted) forgets those sections'
+ *   acks and resends at once with them in full; a second 409 in a row sends everything; a third
+ *   counts as a failure.
+ * - Failures (unreachable, timeout, 5xx, other 4xx) back off exponentially with full jitter:
+ *   delay = random() × min(cap, base × 2^(failures−1)), base = the snapshot interval. While backing
+ *   off, newer results replace the pending one; when the timer fires, the latest is sent.
+ * - Every request has a timeout (AbortSignal) so a hanging aggregator cannot wedge the sender.
+ * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
+ * in this closure; `stop()` clears the timer and aborts the request in flight.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CheckStatus, Finding } from '../contract/finding.js';
+import { hashSection } from '../contract/hash.js';
+import { SectionsRequired, type Report } from '../contract/report.js';
+import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
+import type { PushOutcome } from './metrics.js';
+
+export interface PushPayload {
+  snapshot: Snapshot;
+  checks: CheckStatus[];
+  findings: Finding[];
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface PusherDeps {
+  aggregatorUrl: string;
+  token: () => string;
+  node: string;
+  intervalSeconds: number;
+  agentVersion: string;
+  advertiseUrl?: string;
+  /** epoch ms */
+  now: () => number;
+  /** [0, 1) */
+  random?: () => number;
+  timers?: Timers;
+  fetch?: typeof fetch;
+  requestTimeoutMs?: number;
+  backoffCapMs?: number;
+  logger: Logger;
+  onOutcome?: (outcome: PushOutcome) => void;
+  agentId?: string;
+}
+
+export interface Pusher {
+  offer(payload: PushPayload): void;
+  stop(): Promise<void>;
+  /** Resolves when the sender is idle (nothing in flight); for tests and shutdown. */
+  idle(): Promise<void>;
+  readonly agentId: string;
+  state(): { failures: number; backingOff: boolean; lastOutcome: PushOutcome | null; seq: number };
+}
+
+/** Full-jitter exponential backoff (AWS architecture blog): random × min(cap, base × 2^(n−1)). */
+export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, random: () => number): number =>
+  failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
+
+/** Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`. */
+export const buildReport = (
+  p: PushPayload,
+  meta: { agentId: string; seq: number; agentVersion: string; intervalSeconds: number; sentAt: string; advertiseUrl?: string },
+  acked: ReadonlyMap<SectionName, string>,
+  full: ReadonlySet<SectionName> | 'all',
+): Report => {
+  const sections = {} as Record<SectionName, { hash: string; data?: unknown }>;
+  for (const name of SECTION_NAMES) {
+    const data = p.snapshot.sections[name];
+    const hash = hashSection(data);
+    const send = full === 'all' || full.has(name) || acked.get(name) !== hash;
+    sections[name] = send ? { hash, data } : { hash };
+  }
+  return {
+    schemaVersion: 1,
+    node: p.snapshot.node,
+    agentId: meta.agentId,
+    seq: meta.seq,
+    agentVersion: meta.agentVersion,
+    intervalSeconds: meta.intervalSeconds,
+    takenAt: p.snapshot.takenAt,
+    sentAt: meta.sentAt,
+    mode: p.snapshot.mode,
+    identity: p.snapshot.identity,
+    sections: sections as Report['sections'],
+    checks: p.checks,
+    findings: p.findings,
+    ...(meta.advertiseUrl ? { agentUrl: meta.advertiseUrl } : {}),
+  };
+};
+
+type Attempt =
+  | { kind: 'accepted' }
+  | { kind: 'sections-required'; sections: SectionName[] }
+  | { kind: 'failed'; outcome: Exclude<PushOutcome, 'accepted' | 'sections-required'>; detail: string; status?: number };
+
+export const createPusher = (deps: PusherDeps): Pusher => {
+  const log = deps.logger;
+  const random = deps.random ?? Math.random;
+  const timers: Timers = deps.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+  const doFetch = deps.fetch ?? fetch;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
+  const baseMs = deps.intervalSeconds * 1000;
+  const capMs = deps.backoffCapMs ?? 5 * 60_000;
+  const agentId = deps.agentId ?? randomBytes(12).toString('hex');
+  const url = new URL('/v1/reports', deps.aggregatorUrl).toString();
+
+  const acked = new Map<SectionName, string>();
+  let seq = 0;
+  let pending: PushPayload | null = null;
+  let sending: Promise<void> | null = null;
+  let timer: unknown = null;
+  let failures = 0;
+  let lastOutcome: PushOutcome | null = null;
+  let stopped = false;
+  const inflight = new AbortController();
+
+  const record = (o: PushOutcome) => {
+    lastOutcome = o;
+    deps.onOutcome?.(o);
+  };
+
+  const post = async (report: Report): Promise<Attempt> => {
+    const signal = AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), inflight.signal]);
+    let res: Response;
+    let text: string;
+    try {
+      res = await doFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${deps.token()}` },
+        body: JSON.stringify(report),
+        signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      const e = err as Error;
+      const timedOut = e.name === 'TimeoutError' || (e.name === 'AbortError' && !inflight.signal.aborted);
+      return timedOut
+        ? { kind: 'failed', outcome: 'timeout', detail: `no answer within ${requestTimeoutMs} ms` }
+        : { kind: 'failed', outcome: 'unreachable', detail: (e.cause as Error | undefined)?.message ?? e.message };
+    }
+    if (res.status >= 200 && res.status < 300) return { kind: 'accepted' };
+    if (res.status === 409) {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // handled below
+      }
+      const sr = SectionsRequired.safeParse(body);
+      if (sr.success) return { kind: 'sections-required', sections: sr.data.sections };
+    }
+    const outcome = res.status >= 500 ? 'server-error' : 'rejected';
+    return { kind: 'failed', outcome, status: res.status, detail: text.slice(0, 500) };
+  };
+
+  /** Sends one payload: up to three requests when the aggregator asks for sections. */
+  const sendOne = async (p: PushPayload): Promise<boolean> => {
+    let full: Set<SectionName> | 'all' = new Set();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const report = buildReport(
+        p,
+        { agentId, seq: seq++, agentVersion: deps.agentVersion, intervalSeconds: deps.intervalSeconds, sentAt: new Date(deps.now()).toISOString(), ...(deps.advertiseUrl ? { advertiseUrl: deps.advertiseUrl } : {}) },
+        acked,
+        full,
+      );
+      const r = await post(report);
+      if (r.kind === 'accepted') {
+        for (const name of SECTION_NAMES) acked.set(name, report.sections[name].hash);
+        record('accepted');
+        log.debug({ report: { seq: report.seq, withData: SECTION_NAMES.filter((n) => report.sections[n].data !== undefined) } }, 'report accepted');
+        return true;
+      }
+      if (r.kind === 'sections-required') {
+        record('sections-required');
+        log.info({ report: { seq: report.seq, sections: r.sections } }, 'aggregator asked for sections in full');
+        for (const name of r.sections) acked.delete(name);
+        full = attempt === 0 ? new Set(r.sections) : 'all';
+        continue;
+      }
+      record(r.outcome);
+      log.warn({ push: { url, outcome: r.outcome, status: r.status, detail: r.detail } }, 'report push failed');
+      return false;
+    }
+    log.warn({ push: { url } }, 'aggregator kept asking for sections; backing off');
+    return false;
+  };
+
+  const drain = async (): Promise<void> => {
+    while (pending && !stopped) {
+      const p = pending;
+      pending = null;
+      let okay = false;
+      try {
+        okay = await sendOne(p);
+      } catch (err) {
+        // A bug here must never reach the loop.
+        log.error({ err }, 'report push crashed');
+      }
+      if (stopped) return;
+      if (okay) {
+        failures = 0;
+        continue;
+      }
+      failures++;
+      if (!pending) pending = p; // retry the latest we have
+      const delay = backoffDelayMs(failures, baseMs, capMs, random);
+      log.info({ push: { failures, delayMs: delay } }, 'backing off');
+      timer = timers.setTimeout(() => {
+        timer = null;
+        kick();
+      }, delay);
+      return;
+    }
+  };
+
+  const kick = () => {
+    if (stopped || sending || timer !== null || !pending) return;
+    sending = drain().finally(() => {
+      sending = null;
+    });
+  };
+
+  return {
+    agentId,
+    offer: (p) => {
+      if (stopped) return;
+      pending = p;
+      kick();
+    },
+    idle: async () => {
+      while (sending) await sending;
+    },
+    stop: async () => {
+      stopped = true;
+      if (timer !== null) timers.clearTimeout(timer);
+      timer = null;
+      inflight.abort();
+      while (sending) await sending;
+    },
+    state: () => ({ failures, backingOff: timer !== null, lastOutcome, seq }),
+  };
+};

@@ -1,0 +1,44 @@
+/**
+ * What a CLI command may touch of the terminal: passed in, so every command runs in-process in
+ * tests with captured output. `CliError` carries a one-line message and an exit code; cli/main.ts
+ * prints it (never a stack trace).
+ */
+export interface CliIo {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  stdin(): Promise<string>;
+}
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The real process streams. */
+export const processIo = (): CliIo => ({
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  stdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+});
+
+/** An in-memory CliIo for tests and for embedding. */
+export const memoryIo = (stdinText = ''): CliIo & { out: () => string; err: () => string } => {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (s) => void (out += s),
+    stderr: (s) => void (err += s),
+    stdin: async () => stdinText,
+    out: () => out,
+    err: () => err,
+  };
+};

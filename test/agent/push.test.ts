@@ -1,0 +1,229 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backoffDelayMs, createPusher, type PushPayload, type Timers } from '../../agent/push.js';
+import type { PushOutcome } from '../../agent/metrics.js';
+import { hashSection } from '../../contract/hash.js';
+import { Report } from '../../contract/report.js';
+import { SECTION_NAMES } from '../../contract/snapshot.js';
+import { sampleSnapshot } from './snapshot-sample.js';
+
+type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized';
+
+/** A local stand-in for the aggregator's POST /v1/reports (engineer D's protocol). */
+const fakeAggregator = () => {
+  const received: { report: Report; auth: string | undefined }[] = [];
+  let mode: Mode = 'accept';
+  let conflicts = 0;
+  const app: FastifyInstance = Fastify({ bodyLimit: 10 * 1024 * 1024, forceCloseConnections: true });
+  app.post('/v1/reports', async (req, reply) => {
+    const report = Report.parse(req.body);
+    received.push({ report, auth: req.headers.authorization });
+    if (mode === 'hang') return new Promise(() => {});
+    if (mode === 'error') return reply.code(500).send({ statusCode: 500, code: 'INTERNAL', error: 'x', message: 'internal error' });
+    if (mode === 'unauthorized') return reply.code(401).send({ statusCode: 401, code: 'UNAUTHORIZED', error: 'x', message: 'no' });
+    if (mode === 'conflict-always' || (mode === 'conflict-once' && conflicts++ === 0)) {
+      return reply.code(409).send({ code: 'SECTIONS_REQUIRED', message: 'send these', sections: ['routes', 'fdb'] });
+    }
+    return { accepted: true, node: report.node, seq: report.seq };
+  });
+  return {
+    app,
+    received,
+    setMode: (m: Mode) => {
+      mode = m;
+      conflicts = 0;
+    },
+  };
+};
+
+const manualTimers = () => {
+  const scheduled: { fn: () => void; ms: number; cleared: boolean }[] = [];
+  const timers: Timers = {
+    setTimeout: (fn, ms) => {
+      const t = { fn, ms, cleared: false };
+      scheduled.push(t);
+      return t;
+    },
+    clearTimeout: (h) => {
+      (h as { cleared: boolean }).cleared = true;
+    },
+  };
+  return { timers, scheduled, fireLast: () => scheduled.at(-1)!.fn() };
+};
+
+const payload = (over: Parameters<typeof sampleSnapshot>[0] = {}): PushPayload => ({ snapshot: sampleSnapshot(over), checks: [], findings: [] });
+const withData = (r: Report) => SECTION_NAMES.filter((n) => r.sections[n].data !== undefined);
+
+describe('report push (issue #3)', () => {
+  const agg = fakeAggregator();
+  let url = '';
+  let outcomes: PushOutcome[] = [];
+  beforeAll(async () => {
+    url = await agg.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await agg.app.close();
+  });
+  beforeEach(() => {
+    agg.received.length = 0;
+    agg.setMode('accept');
+    outcomes = [];
+  });
+
+  const make = (over: Partial<Parameters<typeof createPusher>[0]> = {}) =>
+    createPusher({
+      aggregatorUrl: url,
+      token: () => 's3cret',
+      node: 'node-a',
+      intervalSeconds: 10,
+      agentVersion: '0.1.0',
+      advertiseUrl: 'http://192.168.0.10:9477',
+      now: () => Date.parse('2026-11-21T12:00:01.000Z'),
+      logger: pino({ level: 'silent' }),
+      onOutcome: (o) => outcomes.push(o),
+      requestTimeoutMs: 2000,
+      ...over,
+    });
+
+  it('sends every section in full first, then only the sections whose hash changed', async () => {
+    const p = make();
+    p.offer(payload({ drops: 1 }));
+    await p.idle();
+    p.offer(payload({ drops: 1 }));
+    await p.idle();
+    p.offer(payload({ drops: 2 }));
+    await p.idle();
+    await p.stop();
+    const [first, second, third] = agg.received.map((r) => r.report);
+    expect(withData(first!)).toEqual([...SECTION_NAMES]);
+    expect(first!.agentUrl).toBe('http://192.168.0.10:9477');
+    expect(first!.sections.links.hash).toBe(hashSection(sampleSnapshot().sections.links));
+    expect(withData(second!)).toEqual([]);
+    expect(second!.sections.links.hash).toBe(first!.sections.links.hash);
+    expect(withData(third!)).toEqual(['iptables']);
+    expect(agg.received.map((r) => r.report.seq)).toEqual([0, 1, 2]);
+    expect(new Set(agg.received.map((r) => r.report.agentId)).size).toBe(1);
+    expect(agg.received.every((r) => r.auth === 'Bearer s3cret')).toBe(true);
+    expect(outcomes).toEqual(['accepted', 'accepted', 'accepted']);
+  });
+
+  it('resends the sections a 409 names, in full, at once (aggregator restarted)', async () => {
+    const p = make();
+    p.offer(payload());
+    await p.idle();
+    agg.setMode('conflict-once');
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    const [, asked, resent] = agg.received.map((r) => r.report);
+    expect(withData(asked!)).toEqual([]);
+    expect(withData(resent!)).toEqual(['routes', 'fdb']);
+    expect(resent!.seq).toBeGreaterThan(asked!.seq);
+    expect(outcomes).toEqual(['accepted', 'sections-required', 'accepted']);
+  });
+
+  it('gives up on a payload after repeated 409s and backs off', async () => {
+    const t = manualTimers();
+    const p = make({ timers: t.timers, random: () => 0.5 });
+    agg.setMode('conflict-always');
+    p.offer(payload());
+    await p.idle();
+    expect(agg.received).toHaveLength(3);
+    expect(withData(agg.received[2]!.report)).toEqual([...SECTION_NAMES]);
+    expect(p.state()).toMatchObject({ failures: 1, backingOff: true });
+    await p.stop();
+  });
+
+  it('backs off on 5xx with full jitter, and then sends only the latest result', async () => {
+    const t = manualTimers();
+    const p = make({ timers: t.timers, random: () => 0.5 });
+    agg.setMode('error');
+    p.offer(payload({ drops: 1 }));
+    await p.idle();
+    expect(outcomes).toEqual(['server-error']);
+    expect(t.scheduled.map((s) => s.ms)).toEqual([5000]); // 0.5 × base 10 s
+    // newer results while backing off replace the pending one and send nothing
+    p.offer(payload({ drops: 2 }));
+    p.offer(payload({ drops: 3 }));
+    await p.idle();
+    expect(agg.received).toHaveLength(1);
+
+    t.fireLast();
+    await p.idle();
+    expect(agg.received).toHaveLength(2);
+    expect(t.scheduled.map((s) => s.ms)).toEqual([5000, 10000]);
+
+    agg.setMode('accept');
+    t.fireLast();
+    await p.idle();
+    expect(agg.received).toHaveLength(3);
+    const last = agg.received[2]!.report;
+    const iptables = last.sections.iptables.data;
+    expect(iptables?.status === 'ok' && iptables.data.dropRules[0]!.packets).toBe(3);
+    expect(p.state()).toMatchObject({ failures: 0, backingOff: false, lastOutcome: 'accepted' });
+    await p.stop();
+  });
+
+  it('times out a hanging aggregator without blocking the caller', async () => {
+    const t = manualTimers();
+    const p = make({ timers: t.timers, requestTimeoutMs: 200 });
+    agg.setMode('hang');
+    const returned = p.offer(payload());
+    expect(returned).toBeUndefined(); // offer() does not wait for the request
+    expect(agg.received.length).toBeLessThanOrEqual(1);
+    await p.idle();
+    expect(outcomes).toEqual(['timeout']);
+    expect(p.state().backingOff).toBe(true);
+    await p.stop();
+  });
+
+  it('counts an unreachable aggregator and a refused token, and never throws', async () => {
+    const t = manualTimers();
+    const dead = make({ aggregatorUrl: 'http://127.0.0.1:1', timers: t.timers });
+    dead.offer(payload());
+    await dead.idle();
+    await dead.stop();
+    agg.setMode('unauthorized');
+    const p = make({ timers: t.timers });
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    expect(outcomes).toEqual(['unreachable', 'rejected']);
+  });
+
+  it('a crashing fetch never escapes', async () => {
+    const t = manualTimers();
+    const p = make({ timers: t.timers, fetch: (() => { throw new TypeError('boom'); }) as unknown as typeof fetch });
+    p.offer(payload());
+    await p.idle();
+    expect(outcomes).toEqual(['unreachable']);
+    await p.stop();
+  });
+
+  it('stop() aborts the request in flight and clears the backoff timer', async () => {
+    const t = manualTimers();
+    agg.setMode('hang');
+    const p = make({ timers: t.timers, requestTimeoutMs: 60_000 });
+    p.offer(payload());
+    await new Promise((r) => setTimeout(r, 50));
+    await p.stop();
+    expect(t.scheduled).toHaveLength(0);
+  });
+});
+
+describe('backoff (issue #3)', () => {
+  it('grows exponentially from the interval and is capped', () => {
+    const max = () => 0.999999;
+    expect(backoffDelayMs(0, 10_000, 300_000, max)).toBe(0);
+    expect(backoffDelayMs(1, 10_000, 300_000, max)).toBe(9_999);
+    expect(backoffDelayMs(2, 10_000, 300_000, max)).toBe(19_999);
+    expect(backoffDelayMs(3, 10_000, 300_000, max)).toBe(39_999);
+    expect(backoffDelayMs(10, 10_000, 300_000, max)).toBe(299_999);
+    expect(backoffDelayMs(1000, 10_000, 300_000, max)).toBe(299_999);
+  });
+  it('is fully jittered', () => {
+    expect(backoffDelayMs(3, 10_000, 300_000, () => 0)).toBe(0);
+    expect(backoffDelayMs(3, 10_000, 300_000, () => 0.25)).toBe(10_000);
+  });
+});
