@@ -1,0 +1,217 @@
+/**
+ * Capture manager: runs bounded tcpdump captures on request and keeps their results.
+ *
+ * Design and concurrency: one capture job at a time per node. `start()` claims the single `active`
+ * slot synchronously, before its first await, so two concurrent requests can never both start (the
+ * second gets `busy` → HTTP 429). A job runs one tcpdump per requested interface (tcpdump captures
+ * one device per process), all through the command runner with timeout = duration + margin, each
+ * bounded by `-c maxPackets` and a SIGINT at the duration. Files live in a private directory
+ * (0700), one sub-directory per capture; after every job the oldest captures beyond `keep` or
+ * beyond `maxBytes` in total are removed, together with their in-memory entries. Results are
+ * decoded with our own pcap parser. The state (jobs map, active slot) belongs to the instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CaptureRecord, CaptureRequest, CaptureResult } from '../../contract/capture.js';
+import type { CommandRunner } from '../exec/runner.js';
+import { parsePcap } from '../parsers/pcap.js';
+import { buildBpfFilter, buildTcpdumpArgv } from './tcpdump-argv.js';
+
+export interface CaptureManagerOptions {
+  runner: CommandRunner;
+  logger: Logger;
+  node: string;
+  /** private directory for capture files (created 0700) */
+  dir: string;
+  /** epoch ms */
+  now: () => number;
+  /** keep at most this many finished captures (default 8) */
+  keep?: number;
+  /** and at most this many bytes of capture files in total (default 64 MiB) */
+  maxBytes?: number;
+  /** tcpdump -Z user; default root when running as root (so it can write into the 0700 dir) */
+  tcpdumpUser?: string;
+  /** interface index → name, for `-i any` (SLL2) captures */
+  ifindexNames?: () => Record<number, string>;
+  /** extra ms over the capture duration before the runner kills tcpdump (default 3000) */
+  marginMs?: number;
+  newId?: () => string;
+}
+
+export type StartResult = { ok: true; id: string } | { ok: false; code: 'busy' | 'invalid'; message: string };
+
+interface Job {
+  result: CaptureResult;
+  dir: string;
+  files: Array<{ iface: string; file: string }>;
+  /** epoch ms of the start, for retention order */
+  startedMs: number;
+  /** settles when the job is finished (done or failed) */
+  finished: Promise<void>;
+}
+
+const fileName = (iface: string) => `${iface.replace(/[^A-Za-z0-9._-]/g, '_')}.pcap`;
+
+export class CaptureManager {
+  private readonly jobs = new Map<string, Job>();
+  private active: string | null = null;
+  private readonly log: Logger;
+  private readonly keep: number;
+  private readonly maxBytes: number;
+
+  constructor(private readonly o: CaptureManagerOptions) {
+    this.log = o.logger.child({ component: 'capture' });
+    this.keep = o.keep ?? 8;
+    this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+  }
+
+  get busy(): boolean {
+    return this.active !== null;
+  }
+
+  /** Starts a capture job; the request must already be validated (interfaces included). */
+  start(req: CaptureRequest): StartResult {
+    if (this.active !== null) return { ok: false, code: 'busy', message: `capture ${this.active} is still running; one capture at a time per node` };
+    const filter = buildBpfFilter(req);
+    if (filter === null) return { ok: false, code: 'invalid', message: 'the capture filter could not be built from the request' };
+    const id = this.o.newId?.() ?? `cap-${randomBytes(6).toString('hex')}`;
+    if (!/^[a-z0-9-]{1,40}$/.test(id)) return { ok: false, code: 'invalid', message: 'bad capture id' };
+    const dir = join(this.o.dir, id);
+    const files = req.interfaces.map((iface) => ({ iface, file: join(dir, fileName(iface)) }));
+    const user = this.o.tcpdumpUser ?? (process.getuid?.() === 0 ? 'root' : undefined);
+    const argvs = [];
+    for (const f of files) {
+      const a = buildTcpdumpArgv({ iface: f.iface, file: f.file, maxPackets: req.maxPackets, durationSeconds: req.durationSeconds, filter, ...(user ? { user } : {}) });
+      if (!a.ok) return { ok: false, code: 'invalid', message: a.message };
+      argvs.push(a.argv);
+    }
+    this.active = id;
+    const startedMs = this.o.now();
+    const result: CaptureResult = { id, node: this.o.node, status: 'running', request: req, startedAt: new Date(startedMs).toISOString(), warnings: [] };
+    const job: Job = { result, dir, files, startedMs, finished: Promise.resolve() };
+    this.jobs.set(id, job);
+    job.finished = this.run(job, argvs, req).finally(() => {
+      this.active = null;
+    });
+    return { ok: true, id };
+  }
+
+  private async run(job: Job, argvs: Array<[string, ...string[]]>, req: CaptureRequest): Promise<void> {
+    const timeoutMs = req.durationSeconds * 1000 + (this.o.marginMs ?? 3000);
+    try {
+      await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
+      await chmod(this.o.dir, 0o700);
+      await mkdir(job.dir, { mode: 0o700 });
+      this.log.info({ capture: { id: job.result.id, interfaces: req.interfaces, durationSeconds: req.durationSeconds } }, 'capture started');
+      const runs = await Promise.all(argvs.map((argv) => this.o.runner({ argv, timeoutMs, maxOutputBytes: 64 * 1024 })));
+      const records: CaptureRecord[] = [];
+      const warnings: string[] = [];
+      let packets = 0;
+      let failure: { code: string; message: string } | null = null;
+      for (const [i, run] of runs.entries()) {
+        const f = job.files[i] as { iface: string; file: string };
+        // timeout(1) exits 124 when it stopped tcpdump at the duration: the normal end of a capture.
+        if (!run.ok) {
+          failure ??= { code: run.kind === 'missing-binary' ? 'TCPDUMP_MISSING' : 'CAPTURE_FAILED', message: `${f.iface}: ${run.message}` };
+          continue;
+        }
+        if (run.exitCode !== 0 && run.exitCode !== 124) {
+          const line = run.stderr.trim().split('\n').filter((l) => !/^(listening on|tcpdump: verbose)/.test(l)).pop() ?? '';
+          failure ??= { code: 'CAPTURE_FAILED', message: `${f.iface}: tcpdump exited ${run.exitCode}: ${line.slice(0, 300)}` };
+          continue;
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = await readFile(f.file);
+        } catch {
+          failure ??= { code: 'CAPTURE_FAILED', message: `${f.iface}: tcpdump wrote no capture file` };
+          continue;
+        }
+        const decoded = parsePcap(bytes, { interface: f.iface, ifindexNames: this.o.ifindexNames?.() ?? {}, vxlanPorts: vxlanPortsOf(req) });
+        if (!decoded.ok) {
+          failure ??= { code: 'CAPTURE_UNREADABLE', message: `${f.iface}: ${decoded.error.message}` };
+          continue;
+        }
+        packets += decoded.value.packets;
+        records.push(...decoded.value.records);
+        warnings.push(...decoded.value.warnings.map((w) => `${f.iface}: ${w}`));
+      }
+      records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+      const finishedAt = new Date(this.o.now()).toISOString();
+      if (failure) {
+        job.result = { ...job.result, status: 'failed', finishedAt, error: failure, warnings, records, packets };
+        this.log.warn({ capture: { id: job.result.id, error: failure } }, 'capture failed');
+      } else {
+        job.result = { ...job.result, status: 'done', finishedAt, records, packets, warnings };
+        this.log.info({ capture: { id: job.result.id, packets, records: records.length } }, 'capture done');
+      }
+    } catch (err) {
+      job.result = { ...job.result, status: 'failed', finishedAt: new Date(this.o.now()).toISOString(), error: { code: 'CAPTURE_FAILED', message: (err as Error).message } };
+      this.log.warn({ capture: { id: job.result.id }, err }, 'capture failed');
+    }
+    await this.prune();
+  }
+
+  /** True once every tcpdump of the job has opened its device (it creates its file then). */
+  async listening(id: string): Promise<boolean> {
+    const job = this.jobs.get(id);
+    if (!job) return false;
+    if (job.result.status !== 'running') return true;
+    for (const f of job.files) {
+      try {
+        await stat(f.file);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  get(id: string): CaptureResult | null {
+    return this.jobs.get(id)?.result ?? null;
+  }
+
+  /** Waits until the job ends (tests, shutdown). */
+  async wait(id: string): Promise<CaptureResult | null> {
+    const job = this.jobs.get(id);
+    if (!job) return null;
+    await job.finished;
+    return job.result;
+  }
+
+  /** The capture file of a finished job for one interface (default: the first). */
+  pcapFile(id: string, iface?: string): { file: string; iface: string } | null {
+    const job = this.jobs.get(id);
+    if (!job || job.result.status === 'running') return null;
+    const f = iface === undefined ? job.files[0] : job.files.find((x) => x.iface === iface);
+    return f ?? null;
+  }
+
+  /** Bounded retention: newest `keep` captures and at most `maxBytes` of files. */
+  private async prune(): Promise<void> {
+    const finished = [...this.jobs.values()].filter((j) => j.result.status !== 'running').sort((a, b) => b.startedMs - a.startedMs);
+    let total = 0;
+    const drop: Job[] = [];
+    for (const [i, j] of finished.entries()) {
+      let size = 0;
+      for (const f of j.files) size += await stat(f.file).then((s) => s.size, () => 0);
+      total += size;
+      if (i >= this.keep || (i > 0 && total > this.maxBytes)) drop.push(j);
+    }
+    for (const j of drop) {
+      this.jobs.delete(j.result.id);
+      await rm(j.dir, { recursive: true, force: true });
+    }
+    // Leftovers of an earlier process (ids we do not know) go too.
+    const known = new Set(this.jobs.keys());
+    const entries = await readdir(this.o.dir).catch(() => [] as string[]);
+    for (const e of entries) if (/^cap-/.test(e) && !known.has(e)) await rm(join(this.o.dir, e), { recursive: true, force: true });
+  }
+}
+
+const vxlanPortsOf = (req: CaptureRequest): number[] => {
+  const ports = req.match.flatMap((m) => (m.kind === 'vxlan' ? [m.port ?? 4789] : []));
+  return ports.length > 0 ? ports : [4789];
+};

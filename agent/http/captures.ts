@@ -1,0 +1,95 @@
+/**
+ * Agent routes for captures and probes (registered inside the app's bearer-authenticated /v1 scope):
+ *
+ *   POST /v1/captures          CaptureRequest → 202 {id, status}; 400 on any invalid value or an
+ *                              interface this node does not have; 429 CAPTURE_BUSY while one runs
+ *   GET  /v1/captures/:id      CaptureResult (+ listening: every tcpdump has opened its device)
+ *   GET  /v1/captures/:id/pcap the capture file (application/vnd.tcpdump.pcap), ?interface=
+ *   POST /v1/probes            ProbeRequest → ProbeResult (ICMP echo, matched by id/seq)
+ *
+ * Stateless itself: capture state is the CaptureManager's; the node's interfaces and addresses are
+ * read from the latest snapshot on every request.
+ */
+import { createReadStream } from 'node:fs';
+import createError from '@fastify/error';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CaptureRequest, ProbeRequest } from '../../contract/capture.js';
+import { NotFound } from '../../common/http.js';
+import type { CaptureManager } from '../capture/manager.js';
+import { sendProbe, type SendProbeDeps } from '../capture/probe.js';
+
+export const UnknownInterface = createError('UNKNOWN_INTERFACE', '%s', 400);
+export const CaptureBusy = createError('CAPTURE_BUSY', '%s', 429);
+export const CaptureInvalid = createError('CAPTURE_INVALID', '%s', 400);
+export const CaptureRunning = createError('CAPTURE_RUNNING', '%s', 409);
+export const NoSnapshot = createError('NO_SNAPSHOT', '%s', 503);
+export const ProbeSourceInvalid = createError('PROBE_SOURCE_INVALID', '%s', 400);
+export const ProbeFailed = createError('PROBE_FAILED', '%s', 500);
+
+export interface CapturesRoutesDeps {
+  manager: CaptureManager;
+  /** names of this node's links from the latest snapshot; null when there is none yet */
+  interfaces: () => string[] | null;
+  probe: SendProbeDeps;
+}
+
+const IdParams = z.object({ id: z.string().regex(/^[a-z0-9-]{1,40}$/) });
+
+export const capturesRoutes =
+  (deps: CapturesRoutesDeps): FastifyPluginAsync =>
+  async (app) => {
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.post('/v1/captures', { schema: { body: CaptureRequest } }, async (request, reply) => {
+      const req = request.body;
+      const known = deps.interfaces();
+      if (known === null) throw new NoSnapshot('no snapshot yet: this node’s interfaces are unknown');
+      const unknown = req.interfaces.filter((i) => i !== 'any' && !known.includes(i));
+      if (unknown.length > 0) throw new UnknownInterface(`no such interface on this node: ${unknown.join(', ')}`);
+      if (new Set(req.interfaces).size !== req.interfaces.length) throw new CaptureInvalid('interfaces must be distinct');
+      const started = deps.manager.start(req);
+      if (!started.ok) throw started.code === 'busy' ? new CaptureBusy(started.message) : new CaptureInvalid(started.message);
+      return reply.code(202).send({ id: started.id, status: 'running' as const });
+    });
+
+    r.get('/v1/captures/:id', { schema: { params: IdParams } }, async (request) => {
+      const result = deps.manager.get(request.params.id);
+      if (!result) throw new NotFound(`no capture ${request.params.id}`);
+      return { ...result, listening: await deps.manager.listening(request.params.id) };
+    });
+
+    r.get(
+      '/v1/captures/:id/pcap',
+      { schema: { params: IdParams, querystring: z.object({ interface: z.string().regex(/^[a-zA-Z0-9._@-]{1,15}$/).optional() }) } },
+      async (request, reply) => {
+        const { id } = request.params;
+        const result = deps.manager.get(id);
+        if (!result) throw new NotFound(`no capture ${id}`);
+        if (result.status === 'running') throw new CaptureRunning(`capture ${id} is still running`);
+        const f = deps.manager.pcapFile(id, request.query.interface);
+        if (!f) throw new NotFound(`capture ${id} has no file for that interface`);
+        const stream = createReadStream(f.file);
+        const opened = await new Promise<boolean>((resolve) => {
+          stream.once('open', () => resolve(true));
+          stream.once('error', () => resolve(false));
+        });
+        if (!opened) throw new NotFound(`capture ${id} has no file for ${f.iface}`);
+        return reply
+          .type('application/vnd.tcpdump.pcap')
+          .header('content-disposition', `attachment; filename="${id}-${f.iface.replace(/[^A-Za-z0-9._-]/g, '_')}.pcap"`)
+          .send(stream);
+      },
+    );
+
+    r.post('/v1/probes', { schema: { body: ProbeRequest } }, async (request) => {
+      const out = await sendProbe(request.body, deps.probe);
+      if (!out.ok) {
+        if (out.code === 'no-snapshot') throw new NoSnapshot(out.message);
+        if (out.code === 'bad-source') throw new ProbeSourceInvalid(out.message);
+        throw new ProbeFailed(out.message);
+      }
+      return out.result;
+    });
+  };

@@ -1,0 +1,93 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CaptureRequest } from '../../../contract/capture.js';
+import { CaptureManager } from '../../../agent/capture/manager.js';
+import { scriptedTcpdump } from './scripted-tcpdump.js';
+
+const logger = pino({ level: 'silent' });
+const req = (over: Partial<Record<string, unknown>> = {}) =>
+  CaptureRequest.parse({ interfaces: ['eth0'], peers: ['192.168.77.1'], match: [{ kind: 'vxlan' }], durationSeconds: 3, maxPackets: 100, ...over });
+
+let dir: string;
+beforeEach(() => {
+  dir = join(mkdtempSync(join(tmpdir(), 'cdF-cap-')), 'captures');
+});
+afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+describe('CaptureManager', () => {
+  it('runs one bounded tcpdump per interface and decodes the files into sorted records', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap', 'vxlan.calico': 'vxlan-tunnel-dev.pcap' });
+    let n = 0;
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 1_763_700_000_000 + n++, tcpdumpUser: 'root', newId: () => 'cap-one' });
+    const s = m.start(req({ interfaces: ['eth0', 'vxlan.calico'], match: [{ kind: 'vxlan' }, { kind: 'icmp' }] }));
+    expect(s).toEqual({ ok: true, id: 'cap-one' });
+    const r = await m.wait('cap-one');
+    expect(r?.status).toBe('done');
+    expect(r?.packets).toBe(12);
+    expect(r?.records).toHaveLength(12);
+    expect(new Set(r?.records?.map((x) => x.interface))).toEqual(new Set(['eth0', 'vxlan.calico']));
+    const times = r?.records?.map((x) => x.time) ?? [];
+    expect([...times].sort()).toEqual(times);
+    expect(runner.calls).toHaveLength(2);
+    for (const c of runner.calls) {
+      expect(c.timeoutMs).toBe(6000);
+      expect(c.argv.slice(0, 5)).toEqual(['timeout', '--signal=INT', '--kill-after=2', '3', 'tcpdump']);
+      expect(c.argv.at(-1)).toBe('(udp dst port 4789 or (icmp or icmp6)) and (host 192.168.77.1)');
+    }
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(m.pcapFile('cap-one', 'vxlan.calico')?.file).toBe(join(dir, 'cap-one', 'vxlan.calico.pcap'));
+  });
+
+  it('one capture at a time: a second start while the first runs is busy, and no command is started', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { hold: true });
+    let id = 0;
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => `cap-${++id}` });
+    expect(m.start(req()).ok).toBe(true);
+    const second = m.start(req());
+    expect(second).toMatchObject({ ok: false, code: 'busy' });
+    expect(m.get('cap-1')?.status).toBe('running');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runner.calls).toHaveLength(1);
+    runner.release();
+    await m.wait('cap-1');
+    expect(m.start(req()).ok).toBe(true);
+    await m.wait('cap-2');
+  });
+
+  it('tcpdump failing (bad filter, no device) marks the capture failed with its message', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { exitCode: 1, stderr: 'tcpdump: eth0: No such device exists\n' });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-x' });
+    m.start(req());
+    const r = await m.wait('cap-x');
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'CAPTURE_FAILED', message: 'eth0: tcpdump exited 1: tcpdump: eth0: No such device exists' } });
+  });
+
+  it('retention keeps the newest K captures and removes older files', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    let id = 0;
+    let t = 0;
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => (t += 1000), keep: 2, newId: () => `cap-${++id}` });
+    for (let i = 0; i < 4; i++) {
+      m.start(req());
+      await m.wait(`cap-${id}`);
+    }
+    expect(readdirSync(dir).sort()).toEqual(['cap-3', 'cap-4']);
+    expect(m.get('cap-1')).toBeNull();
+    expect(m.get('cap-4')?.status).toBe('done');
+  });
+
+  it('retention by bytes: a small budget keeps only the newest capture', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    let id = 0;
+    let t = 0;
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => (t += 1000), keep: 10, maxBytes: 1500, newId: () => `cap-${++id}` });
+    for (let i = 0; i < 3; i++) {
+      m.start(req());
+      await m.wait(`cap-${id}`);
+    }
+    expect(readdirSync(dir)).toEqual(['cap-3']);
+  });
+});
