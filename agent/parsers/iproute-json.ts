@@ -85,7 +85,8 @@ export const str = (o: JsonObject, k: string): string | null => {
 
 export const int = (o: JsonObject, k: string): number | null => {
   const v = o[k];
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
+  // beyond 2^53 JSON.parse has already lost precision (and the contract rejects it): unknown
+  return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
 };
 
 export const counter = (o: JsonObject, k: string): number | null => {
