@@ -1,0 +1,43 @@
+/**
+ * What the lab needs from the machine: root (network namespaces, veths, iptables) and the tools
+ * below on PATH. Returns the problems as lines instead of throwing, so the demo can print them and
+ * the lab tests can fail with them. Stateless.
+ */
+import { makeSh, type Sh } from './sh.js';
+
+export const REQUIRED_TOOLS: ReadonlyArray<{ name: string; argv: readonly [string, ...string[]] }> = [
+  { name: 'ip (iproute2)', argv: ['ip', '-V'] },
+  { name: 'bridge (iproute2)', argv: ['bridge', '-V'] },
+  { name: 'iptables', argv: ['iptables', '-V'] },
+  { name: 'iptables-restore', argv: ['iptables-restore', '--version'] },
+  { name: 'ipset', argv: ['ipset', '-v'] },
+  { name: 'sysctl', argv: ['sysctl', '-V'] },
+  { name: 'ping', argv: ['ping', '-V'] },
+  { name: 'curl', argv: ['curl', '-V'] },
+  { name: 'tcpdump', argv: ['tcpdump', '--version'] },
+  { name: 'node', argv: ['node', '--version'] },
+];
+
+export const preflight = async (sh: Sh = makeSh()): Promise<string[]> => {
+  const problems: string[] = [];
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    problems.push(`must run as root (uid 0), not uid ${process.getuid()}: the lab creates network namespaces, veths and iptables rules`);
+  }
+  for (const t of REQUIRED_TOOLS) {
+    try {
+      const r = await sh.try(t.argv, { timeoutMs: 5000 });
+      void r;
+    } catch {
+      problems.push(`missing tool: ${t.name} (${t.argv[0]} not found on PATH)`);
+    }
+  }
+  return problems;
+};
+
+/** Throws one clear error listing every problem (lab tests: a lab test is never skipped). */
+export const requireLabHost = async (): Promise<void> => {
+  const problems = await preflight();
+  if (problems.length > 0) {
+    throw new Error(`the namespace lab cannot run here:\n  - ${problems.join('\n  - ')}\n(run the lab tests as root: sudo npm run test:lab)`);
+  }
+};

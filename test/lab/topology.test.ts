@@ -1,0 +1,158 @@
+/**
+ * issue #4: the namespace lab is wired as Felix wires a Calico VXLAN cluster, pods reach each
+ * other across nodes, and teardown leaves nothing behind. Runs as root (never skipped).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { createLab, felixVtepMac, caliIfName, planLab, type Lab } from '../../lab/topology.js';
+import { listNamespaces, cleanupLeftovers } from '../../lab/cleanup.js';
+import { requireLabHost } from '../../lab/preflight.js';
+import { makeSh } from '../../lab/sh.js';
+
+interface IpLink {
+  ifname: string;
+  address?: string;
+  mtu: number;
+  operstate?: string;
+  flags: string[];
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; learning?: boolean; link?: string } };
+}
+
+let lab: Lab | undefined;
+const L = (): Lab => {
+  if (!lab) throw new Error('lab not built');
+  return lab;
+};
+
+beforeAll(async () => {
+  await requireLabHost();
+  lab = await createLab({ nodes: 3 });
+}, 60_000);
+
+afterAll(async () => {
+  await lab?.teardown();
+});
+
+describe('issue #4: lab plan (pure)', () => {
+  it('gives Felix-style VTEP MACs, cali names, blocks and tunnel IPs', () => {
+    const plan = planLab({ id: 'ab12', nodes: 3, podsPerNode: 2, runDir: '/tmp/x' });
+    expect(plan.prefix).toBe('cdlab12');
+    expect(plan.nodes.map((n) => n.ns)).toEqual(['cdlab12-n1', 'cdlab12-n2', 'cdlab12-n3']);
+    const n2 = plan.nodes[1]!;
+    expect(n2.block).toBe('10.244.2.0/26');
+    expect(n2.tunnelIp).toBe('10.244.2.0');
+    expect(n2.pods.map((p) => p.ip)).toEqual(['10.244.2.1', '10.244.2.2']);
+    expect(n2.vtepMac).toMatch(/^66(:[0-9a-f]{2}){5}$/);
+    expect(felixVtepMac('node2')).toBe(n2.vtepMac);
+    expect(felixVtepMac('node1')).not.toBe(felixVtepMac('node2'));
+    // sha1("node1") = f937c37e94..., computed independently (python hashlib)
+    expect(felixVtepMac('node1')).toBe('66:f9:37:c3:7e:94');
+    for (const p of plan.nodes.flatMap((n) => n.pods)) {
+      expect(p.caliIf).toMatch(/^cali[0-9a-f]{11}$/);
+      expect(p.caliIf.length).toBeLessThanOrEqual(15);
+      expect(p.ns.length).toBeLessThanOrEqual(32);
+    }
+    expect(caliIfName('a')).not.toBe(caliIfName('b'));
+  });
+});
+
+describe('issue #4: lab wiring (real kernel)', () => {
+  it('pods on every node reach the pods on every other node', async () => {
+    for (const a of L().nodes) {
+      for (const b of L().nodes) {
+        if (a === b) continue;
+        expect(await L().ping(a.pods[0]!.ns, b.pods[0]!.ip, { count: 1, timeoutS: 2 }), `${a.name} → ${b.name}`).toBe(true);
+      }
+    }
+  });
+
+  it('programs vxlan.calico like Felix: VNI 4096, port 4789, nolearning, MTU 1450, local node IP, VTEP MAC', async () => {
+    for (const n of L().nodes) {
+      const links = JSON.parse((await L().exec(n.ns, ['ip', '-j', '-d', 'link', 'show'])).stdout) as IpLink[];
+      const vx = links.find((l) => l.ifname === 'vxlan.calico');
+      expect(vx?.linkinfo?.info_kind).toBe('vxlan');
+      expect(vx?.linkinfo?.info_data?.id).toBe(4096);
+      expect(vx?.linkinfo?.info_data?.port).toBe(4789);
+      expect(vx?.linkinfo?.info_data?.local).toBe(n.nodeIp);
+      expect(vx?.linkinfo?.info_data?.learning).toBe(false);
+      expect(vx?.mtu).toBe(1450);
+      expect(vx?.address).toBe(n.vtepMac);
+      const cali = links.find((l) => l.ifname === n.pods[0]!.caliIf);
+      expect(cali?.address).toBe('ee:ee:ee:ee:ee:ee');
+      expect(links.find((l) => l.ifname === 'eth0')?.mtu).toBe(1500);
+    }
+  });
+
+  it('programs per-peer route (onlink, proto 80), PERMANENT neighbour and FDB entry, and a blackhole for the own block', async () => {
+    const n1 = L().nodes[0]!;
+    const routes = JSON.parse((await L().exec(n1.ns, ['ip', '-j', 'route', 'show'])).stdout) as Array<Record<string, unknown>>;
+    const neigh = JSON.parse((await L().exec(n1.ns, ['ip', '-j', 'neigh', 'show', 'dev', 'vxlan.calico'])).stdout) as Array<Record<string, unknown>>;
+    const fdb = JSON.parse((await L().exec(n1.ns, ['bridge', '-j', 'fdb', 'show', 'dev', 'vxlan.calico'])).stdout) as Array<Record<string, unknown>>;
+    expect(routes).toContainEqual(expect.objectContaining({ type: 'blackhole', dst: n1.block, protocol: '80' }));
+    expect(routes).toContainEqual(expect.objectContaining({ dst: `${n1.pods[0]!.ip}`, dev: n1.pods[0]!.caliIf, scope: 'link' }));
+    for (const p of L().nodes.slice(1)) {
+      expect(routes).toContainEqual(expect.objectContaining({ dst: p.block, gateway: p.tunnelIp, dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] }));
+      expect(neigh).toContainEqual(expect.objectContaining({ dst: p.tunnelIp, lladdr: p.vtepMac, state: ['PERMANENT'] }));
+      expect(fdb).toContainEqual(expect.objectContaining({ mac: p.vtepMac, dst: p.nodeIp, state: 'permanent' }));
+    }
+  });
+
+  it('has the all-hosts ipset with every node IP and the VXLAN drop rule in cali-INPUT', async () => {
+    const n = L().nodes[2]!;
+    const set = (await L().exec(n.ns, ['ipset', 'list', 'cali40all-hosts-net'])).stdout;
+    for (const m of L().nodes) expect(set.split('\n')).toContain(m.nodeIp);
+    const save = (await L().exec(n.ns, ['iptables-save'])).stdout;
+    expect(save).toMatch(/-A cali-INPUT -p udp -m comment --comment "cali:[^"]+" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set cali40all-hosts-net src -m udp --dport 4789 -j DROP/);
+    expect(save).toMatch(/-A INPUT -m comment --comment "cali:[^"]+" -j cali-INPUT/);
+    expect(save).toMatch(/-A FORWARD -m comment --comment "cali:[^"]+" -j cali-FORWARD/);
+  });
+
+  it('sets ip_forward=1, loose/off rp_filter on the node and proxy_arp on the workload veth', async () => {
+    const n = L().nodes[1]!;
+    const read = async (k: string) => (await L().exec(n.ns, ['sysctl', '-n', k])).stdout.trim();
+    expect(await read('net.ipv4.ip_forward')).toBe('1');
+    expect(await read('net.ipv4.conf.all.rp_filter')).toBe('0');
+    expect(await read('net/ipv4/conf/vxlan.calico/rp_filter')).toBe('0');
+    expect(await read(`net.ipv4.conf.${n.pods[0]!.caliIf}.proxy_arp`)).toBe('1');
+  });
+
+  it('serves a Felix health stand-in on 127.0.0.1:9099 whose readiness the lab controls', async () => {
+    const n = L().nodes[0]!;
+    const code = async (path: string) =>
+      (await L().exec(n.ns, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:9099${path}`])).stdout;
+    expect(await code('/readiness')).toBe('200');
+    L().setFelixHealth(n.name, { live: true, ready: false });
+    expect(await code('/readiness')).toBe('503');
+    expect(await code('/liveness')).toBe('200');
+    L().setFelixHealth(n.name, null);
+    expect(await code('/readiness')).toBe('200');
+  });
+
+  it('aggregator namespace reaches every node over the underlay', async () => {
+    for (const n of L().nodes) expect(await L().ping(L().aggregatorNs, n.nodeIp, { timeoutS: 2 })).toBe(true);
+  });
+});
+
+describe('issue #4: teardown', () => {
+  it('removes every namespace and process of a lab, and cleanup removes leftovers of a crashed one', async () => {
+    const sh = makeSh();
+    const small = await createLab({ nodes: 2 });
+    const nss = small.namespaces();
+    const felixPids = [...small.felix.values()].map((d) => d.pid);
+    expect((await listNamespaces(sh)).filter((n) => nss.includes(n)).sort()).toEqual([...nss].sort());
+    await small.teardown();
+    expect((await listNamespaces(sh)).filter((n) => nss.includes(n))).toEqual([]);
+    for (const pid of felixPids) expect(() => process.kill(pid, 0)).toThrow();
+    expect(existsSync(small.runDir)).toBe(false);
+
+    // A "crashed" lab: namespaces left behind by a run whose owner is gone.
+    await sh.must(['ip', 'netns', 'add', 'cdlfff0-n1']);
+    await sh.must(['ip', 'netns', 'add', 'cdlfff0-ul']);
+    const removed = await cleanupLeftovers();
+    expect(removed).toEqual(expect.arrayContaining(['cdlfff0-n1', 'cdlfff0-ul']));
+    const after = await listNamespaces(sh);
+    expect(after).not.toContain('cdlfff0-n1');
+    // The live lab of this file (owner alive) is kept.
+    expect(after).toContain(L().nodes[0]!.ns);
+  }, 60_000);
+});
