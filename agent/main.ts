@@ -1,0 +1,235 @@
+/**
+ * The agent daemon: config → deps → HTTP server + snapshot loop (+ pusher). SIGTERM/SIGINT stop
+ * the loop, close the server and exit 0.
+ *
+ * Design/concurrency of the snapshot loop: one snapshot at a time. The next one is scheduled when
+ * the current one ends, `interval − elapsed` later (at once if it overran), so snapshots never
+ * overlap. The loop keeps the latest and the previous result (the previous feeds rules about rising
+ * counters, e.g. iptables-drops-rising, and the findings' firstSeen). Results are published by
+ * replacing one object reference, which HTTP handlers read; the pusher gets each result through
+ * `offer()`, which never blocks. A failing snapshot is logged and the loop goes on.
+ */
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Snapshot } from '../contract/snapshot.js';
+import { runLocalChecks } from './checks/index.js';
+import type { CollectorRegistry } from './collectors/index.js';
+import type { Host } from './collectors/types.js';
+import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
+import { realHost } from './exec/host.js';
+import { execRunner } from './exec/runner.js';
+import { buildAgentApp, type LatestState } from './http/app.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { createPusher, type Pusher, type Timers } from './push.js';
+import { systemClock, takeSnapshot, type Clock } from './snapshot.js';
+
+export interface SnapshotLoop {
+  start(): void;
+  stop(): Promise<void>;
+  latest(): LatestState | null;
+  previous(): LatestState | null;
+  /** resolves after the next snapshot completes (tests, `agent --once` style callers) */
+  nextResult(): Promise<LatestState>;
+}
+
+export interface LoopDeps {
+  intervalMs: number;
+  clock: Clock;
+  timers?: Timers;
+  logger: Logger;
+  snapshot: () => Promise<Snapshot>;
+  /** called after each snapshot with its checks/findings; must not throw (errors are logged) */
+  onResult?: (state: LatestState) => void;
+  /** called before each snapshot (e.g. to re-read the token file) */
+  beforeEach?: () => Promise<void>;
+}
+
+export const createSnapshotLoop = (deps: LoopDeps): SnapshotLoop => {
+  const timers: Timers = deps.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+  const log = deps.logger;
+  let latest: LatestState | null = null;
+  let previous: LatestState | null = null;
+  let timer: unknown = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  let waiters: ((s: LatestState) => void)[] = [];
+
+  const once = async (): Promise<void> => {
+    await deps.beforeEach?.();
+    const snapshot = await deps.snapshot();
+    const { checks, findings } = runLocalChecks({
+      snapshot,
+      previous: latest?.snapshot,
+      previousFindings: latest?.findings ?? [],
+      now: snapshot.takenAt,
+    });
+    const state: LatestState = { snapshot, checks, findings, completedAt: deps.clock.now() };
+    previous = latest;
+    latest = state;
+    const unavailable = Object.entries(snapshot.sections)
+      .filter(([, s]) => s.status !== 'ok')
+      .map(([n]) => n);
+    log.info({ snapshot: { durationMs: snapshot.durationMs, unavailable, findings: findings.length } }, 'snapshot taken');
+    try {
+      deps.onResult?.(state);
+    } catch (err) {
+      log.error({ err }, 'publishing the snapshot failed');
+    }
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f(state);
+  };
+
+  const tick = (): void => {
+    timer = null;
+    if (stopped) return;
+    const started = deps.clock.monotonic();
+    running = once()
+      .catch((err: unknown) => log.error({ err }, 'snapshot failed'))
+      .finally(() => {
+        running = null;
+        if (stopped) return;
+        const elapsed = deps.clock.monotonic() - started;
+        timer = timers.setTimeout(tick, Math.max(0, deps.intervalMs - elapsed));
+      });
+  };
+
+  return {
+    start: () => {
+      if (!stopped && timer === null && running === null) tick();
+    },
+    stop: async () => {
+      stopped = true;
+      if (timer !== null) timers.clearTimeout(timer);
+      timer = null;
+      if (running) await running;
+    },
+    latest: () => latest,
+    previous: () => previous,
+    nextResult: () => new Promise((resolve) => waiters.push(resolve)),
+  };
+};
+
+export interface AgentRuntimeDeps {
+  config: AgentConfig;
+  token: string;
+  logger: Logger;
+  registry?: Registry;
+  host?: Host;
+  clock?: Clock;
+  collectors?: CollectorRegistry;
+  fetch?: typeof fetch;
+  extraRoutes?: FastifyPluginAsync[];
+}
+
+export interface RunningAgent {
+  app: FastifyInstance;
+  loop: SnapshotLoop;
+  metrics: AgentMetrics;
+  pusher: Pusher | null;
+  /** http://host:port the server listens on */
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** /healthz turns 503 when the latest snapshot is older than this. */
+export const staleAfterMs = (config: Pick<AgentConfig, 'intervalSeconds' | 'commandTimeoutMs'>): number =>
+  3 * config.intervalSeconds * 1000 + 2 * config.commandTimeoutMs;
+
+/** Builds everything, listens and starts the loop. */
+export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> => {
+  const { config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createAgentMetrics(registry);
+  const host = deps.host ?? realHost(execRunner);
+  const version = agentVersion();
+  let token = deps.token;
+  const log = deps.logger;
+
+  const pusher = config.aggregatorUrl
+    ? createPusher({
+        aggregatorUrl: config.aggregatorUrl,
+        token: () => token,
+        node: config.nodeName,
+        intervalSeconds: config.intervalSeconds,
+        agentVersion: version,
+        ...(config.advertiseUrl ? { advertiseUrl: config.advertiseUrl } : {}),
+        now: () => clock.now(),
+        logger: log.child({ component: 'push' }),
+        onOutcome: (o) => metrics.countPush(o),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      })
+    : null;
+
+  const loopLog = log.child({ component: 'loop' });
+  const loop = createSnapshotLoop({
+    intervalMs: config.intervalSeconds * 1000,
+    clock,
+    logger: loopLog,
+    beforeEach: async () => {
+      const t = await readTokenFile(config.tokenFile);
+      if (t.ok) token = t.token;
+      else loopLog.warn({ tokenFile: config.tokenFile, problem: t.message }, 'cannot re-read the token file; keeping the previous token');
+    },
+    snapshot: () =>
+      takeSnapshot({
+        host,
+        config: { timeoutMs: config.commandTimeoutMs, felixHealthUrl: config.felixHealthUrl, birdSocket: config.birdSocket },
+        node: config.nodeName,
+        clock,
+        agentVersion: version,
+        ...(deps.collectors ? { collectors: deps.collectors } : {}),
+      }),
+    onResult: (s) => {
+      metrics.observeSnapshot(s.snapshot);
+      metrics.setFindings(s.findings);
+      pusher?.offer({ snapshot: s.snapshot, checks: s.checks, findings: s.findings });
+    },
+  });
+
+  const app = buildAgentApp({
+    logger: log,
+    registry,
+    token: () => token,
+    latest: () => loop.latest(),
+    now: () => clock.now(),
+    staleAfterMs: staleAfterMs(config),
+    ...(deps.extraRoutes ? { extraRoutes: deps.extraRoutes } : {}),
+  });
+  const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  log.info({ listen: address, node: config.nodeName, intervalSeconds: config.intervalSeconds, aggregator: config.aggregatorUrl ?? null }, 'agent started');
+  loop.start();
+
+  return {
+    app,
+    loop,
+    metrics,
+    pusher,
+    address,
+    stop: async () => {
+      await loop.stop();
+      await pusher?.stop();
+      await app.close();
+    },
+  };
+};
+
+/** The process entry used by `calico-diag agent`: starts, then waits for SIGTERM/SIGINT. */
+export const runAgentProcess = async (config: AgentConfig, token: string): Promise<void> => {
+  const logger = pino({ base: { component: 'agent', node: config.nodeName } });
+  const agent = await startAgent({ config, token, logger });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await agent.stop();
+  logger.info('stopped');
+};

@@ -1,0 +1,66 @@
+/**
+ * The `calico-diag` command. `buildProgram(io)` assembles the commander program (each area adds
+ * its `registerXxxCommand(program, io)` call below); `runCli(argv, io)` runs it in-process and
+ * returns the exit code: errors become one line on stderr and exit 1, never a stack trace.
+ * Run directly (node dist/cli/main.js, bin/calico-diag.js, or `node --import tsx cli/main.ts`),
+ * it runs with the process's argv and streams.
+ */
+import { realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { agentVersion } from '../agent/config.js';
+import { registerAgentCommand } from './agent.js';
+import { registerAggregatorCommand } from './aggregator.js';
+import { registerFindingsCommand } from './findings.js';
+import { CliError, processIo, type CliIo } from './io.js';
+import { registerSnapshotCommand } from './snapshot.js';
+
+export const buildProgram = (io: CliIo): Command => {
+  const program = new Command('calico-diag')
+    .description('Calico dataplane diagnostics: per-node agent, cross-node aggregator, two-node capture diagnosis')
+    .version(agentVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+  registerSnapshotCommand(program, io);
+  registerAgentCommand(program, io);
+  registerAggregatorCommand(program, io);
+  registerFindingsCommand(program, io);
+  return program;
+};
+
+export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    // commander has already printed its own message (usage errors, --help, --version).
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      if (err.message !== '') io.stderr(`calico-diag: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`calico-diag: unexpected error: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+};
+
+const isEntry = (): boolean => {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    const self = fileURLToPath(import.meta.url);
+    const invoked = realpathSync(arg);
+    return invoked === self || invoked === resolve(dirname(self), '../../bin/calico-diag.js');
+  } catch {
+    return false;
+  }
+};
+
+if (isEntry()) {
+  const code = await runCli(process.argv.slice(2), processIo());
+  process.exitCode = code;
+}

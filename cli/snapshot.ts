@@ -1,0 +1,162 @@
+/**
+ * `calico-diag snapshot`: one snapshot of this node, its local checks and findings.
+ *
+ *   --json          the full {snapshot, checks, findings} as JSON (default: readable tables)
+ *   --save DIR      record every raw command output / file / HTTP / socket read into a bundle
+ *                   (DIR/manifest.json + one file per output) and write DIR/snapshot.json
+ *   --from DIR      replay a bundle instead of reading this host
+ *   --node-name N   default: the bundle's node (--from), CALICO_DIAG_NODE_NAME, else the hostname
+ *   --fail-on SEV   exit 2 when a finding of severity SEV or worse exists (critical > warning > info)
+ * Exit codes: 0 done (findings alone do not fail the command unless --fail-on), 1 error, 2 --fail-on hit.
+ */
+import { writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { CheckStatus, Finding } from '../contract/finding.js';
+import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
+import { runLocalChecks } from '../agent/checks/index.js';
+import type { Host } from '../agent/collectors/types.js';
+import { agentVersion, DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
+import { realHost } from '../agent/exec/host.js';
+import { execRunner } from '../agent/exec/runner.js';
+import { recordingHost } from '../agent/host/record.js';
+import { loadBundle } from '../agent/host/replay.js';
+import { systemClock, takeSnapshot, type Clock } from '../agent/snapshot.js';
+import { renderFields, renderTable } from './format.js';
+import { CliError, type CliIo } from './io.js';
+
+const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 } as const;
+type Sev = keyof typeof SEVERITY_RANK;
+
+export interface SnapshotResult {
+  snapshot: Snapshot;
+  checks: CheckStatus[];
+  findings: Finding[];
+}
+
+export interface SnapshotCommandDeps {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** the live host (default: the real one); tests pass a fake */
+  host?: () => Host;
+  clock?: Clock;
+}
+
+interface Opts {
+  json?: boolean;
+  save?: string;
+  from?: string;
+  nodeName?: string;
+  failOn?: Sev;
+  felixHealthUrl?: string;
+  birdSocket?: string;
+  timeoutMs?: string;
+}
+
+export const renderSnapshot = (r: SnapshotResult): string => {
+  const { snapshot: s, checks, findings } = r;
+  const id = s.identity;
+  const m = s.mode;
+  const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+  let out = renderFields([
+    ['node', s.node],
+    ['taken at', `${s.takenAt} (${Math.round(s.durationMs)} ms)`],
+    ['mode', `encapsulation ${m.encapsulation}, wireguard ${yesNo(m.wireguard)}, ebpf ${yesNo(m.ebpf)}, bgp ${yesNo(m.bgp)}`],
+    ['node IPs', id.nodeIPs.join(', ') || '(none found)'],
+    ['uplinks', id.uplinks.map((u) => `${u.name} (mtu ${u.mtu})`).join(', ') || '(none found)'],
+    ['blocks', id.blocks.join(', ') || '(none)'],
+    ['workloads', String(id.workloads.length)],
+  ]);
+  out += '\nTunnels\n';
+  out +=
+    id.tunnels.length === 0
+      ? '(no Calico tunnel device)\n'
+      : renderTable(
+          ['DEVICE', 'KIND', 'IP', 'MAC', 'VNI', 'PORT', 'MTU', 'STATE'],
+          id.tunnels.map((t) => [t.device, t.kind, t.ip ?? '-', t.mac ?? '-', t.vni?.toString() ?? '-', t.port?.toString() ?? '-', String(t.mtu), t.operstate]),
+        );
+  out += '\nCollectors\n';
+  out += renderTable(
+    ['COLLECTOR', 'STATUS', 'MS', 'DETAIL'],
+    SECTION_NAMES.map((n) => {
+      const sec = s.sections[n];
+      const ms = s.timings[n];
+      return [n, sec.status === 'ok' ? 'ok' : `unavailable: ${sec.reason}`, ms === undefined ? '-' : String(Math.round(ms)), sec.status === 'ok' ? '' : sec.detail];
+    }),
+    { maxCellWidth: 100 },
+  );
+  const count = (st: CheckStatus['status']) => checks.filter((c) => c.status === st).length;
+  out += `\nChecks: ${checks.length} run, ${count('ok')} ok, ${count('finding')} with findings, ${count('unknown')} unknown\n`;
+  const unknown = checks.filter((c) => c.status === 'unknown');
+  if (unknown.length > 0) out += renderTable(['UNKNOWN CHECK', 'REASON'], unknown.map((c) => [c.rule, c.reason ?? '']), { maxCellWidth: 100 });
+  out += '\nFindings\n';
+  const sorted = [...findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.rule.localeCompare(b.rule));
+  out += sorted.length === 0 ? '(none)\n' : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], sorted.map((f) => [f.rule, f.severity, f.summary]), { maxCellWidth: 120 });
+  return out;
+};
+
+export const registerSnapshotCommand = (program: Command, io: CliIo, deps: SnapshotCommandDeps = {}): void => {
+  const env = deps.env ?? process.env;
+  program
+    .command('snapshot')
+    .description("read this node's dataplane once, run the local checks and print the result")
+    .option('--json', 'print {snapshot, checks, findings} as JSON')
+    .option('--save <dir>', 'record every raw output into a bundle directory (manifest.json + one file per output)')
+    .option('--from <dir>', 'replay a bundle recorded with --save instead of reading this host')
+    .option('--node-name <name>', 'node name (default: the bundle node, CALICO_DIAG_NODE_NAME, or the hostname)')
+    .addOption(new Option('--fail-on <severity>', 'exit 2 when a finding of this severity or worse exists').choices(['critical', 'warning', 'info']))
+    .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL)')
+    .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET)')
+    .option('--timeout-ms <ms>', 'per-command timeout', String(DEFAULT_COMMAND_TIMEOUT_MS))
+    .action(async (opts: Opts) => {
+      if (opts.save && opts.from) throw new CliError('--save and --from cannot be used together');
+      const timeoutMs = Number(opts.timeoutMs);
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) throw new CliError(`invalid --timeout-ms ${JSON.stringify(opts.timeoutMs)}: must be 1..600000`);
+
+      let host: Host;
+      let node = opts.nodeName ?? env.CALICO_DIAG_NODE_NAME;
+      if (opts.from) {
+        const b = await loadBundle(opts.from);
+        if (!b.ok) throw new CliError(b.message);
+        host = b.host;
+        node ??= b.node;
+      } else {
+        host = deps.host ? deps.host() : realHost(execRunner);
+      }
+      node = (node ?? hostname()).trim().toLowerCase();
+      if (node === '') throw new CliError('node name is empty');
+      const recorder = opts.save ? recordingHost(host) : null;
+
+      const snapshot = await takeSnapshot({
+        host: recorder?.host ?? host,
+        config: {
+          timeoutMs,
+          felixHealthUrl: opts.felixHealthUrl ?? env.CALICO_DIAG_FELIX_HEALTH_URL ?? DEFAULT_FELIX_HEALTH_URL,
+          birdSocket: opts.birdSocket ?? env.CALICO_DIAG_BIRD_SOCKET ?? DEFAULT_BIRD_SOCKET,
+        },
+        node,
+        clock: deps.clock ?? systemClock,
+        agentVersion: agentVersion(),
+      });
+      const { checks, findings } = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
+      const result: SnapshotResult = { snapshot, checks, findings };
+
+      if (recorder && opts.save) {
+        try {
+          await recorder.save(opts.save, { node, createdAt: snapshot.takenAt });
+          await writeFile(join(opts.save, 'snapshot.json'), `${JSON.stringify(result, null, 2)}\n`);
+        } catch (err) {
+          throw new CliError(`cannot write bundle ${opts.save}: ${(err as Error).message}`);
+        }
+      }
+
+      io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderSnapshot(result));
+      if (recorder && opts.save && !opts.json) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
+
+      if (opts.failOn) {
+        const min = SEVERITY_RANK[opts.failOn];
+        const hits = findings.filter((f) => SEVERITY_RANK[f.severity] >= min);
+        if (hits.length > 0) throw new CliError(`${hits.length} finding(s) at severity ${opts.failOn} or worse`, 2);
+      }
+    });
+};

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import type { CollectorRegistry } from '../../agent/collectors/index.js';
+import type { CollectContext, Host } from '../../agent/collectors/types.js';
+import { takeSnapshot, type Clock } from '../../agent/snapshot.js';
+import { ok, unavailable } from '../../contract/result.js';
+import { Snapshot } from '../../contract/snapshot.js';
+import { sampleSnapshot } from './snapshot-sample.js';
+import { fakeRunner } from '../helpers/fake-runner.js';
+
+const sample = sampleSnapshot().sections;
+const defaultRoute = {
+  family: 'inet' as const, type: 'unicast', dst: 'default', gateway: '192.168.0.1', dev: 'eth0', protocol: 'dhcp', scope: 'global',
+  flags: [], table: 'main', metric: 100, prefsrc: '192.168.0.10', nexthops: [],
+};
+
+/** A clock whose monotonic time advances 5 ms per reading: timings become observable without sleeping. */
+const steppingClock = (): Clock => {
+  let t = 0;
+  return { now: () => Date.parse('2026-11-21T12:00:00.000Z'), monotonic: () => (t += 5) };
+};
+
+const host: Host = {
+  run: fakeRunner({}),
+  readFile: async () => ({ ok: false, kind: 'not-found', message: 'fake' }),
+  listDir: async () => ({ ok: false, kind: 'not-found', message: 'fake' }),
+  httpGet: async () => ({ ok: false, kind: 'unreachable', message: 'fake' }),
+  unixExchange: async () => ({ ok: false, kind: 'not-found', message: 'fake' }),
+};
+
+const fakeCollectors = (contexts: Record<string, CollectContext>, order: string[]): CollectorRegistry => {
+  const seen = (name: string, c: CollectContext) => {
+    contexts[name] = c;
+    order.push(name);
+  };
+  return {
+    links: async (_h, _c, ctx) => (seen('links', ctx), sample.links),
+    addresses: async (_h, _c, ctx) => (seen('addresses', ctx), sample.addresses),
+    routes: async (_h, _c, ctx) => (seen('routes', ctx), ok([defaultRoute])),
+    neighbours: async (_h, _c, ctx) => (seen('neighbours', ctx), ok([])),
+    fdb: async (_h, _c, ctx) => {
+      seen('fdb', ctx);
+      throw new Error('bug: cannot read property mac of undefined');
+    },
+    sysctls: async (_h, _c, ctx) => (seen('sysctls', ctx), unavailable('permission-denied', 'read-only /proc')),
+    iptables: async (_h, _c, ctx) => (seen('iptables', ctx), sample.iptables),
+    ipsets: async (_h, _c, ctx) => (seen('ipsets', ctx), sample.ipsets),
+    felix: async (_h, _c, ctx) => (seen('felix', ctx), sample.felix),
+    bgp: async (_h, _c, ctx) => (seen('bgp', ctx), sample.bgp),
+  };
+};
+
+describe('snapshot assembly (issue #2)', () => {
+  it('keeps a partial snapshot when collectors are unavailable or crash', async () => {
+    const contexts: Record<string, CollectContext> = {};
+    const order: string[] = [];
+    const snap = await takeSnapshot({
+      host,
+      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
+      node: 'node-a',
+      clock: steppingClock(),
+      agentVersion: '0.1.0',
+      collectors: fakeCollectors(contexts, order),
+    });
+    expect(Snapshot.safeParse(snap).success).toBe(true);
+    expect(snap.sections.links.status).toBe('ok');
+    expect(snap.sections.fdb).toEqual({ status: 'unavailable', reason: 'command-failed', detail: 'collector crashed: bug: cannot read property mac of undefined' });
+    expect(snap.sections.sysctls).toEqual({ status: 'unavailable', reason: 'permission-denied', detail: 'read-only /proc' });
+    expect(snap.takenAt).toBe('2026-11-21T12:00:00.000Z');
+    expect(Object.keys(snap.timings).sort()).toEqual(['addresses', 'bgp', 'fdb', 'felix', 'ipsets', 'iptables', 'links', 'neighbours', 'routes', 'sysctls']);
+    for (const ms of Object.values(snap.timings)) expect(ms).toBeGreaterThan(0);
+    expect(snap.durationMs).toBeGreaterThan(0);
+    // identity and mode are derived from what was collected
+    expect(snap.identity.tunnels.map((t) => t.device)).toEqual(['vxlan.calico']);
+    expect(snap.identity.uplinks.map((u) => u.name)).toContain('eth0');
+    expect(snap.mode.encapsulation).toBe('vxlan');
+  });
+
+  it('collects links, routes and addresses first and gives the others link names and uplinks', async () => {
+    const contexts: Record<string, CollectContext> = {};
+    const order: string[] = [];
+    await takeSnapshot({
+      host,
+      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
+      node: 'node-a',
+      clock: steppingClock(),
+      agentVersion: '0.1.0',
+      collectors: fakeCollectors(contexts, order),
+    });
+    expect(order.slice(0, 3).sort()).toEqual(['addresses', 'links', 'routes']);
+    expect(contexts.links).toEqual({ linkNames: null, uplinks: [] });
+    expect(contexts.sysctls).toEqual({ linkNames: ['lo', 'eth0', 'vxlan.calico', 'cali12345'], uplinks: ['eth0'] });
+  });
+
+  it('gives null link names when the links collector is unavailable', async () => {
+    const contexts: Record<string, CollectContext> = {};
+    const collectors = fakeCollectors(contexts, []);
+    collectors.links = async () => unavailable('missing-binary', 'ip: command not found');
+    const snap = await takeSnapshot({
+      host,
+      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
+      node: 'node-a',
+      clock: steppingClock(),
+      agentVersion: '0.1.0',
+      collectors,
+    });
+    expect(contexts.sysctls!.linkNames).toBeNull();
+    expect(snap.identity.tunnels).toEqual([]);
+    expect(snap.mode.encapsulation).toBe('unknown');
+  });
+
+  it('runs the real collectors against a host that has nothing: every section unavailable, no crash', async () => {
+    const empty: Host = { ...host, run: async (req) => ({ ok: false, kind: 'missing-binary', message: `${req.argv[0]}: not found`, argv: req.argv, stderr: '', durationMs: 0 }) };
+    const snap = await takeSnapshot({
+      host: empty,
+      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
+      node: 'node-a',
+      clock: steppingClock(),
+      agentVersion: '0.1.0',
+    });
+    expect(Snapshot.safeParse(snap).success).toBe(true);
+    // Felix's health is data even when nobody answers: both probes 'unreachable'
+    const { felix, ...rest } = snap.sections;
+    for (const [name, s] of Object.entries(rest)) expect(s.status, name).toBe('unavailable');
+    expect(felix).toMatchObject({ status: 'ok', data: { readiness: 'unreachable', liveness: 'unreachable' } });
+    expect(snap.sections.links).toMatchObject({ reason: 'missing-binary' });
+  });
+});
