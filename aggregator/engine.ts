@@ -3,7 +3,7 @@
  *
  * Design and concurrency
  * - Passes are scheduled, never run inline with a request: `notify()` (after an accepted report)
- *   arms one debounce timer; a periodic timer runs a pass anyway so `agent-stale` is raised when
+ *   arms one debounce timer (stretched to 5× the last pass duration); a periodic timer runs a pass anyway so `agent-stale` is raised when
  *   reports stop arriving. At most one pass runs at a time: a trigger during a pass sets `pending`
  *   and one more pass follows it (triggers coalesce, they never queue up).
  * - A pass reads `store.nodes()` once (NodeState objects are replaced, never mutated, by ingest),
@@ -112,13 +112,18 @@ export class CorrelationEngine {
     this.periodic.unref();
   }
 
-  /** A report was accepted: run a pass soon. */
+  /**
+   * A report was accepted: run a pass soon. The wait is the debounce, or 5× the last pass's
+   * duration when that is longer, so that with reports arriving all the time (5000 nodes every
+   * 30 s is 160 reports/s) correlation takes at most about a sixth of a core.
+   */
   notify(): void {
     if (this.stopped || this.debounce) return;
+    const wait = Math.max(this.o.debounceMs ?? 1000, (this.last?.durationMs ?? 0) * 5);
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
       void this.trigger();
-    }, this.o.debounceMs ?? 1000);
+    }, wait);
     this.debounce.unref();
   }
 

@@ -1,0 +1,34 @@
+/**
+ * `calico-diag aggregator`: the cluster-wide service. Flags win over CALICO_DIAG_* env vars
+ * (aggregator/config.ts). Bad configuration or an unreadable token file stop it before it listens.
+ */
+import type { Command } from 'commander';
+import { readTokenFile } from '../agent/config.js';
+import { resolveAggregatorConfig, type AggregatorFlags } from '../aggregator/config.js';
+import { runAggregatorProcess } from '../aggregator/main.js';
+import { CliError, type CliIo } from './io.js';
+
+export interface AggregatorCommandDeps {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** what runs the service once configured (tests replace it) */
+  run?: typeof runAggregatorProcess;
+}
+
+export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: AggregatorCommandDeps = {}): void => {
+  const env = deps.env ?? process.env;
+  program
+    .command('aggregator')
+    .description('run the aggregator: receives node reports, correlates them, serves /v1/findings, /v1/nodes, /v1/cluster, /metrics')
+    .option('--listen <host:port>', 'address to listen on (env CALICO_DIAG_LISTEN; default 0.0.0.0:9478)')
+    .option('--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE; required)')
+    .option('--stale-intervals <n>', 'a node is stale after this many report intervals without a report (env CALICO_DIAG_STALE_INTERVALS; default 3)')
+    .option('--body-limit <size>', 'largest report body accepted, e.g. 32MiB (env CALICO_DIAG_BODY_LIMIT; default 32MiB)')
+    .option('--kube <mode>', 'read the Kubernetes/Calico datastore: auto or off (env CALICO_DIAG_KUBE; default auto)')
+    .action(async (opts: AggregatorFlags) => {
+      const cfg = resolveAggregatorConfig(opts, env);
+      if (!cfg.ok) throw new CliError(cfg.message);
+      const token = await readTokenFile(cfg.config.tokenFile);
+      if (!token.ok) throw new CliError(token.message);
+      await (deps.run ?? runAggregatorProcess)(cfg.config, token.token);
+    });
+};

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { resolveAggregatorConfig } from '../../aggregator/config.js';
+
+describe('aggregator/config', () => {
+  it('uses defaults for everything but the token file', () => {
+    const r = resolveAggregatorConfig({ tokenFile: '/t' }, {});
+    expect(r).toEqual({ ok: true, config: { listen: { host: '0.0.0.0', port: 9478 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 32 * 1024 * 1024, kube: 'auto' } });
+  });
+
+  it('takes env vars, and flags over env vars', () => {
+    const env = { CALICO_DIAG_LISTEN: '127.0.0.1:9999', CALICO_DIAG_TOKEN_FILE: '/env-token', CALICO_DIAG_STALE_INTERVALS: '5', CALICO_DIAG_BODY_LIMIT: '8MiB', CALICO_DIAG_KUBE: 'off' };
+    const fromEnv = resolveAggregatorConfig({}, env);
+    expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off' } });
+    const r = resolveAggregatorConfig({ listen: '[::1]:9478', staleIntervals: '2', bodyLimit: '65536' }, env);
+    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token' });
+  });
+
+  it('names the flag and the env var of a bad or missing value', () => {
+    expect(resolveAggregatorConfig({}, {})).toEqual({ ok: false, message: '--token-file / CALICO_DIAG_TOKEN_FILE is required' });
+    const bad = (flags: Record<string, string>) => {
+      const r = resolveAggregatorConfig({ tokenFile: '/t', ...flags }, {});
+      return r.ok ? '' : r.message;
+    };
+    expect(bad({ staleIntervals: '0' })).toMatch(/^invalid --stale-intervals \/ CALICO_DIAG_STALE_INTERVALS "0"/);
+    expect(bad({ staleIntervals: 'x' })).toMatch(/--stale-intervals/);
+    expect(bad({ bodyLimit: '12 parsecs' })).toMatch(/--body-limit .*size in bytes/);
+    expect(bad({ bodyLimit: '10' })).toMatch(/between 1KiB and 1GiB/);
+    expect(bad({ kube: 'yes' })).toMatch(/--kube \/ CALICO_DIAG_KUBE "yes": must be auto or off/);
+    expect(bad({ listen: 'nohost' })).toMatch(/--listen/);
+  });
+});

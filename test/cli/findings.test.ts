@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
+import type { FindingDraft } from '../../contract/finding.js';
+import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
+import { formatAge, registerFindingsCommand, renderFindings } from '../../cli/findings.js';
+import { CliError, memoryIo } from '../../cli/io.js';
+
+const TOKEN = 'cli-test-token';
+const dir = mkdtempSync(join(tmpdir(), 'calico-diag-findings-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, `${TOKEN}\n`);
+
+const draft = (node: string, rule: string, severity: 'critical' | 'warning', peer: string, summary: string, remedy: string): FindingDraft => ({
+  rule,
+  severity,
+  node,
+  peer,
+  summary,
+  evidence: { seen: 'a', expected: 'b', details: {} },
+  remedy,
+});
+
+let agg: AggregatorHandle;
+let base: string;
+const NOW = Date.parse('2026-01-01T00:10:00.000Z');
+
+beforeAll(async () => {
+  agg = await startAggregator({
+    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off' },
+    token: TOKEN,
+    logger: pino({ level: 'silent' }),
+    clock: { now: () => Date.parse('2026-01-01T00:00:00.000Z'), monotonic: () => 0 },
+    processMetrics: false,
+    correlate: () => ({
+      map: { nodes: [] },
+      findings: [
+        draft('node-00000', 'vxlan-fdb-mismatch', 'critical', 'node-00001', 'FDB entry for node-00001 points at 172.16.0.9', 'Restart calico-node on node-00000 so Felix reprograms the FDB'),
+        draft('node-00002', 'route-missing', 'warning', 'node-00000', 'no route to block 10.0.0.0/26 of node-00000', 'Check Felix logs on node-00002'),
+      ],
+    }),
+  });
+  base = `http://${agg.address.replace(/^https?:\/\//, '')}`;
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${base}/v1/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(toReport(meshSnapshot(i, 3, 1), { agentId: 'agent-aaaaaaaa', seq: 1 })),
+    });
+    expect(res.status).toBe(200);
+  }
+  await agg.engine.trigger();
+});
+
+afterAll(async () => {
+  await agg?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  const io = memoryIo();
+  const program = new Command().exitOverride();
+  registerFindingsCommand(program, io, { env, now: () => NOW });
+  let error: unknown;
+  try {
+    await program.parseAsync(['findings', ...args], { from: 'user' });
+  } catch (err) {
+    error = err;
+  }
+  return { out: io.out(), error };
+};
+
+describe('cli findings', () => {
+  it('prints a table with age and remedies for responders', async () => {
+    const { out, error } = await run(['--aggregator', base, '--token-file', tokenFile]);
+    expect(error).toBeUndefined();
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(/^SEVERITY\s+RULE\s+NODE\s+PEER\s+SUMMARY\s+AGE$/);
+    expect(out).toMatch(/CRITICAL\s+vxlan-fdb-mismatch\s+node-00000\s+node-00001\s+FDB entry for node-00001 points at 172.16.0.9\s+10m/);
+    expect(out).toMatch(/WARNING\s+route-missing\s+node-00002\s+node-00000/);
+    expect(out).toContain('2 findings (1 critical, 1 warning, 0 info)');
+    expect(out).toContain('  vxlan-fdb-mismatch: Restart calico-node on node-00000 so Felix reprograms the FDB');
+  });
+
+  it('filters through the API and prints JSON', async () => {
+    const { out } = await run(['--aggregator', base, '--severity', 'warning', '--json'], { CALICO_DIAG_TOKEN_FILE: tokenFile });
+    const body = JSON.parse(out);
+    expect(body.findings).toHaveLength(1);
+    expect(body.findings[0]).toMatchObject({ rule: 'route-missing', node: 'node-00002' });
+    const byNode = await run(['--node', 'node-00000', '--rule', 'vxlan-fdb-mismatch'], { CALICO_DIAG_TOKEN_FILE: tokenFile, CALICO_DIAG_AGGREGATOR_URL: base });
+    expect(byNode.out).toContain('1 findings (1 critical');
+    const none = await run(['--aggregator', base, '--token-file', tokenFile, '--node', 'node-00001']);
+    expect(none.out).toBe('no active findings\n');
+  });
+
+  it('fails with one clear line: no token, bad severity, unreachable, missing URL', async () => {
+    const noToken = await run(['--aggregator', base]);
+    expect(noToken.error).toBeInstanceOf(CliError);
+    expect((noToken.error as Error).message).toMatch(/refused the request \(401\): pass --token-file/);
+    const sev = await run(['--aggregator', base, '--severity', 'fatal']);
+    expect((sev.error as Error).message).toMatch(/invalid --severity "fatal"/);
+    const down = await run(['--aggregator', 'http://127.0.0.1:1', '--token-file', tokenFile]);
+    expect((down.error as Error).message).toMatch(/cannot reach the aggregator at http:\/\/127.0.0.1:1/);
+    const none = await run([]);
+    expect((none.error as Error).message).toBe('--aggregator / CALICO_DIAG_AGGREGATOR_URL is required');
+    const badNode = await run(['--aggregator', base, '--token-file', tokenFile, '--node', 'A;B']);
+    expect((badNode.error as Error).message).toMatch(/answered 400/);
+  });
+
+  it('formats ages and the empty case', () => {
+    expect(formatAge('2026-01-01T00:09:30.000Z', NOW)).toBe('30s');
+    expect(formatAge('2026-01-01T00:00:00.000Z', NOW)).toBe('10m');
+    expect(formatAge('2025-12-31T20:00:00.000Z', NOW)).toBe('4h');
+    expect(formatAge('2025-12-20T00:00:00.000Z', NOW)).toBe('12d');
+    expect(renderFindings([], NOW)).toBe('no active findings\n');
+  });
+});
