@@ -322,3 +322,24 @@ export const syntheticSpecs = (count: number): NodeSpec[] => {
   }
   return out;
 };
+
+/** A datastore view matching the 3-node VXLAN fixture (VXLAN_NODES): all healthy. */
+
+export const healthyDatastore = (): DatastoreView => ({
+  nodes: [
+    { name: 'control1', internalIPs: ['10.0.1.20'] },
+    { name: 'worker1', internalIPs: ['10.0.1.30'] },
+    { name: 'worker2', internalIPs: ['10.0.1.31'] },
+  ],
+  calicoNodePods: [
+    { node: 'control1', name: 'calico-node-7xk2p', ready: true, restarts: 0 },
+    { node: 'worker1', name: 'calico-node-b9wq4', ready: true, restarts: 1 },
+    { node: 'worker2', name: 'calico-node-lm5rd', ready: true, restarts: 0 },
+  ],
+  ipPools: [{ name: 'default-ipv4-ippool', cidr: '10.48.0.0/16', blockSize: 26, vxlanMode: 'Always', ipipMode: 'Never', disabled: false, natOutgoing: true }],
+  blockAffinities: [
+    { node: 'control1', cidr: '10.48.0.128/26', state: 'confirmed' },
+    { node: 'worker1', cidr: '10.48.0.192/26', state: 'confirmed' },
+    { node: 'worker2', cidr: '10.48.0.0/26', state: 'confirmed' },
+  ],
+});
