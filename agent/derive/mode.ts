@@ -7,8 +7,9 @@ import type { Identity, Mode, Route, Sections } from '../../contract/snapshot.js
 import { BPF_DEVICES, isCalicoProto, isTunnelDevice, isWorkloadDevice, localBlockRoutes, routeDevices } from './identity.js';
 import { isDefaultDst } from './ip.js';
 
+/** Routes to other nodes (with a next hop) through one of `devices`; kernel fe80::/64 and own-address routes do not count. */
 const routesVia = (routes: readonly Route[], devices: readonly string[]): Route[] =>
-  routes.filter((r) => r.type === 'unicast' && !isDefaultDst(r.dst) && routeDevices(r).some((d) => devices.includes(d)));
+  remoteBlockRoutes(routes).filter((r) => routeDevices(r).some((d) => devices.includes(d)));
 
 /** Unicast routes with a next hop that Calico (Felix proto 80 or BIRD) programmed to other nodes' blocks. */
 export const remoteBlockRoutes = (routes: readonly Route[]): Route[] =>
