@@ -1,0 +1,128 @@
+/**
+ * iptables: detect the backend as Felix does (iptables-backend.ts), then read
+ * `ip[6]tables-<backend>-save -c` for both families with our own parser and reduce it to what
+ * the checks need: per-family totals, builtin and cali-* chains (not the per-workload
+ * cali-tw-/cali-fw-/cali-pri-/cali-pro- chains, which scale with pods), and every DROP/REJECT rule
+ * with its counters, Calico rule id, comments and ipset matches.
+ *
+ * Failure mapping: a family whose command or output fails is `unavailable` on its own (an IPv6
+ * failure keeps IPv4 and the other way round); the section is unavailable only when both fail,
+ * with the IPv4 reason. iptables-nft's "Table `x' is incompatible" → `incompatible`; missing
+ * binary, timeout, output cap → the runner's reason; other parse errors → `invalid-output`.
+ * Empty output (no table loaded, e.g. ip6tables modules absent) is zero tables, not an error.
+ * Stateless.
+ */
+import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
+import type { IptablesDropRule, Iptables } from '../../contract/snapshot.js';
+import type { RunError } from '../exec/runner.js';
+import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
+import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
+import type { Collector, CollectorConfig, Host } from './types.js';
+
+type FamilyName = 'ipv4' | 'ipv6';
+type ChainSummary = Iptables['chains'][number];
+type FamilyTotals = { tables: string[]; chains: number; rules: number; caliChains: number };
+
+const RUN_REASON: Record<RunError['kind'], UnavailableReason> = {
+  'missing-binary': 'missing-binary',
+  timeout: 'timeout',
+  'output-too-large': 'output-too-large',
+  'permission-denied': 'permission-denied',
+  'spawn-failed': 'command-failed',
+  aborted: 'command-failed',
+};
+
+/** Per-workload chains: one set per pod, left out of `chains` to keep the snapshot bounded. */
+const PER_WORKLOAD = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-'] as const;
+export const isSummarisedChain = (name: string, builtin: boolean): boolean =>
+  builtin || (name.startsWith('cali-') && !PER_WORKLOAD.some((p) => name.startsWith(p)));
+
+const firstLine = (s: string): string => s.trim().split('\n')[0]?.trim() ?? '';
+
+export interface FamilyDump {
+  dump: IptablesDump;
+  /** stderr lines the tool printed (warnings) */
+  warnings: string[];
+}
+
+/** Runs the save command for one family (with Felix's fallback binary) and parses it. */
+export async function readFamily(host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend): Promise<Collected<FamilyDump>> {
+  const [best, fallback] = saveBinaries(family, backend);
+  let argv: [string, ...string[]] = [best, '-c'];
+  let r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  if (!r.ok && r.kind === 'missing-binary') {
+    argv = [fallback, '-c'];
+    r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  }
+  const cmd = argv.join(' ');
+  if (!r.ok) return unavailable(RUN_REASON[r.kind], `${cmd}: ${r.message}`);
+  if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
+  // iptables-nft prints its warnings on stderr, sometimes without a newline between them
+  const warnings = [...new Set(r.stderr.split(/\n|(?=# Warning:)/).map((l) => l.replace(/^#\s*/, '').trim()).filter((l) => l.length > 0))];
+  const p = parseIptablesSave(r.stdout);
+  if (!p.ok) {
+    if (p.error.code === 'empty') return ok({ dump: { tables: [], generatedBy: null, hasCounters: false, warnings: [] }, warnings });
+    const reason: UnavailableReason = p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output';
+    return unavailable(reason, `${cmd}: ${p.error.code}: ${p.error.message}`);
+  }
+  return ok({ dump: p.value, warnings: [...warnings, ...p.value.warnings.map((w) => w.message)] });
+}
+
+/** The pure reduction of one family's dump into the snapshot's shapes. */
+export function summariseFamily(
+  family: FamilyName,
+  dump: IptablesDump,
+): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[] } {
+  const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
+  const chains: ChainSummary[] = [];
+  const dropRules: IptablesDropRule[] = [];
+  for (const table of dump.tables) {
+    for (const chain of table.chains) {
+      totals.chains++;
+      totals.rules += chain.rules.length;
+      if (chain.name.startsWith('cali-')) totals.caliChains++;
+      if (isSummarisedChain(chain.name, chain.builtin)) {
+        chains.push({ family, table: table.name, chain: chain.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.rules.length });
+      }
+      for (const rule of chain.rules) {
+        const target = rule.target;
+        if (target !== 'DROP' && target !== 'REJECT') continue;
+        dropRules.push({
+          family,
+          table: table.name,
+          chain: chain.name,
+          index: rule.index,
+          target,
+          packets: rule.packets ?? 0,
+          bytes: rule.bytes ?? 0,
+          caliId: rule.caliId,
+          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)),
+          matchSets: rule.matchSets.map((m) => ({ ...m })),
+          rule: rule.text,
+        });
+      }
+    }
+  }
+  return { totals, chains, dropRules };
+}
+
+export const collectIptables: Collector<'iptables'> = async (host, config) => {
+  const decision = await detectIptablesBackend(host, config);
+  const v4 = await readFamily(host, config, 4, decision.backend);
+  const v6 = await readFamily(host, config, 6, decision.backend);
+  if (v4.status !== 'ok' && v6.status !== 'ok') return v4;
+  const chains: ChainSummary[] = [];
+  const dropRules: IptablesDropRule[] = [];
+  const warnings: string[] = [];
+  const family = (name: FamilyName, r: Collected<FamilyDump>): Collected<FamilyTotals> => {
+    if (r.status !== 'ok') return r;
+    const s = summariseFamily(name, r.data.dump);
+    chains.push(...s.chains);
+    dropRules.push(...s.dropRules);
+    for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
+    return ok(s.totals);
+  };
+  const ipv4 = family('ipv4', v4);
+  const ipv6 = family('ipv6', v6);
+  return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings });
+};

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collectIptables } from '../../../agent/collectors/iptables.js';
+import type { CollectContext, CollectorConfig, Host } from '../../../agent/collectors/types.js';
+import { Sections } from '../../../contract/snapshot.js';
+import { fakeRunner, type FakeAnswer } from '../../helpers/fake-runner.js';
+
+const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
+const fixture = (name: string) => readFileSync(join(FIX, name), 'utf8');
+const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/var/run/calico/bird.ctl' };
+const context: CollectContext = { linkNames: null, uplinks: [] };
+
+const hostWith = (answers: Record<string, FakeAnswer>) => {
+  const run = fakeRunner(answers);
+  const unused = () => {
+    throw new Error('not used by the iptables collector');
+  };
+  const host: Host = { run, readFile: unused, listDir: unused, httpGet: unused, unixExchange: unused };
+  return { host, run };
+};
+
+const HINT = '*mangle\n:PREROUTING ACCEPT [0:0]\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n';
+/** backend detection answers: the legacy mangle table carries kubelet's hint → legacy */
+const legacyDetection: Record<string, FakeAnswer> = {
+  'ip6tables-nft-save -t mangle': { stdout: '' },
+  'iptables-nft-save -t mangle': { stdout: '' },
+  'ip6tables-legacy-save -t mangle': { stdout: '' },
+  'iptables-legacy-save -t mangle': { stdout: HINT },
+};
+const nftDetection: Record<string, FakeAnswer> = {
+  'ip6tables-nft-save -t mangle': { stdout: '' },
+  'iptables-nft-save -t mangle': { stdout: HINT },
+};
+
+const schemaCheck = (value: unknown) => {
+  const r = Sections.shape.iptables.safeParse(value);
+  expect(r.success, r.success ? '' : JSON.stringify(r.error.issues.slice(0, 3))).toBe(true);
+};
+
+describe('collectIptables', () => {
+  it('legacy node: totals per family, bounded chain list, DROP/REJECT rules with counters and ids', async () => {
+    const { host, run } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
+      'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
+    });
+    const r = await collectIptables(host, config, context);
+    schemaCheck(r);
+    if (r.status !== 'ok') throw new Error(JSON.stringify(r));
+    const d = r.data;
+    expect(d.backend).toBe('legacy');
+    expect(d.backendReason).toContain('legacy mangle');
+    expect(d.ipv4).toEqual({ status: 'ok', data: { tables: ['filter', 'raw'], chains: 12, rules: 22, caliChains: 7 } });
+    expect(d.ipv6).toEqual({ status: 'ok', data: { tables: ['filter'], chains: 5, rules: 4, caliChains: 2 } });
+    // per-workload chains are left out, builtin and other cali-* chains kept
+    const names = d.chains.map((c) => `${c.family}/${c.table}/${c.chain}`);
+    expect(names).toContain('ipv4/filter/FORWARD');
+    expect(names).toContain('ipv4/filter/cali-pi-_test-policy');
+    expect(names).toContain('ipv6/filter/cali-OUTPUT');
+    expect(names.some((n) => /cali-(tw|fw)-/.test(n))).toBe(false);
+    expect(d.chains.find((c) => c.chain === 'FORWARD' && c.family === 'ipv4')).toMatchObject({ policy: 'DROP', packets: 2, bytes: 168, rules: 2 });
+    // every DROP and REJECT of both families, including those in per-workload chains
+    expect(d.dropRules.map((x) => `${x.family}/${x.table}/${x.chain}#${x.index}/${x.target}`)).toEqual([
+      'ipv4/filter/cali-from-wl-dispatch#2/DROP',
+      'ipv4/filter/cali-fw-cdBr-a#2/DROP',
+      'ipv4/filter/cali-fw-cdBr-a#4/DROP',
+      'ipv4/filter/cali-fw-cdBr-a#7/DROP',
+      'ipv4/filter/cali-tw-cdBr-b#2/REJECT',
+      'ipv6/filter/cali-OUTPUT#1/DROP',
+    ]);
+    expect(d.dropRules[3]).toEqual({
+      family: 'ipv4',
+      table: 'filter',
+      chain: 'cali-fw-cdBr-a',
+      index: 7,
+      target: 'DROP',
+      packets: 2,
+      bytes: 168,
+      caliId: 'ZgE9wGvIfVFZ6sCh',
+      comments: ['Drop if no profiles matched'],
+      matchSets: [],
+      rule: '-A cali-fw-cdBr-a -m comment --comment "cali:ZgE9wGvIfVFZ6sCh" -m comment --comment "Drop if no profiles matched" -j DROP',
+    });
+    expect(d.warnings).toEqual([]);
+    // the save commands get the generous bounds
+    const save = run.calls.find((c) => c.argv.join(' ') === 'iptables-legacy-save -c');
+    expect(save?.maxOutputBytes).toBe(256 * 1024 * 1024);
+    expect(save?.timeoutMs).toBeGreaterThanOrEqual(60_000);
+  });
+
+  it('nft node: reads iptables-nft-save and keeps stderr warnings (legacy tables present)', async () => {
+    const { host } = hostWith({
+      ...nftDetection,
+      'iptables-nft-save -c': {
+        stdout: fixture('nft-1.8.9-legacy-present-stdout.txt'),
+        stderr: fixture('nft-1.8.9-legacy-present-stderr.txt'),
+      },
+      'ip6tables-nft-save -c': { stdout: fixture('nft-1.8.9-calico-like-v6-c.txt') },
+    });
+    const r = await collectIptables(host, config, context);
+    schemaCheck(r);
+    if (r.status !== 'ok') throw new Error(JSON.stringify(r));
+    expect(r.data.backend).toBe('nft');
+    expect(r.data.warnings).toEqual(['ipv4: Warning: iptables-legacy tables present, use iptables-legacy-save to see them']);
+    expect(r.data.dropRules.map((x) => x.caliId)).toEqual(['nftRuleWarn0001', 'dropTestV6abcd01']);
+  });
+
+  it('an IPv6 failure alone keeps IPv4', async () => {
+    const { host } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
+      'ip6tables-legacy-save -c': { error: 'timeout' },
+    });
+    const r = await collectIptables(host, config, context);
+    schemaCheck(r);
+    if (r.status !== 'ok') throw new Error(JSON.stringify(r));
+    expect(r.data.ipv4.status).toBe('ok');
+    expect(r.data.ipv6).toMatchObject({ status: 'unavailable', reason: 'timeout' });
+    expect(r.data.dropRules.every((x) => x.family === 'ipv4')).toBe(true);
+  });
+
+  it('issue calico#8403: the incompatible message (exit 0) makes the family unavailable: incompatible', async () => {
+    const { host } = hostWith({
+      ...nftDetection,
+      'iptables-nft-save -c': { stdout: "# Table `raw' is incompatible, use 'nft' tool.\n" },
+      'ip6tables-nft-save -c': { stdout: "# Table `raw' is incompatible, use 'nft' tool.\n" },
+    });
+    const r = await collectIptables(host, config, context);
+    schemaCheck(r);
+    expect(r).toMatchObject({ status: 'unavailable', reason: 'incompatible', detail: expect.stringContaining('iptables-nft-save -c') });
+  });
+
+  it('no iptables at all → unavailable: missing-binary', async () => {
+    const missing: FakeAnswer = { error: 'missing-binary' };
+    const answers: Record<string, FakeAnswer> = {};
+    for (const v of ['', '6'])
+      for (const b of ['-nft', '-legacy', ''])
+        for (const a of ['', ' -t mangle', ' -c']) answers[`ip${v}tables${b}-save${a}`] = missing;
+    const { host } = hostWith(answers);
+    const r = await collectIptables(host, config, context);
+    schemaCheck(r);
+    expect(r).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
+  });
+
+  it('garbage output → invalid-output with the line; output cap → output-too-large; empty output → zero tables', async () => {
+    const { host } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n' },
+      'ip6tables-legacy-save -c': { error: 'output-too-large' },
+    });
+    expect(await collectIptables(host, config, context)).toMatchObject({
+      status: 'unavailable',
+      reason: 'invalid-output',
+      detail: expect.stringContaining('line 3'),
+    });
+    const { host: h2 } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -c': { stdout: '' },
+      'ip6tables-legacy-save -c': { error: 'output-too-large' },
+    });
+    const r2 = await collectIptables(h2, config, context);
+    schemaCheck(r2);
+    expect(r2).toMatchObject({
+      status: 'ok',
+      data: { ipv4: { status: 'ok', data: { tables: [], rules: 0 } }, ipv6: { status: 'unavailable', reason: 'output-too-large' } },
+    });
+  });
+
+  it('a non-zero exit is command-failed with stderr', async () => {
+    const { host } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -c': { stdout: '', stderr: "iptables-legacy-save: can't initialize iptables table `filter'\n", exitCode: 1 },
+      'ip6tables-legacy-save -c': { stdout: '', exitCode: 1 },
+    });
+    expect(await collectIptables(host, config, context)).toMatchObject({
+      status: 'unavailable',
+      reason: 'command-failed',
+      detail: expect.stringContaining("can't initialize"),
+    });
+  });
+});
