@@ -10,28 +10,36 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { agentVersion } from '../agent/config.js';
-import { registerAgentCommand } from './agent.js';
+import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
 import { registerAggregatorCommand } from './aggregator.js';
 import { registerFindingsCommand } from './findings.js';
 import { CliError, processIo, type CliIo } from './io.js';
-import { registerSnapshotCommand } from './snapshot.js';
+import { registerParseCommand } from './parse.js';
+import { registerSnapshotCommand, type SnapshotCommandDeps } from './snapshot.js';
 
-export const buildProgram = (io: CliIo): Command => {
+/** What tests swap in (a fake host, env, the daemon runner); empty in real use. */
+export interface CliDeps {
+  snapshot?: SnapshotCommandDeps;
+  agent?: AgentCommandDeps;
+}
+
+export const buildProgram = (io: CliIo, deps: CliDeps = {}): Command => {
   const program = new Command('calico-diag')
     .description('Calico dataplane diagnostics: per-node agent, cross-node aggregator, two-node capture diagnosis')
     .version(agentVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  registerSnapshotCommand(program, io);
-  registerAgentCommand(program, io);
+  registerSnapshotCommand(program, io, deps.snapshot);
+  registerAgentCommand(program, io, deps.agent);
   registerAggregatorCommand(program, io);
   registerFindingsCommand(program, io);
+  registerParseCommand(program, io);
   return program;
 };
 
-export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
-  const program = buildProgram(io);
+export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> => {
+  const program = buildProgram(io, deps);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -1,0 +1,53 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentConfig } from '../../agent/config.js';
+import { memoryIo } from '../../cli/io.js';
+import { runCli } from '../../cli/main.js';
+
+describe('calico-diag agent (issue #2)', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cdC-agentcli-'));
+    await writeFile(join(dir, 'token'), 's3cret\n');
+    await writeFile(join(dir, 'empty'), '');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const cli = async (argv: string[], env: Record<string, string> = {}) => {
+    const io = memoryIo();
+    const started: { config: AgentConfig; token: string }[] = [];
+    const code = await runCli(argv, io, { agent: { env, run: async (config, token) => void started.push({ config, token }) } });
+    return { code, err: io.err(), started };
+  };
+
+  it('starts with flags, env filling the rest, and the token from the file', async () => {
+    const r = await cli(['agent', '--node-name', 'node-a', '--interval', '10', '--listen', '127.0.0.1:19477'], {
+      CALICO_DIAG_TOKEN_FILE: join(dir, 'token'),
+      CALICO_DIAG_NODE_NAME: 'ignored',
+      CALICO_DIAG_AGGREGATOR_URL: 'http://agg:9478',
+    });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.started).toHaveLength(1);
+    expect(r.started[0]!.token).toBe('s3cret');
+    expect(r.started[0]!.config).toMatchObject({ nodeName: 'node-a', intervalSeconds: 10, listen: { host: '127.0.0.1', port: 19477 }, aggregatorUrl: 'http://agg:9478' });
+  });
+
+  it('refuses a missing or empty token file before starting', async () => {
+    const missing = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'nope')]);
+    expect(missing).toMatchObject({ code: 1, err: `calico-diag: token file ${join(dir, 'nope')} does not exist\n`, started: [] });
+    const empty = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'empty')]);
+    expect(empty).toMatchObject({ code: 1, err: `calico-diag: token file ${join(dir, 'empty')} is empty\n`, started: [] });
+  });
+
+  it('refuses bad values with the flag and env var named', async () => {
+    const r = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'token'), '--interval', 'soon']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^calico-diag: invalid --interval \/ CALICO_DIAG_INTERVAL "soon": must be a number of seconds\n$/);
+    expect(r.started).toEqual([]);
+  });
+});
