@@ -1,0 +1,98 @@
+/**
+ * `calico-diag parse iptables-save [--json]`: parse an iptables-save / ip6tables-save dump (with or
+ * without -c) from stdin with our own parser and print totals.
+ *
+ *   default   a readable summary: totals, per table, warnings, DROP/REJECT rules that counted packets
+ *   --json    {"tables", "chains", "rules", "packets", "bytes", "perTable", "warnings"} where the
+ *             first five are totals (packets/bytes summed over the rule counters)
+ * Exit codes: 0 parsed, 1 malformed input (one line on stderr naming the line number).
+ */
+import type { Command } from 'commander';
+import { iptablesTotals, parseIptablesSave, type IptablesDump } from '../agent/parsers/iptables-save.js';
+import { renderFields, renderTable } from './format.js';
+import { CliError, type CliIo } from './io.js';
+
+interface TableTotals {
+  table: string;
+  chains: number;
+  rules: number;
+  packets: number;
+  bytes: number;
+}
+
+const perTable = (dump: IptablesDump): TableTotals[] =>
+  dump.tables.map((t) => {
+    let rules = 0;
+    let packets = 0;
+    let bytes = 0;
+    for (const c of t.chains) {
+      rules += c.rules.length;
+      for (const r of c.rules) {
+        packets += r.packets ?? 0;
+        bytes += r.bytes ?? 0;
+      }
+    }
+    return { table: t.name, chains: t.chains.length, rules, packets, bytes };
+  });
+
+const summary = (dump: IptablesDump): string => {
+  const totals = iptablesTotals(dump);
+  let out = renderFields([
+    ['tables', String(totals.tables)],
+    ['chains', String(totals.chains)],
+    ['rules', String(totals.rules)],
+    ['packets', dump.hasCounters ? String(totals.packets) : `${totals.packets} (no rule counters: not saved with -c)`],
+    ['bytes', String(totals.bytes)],
+  ]);
+  out += '\n' + renderTable(
+    ['TABLE', 'CHAINS', 'RULES', 'PACKETS', 'BYTES'],
+    perTable(dump).map((t) => [t.table, String(t.chains), String(t.rules), String(t.packets), String(t.bytes)]),
+  );
+  const hits: string[][] = [];
+  for (const t of dump.tables)
+    for (const c of t.chains)
+      for (const r of c.rules) {
+        if ((r.packets ?? 0) > 0 && (r.target === 'DROP' || r.target === 'REJECT')) {
+          hits.push([t.name, c.name, String(r.index), r.target, String(r.packets), r.caliId ?? '', r.comments.filter((x) => !x.startsWith('cali:')).join('; ')]);
+        }
+      }
+  if (hits.length > 0) {
+    out += '\nDROP/REJECT rules that counted packets:\n' + renderTable(['TABLE', 'CHAIN', '#', 'TARGET', 'PACKETS', 'CALI-ID', 'COMMENT'], hits);
+  }
+  if (dump.warnings.length > 0) out += '\nwarnings:\n' + dump.warnings.map((w) => `  line ${w.line}: ${w.message}\n`).join('');
+  return out;
+};
+
+export function registerParseCommand(program: Command, io: CliIo): void {
+  const parse = program.command('parse').description('parse a saved tool output from stdin and print what calico-diag reads from it');
+  parse
+    .command('iptables-save')
+    .description('parse `iptables-save [-c]` / `ip6tables-save [-c]` output from stdin and print totals')
+    .option('--json', 'print totals as JSON: {"tables","chains","rules","packets","bytes",...}')
+    .action(async (opts: { json?: boolean }) => {
+      const text = await io.stdin();
+      const r = parseIptablesSave(text);
+      if (!r.ok) {
+        const where = r.error.line !== undefined && !r.error.message.startsWith(`line ${r.error.line}`) ? `line ${r.error.line}: ` : '';
+        throw new CliError(`iptables-save input: ${r.error.code}: ${where}${r.error.message.split('\n')[0]}`);
+      }
+      const dump = r.value;
+      if (opts.json) {
+        const t = iptablesTotals(dump);
+        io.stdout(
+          `${JSON.stringify({
+            tables: t.tables,
+            chains: t.chains,
+            rules: t.rules,
+            packets: t.packets,
+            bytes: t.bytes,
+            hasCounters: dump.hasCounters,
+            perTable: perTable(dump),
+            warnings: dump.warnings,
+          })}\n`,
+        );
+      } else {
+        io.stdout(summary(dump));
+      }
+    });
+}
