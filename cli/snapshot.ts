@@ -4,7 +4,7 @@
  *   --json          the full {snapshot, checks, findings} as JSON (default: readable tables)
  *   --save DIR      record every raw command output / file / HTTP / socket read into a bundle
  *                   (DIR/manifest.json + one file per output) and write DIR/snapshot.json
- *   --from DIR      replay a bundle instead of reading this host
+ *   --from DIR      replay a bundle instead of reading this host (the snapshot keeps the recording's time)
  *   --node-name N   default: the bundle's node (--from), CALICO_DIAG_NODE_NAME, else the hostname
  *   --fail-on SEV   exit 2 when a finding of severity SEV or worse exists (critical > warning > info)
  * Exit codes: 0 done (findings alone do not fail the command unless --fail-on), 1 error, 2 --fail-on hit.
@@ -115,11 +115,15 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
 
       let host: Host;
       let node = opts.nodeName ?? env.CALICO_DIAG_NODE_NAME;
+      let clock = deps.clock ?? systemClock;
       if (opts.from) {
         const b = await loadBundle(opts.from);
         if (!b.ok) throw new CliError(b.message);
         host = b.host;
         node ??= b.node;
+        // a replayed snapshot is the node as it was when recorded: it keeps the recording's time
+        const recordedAt = Date.parse(b.createdAt);
+        if (!deps.clock && Number.isFinite(recordedAt)) clock = { now: () => recordedAt, monotonic: () => performance.now() };
       } else {
         host = deps.host ? deps.host() : realHost(execRunner);
       }
@@ -135,7 +139,7 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
           birdSocket: opts.birdSocket ?? env.CALICO_DIAG_BIRD_SOCKET ?? DEFAULT_BIRD_SOCKET,
         },
         node,
-        clock: deps.clock ?? systemClock,
+        clock,
         agentVersion: agentVersion(),
       });
       const { checks, findings } = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
