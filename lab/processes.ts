@@ -124,6 +124,7 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
           '--listen', `0.0.0.0:${AGGREGATOR_PORT}`,
           '--token-file', tokenFile,
           '--stale-intervals', String(staleIntervals),
+          '--kube', 'off',
         ],
         logFile: join(lab.runDir, 'aggregator.log'),
         env: { ...env, CALICO_DIAG_INTERVAL: String(intervalS) },
