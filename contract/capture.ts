@@ -73,6 +73,7 @@ export const CaptureRecord = z.object({
   outerDst: z.string(),
   encapsulation: Encapsulation,
   vni: z.number().int().optional(),
+  /** VXLAN: the inner frame's MACs; unencapsulated Ethernet frames: the frame's own MACs */
   innerSrcMac: z.string().optional(),
   innerDstMac: z.string().optional(),
   innerSrc: z.string(),

@@ -342,11 +342,13 @@ export const decodePacket = (
   const state: DecodeState = { truncated: false };
   let l3: Bytes;
   let etherType: number | null;
+  let frameMacs: { src: string; dst: string } | null = null;
   if (linkType === LINKTYPE.ETHERNET) {
     const eth = ethernet(b);
     if (!eth) return null;
     etherType = eth.type;
     l3 = eth.payload;
+    frameMacs = { src: formatMac(eth.src), dst: formatMac(eth.dst) };
   } else if (linkType === LINKTYPE.LINUX_SLL) {
     rec.direction = SLL_DIRECTION(b.u16(0));
     etherType = b.u16(14);
@@ -364,6 +366,12 @@ export const decodePacket = (
   } else return null;
   if (etherType !== 0x0800 && etherType !== 0x86dd) return null;
   if (!decodeIpPacket(l3, rec, state, vxlanPorts)) return null;
+  // Unencapsulated frames on an Ethernet-type device (a VXLAN device itself): the frame's own MACs,
+  // i.e. what becomes the inner MACs once the device encapsulates it.
+  if (rec.encapsulation === 'none' && frameMacs) {
+    rec.innerSrcMac = frameMacs.src;
+    rec.innerDstMac = frameMacs.dst;
+  }
   if (state.truncated) rec.truncated = true;
   return rec;
 };

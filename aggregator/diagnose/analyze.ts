@@ -1,0 +1,292 @@
+/**
+ * Gap analysis (pure): from the probe result, the capture records of both nodes, the two nodes'
+ * cluster-map entries and their static findings, find the first hop where the probes vanish, in
+ * which direction, and what explains it.
+ *
+ * A probe packet is recognised by ICMP echo identifier = probe id, type request/reply and the inner
+ * addresses (source IP → target IP, or back). Uplink hops count only encapsulated copies (VXLAN or
+ * IPIP); tunnel and workload hops the plain ones. The hop table (HOPS) is walked in path order:
+ * the first hop that was captured and saw none of the probes is the gap; a later hop that still
+ * saw probes makes the captures inconsistent (inconclusive), never a guess.
+ */
+import type { CaptureRecord } from '../../contract/capture.js';
+import type { ClusterNode } from '../../contract/cluster.js';
+import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, Verdict } from '../../contract/diagnosis.js';
+import type { Finding } from '../../contract/finding.js';
+import { HOP_RULES, hopWords, remedyFor } from './remedies.js';
+
+export interface CaptureView {
+  device: string;
+  ok: boolean;
+  records: CaptureRecord[];
+  error?: string;
+}
+
+export interface SideInput {
+  node: ClusterNode;
+  findings: Finding[];
+  uplink: CaptureView | null;
+  tunnel: CaptureView | null;
+  workload?: CaptureView | null;
+}
+
+export interface ProbeView {
+  id: number;
+  source: string;
+  target: string;
+  sent: number;
+  received: number;
+  error?: string;
+}
+
+export interface AnalyzeInput {
+  id: string;
+  at: string;
+  from: Endpoint;
+  to: Endpoint;
+  /** null when the probe could not be requested at all (agent unreachable) */
+  probe: ProbeView | null;
+  source: SideInput;
+  destination: SideInput;
+  warnings?: string[];
+}
+
+type Kind = 'request' | 'reply';
+interface HopSpec {
+  hop: Hop;
+  direction: Direction;
+  side: 'source' | 'destination';
+  capture: 'uplink' | 'tunnel' | 'workload' | 'socket';
+  kind: Kind;
+}
+
+const SPECS: HopSpec[] = [
+  { hop: 'source-tunnel-out', direction: 'forward', side: 'source', capture: 'tunnel', kind: 'request' },
+  { hop: 'source-uplink-out', direction: 'forward', side: 'source', capture: 'uplink', kind: 'request' },
+  { hop: 'destination-uplink-in', direction: 'forward', side: 'destination', capture: 'uplink', kind: 'request' },
+  { hop: 'destination-tunnel-in', direction: 'forward', side: 'destination', capture: 'tunnel', kind: 'request' },
+  { hop: 'destination-workload-in', direction: 'forward', side: 'destination', capture: 'workload', kind: 'request' },
+  { hop: 'destination-workload-out', direction: 'return', side: 'destination', capture: 'workload', kind: 'reply' },
+  { hop: 'destination-tunnel-out', direction: 'return', side: 'destination', capture: 'tunnel', kind: 'reply' },
+  { hop: 'destination-uplink-out', direction: 'return', side: 'destination', capture: 'uplink', kind: 'reply' },
+  { hop: 'source-uplink-in', direction: 'return', side: 'source', capture: 'uplink', kind: 'reply' },
+  { hop: 'source-tunnel-in', direction: 'return', side: 'source', capture: 'tunnel', kind: 'reply' },
+  { hop: 'source-received', direction: 'return', side: 'source', capture: 'socket', kind: 'reply' },
+];
+
+const normMac = (m: string | null | undefined) => (m ? m.toLowerCase() : null);
+const isV6 = (ip: string) => ip.includes(':');
+
+/** Is this record one of the probe's packets of the given kind? */
+export const isProbePacket = (r: CaptureRecord, probe: ProbeView, kind: Kind): boolean => {
+  if (!r.icmp || r.icmp.id !== probe.id || r.icmp.seq === undefined) return false;
+  const v6 = r.protocol === 'icmp6';
+  const want = kind === 'request' ? (v6 ? 128 : 8) : v6 ? 129 : 0;
+  if (r.icmp.type !== want) return false;
+  return kind === 'request' ? r.innerSrc === probe.source && r.innerDst === probe.target : r.innerSrc === probe.target && r.innerDst === probe.source;
+};
+
+const vtep = (n: ClusterNode, family: 'inet' | 'inet6') => n.tunnels.find((t) => t.kind === 'vxlan' && t.family === family) ?? null;
+
+const seqsOf = (records: CaptureRecord[], probe: ProbeView, kind: Kind, encapsulated: boolean): number[] =>
+  [...new Set(records.filter((r) => isProbePacket(r, probe, kind) && (r.encapsulation !== 'none') === encapsulated).map((r) => r.icmp?.seq as number))].sort((a, b) => a - b);
+
+const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObservation => {
+  const side = input[spec.side];
+  const base = { hop: spec.hop, direction: spec.direction, node: side.node.node, expected: probe.sent };
+  if (spec.capture === 'socket') {
+    const seqs = Array.from({ length: probe.received }, (_, i) => i + 1);
+    return { ...base, device: null, status: probe.received > 0 ? 'seen' : 'missing', seqs };
+  }
+  const cap = spec.capture === 'uplink' ? side.uplink : spec.capture === 'tunnel' ? side.tunnel : (side.workload ?? null);
+  if (!cap) return { ...base, device: null, status: 'not-captured', seqs: [], note: 'no capture for this hop' };
+  if (!cap.ok) return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed' };
+  const seqs = seqsOf(cap.records, probe, spec.kind, spec.capture === 'uplink');
+  return { ...base, device: cap.device, status: seqs.length > 0 ? 'seen' : 'missing', seqs };
+};
+
+/** Packets of the probe seen on an uplink whose inner destination MAC is not the receiver's VTEP MAC. */
+const innerMacMismatch = (records: CaptureRecord[], probe: ProbeView, kind: Kind, receiver: ClusterNode): { seen: string; expected: string } | null => {
+  const t = vtep(receiver, isV6(probe.target) ? 'inet6' : 'inet');
+  const expected = normMac(t?.mac);
+  if (!expected) return null;
+  const wrong = records.find((r) => isProbePacket(r, probe, kind) && r.encapsulation === 'vxlan' && r.innerDstMac && normMac(r.innerDstMac) !== expected);
+  return wrong ? { seen: wrong.innerDstMac as string, expected } : null;
+};
+
+const vniMismatch = (records: CaptureRecord[], probe: ProbeView, kind: Kind, receiver: ClusterNode): { seen: number; expected: number } | null => {
+  const t = vtep(receiver, isV6(probe.target) ? 'inet6' : 'inet');
+  if (!t || t.vni === null) return null;
+  const wrong = records.find((r) => isProbePacket(r, probe, kind) && r.encapsulation === 'vxlan' && r.vni !== undefined && r.vni !== t.vni);
+  return wrong ? { seen: wrong.vni as number, expected: t.vni } : null;
+};
+
+/** Causes the captures and the cluster map show by themselves at the gap hop. */
+const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[] => {
+  const { source: src, destination: dst } = input;
+  const causes: Cause[] = [];
+  const forward = hop === 'destination-tunnel-in' || hop === 'source-uplink-out' || hop === 'destination-uplink-in';
+  const [sender, receiver, kind]: [SideInput, SideInput, Kind] = forward ? [src, dst, 'request'] : [dst, src, 'reply'];
+  if (hop === 'destination-tunnel-in' || hop === 'source-tunnel-in') {
+    const recs = receiver.uplink?.ok ? receiver.uplink.records : [];
+    const mac = innerMacMismatch(recs, probe, kind, receiver.node);
+    if (mac) {
+      causes.push({
+        rule: 'vxlan-neighbor-mac-mismatch',
+        node: sender.node.node,
+        fromCapture: true,
+        detail: `${sender.node.node} encapsulates for inner destination MAC ${mac.seen}, but ${receiver.node.node}'s VTEP MAC is ${mac.expected}: ${receiver.node.node}'s tunnel device drops the frames`,
+      });
+    }
+    const vni = vniMismatch(recs, probe, kind, receiver.node);
+    if (vni) {
+      causes.push({ rule: 'tunnel-config-mismatch', node: sender.node.node, fromCapture: true, detail: `packets carry VNI ${vni.seen}; ${receiver.node.node} listens on VNI ${vni.expected}` });
+    }
+    const senderIps = sender.node.nodeIPs;
+    const allowed = receiver.node.allowedHosts;
+    if (allowed !== null && senderIps.length > 0 && !senderIps.some((ip) => allowed.includes(ip))) {
+      causes.push({
+        rule: 'host-not-in-allowed-set',
+        node: receiver.node.node,
+        fromCapture: true,
+        detail: `${receiver.node.node}'s all-hosts ipset lacks ${sender.node.node} (${senderIps.join(', ')}): Felix's rule drops its VXLAN/IPIP packets`,
+      });
+    }
+  }
+  if (hop === 'source-uplink-out' || hop === 'destination-uplink-out') {
+    // The tunnel device's frames carry the MAC the sender resolved the peer's tunnel IP to.
+    const recs = sender.tunnel?.ok ? sender.tunnel.records : [];
+    const expected = normMac(vtep(receiver.node, isV6(probe.target) ? 'inet6' : 'inet')?.mac);
+    const frame = recs.find((r) => isProbePacket(r, probe, kind) && r.innerDstMac);
+    if (expected && frame && normMac(frame.innerDstMac) !== expected) {
+      causes.push({
+        rule: 'vxlan-neighbor-mac-mismatch',
+        node: sender.node.node,
+        fromCapture: true,
+        detail: `${sender.node.node} resolves ${receiver.node.node}'s tunnel IP to ${frame.innerDstMac}, but its VTEP MAC is ${expected}; with no FDB entry for that MAC the frames die in ${sender.tunnel?.device ?? 'the tunnel device'}`,
+      });
+    } else if (expected) {
+      causes.push({
+        rule: 'vxlan-fdb-mismatch',
+        node: sender.node.node,
+        fromCapture: true,
+        detail: `${sender.node.node}'s ${sender.tunnel?.device ?? 'tunnel device'} took the probes but nothing left its uplink towards ${receiver.node.node}: check its FDB entry ${expected} dst ${receiver.node.nodeIPs.join(', ')}`,
+      });
+    }
+  }
+  return causes;
+};
+
+const relevantFindings = (input: AnalyzeInput, hop: Hop): Finding[] => {
+  const rules = HOP_RULES[hop];
+  const out: Finding[] = [];
+  for (const [role, rule] of rules) {
+    const side = input[role];
+    const other = role === 'source' ? input.destination : input.source;
+    for (const f of side.findings) {
+      if (f.rule !== rule || f.node !== side.node.node) continue;
+      if (f.peer !== undefined && f.peer !== other.node.node) continue;
+      if (!out.some((x) => x.id === f.id)) out.push(f);
+    }
+  }
+  return out;
+};
+
+const describeEndpoint = (e: Endpoint) => (e.kind === 'pod' ? `pod ${e.ip} on ${e.node}` : `node ${e.node} (${e.ip})`);
+
+export const analyze = (input: AnalyzeInput): Diagnosis => {
+  const warnings = [...(input.warnings ?? [])];
+  const common = { id: input.id, at: input.at, from: input.from, to: input.to, warnings };
+  const route = `${describeEndpoint(input.from)} → ${describeEndpoint(input.to)}`;
+  const probe = input.probe;
+  if (!probe) {
+    return { ...common, verdict: 'inconclusive', hops: [], causes: [], findings: [], summary: `${route}: the probe could not be sent (source agent unreachable).`, remedy: remedyFor('inconclusive') };
+  }
+  const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received };
+  const workload = input.to.kind === 'pod';
+  const specs = SPECS.filter((s) => workload || s.capture !== 'workload');
+
+  if (probe.sent === 0) {
+    // ping could not even send: no route / unusable source address on the source node
+    const hops = specs.map((s) => ({ ...observe(input, { ...probe, sent: 0 }, s), status: s.hop === 'source-tunnel-out' ? ('missing' as const) : ('not-captured' as const) }));
+    const gap = { node: input.source.node.node, hop: 'source-tunnel-out' as const, direction: 'forward' as const };
+    const findings = relevantFindings(input, 'source-tunnel-out');
+    return {
+      ...common,
+      probe: probeOut,
+      verdict: 'no-path',
+      gap,
+      hops,
+      causes: findings.map((f) => ({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false })),
+      findings,
+      summary: `${route}: ${input.source.node.node} could not send the probe at all${probe.error ? ` (${probe.error})` : ''}.`,
+      remedy: findings[0]?.remedy ?? remedyFor('route-missing'),
+    };
+  }
+
+  const hops = specs.map((s) => observe(input, probe, s));
+  const captured = hops.filter((h) => h.status !== 'not-captured');
+  const gapIndex = hops.findIndex((h) => h.status === 'missing');
+  const lost = probe.sent - probe.received;
+
+  if (gapIndex < 0) {
+    const verdict: Verdict = captured.length > 1 ? 'healthy' : 'inconclusive';
+    const notCaptured = hops.filter((h) => h.status === 'not-captured').map((h) => h.hop);
+    return {
+      ...common,
+      probe: probeOut,
+      verdict,
+      hops,
+      causes: [],
+      findings: [],
+      summary:
+        verdict === 'healthy'
+          ? `${route}: healthy — ${probe.received}/${probe.sent} probes answered and every captured hop saw them${lost > 0 ? ` (${lost} lost on the way)` : ''}${notCaptured.length ? `; not captured: ${notCaptured.join(', ')}` : ''}.`
+          : `${route}: the replies arrived but no hop could be captured.`,
+      remedy: remedyFor(verdict),
+    };
+  }
+
+  const gapHop = hops[gapIndex] as HopObservation;
+  const laterSeen = hops.slice(gapIndex + 1).filter((h) => h.status === 'seen' && h.hop !== 'source-received');
+  if (laterSeen.length > 0) {
+    warnings.push(`probes vanished at ${gapHop.hop} but were seen later at ${laterSeen.map((h) => h.hop).join(', ')}: a capture missed packets`);
+    return {
+      ...common,
+      probe: probeOut,
+      verdict: 'inconclusive',
+      hops,
+      causes: [],
+      findings: [],
+      summary: `${route}: the captures disagree (nothing at ${gapHop.hop}, yet probes at ${laterSeen[0]?.hop}); run the diagnosis again.`,
+      remedy: remedyFor('inconclusive'),
+    };
+  }
+
+  const gap = { node: gapHop.node, hop: gapHop.hop, direction: gapHop.direction };
+  const findings = relevantFindings(input, gapHop.hop);
+  const fromCapture = capturedCauses(input, probe, gapHop.hop);
+  const causes: Cause[] = [...fromCapture];
+  for (const f of findings) {
+    if (!causes.some((c) => c.rule === f.rule && c.node === f.node)) causes.push({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false });
+  }
+  // A wrong inner MAC is certain evidence; other capture-derived guesses rank behind static findings.
+  causes.sort((a, b) => rank(b, findings) - rank(a, findings));
+  const verdict: Verdict = gapIndex === 0 ? 'no-path' : 'one-way-gap';
+  const lastSeen = hops.slice(0, gapIndex).filter((h) => h.status === 'seen').pop();
+  const top = causes[0];
+  const remedy = findings.find((f) => f.rule === top?.rule)?.remedy ?? remedyFor(top?.rule, gapHop.hop);
+  const where = hopWords(gapHop.hop, input.source.node.node, input.destination.node.node, gapHop.device);
+  const summary =
+    verdict === 'no-path'
+      ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}`
+      : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}`;
+  return { ...common, probe: probeOut, verdict, gap, hops, causes, findings, summary, remedy };
+};
+
+const rank = (c: Cause, findings: Finding[]): number => {
+  if (c.fromCapture && c.rule === 'vxlan-neighbor-mac-mismatch') return 3;
+  if (!c.fromCapture) return findings.find((f) => f.rule === c.rule)?.severity === 'critical' ? 2 : 1.5;
+  if (c.rule === 'host-not-in-allowed-set' || c.rule === 'tunnel-config-mismatch') return 2.5;
+  return 1;
+};

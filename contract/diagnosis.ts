@@ -1,0 +1,106 @@
+/**
+ * Two-node diagnosis on the wire (aggregator: POST /v1/diagnose, GET /v1/diagnoses/:id).
+ *
+ * A diagnosis sends ICMP echo probes from one node to a pod or node, captures on both nodes at
+ * once, and walks the hop table below to find the first hop where the probes vanish.
+ */
+import { z } from 'zod';
+import { Finding, RuleId } from './finding.js';
+
+export const DiagnoseRequest = z
+  .object({
+    /** pod IP, node name or node IP (resolved through the cluster map) */
+    from: z.string().min(1).max(253),
+    to: z.string().min(1).max(253),
+    /** probes to send (default 3) */
+    count: z.number().int().min(1).max(20).optional(),
+    /** capture window in seconds (default 4) */
+    durationSeconds: z.number().int().min(2).max(30).optional(),
+  })
+  .strict();
+export type DiagnoseRequest = z.infer<typeof DiagnoseRequest>;
+
+/**
+ * The hops, in path order. Forward: the echo request from the source to the target; return: the
+ * echo reply. The workload hops exist only when the target is a pod; `source-received` is ping on
+ * the source counting the reply (the reply reached the socket).
+ */
+export const HOPS = [
+  'source-tunnel-out',
+  'source-uplink-out',
+  'destination-uplink-in',
+  'destination-tunnel-in',
+  'destination-workload-in',
+  'destination-workload-out',
+  'destination-tunnel-out',
+  'destination-uplink-out',
+  'source-uplink-in',
+  'source-tunnel-in',
+  'source-received',
+] as const;
+export const Hop = z.enum(HOPS);
+export type Hop = z.infer<typeof Hop>;
+
+export const Direction = z.enum(['forward', 'return']);
+export type Direction = z.infer<typeof Direction>;
+
+export const HopObservation = z.object({
+  hop: Hop,
+  direction: Direction,
+  node: z.string(),
+  /** the device captured for this hop (null for source-received) */
+  device: z.string().nullable(),
+  /** seen: probes observed; missing: captured but no probe; not-captured: the capture failed/absent */
+  status: z.enum(['seen', 'missing', 'not-captured']),
+  /** probe sequence numbers observed at this hop */
+  seqs: z.array(z.number().int()),
+  expected: z.number().int(),
+  note: z.string().optional(),
+});
+export type HopObservation = z.infer<typeof HopObservation>;
+
+export const Verdict = z.enum(['healthy', 'one-way-gap', 'no-path', 'inconclusive']);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const Gap = z.object({ node: z.string(), hop: Hop, direction: Direction });
+export type Gap = z.infer<typeof Gap>;
+
+/** What explains the gap: a static finding's rule, or what the capture itself showed. */
+export const Cause = z.object({
+  rule: RuleId,
+  /** the node holding the wrong state */
+  node: z.string(),
+  detail: z.string(),
+  /** true when it came from the capture (inner MAC, VNI) or the cluster map rather than a finding */
+  fromCapture: z.boolean(),
+});
+export type Cause = z.infer<typeof Cause>;
+
+export const Endpoint = z.object({
+  /** what the user asked for */
+  input: z.string(),
+  node: z.string(),
+  ip: z.string(),
+  kind: z.enum(['pod', 'node']),
+});
+export type Endpoint = z.infer<typeof Endpoint>;
+
+export const Diagnosis = z.object({
+  id: z.string(),
+  at: z.string(),
+  from: Endpoint,
+  to: Endpoint,
+  verdict: Verdict,
+  gap: Gap.optional(),
+  hops: z.array(HopObservation),
+  causes: z.array(Cause),
+  /** static findings of both nodes that explain the gap */
+  findings: z.array(Finding),
+  probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int() }).optional(),
+  summary: z.string(),
+  remedy: z.string(),
+  durationMs: z.number().optional(),
+  /** capture or agent problems met on the way */
+  warnings: z.array(z.string()).default([]),
+});
+export type Diagnosis = z.infer<typeof Diagnosis>;

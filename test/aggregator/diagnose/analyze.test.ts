@@ -1,0 +1,347 @@
+import { describe, expect, it } from 'vitest';
+import { analyze, type AnalyzeInput, type CaptureView } from '../../../aggregator/diagnose/analyze.js';
+import type { CaptureRecord } from '../../../contract/capture.js';
+import type { ClusterNode } from '../../../contract/cluster.js';
+import { Diagnosis, type Hop } from '../../../contract/diagnosis.js';
+import type { Finding } from '../../../contract/finding.js';
+
+const node = (name: string, i: number, over: Partial<ClusterNode> = {}): ClusterNode => ({
+  node: name,
+  stale: false,
+  receivedAt: '2026-11-21T15:00:00Z',
+  mode: { encapsulation: 'vxlan', wireguard: false, ebpf: false, bgp: false, evidence: [] },
+  nodeIPs: [`10.213.0.1${i}`],
+  tunnels: [{ device: 'vxlan.calico', kind: 'vxlan', family: 'inet', ip: `10.244.${i}.0`, mac: `66:00:00:00:00:0${i}`, vni: 4096, port: 4789, mtu: 1450, operstate: 'UNKNOWN', local: `10.213.0.1${i}` }],
+  blocks: [`10.244.${i}.0/26`],
+  workloads: [{ ip: `10.244.${i}.5`, dev: `cali0000000000${i}` }],
+  allowedHosts: ['10.213.0.11', '10.213.0.12'],
+  mtu: 1500,
+  ...over,
+});
+
+const A = node('node-a', 1);
+const B = node('node-b', 2);
+const SRC = '10.244.1.0';
+const POD = '10.244.2.5';
+const PROBE = { id: 4242, source: SRC, target: POD, sent: 3, received: 3 };
+
+type Kind = 'request' | 'reply';
+const rec = (kind: Kind, seq: number, iface: string, encap: boolean, over: Partial<CaptureRecord> = {}): CaptureRecord => {
+  const [s, d] = kind === 'request' ? [SRC, POD] : [POD, SRC];
+  const [os, od] = kind === 'request' ? ['10.213.0.11', '10.213.0.12'] : ['10.213.0.12', '10.213.0.11'];
+  return {
+    time: `2026-11-21T15:00:0${seq}.000000Z`,
+    interface: iface,
+    outerSrc: encap ? os : s,
+    outerDst: encap ? od : d,
+    encapsulation: encap ? 'vxlan' : 'none',
+    ...(encap ? { vni: 4096 } : {}),
+    innerSrcMac: kind === 'request' ? '66:00:00:00:00:01' : '66:00:00:00:00:02',
+    innerDstMac: kind === 'request' ? '66:00:00:00:00:02' : '66:00:00:00:00:01',
+    innerSrc: s,
+    innerDst: d,
+    protocol: 'icmp',
+    icmp: { type: kind === 'request' ? 8 : 0, code: 0, id: 4242, seq },
+    ...over,
+  };
+};
+const both = (iface: string, encap: boolean, kinds: Kind[], seqs = [1, 2, 3], over: Partial<CaptureRecord> = {}) =>
+  kinds.flatMap((k) => seqs.map((s) => rec(k, s, iface, encap, over)));
+const cap = (device: string, records: CaptureRecord[]): CaptureView => ({ device, ok: true, records });
+
+const finding = (rule: string, on: string, peer?: string, severity: Finding['severity'] = 'critical'): Finding => ({
+  id: `${rule}/${on}/${peer ?? ''}/`,
+  rule,
+  severity,
+  node: on,
+  ...(peer ? { peer } : {}),
+  summary: `${rule} on ${on}`,
+  evidence: { seen: 'x', expected: 'y', details: {} },
+  remedy: `fix ${rule} on ${on}`,
+  firstSeen: '2026-11-21T14:00:00Z',
+  lastSeen: '2026-11-21T15:00:00Z',
+});
+
+/** A fully healthy pod-to-pod exchange; tests remove what a fault would remove. */
+const healthy = (): AnalyzeInput => ({
+  id: 'diag-1',
+  at: '2026-11-21T15:00:10Z',
+  from: { input: 'node-a', node: 'node-a', ip: SRC, kind: 'node' },
+  to: { input: POD, node: 'node-b', ip: POD, kind: 'pod' },
+  probe: { ...PROBE },
+  source: {
+    node: A,
+    findings: [],
+    uplink: cap('eth0', both('eth0', true, ['request', 'reply'])),
+    tunnel: cap('vxlan.calico', both('vxlan.calico', false, ['request', 'reply'])),
+  },
+  destination: {
+    node: B,
+    findings: [],
+    uplink: cap('eth0', both('eth0', true, ['request', 'reply'])),
+    tunnel: cap('vxlan.calico', both('vxlan.calico', false, ['request', 'reply'])),
+    workload: cap('cali00000000002', both('cali00000000002', false, ['request', 'reply'])),
+  },
+});
+
+const only = (records: CaptureRecord[], kind: Kind) => records.filter((r) => (kind === 'request' ? r.icmp?.type === 8 : r.icmp?.type === 0));
+const statuses = (d: Diagnosis) => Object.fromEntries(d.hops.map((h) => [h.hop, h.status])) as Record<Hop, string>;
+
+describe('analyze: healthy', () => {
+  it('every hop sees all probes and they are answered → healthy, schema-valid', () => {
+    const d = analyze(healthy());
+    expect(d.verdict).toBe('healthy');
+    expect(d.gap).toBeUndefined();
+    expect(d.hops.map((h) => h.hop)).toEqual([
+      'source-tunnel-out',
+      'source-uplink-out',
+      'destination-uplink-in',
+      'destination-tunnel-in',
+      'destination-workload-in',
+      'destination-workload-out',
+      'destination-tunnel-out',
+      'destination-uplink-out',
+      'source-uplink-in',
+      'source-tunnel-in',
+      'source-received',
+    ]);
+    expect(d.hops.every((h) => h.status === 'seen' && h.seqs.length === 3)).toBe(true);
+    expect(Diagnosis.safeParse(d).success).toBe(true);
+    expect(d.summary).toMatch(/healthy/);
+  });
+
+  it('a node target has no workload hops', () => {
+    const input = healthy();
+    input.to = { input: 'node-b', node: 'node-b', ip: POD, kind: 'node' };
+    const d = analyze(input);
+    expect(d.hops.some((h) => h.hop.includes('workload'))).toBe(false);
+    expect(d.hops).toHaveLength(9);
+    expect(d.verdict).toBe('healthy');
+  });
+
+  it('packets of other pings (another ICMP id) are not counted', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    const other = { icmp: { type: 8, code: 0, id: 1, seq: 1 } };
+    for (const side of [input.source, input.destination]) {
+      side.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], other));
+      side.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request'], [1, 2, 3], other));
+    }
+    input.destination.workload = cap('cali00000000002', both('cali00000000002', false, ['request'], [1, 2, 3], other));
+    const d = analyze(input);
+    expect(d.verdict).toBe('no-path');
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-tunnel-out', direction: 'forward' });
+  });
+});
+
+describe('analyze: gaps on the forward path', () => {
+  it('issue #5: wrong neighbour MAC on the source → gap at destination tunnel-in, cause on the source from the inner MAC', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    const wrongMac = { innerDstMac: '66:00:00:00:00:99' };
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request'], [1, 2, 3], wrongMac));
+    input.source.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], wrongMac));
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], wrongMac));
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    input.source.findings = [finding('vxlan-neighbor-mac-mismatch', 'node-a', 'node-b'), finding('vxlan-neighbor-mac-mismatch', 'node-a', 'node-c')];
+    const d = analyze(input);
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-a', fromCapture: true });
+    expect(d.causes[0]?.detail).toContain('66:00:00:00:00:99');
+    expect(d.causes[0]?.detail).toContain('66:00:00:00:00:02');
+    // only the finding about this peer is attached
+    expect(d.findings.map((f) => f.id)).toEqual(['vxlan-neighbor-mac-mismatch/node-a/node-b/']);
+    expect(d.remedy).toBe('fix vxlan-neighbor-mac-mismatch on node-a');
+    expect(d.summary).toMatch(/one-way gap on the forward path/);
+    expect(statuses(d)['destination-uplink-in']).toBe('seen');
+  });
+
+  it('issue #5: source missing from the destination all-hosts ipset → gap at destination tunnel-in, cause on the destination', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.destination.node = { ...B, allowedHosts: ['10.213.0.12'] };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    input.destination.findings = [finding('host-not-in-allowed-set', 'node-b', 'node-a')];
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes.map((c) => `${c.rule}@${c.node}`)).toEqual(['host-not-in-allowed-set@node-b']);
+    expect(d.findings).toHaveLength(1);
+  });
+
+  it('issue #5: DROP rule in cali-FORWARD on the destination → gap at destination workload-in', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.destination.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.workload = cap('cali00000000002', []);
+    input.destination.findings = [finding('iptables-drops-rising', 'node-b', undefined, 'warning')];
+    const d = analyze(input);
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-workload-in', direction: 'forward' });
+    expect(d.causes).toEqual([{ rule: 'iptables-drops-rising', node: 'node-b', detail: 'iptables-drops-rising on node-b', fromCapture: false }]);
+  });
+
+  it('underlay drop → gap at destination uplink-in with the underlay runbook step', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.uplink = cap('eth0', []);
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-uplink-in', direction: 'forward' });
+    expect(d.causes).toEqual([]);
+    expect(d.remedy).toMatch(/UDP 4789/);
+    expect(d.summary).toMatch(/No static finding explains it/);
+  });
+
+  it('probes enter the source tunnel but never leave the uplink: wrong neighbour MAC seen on the tunnel device', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request'], [1, 2, 3], { innerDstMac: '66:00:00:00:00:99' }));
+    input.source.uplink = cap('eth0', []);
+    input.destination.uplink = cap('eth0', []);
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-out', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-a' });
+    // with the right MAC the FDB is the suspect
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    expect(analyze(input).causes[0]).toMatchObject({ rule: 'vxlan-fdb-mismatch', node: 'node-a' });
+  });
+
+  it('nothing enters the source tunnel → no-path at the source, route-missing finding attached', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    for (const side of [input.source, input.destination]) {
+      side.uplink = cap('eth0', []);
+      side.tunnel = cap('vxlan.calico', []);
+    }
+    input.destination.workload = cap('cali00000000002', []);
+    input.source.findings = [finding('route-missing', 'node-a', 'node-b')];
+    const d = analyze(input);
+    expect(d.verdict).toBe('no-path');
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-tunnel-out', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'route-missing', node: 'node-a' });
+  });
+
+  it('ping could not send at all (Network is unreachable) → no-path with its message', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, sent: 0, received: 0, error: 'ping: connect: Network is unreachable' };
+    const d = analyze(input);
+    expect(d.verdict).toBe('no-path');
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-tunnel-out', direction: 'forward' });
+    expect(d.summary).toContain('Network is unreachable');
+  });
+});
+
+describe('analyze: gaps on the return path', () => {
+  const forwardOk = (): AnalyzeInput => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    return input;
+  };
+
+  it('issue #5: missing return route on the destination → gap at destination tunnel-out (return)', () => {
+    const input = forwardOk();
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.destination.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.workload = cap('cali00000000002', both('cali00000000002', false, ['request', 'reply']));
+    input.destination.findings = [finding('route-missing', 'node-b', 'node-a')];
+    const d = analyze(input);
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-out', direction: 'return' });
+    expect(d.causes[0]).toMatchObject({ rule: 'route-missing', node: 'node-b' });
+    expect(d.summary).toMatch(/return path/);
+  });
+
+  it('the pod does not answer → gap at destination workload-out', () => {
+    const input = forwardOk();
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.destination.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.workload = cap('cali00000000002', both('cali00000000002', false, ['request']));
+    expect(analyze(input).gap).toEqual({ node: 'node-b', hop: 'destination-workload-out', direction: 'return' });
+  });
+
+  it('replies with the wrong inner MAC reach the source uplink → gap at source tunnel-in, cause on the destination', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    const wrong = both('eth0', true, ['reply'], [1, 2, 3], { innerDstMac: '66:00:00:00:00:77' });
+    input.source.uplink = cap('eth0', [...only(both('eth0', true, ['request']), 'request'), ...wrong]);
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-tunnel-in', direction: 'return' });
+    expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-b', fromCapture: true });
+  });
+
+  it('replies reach the source tunnel device but not ping → gap at source-received (rp_filter / INPUT)', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.findings = [finding('rp-filter-strict', 'node-a')];
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-received', direction: 'return' });
+    expect(d.causes[0]).toMatchObject({ rule: 'rp-filter-strict', node: 'node-a' });
+  });
+
+  it('underlay drop on the way back → gap at source uplink-in', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-in', direction: 'return' });
+  });
+});
+
+describe('analyze: inconclusive', () => {
+  it('no probe result at all', () => {
+    const input = healthy();
+    input.probe = null;
+    expect(analyze(input)).toMatchObject({ verdict: 'inconclusive', hops: [] });
+  });
+
+  it('captures that disagree (nothing at a hop, probes later) are never turned into a guess', () => {
+    const input = healthy();
+    input.destination.tunnel = cap('vxlan.calico', []);
+    const d = analyze(input);
+    expect(d.verdict).toBe('inconclusive');
+    expect(d.gap).toBeUndefined();
+    expect(d.warnings[0]).toMatch(/destination-tunnel-in/);
+  });
+
+  it('a failed capture is not-captured and skipped; the gap is found at the next captured hop', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    input.source.tunnel = { device: 'vxlan.calico', ok: false, records: [], error: 'tcpdump missing' };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.destination.uplink = cap('eth0', []);
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    const d = analyze(input);
+    expect(statuses(d)['source-tunnel-out']).toBe('not-captured');
+    expect(d.gap?.hop).toBe('destination-uplink-in');
+  });
+
+  it('only the socket hop observed (every capture failed) → inconclusive, not healthy', () => {
+    const input = healthy();
+    const failed = (device: string): CaptureView => ({ device, ok: false, records: [], error: 'agent unreachable' });
+    input.source.uplink = failed('eth0');
+    input.source.tunnel = failed('vxlan.calico');
+    input.destination.uplink = failed('eth0');
+    input.destination.tunnel = failed('vxlan.calico');
+    input.destination.workload = failed('cali00000000002');
+    expect(analyze(input).verdict).toBe('inconclusive');
+  });
+});
