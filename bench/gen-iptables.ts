@@ -139,8 +139,8 @@ export function generateIptablesSave(opts: GenOptions): string {
   while (budget > 2) {
     const iface = `cali${hex(11)}`;
     const ns = namespaces[int(namespaces.length)] as string;
-    const pol = `cali-pi-_${id(20)}`;
-    const polOut = `cali-po-_${id(20)}`;
+    const pol = `cali-pi-_${id(19)}`; // chain names are at most 28 chars
+    const polOut = `cali-po-_${id(19)}`;
     const ip = `10.${(w >> 16) & 255}.${(w >> 8) & 255}.${w & 255}`;
     const tw = `cali-tw-${iface}`;
     const fw = `cali-fw-${iface}`;
