@@ -5,7 +5,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { isTunnelDevice, isVxlanDevice, localBlockRoutes, routeHops } from '../derive/identity.js';
-import { cidrContains, isDefaultDst, isHostRoute } from '../derive/ip.js';
+import { cidrIndex, isDefaultDst, isHostRoute, type CidrIndex } from '../derive/ip.js';
 import { remoteBlockRoutes } from '../derive/mode.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
@@ -24,19 +24,17 @@ export const routeWrongDevice: LocalCheck = {
     for (const nb of neighbours) if (isVxlanDevice(nb.dev)) tunnelIps.set(nb.dst, nb.dev);
     for (const r of routes)
       for (const h of routeHops(r)) if (h.dev !== null && isVxlanDevice(h.dev) && h.gateway !== null) tunnelIps.set(h.gateway, h.dev);
-    const blockCidrs = [
-      ...localBlockRoutes(routes).map((r) => r.dst),
-      ...remoteBlockRoutes(routes)
-        .filter((r) => !isHostRoute(r.dst))
-        .map((r) => r.dst),
-    ];
+    const remote = remoteBlockRoutes(routes);
+    // computed only when a route via a plain device needs it
+    let index: CidrIndex | null = null;
+    const blocks = (): CidrIndex => (index ??= cidrIndex([...localBlockRoutes(routes), ...remote.filter((r) => !isHostRoute(r.dst))].map((r) => r.dst)));
     const findings: FindingDraft[] = [];
-    for (const r of remoteBlockRoutes(routes)) {
+    for (const r of remote) {
       if (isDefaultDst(r.dst)) continue;
       for (const h of routeHops(r)) {
         if (h.gateway === null || h.dev === null || isTunnelDevice(h.dev)) continue;
         const viaTunnel = tunnelIps.get(h.gateway);
-        const inBlock = blockCidrs.find((b) => cidrContains(b, h.gateway ?? ''));
+        const inBlock = viaTunnel === undefined ? blocks().find(h.gateway) : undefined;
         if (viaTunnel === undefined && inBlock === undefined) continue;
         const expectedDev = viaTunnel ?? (h.gateway.includes(':') ? 'vxlan-v6.calico' : 'vxlan.calico');
         findings.push({

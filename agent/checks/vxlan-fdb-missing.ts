@@ -4,6 +4,7 @@
  * leaves the kernel without an underlay destination for that peer: its packets go nowhere.
  */
 import type { FindingDraft } from '../../contract/finding.js';
+import type { FdbEntry } from '../../contract/snapshot.js';
 import { isVxlanDevice } from '../derive/identity.js';
 import { isLinkLocal } from '../derive/ip.js';
 import { need, outcome } from './helpers.js';
@@ -18,11 +19,18 @@ export const vxlanFdbMissing: LocalCheck = {
     const n = need(snapshot, 'neighbours', 'fdb');
     if (!n.ok) return n.outcome;
     const { neighbours, fdb } = n.data;
+    const byDevMac = new Map<string, FdbEntry[]>();
+    for (const f of fdb) {
+      const key = `${f.dev} ${f.mac.toLowerCase()}`;
+      const list = byDevMac.get(key);
+      if (list) list.push(f);
+      else byDevMac.set(key, [f]);
+    }
     const findings: FindingDraft[] = [];
     for (const nb of neighbours) {
       if (!isVxlanDevice(nb.dev) || nb.lladdr === null || isLinkLocal(nb.dst)) continue;
       const mac = nb.lladdr.toLowerCase();
-      const entries = fdb.filter((f) => f.dev === nb.dev && f.mac.toLowerCase() === mac);
+      const entries = byDevMac.get(`${nb.dev} ${mac}`) ?? [];
       if (entries.some((f) => f.dst !== null)) continue;
       findings.push({
         rule,

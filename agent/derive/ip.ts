@@ -85,13 +85,18 @@ export const parseCidr = (s: string): ParsedCidr | null => {
   return { family: addr.family, network: addr.value & mask, prefixlen };
 };
 
-export const cidrContains = (cidr: string, ip: string): boolean => {
-  const c = parseCidr(cidr);
-  const a = parseIp(ip);
-  if (c === null || a === null || c.family !== a.family) return false;
+/** Containment on already parsed values (parse once when testing many addresses). */
+export const cidrContainsParsed = (c: ParsedCidr, a: ParsedIp): boolean => {
+  if (c.family !== a.family) return false;
   const bits = c.family === 'inet' ? 32 : 128;
   const mask = c.prefixlen === 0 ? 0n : ((1n << BigInt(c.prefixlen)) - 1n) << BigInt(bits - c.prefixlen);
   return (a.value & mask) === c.network;
+};
+
+export const cidrContains = (cidr: string, ip: string): boolean => {
+  const c = parseCidr(cidr);
+  const a = parseIp(ip);
+  return c !== null && a !== null && cidrContainsParsed(c, a);
 };
 
 /** Full-length prefix: a host route (`/32`, `/128`, or no prefix as iproute2 prints it). */
@@ -108,4 +113,43 @@ export const stripPrefix = (dst: string): string => {
 
 export const isDefaultDst = (dst: string): boolean => dst === 'default' || dst === '0.0.0.0/0' || dst === '::/0';
 
-export const isLinkLocal = (ip: string): boolean => cidrContains('fe80::/10', ip) || cidrContains('169.254.0.0/16', ip);
+export const isLinkLocal = (ip: string): boolean => {
+  if (ip.includes(':')) return /^fe[89ab]/i.test(ip) && cidrContains('fe80::/10', ip);
+  return ip.startsWith('169.254.');
+};
+
+/**
+ * Longest-prefix-free lookup of "which of these CIDRs holds this address", grouped by prefix length
+ * so a lookup costs one mask per distinct length (Calico blocks share one or two lengths).
+ */
+export interface CidrIndex {
+  find(ip: string): string | undefined;
+}
+export const cidrIndex = (cidrs: readonly string[]): CidrIndex => {
+  const groups = new Map<string, { family: 'inet' | 'inet6'; mask: bigint; nets: Map<bigint, string> }>();
+  for (const text of cidrs) {
+    const c = parseCidr(text);
+    if (c === null) continue;
+    const key = `${c.family}/${c.prefixlen}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      const bits = c.family === 'inet' ? 32 : 128;
+      const mask = c.prefixlen === 0 ? 0n : ((1n << BigInt(c.prefixlen)) - 1n) << BigInt(bits - c.prefixlen);
+      g = { family: c.family, mask, nets: new Map() };
+      groups.set(key, g);
+    }
+    if (!g.nets.has(c.network)) g.nets.set(c.network, text);
+  }
+  return {
+    find(ip: string): string | undefined {
+      const a = parseIp(ip);
+      if (a === null) return undefined;
+      for (const g of groups.values()) {
+        if (g.family !== a.family) continue;
+        const hit = g.nets.get(a.value & g.mask);
+        if (hit !== undefined) return hit;
+      }
+      return undefined;
+    },
+  };
+};
