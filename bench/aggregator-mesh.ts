@@ -7,7 +7,7 @@
  */
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
-import { SECTION_NAMES, type Route, type Sections, type Snapshot } from '../contract/snapshot.js';
+import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type Sections, type Snapshot } from '../contract/snapshot.js';
 
 const quad = (n: number): string => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
@@ -44,15 +44,47 @@ const stats = (seed: number) => ({
 
 const WORKLOADS = 8;
 
-/** The snapshot node `i` of an `n`-node mesh takes in round `round`. */
-export const meshSnapshot = (i: number, n: number, round: number, faults: MeshFaults = {}, takenAt = '2026-01-01T00:00:00.000Z'): Snapshot => {
+const route = (dst: string, over: Partial<Route>): Route => ({
+  family: 'inet',
+  type: 'unicast',
+  dst,
+  gateway: null,
+  dev: null,
+  protocol: 'kernel',
+  scope: 'global',
+  flags: [],
+  table: 'main',
+  metric: null,
+  prefsrc: null,
+  nexthops: [],
+  ...over,
+});
+
+/** What Felix programs on every other node for node `j` (DESIGN.md). */
+export const peerRoute = (j: number): Route => route(blockOf(j), { gateway: tunnelIP(j), dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] });
+export const peerNeighbour = (j: number, wrongMac = false): Neighbour => ({
+  family: 'inet',
+  dst: tunnelIP(j),
+  dev: 'vxlan.calico',
+  lladdr: wrongMac ? '66:de:ad:be:ef:00' : vtepMac(j),
+  state: ['PERMANENT'],
+  router: false,
+});
+export const peerFdb = (j: number): FdbEntry => ({ mac: vtepMac(j), dev: 'vxlan.calico', dst: nodeIP(j), flags: ['self'], state: 'permanent', vni: null, port: null });
+
+/**
+ * The snapshot node `i` of an `n`-node mesh takes in round `round`. With `omitPeers` the per-peer
+ * entries (peer routes, neighbours, FDB entries, ipset members) are left out: the benchmark
+ * splices them in as precomputed JSON text (see meshPeerEntries).
+ */
+export const meshSnapshot = (i: number, n: number, round: number, faults: MeshFaults = {}, takenAt = '2026-01-01T00:00:00.000Z', omitPeers = false): Snapshot => {
   const name = nodeName(i);
   const ip = nodeIP(i);
   const tip = tunnelIP(i);
   const mac = vtepMac(i);
   const base = (10 << 24) + i * 64;
   const workloads = Array.from({ length: WORKLOADS }, (_, w) => ({ ip: quad(base + 2 + w), dev: `cali${(i * 31 + w).toString(16).padStart(11, '0')}` }));
-  const peers = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i);
+  const peers = omitPeers ? [] : Array.from({ length: n }, (_, j) => j).filter((j) => j !== i);
   const links = [
     { ifindex: 1, name: 'lo', kind: null, flags: ['LOOPBACK', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN', mtu: 65536, mac: '00:00:00:00:00:00', master: null, parent: null, vxlan: null, stats: stats(round + 1) },
     { ifindex: 2, name: 'eth0', kind: null, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], operstate: 'UP', mtu: 1500, mac: `02:00:00:${vtepMac(i).slice(9)}`, master: null, parent: null, vxlan: null, stats: stats(round * 7 + i) },
@@ -83,40 +115,20 @@ export const meshSnapshot = (i: number, n: number, round: number, faults: MeshFa
       stats: stats(round + k),
     })),
   ];
-  const route = (dst: string, over: Partial<Route>): Route => ({
-    family: 'inet',
-    type: 'unicast',
-    dst,
-    gateway: null,
-    dev: null,
-    protocol: 'kernel',
-    scope: 'global',
-    flags: [],
-    table: 'main',
-    metric: null,
-    prefsrc: null,
-    nexthops: [],
-    ...over,
-  });
   const routes = [
     route('default', { gateway: '172.16.0.1', dev: 'eth0', protocol: 'dhcp', metric: 100 }),
     route('172.16.0.0/16', { dev: 'eth0', scope: 'link', prefsrc: ip }),
     route(blockOf(i), { type: 'blackhole', protocol: '80' }),
     ...workloads.map((w) => route(`${w.ip}/32`, { dev: w.dev, scope: 'link', protocol: 'boot' })),
-    ...peers.filter((j) => !has(faults.missingRoute, i, j)).map((j) => route(blockOf(j), { gateway: tunnelIP(j), dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] })),
+    ...peers.filter((j) => !has(faults.missingRoute, i, j)).map((j) => peerRoute(j)),
   ];
-  const neighbours = peers.map((j) => ({
-    family: 'inet' as const,
-    dst: tunnelIP(j),
-    dev: 'vxlan.calico',
-    lladdr: has(faults.wrongNeighbourMac, i, j) ? '66:de:ad:be:ef:00' : vtepMac(j),
-    state: ['PERMANENT'],
-    router: false,
-  }));
-  const fdb = peers.map((j) => ({ mac: vtepMac(j), dev: 'vxlan.calico', dst: nodeIP(j), flags: ['self'], state: 'permanent', vni: null, port: null }));
-  const members = Array.from({ length: n }, (_, j) => j)
-    .filter((j) => !has(faults.missingFromIpset, i, j))
-    .map(nodeIP);
+  const neighbours = peers.map((j) => peerNeighbour(j, has(faults.wrongNeighbourMac, i, j)));
+  const fdb = peers.map(peerFdb);
+  const members = omitPeers
+    ? []
+    : Array.from({ length: n }, (_, j) => j)
+        .filter((j) => !has(faults.missingFromIpset, i, j))
+        .map(nodeIP);
   const dropRule = (chain: string, index: number, caliId: string, comment: string, packets: number) => ({
     family: 'ipv4' as const,
     table: 'filter',

@@ -1,0 +1,334 @@
+/**
+ * Aggregator benchmark (not a test): `npm run bench:aggregator -- --nodes N [--concurrency C]
+ * [--rounds R] [--out bench/results-aggregator.md]`.
+ *
+ * Starts the real aggregator (startAggregator: store, engine with the real correlate, fastify app)
+ * in a child process listening on 127.0.0.1 only, so its CPU and memory are measured apart from
+ * the load generator. Simulates N nodes of a VXLAN full mesh (bench/aggregator-mesh.ts: per node
+ * N−1 routes, neighbours and FDB entries, a block, tunnel IP, VTEP MAC, an all-hosts ipset with N
+ * members) posting one full round, then R steady-state rounds where only counters moved (links,
+ * iptables, sysctls travel with data; the rest as hashes only), over loopback HTTP with bounded
+ * concurrency. Three inconsistencies are injected and must be found: a wrong neighbour MAC, a
+ * missing route, a host missing from the all-hosts ipset.
+ *
+ * Reported: full correlation pass time, server RSS (now and peak), server CPU for one steady round
+ * of N reports plus one correlation pass expressed as cores over a 30 s interval, bytes per
+ * steady report, and the cost of the full round (what every node joining or leaving costs, since
+ * it changes every node's routes/neighbours/FDB/ipset sections).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { SECTION_NAMES, type SectionName } from '../contract/snapshot.js';
+import type { AggregatorConfig } from '../aggregator/config.js';
+import { startAggregator } from '../aggregator/main.js';
+import { meshSnapshot, nodeIP, nodeName, peerFdb, peerNeighbour, peerRoute, toReport, type MeshFaults } from './aggregator-mesh.js';
+
+const TOKEN = 'bench-token-not-secret';
+const INTERVAL_SECONDS = 30;
+
+// ---------------------------------------------------------------------------------------------
+// server side (child process)
+
+const serve = async (): Promise<void> => {
+  const dir = mkdtempSync(join(tmpdir(), 'calico-diag-bench-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, TOKEN);
+  const config: AggregatorConfig = { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 256 * 1024 * 1024, kube: 'off' };
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const handle = await startAggregator({
+    config,
+    token: TOKEN,
+    logger,
+    processMetrics: false,
+    // the benchmark runs the passes itself, so each measured interval holds exactly one
+    debounceMs: 1e9,
+    periodicMs: 1e9,
+    extensions: [
+      (scope) => {
+        scope.post('/v1/bench/pass', async () => {
+          const before = process.cpuUsage();
+          await handle.engine.trigger();
+          const cpu = process.cpuUsage(before);
+          return { pass: handle.engine.lastPass(), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+        });
+        scope.get('/v1/bench/usage', async () => {
+          const cpu = process.cpuUsage();
+          const mem = process.memoryUsage();
+          return { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: mem.rss, heapUsed: mem.heapUsed, maxRss: process.resourceUsage().maxRSS * 1024, nodes: handle.store.size, interned: handle.store.internedEntries };
+        });
+        scope.post('/v1/bench/gc', async () => {
+          (globalThis as { gc?: () => void }).gc?.();
+          return { gc: typeof (globalThis as { gc?: unknown }).gc === 'function' };
+        });
+      },
+    ],
+  });
+  process.stdout.write(`${JSON.stringify({ address: handle.address })}\n`);
+  const stop = async () => {
+    await handle.stop();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('disconnect', () => void stop());
+};
+
+// ---------------------------------------------------------------------------------------------
+// load generator
+
+interface Usage {
+  cpuSeconds: number;
+  rss: number;
+  heapUsed: number;
+  maxRss: number;
+  nodes: number;
+  interned: number;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Builds report bodies as text, splicing precomputed per-peer JSON into the node's own sections;
+ * the text equals JSON.stringify of the report meshSnapshot + toReport would give (checked in
+ * test/bench/aggregator.test.ts), so the hashes are the agent's.
+ */
+export class MeshReports {
+  private readonly routes: string[];
+  private readonly neighbours: string[];
+  private readonly wrongNeighbours: string[];
+  private readonly fdb: string[];
+  private readonly members: string[];
+  private readonly acked = new Map<number, Map<SectionName, string>>();
+  private readonly seqs = new Map<number, number>();
+  private readonly peerHashes = new Map<number, Map<SectionName, string>>();
+
+  constructor(
+    readonly n: number,
+    readonly faults: MeshFaults,
+  ) {
+    const all = Array.from({ length: n }, (_, j) => j);
+    this.routes = all.map((j) => JSON.stringify(peerRoute(j)));
+    this.neighbours = all.map((j) => JSON.stringify(peerNeighbour(j)));
+    this.wrongNeighbours = all.map((j) => JSON.stringify(peerNeighbour(j, true)));
+    this.fdb = all.map((j) => JSON.stringify(peerFdb(j)));
+    this.members = all.map((j) => JSON.stringify(nodeIP(j)));
+  }
+
+  private has(list: { at: number; peer: number }[] | undefined, i: number, j: number): boolean {
+    return list?.some((f) => f.at === i && f.peer === j) ?? false;
+  }
+
+  private splice(sectionText: string, entries: string[]): string {
+    const body = sectionText.slice(0, -2); // drop "]}"
+    if (entries.length === 0) return `${body}]}`;
+    return `${body}${body.endsWith('[') ? '' : ','}${entries.join(',')}]}`;
+  }
+
+  /** Section texts of node `i` in round `round`; with `small`, the per-peer sections are left out. */
+  sections(i: number, round: number, small = false): Record<SectionName, string> {
+    const s = meshSnapshot(i, this.n, round, this.faults, takenAt(round), true);
+    const out = {} as Record<SectionName, string>;
+    for (const name of SECTION_NAMES) out[name] = JSON.stringify(s.sections[name]);
+    if (small) return out;
+    const peers: number[] = [];
+    for (let j = 0; j < this.n; j++) if (j !== i) peers.push(j);
+    out.routes = this.splice(out.routes, peers.filter((j) => !this.has(this.faults.missingRoute, i, j)).map((j) => this.routes[j]!));
+    out.neighbours = this.splice(out.neighbours, peers.map((j) => (this.has(this.faults.wrongNeighbourMac, i, j) ? this.wrongNeighbours[j]! : this.neighbours[j]!)));
+    out.fdb = this.splice(out.fdb, peers.map((j) => this.fdb[j]!));
+    const members: string[] = [];
+    for (let j = 0; j < this.n; j++) if (!this.has(this.faults.missingFromIpset, i, j)) members.push(this.members[j]!);
+    const ipsets = s.sections.ipsets;
+    if (ipsets.status === 'ok') ipsets.data.caliSetSizes['cali40all-hosts-net'] = members.length;
+    out.ipsets = JSON.stringify(ipsets).replace('"members":[]', `"members":[${members.join(',')}]`);
+    return out;
+  }
+
+  /** The next report body of node `i`: sections whose hash was acknowledged travel as hash only. */
+  body(i: number, round: number, opts: { full?: boolean } = {}): { text: string; hashes: Map<SectionName, string> } {
+    const acked = opts.full ? new Map<SectionName, string>() : (this.acked.get(i) ?? new Map<SectionName, string>());
+    // the per-peer sections do not change between rounds: when acknowledged, skip building them
+    const known = this.peerHashes.get(i);
+    const small = !opts.full && known !== undefined && PEER_SECTIONS.every((name) => acked.get(name) === known.get(name));
+    const texts = this.sections(i, round, small);
+    const hashes = new Map<SectionName, string>();
+    const parts = SECTION_NAMES.map((name) => {
+      const h = small && known?.has(name) ? known.get(name)! : sha256(texts[name]);
+      if (!small && PEER_SECTIONS.includes(name)) {
+        const m = this.peerHashes.get(i) ?? new Map<SectionName, string>();
+        m.set(name, h);
+        this.peerHashes.set(i, m);
+      }
+      hashes.set(name, h);
+      return acked.get(name) === h ? `"${name}":{"hash":"${h}"}` : `"${name}":{"hash":"${h}","data":${texts[name]}}`;
+    });
+    const seq = (this.seqs.get(i) ?? 0) + 1;
+    this.seqs.set(i, seq);
+    const shell = toReport(meshSnapshot(i, 0, round, {}, takenAt(round), true), { agentId: `bench-agent-${i}`, seq, intervalSeconds: INTERVAL_SECONDS });
+    const text = JSON.stringify({ ...shell, sections: '\u0000SECTIONS\u0000' }).replace('"\\u0000SECTIONS\\u0000"', `{${parts.join(',')}}`);
+    return { text, hashes };
+  }
+
+  ack(i: number, hashes: Map<SectionName, string>): void {
+    this.acked.set(i, hashes);
+  }
+}
+
+const PEER_SECTIONS: SectionName[] = ['routes', 'neighbours', 'fdb', 'ipsets'];
+
+const takenAt = (round: number): string => new Date(Date.parse('2026-01-01T00:00:00.000Z') + round * INTERVAL_SECONDS * 1000).toISOString();
+
+interface Client {
+  base: string;
+  post(path: string, body: string): Promise<{ status: number; text: string }>;
+  get(path: string): Promise<unknown>;
+}
+
+const client = (base: string): Client => ({
+  base,
+  post: async (path, body) => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+    return { status: res.status, text: await res.text() };
+  },
+  get: async (path) => {
+    const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  },
+});
+
+/** One round: every node posts its report, `concurrency` requests in flight. */
+const round = async (c: Client, mesh: MeshReports, r: number, concurrency: number, full: boolean): Promise<{ bytes: number[]; wallMs: number; statuses: Map<number, number> }> => {
+  const bytes: number[] = [];
+  const statuses = new Map<number, number>();
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < mesh.n) {
+      const i = next++;
+      let { text, hashes } = mesh.body(i, r, { full });
+      let res = await c.post('/v1/reports', text);
+      if (res.status === 409 && res.text.includes('SECTIONS_REQUIRED')) {
+        ({ text, hashes } = mesh.body(i, r, { full: true }));
+        res = await c.post('/v1/reports', text);
+      }
+      bytes.push(Buffer.byteLength(text));
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      if (res.status === 200) mesh.ack(i, hashes);
+      else if (statuses.get(res.status) === 1) process.stderr.write(`node ${i}: ${res.status} ${res.text.slice(0, 300)}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { bytes, wallMs: performance.now() - started, statuses };
+};
+
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+};
+
+const fmtBytes = (b: number): string => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+const drive = async (): Promise<void> => {
+  const n = Number(arg('nodes', '1000'));
+  const concurrency = Number(arg('concurrency', '8'));
+  const rounds = Number(arg('rounds', '3'));
+  const outFile = arg('out', join(fileURLToPath(new URL('.', import.meta.url)), '../../bench/results-aggregator.md').replace('/dist/', '/'));
+  if (!Number.isInteger(n) || n < 8) throw new Error('--nodes must be an integer ≥ 8');
+
+  const faults: MeshFaults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
+  const expected = [
+    { rule: 'vxlan-neighbor-mac-mismatch', node: nodeName(1), peer: nodeName(2) },
+    { rule: 'route-missing', node: nodeName(3), peer: nodeName(4) },
+    { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
+  ];
+
+  const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const address = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const line = buf.split('\n').find((l) => l.includes('"address"'));
+      if (line) resolve((JSON.parse(line) as { address: string }).address);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  const c = client(address);
+  const usage = () => c.get('/v1/bench/usage') as Promise<Usage>;
+  const log = (s: string) => process.stderr.write(`[bench n=${n}] ${s}\n`);
+  try {
+    const mesh = new MeshReports(n, faults);
+    const u0 = await usage();
+    log(`server at ${address}; full round…`);
+    const fullRound = await round(c, mesh, 1, concurrency, true);
+    const u1 = await usage();
+    log(`full round: ${(fullRound.wallMs / 1000).toFixed(1)} s, statuses ${JSON.stringify([...fullRound.statuses])}`);
+
+    const fullPass = (await (await fetch(`${address}/v1/bench/pass`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { pass: { durationMs: number; findings: number }; cpuSeconds: number };
+    log(`full correlation pass: ${fullPass.pass.durationMs.toFixed(0)} ms, ${fullPass.pass.findings} findings`);
+    const findings = ((await c.get('/v1/findings')) as { findings: { rule: string; node: string; peer?: string }[] }).findings;
+    const found = expected.map((e) => ({ ...e, found: findings.some((f) => f.rule === e.rule && f.node === e.node && f.peer === e.peer) }));
+    const unexpected = findings.filter((f) => !expected.some((e) => e.rule === f.rule && e.node === f.node && e.peer === f.peer));
+
+    const steady: { cores: number; cpuSeconds: number; ingestCpu: number; passMs: number; bytes: number; wallMs: number; statuses: string }[] = [];
+    for (let r = 2; r < 2 + rounds; r++) {
+      const before = await usage();
+      const res = await round(c, mesh, r, concurrency, false);
+      const mid = await usage();
+      const pass = (await (await fetch(`${address}/v1/bench/pass`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { pass: { durationMs: number } };
+      const after = await usage();
+      const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
+      steady.push({ cores: cpuSeconds / INTERVAL_SECONDS, cpuSeconds, ingestCpu: mid.cpuSeconds - before.cpuSeconds, passMs: pass.pass.durationMs, bytes: avg(res.bytes), wallMs: res.wallMs, statuses: JSON.stringify([...res.statuses]) });
+      log(`steady round ${r}: cpu ${cpuSeconds.toFixed(2)} s (${(cpuSeconds / INTERVAL_SECONDS).toFixed(3)} cores), pass ${pass.pass.durationMs.toFixed(0)} ms, ${fmtBytes(avg(res.bytes))}/report`);
+    }
+    const gc = (await (await fetch(`${address}/v1/bench/gc`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { gc: boolean };
+    const uEnd = await usage();
+
+    const last = steady[steady.length - 1]!;
+    const lines = [
+      `## N = ${n} nodes (VXLAN full mesh)`,
+      '',
+      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'})`,
+      '',
+      '| measure | value | goal |',
+      '|---|---|---|',
+      `| full correlation pass | ${fullPass.pass.durationMs.toFixed(0)} ms | ≤ 2 s at 5000 |`,
+      `| correlation pass, steady state (last round) | ${last.passMs.toFixed(0)} ms | |`,
+      `| server CPU per steady interval (one round of ${n} steady reports + one pass) | ${last.cpuSeconds.toFixed(2)} s = ${last.cores.toFixed(3)} cores over 30 s (ingest ${last.ingestCpu.toFixed(2)} s) | ≤ 0.5 core |`,
+      `| bytes per steady-state report | ${fmtBytes(last.bytes)} (${Math.round(last.bytes)} B) | small |`,
+      `| server RSS after steady rounds${gc.gc ? ' (after GC)' : ''} | ${fmtBytes(uEnd.rss)} (heap used ${fmtBytes(uEnd.heapUsed)}) | ≤ 1.5 GiB |`,
+      `| server peak RSS (during the full round) | ${fmtBytes(uEnd.maxRss)} | |`,
+      `| full round: ${n} full reports | avg ${fmtBytes(avg(fullRound.bytes))}/report, ${(fullRound.wallMs / 1000).toFixed(1)} s wall, ${(u1.cpuSeconds - u0.cpuSeconds).toFixed(1)} s server CPU (${(((u1.cpuSeconds - u0.cpuSeconds) / n) * 1000).toFixed(0)} ms/report) | |`,
+      `| interned per-peer entries | ${uEnd.interned} | |`,
+      `| injected faults found | ${found.filter((f) => f.found).length}/${found.length}: ${found.map((f) => `${f.rule} ${f.node}→${f.peer} ${f.found ? 'found' : 'MISSED'}`).join('; ')} | all |`,
+      `| other findings | ${unexpected.length}${unexpected.length ? `: ${[...new Set(unexpected.map((f) => f.rule))].join(', ')}` : ''} | 0 |`,
+      `| steady rounds | ${steady.map((s) => `${s.cores.toFixed(3)} cores / pass ${s.passMs.toFixed(0)} ms / ${(s.wallMs / 1000).toFixed(1)} s wall / ${s.statuses}`).join('; ')} | |`,
+      '',
+    ];
+    const section = lines.join('\n');
+    process.stdout.write(`${section}\n`);
+    let existing = '';
+    try {
+      existing = readFileSync(outFile, 'utf8');
+    } catch {
+      existing = '# Aggregator benchmark results\n\nWritten by bench/aggregator.ts; one section per node count (a rerun replaces its section).\n\n';
+    }
+    const re = new RegExp(`## N = ${n} nodes[\\s\\S]*?(?=\\n## |$)`);
+    const updated = re.test(existing) ? existing.replace(re, section) : `${existing.trimEnd()}\n\n${section}`;
+    writeFileSync(outFile, `${updated.trimEnd()}\n`);
+    log(`written to ${outFile}`);
+    if (found.some((f) => !f.found)) process.exitCode = 2;
+  } finally {
+    child.kill('SIGTERM');
+  }
+};
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--serve')) await serve();
+  else await drive();
+}
