@@ -146,12 +146,20 @@ const cidr = (dst: string, family: Family): string =>
   dst === 'default' || dst.includes('/') ? dst : `${dst}/${family === 'inet6' ? 128 : 32}`;
 
 /**
+ * iproute2 5.9/5.10 print a non-unicast route's type as a bare string inside the object
+ * (`{"broadcast","dst":"127.0.0.0",...}`, iproute2/iproute2 issue #37), which is not JSON and is in
+ * every `table all` dump (the local table). Rewritten to `{"type":"broadcast",...}` before parsing.
+ */
+const BARE_TYPE = /\{"(unicast|local|broadcast|anycast|multicast|blackhole|unreachable|prohibit|throw|nat|xresolve)",/g;
+export const repairRouteJson = (text: string): string => text.replace(BARE_TYPE, '{"type":"$1",');
+
+/**
  * `ip -j route show table all` / `ip -j -6 route show table all`. `family` is what the command asked
  * for; each route's own family is taken from its addresses when they say (an unfiltered
  * `ip route show table all` prints both families).
  */
 export const parseIpRoutes = (text: string, family: Family): Parsed<Route[]> => {
-  const arr = readJsonArray(text);
+  const arr = readJsonArray(repairRouteJson(text));
   if (!arr.ok) return arr;
   const out: Route[] = [];
   for (const [i, e] of arr.value.entries()) {

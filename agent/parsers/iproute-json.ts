@@ -8,7 +8,9 @@
  * - several top-level arrays one after another (`[...][...]` or one per line, as some iproute2
  *   releases print for multi-part dumps): concatenated;
  * - output cut short (killed at the size cap, truncated bundle): error code `truncated` with the line;
- * - trailing garbage or anything that is not JSON: error code `invalid-json` with the line.
+ * - trailing garbage or anything that is not JSON: error code `invalid-json` with the line;
+ * - plain text where JSON was asked for (iproute2 4.15, Ubuntu 18.04, ignores -j for `ip route`):
+ *   error code `incompatible`, so the detail says why instead of "unexpected token".
  */
 import { parsed, parseError, type Parsed } from '../../contract/result.js';
 
@@ -56,7 +58,15 @@ const splitTopLevel = (text: string): Parsed<string[]> => {
 
 /** Reads iproute2 JSON output as one array of entries (see the quirks above). */
 export const readJsonArray = (text: string): Parsed<unknown[]> => {
-  if (text.trim() === '') return parseError('empty', 'no output');
+  const trimmed = text.trimStart();
+  if (trimmed === '') return parseError('empty', 'no output');
+  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) {
+    return parseError(
+      'incompatible',
+      `not JSON: this iproute2 printed plain text (${JSON.stringify(trimmed.split('\n')[0]?.slice(0, 60) ?? '')}); -j is ignored by old releases`,
+      lineAt(text, text.length - trimmed.length),
+    );
+  }
   const split = splitTopLevel(text);
   if (!split.ok) return split;
   const out: unknown[] = [];

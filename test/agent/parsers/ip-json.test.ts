@@ -78,7 +78,7 @@ describe('parseIpLinks (ip -j -d -s link show, recorded from a cdA namespace)', 
     expect(must(parseIpLinks(text))[0]?.stats).toBeNull();
   });
 
-  it('skips the empty objects old iproute2 prints for filtered entries', () => {
+  it('skips the empty objects old iproute2 (4.20) prints for filtered entries', () => {
     expect(must(parseIpLinks('[{},{"ifindex":1,"ifname":"lo","flags":[],"mtu":65536}]'))).toHaveLength(1);
   });
 
@@ -111,6 +111,11 @@ describe('parseIpAddrs (ip -j addr show)', () => {
     const addrs = must(parseIpAddrs(fixture('ip/cdA-vxlan-node-ip-j-4-addr-show.json')));
     expect(addrs.every((a) => a.family === 'inet')).toBe(true);
     expect(addrs.map((a) => a.local)).toEqual(['127.0.0.1', '10.99.0.2', '10.244.1.0']);
+  });
+
+  it('skips the empty first object iproute2 4.20 prints in `ip -j addr show`', () => {
+    const text = '[{},{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host"}]}]';
+    expect(must(parseIpAddrs(text))).toEqual([{ ifname: 'lo', family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }]);
   });
 
   it('rejects an address without prefixlen', () => {
@@ -176,6 +181,25 @@ describe('parseIpRoutes', () => {
   it('reads a `via` object gateway', () => {
     const r = must(parseIpRoutes('[{"dst":"10.0.0.0/8","via":{"family":"inet6","host":"fe80::1"},"dev":"eth0","flags":[]}]', 'inet'));
     expect(r[0]).toMatchObject({ family: 'inet', gateway: 'fe80::1' });
+  });
+
+  it('iproute2/iproute2 issue #37: reads 5.9/5.10 output with the route type as a bare string', () => {
+    // shape of the bug report's `ip -j route show table local` output, with this fixture's addresses
+    const text =
+      '[{"broadcast","dst":"10.99.0.255","dev":"eth0","table":"local","protocol":"kernel","scope":"link","prefsrc":"10.99.0.2","flags":[]},' +
+      '{"local","dst":"10.99.0.2","dev":"eth0","table":"local","protocol":"kernel","scope":"host","prefsrc":"10.99.0.2","flags":[]}]';
+    const r = must(parseIpRoutes(text, 'inet'));
+    expect(r.map((x) => [x.type, x.dst])).toEqual([
+      ['broadcast', '10.99.0.255/32'],
+      ['local', '10.99.0.2/32'],
+    ]);
+  });
+
+  it('iproute2 4.15 (Ubuntu 18.04) ignores -j for routes: plain text is an "incompatible" error, not a crash', () => {
+    expect(parseIpRoutes('default via 10.99.0.1 dev eth0\n10.99.0.0/24 dev eth0 proto kernel scope link src 10.99.0.2\n', 'inet')).toMatchObject({
+      ok: false,
+      error: { code: 'incompatible', line: 1 },
+    });
   });
 
   it('rejects a route without dst', () => {
