@@ -14,6 +14,7 @@
  *   delay = random() × min(cap, base × 2^(failures−1)), base = the snapshot interval. While backing
  *   off, newer results replace the pending one; when the timer fires, the latest is sent.
  * - Every request has a timeout (AbortSignal) so a hanging aggregator cannot wedge the sender.
+ *   A connection error is retried once at once (a kept-alive socket to a restarted aggregator).
  * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
  * in this closure; `stop()` clears the timer and aborts the request in flight.
  */
@@ -133,33 +134,41 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   };
 
   const post = async (report: Report): Promise<Attempt> => {
-    const signal = AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), inflight.signal]);
-    let res: Response;
-    let text: string;
-    try {
-      res = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${deps.token()}` },
-        body: JSON.stringify(report),
-        signal,
-      });
-      text = await res.text();
-    } catch (err) {
-      const e = err as Error;
-      const timedOut = e.name === 'TimeoutError' || (e.name === 'AbortError' && !inflight.signal.aborted);
-      return timedOut
-        ? { kind: 'failed', outcome: 'timeout', detail: `no answer within ${requestTimeoutMs} ms` }
-        : { kind: 'failed', outcome: 'unreachable', detail: (e.cause as Error | undefined)?.message ?? e.message };
+    const body = JSON.stringify(report);
+    let res: Response | null = null;
+    let text = '';
+    // A kept-alive connection to an aggregator that has restarted fails at once ("other side
+    // closed"): one immediate retry on a fresh connection, then it counts as unreachable.
+    for (let attempt = 0; attempt < 2 && res === null; attempt++) {
+      const signal = AbortSignal.any([AbortSignal.timeout(requestTimeoutMs), inflight.signal]);
+      try {
+        res = await doFetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${deps.token()}` },
+          body,
+          signal,
+        });
+        text = await res.text();
+      } catch (err) {
+        res = null;
+        const e = err as Error;
+        const timedOut = e.name === 'TimeoutError' || (e.name === 'AbortError' && !inflight.signal.aborted);
+        if (timedOut) return { kind: 'failed', outcome: 'timeout', detail: `no answer within ${requestTimeoutMs} ms` };
+        if (attempt === 1 || inflight.signal.aborted) {
+          return { kind: 'failed', outcome: 'unreachable', detail: (e.cause as Error | undefined)?.message ?? e.message };
+        }
+      }
     }
+    if (res === null) return { kind: 'failed', outcome: 'unreachable', detail: 'no response' };
     if (res.status >= 200 && res.status < 300) return { kind: 'accepted' };
     if (res.status === 409) {
-      let body: unknown = null;
+      let json: unknown = null;
       try {
-        body = JSON.parse(text);
+        json = JSON.parse(text);
       } catch {
         // handled below
       }
-      const sr = SectionsRequired.safeParse(body);
+      const sr = SectionsRequired.safeParse(json);
       if (sr.success) return { kind: 'sections-required', sections: sr.data.sections };
     }
     const outcome = res.status >= 500 ? 'server-error' : 'rejected';

@@ -201,6 +201,21 @@ describe('report push (issue #3)', () => {
     await p.stop();
   });
 
+  it('retries a connection error once at once (stale keep-alive socket to a restarted aggregator)', async () => {
+    let calls = 0;
+    const flaky = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (++calls === 1) throw new TypeError('fetch failed', { cause: new Error('other side closed') });
+      return fetch(input, init);
+    }) as typeof fetch;
+    const p = make({ fetch: flaky });
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    expect(calls).toBe(2);
+    expect(outcomes).toEqual(['accepted']);
+    expect(agg.received).toHaveLength(1);
+  });
+
   it('stop() aborts the request in flight and clears the backoff timer', async () => {
     const t = manualTimers();
     agg.setMode('hang');
