@@ -12,6 +12,7 @@ import { collectRoutes } from '../../../agent/collectors/routes.js';
 import { collectNeighbours } from '../../../agent/collectors/neighbours.js';
 import { collectFdb } from '../../../agent/collectors/fdb.js';
 import { collectIpsets } from '../../../agent/collectors/ipsets.js';
+import { collectSysctls } from '../../../agent/collectors/sysctls.js';
 import { Sections } from '../../../contract/snapshot.js';
 import { config, context } from './fake-host.js';
 
@@ -93,5 +94,14 @@ describe('collectors on a real kernel (cdA namespace)', () => {
       status: 'ok',
       data: { hostSets: [{ name: 'cali40all-hosts-net', type: 'hash:net', family: 'inet', members: ['10.77.0.3'] }], caliSetSizes: { 'cali40all-hosts-net': 1 } },
     });
+  });
+
+  it('sysctls read this host\'s real /proc/sys (read-only)', async () => {
+    const r = await collectSysctls(realHost(execRunner), config, context({ uplinks: ['lo'] }));
+    expect(Sections.shape.sysctls.safeParse(r).success).toBe(true);
+    if (r.status !== 'ok') throw new Error(r.detail);
+    expect([0, 1]).toContain(r.data.ipv4Forward);
+    expect(r.data.interfaces.map((i) => i.scope)).toEqual(expect.arrayContaining(['all', 'default', 'lo']));
+    for (const i of r.data.interfaces) expect(i.rpFilter === null || [0, 1, 2].includes(i.rpFilter)).toBe(true);
   });
 });
