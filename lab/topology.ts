@@ -202,6 +202,11 @@ export interface CreateLabOptions {
   id?: string;
   /** start the Felix health stand-in in every node (default true) */
   felixStandin?: boolean;
+  /**
+   * install SIGINT/SIGTERM/exit teardown hooks before the first namespace exists (so Ctrl-C while
+   * building still cleans up); teardown() removes them. Default false (tests use afterAll).
+   */
+  exitHooks?: boolean;
 }
 
 const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '-w', `${key}=${value}`];
@@ -224,8 +229,10 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     plan.underlayNs,
   ];
 
+  let uninstallHooks: (() => void) | undefined;
   const teardown = (): Promise<void> => {
     tearing ??= (async () => {
+      uninstallHooks?.();
       await Promise.all([...felix.values()].map((d) => d.stop(1000)));
       await teardownNamespaces(sh, namespaces());
       rmSync(runDir, { recursive: true, force: true });
@@ -271,6 +278,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     teardown,
     installExitHooks: () => {
       const onSignal = (sig: NodeJS.Signals): void => {
+        process.stderr.write(`\n${sig}: tearing the lab down (${plan.prefix}-*)\n`);
         void teardown().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
       };
       const onExit = (): void => {
@@ -288,6 +296,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     },
   };
 
+  if (opts.exitHooks) uninstallHooks = lab.installExitHooks();
   try {
     progress(`creating namespaces (prefix ${plan.prefix})`);
     for (const ns of namespaces().reverse()) {
