@@ -15,9 +15,11 @@ export const tunnelDown: LocalCheck = {
   run({ snapshot }) {
     const n = need(snapshot, 'links');
     if (!n.ok) return n.outcome;
+    // identity.tunnels leaves out an idle tunl0 (created by the ipip module, DOWN, unused)
+    const inUse = new Set(snapshot.identity.tunnels.map((t) => t.device));
     const findings: FindingDraft[] = [];
     for (const l of n.data.links) {
-      if (!isTunnelDevice(l.name)) continue;
+      if (!isTunnelDevice(l.name) || !inUse.has(l.name)) continue;
       const adminUp = l.flags.includes('UP');
       const operDown = l.operstate.toUpperCase() === 'DOWN';
       if (adminUp && !operDown) continue;

@@ -123,7 +123,12 @@ export const deriveIdentity = (sections: Sections): Identity => {
     for (const a of globalAddresses(addresses, name)) if (!nodeIPs.includes(a.local)) nodeIPs.push(a.local);
   }
 
-  const tunnels = links.map((l) => tunnelOf(l, addresses)).filter((t): t is Tunnel => t !== null);
+  // The kernel creates tunl0 whenever the ipip module is loaded; it is Calico's only when it has an
+  // address or carries routes. Felix creates the VXLAN and WireGuard devices only when in use.
+  const carriesRoutes = (dev: string): boolean => routes.some((r) => routeDevices(r).includes(dev));
+  const tunnels = links
+    .map((l) => tunnelOf(l, addresses))
+    .filter((t): t is Tunnel => t !== null && (t.kind !== 'ipip' || t.ip !== null || carriesRoutes(t.device)));
 
   const blocks: string[] = [];
   for (const r of localBlockRoutes(routes)) if (!blocks.includes(r.dst)) blocks.push(r.dst);

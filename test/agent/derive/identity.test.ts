@@ -75,6 +75,13 @@ describe('issue #2: deriveIdentity', () => {
     ]);
   });
 
+  it('leaves out an idle tunl0 (no address, no routes: created by the ipip module), keeps one with routes', () => {
+    const s = editSection(healthyVxlanSections(), 'links', (ls) => void ls.push(link('tunl0', { ifindex: 8, kind: 'ipip', flags: ['NOARP'], operstate: 'DOWN', mtu: 1480 })));
+    expect(deriveIdentity(s).tunnels.map((t) => t.device)).toEqual(['vxlan.calico']);
+    const routed = editSection(s, 'routes', (rs) => void rs.push(route('10.201.0.192/26', { gateway: '10.0.0.12', dev: 'tunl0', protocol: 'bird', flags: ['onlink'] })));
+    expect(deriveIdentity(routed).tunnels.map((t) => t.device)).toEqual(['vxlan.calico', 'tunl0']);
+  });
+
   it('unavailable sections contribute nothing instead of failing', () => {
     const s = { ...healthyVxlanSections(), links: unavailable('timeout', 'x'), routes: unavailable('timeout', 'x') };
     expect(deriveIdentity(s)).toEqual({ nodeIPs: [], uplinks: [], tunnels: [], blocks: [], workloads: [] });
