@@ -132,6 +132,7 @@ const allowedHostsOf = (st: NodeState): string[] | null => {
   const names = new Set<string>([...HOST_SET_NAMES.inet, ...HOST_SET_NAMES.inet6]);
   const sets = ipsets.data.hostSets.filter((s) => names.has(s.name));
   if (sets.length === 0) return null;
+  if (sets.length === 1) return (sets[0] as (typeof sets)[number]).members; // no copy: can be thousands per node
   const out = new Set<string>();
   for (const s of sets) for (const m of s.members) out.add(m);
   return [...out];

@@ -68,10 +68,11 @@ export const routeWrongNextHop: CorrelateRule = {
         if (group.owners.length !== 1 || group.owners[0] === a.i) continue;
         const b = index.nodes[group.owners[0]!]!;
         const v6 = isIPv6Route(r);
-        const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
         let bad = false;
-        for (const h of hops) if (!hopOk(a, b, h.gateway, h.dev, v6)) bad = true;
+        if (r.nexthops.length === 0) bad = !hopOk(a, b, r.gateway, r.dev, v6);
+        else for (const h of r.nexthops) if (!hopOk(a, b, h.gateway, h.dev, v6)) bad = true;
         if (!bad) continue;
+        const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
         const owners = hops.map((h) => gatewayOwner(index, h.gateway));
         const other = owners.find((o) => o !== null && o !== b.name) ?? null;
         out.push({
