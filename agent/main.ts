@@ -13,12 +13,14 @@ import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Snapshot } from '../contract/snapshot.js';
+import { captureRoutesFor } from './capture/routes.js';
 import { runLocalChecks } from './checks/index.js';
 import type { CollectorRegistry } from './collectors/index.js';
 import type { Host } from './collectors/types.js';
 import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
 import { realHost } from './exec/host.js';
 import { execRunner } from './exec/runner.js';
+import { captureRoutesFor } from './capture/routes.js';
 import { buildAgentApp, type LatestState } from './http/app.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { createPusher, type Pusher, type Timers } from './push.js';
@@ -120,6 +122,7 @@ export interface AgentRuntimeDeps {
   clock?: Clock;
   collectors?: CollectorRegistry;
   fetch?: typeof fetch;
+  /** default: the captures/probes routes (agent/capture/routes.ts); [] for none */
   extraRoutes?: FastifyPluginAsync[];
 }
 
@@ -196,7 +199,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
-    ...(deps.extraRoutes ? { extraRoutes: deps.extraRoutes } : {}),
+    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: execRunner, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest() })],
   });
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ listen: address, node: config.nodeName, intervalSeconds: config.intervalSeconds, aggregator: config.aggregatorUrl ?? null }, 'agent started');

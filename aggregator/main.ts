@@ -12,6 +12,7 @@ import { correlate as realCorrelate, correlateRules } from './correlate/index.js
 import type { DatastoreView } from './correlate/types.js';
 import { CorrelationEngine, systemClock, type Clock, type CorrelateFn } from './engine.js';
 import { buildAggregatorApp, type AppExtension } from './http/app.js';
+import { diagnoseExtension } from './http/diagnose.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { ReportStore } from './store.js';
 
@@ -71,7 +72,10 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
     version: agentVersion(),
-    ...(o.extensions ? { extensions: o.extensions } : {}),
+    extensions: [
+      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: (n) => store.get(n)?.report ?? null, token: () => token, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
+      ...(o.extensions ?? []),
+    ],
   });
   const address = await app.listen({ host: o.config.listen.host, port: o.config.listen.port });
   engine.start();

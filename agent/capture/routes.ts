@@ -1,0 +1,54 @@
+/**
+ * Wires the capture manager and probe sender for a running agent: one call gives the fastify
+ * plugin agent/main.ts adds to the authenticated /v1 scope. Reads the node's interfaces and
+ * addresses from the latest snapshot through `latest()`.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../../contract/snapshot.js';
+import type { CommandRunner } from '../exec/runner.js';
+import { capturesRoutes } from '../http/captures.js';
+import { CaptureManager } from './manager.js';
+
+export interface CaptureWiring {
+  runner: CommandRunner;
+  logger: Logger;
+  node: string;
+  now: () => number;
+  latest: () => { snapshot: Snapshot } | null;
+  /** default: $CALICO_DIAG_CAPTURE_DIR or <tmpdir>/calico-diag-captures-<node> */
+  dir?: string;
+}
+
+export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
+  const dir = w.dir ?? process.env.CALICO_DIAG_CAPTURE_DIR ?? join(tmpdir(), `calico-diag-captures-${w.node}`);
+  const links = () => {
+    const s = w.latest()?.snapshot.sections.links;
+    return s && s.status === 'ok' ? s.data : null;
+  };
+  const manager = new CaptureManager({
+    runner: w.runner,
+    logger: w.logger,
+    node: w.node,
+    dir,
+    now: w.now,
+    ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
+  });
+  return capturesRoutes({
+    manager,
+    interfaces: () => links()?.map((l) => l.name) ?? null,
+    probe: {
+      runner: w.runner,
+      node: w.node,
+      now: w.now,
+      source: () => {
+        const snap = w.latest()?.snapshot;
+        if (!snap) return null;
+        const addrs = snap.sections.addresses;
+        return { identity: snap.identity, addresses: addrs.status === 'ok' ? addrs.data.map((a) => a.local) : [] };
+      },
+    },
+  });
+};

@@ -1,0 +1,251 @@
+/**
+ * The diagnosis shell (IO): resolve both ends through the cluster map, start captures on both
+ * agents at once, send the probes from the source node once every tcpdump listens, collect the
+ * records when the capture window closes, and hand everything to the pure `analyze()`.
+ *
+ * The aggregator calls the agents with the shared bearer token. Every agent call has its own
+ * timeout; an agent that fails leaves its hops `not-captured` (the analysis then says
+ * inconclusive rather than guessing). Stateless: the history of results is DiagnosisHistory's.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CaptureRequestInput, CaptureResult, MatchSpec, ProbeResult } from '../../contract/capture.js';
+import type { ClusterMap, ClusterNode } from '../../contract/cluster.js';
+import type { Diagnosis, DiagnoseRequest } from '../../contract/diagnosis.js';
+import type { Finding } from '../../contract/finding.js';
+import type { Identity, Mode } from '../../contract/snapshot.js';
+import { analyze, type CaptureView, type ProbeView, type SideInput } from './analyze.js';
+import { resolveEndpoint } from './resolve.js';
+
+export interface AgentView {
+  agentUrl?: string | undefined;
+  identity: Identity;
+  mode: Mode;
+}
+
+export interface DiagnoseDeps {
+  clusterMap: () => ClusterMap;
+  findings: () => readonly Finding[];
+  /** the latest report's identity, mode and agent URL of a node */
+  agent: (node: string) => AgentView | null;
+  token: () => string;
+  now: () => number;
+  logger: Logger;
+  fetch?: typeof fetch;
+  newId?: () => string;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type DiagnoseOutcome = { ok: true; diagnosis: Diagnosis } | { ok: false; status: 400 | 404 | 409; code: string; message: string };
+
+export const DEFAULT_CAPTURE_SECONDS = 4;
+export const DEFAULT_PROBES = 3;
+const PROBE_INTERVAL_MS = 200;
+
+type CallResult<T> = { ok: true; status: number; body: T } | { ok: false; message: string };
+
+const call = async <T>(deps: DiagnoseDeps, base: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<CallResult<T>> => {
+  const f = deps.fetch ?? fetch;
+  try {
+    const res = await f(new URL(path, base), {
+      method,
+      headers: { authorization: `Bearer ${deps.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { message: text.slice(0, 200) };
+    }
+    if (res.status >= 400) {
+      const m = (parsed as { code?: string; message?: string } | null) ?? {};
+      return { ok: false, message: `${method} ${path} → ${res.status} ${m.code ?? ''} ${m.message ?? ''}`.trim() };
+    }
+    return { ok: true, status: res.status, body: parsed as T };
+  } catch (err) {
+    return { ok: false, message: `${method} ${path}: ${(err as Error).message}` };
+  }
+};
+
+interface Plan {
+  node: ClusterNode;
+  url: string | null;
+  uplink: string | null;
+  tunnel: string | null;
+  workload: string | null;
+  request: CaptureRequestInput | null;
+}
+
+const isV6 = (ip: string) => ip.includes(':');
+
+const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips: string[], v6: boolean, workloadIp: string | null, durationSeconds: number): Plan => {
+  const family = v6 ? 'inet6' : 'inet';
+  const tunnel = view?.identity.tunnels.find((t) => t.family === family && t.kind !== 'wireguard') ?? null;
+  const uplink = view?.identity.uplinks[0]?.name ?? null;
+  const workload = workloadIp ? (view?.identity.workloads.find((w) => w.ip === workloadIp)?.dev ?? node.workloads.find((w) => w.ip === workloadIp)?.dev ?? null) : null;
+  const interfaces = [uplink, tunnel?.device ?? null, workload].filter((x): x is string => x !== null);
+  const match: MatchSpec[] = [{ kind: 'icmp' }];
+  const enc = view?.mode.encapsulation ?? node.mode.encapsulation;
+  if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
+  else match.push({ kind: 'vxlan', port: tunnel?.port ?? 4789 });
+  const peerIp = peer.nodeIPs.find((ip) => isV6(ip) === v6) ?? peer.nodeIPs[0];
+  const peers = [...new Set([...(peerIp ? [peerIp] : []), ...ips])];
+  return {
+    node,
+    url: view?.agentUrl ?? null,
+    uplink,
+    tunnel: tunnel?.device ?? null,
+    workload,
+    request: interfaces.length > 0 ? { interfaces, peers, match, durationSeconds, maxPackets: 2000 } : null,
+  };
+};
+
+const view = (result: CaptureResult | null, error: string | null, device: string | null): CaptureView | null => {
+  if (device === null) return null;
+  if (!result || result.status !== 'done') return { device, ok: false, records: [], error: error ?? result?.error?.message ?? 'capture did not finish' };
+  return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device) };
+};
+
+export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Promise<DiagnoseOutcome> => {
+  const started = deps.now();
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const map = deps.clusterMap();
+  const to = resolveEndpoint(req.to, map);
+  if (!to.ok) return { ok: false, status: to.status, code: to.status === 404 ? 'UNKNOWN_ENDPOINT' : 'BAD_ENDPOINT', message: `to: ${to.message}` };
+  const v6 = isV6(to.endpoint.ip);
+  const from = resolveEndpoint(req.from, map, v6);
+  if (!from.ok) return { ok: false, status: from.status, code: from.status === 404 ? 'UNKNOWN_ENDPOINT' : 'BAD_ENDPOINT', message: `from: ${from.message}` };
+  if (from.node.node === to.node.node) return { ok: false, status: 400, code: 'SAME_NODE', message: `both ends are on ${to.node.node}: a diagnosis needs two nodes` };
+  const srcView = deps.agent(from.node.node);
+  const dstView = deps.agent(to.node.node);
+  if (!srcView?.agentUrl) return { ok: false, status: 409, code: 'AGENT_URL_UNKNOWN', message: `${from.node.node} has not reported an agent URL` };
+
+  const warnings: string[] = [];
+  const durationSeconds = req.durationSeconds ?? DEFAULT_CAPTURE_SECONDS;
+  const count = req.count ?? DEFAULT_PROBES;
+  // the probe always leaves from the source node's tunnel IP (the agent lives in the host namespace)
+  const srcTunnel = srcView.identity.tunnels.find((t) => t.family === (v6 ? 'inet6' : 'inet') && t.ip)?.ip ?? null;
+  if (from.endpoint.kind === 'pod') warnings.push(`probes are sent from ${from.node.node}'s tunnel IP, not from the pod ${from.endpoint.ip}`);
+  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : [])];
+  const src = plan(from.node, srcView, to.node, probeIps, v6, null, durationSeconds);
+  const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds);
+  if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
+  const log = deps.logger.child({ component: 'diagnose' });
+  const id = deps.newId?.() ?? `diag-${randomBytes(5).toString('hex')}`;
+  log.info({ diagnosis: { id, from: from.endpoint, to: to.endpoint } }, 'diagnosis started');
+
+  // 1. captures on both nodes at once
+  const startCapture = async (p: Plan): Promise<{ id: string | null; error: string | null }> => {
+    if (!p.url || !p.request) return { id: null, error: p.url ? 'no interface to capture on' : 'agent URL unknown' };
+    const r = await call<{ id: string }>(deps, p.url, 'POST', '/v1/captures', p.request, 3000);
+    if (!r.ok) {
+      warnings.push(`${p.node.node}: capture not started: ${r.message}`);
+      return { id: null, error: r.message };
+    }
+    return { id: r.body.id, error: null };
+  };
+  const [srcCap, dstCap] = await Promise.all([startCapture(src), startCapture(dst)]);
+
+  // 2. wait until every tcpdump listens (bounded)
+  const listening = async (p: Plan, capId: string | null): Promise<void> => {
+    if (!capId || !p.url) return;
+    for (let i = 0; i < 30; i++) {
+      const r = await call<{ listening?: boolean; status: string }>(deps, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      if (!r.ok || r.body.listening || r.body.status !== 'running') return;
+      await sleep(100);
+    }
+    warnings.push(`${p.node.node}: tcpdump did not confirm it was listening within 3 s`);
+  };
+  await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
+
+  // 3. probes from the source node
+  const probeId = randomInt(1, 65536);
+  const pr = await call<ProbeResult>(
+    deps,
+    srcView.agentUrl,
+    'POST',
+    '/v1/probes',
+    { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId },
+    count * PROBE_INTERVAL_MS + 5000,
+  );
+  let probe: ProbeView | null = null;
+  if (pr.ok) {
+    probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}) };
+  } else warnings.push(`probe failed: ${pr.message}`);
+
+  // 4. collect when the capture window closes
+  const collect = async (p: Plan, capId: string | null, error: string | null): Promise<{ result: CaptureResult | null; error: string | null }> => {
+    if (!capId || !p.url) return { result: null, error };
+    const deadline = started + durationSeconds * 1000 + 6000;
+    for (;;) {
+      const r = await call<CaptureResult>(deps, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      if (!r.ok) return { result: null, error: r.message };
+      if (r.body.status !== 'running') {
+        if (r.body.status === 'failed') warnings.push(`${p.node.node}: capture failed: ${r.body.error?.message ?? 'unknown'}`);
+        return { result: r.body, error: r.body.error?.message ?? null };
+      }
+      if (deps.now() > deadline) return { result: null, error: 'capture did not finish in time' };
+      await sleep(150);
+    }
+  };
+  const [srcRes, dstRes] = await Promise.all([collect(src, srcCap.id, srcCap.error), collect(dst, dstCap.id, dstCap.error)]);
+  for (const r of [srcRes.result, dstRes.result]) for (const w of r?.warnings ?? []) warnings.push(`${r?.node}: ${w}`);
+
+  const all = deps.findings();
+  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }): SideInput => ({
+    node: p.node,
+    findings: all.filter((f) => f.node === p.node.node),
+    uplink: view(res.result, res.error, p.uplink),
+    tunnel: view(res.result, res.error, p.tunnel),
+    ...(p.workload ? { workload: view(res.result, res.error, p.workload) } : {}),
+  });
+  const diagnosis = analyze({
+    id,
+    at: new Date(started).toISOString(),
+    from: from.endpoint,
+    to: to.endpoint,
+    probe,
+    source: side(src, srcRes),
+    destination: side(dst, dstRes),
+    warnings,
+  });
+  diagnosis.durationMs = deps.now() - started;
+  log.info({ diagnosis: { id, verdict: diagnosis.verdict, gap: diagnosis.gap ?? null, durationMs: diagnosis.durationMs } }, 'diagnosis done');
+  return { ok: true, diagnosis };
+};
+
+/**
+ * Bounded history of diagnoses for GET /v1/diagnoses/:id. Design: insertion-ordered Map; adding
+ * beyond `max` drops the oldest. Single-threaded, no locking. It also holds the one-at-a-time
+ * slot: agents capture one job at a time, so two overlapping diagnoses would only spoil each other.
+ */
+export class DiagnosisHistory {
+  private readonly items = new Map<string, Diagnosis>();
+  private running = false;
+  constructor(private readonly max = 50) {}
+
+  tryBegin(): boolean {
+    if (this.running) return false;
+    this.running = true;
+    return true;
+  }
+  end(): void {
+    this.running = false;
+  }
+  add(d: Diagnosis): void {
+    this.items.set(d.id, d);
+    while (this.items.size > this.max) {
+      const oldest = this.items.keys().next().value as string;
+      this.items.delete(oldest);
+    }
+  }
+  get(id: string): Diagnosis | undefined {
+    return this.items.get(id);
+  }
+  list(): Diagnosis[] {
+    return [...this.items.values()].reverse();
+  }
+}
