@@ -6,17 +6,23 @@
 import type { Collector } from './types.js';
 import { ok, type Parsed } from '../../contract/result.js';
 import type { FdbEntry } from '../../contract/snapshot.js';
-import { parseBridgeFdbJson } from '../parsers/bridge-fdb.js';
+import { parseBridgeFdbJson, parseBridgeFdbText } from '../parsers/bridge-fdb.js';
 import { runAndParse } from './run-command.js';
 
 export const VXLAN_DEVICES = ['vxlan.calico', 'vxlan-v6.calico'] as const;
 
-/** Old iproute2 prints nothing for an empty table. */
+/**
+ * Old iproute2 prints nothing for an empty table, and releases whose `bridge` ignores -j print the
+ * plain-text form, which is read as such.
+ */
 const parse =
   (dev?: string) =>
   (text: string): Parsed<FdbEntry[]> => {
     const p = parseBridgeFdbJson(text, dev);
-    return !p.ok && p.error.code === 'empty' ? { ok: true, value: [] } : p;
+    if (p.ok) return p;
+    if (p.error.code === 'empty') return { ok: true, value: [] };
+    if (p.error.code === 'incompatible') return parseBridgeFdbText(text, dev);
+    return p;
   };
 
 export const collectFdb: Collector<'fdb'> = async (host, config, context) => {

@@ -47,11 +47,21 @@ export const runCommand = async (
   return { ok: true, out: { stdout: res.stdout, stderr: res.stderr } };
 };
 
-/** A parser result as a collector result: parse errors are `invalid-output` naming the command and line. */
+/**
+ * A parser result as a collector result: parse errors are `invalid-output` naming the command and
+ * line, except `incompatible` (the tool speaks another format, e.g. an old iproute2 printing text
+ * for -j), which keeps its own reason.
+ */
 export const fromParsed = <T>(what: string, p: Parsed<T>): Collected<T> =>
   p.ok
     ? ok(p.value)
-    : unavailable('invalid-output', `${what}: ${p.error.code}: ${p.error.message}${p.error.line !== undefined ? ` (line ${p.error.line})` : ''}`);
+    : unavailable(
+        p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output',
+        `${what}: ${p.error.code}: ${p.error.message}${p.error.line !== undefined ? ` (line ${p.error.line})` : ''}`,
+      );
+
+/** iproute2 older than 4.13 has no -j: `Option "-j" is unknown, try "ip -help".` */
+export const classifyIproute = (stderr: string): UnavailableReason | null => (/option "-j(son)?" is unknown/i.test(stderr) ? 'incompatible' : null);
 
 /** Runs a command and parses its stdout. */
 export const runAndParse = async <T>(
@@ -61,7 +71,7 @@ export const runAndParse = async <T>(
   parse: (stdout: string) => Parsed<T>,
   opts: RunOptions = {},
 ): Promise<Collected<T>> => {
-  const r = await runCommand(host, config, argv, opts);
+  const r = await runCommand(host, config, argv, { classify: classifyIproute, ...opts });
   if (!r.ok) return r.unavailable;
   return fromParsed(argv.join(' '), parse(r.out.stdout));
 };

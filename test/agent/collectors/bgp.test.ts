@@ -32,9 +32,9 @@ describe('collectBgp', () => {
     }
   });
 
-  it('a BIRD error reply or a cut reply → invalid-output', async () => {
+  it('a BIRD error reply → incompatible; a cut reply → invalid-output', async () => {
     const err = fakeHost({ sockets: { [SOCK]: { ok: true, text: fixture('bird/bird1-syntax-error.txt') } } });
-    expect(await collectBgp(err, config, context())).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('9001') });
+    expect(await collectBgp(err, config, context())).toMatchObject({ status: 'unavailable', reason: 'incompatible', detail: expect.stringContaining('9001') });
     const cut = fakeHost({ sockets: { [SOCK]: { ok: true, text: '0001 BIRD 1.6.8 ready.\n2002-name proto\n' } } });
     expect(await collectBgp(cut, config, context())).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('truncated') });
   });

@@ -38,6 +38,11 @@ describe('collectFdb', () => {
     expect(r.status === 'ok' && r.data.map((e) => e.dev)).toEqual(['vxlan.calico', 'vxlan-v6.calico']);
   });
 
+  it('reads the plain-text form when this bridge ignores -j', async () => {
+    const host = fakeHost({ commands: { 'bridge -j fdb show dev vxlan.calico': { stdout: fixture('bridge/cdA-vxlan-node-bridge-fdb-show-dev-vxlan-calico.txt') } } });
+    expect(await collectFdb(host, config, context({ linkNames: ['vxlan.calico'] }))).toEqual({ status: 'ok', data: [vtep] });
+  });
+
   it('missing bridge binary → unavailable missing-binary', async () => {
     const host = fakeHost({ commands: { 'bridge -j fdb show dev vxlan.calico': { error: 'missing-binary' } } });
     expect(await collectFdb(host, config, context({ linkNames: ['vxlan.calico'] }))).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });

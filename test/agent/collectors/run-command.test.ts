@@ -20,6 +20,13 @@ const cases: { name: string; answer: FakeAnswer; reason: string; detail: RegExp 
   },
   { name: 'non-zero exit, no stderr', answer: { stdout: '', exitCode: 1 }, reason: 'command-failed', detail: /exit 1: exit code 1$/ },
   { name: 'invalid JSON', answer: { stdout: '[{"ifindex":1,' }, reason: 'invalid-output', detail: /truncated.*\(line 1\)/ },
+  {
+    name: 'iproute2 < 4.13 without -j',
+    answer: { stdout: '', stderr: 'Option "-j" is unknown, try "ip -help".\n', exitCode: 255 },
+    reason: 'incompatible',
+    detail: /exit 255: Option "-j" is unknown/,
+  },
+  { name: 'plain text instead of JSON (iproute2 4.15 route)', answer: { stdout: '1: lo: <LOOPBACK,UP> mtu 65536\n' }, reason: 'incompatible', detail: /plain text/ },
   { name: 'JSON plus garbage', answer: { stdout: '[]\nDump terminated\n' }, reason: 'invalid-output', detail: /invalid-json.*\(line 2\)/ },
 ];
 
