@@ -20,7 +20,6 @@ import type { Host } from './collectors/types.js';
 import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
 import { realHost } from './exec/host.js';
 import { execRunner } from './exec/runner.js';
-import { captureRoutesFor } from './capture/routes.js';
 import { buildAgentApp, type LatestState } from './http/app.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { createPusher, type Pusher, type Timers } from './push.js';
@@ -122,7 +121,7 @@ export interface AgentRuntimeDeps {
   clock?: Clock;
   collectors?: CollectorRegistry;
   fetch?: typeof fetch;
-  /** default: the captures/probes routes (agent/capture/routes.ts); [] for none */
+  /** more authenticated /v1 routes, besides the captures/probes routes (agent/capture/routes.ts) */
   extraRoutes?: FastifyPluginAsync[];
 }
 
@@ -199,7 +198,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
-    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: execRunner, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest() })],
+    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest() })],
   });
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ listen: address, node: config.nodeName, intervalSeconds: config.intervalSeconds, aggregator: config.aggregatorUrl ?? null }, 'agent started');

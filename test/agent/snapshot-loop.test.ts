@@ -199,6 +199,11 @@ describe('agent daemon wiring (issue #2, issue #3)', () => {
       expect(metrics).toContain('calico_diag_agent_report_pushes_total{outcome="accepted"} 1');
       expect(metrics).toContain('process_cpu_user_seconds_total');
       expect(reports).toHaveLength(1);
+      // the captures/probes routes are wired in, behind the token
+      expect((await fetch(`${agent.address}/v1/captures/abc`)).status).toBe(401);
+      const capture = await fetch(`${agent.address}/v1/captures/abc`, { headers: { authorization: 'Bearer s3cret' } });
+      expect(capture.status).toBe(404);
+      expect(await capture.json()).toMatchObject({ code: 'NOT_FOUND', message: 'no capture abc' });
       expect(reports[0]).toMatchObject({ node: 'node-a', agentUrl: 'http://127.0.0.1:9477', seq: 0 });
     } finally {
       await agent.stop();
