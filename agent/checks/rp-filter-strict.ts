@@ -13,7 +13,8 @@ export const rpFilterStrict: LocalCheck = {
   rule,
   description: 'Effective rp_filter is strict (1) on a tunnel or uplink device',
   run({ snapshot }) {
-    const n = need(snapshot, 'sysctls');
+    // links: without them the tunnels and uplinks to judge are not known
+    const n = need(snapshot, 'sysctls', 'links');
     if (!n.ok) return n.outcome;
     const { interfaces } = n.data.sysctls;
     const all = interfaces.find((i) => i.scope === 'all')?.rpFilter ?? null;

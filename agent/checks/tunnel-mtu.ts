@@ -1,6 +1,6 @@
 /**
  * tunnel-mtu: a tunnel's MTU leaves less room than its encapsulation overhead on the uplink
- * (VXLAN 50, VXLAN over IPv6 70, IPIP 20, WireGuard 60): large packets are dropped or fragmented.
+ * (VXLAN 50, VXLAN over IPv6 70, IPIP 20, WireGuard 60, WireGuard over IPv6 80): large packets are dropped or fragmented.
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Tunnel } from '../../contract/snapshot.js';
@@ -12,7 +12,8 @@ const rule = 'tunnel-mtu';
 export const overheadOf = (t: Pick<Tunnel, 'kind' | 'family'>): number => {
   if (t.kind === 'vxlan') return t.family === 'inet6' ? 70 : 50;
   if (t.kind === 'ipip') return 20;
-  return 60;
+  // WireGuard: 60 over IPv4; Calico's wireguardMTUV6 default assumes 80 over IPv6
+  return t.family === 'inet6' ? 80 : 60;
 };
 
 export const tunnelMtu: LocalCheck = {

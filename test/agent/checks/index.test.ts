@@ -1,10 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { RuleId } from '../../../contract/finding.js';
+import { Finding, RuleId } from '../../../contract/finding.js';
 import { localChecks, runLocalChecks } from '../../../agent/checks/index.js';
 import type { LocalCheck } from '../../../agent/checks/types.js';
-import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
+import { editSection, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, neigh, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
 const NOW = '2026-11-21T15:00:00.000Z';
 const LATER = '2026-11-21T15:00:30.000Z';
@@ -67,5 +67,40 @@ describe('issue #2: local check registry', () => {
     const boom: LocalCheck = { rule: 'boom-check', description: 'throws', run: () => { throw new Error('bug'); } };
     const r = runLocalChecks({ snapshot: healthyVxlanSnapshot(), now: NOW }, [boom, localChecks[0]!]);
     expect(r.checks).toEqual([{ rule: 'boom-check', status: 'unknown', reason: 'check failed: bug' }, { rule: localChecks[0]!.rule, status: 'ok' }]);
+  });
+
+  it('many faults at once: every finding is a valid contract Finding with a unique id and a remedy', () => {
+    let s = healthyVxlanSections();
+    s = editSection(s, 'links', (ls) => {
+      const v = ls.find((l) => l.name === 'vxlan.calico')!;
+      v.mtu = 1500;
+      v.operstate = 'DOWN';
+      v.vxlan!.learning = true;
+      v.vxlan!.id = 1;
+    });
+    s = editSection(s, 'routes', (rs) => void (rs.find((r) => r.dst === '172.17.2.0/26')!.flags = []));
+    s = editSection(s, 'neighbours', (ns) => {
+      ns.push(neigh('172.17.3.0', 'vxlan.calico', '66:aa:bb:cc:dd:ee', ['STALE']));
+      ns.find((n) => n.dst === '10.0.0.11')!.state = ['FAILED'];
+    });
+    s = editSection(s, 'sysctls', (x) => {
+      x.ipv4Forward = 0;
+      x.interfaces.find((i) => i.scope === 'all')!.rpFilter = 1;
+      x.interfaces.find((i) => i.scope === 'vxlan.calico')!.rpFilter = 0; // max(all 1, dev 0) = strict
+      x.workloadDevices.proxyArpOff = ['cali90b386908a6'];
+      x.conntrack = { count: 262144, max: 262144 };
+    });
+    s = editSection(s, 'felix', (f) => void (f.readiness = 'not-ready'));
+    s = editSection(s, 'ipsets', () => ({ hostSets: [], caliSetSizes: {} }));
+    const r = runLocalChecks({ snapshot: snapshotOf(s), previous: healthyVxlanSnapshot(), now: NOW });
+    const rules = new Set(r.findings.map((f) => f.rule));
+    for (const rule of ['tunnel-down', 'tunnel-mtu', 'vxlan-learning-on', 'vxlan-vni-nondefault', 'route-not-onlink', 'vxlan-neighbor-not-permanent', 'vxlan-fdb-missing', 'underlay-neighbor-failed', 'ip-forward-disabled', 'rp-filter-strict', 'workload-proxy-arp-off', 'conntrack-near-full', 'felix-not-ready', 'ipset-all-hosts-missing'])
+      expect(rules).toContain(rule);
+    for (const f of r.findings) {
+      expect(Finding.parse(f)).toEqual(f);
+      expect(f.remedy.length).toBeGreaterThan(40);
+      expect(f.summary).not.toContain('\n');
+    }
+    expect(new Set(r.findings.map((f) => f.id)).size).toBe(r.findings.length);
   });
 });

@@ -37,6 +37,7 @@ describe('issue #2: rp-filter-strict', () => {
 
   it('is unknown when sysctls are unavailable or no value is readable', () => {
     expect(rpFilterStrict.run({ snapshot: withUnavailable(healthyVxlanSections(), ['sysctls']) }).status).toBe('unknown');
+    expect(rpFilterStrict.run({ snapshot: withUnavailable(healthyVxlanSections(), ['links']) })).toEqual({ status: 'unknown', reason: 'links: timeout (took too long)' });
     expect(rpFilterStrict.run({ snapshot: vxlanWith('sysctls', (s) => void (s.interfaces = [])) }).status).toBe('unknown');
   });
 });

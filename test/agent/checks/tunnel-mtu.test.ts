@@ -8,6 +8,7 @@ describe('issue #2: tunnel-mtu', () => {
     expect(overheadOf({ kind: 'vxlan', family: 'inet6' })).toBe(70);
     expect(overheadOf({ kind: 'ipip', family: 'inet' })).toBe(20);
     expect(overheadOf({ kind: 'wireguard', family: 'inet' })).toBe(60);
+    expect(overheadOf({ kind: 'wireguard', family: 'inet6' })).toBe(80);
   });
 
   it('is ok at exactly uplink minus overhead (1450 on 1500, tunl0 1380 on 1400)', () => {
