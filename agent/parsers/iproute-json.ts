@@ -67,6 +67,13 @@ export const readJsonArray = (text: string): Parsed<unknown[]> => {
       lineAt(text, text.length - trimmed.length),
     );
   }
+  // fast path: well-formed output is one JSON array
+  try {
+    const whole: unknown = JSON.parse(text);
+    if (Array.isArray(whole)) return parsed(whole as unknown[]);
+  } catch {
+    // fall through to the tolerant reader, which also says where it went wrong
+  }
   const split = splitTopLevel(text);
   if (!split.ok) return split;
   const out: unknown[] = [];
