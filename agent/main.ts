@@ -135,6 +135,17 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/**
+ * Without --advertise-url the aggregator is told http://<listen host>:<port>, or, when listening on
+ * a wildcard address, http://<first node IP>:<port> (the node IP peers already use).
+ */
+export const defaultAdvertiseUrl = (listen: AgentConfig['listen'], nodeIPs: readonly string[]): string | undefined => {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
+  const host = wildcard ? nodeIPs[0] : listen.host;
+  if (!host || (wildcard && listen.port === 0)) return undefined;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`;
+};
+
 /** /healthz turns 503 when the latest snapshot is older than this. */
 export const staleAfterMs = (config: Pick<AgentConfig, 'intervalSeconds' | 'commandTimeoutMs'>): number =>
   3 * config.intervalSeconds * 1000 + 2 * config.commandTimeoutMs;
@@ -157,7 +168,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
         node: config.nodeName,
         intervalSeconds: config.intervalSeconds,
         agentVersion: version,
-        ...(config.advertiseUrl ? { advertiseUrl: config.advertiseUrl } : {}),
+        advertiseUrl: config.advertiseUrl ?? ((snap: Snapshot) => defaultAdvertiseUrl(config.listen, snap.identity.nodeIPs)),
         now: () => clock.now(),
         logger: log.child({ component: 'push' }),
         onOutcome: (o) => metrics.countPush(o),

@@ -43,7 +43,8 @@ export interface PusherDeps {
   node: string;
   intervalSeconds: number;
   agentVersion: string;
-  advertiseUrl?: string;
+  /** the URL the aggregator reaches this agent on: fixed, or derived from each snapshot */
+  advertiseUrl?: string | ((snapshot: Snapshot) => string | undefined);
   /** epoch ms */
   now: () => number;
   /** [0, 1) */
@@ -178,10 +179,11 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   /** Sends one payload: up to three requests when the aggregator asks for sections. */
   const sendOne = async (p: PushPayload): Promise<boolean> => {
     let full: Set<SectionName> | 'all' = new Set();
+    const advertiseUrl = typeof deps.advertiseUrl === 'function' ? deps.advertiseUrl(p.snapshot) : deps.advertiseUrl;
     for (let attempt = 0; attempt < 3; attempt++) {
       const report = buildReport(
         p,
-        { agentId, seq: seq++, agentVersion: deps.agentVersion, intervalSeconds: deps.intervalSeconds, sentAt: new Date(deps.now()).toISOString(), ...(deps.advertiseUrl ? { advertiseUrl: deps.advertiseUrl } : {}) },
+        { agentId, seq: seq++, agentVersion: deps.agentVersion, intervalSeconds: deps.intervalSeconds, sentAt: new Date(deps.now()).toISOString(), ...(advertiseUrl ? { advertiseUrl } : {}) },
         acked,
         full,
       );

@@ -108,6 +108,14 @@ describe('report push (issue #3)', () => {
     expect(outcomes).toEqual(['accepted', 'accepted', 'accepted']);
   });
 
+  it('derives agentUrl from each snapshot when no fixed URL is given', async () => {
+    const p = make({ advertiseUrl: (s) => `http://${s.identity.nodeIPs[0]}:9477` });
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    expect(agg.received[0]!.report.agentUrl).toBe('http://192.168.0.10:9477');
+  });
+
   it('resends the sections a 409 names, in full, at once (aggregator restarted)', async () => {
     const p = make();
     p.offer(payload());

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CollectorRegistry } from '../../agent/collectors/index.js';
 import type { Host } from '../../agent/collectors/types.js';
 import type { AgentConfig } from '../../agent/config.js';
-import { createSnapshotLoop, startAgent, staleAfterMs } from '../../agent/main.js';
+import { createSnapshotLoop, defaultAdvertiseUrl, startAgent, staleAfterMs } from '../../agent/main.js';
 import type { Timers } from '../../agent/push.js';
 import type { Clock } from '../../agent/snapshot.js';
 import { Report } from '../../contract/report.js';
@@ -209,6 +209,13 @@ describe('agent daemon wiring (issue #2, issue #3)', () => {
       await agent.stop();
       await agg.close();
     }
+  });
+
+  it('advertises the node IP when listening on a wildcard address', () => {
+    expect(defaultAdvertiseUrl({ host: '0.0.0.0', port: 9477 }, ['192.168.0.10', '10.0.0.1'])).toBe('http://192.168.0.10:9477');
+    expect(defaultAdvertiseUrl({ host: '::', port: 9477 }, ['fd00::10'])).toBe('http://[fd00::10]:9477');
+    expect(defaultAdvertiseUrl({ host: '10.1.1.1', port: 9000 }, ['192.168.0.10'])).toBe('http://10.1.1.1:9000');
+    expect(defaultAdvertiseUrl({ host: '0.0.0.0', port: 9477 }, [])).toBeUndefined();
   });
 
   it('healthz turns stale after three intervals plus two command timeouts', () => {
