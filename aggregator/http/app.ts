@@ -4,7 +4,7 @@
  * token, including the routes extensions add (`extensions`, e.g. /v1/diagnose).
  */
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -39,7 +39,8 @@ export interface AggregatorAppDeps {
 export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<FastifyInstance> => {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // reports arrive ~N/interval per second: per-request logs would drown everything else
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // node names are up to 253 characters (RFC 1123); the default 100 would answer 414 to real names
     routerOptions: { maxParamLength: 512 },
