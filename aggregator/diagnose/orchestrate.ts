@@ -134,6 +134,12 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds);
   if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
   const log = deps.logger.child({ component: 'diagnose' });
+  // Findings seen at any point of the window: a "rising" counter finding may come and go within it.
+  const seenFindings = new Map<string, Finding>();
+  const sampleFindings = () => {
+    for (const f of deps.findings()) if (f.node === from.node.node || f.node === to.node.node) seenFindings.set(f.id, f);
+  };
+  sampleFindings();
   const id = deps.newId?.() ?? `diag-${randomBytes(5).toString('hex')}`;
   log.info({ diagnosis: { id, from: from.endpoint, to: to.endpoint } }, 'diagnosis started');
 
@@ -175,6 +181,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   if (pr.ok) {
     probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}) };
   } else warnings.push(`probe failed: ${pr.message}`);
+  sampleFindings();
 
   // 4. collect when the capture window closes
   const collect = async (p: Plan, capId: string | null, error: string | null): Promise<{ result: CaptureResult | null; error: string | null }> => {
@@ -188,13 +195,15 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
         return { result: r.body, error: r.body.error?.message ?? null };
       }
       if (deps.now() > deadline) return { result: null, error: 'capture did not finish in time' };
+      sampleFindings();
       await sleep(150);
     }
   };
   const [srcRes, dstRes] = await Promise.all([collect(src, srcCap.id, srcCap.error), collect(dst, dstCap.id, dstCap.error)]);
   for (const r of [srcRes.result, dstRes.result]) for (const w of r?.warnings ?? []) warnings.push(`${r?.node}: ${w}`);
 
-  const all = deps.findings();
+  sampleFindings();
+  const all = [...seenFindings.values()];
   const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }): SideInput => ({
     node: p.node,
     findings: all.filter((f) => f.node === p.node.node),
