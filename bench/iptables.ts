@@ -6,9 +6,10 @@
  *
  * Generates a deterministic Calico-like `iptables-save -c` dump (bench/gen-iptables.ts), then in
  * the same process, alternating, times (a) a bare line split (`text.split('\n')` and touching each
- * line) and (b) `parseIptablesSave`, and (c) parse + materialising every rule's derived fields
- * (tokens, target, comments, ipset matches) as a consumer reading all rules would. Reports
- * medians, MB/s, the parse/split ratio, heap and RSS.
+ * line) and (b) `parseIptablesSave` (wall and process CPU time: CPU time is steadier on a busy
+ * machine), then separately (c) parse + materialising every rule's derived fields (tokens, target,
+ * comments, ipset matches) as a consumer reading all rules would. Reports medians, MB/s, the
+ * parse/split ratios, heap and RSS.
  */
 import { generateIptablesSave } from './gen-iptables.js';
 import { iptablesTotals, parseIptablesSave } from '../agent/parsers/iptables-save.js';
@@ -36,21 +37,44 @@ function main(): void {
   const splitMs: number[] = [];
   const parseMs: number[] = [];
   const fullMs: number[] = [];
+  const splitCpuMs: number[] = [];
+  const parseCpuMs: number[] = [];
   let sink = 0;
   const rssBefore = process.memoryUsage().rss;
   let heapAfterParse = 0;
+  const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
+  // phase 1: bare split and parse, alternating; the first two rounds warm up the JIT
   for (let r = 0; r < runs + 2; r++) {
+    let c = process.cpuUsage();
     let t = performance.now();
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) sink += (lines[i] as string).charCodeAt(0) | 0;
     const s = performance.now() - t;
+    const sc = cpuMs(process.cpuUsage(c));
 
+    c = process.cpuUsage();
     t = performance.now();
     const res = parseIptablesSave(text);
     const p = performance.now() - t;
+    const pc = cpuMs(process.cpuUsage(c));
     if (!res.ok) throw new Error(`benchmark input did not parse: ${res.error.message}`);
-
-    t = performance.now();
+    if (r >= 2) {
+      splitMs.push(s);
+      parseMs.push(p);
+      splitCpuMs.push(sc);
+      parseCpuMs.push(pc);
+    }
+    if (r === runs + 1) {
+      heapAfterParse = process.memoryUsage().heapUsed;
+      const totals = iptablesTotals(res.value);
+      if (totals.rules !== rules) throw new Error(`expected ${rules} rules, parsed ${totals.rules}`);
+    }
+  }
+  // phase 2: parse and materialise every rule's derived fields, as a consumer reading all rules
+  for (let r = 0; r < Math.max(3, runs >> 2) + 1; r++) {
+    const t = performance.now();
+    const res = parseIptablesSave(text);
+    if (!res.ok) throw new Error(res.error.message);
     for (const table of res.value.tables) {
       for (const chain of table.chains) {
         for (const rule of chain.rules) {
@@ -58,18 +82,7 @@ function main(): void {
         }
       }
     }
-    const f = p + (performance.now() - t);
-    if (r >= 2) {
-      // the first two rounds warm up the JIT
-      splitMs.push(s);
-      parseMs.push(p);
-      fullMs.push(f);
-    }
-    if (r === runs + 1) {
-      heapAfterParse = process.memoryUsage().heapUsed;
-      const totals = iptablesTotals(res.value);
-      if (totals.rules !== rules) throw new Error(`expected ${rules} rules, parsed ${totals.rules}`);
-    }
+    if (r >= 1) fullMs.push(performance.now() - t);
   }
   const split = median(splitMs);
   const parse = median(parseMs);
@@ -84,6 +97,9 @@ function main(): void {
     parseMsMedian: Number(parse.toFixed(1)),
     parseMBps: Number((mb / (parse / 1000)).toFixed(0)),
     ratioParseToSplit: Number((parse / split).toFixed(2)),
+    splitCpuMsMedian: Number(median(splitCpuMs).toFixed(1)),
+    parseCpuMsMedian: Number(median(parseCpuMs).toFixed(1)),
+    ratioParseToSplitCpu: Number((median(parseCpuMs) / median(splitCpuMs)).toFixed(2)),
     parseAndDeriveAllMsMedian: Number(full.toFixed(1)),
     ratioParseAndDeriveAllToSplit: Number((full / split).toFixed(2)),
     heapUsedAfterParseMiB: Number(mib(heapAfterParse)),

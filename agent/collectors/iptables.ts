@@ -79,12 +79,14 @@ export function summariseFamily(
   for (const table of dump.tables) {
     for (const chain of table.chains) {
       totals.chains++;
-      totals.rules += chain.rules.length;
+      totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
       if (isSummarisedChain(chain.name, chain.builtin)) {
-        chains.push({ family, table: table.name, chain: chain.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.rules.length });
+        chains.push({ family, table: table.name, chain: chain.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
       for (const rule of chain.rules) {
+        // cheap text pre-filter, so only candidate rules get tokenized (iptables-save writes `-j X`)
+        if (!rule.text.includes(' -j DROP') && !rule.text.includes(' -j REJECT')) continue;
         const target = rule.target;
         if (target !== 'DROP' && target !== 'REJECT') continue;
         dropRules.push({

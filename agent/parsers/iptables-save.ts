@@ -106,17 +106,78 @@ export class IptablesRule {
   }
 }
 
-export interface IptablesChain {
-  name: string;
-  /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) */
-  policy: string | null;
-  /** chain counters from the declaration (builtin chains carry policy counters) */
-  packets: number;
-  bytes: number;
-  builtin: boolean;
-  /** line of the declaration, null for an implicit builtin chain */
-  line: number | null;
-  rules: IptablesRule[];
+/** Fields per rule record in `IptablesChain`'s packed store. */
+const REC = 6; // line, start, end, argsAt (relative to start), packets (-1: none), bytes
+
+/**
+ * One chain. Its rules are kept packed (six numbers per rule: line, offsets into the input,
+ * counters) while parsing; `rules` materialises `IptablesRule` objects on first access and keeps
+ * them. `ruleCount` and `ruleCounters()` read the packed store, so totals never materialise.
+ * Not shared across threads; memoisation is the only mutation after parsing.
+ */
+export class IptablesChain {
+  #src: string;
+  #rec: number[] = [];
+  #rules: IptablesRule[] | undefined = undefined;
+  constructor(
+    readonly name: string,
+    /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) */
+    readonly policy: string | null,
+    /** chain counters from the declaration (builtin chains carry policy counters) */
+    readonly packets: number,
+    readonly bytes: number,
+    readonly builtin: boolean,
+    /** line of the declaration, null for an implicit builtin chain */
+    readonly line: number | null,
+    src: string,
+  ) {
+    this.#src = src;
+  }
+  /** @internal parser use: appends one rule record */
+  addRecord(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): void {
+    this.#rec.push(line, start, end, argsAt, packets, bytes);
+  }
+  get ruleCount(): number {
+    return this.#rec.length / REC;
+  }
+  /** packets/bytes summed over this chain's rule counters (0 without -c) */
+  ruleCounters(): { packets: number; bytes: number } {
+    let packets = 0;
+    let bytes = 0;
+    const rec = this.#rec;
+    for (let i = 0; i < rec.length; i += REC) {
+      const p = rec[i + 4] as number;
+      if (p >= 0) {
+        packets += p;
+        bytes += rec[i + 5] as number;
+      }
+    }
+    return { packets, bytes };
+  }
+  get rules(): IptablesRule[] {
+    if (this.#rules === undefined) {
+      const rec = this.#rec;
+      const out: IptablesRule[] = new Array(rec.length / REC);
+      for (let i = 0, k = 0; i < rec.length; i += REC, k++) {
+        const p = rec[i + 4] as number;
+        const start = rec[i + 1] as number;
+        out[k] = new IptablesRule(
+          rec[i] as number,
+          this.name,
+          k + 1,
+          p >= 0 ? p : null,
+          p >= 0 ? (rec[i + 5] as number) : null,
+          this.#src.slice(start, rec[i + 2] as number),
+          rec[i + 3] as number,
+        );
+      }
+      this.#rules = out;
+    }
+    return this.#rules;
+  }
+  toJSON() {
+    return { name: this.name, policy: this.policy, packets: this.packets, bytes: this.bytes, builtin: this.builtin, line: this.line, rules: this.rules };
+  }
 }
 
 export interface IptablesTable {
@@ -274,6 +335,12 @@ const tokenize = (text: string, pos: number, end: number, out: string[]): boolea
   return true;
 };
 
+/** text[at, at+name.length) === name, compared from the end (chain names share long prefixes). */
+const sameAt = (text: string, at: number, name: string): boolean => {
+  for (let i = name.length - 1; i >= 0; i--) if (text.charCodeAt(at + i) !== name.charCodeAt(i)) return false;
+  return true;
+};
+
 /** Parses a whole `iptables-save [-c]` dump. Never throws. */
 export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   const len = text.length;
@@ -283,6 +350,8 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   let hasCounters = false;
   let open: OpenTable | null = null;
   let lastChain: IptablesChain | null = null;
+  // index in the open table's chain list after the last chain found by the in-order probe
+  let cursor = 0;
   const seenTables = new Set<string>();
   const counters = { a: 0, b: 0 };
   // next '"' at or after the current rule's arguments (amortised: each quote is found once)
@@ -306,8 +375,8 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
     if (first === 45 /* - */ || first === CH_LBRACKET) {
       // rule line: [pkts:bytes] -A CHAIN tokens...
       let p = start;
-      let packets: number | null = null;
-      let bytes: number | null = null;
+      let packets = -1;
+      let bytes = 0;
       if (first === CH_LBRACKET) {
         const after = readCounters(text, start, end, counters);
         if (after < 0) return parseError('syntax', `line ${lineNo}: malformed counters "${text.slice(start, Math.min(end, start + 40))}"`, lineNo);
@@ -329,8 +398,23 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       if (q === p) return parseError('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
       let chain: IptablesChain | undefined;
       // rules come grouped by chain: compare in place before allocating the name
-      if (lastChain !== null && q - p === lastChain.name.length && text.startsWith(lastChain.name, p)) {
+      const nameLen = q - p;
+      if (lastChain !== null && nameLen === lastChain.name.length && sameAt(text, p, lastChain.name)) {
         chain = lastChain;
+      } else {
+        // iptables-save prints rules in declaration order: try the next few declared chains first
+        const order = open.table.chains;
+        for (let k = cursor, stop = Math.min(order.length, cursor + 4); k < stop; k++) {
+          const c = order[k] as IptablesChain;
+          if (c.name.length === nameLen && sameAt(text, p, c.name)) {
+            chain = c;
+            cursor = k + 1;
+            break;
+          }
+        }
+      }
+      if (chain !== undefined) {
+        lastChain = chain;
       } else {
         const name = text.slice(p, q);
         chain = open.byName.get(name);
@@ -338,7 +422,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
           if (!isBuiltin(open.table.name, name)) {
             return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${name}" in table ${open.table.name}`, lineNo);
           }
-          chain = { name, policy: null, packets: 0, bytes: 0, builtin: true, line: null, rules: [] };
+          chain = new IptablesChain(name, null, 0, 0, true, null, text);
           open.byName.set(name, chain);
           open.table.chains.push(chain);
         }
@@ -365,7 +449,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       }
       if (inQuote) return parseError('syntax', `line ${lineNo}: unterminated quote`, lineNo);
       sawContent = true;
-      chain.rules.push(new IptablesRule(lineNo, chain.name, chain.rules.length + 1, packets, bytes, text.slice(textStart, end), q - textStart));
+      chain.addRecord(lineNo, textStart, end, q - textStart, packets, bytes);
       continue;
     }
 
@@ -390,15 +474,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
         bytes = counters.b;
       }
       if (open.byName.has(name)) return parseError('syntax', `line ${lineNo}: chain ${name} declared twice`, lineNo);
-      const chain: IptablesChain = {
-        name,
-        policy: policy === '-' ? null : policy,
-        packets,
-        bytes,
-        builtin: isBuiltin(open.table.name, name),
-        line: lineNo,
-        rules: [],
-      };
+      const chain = new IptablesChain(name, policy === '-' ? null : policy, packets, bytes, isBuiltin(open.table.name, name), lineNo, text);
       open.byName.set(name, chain);
       open.table.chains.push(chain);
       sawContent = true;
@@ -429,6 +505,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       tables.push(table);
       open = { table, byName: new Map() };
       lastChain = null;
+      cursor = 0;
       sawContent = true;
       continue;
     }
@@ -549,11 +626,10 @@ export function iptablesTotals(dump: IptablesDump): IptablesTotals {
   for (const table of dump.tables) {
     chains += table.chains.length;
     for (const chain of table.chains) {
-      rules += chain.rules.length;
-      for (const rule of chain.rules) {
-        packets += rule.packets ?? 0;
-        bytes += rule.bytes ?? 0;
-      }
+      rules += chain.ruleCount;
+      const c = chain.ruleCounters();
+      packets += c.packets;
+      bytes += c.bytes;
     }
   }
   return { tables: dump.tables.length, chains, rules, packets, bytes };
