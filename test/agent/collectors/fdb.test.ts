@@ -43,6 +43,16 @@ describe('collectFdb', () => {
     expect(await collectFdb(host, config, context({ linkNames: ['vxlan.calico'] }))).toEqual({ status: 'ok', data: [vtep] });
   });
 
+  it('falls back to `bridge fdb show` when this bridge has no -j option', async () => {
+    const host = fakeHost({
+      commands: {
+        'bridge -j fdb show dev vxlan.calico': { stdout: '', stderr: 'Option "-j" is unknown, try "bridge help".\n', exitCode: 255 },
+        'bridge fdb show dev vxlan.calico': { stdout: fixture('bridge/cdA-vxlan-node-bridge-fdb-show-dev-vxlan-calico.txt') },
+      },
+    });
+    expect(await collectFdb(host, config, context({ linkNames: ['vxlan.calico'] }))).toEqual({ status: 'ok', data: [vtep] });
+  });
+
   it('missing bridge binary → unavailable missing-binary', async () => {
     const host = fakeHost({ commands: { 'bridge -j fdb show dev vxlan.calico': { error: 'missing-binary' } } });
     expect(await collectFdb(host, config, context({ linkNames: ['vxlan.calico'] }))).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
