@@ -18,8 +18,11 @@
  *   objects. The intern table is bounded by generations: when the current generation fills up
  *   it becomes the old one and the oldest is dropped; live data never depends on the table, a
  *   dropped key only means a later identical entry gets its own copy.
- * - `previous` shares section objects with the latest report when a section did not change,
- *   so keeping it costs only the sections that did change (counters).
+ * - `previous` (for counters that must rise between reports) keeps the sections as they were, except
+ *   the N-sized per-peer sections (routes, neighbours, fdb, ipsets): those are replaced by
+ *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
+ *   (a node joins: every node's routes change) does not hold two copies of N² entries. Sections
+ *   that did not change are shared with the latest report, not copied.
  */
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
@@ -150,7 +153,7 @@ export class ReportStore {
           : internSection(name, s.data as Sections[SectionName], this.interner);
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };
-    const state: NodeState = held ? { node, receivedAt, report: resolved, previous: held.state.report } : { node, receivedAt, report: resolved };
+    const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
     this.entries.set(node, { state, hashes });
     return { kind: 'accepted', node, seq: report.seq, changed, restarted };
   }
@@ -173,6 +176,16 @@ export class ReportStore {
     return this.interner.size;
   }
 }
+
+/** Sections too big to keep twice per node (they grow with the cluster). */
+export const PEER_SECTIONS: readonly SectionName[] = ['routes', 'neighbours', 'fdb', 'ipsets'];
+const NOT_KEPT = Object.freeze({ status: 'unavailable', reason: 'not-present', detail: 'not kept for the previous report' } as const);
+
+const slim = (r: ResolvedReport): ResolvedReport => {
+  const sections = { ...r.sections } as Record<SectionName, Sections[SectionName]>;
+  for (const name of PEER_SECTIONS) sections[name] = NOT_KEPT;
+  return { ...r, sections: sections as Sections };
+};
 
 const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>
   (raw !== undefined && hashSection(raw) === hash) || hashSection(parsed) === hash;

@@ -176,6 +176,27 @@ describe('aggregator/engine', () => {
     expect(passes).toBe(2);
   });
 
+  it('waits 5× the last pass duration when that is longer than the debounce', async () => {
+    vi.useFakeTimers();
+    let passes = 0;
+    const holder: { clock?: { advance(ms: number): void } } = {};
+    const { engine, add, clock } = setup(() => {
+      passes++;
+      holder.clock?.advance(2000); // a 2 s pass (monotonic clock)
+      return { map: { nodes: [] }, findings: [] };
+    });
+    holder.clock = clock;
+    engines.push(engine);
+    add(0, 1);
+    await engine.trigger();
+    expect(passes).toBe(1);
+    engine.notify();
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(passes).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(passes).toBe(2);
+  });
+
   it('keeps running after a failing pass', async () => {
     let fail = true;
     const { engine, add } = setup(() => {

@@ -38,8 +38,11 @@ describe('aggregator/store', () => {
     const s = store.get('node-00000')!;
     expect(s.report.sections.routes).toEqual(meshSnapshot(0, 4, 2).sections.routes);
     expect(s.previous?.seq).toBe(1);
-    // unchanged sections are shared with the previous report, not copied
-    expect(s.report.sections.routes).toBe(s.previous?.sections.routes);
+    // the previous counters are kept; unchanged sections are shared, not copied
+    expect(s.previous?.sections.iptables).toEqual(meshSnapshot(0, 4, 1).sections.iptables);
+    expect(s.report.sections.felix).toBe(s.previous?.sections.felix);
+    // N-sized sections are not kept twice
+    expect(s.previous?.sections.routes).toMatchObject({ status: 'unavailable', detail: 'not kept for the previous report' });
   });
 
   it('refuses an unknown hash with the section names and keeps the stored state', () => {
