@@ -26,11 +26,10 @@ const perTable = (dump: IptablesDump): TableTotals[] =>
     let packets = 0;
     let bytes = 0;
     for (const c of t.chains) {
-      rules += c.rules.length;
-      for (const r of c.rules) {
-        packets += r.packets ?? 0;
-        bytes += r.bytes ?? 0;
-      }
+      rules += c.ruleCount;
+      const counted = c.ruleCounters();
+      packets += counted.packets;
+      bytes += counted.bytes;
     }
     return { table: t.name, chains: t.chains.length, rules, packets, bytes };
   });
