@@ -35,11 +35,11 @@ export const deriveMode = (sections: Sections, identity: Identity): Mode => {
   let vxlan = false;
   if (vxlanDevs.length > 0) {
     vxlan = true;
-    evidence.push(
-      vxlanRoutes.length > 0
-        ? `${vxlanDevs.join(', ')} present with ${vxlanRoutes.length} route(s) via it`
-        : `${vxlanDevs.join(', ')} present (Felix creates it only when VXLAN is enabled); no routes via it yet`,
-    );
+    const felixUnderlay = remoteBlockRoutes(routes ?? []).filter((r) => r.protocol === '80' && !routeDevices(r).some((d) => isTunnelDevice(d)));
+    if (vxlanRoutes.length > 0) evidence.push(`${vxlanDevs.join(', ')} present with ${vxlanRoutes.length} route(s) via it`);
+    else if (felixUnderlay.length > 0)
+      evidence.push(`${vxlanDevs.join(', ')} present; ${felixUnderlay.length} Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)`);
+    else evidence.push(`${vxlanDevs.join(', ')} present (Felix creates it only when VXLAN is enabled); no routes via it yet`);
   }
   let ipip = false;
   if (has('tunl0')) {

@@ -33,6 +33,15 @@ describe('issue #2: deriveMode', () => {
     expect(m.evidence.some((e) => e.startsWith('BIRD answered'))).toBe(true);
   });
 
+  it('VXLAN CrossSubnet (9506hqwy worker): Felix routes via the underlay only', () => {
+    const s = editSection(healthyVxlanSections(), 'routes', (rs) =>
+      rs.map((r) => (r.dst === '172.17.2.0/26' ? { ...r, gateway: '10.0.0.11', dev: 'enp2s0' } : r)),
+    );
+    const m = mode(s);
+    expect(m.encapsulation).toBe('vxlan');
+    expect(m.evidence).toEqual(['vxlan.calico present; 1 Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)']);
+  });
+
   it('tunl0 without address or routes (ipip module loaded) is not IPIP', () => {
     let s = editSection(healthyVxlanSections(), 'links', (ls) => void ls.push(link('tunl0', { ifindex: 8, kind: 'ipip', flags: ['NOARP'], operstate: 'DOWN', mtu: 1480 })));
     s = editSection(s, 'addresses', (as) => as.filter((a) => a.ifname !== 'tunl0'));
