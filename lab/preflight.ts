@@ -24,12 +24,9 @@ export const preflight = async (sh: Sh = makeSh()): Promise<string[]> => {
     problems.push(`must run as root (uid 0), not uid ${process.getuid()}: the lab creates network namespaces, veths and iptables rules`);
   }
   for (const t of REQUIRED_TOOLS) {
-    try {
-      const r = await sh.try(t.argv, { timeoutMs: 5000 });
-      void r;
-    } catch {
-      problems.push(`missing tool: ${t.name} (${t.argv[0]} not found on PATH)`);
-    }
+    // Only a missing binary counts here: a tool that runs but refuses (not root) is the uid problem.
+    const r = await sh.runner({ argv: t.argv, timeoutMs: 5000 });
+    if (!r.ok && r.kind === 'missing-binary') problems.push(`missing tool: ${t.name} (${t.argv[0]} not found on PATH)`);
   }
   return problems;
 };

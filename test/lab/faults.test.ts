@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { BIG_PING_SIZE, FAULTS, WRONG_VTEP_MAC, injectFault, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
+import { cleanupLeftovers } from '../../lab/cleanup.js';
 
 let lab: Lab | undefined;
 const L = (): Lab => {
@@ -16,6 +17,7 @@ const L = (): Lab => {
 
 beforeAll(async () => {
   await requireLabHost();
+  await cleanupLeftovers(); // leftovers of crashed runs only: labs whose owner process is alive are kept
   lab = await createLab({ nodes: 3 });
 }, 60_000);
 

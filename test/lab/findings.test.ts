@@ -10,6 +10,7 @@ import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { FAULTS, injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
+import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
 
 const INTERVAL_S = 1;
@@ -61,6 +62,7 @@ const podPing = (from: string, to: string) => L().ping(L().node(from).pods[0]!.n
 
 beforeAll(async () => {
   await requireLabHost();
+  await cleanupLeftovers(); // leftovers of crashed runs only: labs whose owner process is alive are kept
   lab = await createLab({ nodes: 3 });
   unhook = lab.installExitHooks();
   procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });

@@ -26,7 +26,8 @@ const L = (): Lab => {
 
 beforeAll(async () => {
   await requireLabHost();
-  lab = await createLab({ nodes: 3 });
+  await cleanupLeftovers(); // leftovers of crashed runs only: labs whose owner process is alive are kept
+  lab = await createLab({ nodes: 3, podsPerNode: 2 });
 }, 60_000);
 
 afterAll(async () => {
@@ -64,6 +65,14 @@ describe('issue #4: lab wiring (real kernel)', () => {
         expect(await L().ping(a.pods[0]!.ns, b.pods[0]!.ip, { count: 1, timeoutS: 2 }), `${a.name} → ${b.name}`).toBe(true);
       }
     }
+  });
+
+  it('pods on the same node reach each other through their cali veths (proxy ARP for 169.254.1.1)', async () => {
+    for (const n of L().nodes) {
+      expect(await L().ping(n.pods[0]!.ns, n.pods[1]!.ip, { timeoutS: 2 }), `${n.pods[0]!.name} → ${n.pods[1]!.name}`).toBe(true);
+    }
+    const neigh = JSON.parse((await L().exec(L().nodes[0]!.pods[0]!.ns, ['ip', '-j', 'neigh', 'show', '169.254.1.1'])).stdout) as Array<{ lladdr?: string }>;
+    expect(neigh[0]?.lladdr).toBe('ee:ee:ee:ee:ee:ee');
   });
 
   it('programs vxlan.calico like Felix: VNI 4096, port 4789, nolearning, MTU 1450, local node IP, VTEP MAC', async () => {
