@@ -31,6 +31,15 @@ export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCo
       if (!cfg.ok) throw new CliError(cfg.message);
       const token = await readTokenFile(cfg.config.tokenFile);
       if (!token.ok) throw new CliError(token.message);
-      await (deps.run ?? runAgentProcess)(cfg.config, token.token);
+      try {
+        await (deps.run ?? runAgentProcess)(cfg.config, token.token);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+          const { host, port } = cfg.config.listen;
+          throw new CliError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${code}`);
+        }
+        throw err;
+      }
     });
 };

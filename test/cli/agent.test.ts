@@ -44,6 +44,16 @@ describe('calico-diag agent (issue #2)', () => {
     expect(empty).toMatchObject({ code: 1, err: `calico-diag: token file ${join(dir, 'empty')} is empty\n`, started: [] });
   });
 
+  it('names the listen address when it is taken', async () => {
+    const io = memoryIo();
+    const inUse = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:19477'), { code: 'EADDRINUSE' });
+    const code = await runCli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'token'), '--listen', '127.0.0.1:19477'], io, {
+      agent: { env: {}, run: async () => Promise.reject(inUse) },
+    });
+    expect(code).toBe(1);
+    expect(io.err()).toBe('calico-diag: cannot listen on 127.0.0.1:19477: EADDRINUSE\n');
+  });
+
   it('refuses bad values with the flag and env var named', async () => {
     const r = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'token'), '--interval', 'soon']);
     expect(r.code).toBe(1);
