@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { agentVersion } from '../agent/config.js';
 import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
 import { registerAggregatorCommand } from './aggregator.js';
+import { registerDiagnoseCommand } from './diagnose.js';
 import { registerFindingsCommand } from './findings.js';
 import { CliError, processIo, type CliIo } from './io.js';
 import { registerParseCommand } from './parse.js';
@@ -35,6 +36,7 @@ export const buildProgram = (io: CliIo, deps: CliDeps = {}): Command => {
   registerAggregatorCommand(program, io);
   registerFindingsCommand(program, io);
   registerParseCommand(program, io);
+  registerDiagnoseCommand(program, io);
   return program;
 };
 

@@ -1,0 +1,235 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installErrorHandler, requireBearer } from '../../../common/http.js';
+import { diagnoseExtension } from '../../../aggregator/http/diagnose.js';
+import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
+import type { AgentView } from '../../../aggregator/diagnose/orchestrate.js';
+import type { CaptureRecord, CaptureRequest } from '../../../contract/capture.js';
+import type { ClusterMap, ClusterNode } from '../../../contract/cluster.js';
+import { Diagnosis } from '../../../contract/diagnosis.js';
+import type { Identity, Mode } from '../../../contract/snapshot.js';
+
+const logger = pino({ level: 'silent' });
+const TOKEN = 'shared-token-xyz';
+const mode: Mode = { encapsulation: 'vxlan', wireguard: false, ebpf: false, bgp: false, evidence: [] };
+
+const identity = (i: number): Identity => ({
+  nodeIPs: [`10.213.0.1${i}`],
+  uplinks: [{ name: 'eth0', mtu: 1500 }],
+  tunnels: [{ device: 'vxlan.calico', kind: 'vxlan', family: 'inet', ip: `10.244.${i}.0`, mac: `66:00:00:00:00:0${i}`, vni: 4096, port: 4789, mtu: 1450, operstate: 'UNKNOWN', local: `10.213.0.1${i}` }],
+  blocks: [`10.244.${i}.0/26`],
+  workloads: [{ ip: `10.244.${i}.5`, dev: `cali0000000000${i}` }],
+});
+const clusterNode = (name: string, i: number): ClusterNode => ({
+  node: name,
+  stale: false,
+  receivedAt: '2026-11-21T15:00:00Z',
+  mode,
+  nodeIPs: identity(i).nodeIPs,
+  tunnels: identity(i).tunnels,
+  blocks: identity(i).blocks,
+  workloads: identity(i).workloads,
+  allowedHosts: ['10.213.0.11', '10.213.0.12'],
+  mtu: 1500,
+});
+const MAP: ClusterMap = { nodes: [clusterNode('node-a', 1), clusterNode('node-b', 2)] };
+
+/** What the probe put on the wire, shared by the fake agents of one test (set by the source's /v1/probes). */
+let wire = { id: 0, target: '' };
+
+/** A fake agent answering the capture and probe API like the real one, from a script of what passes. */
+const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean) => {
+  const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
+  const records = (): CaptureRecord[] => {
+    const out: CaptureRecord[] = [];
+    for (const iface of state.capture?.interfaces ?? [])
+      for (const kind of ['request', 'reply'] as const)
+        for (const seq of [1, 2, 3]) {
+          if (!passes(kind, iface)) continue;
+          const [s, d] = kind === 'request' ? ['10.244.1.0', wire.target] : [wire.target, '10.244.1.0'];
+          out.push({
+            time: `2026-11-21T15:00:0${seq}.000000Z`,
+            interface: iface,
+            outerSrc: s,
+            outerDst: d,
+            encapsulation: iface === 'eth0' ? 'vxlan' : 'none',
+            innerSrc: s,
+            innerDst: d,
+            protocol: 'icmp',
+            icmp: { type: kind === 'request' ? 8 : 0, code: 0, id: wire.id, seq },
+          });
+        }
+    return out;
+  };
+  const handle = async (method: string, path: string, auth: string | null, body: unknown): Promise<[number, unknown]> => {
+    state.calls.push({ method, path, auth, body });
+    if (method === 'POST' && path === '/v1/captures') {
+      state.capture = body as CaptureRequest;
+      return [202, { id: `cap-${name}`, status: 'running' }];
+    }
+    if (method === 'GET' && path === `/v1/captures/cap-${name}`) {
+      const probed = wire.id !== 0;
+      return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening: true, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
+    }
+    if (method === 'POST' && path === '/v1/probes') {
+      const b = body as { id: number; target: string };
+      wire = { id: b.id, target: b.target };
+      const answered = passes('reply', 'socket') ? 3 : 0;
+      return [200, { id: b.id, node: name, source: '10.244.1.0', target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
+    }
+    return [404, { code: 'NOT_FOUND', message: path }];
+  };
+  return { state, handle };
+};
+
+const fetchFor = (agents: Record<string, ReturnType<typeof fakeAgent>>): typeof fetch =>
+  (async (input: URL | string | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const agent = agents[url.host];
+    if (!agent) throw new Error(`connect ECONNREFUSED ${url.host}`);
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const [status, body] = await agent.handle(init?.method ?? 'GET', url.pathname, headers.authorization ?? null, init?.body ? JSON.parse(String(init.body)) : undefined);
+    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  wire = { id: 0, target: '' };
+  await app?.close();
+  app = undefined;
+});
+
+const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = []) => {
+  app = Fastify({ logger: false });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  let t = 1_763_740_800_000;
+  const ext = diagnoseExtension({
+    clusterMap: () => MAP,
+    findings: () => [],
+    agent: (n) => agentViews[n] ?? null,
+    token: () => TOKEN,
+    now: () => (t += 100),
+    logger,
+    fetch: fetchImpl,
+    countVerdict: (v) => verdicts.push(v),
+  });
+  app.register(async (v1) => {
+    v1.addHook('onRequest', requireBearer(() => TOKEN));
+    await ext(v1);
+  });
+  return app;
+};
+const auth = { authorization: `Bearer ${TOKEN}` };
+const views = (): Record<string, AgentView> => ({
+  'node-a': { agentUrl: 'http://10.213.0.11:9477', identity: identity(1), mode },
+  'node-b': { agentUrl: 'http://10.213.0.12:9477', identity: identity(2), mode },
+});
+
+describe('resolveEndpoint', () => {
+  it('resolves node names, node IPs (to the tunnel IP), tunnel IPs, known pods and block addresses', () => {
+    expect(resolveEndpoint('node-b', MAP)).toMatchObject({ ok: true, endpoint: { node: 'node-b', ip: '10.244.2.0', kind: 'node' } });
+    expect(resolveEndpoint('10.213.0.12', MAP)).toMatchObject({ ok: true, endpoint: { node: 'node-b', ip: '10.244.2.0', kind: 'node' } });
+    expect(resolveEndpoint('10.244.2.0', MAP)).toMatchObject({ ok: true, endpoint: { node: 'node-b', kind: 'node' } });
+    expect(resolveEndpoint('10.244.2.5', MAP)).toMatchObject({ ok: true, endpoint: { node: 'node-b', kind: 'pod' } });
+    expect(resolveEndpoint('10.244.2.60', MAP)).toMatchObject({ ok: true, endpoint: { node: 'node-b', kind: 'pod' } });
+    expect(resolveEndpoint('10.244.2.64', MAP)).toMatchObject({ ok: false, status: 404 });
+    expect(resolveEndpoint('node-z', MAP)).toMatchObject({ ok: false, status: 404 });
+    expect(resolveEndpoint('$(reboot)', MAP)).toMatchObject({ ok: false, status: 400 });
+  });
+});
+
+describe('POST /v1/diagnose (orchestration with fake agents)', () => {
+  it('healthy: captures on both agents with the shared token, probes from the source tunnel IP, keeps the result', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    const verdicts: string[] = [];
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views(), verdicts);
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    expect(res.statusCode).toBe(200);
+    const d = Diagnosis.parse(res.json());
+    expect(d.verdict).toBe('healthy');
+    expect(d.to).toEqual({ input: '10.244.2.5', node: 'node-b', ip: '10.244.2.5', kind: 'pod' });
+    expect(verdicts).toEqual(['healthy']);
+    // captures: uplink + tunnel on the source, + the pod's cali device on the destination
+    expect(a.state.capture).toEqual({
+      interfaces: ['eth0', 'vxlan.calico'],
+      peers: ['10.213.0.12', '10.244.2.5', '10.244.1.0'],
+      match: [{ kind: 'icmp' }, { kind: 'vxlan', port: 4789 }],
+      durationSeconds: 4,
+      maxPackets: 2000,
+    });
+    expect(b.state.capture?.interfaces).toEqual(['eth0', 'vxlan.calico', 'cali00000000002']);
+    expect(a.state.calls.every((c) => c.auth === `Bearer ${TOKEN}`)).toBe(true);
+    const probe = a.state.calls.find((c) => c.path === '/v1/probes');
+    expect(probe?.body).toMatchObject({ target: '10.244.2.5', source: 'tunnel', count: 3, intervalMs: 200 });
+    expect(b.state.calls.some((c) => c.path === '/v1/probes')).toBe(false);
+    // the probe is sent only after both captures were started
+    const order = [...a.state.calls, ...b.state.calls].map((c) => c.path);
+    expect(order.indexOf('/v1/probes')).toBeGreaterThan(order.indexOf('/v1/captures'));
+
+    const kept = await app!.inject({ method: 'GET', url: `/v1/diagnoses/${d.id}`, headers: auth });
+    expect(kept.json()).toMatchObject({ id: d.id, verdict: 'healthy' });
+    const list = await app!.inject({ method: 'GET', url: '/v1/diagnoses', headers: auth });
+    expect(list.json().diagnoses).toHaveLength(1);
+  });
+
+  it('a gap found by the fake captures is reported with node, hop and direction', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0');
+    const verdicts: string[] = [];
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views(), verdicts);
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.213.0.11', to: '10.244.2.5' } });
+    expect(res.json()).toMatchObject({ verdict: 'one-way-gap', gap: { node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' } });
+    expect(verdicts).toEqual(['one-way-gap']);
+  });
+
+  it('an unreachable destination agent makes its hops not-captured, never a made-up gap', async () => {
+    const a = fakeAgent('node-a', () => true);
+    build(fetchFor({ '10.213.0.11:9477': a }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: 'node-b' } });
+    const d = res.json() as Diagnosis;
+    expect(d.verdict).toBe('healthy');
+    expect(d.hops.filter((h) => h.node === 'node-b').every((h) => h.status === 'not-captured')).toBe(true);
+    expect(d.warnings.join()).toMatch(/node-b: capture not started/);
+  });
+
+  it('refuses unknown (404), invalid (400) and same-node (400) ends, unknown agent URL (409), without calling agents', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const v = views();
+    build(fetchFor({ '10.213.0.11:9477': a }), { ...v, 'node-a': { ...v['node-a']!, agentUrl: undefined } });
+    const post = (payload: object) => app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload });
+    expect((await post({ from: 'node-a', to: 'node-q' })).json()).toMatchObject({ statusCode: 404, code: 'UNKNOWN_ENDPOINT' });
+    expect((await post({ from: 'node-a', to: '8.8.8.8' })).statusCode).toBe(404);
+    expect((await post({ from: 'node-a', to: 'x;y' })).statusCode).toBe(400);
+    expect((await post({ from: 'node-a', to: '10.244.1.5' })).json()).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST' });
+    expect((await post({ from: 'node-a', to: 'node-b' })).statusCode).toBe(409);
+    expect((await post({ from: 'node-a' })).statusCode).toBe(400);
+    expect((await app!.inject({ method: 'POST', url: '/v1/diagnose', payload: { from: 'node-a', to: 'node-b' } })).statusCode).toBe(401);
+    expect((await app!.inject({ method: 'GET', url: '/v1/diagnoses/nope', headers: auth })).statusCode).toBe(404);
+    expect(a.state.calls).toEqual([]);
+  });
+
+  it('one diagnosis at a time: a concurrent one gets 429 DIAGNOSIS_BUSY', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    const inner = fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b });
+    const slow = (async (input: URL | string | Request, init?: RequestInit) => {
+      await gate;
+      return inner(input, init);
+    }) as typeof fetch;
+    build(slow, views());
+    const first = app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: 'node-b' } });
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: 'node-b' } });
+    expect(second.statusCode).toBe(429);
+    expect(second.json().code).toBe('DIAGNOSIS_BUSY');
+    release();
+    expect((await first).statusCode).toBe(200);
+  });
+});

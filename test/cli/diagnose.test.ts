@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { registerDiagnoseCommand, renderDiagnosis } from '../../cli/diagnose.js';
+import { CliError, memoryIo } from '../../cli/io.js';
+import type { Diagnosis } from '../../contract/diagnosis.js';
+
+const GAP: Diagnosis = {
+  id: 'diag-1',
+  at: '2026-11-21T15:00:00.000Z',
+  from: { input: 'node1', node: 'node1', ip: '10.244.1.0', kind: 'node' },
+  to: { input: '10.244.2.1', node: 'node2', ip: '10.244.2.1', kind: 'pod' },
+  verdict: 'one-way-gap',
+  gap: { node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' },
+  hops: [
+    { hop: 'source-tunnel-out', direction: 'forward', node: 'node1', device: 'vxlan.calico', status: 'seen', seqs: [1, 2, 3], expected: 3 },
+    { hop: 'source-uplink-out', direction: 'forward', node: 'node1', device: 'eth0', status: 'seen', seqs: [1, 2, 3], expected: 3 },
+    { hop: 'destination-uplink-in', direction: 'forward', node: 'node2', device: 'eth0', status: 'seen', seqs: [1, 2, 3], expected: 3 },
+    { hop: 'destination-tunnel-in', direction: 'forward', node: 'node2', device: 'vxlan.calico', status: 'missing', seqs: [], expected: 3 },
+    { hop: 'destination-workload-in', direction: 'forward', node: 'node2', device: null, status: 'not-captured', seqs: [], expected: 3, note: 'agent unreachable' },
+  ],
+  causes: [{ rule: 'host-not-in-allowed-set', node: 'node2', detail: "node2's all-hosts ipset lacks node1", fromCapture: true }],
+  findings: [],
+  probe: { id: 7, source: '10.244.1.0', target: '10.244.2.1', sent: 3, received: 0 },
+  summary: 'node node1 → pod 10.244.2.1 on node2: one-way gap on the forward path.',
+  remedy: 'add node1 to the ipset',
+  durationMs: 4400,
+  warnings: [],
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cdF-cli-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = async (args: string[], answer: { status: number; body: unknown }) => {
+  const io = memoryIo();
+  const seen: Array<{ url: string; init: RequestInit | undefined }> = [];
+  const fetchImpl = (async (url: URL | string | Request, init?: RequestInit) => {
+    seen.push({ url: String(url), init });
+    return new Response(JSON.stringify(answer.body), { status: answer.status });
+  }) as typeof fetch;
+  const program = new Command('calico-diag').exitOverride();
+  registerDiagnoseCommand(program, io, { env: {}, fetch: fetchImpl, tickMs: 5 });
+  let code = 0;
+  try {
+    await program.parseAsync(['diagnose', ...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CliError) {
+      code = err.exitCode;
+      if (err.message) io.stderr(`calico-diag: ${err.message}\n`);
+    } else throw err;
+  }
+  return { io, seen, code };
+};
+
+describe('calico-diag diagnose', () => {
+  it('posts {from,to} with the token, prints the hop table with ✓/✗, the verdict and the runbook step; exit 2 on a gap', async () => {
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'tok-123\n');
+    const { io, seen, code } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1', '--token-file', tokenFile], { status: 200, body: GAP });
+    expect(code).toBe(2);
+    expect(seen[0]?.url).toBe('http://agg:9478/v1/diagnose');
+    expect(JSON.parse(String(seen[0]?.init?.body))).toEqual({ from: 'node1', to: '10.244.2.1' });
+    expect((seen[0]?.init?.headers as Record<string, string>).authorization).toBe('Bearer tok-123');
+    const out = io.out();
+    expect(out).toMatch(/✓ +source-tunnel-out/);
+    expect(out).toMatch(/✗ +destination-tunnel-in/);
+    expect(out).toMatch(/· +destination-workload-in .*not captured: agent unreachable/);
+    expect(out).toContain('Verdict: ONE-WAY GAP on the forward path at node2 (destination-tunnel-in)');
+    expect(out).toContain('Cause: host-not-in-allowed-set on node2 (seen in the capture)');
+    expect(out).toContain('Runbook: add node1 to the ipset');
+    expect(io.err()).toMatch(/capturing on both nodes/);
+  });
+
+  it('--json prints the diagnosis; healthy exits 0', async () => {
+    const healthy = { ...GAP, verdict: 'healthy', gap: undefined, causes: [] };
+    const { io, code } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', 'node2', '--json'], { status: 200, body: healthy });
+    expect(code).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({ id: 'diag-1', verdict: 'healthy' });
+  });
+
+  it('aggregator errors become one line; bad flags are refused before any request', async () => {
+    const r = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', 'node9'], { status: 404, body: { code: 'UNKNOWN_ENDPOINT', message: 'to: no reporting node named node9' } });
+    expect(r.code).toBe(1);
+    expect(r.io.err()).toContain('calico-diag: the aggregator answered 404: to: no reporting node named node9');
+    const bad = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', 'node2', '--count', '99'], { status: 200, body: GAP });
+    expect(bad.code).toBe(1);
+    expect(bad.seen).toHaveLength(0);
+    const noAgg = await run(['--from', 'node1', '--to', 'node2'], { status: 200, body: GAP });
+    expect(noAgg.io.err()).toContain('--aggregator / CALICO_DIAG_AGGREGATOR_URL is required');
+  });
+
+  it('renderDiagnosis shows inconclusive warnings', () => {
+    const text = renderDiagnosis({ ...GAP, verdict: 'inconclusive', gap: undefined, causes: [], warnings: ['node2: capture not started'] });
+    expect(text).toContain('Verdict: INCONCLUSIVE');
+    expect(text).toContain('warning: node2: capture not started');
+  });
+});
