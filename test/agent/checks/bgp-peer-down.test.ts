@@ -27,7 +27,13 @@ describe('issue #2: bgp-peer-down', () => {
     expect(out.status === 'finding' && out.findings[0]!.severity).toBe('warning');
   });
 
-  it('is unknown when BIRD is not present', () => {
-    expect(bgpPeerDown.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'unknown', reason: 'bgp: not-present (no BIRD socket at /var/run/calico/bird.ctl)' });
+  it('is ok on a VXLAN node without BIRD (no BGP in use), unknown when BGP may carry the routes', () => {
+    expect(bgpPeerDown.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
+    const ipip = healthyVxlanSnapshot();
+    ipip.mode = { ...ipip.mode, encapsulation: 'ipip' };
+    expect(bgpPeerDown.run({ snapshot: ipip })).toEqual({ status: 'unknown', reason: 'bgp: not-present (no BIRD socket at /var/run/calico/bird.ctl)' });
+    const vxlanWithBgp = healthyVxlanSnapshot();
+    vxlanWithBgp.mode = { ...vxlanWithBgp.mode, bgp: true };
+    expect(bgpPeerDown.run({ snapshot: vxlanWithBgp }).status).toBe('unknown');
   });
 });
