@@ -9,6 +9,8 @@ import { startLabProcesses, type LabProcesses } from './processes.js';
 import { injectFault } from './faults.js';
 import { preflight } from './preflight.js';
 import type { Finding } from '../contract/finding.js';
+import type { Diagnosis } from '../contract/diagnosis.js';
+import { renderDiagnosis } from '../cli/diagnose.js';
 
 const INTERVAL_S = 2;
 const out = (line = ''): void => {
@@ -145,6 +147,10 @@ const run = async (): Promise<number> => {
 
     // ==== DIAGNOSE STEP (engineer F): two-node capture diagnosis of node1 → node2 goes here. ====
     // The lab, the processes (procs.aggregatorPost('/v1/diagnose', ...)) and the fault are live here.
+    const target = lab.node('node2').pods[0]?.ip ?? 'node2';
+    out(`\n  two-node capture diagnosis (calico-diag diagnose --from node1 --to ${target}):\n`);
+    const diag = await procs.aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: target }, 40);
+    out(diag.status === 200 ? renderDiagnosis(diag.body).replace(/^(?=.)/gm, '  ') : `  POST /v1/diagnose answered ${diag.status}: ${JSON.stringify(diag.body)}`);
     // ==== END DIAGNOSE STEP ====
 
     step('4. removing the fault');
