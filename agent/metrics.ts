@@ -10,7 +10,8 @@
  * snapshot, so a device or chain that disappeared stops being exported. Called from the one
  * snapshot loop; prom-client collects synchronously on scrape.
  */
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/metrics.js';
 import type { Finding } from '../contract/finding.js';
 import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
 
@@ -33,7 +34,7 @@ export interface AgentMetrics {
 }
 
 export const createAgentMetrics = (registry: Registry, opts: { defaultMetrics?: boolean } = {}): AgentMetrics => {
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics !== false) collectProcessMetrics(registry);
   const duration = new Histogram({
     name: 'calico_diag_agent_collector_duration_seconds',
     help: 'How long each collector took, per snapshot.',

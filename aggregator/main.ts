@@ -5,14 +5,17 @@
  * scope; the token file is re-read every 30 s so a rotated token takes effect.
  */
 import pino, { type Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { collectProcessMetrics } from '../common/metrics.js';
 import { agentVersion, readTokenFile } from '../agent/config.js';
+import type { Collected } from '../contract/result.js';
 import type { AggregatorConfig } from './config.js';
 import { correlate as realCorrelate, correlateRules } from './correlate/index.js';
 import type { DatastoreView } from './correlate/types.js';
 import { CorrelationEngine, systemClock, type Clock, type CorrelateFn } from './engine.js';
 import { buildAggregatorApp, type AppExtension } from './http/app.js';
 import { diagnoseExtension } from './http/diagnose.js';
+import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { ReportStore } from './store.js';
 
@@ -44,7 +47,7 @@ export interface AggregatorHandle {
 export const startAggregator = async (o: StartAggregatorOptions): Promise<AggregatorHandle> => {
   const log = o.logger;
   const registry = o.registry ?? new Registry();
-  if (o.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'calico_diag_aggregator_' });
+  if (o.processMetrics !== false) collectProcessMetrics(registry, 'calico_diag_aggregator_');
   const metrics = createAggregatorMetrics(registry);
   const clock = o.clock ?? systemClock;
   const store = new ReportStore();
@@ -102,10 +105,53 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   };
 };
 
+/**
+ * The datastore as the engine reads it: re-listed at most every `ttlMs` (a 5000-node list on every
+ * pass would load the API server for nothing), undefined while unavailable. The closure holds the
+ * last view; one read at a time.
+ */
+export const cachedDatastore = (
+  read: () => Promise<Collected<DatastoreView>>,
+  opts: { ttlMs: number; now: () => number; logger: Logger },
+): (() => Promise<DatastoreView | undefined>) => {
+  let last: { at: number; view: DatastoreView | undefined } | undefined;
+  let inflight: Promise<DatastoreView | undefined> | undefined;
+  let lastProblem: string | undefined;
+  return () => {
+    if (last && opts.now() - last.at < opts.ttlMs) return Promise.resolve(last.view);
+    inflight ??= read()
+      .then((r) => {
+        const view = r.status === 'ok' ? r.data : undefined;
+        const problem = r.status === 'ok' ? undefined : `${r.reason}: ${r.detail}`;
+        if (problem !== lastProblem) {
+          if (problem) opts.logger.warn({ datastore: { problem } }, 'datastore unavailable; datastore rules do not run');
+          else opts.logger.info({ datastore: { nodes: view?.nodes.length, missing: view?.missing } }, 'datastore readable');
+        }
+        lastProblem = problem;
+        last = { at: opts.now(), view };
+        return view;
+      })
+      .finally(() => (inflight = undefined));
+    return inflight;
+  };
+};
+
+/** --kube auto: the in-cluster service account or a kubeconfig when there is one; off: none. */
+export const datastoreFor = (config: AggregatorConfig, logger: Logger, now: () => number): StartAggregatorOptions['datastore'] => {
+  if (config.kube === 'off') return undefined;
+  const kc = loadKubeConfig();
+  if (kc.status !== 'ok') {
+    logger.info({ datastore: { problem: kc.detail } }, 'no Kubernetes config; correlating the reports alone');
+    return undefined;
+  }
+  return cachedDatastore(() => readDatastore(kc.data), { ttlMs: 60_000, now, logger });
+};
+
 /** The process entry used by `calico-diag aggregator`: starts, then waits for SIGTERM/SIGINT. */
 export const runAggregatorProcess = async (config: AggregatorConfig, token: string, extras: Partial<StartAggregatorOptions> = {}): Promise<void> => {
   const logger = pino({ base: { component: 'aggregator' } });
-  const handle = await startAggregator({ config, token, logger, ...extras });
+  const datastore = datastoreFor(config, logger.child({ component: 'k8s' }), Date.now);
+  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...extras });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'stopping');

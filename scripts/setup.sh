@@ -8,7 +8,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if command -v apt-get >/dev/null; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables ipset tcpdump conntrack kmod procps iputils-ping time \
+    iproute2 iptables ipset tcpdump conntrack kmod procps iputils-ping curl time \
     prometheus ca-certificates >/dev/null
   # Debian starts the prometheus service on install; calico-diag's tests run their own instance.
   if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then

@@ -1,0 +1,13 @@
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+
+/**
+ * prom-client's process/Node.js metrics, less the three gauges it names with a `_total` suffix
+ * (`nodejs_active_{handles,requests,resources}_total`), which `promtool check metrics` rejects:
+ * a `_total` suffix promises a counter. The unsuffixed `nodejs_active_*` gauges carry the same values.
+ */
+export const collectProcessMetrics = (registry: Registry, prefix = ''): void => {
+  collectDefaultMetrics({ register: registry, prefix });
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+    registry.removeSingleMetric(`${prefix}nodejs_${name}`);
+  }
+};

@@ -1,0 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { collectProcessMetrics } from '../../common/metrics.js';
+
+describe('collectProcessMetrics (issue #6: promtool check metrics)', () => {
+  it('exports process metrics that promtool accepts, without the _total-suffixed gauges', async () => {
+    const registry = new Registry();
+    collectProcessMetrics(registry, 'calico_diag_aggregator_');
+    const text = await registry.metrics();
+    expect(text).toContain('calico_diag_aggregator_process_cpu_seconds_total');
+    expect(text).toContain('calico_diag_aggregator_nodejs_active_handles ');
+    expect(text).not.toContain('nodejs_active_handles_total');
+    expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).trim()).toBe('');
+  });
+});
