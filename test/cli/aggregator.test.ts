@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -50,7 +51,13 @@ describe('cli aggregator', () => {
   });
 
   it('runs as a process: takes reports over HTTP and closes cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'aggregator', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--kube', 'off'], {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'aggregator', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--kube', 'off'], {
       cwd: join(import.meta.dirname, '../..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
