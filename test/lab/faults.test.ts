@@ -25,12 +25,15 @@ afterAll(async () => {
   await lab?.teardown();
 });
 
+/** A lost echo inside one kernel is lost for good: 0.5 s is ample and keeps failing cases short. */
+const W = 0.5;
 const pings = async (from: string, to: string) => {
   const a = L().node(from).pods[0]!;
   const b = L().node(to).pods[0]!;
+  const big = { size: BIG_PING_SIZE, df: true, timeoutS: W };
   return {
-    small: (await L().ping(a.ns, b.ip)) && (await L().ping(b.ns, a.ip)),
-    big: (await L().ping(a.ns, b.ip, { size: BIG_PING_SIZE, df: true })) && (await L().ping(b.ns, a.ip, { size: BIG_PING_SIZE, df: true })),
+    small: (await L().ping(a.ns, b.ip, { timeoutS: W })) && (await L().ping(b.ns, a.ip, { timeoutS: W })),
+    big: (await L().ping(a.ns, b.ip, big)) && (await L().ping(b.ns, a.ip, big)),
   };
 };
 

@@ -58,7 +58,7 @@ const pollUntil = async (
   }
 };
 
-const podPing = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip, { timeoutS: 1 });
+const podPing = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip, { timeoutS: 0.5 });
 
 beforeAll(async () => {
   await requireLabHost();
