@@ -66,6 +66,20 @@ export interface ClusterIndex {
   blockGroups: BlockGroup[];
   /** block CIDR text (as reported, and normalised) → index in blockGroups */
   blockKey: Map<string, number>;
+  /**
+   * Per-pass memo of verdicts on shared entry objects. The store interns per-peer entries (one
+   * frozen object per distinct route / neighbour / FDB entry, shared by every node that holds it),
+   * so a rule judges each distinct frozen entry once per pass and then only looks its verdict up.
+   * Only frozen entries are memoised (an unshared entry would just grow the map). Lives and dies
+   * with this index, i.e. one correlate() call.
+   */
+  memo: Map<object, number>;
+  /** results computed once per pass and shared by several rules (route scan) */
+  shared: Map<string, unknown>;
+  /** the caller's cross-pass cache, already reset if the fingerprint changed; null without one */
+  carry: Map<string, WeakMap<object, unknown>> | null;
+  /** who owns what and who is fresh, as one string: per-node results stay valid while it is unchanged */
+  fingerprint: string;
 }
 
 const put = (m: Map<string, number>, key: string, i: number): void => {
@@ -153,6 +167,17 @@ const primaryMtu = (tunnels: Tunnel[]): number | null => {
   return null;
 };
 
+const fingerprintOf = (nodes: IndexedNode[]): string => {
+  const parts: string[] = [];
+  for (const n of nodes) {
+    const m = n.state.report.mode;
+    const tunnels = n.cluster.tunnels.map((t) => `${t.device},${t.kind},${t.family},${t.ip},${t.mac},${t.vni},${t.port},${t.local}`).join(';');
+    const routesOk = n.state.report.sections.routes.status === 'ok' ? 1 : 0;
+    parts.push(`${n.name}|${n.stale ? 1 : 0}|${m.encapsulation}|${m.bgp ? 1 : 0}|${routesOk}|${tunnels}|${n.underlayIPs.join(',')}|${n.encapSourceIPs.join(',')}|${n.cluster.blocks.join(',')}`);
+  }
+  return parts.join('\n');
+};
+
 /** Builds the map and the index in one pass over the nodes. */
 export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; index: ClusterIndex } => {
   const nowMs = Date.parse(input.now);
@@ -234,9 +259,18 @@ export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; ind
       if (!group.owners.includes(n.i)) group.owners.push(n.i);
     }
   }
+  const fingerprint = fingerprintOf(nodes);
+  let carry: ClusterIndex['carry'] = null;
+  if (input.cache !== undefined) {
+    if (input.cache.fingerprint !== fingerprint) {
+      input.cache.fingerprint = fingerprint;
+      input.cache.perRule = new Map();
+    }
+    carry = input.cache.perRule;
+  }
   return {
     map: { nodes: nodes.map((n) => n.cluster) },
-    index: { nodes, fresh, byName, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blockGroups, blockKey },
+    index: { nodes, fresh, byName, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blockGroups, blockKey, memo: new Map(), shared: new Map(), carry, fingerprint },
   };
 };
 

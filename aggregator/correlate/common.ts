@@ -53,3 +53,31 @@ export const blockGroupOf = (index: ClusterIndex, r: Route): number | undefined 
   const c = parseCidr(r.dst);
   return c === null ? undefined : index.blockKey.get(c.text);
 };
+
+/**
+ * Verdict codes memoised per shared entry (see ClusterIndex.memo): `v ≥ 0` the entry is right
+ * for node v; SKIP it concerns no fresh node; `v ≤ -3` it is wrong for node `wrongOwner(v)`.
+ */
+export const SKIP = -1;
+export const wrongFor = (bi: number): number => -3 - bi;
+export const wrongOwner = (v: number): number => -3 - v;
+
+/** The memoised verdict on `entry`, computing it with `judge` on a miss (memoised only when frozen). */
+export const verdict = <T extends object>(index: ClusterIndex, entry: T, judge: (e: T) => number): number => {
+  const v = index.memo.get(entry);
+  if (v !== undefined) return v;
+  const fresh = judge(entry);
+  if (Object.isFrozen(entry)) index.memo.set(entry, fresh);
+  return fresh;
+};
+
+/** The result `rule` computed for `key` (a node's section data array) in an earlier pass, if carried. */
+export const carried = <T>(index: ClusterIndex, rule: string, key: object): T | undefined => index.carry?.get(rule)?.get(key) as T | undefined;
+
+/** Keeps `value` for `key` for later passes (no-op without a cache). */
+export const carry = (index: ClusterIndex, rule: string, key: object, value: unknown): void => {
+  if (index.carry === null) return;
+  let m = index.carry.get(rule);
+  if (m === undefined) index.carry.set(rule, (m = new WeakMap()));
+  m.set(key, value);
+};

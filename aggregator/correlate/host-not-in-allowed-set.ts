@@ -7,7 +7,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { HOST_SET_NAMES, type IndexedNode } from '../cluster-map.js';
-import { indexFor } from './common.js';
+import { carried, carry, indexFor } from './common.js';
 import { contains, parseCidr, parseIPv4, stripHostPrefix, type Cidr } from './net.js';
 import type { CorrelateRule } from './types.js';
 
@@ -32,6 +32,12 @@ export const hostNotInAllowedSet: CorrelateRule = {
     for (const b of index.fresh) {
       const ipsets = b.state.report.sections.ipsets;
       if (ipsets.status !== 'ok') continue;
+      const held = carried<FindingDraft[]>(index, RULE_ID, ipsets.data);
+      if (held !== undefined) {
+        for (const d of held) out.push(d);
+        continue;
+      }
+      const mine: FindingDraft[] = [];
       for (const family of ['inet', 'inet6'] as const) {
         const names: readonly string[] = HOST_SET_NAMES[family];
         const sets = ipsets.data.hostSets.filter((s) => names.includes(s.name));
@@ -59,9 +65,11 @@ export const hostNotInAllowedSet: CorrelateRule = {
             return c !== null && nets.some((n) => contains(n, c));
           };
           if (wanted.some(inNet)) continue;
-          out.push(draftFor(b, a, wanted, sets.map((s) => s.name)));
+          mine.push(draftFor(b, a, wanted, sets.map((s) => s.name)));
         }
       }
+      carry(index, RULE_ID, ipsets.data, mine);
+      for (const d of mine) out.push(d);
     }
     return out;
   },

@@ -7,8 +7,9 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
-import { blockGroupOf, indexFor, isMainTable, ok, programsBlockRoutes } from './common.js';
+import { indexFor, isMainTable } from './common.js';
 import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
+import { scanRoutes } from './route-scan.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-missing';
@@ -33,7 +34,6 @@ export const routeMissing: CorrelateRule = {
     const index = indexFor(input, given);
     const out: FindingDraft[] = [];
     const groups = index.blockGroups;
-    const covered = new Int32Array(groups.length).fill(-1);
     const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
       ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
       : [];
@@ -42,24 +42,14 @@ export const routeMissing: CorrelateRule = {
       for (const p of pools) if (contains(p, c) && p.prefix > best) best = p.prefix;
       return best;
     };
-    for (const a of index.fresh) {
-      if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
+    for (const { node: a, uncovered } of scanRoutes(index)) {
+      if (uncovered.length === 0) continue;
       const routes = a.state.report.sections.routes;
       if (routes.status !== 'ok') continue;
-      for (const r of routes.data) {
-        if (r.type !== 'unicast' || !isMainTable(r)) continue;
-        const g = blockGroupOf(index, r);
-        if (g !== undefined) covered[g] = a.i;
-      }
       let table: PrefixTable<string> | null = null;
-      for (let g = 0; g < groups.length; g++) {
-        if (covered[g] === a.i) continue;
+      for (const g of uncovered) {
         const group = groups[g]!;
-        if (group.owners.length !== 1) continue; // claimed twice: block-conflict reports it
-        const bi = group.owners[0]!;
-        if (bi === a.i) continue;
-        const b = index.nodes[bi]!;
-        if (!ok(b, 'routes')) continue;
+        const b = index.nodes[group.owners[0]!]!;
         if (table === null) {
           table = new PrefixTable<string>();
           for (const r of routes.data) {

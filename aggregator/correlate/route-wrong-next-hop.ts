@@ -9,9 +9,9 @@
  * routes (e.g. learned from a top-of-rack router) may legitimately point at a router.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import type { Route } from '../../contract/snapshot.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { blockGroupOf, describeRoute, indexFor, isMainTable, ok, ownerName, programsBlockRoutes, vxlanDevice } from './common.js';
+import { describeRoute, indexFor, ownerName, vxlanDevice } from './common.js';
+import { scanRoutes } from './route-scan.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-wrong-next-hop';
@@ -21,21 +21,6 @@ const REMEDY =
   "IP (`ip addr show vxlan.calico` / `tunl0` there) and node IP; a gateway that belongs to another node usually means " +
   'the block changed hands or a tunnel address was reassigned: check `calicoctl ipam show --show-blocks` and the Node ' +
   "resources' tunnel addresses, then restart calico-node here so Felix/BIRD reprogram the route.";
-
-const isIPv6Route = (r: Route): boolean => r.family === 'inet6';
-
-const hopOk = (a: IndexedNode, b: IndexedNode, gateway: string | null, dev: string | null, v6: boolean): boolean => {
-  if (dev === null) return false;
-  const vxDev = vxlanDevice(a, v6 ? 'inet6' : 'inet');
-  if (dev === vxDev) {
-    const bt = v6 ? b.vxlan6 : b.vxlan;
-    return bt !== null && bt.ip !== null && gateway === bt.ip;
-  }
-  if (dev === (a.ipip?.device ?? 'tunl0')) return gateway !== null && b.underlayIPs.includes(gateway);
-  if (dev.startsWith('wireguard') || dev.startsWith('wg-v6')) return true;
-  if (a.tunnelDevices.has(dev)) return false;
-  return gateway !== null && b.underlayIPs.includes(gateway);
-};
 
 const expectedFor = (a: IndexedNode, b: IndexedNode, block: string, v6: boolean): string => {
   const bt = v6 ? b.vxlan6 : b.vxlan;
@@ -56,22 +41,11 @@ export const routeWrongNextHop: CorrelateRule = {
   run(input, _map, given) {
     const index = indexFor(input, given);
     const out: FindingDraft[] = [];
-    for (const a of index.fresh) {
-      if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
-      const routes = a.state.report.sections.routes;
-      if (routes.status !== 'ok') continue;
-      for (const r of routes.data) {
-        if (r.type !== 'unicast' || !isMainTable(r)) continue;
-        const g = blockGroupOf(index, r);
-        if (g === undefined) continue;
+    for (const { node: a, wrong } of scanRoutes(index)) {
+      for (const { route: r, group: g } of wrong) {
         const group = index.blockGroups[g]!;
-        if (group.owners.length !== 1 || group.owners[0] === a.i) continue;
         const b = index.nodes[group.owners[0]!]!;
-        const v6 = isIPv6Route(r);
-        let bad = false;
-        if (r.nexthops.length === 0) bad = !hopOk(a, b, r.gateway, r.dev, v6);
-        else for (const h of r.nexthops) if (!hopOk(a, b, h.gateway, h.dev, v6)) bad = true;
-        if (!bad) continue;
+        const v6 = r.family === 'inet6';
         const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
         const owners = hops.map((h) => gatewayOwner(index, h.gateway));
         const other = owners.find((o) => o !== null && o !== b.name) ?? null;

@@ -38,6 +38,21 @@ export type DatastorePart = 'nodes' | 'calicoNodePods' | 'ipPools' | 'blockAffin
 export const hasDatastorePart = (ds: DatastoreView | undefined, part: DatastorePart): ds is DatastoreView =>
   ds !== undefined && !(ds.missing ?? []).some((m) => m.part === part);
 
+/**
+ * Optional memo a caller keeps across passes (the aggregator's engine: one per process). Per rule
+ * and per node it holds the result computed from that node's section data array; the store hands
+ * out the same array while a section's hash is unchanged, so a steady-state pass recomputes only
+ * the nodes whose per-peer sections changed. Every entry is dropped when the cluster's truth (the
+ * fingerprint of who owns which node IP, tunnel IP, VTEP MAC and block, and who is fresh) changes.
+ * Held in WeakMaps keyed by the data arrays: replaced arrays are collected with their results.
+ */
+export interface CorrelateCache {
+  fingerprint: string | null;
+  perRule: Map<string, WeakMap<object, unknown>>;
+}
+
+export const createCorrelateCache = (): CorrelateCache => ({ fingerprint: null, perRule: new Map() });
+
 export interface CorrelateInput {
   nodes: readonly NodeState[];
   /** ISO 8601 */
@@ -45,6 +60,8 @@ export interface CorrelateInput {
   /** agent-stale threshold = this many intervals without a report */
   staleAfterIntervals: number;
   datastore?: DatastoreView | undefined;
+  /** results carried over from earlier passes (see CorrelateCache); absent → every pass is cold */
+  cache?: CorrelateCache | undefined;
 }
 
 export interface CorrelateRule {

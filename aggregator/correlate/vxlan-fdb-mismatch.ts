@@ -4,9 +4,9 @@
  * another host, A's encapsulated packets for B go nowhere or to the wrong host.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import type { Tunnel } from '../../contract/snapshot.js';
+import type { FdbEntry, Tunnel } from '../../contract/snapshot.js';
 import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, ok, ownerName, vxlanDevice } from './common.js';
+import { carried, carry, indexFor, ownerName, SKIP, verdict, vxlanDevice, wrongFor, wrongOwner } from './common.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'vxlan-fdb-mismatch';
@@ -26,33 +26,50 @@ export const vxlanFdbMismatch: CorrelateRule = {
     const n = index.nodes.length;
     const seen = new Int32Array(n).fill(-1);
     const good = new Int32Array(n).fill(-1);
-    for (const family of ['inet', 'inet6'] as const) {
-      const tunnelOf = (x: IndexedNode): Tunnel | null => (family === 'inet' ? x.vxlan : x.vxlan6);
-      const expectedDst = (b: IndexedNode): string | null => tunnelOf(b)?.local ?? b.underlayIPs[0] ?? null;
-      for (const a of index.fresh) {
-        if (tunnelOf(a) === null || !ok(a, 'fdb')) continue;
-        const fdb = a.state.report.sections.fdb;
-        if (fdb.status !== 'ok') continue;
+    for (const a of index.fresh) {
+      const fdb = a.state.report.sections.fdb;
+      if (fdb.status !== 'ok' || (a.vxlan === null && a.vxlan6 === null)) continue;
+      const held = carried<FindingDraft[]>(index, RULE_ID, fdb.data);
+      if (held !== undefined) {
+        for (const d of held) out.push(d);
+        continue;
+      }
+      const mine: FindingDraft[] = [];
+      for (const family of ['inet', 'inet6'] as const) {
+        const tunnelOf = (x: IndexedNode): Tunnel | null => (family === 'inet' ? x.vxlan : x.vxlan6);
+        const expectedDst = (b: IndexedNode): string | null => tunnelOf(b)?.local ?? b.underlayIPs[0] ?? null;
+        if (tunnelOf(a) === null) continue;
         const dev = vxlanDevice(a, family);
         const stamp = a.i + (family === 'inet' ? 0 : n);
         let wrong: { b: IndexedNode; dst: string | null }[] | null = null;
-        for (const e of fdb.data) {
-          if (e.dev !== dev) continue;
+        const judge = (e: FdbEntry): number => {
           let bi = index.byVtepMac.get(e.mac);
           if (bi === undefined) bi = index.byVtepMac.get(e.mac.toLowerCase());
-          if (bi === undefined || bi < 0 || bi === a.i) continue;
+          if (bi === undefined || bi < 0) return SKIP;
           const b = index.nodes[bi] as IndexedNode;
-          if (tunnelOf(b) === null) continue;
+          if (tunnelOf(b) === null) return SKIP;
+          return e.dst !== null && b.underlayIPs.includes(e.dst) ? bi : wrongFor(bi);
+        };
+        for (const e of fdb.data) {
+          if (e.dev !== dev) continue;
+          const v = verdict(index, e, judge);
+          if (v === SKIP || v === a.i) continue;
+          if (v >= 0) {
+            seen[v] = stamp;
+            good[v] = stamp;
+            continue;
+          }
+          const bi = wrongOwner(v);
+          if (bi === a.i) continue;
           seen[bi] = stamp;
-          if (e.dst !== null && b.underlayIPs.includes(e.dst)) good[bi] = stamp;
-          else (wrong ??= []).push({ b, dst: e.dst });
+          (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, dst: e.dst });
         }
         for (const w of wrong ?? []) {
           if (good[w.b.i] === stamp) continue;
           const mac = (tunnelOf(w.b) as Tunnel).mac;
           const exp = expectedDst(w.b);
           const dstOwner = w.dst === null ? null : ownerName(index, index.byNodeIP.get(w.dst));
-          out.push({
+          mine.push({
             rule: RULE_ID,
             severity: 'critical',
             node: a.name,
@@ -74,7 +91,7 @@ export const vxlanFdbMismatch: CorrelateRule = {
           if (index.byVtepMac.get(bt.mac.toLowerCase()) !== b.i) continue;
           const exp = expectedDst(b);
           if (exp === null) continue;
-          out.push({
+          mine.push({
             rule: RULE_ID,
             severity: 'critical',
             node: a.name,
@@ -90,6 +107,8 @@ export const vxlanFdbMismatch: CorrelateRule = {
           });
         }
       }
+      carry(index, RULE_ID, fdb.data, mine);
+      for (const d of mine) out.push(d);
     }
     return out;
   },

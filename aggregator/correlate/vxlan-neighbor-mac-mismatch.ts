@@ -5,7 +5,8 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, ok, sameMac, vxlanDevice } from './common.js';
+import type { Neighbour, Tunnel } from '../../contract/snapshot.js';
+import { carried, carry, indexFor, sameMac, SKIP, verdict, vxlanDevice, wrongFor, wrongOwner } from './common.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'vxlan-neighbor-mac-mismatch';
@@ -22,33 +23,49 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
   run(input, _map, given) {
     const index = indexFor(input, given);
     const out: FindingDraft[] = [];
-    const seen = new Int32Array(index.nodes.length).fill(-1);
-    const good = new Int32Array(index.nodes.length).fill(-1);
-    for (const family of ['inet', 'inet6'] as const) {
-      const tunnelOf = (n: IndexedNode) => (family === 'inet' ? n.vxlan : n.vxlan6);
-      for (const a of index.fresh) {
-        const own = tunnelOf(a);
-        if (own === null || !ok(a, 'neighbours')) continue;
-        const neigh = a.state.report.sections.neighbours;
-        if (neigh.status !== 'ok') continue;
+    const n = index.nodes.length;
+    const seen = new Int32Array(n).fill(-1);
+    const good = new Int32Array(n).fill(-1);
+    for (const a of index.fresh) {
+      const neigh = a.state.report.sections.neighbours;
+      if (neigh.status !== 'ok' || (a.vxlan === null && a.vxlan6 === null)) continue;
+      const held = carried<FindingDraft[]>(index, RULE_ID, neigh.data);
+      if (held !== undefined) {
+        for (const d of held) out.push(d);
+        continue;
+      }
+      const mine: FindingDraft[] = [];
+      for (const family of ['inet', 'inet6'] as const) {
+        const tunnelOf = (x: IndexedNode) => (family === 'inet' ? x.vxlan : x.vxlan6);
+        if (tunnelOf(a) === null) continue;
         const dev = vxlanDevice(a, family);
-        const stamp = a.i + (family === 'inet' ? 0 : index.nodes.length);
+        const stamp = a.i + (family === 'inet' ? 0 : n);
         let wrong: { b: IndexedNode; lladdr: string | null; state: string[] }[] | null = null;
+        const judge = (e: Neighbour): number => {
+          const bi = index.byTunnelIP.get(e.dst);
+          if (bi === undefined || bi < 0) return SKIP;
+          const bt = tunnelOf(index.nodes[bi] as IndexedNode);
+          if (bt === null || bt.ip !== e.dst || bt.mac === null) return SKIP;
+          return sameMac(e.lladdr, bt.mac) ? bi : wrongFor(bi);
+        };
         for (const e of neigh.data) {
           if (e.dev !== dev) continue;
-          const bi = index.byTunnelIP.get(e.dst);
-          if (bi === undefined || bi < 0 || bi === a.i) continue;
-          const b = index.nodes[bi] as IndexedNode;
-          const bt = tunnelOf(b);
-          if (bt === null || bt.ip !== e.dst || bt.mac === null) continue;
+          const v = verdict(index, e, judge);
+          if (v === SKIP || v === a.i) continue;
+          if (v >= 0) {
+            seen[v] = stamp;
+            good[v] = stamp;
+            continue;
+          }
+          const bi = wrongOwner(v);
+          if (bi === a.i) continue;
           seen[bi] = stamp;
-          if (sameMac(e.lladdr, bt.mac)) good[bi] = stamp;
-          else (wrong ??= []).push({ b, lladdr: e.lladdr, state: e.state });
+          (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, lladdr: e.lladdr, state: e.state });
         }
         for (const w of wrong ?? []) {
           if (good[w.b.i] === stamp) continue;
-          const bt = tunnelOf(w.b) as NonNullable<ReturnType<typeof tunnelOf>>;
-          out.push({
+          const bt = tunnelOf(w.b) as Tunnel;
+          mine.push({
             rule: RULE_ID,
             severity: 'critical',
             node: a.name,
@@ -68,7 +85,7 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
           const bt = tunnelOf(b);
           if (bt === null || bt.ip === null || bt.mac === null) continue;
           if (index.byTunnelIP.get(bt.ip) !== b.i) continue;
-          out.push({
+          mine.push({
             rule: RULE_ID,
             severity: 'critical',
             node: a.name,
@@ -84,6 +101,8 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
           });
         }
       }
+      carry(index, RULE_ID, neigh.data, mine);
+      for (const d of mine) out.push(d);
     }
     return out;
   },

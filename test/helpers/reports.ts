@@ -343,3 +343,46 @@ export const healthyDatastore = (): DatastoreView => ({
     { node: 'worker2', cidr: '10.48.0.0/26', state: 'confirmed' },
   ],
 });
+
+/** Freezes a value and everything inside it (what the aggregator's store does to interned entries). */
+export const deepFreeze = <T>(v: T): T => {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+};
+
+/**
+ * A healthy VXLAN full mesh of `count` synthetic nodes, built the way the store holds it: the
+ * route / neighbour / FDB entry about peer X is one frozen object shared by every node (interned),
+ * each node's section arrays hold references. O(count²) pointers, O(count) entry objects.
+ */
+export const sharedMesh = (count: number): NodeState[] => {
+  const specs = syntheticSpecs(count);
+  const entries = specs.map((p) =>
+    deepFreeze({
+      route: { family: 'inet', type: 'unicast', dst: p.block, gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', scope: 'global', flags: ['onlink'], table: 'main', metric: null, prefsrc: null, nexthops: [] } as Route,
+      neigh: { family: 'inet', dst: p.tunnelIP, dev: 'vxlan.calico', lladdr: p.vtepMac, state: ['PERMANENT'], router: false } as Neighbour,
+      fdb: { mac: p.vtepMac, dev: 'vxlan.calico', dst: p.nodeIP, flags: ['self'], state: 'permanent', vni: null, port: null } as FdbEntry,
+    }),
+  );
+  const members = specs.map((p) => p.nodeIP);
+  return specs.map((s, i) => {
+    const st = buildNodeState(s, [], 'vxlan');
+    const sec = st.report.sections;
+    if (sec.routes.status !== 'ok' || sec.neighbours.status !== 'ok' || sec.fdb.status !== 'ok' || sec.ipsets.status !== 'ok') throw new Error('fixture');
+    const routes = sec.routes.data;
+    const neigh = sec.neighbours.data;
+    const fdb = sec.fdb.data;
+    for (let k = 0; k < count; k++) {
+      if (k === i) continue;
+      const e = entries[k]!;
+      routes.push(e.route);
+      neigh.push(e.neigh);
+      fdb.push(e.fdb);
+    }
+    sec.ipsets.data.hostSets[0]!.members = members;
+    return st;
+  });
+};

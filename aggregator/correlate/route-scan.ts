@@ -1,0 +1,115 @@
+/**
+ * One scan of every node's routes per pass, shared by route-missing and route-wrong-next-hop
+ * (memoised in ClusterIndex.shared): which blocks each node has an exact route for, and which of
+ * those routes lead somewhere other than the block's owner. Route verdicts are memoised per shared
+ * (interned, frozen) route object when the node uses Calico's standard device names.
+ */
+import type { Route } from '../../contract/snapshot.js';
+import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
+import { blockGroupOf, carried, carry, isMainTable, ok, programsBlockRoutes, SKIP, verdict, vxlanDevice } from './common.js';
+
+export interface HopContext {
+  vx4: string;
+  vx6: string;
+  ipip: string;
+  tunnelDevices: ReadonlySet<string>;
+}
+
+const STANDARD: HopContext = {
+  vx4: 'vxlan.calico',
+  vx6: 'vxlan-v6.calico',
+  ipip: 'tunl0',
+  tunnelDevices: new Set(['vxlan.calico', 'vxlan-v6.calico', 'tunl0', 'wireguard.cali', 'wg-v6.cali']),
+};
+
+const contextOf = (a: IndexedNode): HopContext => ({
+  vx4: vxlanDevice(a, 'inet'),
+  vx6: vxlanDevice(a, 'inet6'),
+  ipip: a.ipip?.device ?? 'tunl0',
+  tunnelDevices: a.tunnelDevices,
+});
+
+const isStandard = (a: IndexedNode): boolean => {
+  if (vxlanDevice(a, 'inet') !== STANDARD.vx4 || vxlanDevice(a, 'inet6') !== STANDARD.vx6 || (a.ipip?.device ?? 'tunl0') !== 'tunl0') return false;
+  for (const d of a.tunnelDevices) if (!STANDARD.tunnelDevices.has(d)) return false;
+  return true;
+};
+
+/** Does this next hop reach node b, for a node with device names `ctx`? */
+export const hopOk = (ctx: HopContext, b: IndexedNode, gateway: string | null, dev: string | null, v6: boolean): boolean => {
+  if (dev === null) return false;
+  if (dev === (v6 ? ctx.vx6 : ctx.vx4)) {
+    const bt = v6 ? b.vxlan6 : b.vxlan;
+    return bt !== null && bt.ip !== null && gateway === bt.ip;
+  }
+  if (dev === ctx.ipip) return gateway !== null && b.underlayIPs.includes(gateway);
+  if (dev.startsWith('wireguard') || dev.startsWith('wg-v6')) return true;
+  if (ctx.tunnelDevices.has(dev)) return false;
+  return gateway !== null && b.underlayIPs.includes(gateway);
+};
+
+/** `g * 2 + (wrong next hop ? 1 : 0)` for a route that is exactly block group g, else SKIP. */
+const judge = (index: ClusterIndex, ctx: HopContext, r: Route): number => {
+  const g = blockGroupOf(index, r);
+  if (g === undefined) return SKIP;
+  const group = index.blockGroups[g]!;
+  if (group.owners.length !== 1) return g * 2;
+  const b = index.nodes[group.owners[0]!]!;
+  const v6 = r.family === 'inet6';
+  let bad = false;
+  if (r.nexthops.length === 0) bad = !hopOk(ctx, b, r.gateway, r.dev, v6);
+  else for (const h of r.nexthops) if (!hopOk(ctx, b, h.gateway, h.dev, v6)) bad = true;
+  return g * 2 + (bad ? 1 : 0);
+};
+
+export interface NodeRouteScan {
+  node: IndexedNode;
+  /** block groups (single owner, not this node, owner's routes ok) with no exact route here */
+  uncovered: number[];
+  /** exact block routes whose next hop does not reach the block's single owner */
+  wrong: { route: Route; group: number; ctx: HopContext }[];
+}
+
+const KEY = 'route-scan';
+
+/** The nodes judged for routes: fresh, routes ok, expected to program block routes. */
+export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
+  const held = index.shared.get(KEY) as NodeRouteScan[] | undefined;
+  if (held !== undefined) return held;
+  const groups = index.blockGroups;
+  const covered = new Int32Array(groups.length).fill(-1);
+  const out: NodeRouteScan[] = [];
+  for (const a of index.fresh) {
+    if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
+    const routes = a.state.report.sections.routes;
+    if (routes.status !== 'ok') continue;
+    const held = carried<NodeRouteScan>(index, KEY, routes.data);
+    if (held !== undefined) {
+      out.push({ ...held, node: a });
+      continue;
+    }
+    const standard = isStandard(a);
+    const ctx = standard ? STANDARD : contextOf(a);
+    const judgeHere = (r: Route) => judge(index, ctx, r);
+    const scan: NodeRouteScan = { node: a, uncovered: [], wrong: [] };
+    for (const r of routes.data) {
+      if (r.type !== 'unicast' || !isMainTable(r)) continue;
+      const v = standard ? verdict(index, r, judgeHere) : judgeHere(r);
+      if (v === SKIP) continue;
+      const g = v >> 1;
+      covered[g] = a.i;
+      if ((v & 1) === 1 && groups[g]!.owners[0] !== a.i) scan.wrong.push({ route: r, group: g, ctx });
+    }
+    for (let g = 0; g < groups.length; g++) {
+      if (covered[g] === a.i) continue;
+      const owners = groups[g]!.owners;
+      if (owners.length !== 1 || owners[0] === a.i) continue;
+      if (!ok(index.nodes[owners[0]!]!, 'routes')) continue;
+      scan.uncovered.push(g);
+    }
+    carry(index, KEY, routes.data, scan);
+    out.push(scan);
+  }
+  index.shared.set(KEY, out);
+  return out;
+};
