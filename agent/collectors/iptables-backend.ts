@@ -27,7 +27,9 @@ export interface BackendDecision {
 export interface BackendEvidence {
   nftMangle: { v4: string; v6: string };
   legacyMangle?: { v4: string; v6: string };
-  full?: { legacy: { v4: string; v6: string }; nft: { v4: string; v6: string } };
+  /** rule-line counts (countRuleLines) of the full dumps, both families summed; counted as they
+   * arrive so the dumps themselves (tens of MB on a big node) are not held */
+  full?: { legacy: number; nft: number };
 }
 
 const HINTS = ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY'] as const;
@@ -58,8 +60,7 @@ export function decideBackend(ev: BackendEvidence): BackendDecision | { need: 'l
     return { backend: 'legacy', reason: 'kube hint chain (KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY) in the legacy mangle table' };
   }
   if (ev.full === undefined) return { need: 'full' };
-  const legacy = countRuleLines(ev.full.legacy.v6) + countRuleLines(ev.full.legacy.v4);
-  const nft = countRuleLines(ev.full.nft.v6) + countRuleLines(ev.full.nft.v4);
+  const { legacy, nft } = ev.full;
   return legacy >= nft
     ? { backend: 'legacy', reason: `no kube hint chains; legacy has ${legacy} rules, nft ${nft} (legacy wins ties)` }
     : { backend: 'nft', reason: `no kube hint chains; nft has ${nft} rules, legacy ${legacy}` };
@@ -91,11 +92,13 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
     v6: await outputOf(host, config, 6, backend, args),
     v4: await outputOf(host, config, 4, backend, args),
   });
+  const countBoth = async (backend: IptablesBackend) =>
+    countRuleLines(await outputOf(host, config, 6, backend, [])) + countRuleLines(await outputOf(host, config, 4, backend, []));
   const ev: BackendEvidence = { nftMangle: await pair('nft', ['-t', 'mangle']) };
   for (;;) {
     const d = decideBackend(ev);
     if ('backend' in d) return d;
     if (d.need === 'legacy-mangle') ev.legacyMangle = await pair('legacy', ['-t', 'mangle']);
-    else ev.full = { legacy: await pair('legacy', []), nft: await pair('nft', []) };
+    else ev.full = { legacy: await countBoth('legacy'), nft: await countBoth('nft') };
   }
 }

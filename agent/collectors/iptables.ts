@@ -37,6 +37,12 @@ const PER_WORKLOAD = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-'] as const
 export const isSummarisedChain = (name: string, builtin: boolean): boolean =>
   builtin || (name.startsWith('cali-') && !PER_WORKLOAD.some((p) => name.startsWith(p)));
 
+/**
+ * A copy of `s` that does not keep the whole dump alive: V8 substrings of 13+ chars are views
+ * into their parent (here a 15 MB dump), so every string the snapshot keeps is copied.
+ */
+const detach = (s: string): string => (s.length < 13 ? s : (' ' + s).slice(1));
+
 const firstLine = (s: string): string => s.trim().split('\n')[0]?.trim() ?? '';
 
 export interface FamilyDump {
@@ -82,25 +88,28 @@ export function summariseFamily(
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
       if (isSummarisedChain(chain.name, chain.builtin)) {
-        chains.push({ family, table: table.name, chain: chain.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
+        chains.push({ family, table: table.name, chain: detach(chain.name), policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
-      for (const rule of chain.rules) {
-        // cheap text pre-filter, so only candidate rules get tokenized (iptables-save writes `-j X`)
-        if (!rule.text.includes(' -j DROP') && !rule.text.includes(' -j REJECT')) continue;
+      for (let i = 0; i < chain.ruleCount; i++) {
+        // cheap text pre-filter, so only candidate rules get materialised and tokenized
+        // (iptables-save always writes the target as `-j X`)
+        const text = chain.ruleTextAt(i);
+        if (!text.includes(' -j DROP') && !text.includes(' -j REJECT')) continue;
+        const rule = chain.ruleAt(i);
         const target = rule.target;
         if (target !== 'DROP' && target !== 'REJECT') continue;
         dropRules.push({
           family,
           table: table.name,
-          chain: chain.name,
+          chain: detach(chain.name),
           index: rule.index,
           target,
           packets: rule.packets ?? 0,
           bytes: rule.bytes ?? 0,
-          caliId: rule.caliId,
-          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)),
-          matchSets: rule.matchSets.map((m) => ({ ...m })),
-          rule: rule.text,
+          caliId: rule.caliId === null ? null : detach(rule.caliId),
+          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)).map(detach),
+          matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
+          rule: detach(rule.text),
         });
       }
     }
@@ -110,21 +119,21 @@ export function summariseFamily(
 
 export const collectIptables: Collector<'iptables'> = async (host, config) => {
   const decision = await detectIptablesBackend(host, config);
-  const v4 = await readFamily(host, config, 4, decision.backend);
-  const v6 = await readFamily(host, config, 6, decision.backend);
-  if (v4.status !== 'ok' && v6.status !== 'ok') return v4;
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const warnings: string[] = [];
-  const family = (name: FamilyName, r: Collected<FamilyDump>): Collected<FamilyTotals> => {
+  // one family at a time: its dump (and the text it points into) is garbage before the next is read
+  const family = async (name: FamilyName, n: Family): Promise<Collected<FamilyTotals>> => {
+    const r = await readFamily(host, config, n, decision.backend);
     if (r.status !== 'ok') return r;
     const s = summariseFamily(name, r.data.dump);
-    chains.push(...s.chains);
-    dropRules.push(...s.dropRules);
+    for (const c of s.chains) chains.push(c);
+    for (const d of s.dropRules) dropRules.push(d);
     for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
     return ok(s.totals);
   };
-  const ipv4 = family('ipv4', v4);
-  const ipv6 = family('ipv6', v6);
+  const ipv4 = await family('ipv4', 4);
+  const ipv6 = await family('ipv6', 6);
+  if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
   return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings });
 };

@@ -154,23 +154,34 @@ export class IptablesChain {
     }
     return { packets, bytes };
   }
+  /** the i-th rule's text (0-based), without materialising the rule */
+  ruleTextAt(i: number): string {
+    const k = i * REC;
+    return this.#src.slice(this.#rec[k + 1] as number, this.#rec[k + 2] as number);
+  }
+  /** the i-th rule (0-based): the memoised one once `rules` was read, else a fresh object */
+  ruleAt(i: number): IptablesRule {
+    if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
+    return this.#make(i * REC, i);
+  }
+  #make(k: number, i: number): IptablesRule {
+    const rec = this.#rec;
+    const p = rec[k + 4] as number;
+    return new IptablesRule(
+      rec[k] as number,
+      this.name,
+      i + 1,
+      p >= 0 ? p : null,
+      p >= 0 ? (rec[k + 5] as number) : null,
+      this.#src.slice(rec[k + 1] as number, rec[k + 2] as number),
+      rec[k + 3] as number,
+    );
+  }
   get rules(): IptablesRule[] {
     if (this.#rules === undefined) {
       const rec = this.#rec;
       const out: IptablesRule[] = new Array(rec.length / REC);
-      for (let i = 0, k = 0; i < rec.length; i += REC, k++) {
-        const p = rec[i + 4] as number;
-        const start = rec[i + 1] as number;
-        out[k] = new IptablesRule(
-          rec[i] as number,
-          this.name,
-          k + 1,
-          p >= 0 ? p : null,
-          p >= 0 ? (rec[i + 5] as number) : null,
-          this.#src.slice(start, rec[i + 2] as number),
-          rec[i + 3] as number,
-        );
-      }
+      for (let k = 0, i = 0; k < rec.length; k += REC, i++) out[i] = this.#make(k, i);
       this.#rules = out;
     }
     return this.#rules;

@@ -31,7 +31,10 @@ describe('decideBackend (Felix DetectBackend)', () => {
     expect(decideBackend(base)).toEqual({ need: 'full' });
     const full = (l4: number, l6: number, n4: number, n6: number) => ({
       ...base,
-      full: { legacy: { v4: rules(l4), v6: rules(l6) }, nft: { v4: rules(n4), v6: rules(n6) } },
+      full: {
+        legacy: countRuleLines(rules(l4)) + countRuleLines(rules(l6)),
+        nft: countRuleLines(rules(n4)) + countRuleLines(rules(n6)),
+      },
     });
     expect(decideBackend(full(3, 0, 1, 1))).toMatchObject({ backend: 'legacy' });
     expect(decideBackend(full(1, 1, 3, 0))).toMatchObject({ backend: 'nft', reason: expect.stringContaining('nft has 3 rules, legacy 2') });
