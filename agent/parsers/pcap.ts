@@ -72,9 +72,11 @@ class Bytes {
   }
 }
 
-const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
-export const formatMac = (b: Uint8Array): string => Array.from(b, hex2).join(':');
-export const formatIPv4 = (b: Uint8Array): string => Array.from(b).join('.');
+/** Two-digit hex for every byte value (a constant table, built once). */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const hx = (b: Uint8Array, i: number): string => HEX[b[i] as number] as string;
+export const formatMac = (b: Uint8Array): string => `${hx(b, 0)}:${hx(b, 1)}:${hx(b, 2)}:${hx(b, 3)}:${hx(b, 4)}:${hx(b, 5)}`;
+export const formatIPv4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
 
 /** RFC 5952 text for 16 bytes. */
 export const formatIPv6 = (b: Uint8Array): string => {
@@ -118,11 +120,15 @@ const tcpFlags = (f: number): string => {
   return s + ack || 'none';
 };
 
-const isoTime = (sec: number, frac: number, nano: boolean): string => {
-  const d = new Date(sec * 1000);
-  const base = Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
-  const digits = nano ? String(frac).padStart(9, '0').slice(0, 9) : String(frac).padStart(6, '0').slice(0, 6);
-  return `${base.slice(0, 19)}.${digits}Z`;
+/** ISO 8601 with the capture's precision; `cache` keeps the last second's text (per parse call). */
+const isoTime = (sec: number, frac: number, nano: boolean, cache: { sec: number; text: string }): string => {
+  if (cache.sec !== sec) {
+    const d = new Date(sec * 1000);
+    cache.sec = sec;
+    cache.text = (Number.isNaN(d.getTime()) ? new Date(0) : d).toISOString().slice(0, 19);
+  }
+  const digits = nano ? String(frac).padStart(9, '0') : String(frac).padStart(6, '0');
+  return `${cache.text}.${digits}Z`;
 };
 
 interface DecodeState {
@@ -260,23 +266,34 @@ const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanP
   rec.outerDst = outer.dst;
   rec.innerSrc = outer.src;
   rec.innerDst = outer.dst;
-  transport(outer, rec, state);
-  if (outer.fragment) return true;
+  if (outer.fragment) {
+    rec.protocol = PROTO_NAMES[outer.proto] ?? String(outer.proto);
+    return true;
+  }
   // VXLAN: UDP to a VXLAN port, flags with the I bit, then an inner Ethernet frame.
-  if (outer.proto === 17 && rec.udp && vxlanPorts.includes(rec.udp.dstPort)) {
+  const dport = outer.proto === 17 ? outer.payload.u16(2) : null;
+  if (dport !== null && vxlanPorts.includes(dport)) {
     const vx = outer.payload.slice(8);
     const flags = vx.u8(0);
     const vniHi = vx.u16(4);
     const vniLo = vx.u8(6);
     if (flags === null || vniHi === null || vniLo === null) {
+      transport(outer, rec, state);
       state.truncated = true;
       return true;
     }
-    if ((flags & 0x08) === 0) return true; // not VXLAN (no valid-VNI flag): keep as plain UDP
+    if ((flags & 0x08) === 0) {
+      // not VXLAN (no valid-VNI flag): keep as plain UDP
+      transport(outer, rec, state);
+      return true;
+    }
     rec.encapsulation = 'vxlan';
     rec.vni = (vniHi << 8) | vniLo;
     const eth = ethernet(vx.slice(8));
     if (!eth) {
+      rec.protocol = 'unknown';
+      rec.innerSrc = '';
+      rec.innerDst = '';
       state.truncated = true;
       return true;
     }
@@ -284,11 +301,9 @@ const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanP
     rec.innerDstMac = formatMac(eth.dst);
     if (eth.type !== 0x0800 && eth.type !== 0x86dd) {
       rec.protocol = `ethertype-0x${eth.type.toString(16).padStart(4, '0')}`;
-      delete rec.udp;
       return true;
     }
     const inner = ip(eth.payload, state);
-    delete rec.udp;
     if (!inner) {
       // cut inside the inner IP header: the inner addresses are unknown
       rec.protocol = 'unknown';
@@ -306,6 +321,7 @@ const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanP
     rec.encapsulation = 'ipip';
     const inner = ip(outer.payload, state);
     if (!inner) {
+      rec.protocol = 'ipip';
       rec.innerSrc = '';
       rec.innerDst = '';
       state.truncated = true;
@@ -314,7 +330,9 @@ const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanP
     rec.innerSrc = inner.src;
     rec.innerDst = inner.dst;
     transport(inner, rec, state);
+    return true;
   }
+  transport(outer, rec, state);
   return true;
 };
 
@@ -406,6 +424,7 @@ export const parsePcap = (input: Uint8Array, opts: PcapOptions = {}): Parsed<Pca
   let packets = 0;
   let notIp = 0;
   let off = 24;
+  const timeCache = { sec: -1, text: '' };
   while (off < input.length) {
     if (off + 16 > input.length) {
       warnings.push(`capture truncated: ${input.length - off} bytes of a record header at the end`);
@@ -427,7 +446,7 @@ export const parsePcap = (input: Uint8Array, opts: PcapOptions = {}): Parsed<Pca
     const data = input.subarray(off + 16, off + 16 + caplen);
     off += 16 + caplen;
     if (!(linkType in LINK_NAMES)) continue;
-    const rec = decodePacket(data, linkType, isoTime(sec, frac, nano), opts);
+    const rec = decodePacket(data, linkType, isoTime(sec, frac, nano, timeCache), opts);
     if (rec) {
       if (caplen < origlen && !rec.truncated && rec.protocol === 'unknown') rec.truncated = true;
       records.push(rec);
