@@ -12,13 +12,15 @@
  * - Findings of a pass replace the previous set in one assignment: findings not produced again are
  *   cleared (fixed). firstSeen is carried across passes by finding id (stampFindings); a node's
  *   local findings (from its report) keep the earliest firstSeen seen.
+ * - A pass first forgets nodes that are gone (no report for `forgetAfterMs`, or stale and no longer
+ *   in the datastore), so deleted nodes do not stay stale forever nor keep their metric series.
  * - Time comes from the injected clock; the pass duration is measured with its monotonic reading.
  */
 import type { Logger } from 'pino';
 import type { ClusterMap } from '../contract/cluster.js';
 import { stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
 import type { CorrelateInput, DatastoreView, NodeState } from './correlate/types.js';
-import { recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
+import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
 import type { ReportStore } from './store.js';
 
 export type CorrelateFn = (input: CorrelateInput) => { map: ClusterMap; findings: FindingDraft[] };
@@ -46,6 +48,11 @@ export interface EngineOptions {
   datastore?: () => Promise<DatastoreView | undefined>;
   /** rule ids whose finding gauges are exported as 0 when nothing fires */
   ruleIds?: readonly string[];
+  /**
+   * forget a node (store entry and its metric series) after this long without a report, or as
+   * soon as it is stale and the datastore no longer lists it (node deleted); default 24 h
+   */
+  forgetAfterMs?: number;
 }
 
 export interface PassSummary {
@@ -166,6 +173,19 @@ export class CorrelationEngine {
     return { reporting: all.length - stale, stale, expected: this.lastExpected };
   }
 
+  private forgetGone(nowMs: number, datastore: DatastoreView | undefined): void {
+    const forgetAfter = this.o.forgetAfterMs ?? 24 * 3600_000;
+    const listed = datastore ? new Set(datastore.nodes.map((n) => n.name)) : undefined;
+    for (const s of this.o.store.nodes()) {
+      const silentMs = nowMs - Date.parse(s.receivedAt);
+      const deleted = listed !== undefined && !listed.has(s.node) && isStale(s, nowMs, this.o.staleAfterIntervals);
+      if (silentMs <= forgetAfter && !deleted) continue;
+      this.o.store.remove(s.node);
+      forgetNode(this.o.metrics, s.node);
+      this.log.info({ node: { name: s.node, lastReport: s.receivedAt, reason: deleted ? 'not in the datastore' : 'no report for too long' } }, 'node forgotten');
+    }
+  }
+
   private async pass(): Promise<void> {
     const { clock, metrics } = this.o;
     let datastore: DatastoreView | undefined;
@@ -179,6 +199,7 @@ export class CorrelationEngine {
     const started = clock.monotonic();
     const nowMs = clock.now();
     const now = new Date(nowMs).toISOString();
+    this.forgetGone(nowMs, datastore);
     const nodes = this.o.store.nodes();
     const { map, findings: drafts } = this.o.correlate({ nodes, now, staleAfterIntervals: this.o.staleAfterIntervals, datastore });
     const next = mergeFindings(drafts, nodes, this.current, now);

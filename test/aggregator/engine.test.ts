@@ -6,7 +6,7 @@ import type { Finding, FindingDraft } from '../../contract/finding.js';
 import { Report } from '../../contract/report.js';
 import type { CorrelateInput } from '../../aggregator/correlate/types.js';
 import { CorrelationEngine, mergeFindings, type Clock, type CorrelateFn } from '../../aggregator/engine.js';
-import { createAggregatorMetrics } from '../../aggregator/metrics.js';
+import { createAggregatorMetrics, recordNodeReport } from '../../aggregator/metrics.js';
 import { ReportStore } from '../../aggregator/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -43,6 +43,7 @@ const setup = (correlate: CorrelateFn, extra: Partial<ConstructorParameters<type
   const add = (i: number, seq: number, findings: Finding[] = []) => {
     const r = Report.parse({ ...toReport(meshSnapshot(i, 3, seq), { agentId: 'agent-aaaaaaaa', seq }), findings });
     expect(store.ingest(r, new Date(t).toISOString()).kind).toBe('accepted');
+    recordNodeReport(metrics, store.get(r.node)!.report, t);
   };
   return { engine, store, clock, registry, add };
 };
@@ -195,6 +196,33 @@ describe('aggregator/engine', () => {
     expect(passes).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(passes).toBe(2);
+  });
+
+  it('forgets nodes gone from the datastore once stale, and nodes silent for too long', async () => {
+    let listed = ['node-00000', 'node-00001', 'node-00002'];
+    const { engine, add, clock, store, registry } = setup(() => ({ map: { nodes: [] }, findings: [] }), {
+      datastore: async () => ({ nodes: listed.map((name) => ({ name, internalIPs: [] })), calicoNodePods: [], ipPools: [], blockAffinities: [] }),
+      forgetAfterMs: 3600_000,
+    });
+    engines.push(engine);
+    add(0, 1);
+    add(1, 1);
+    add(2, 1);
+    listed = ['node-00000', 'node-00002'];
+    await engine.trigger();
+    // node-00001 is not listed but still reporting (not stale): kept
+    expect(store.size).toBe(3);
+    expect(await registry.getSingleMetricAsString('calico_diag_node_last_report_timestamp_seconds')).toMatch(/node-00001/);
+    clock.advance(91_000); // > 3 × 30 s
+    add(0, 2);
+    await engine.trigger();
+    expect(store.nodes().map((n) => n.node).sort()).toEqual(['node-00000', 'node-00002']);
+    expect(await registry.getSingleMetricAsString('calico_diag_node_last_report_timestamp_seconds')).not.toMatch(/node-00001/);
+    clock.advance(3600_000);
+    add(0, 3);
+    await engine.trigger();
+    // node-00002 is listed but silent for more than an hour
+    expect(store.nodes().map((n) => n.node)).toEqual(['node-00000']);
   });
 
   it('keeps running after a failing pass', async () => {
