@@ -95,6 +95,8 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     const kept = await P().aggregatorGet<Diagnosis>(`/v1/diagnoses/${n.id}`);
     expect(kept.status).toBe(200);
     expect(kept.body.verdict).toBe('healthy');
+    const metrics = await P().aggregatorGet<string>('/metrics');
+    expect(String(metrics.body)).toMatch(/calico_diag_diagnoses_total\{verdict="healthy"\} 2/);
   }, 60_000);
 
   it('wrong neighbour MAC on node1 for node2: the frames die in node1\'s vxlan.calico; cause names node1', async () => {

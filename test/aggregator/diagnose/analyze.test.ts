@@ -305,6 +305,43 @@ describe('analyze: gaps on the return path', () => {
   });
 });
 
+describe('analyze: IPv6', () => {
+  it('ICMPv6 echo over vxlan-v6.calico: matched by type 128/129, inner MAC checked against the IPv6 VTEP', () => {
+    const v6 = (n: ClusterNode, i: number): ClusterNode => ({
+      ...n,
+      tunnels: [{ device: 'vxlan-v6.calico', kind: 'vxlan', family: 'inet6', ip: `fd00:${i}::`, mac: `66:00:00:00:06:0${i}`, vni: 4096, port: 4789, mtu: 1430, operstate: 'UNKNOWN', local: null }],
+    });
+    const SRC6 = 'fd00:1::';
+    const DST6 = 'fd00:2::5';
+    const r6 = (kind: Kind, seq: number, iface: string, encap: boolean, dstMac?: string): CaptureRecord => ({
+      time: `2026-11-21T15:00:0${seq}.000000Z`,
+      interface: iface,
+      outerSrc: kind === 'request' ? 'fd77::11' : 'fd77::12',
+      outerDst: kind === 'request' ? 'fd77::12' : 'fd77::11',
+      encapsulation: encap ? 'vxlan' : 'none',
+      innerDstMac: dstMac ?? (kind === 'request' ? '66:00:00:00:06:02' : '66:00:00:00:06:01'),
+      innerSrc: kind === 'request' ? SRC6 : DST6,
+      innerDst: kind === 'request' ? DST6 : SRC6,
+      protocol: 'icmp6',
+      icmp: { type: kind === 'request' ? 128 : 129, code: 0, id: 4242, seq },
+    });
+    const input = healthy();
+    input.probe = { id: 4242, source: SRC6, target: DST6, sent: 1, received: 0 };
+    input.to = { input: DST6, node: 'node-b', ip: DST6, kind: 'pod' };
+    input.source.node = v6(A, 1);
+    input.destination.node = v6(B, 2);
+    input.source.tunnel = cap('vxlan-v6.calico', [r6('request', 1, 'vxlan-v6.calico', false, '66:00:00:00:06:99')]);
+    input.source.uplink = cap('eth0', [r6('request', 1, 'eth0', true, '66:00:00:00:06:99')]);
+    input.destination.uplink = cap('eth0', [r6('request', 1, 'eth0', true, '66:00:00:00:06:99')]);
+    input.destination.tunnel = cap('vxlan-v6.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-a' });
+    expect(d.causes[0]?.detail).toContain('66:00:00:00:06:02');
+  });
+});
+
 describe('analyze: inconclusive', () => {
   it('no probe result at all', () => {
     const input = healthy();
