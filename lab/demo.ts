@@ -110,7 +110,7 @@ const run = async (): Promise<number> => {
   }
 
   step('1. bringing the lab up');
-  const lab = await createLab({ nodes: 3, progress: (l) => out(`  ${l}`), exitHooks: true });
+  const lab = await createLab({ nodes: 3, progress: (l) => out(`  ${l}`) });
   const procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });
   try {
     out(`  starting the aggregator in ${lab.aggregatorNs} (${lab.aggregatorIp}:9478)`);

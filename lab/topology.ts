@@ -204,7 +204,8 @@ export interface CreateLabOptions {
   felixStandin?: boolean;
   /**
    * install SIGINT/SIGTERM/exit teardown hooks before the first namespace exists (so Ctrl-C while
-   * building still cleans up); teardown() removes them. Default false (tests use afterAll).
+   * building still cleans up, and a process that exits without teardown leaves nothing); teardown()
+   * removes them once it has finished. Default true.
    */
   exitHooks?: boolean;
 }
@@ -222,6 +223,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const felix = new Map<string, Daemon>();
   const created: string[] = [];
   let tearing: Promise<void> | undefined;
+  let tornDown = false;
 
   const namespaces = (): string[] => [
     ...plan.nodes.flatMap((n) => [...n.pods.map((p) => p.ns), n.ns]),
@@ -232,10 +234,11 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   let uninstallHooks: (() => void) | undefined;
   const teardown = (): Promise<void> => {
     tearing ??= (async () => {
-      uninstallHooks?.();
       await Promise.all([...felix.values()].map((d) => d.stop(1000)));
       await teardownNamespaces(sh, namespaces());
       rmSync(runDir, { recursive: true, force: true });
+      tornDown = true;
+      uninstallHooks?.();
     })();
     return tearing;
   };
@@ -257,12 +260,14 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     exec,
     ping: async (fromNs, toIp, o = {}) => {
       const count = o.count ?? 1;
-      const argv: string[] = ['ping', '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1)];
-      if (count > 1) argv.push('-i', '0.2');
-      if (o.size !== undefined) argv.push('-s', String(o.size));
-      if (o.df) argv.push('-M', 'do');
-      argv.push(toIp);
-      const res = await sh.try(inNs(fromNs, argv as unknown as Argv), { timeoutMs: (count * (o.timeoutS ?? 1) + 5) * 1000 });
+      const argv: Argv = [
+        'ping', '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1),
+        ...(count > 1 ? ['-i', '0.2'] : []),
+        ...(o.size !== undefined ? ['-s', String(o.size)] : []),
+        ...(o.df ? ['-M', 'do'] : []),
+        toIp,
+      ];
+      const res = await sh.try(inNs(fromNs, argv), { timeoutMs: (count * (o.timeoutS ?? 1) + 5) * 1000 });
       return res.exitCode === 0;
     },
     setFelixHealth: (name, health) => {
@@ -282,8 +287,8 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         void teardown().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
       };
       const onExit = (): void => {
-        // Last resort when the process exits without awaiting teardown: synchronous cleanup.
-        if (!tearing) teardownSyncFallback(namespaces(), runDir);
+        // Last resort when the process exits before teardown finished: synchronous cleanup.
+        if (!tornDown) teardownSyncFallback(namespaces(), runDir);
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -296,7 +301,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     },
   };
 
-  if (opts.exitHooks) uninstallHooks = lab.installExitHooks();
+  if (opts.exitHooks !== false) uninstallHooks = lab.installExitHooks();
   try {
     progress(`creating namespaces (prefix ${plan.prefix})`);
     for (const ns of namespaces().reverse()) {

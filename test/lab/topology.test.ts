@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createLab, felixVtepMac, caliIfName, planLab, type Lab } from '../../lab/topology.js';
 import { listNamespaces, cleanupLeftovers } from '../../lab/cleanup.js';
 import { requireLabHost } from '../../lab/preflight.js';
@@ -163,5 +165,45 @@ describe('issue #4: teardown', () => {
     expect(after).not.toContain('cdlfff0-n1');
     // The live lab of this file (owner alive) is kept.
     expect(after).toContain(L().nodes[0]!.ns);
+  }, 60_000);
+
+  const topologyTs = fileURLToPath(new URL('../../lab/topology.ts', import.meta.url));
+  /** Runs a child that builds a 2-node lab, prints its prefix, then does `then` (exit or wait). */
+  const childLab = (then: string) =>
+    spawn(process.execPath, [
+      '--import', 'tsx', '--input-type=module', '-e',
+      `import { createLab } from ${JSON.stringify(topologyTs)}; const lab = await createLab({ nodes: 2 }); console.log('PREFIX ' + lab.prefix); ${then}`,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefixOf = (child: ReturnType<typeof childLab>) =>
+    new Promise<string>((res, rej) => {
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = buf.match(/PREFIX (cdl[0-9a-f]{4})/);
+        if (m) res(m[1]!);
+      });
+      child.once('exit', (code) => rej(new Error(`child exited (${code}) before building its lab: ${buf}`)));
+    });
+  const labNamespaces = async (prefix: string) => (await listNamespaces(makeSh())).filter((n) => n.startsWith(`${prefix}-`));
+
+  it('a process that exits without teardown, or is sent SIGTERM, leaves no namespace behind', async () => {
+    const exiting = childLab('process.exit(0);');
+    const exitedFirst = new Promise((r) => exiting.once('exit', r));
+    const p1 = await prefixOf(exiting);
+    await exitedFirst;
+    expect(await labNamespaces(p1)).toEqual([]);
+
+    const waiting = childLab('setInterval(() => {}, 1000);');
+    try {
+      const p2 = await prefixOf(waiting);
+      // n1, n1p1, n2, n2p1, agg, ul
+      expect((await labNamespaces(p2)).length).toBe(6);
+      const exited = new Promise<number | null>((r) => waiting.once('exit', (code) => r(code)));
+      waiting.kill('SIGTERM');
+      expect(await exited).toBe(143);
+      expect(await labNamespaces(p2)).toEqual([]);
+    } finally {
+      if (waiting.exitCode === null) waiting.kill('SIGKILL');
+    }
   }, 60_000);
 });
