@@ -29,6 +29,19 @@ export const hostNotInAllowedSet: CorrelateRule = {
     const index = indexFor(input, given);
     const out: FindingDraft[] = [];
     const marked = new Int32Array(index.nodes.length).fill(-1);
+    // nodes whose encapsulation source addresses are known and unambiguous, per family, counted
+    // once: a set holding all of them skips the per-node walk
+    const wantedOf = (a: IndexedNode, family: 'inet' | 'inet6') => a.encapSourceIPs.filter((ip) => familyOf(ip) === family);
+    const eligible = { inet: new Uint8Array(index.nodes.length), inet6: new Uint8Array(index.nodes.length) };
+    const eligibleCount = { inet: 0, inet6: 0 };
+    for (const a of index.fresh) {
+      for (const family of ['inet', 'inet6'] as const) {
+        const wanted = wantedOf(a, family);
+        if (wanted.length === 0 || wanted.some((ip) => index.byEncapSourceIP.get(ip) !== a.i)) continue;
+        eligible[family][a.i] = 1;
+        eligibleCount[family]++;
+      }
+    }
     for (const b of index.fresh) {
       const ipsets = b.state.report.sections.ipsets;
       if (ipsets.status !== 'ok') continue;
@@ -44,22 +57,27 @@ export const hostNotInAllowedSet: CorrelateRule = {
         if (sets.length === 0) continue;
         const stamp = b.i + (family === 'inet' ? 0 : index.nodes.length);
         const nets: Cidr[] = [];
+        const elig = eligible[family];
+        let markedCount = 0;
         for (const s of sets) {
           for (const m of s.members) {
             const key = m.includes('/') ? stripHostPrefix(m) : m;
             const ai = index.byEncapSourceIP.get(key);
-            if (ai !== undefined && ai >= 0) marked[ai] = stamp;
-            else if (key.includes('/')) {
+            if (ai !== undefined && ai >= 0) {
+              if (marked[ai] !== stamp) {
+                marked[ai] = stamp;
+                if (ai !== b.i) markedCount += elig[ai] as number;
+              }
+            } else if (key.includes('/')) {
               const c = parseCidr(key);
               if (c !== null) nets.push(c);
             }
           }
         }
-        for (const a of index.fresh) {
-          if (a.i === b.i || marked[a.i] === stamp) continue;
-          const wanted = a.encapSourceIPs.filter((ip) => familyOf(ip) === family);
-          if (wanted.length === 0) continue;
-          if (wanted.some((ip) => index.byEncapSourceIP.get(ip) !== a.i)) continue; // address shared/ambiguous
+        const expected = eligibleCount[family] - (elig[b.i] as number);
+        for (const a of markedCount < expected ? index.fresh : []) {
+          if (a.i === b.i || marked[a.i] === stamp || elig[a.i] === 0) continue;
+          const wanted = wantedOf(a, family);
           const inNet = (ip: string) => {
             const c = parseCidr(ip);
             return c !== null && nets.some((n) => contains(n, c));

@@ -78,6 +78,18 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
   if (held !== undefined) return held;
   const groups = index.blockGroups;
   const covered = new Int32Array(groups.length).fill(-1);
+  // groups every node must route (single owner whose routes are ok), counted once, so that a node
+  // covering them all skips the walk over every group
+  const eligible = new Uint8Array(groups.length);
+  const ownedEligible = new Int32Array(index.nodes.length);
+  let eligibleCount = 0;
+  for (let g = 0; g < groups.length; g++) {
+    const owners = groups[g]!.owners;
+    if (owners.length !== 1 || !ok(index.nodes[owners[0]!]!, 'routes')) continue;
+    eligible[g] = 1;
+    eligibleCount++;
+    ownedEligible[owners[0]!]!++;
+  }
   const out: NodeRouteScan[] = [];
   for (const a of index.fresh) {
     if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
@@ -92,20 +104,24 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     const ctx = standard ? STANDARD : contextOf(a);
     const judgeHere = (r: Route) => judge(index, ctx, r);
     const scan: NodeRouteScan = { node: a, uncovered: [], wrong: [] };
+    let coveredCount = 0;
     for (const r of routes.data) {
       if (r.type !== 'unicast' || !isMainTable(r)) continue;
       const v = standard ? verdict(index, r, judgeHere) : judgeHere(r);
       if (v === SKIP) continue;
       const g = v >> 1;
-      covered[g] = a.i;
-      if ((v & 1) === 1 && groups[g]!.owners[0] !== a.i) scan.wrong.push({ route: r, group: g, ctx });
+      const owner = groups[g]!.owners[0];
+      if (covered[g] !== a.i) {
+        covered[g] = a.i;
+        if (eligible[g] === 1 && owner !== a.i) coveredCount++;
+      }
+      if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: r, group: g, ctx });
     }
-    for (let g = 0; g < groups.length; g++) {
-      if (covered[g] === a.i) continue;
-      const owners = groups[g]!.owners;
-      if (owners.length !== 1 || owners[0] === a.i) continue;
-      if (!ok(index.nodes[owners[0]!]!, 'routes')) continue;
-      scan.uncovered.push(g);
+    if (coveredCount < eligibleCount - ownedEligible[a.i]!) {
+      for (let g = 0; g < groups.length; g++) {
+        if (covered[g] === a.i || eligible[g] === 0 || groups[g]!.owners[0] === a.i) continue;
+        scan.uncovered.push(g);
+      }
     }
     carry(index, KEY, routes.data, scan);
     out.push(scan);

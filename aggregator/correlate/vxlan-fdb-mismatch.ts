@@ -26,6 +26,18 @@ export const vxlanFdbMismatch: CorrelateRule = {
     const n = index.nodes.length;
     const seen = new Int32Array(n).fill(-1);
     const good = new Int32Array(n).fill(-1);
+    // peers every VXLAN node must hold an entry for, counted once (see vxlan-neighbor-mac-mismatch)
+    const eligible = { inet: new Uint8Array(n), inet6: new Uint8Array(n) };
+    const eligibleCount = { inet: 0, inet6: 0 };
+    for (const b of index.fresh) {
+      for (const family of ['inet', 'inet6'] as const) {
+        const bt = family === 'inet' ? b.vxlan : b.vxlan6;
+        if (bt === null || bt.mac === null || index.byVtepMac.get(bt.mac.toLowerCase()) !== b.i) continue;
+        if ((bt.local ?? b.underlayIPs[0] ?? null) === null) continue;
+        eligible[family][b.i] = 1;
+        eligibleCount[family]++;
+      }
+    }
     for (const a of index.fresh) {
       const fdb = a.state.report.sections.fdb;
       if (fdb.status !== 'ok' || (a.vxlan === null && a.vxlan6 === null)) continue;
@@ -42,6 +54,8 @@ export const vxlanFdbMismatch: CorrelateRule = {
         const dev = vxlanDevice(a, family);
         const stamp = a.i + (family === 'inet' ? 0 : n);
         let wrong: { b: IndexedNode; dst: string | null }[] | null = null;
+        let seenCount = 0;
+        const elig = eligible[family];
         const judge = (e: FdbEntry): number => {
           let bi = index.byVtepMac.get(e.mac);
           if (bi === undefined) bi = index.byVtepMac.get(e.mac.toLowerCase());
@@ -55,13 +69,19 @@ export const vxlanFdbMismatch: CorrelateRule = {
           const v = verdict(index, e, judge);
           if (v === SKIP || v === a.i) continue;
           if (v >= 0) {
-            seen[v] = stamp;
+            if (seen[v] !== stamp) {
+              seen[v] = stamp;
+              seenCount += elig[v] as number;
+            }
             good[v] = stamp;
             continue;
           }
           const bi = wrongOwner(v);
           if (bi === a.i) continue;
-          seen[bi] = stamp;
+          if (seen[bi] !== stamp) {
+            seen[bi] = stamp;
+            seenCount += elig[bi] as number;
+          }
           (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, dst: e.dst });
         }
         for (const w of wrong ?? []) {
@@ -84,13 +104,11 @@ export const vxlanFdbMismatch: CorrelateRule = {
             remedy: REMEDY,
           });
         }
-        for (const b of index.fresh) {
-          if (b.i === a.i || seen[b.i] === stamp) continue;
-          const bt = tunnelOf(b);
-          if (bt === null || bt.mac === null) continue;
-          if (index.byVtepMac.get(bt.mac.toLowerCase()) !== b.i) continue;
-          const exp = expectedDst(b);
-          if (exp === null) continue;
+        const expected = eligibleCount[family] - (elig[a.i] as number);
+        for (const b of seenCount < expected ? index.fresh : []) {
+          if (b.i === a.i || seen[b.i] === stamp || elig[b.i] === 0) continue;
+          const bt = tunnelOf(b) as Tunnel & { mac: string };
+          const exp = expectedDst(b) as string;
           mine.push({
             rule: RULE_ID,
             severity: 'critical',

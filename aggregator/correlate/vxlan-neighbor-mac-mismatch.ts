@@ -26,6 +26,18 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
     const n = index.nodes.length;
     const seen = new Int32Array(n).fill(-1);
     const good = new Int32Array(n).fill(-1);
+    // which peers every VXLAN node must hold an entry for, counted once: a node whose entries cover
+    // them all skips the per-peer "missing" walk
+    const eligible = { inet: new Uint8Array(n), inet6: new Uint8Array(n) };
+    const eligibleCount = { inet: 0, inet6: 0 };
+    for (const b of index.fresh) {
+      for (const family of ['inet', 'inet6'] as const) {
+        const bt = family === 'inet' ? b.vxlan : b.vxlan6;
+        if (bt === null || bt.ip === null || bt.mac === null || index.byTunnelIP.get(bt.ip) !== b.i) continue;
+        eligible[family][b.i] = 1;
+        eligibleCount[family]++;
+      }
+    }
     for (const a of index.fresh) {
       const neigh = a.state.report.sections.neighbours;
       if (neigh.status !== 'ok' || (a.vxlan === null && a.vxlan6 === null)) continue;
@@ -41,6 +53,8 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
         const dev = vxlanDevice(a, family);
         const stamp = a.i + (family === 'inet' ? 0 : n);
         let wrong: { b: IndexedNode; lladdr: string | null; state: string[] }[] | null = null;
+        let seenCount = 0;
+        const elig = eligible[family];
         const judge = (e: Neighbour): number => {
           const bi = index.byTunnelIP.get(e.dst);
           if (bi === undefined || bi < 0) return SKIP;
@@ -53,13 +67,19 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
           const v = verdict(index, e, judge);
           if (v === SKIP || v === a.i) continue;
           if (v >= 0) {
-            seen[v] = stamp;
+            if (seen[v] !== stamp) {
+              seen[v] = stamp;
+              seenCount += elig[v] as number;
+            }
             good[v] = stamp;
             continue;
           }
           const bi = wrongOwner(v);
           if (bi === a.i) continue;
-          seen[bi] = stamp;
+          if (seen[bi] !== stamp) {
+            seen[bi] = stamp;
+            seenCount += elig[bi] as number;
+          }
           (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, lladdr: e.lladdr, state: e.state });
         }
         for (const w of wrong ?? []) {
@@ -80,11 +100,10 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
             remedy: REMEDY,
           });
         }
-        for (const b of index.fresh) {
-          if (b.i === a.i || seen[b.i] === stamp) continue;
-          const bt = tunnelOf(b);
-          if (bt === null || bt.ip === null || bt.mac === null) continue;
-          if (index.byTunnelIP.get(bt.ip) !== b.i) continue;
+        const expected = eligibleCount[family] - (elig[a.i] as number);
+        for (const b of seenCount < expected ? index.fresh : []) {
+          if (b.i === a.i || seen[b.i] === stamp || elig[b.i] === 0) continue;
+          const bt = tunnelOf(b) as Tunnel & { ip: string; mac: string };
           mine.push({
             rule: RULE_ID,
             severity: 'critical',
