@@ -101,8 +101,23 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
   const cap = spec.capture === 'uplink' ? side.uplink : spec.capture === 'tunnel' ? side.tunnel : (side.workload ?? null);
   if (!cap) return { ...base, device: null, status: 'not-captured', seqs: [], note: 'no capture for this hop' };
   if (!cap.ok) return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed' };
-  const seqs = seqsOf(cap.records, probe, spec.kind, spec.capture === 'uplink');
-  return { ...base, device: cap.device, status: seqs.length > 0 ? 'seen' : 'missing', seqs };
+  let records = cap.records;
+  let note: string | undefined;
+  if (spec.capture === 'tunnel' && spec.hop.endsWith('-in')) {
+    // The capture tap on the tunnel device sees a decapsulated frame before the kernel checks its
+    // destination MAC; a frame not addressed to this VTEP is dropped right after (PACKET_OTHERHOST),
+    // so it does not count as delivered by the tunnel device.
+    const mine = normMac(vtep(side.node, isV6(probe.target) ? 'inet6' : 'inet')?.mac);
+    if (mine) {
+      const foreign = records.filter((r) => isProbePacket(r, probe, spec.kind) && r.innerDstMac && normMac(r.innerDstMac) !== mine);
+      if (foreign.length > 0) {
+        records = records.filter((r) => !foreign.includes(r));
+        note = `${foreign.length} frame(s) addressed to ${foreign[0]?.innerDstMac}, not to this VTEP (${mine}): dropped by the kernel`;
+      }
+    }
+  }
+  const seqs = seqsOf(records, probe, spec.kind, spec.capture === 'uplink');
+  return { ...base, device: cap.device, status: seqs.length > 0 ? 'seen' : 'missing', seqs, ...(note ? { note } : {}) };
 };
 
 /** Packets of the probe seen on an uplink whose inner destination MAC is not the receiver's VTEP MAC. */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
-import { injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
+import { WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
@@ -34,7 +34,7 @@ const explain = (d: Diagnosis) =>
   `\n  ${d.summary}\n  warnings: ${d.warnings.join(' | ')}`;
 
 /** Waits until the aggregator's view reflects the fault (its finding is raised). */
-const waitForFinding = async (rule: string, node: string, deadlineMs = 12_000): Promise<void> => {
+const waitForFinding = async (rule: string, node: string, deadlineMs = 20_000): Promise<void> => {
   const start = Date.now();
   for (;;) {
     // pod traffic node1 → node2, so drop counters have something to count
@@ -107,6 +107,24 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node1' });
       expect(d.causes[0]?.detail).toContain('66:de:ad:be:ef:01');
       expect(d.findings.some((f) => f.rule === 'vxlan-neighbor-mac-mismatch' && f.node === 'node1')).toBe(true);
+    });
+  }, 60_000);
+
+  it('wrong neighbour MAC plus an FDB entry for it: frames reach node2 and die at its vxlan.calico; the inner MAC names node1', async () => {
+    const n1 = L().node('node1');
+    await withFault('neighbor-mac-wrong', { node: 'node1', peer: 'node2' }, async () => {
+      // a stale FDB entry steering the wrong MAC to node2's underlay address
+      await L().exec(n1.ns, ['bridge', 'fdb', 'add', WRONG_VTEP_MAC, 'dev', 'vxlan.calico', 'dst', L().node('node2').nodeIp, 'self', 'permanent']);
+      try {
+        const d = await diagnose('node1', pod2());
+        expect(d.verdict, explain(d)).toBe('one-way-gap');
+        expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+        expect(d.causes[0], explain(d)).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node1', fromCapture: true });
+        expect(d.causes[0]?.detail).toContain(WRONG_VTEP_MAC);
+        expect(d.causes[0]?.detail).toContain(L().node('node2').vtepMac);
+      } finally {
+        await L().exec(n1.ns, ['bridge', 'fdb', 'del', WRONG_VTEP_MAC, 'dev', 'vxlan.calico']);
+      }
     });
   }, 60_000);
 

@@ -158,6 +158,23 @@ describe('analyze: gaps on the forward path', () => {
     expect(statuses(d)['destination-uplink-in']).toBe('seen');
   });
 
+  it('issue #5: frames with a foreign inner MAC seen by the destination tunnel tap are not delivered (PACKET_OTHERHOST)', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    const wrongMac = { innerDstMac: '66:00:00:00:00:99' };
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request'], [1, 2, 3], wrongMac));
+    input.source.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], wrongMac));
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], wrongMac));
+    // the real kernel: tcpdump on node-b's vxlan.calico sees the frames, then they are dropped
+    input.destination.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request'], [1, 2, 3], wrongMac));
+    input.destination.workload = cap('cali00000000002', []);
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    const hop = d.hops.find((h) => h.hop === 'destination-tunnel-in');
+    expect(hop?.note).toBe('3 frame(s) addressed to 66:00:00:00:00:99, not to this VTEP (66:00:00:00:00:02): dropped by the kernel');
+    expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-a' });
+  });
+
   it('issue #5: source missing from the destination all-hosts ipset → gap at destination tunnel-in, cause on the destination', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
