@@ -14,8 +14,12 @@ import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
 
 const INTERVAL_S = 1;
-/** "within two intervals", plus scheduling slack for three agents and an aggregator on one CPU set */
-const DETECT_DEADLINE_MS = 2 * INTERVAL_S * 1000 + 4000;
+/**
+ * "within two intervals", plus slack for scheduling: three agents, an aggregator and the test share
+ * the machine's CPUs with whatever else runs (CI runners, parallel test files); on an idle 2-CPU
+ * machine detection took 1.0–2.5 s (3–3.7 s for agent-stale), printed at the end of the file.
+ */
+const DETECT_DEADLINE_MS = 2 * INTERVAL_S * 1000 + 8000;
 
 let lab: Lab | undefined;
 let procs: LabProcesses | undefined;
@@ -130,6 +134,9 @@ describe('issue #4: lab end to end (agents + aggregator)', () => {
       ).toBe(true);
       detectMs.set(kind, detected.elapsedMs);
       expect(seen.every((ok) => ok === smallWorks), `pod pings under ${kind}: ${JSON.stringify(seen)}`).toBe(true);
+      // Attributed to the holder of the wrong state only: no other node carries the same rule.
+      const elsewhere = detected.last.filter((x) => x.rule === expected.rule && x.node !== expected.node);
+      expect(elsewhere, `${expected.rule} also raised on other nodes:\n${brief(elsewhere)}`).toEqual([]);
       const hit = detected.last.find((x) => matches(x, expected))!;
       expect(hit.evidence.seen.length).toBeGreaterThan(0);
       expect(hit.remedy.length).toBeGreaterThan(0);
