@@ -3,6 +3,12 @@
  *
  *   npm run bench                      # build, then: node dist/bench/iptables.js
  *   node dist/bench/iptables.js --rules 100000 --runs 15
+ *   node dist/bench/iptables.js --snapshot-rss [--rules 100000] [--no-hint]
+ *       (root) loads the dump into a namespace `cdB-bench` with ipset restore + iptables-legacy-restore,
+ *       adds kubelet's KUBE-IPTABLES-HINT chain to the legacy mangle table (as on every kube node;
+ *       --no-hint leaves it out so backend detection reads full dumps), then runs
+ *       `/usr/bin/time -f %M ip netns exec cdB-bench node bin/calico-diag.js snapshot --json` three
+ *       times and reports the peak RSS (the namespace is deleted afterwards, also on failure).
  *
  * Generates a deterministic Calico-like `iptables-save -c` dump (bench/gen-iptables.ts), then in
  * the same process, alternating, times (a) a bare line split (`text.split('\n')` and touching each
@@ -11,6 +17,9 @@
  * comments, ipset matches) as a consumer reading all rules would. Reports medians, MB/s, the
  * parse/split ratios, heap and RSS.
  */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { generateIptablesSave } from './gen-iptables.js';
 import { iptablesTotals, parseIptablesSave } from '../agent/parsers/iptables-save.js';
 
@@ -110,4 +119,58 @@ function main(): void {
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 
-main();
+const NS = 'cdB-bench';
+
+const must = (argv: string[], input?: string): string => {
+  const r = spawnSync(argv[0] as string, argv.slice(1), { input, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: exit ${r.status}: ${(r.stderr ?? '').split('\n')[0]}`);
+  return r.stdout;
+};
+
+function snapshotRss(): void {
+  const rules = arg('--rules', 100_000);
+  const hint = !process.argv.includes('--no-hint');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  const text = generateIptablesSave({ rules, seed: 42 });
+  const sets = [...new Set([...text.matchAll(/--match-set (\S+)/g)].map((m) => m[1] as string))];
+  spawnSync('ip', ['netns', 'del', NS]);
+  try {
+    must(['ip', 'netns', 'add', NS]);
+    must(['ip', 'netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
+    must(['ip', 'netns', 'exec', NS, 'ipset', 'restore'], sets.map((s) => `create ${s} hash:net\n`).join(''));
+    must(['ip', 'netns', 'exec', NS, 'iptables-legacy-restore', '-c'], text);
+    if (hint) must(['ip', 'netns', 'exec', NS, 'iptables-legacy', '-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
+    const peaks: number[] = [];
+    let outBytes = 0;
+    let iptablesMs = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync('/usr/bin/time', ['-f', 'cdB-maxrss-kib %M', 'ip', 'netns', 'exec', NS, process.execPath, join(root, 'bin/calico-diag.js'), 'snapshot', '--json'], {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 512 * 1024 * 1024,
+      });
+      const m = /cdB-maxrss-kib (\d+)/.exec(r.stderr ?? '');
+      if (r.status !== 0 || !m) throw new Error(`snapshot failed: exit ${r.status}: ${(r.stderr ?? '').slice(0, 300)}`);
+      peaks.push(Number(m[1]) / 1024);
+      outBytes = r.stdout.length;
+      const snap = JSON.parse(r.stdout) as { snapshot: { timings: Record<string, number>; sections: { iptables: { status: string } } } };
+      if (snap.snapshot.sections.iptables.status !== 'ok') throw new Error('iptables section not ok');
+      iptablesMs = snap.snapshot.timings.iptables ?? 0;
+    }
+    const out = {
+      rules,
+      kubeHint: hint,
+      command: `/usr/bin/time -f %M ip netns exec ${NS} node bin/calico-diag.js snapshot --json`,
+      peakRssMiB: peaks.map((p) => Number(p.toFixed(1))),
+      peakRssMiBMedian: Number(median(peaks).toFixed(1)),
+      jsonOutputMB: Number((outBytes / 1e6).toFixed(1)),
+      iptablesCollectorMs: iptablesMs,
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+}
+
+if (process.argv.includes('--snapshot-rss')) snapshotRss();
+else main();

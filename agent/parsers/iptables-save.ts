@@ -106,18 +106,50 @@ export class IptablesRule {
   }
 }
 
-/** Fields per rule record in `IptablesChain`'s packed store. */
+/** Fields per rule record in the packed store. */
 const REC = 6; // line, start, end, argsAt (relative to start), packets (-1: none), bytes
 
 /**
- * One chain. Its rules are kept packed (six numbers per rule: line, offsets into the input,
- * counters) while parsing; `rules` materialises `IptablesRule` objects on first access and keeps
- * them. `ruleCount` and `ruleCounters()` read the packed store, so totals never materialise.
+ * The rule records of one parse, packed in one growable Float64Array shared by its chains
+ * (six numbers per rule, no object per rule while parsing). Owned by one parse; only appended to.
+ */
+class RecordStore {
+  data: Float64Array;
+  n = 0;
+  constructor(expectedRecords: number) {
+    this.data = new Float64Array(REC * Math.max(64, expectedRecords));
+  }
+  add(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): number {
+    let k = this.n * REC;
+    if (k + REC > this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    const d = this.data;
+    d[k++] = line;
+    d[k++] = start;
+    d[k++] = end;
+    d[k++] = argsAt;
+    d[k++] = packets;
+    d[k] = bytes;
+    return this.n++;
+  }
+}
+
+/**
+ * One chain. Its rules live as records in the parse's `RecordStore`: a contiguous run
+ * (iptables-save prints a chain's rules together) or, for input that interleaves chains, an index
+ * list. `rules` materialises `IptablesRule` objects on first access and keeps them; `ruleCount`,
+ * `ruleCounters()`, `ruleTextAt()` and `ruleAt()` read the store without materialising all rules.
  * Not shared across threads; memoisation is the only mutation after parsing.
  */
 export class IptablesChain {
   #src: string;
-  #rec: number[] = [];
+  #store: RecordStore;
+  #first = -1;
+  #count = 0;
+  #idx: number[] | null = null;
   #rules: IptablesRule[] | undefined = undefined;
   constructor(
     readonly name: string,
@@ -130,58 +162,75 @@ export class IptablesChain {
     /** line of the declaration, null for an implicit builtin chain */
     readonly line: number | null,
     src: string,
+    store: RecordStore,
   ) {
     this.#src = src;
+    this.#store = store;
   }
   /** @internal parser use: appends one rule record */
   addRecord(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): void {
-    this.#rec.push(line, start, end, argsAt, packets, bytes);
+    const id = this.#store.add(line, start, end, argsAt, packets, bytes);
+    if (this.#count === 0) {
+      this.#first = id;
+    } else if (this.#idx === null && this.#first + this.#count !== id) {
+      const idx: number[] = [];
+      for (let i = 0; i < this.#count; i++) idx.push(this.#first + i);
+      this.#idx = idx;
+    }
+    if (this.#idx !== null) this.#idx.push(id);
+    this.#count++;
   }
   get ruleCount(): number {
-    return this.#rec.length / REC;
+    return this.#count;
+  }
+  /** offset in the store's data of the i-th rule's record */
+  #at(i: number): number {
+    return (this.#idx === null ? this.#first + i : (this.#idx[i] as number)) * REC;
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
     let packets = 0;
     let bytes = 0;
-    const rec = this.#rec;
-    for (let i = 0; i < rec.length; i += REC) {
-      const p = rec[i + 4] as number;
+    const d = this.#store.data;
+    for (let i = 0; i < this.#count; i++) {
+      const k = this.#at(i);
+      const p = d[k + 4] as number;
       if (p >= 0) {
         packets += p;
-        bytes += rec[i + 5] as number;
+        bytes += d[k + 5] as number;
       }
     }
     return { packets, bytes };
   }
   /** the i-th rule's text (0-based), without materialising the rule */
   ruleTextAt(i: number): string {
-    const k = i * REC;
-    return this.#src.slice(this.#rec[k + 1] as number, this.#rec[k + 2] as number);
+    const k = this.#at(i);
+    const d = this.#store.data;
+    return this.#src.slice(d[k + 1] as number, d[k + 2] as number);
   }
   /** the i-th rule (0-based): the memoised one once `rules` was read, else a fresh object */
   ruleAt(i: number): IptablesRule {
     if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
-    return this.#make(i * REC, i);
+    return this.#make(i);
   }
-  #make(k: number, i: number): IptablesRule {
-    const rec = this.#rec;
-    const p = rec[k + 4] as number;
+  #make(i: number): IptablesRule {
+    const d = this.#store.data;
+    const k = this.#at(i);
+    const p = d[k + 4] as number;
     return new IptablesRule(
-      rec[k] as number,
+      d[k] as number,
       this.name,
       i + 1,
       p >= 0 ? p : null,
-      p >= 0 ? (rec[k + 5] as number) : null,
-      this.#src.slice(rec[k + 1] as number, rec[k + 2] as number),
-      rec[k + 3] as number,
+      p >= 0 ? (d[k + 5] as number) : null,
+      this.#src.slice(d[k + 1] as number, d[k + 2] as number),
+      d[k + 3] as number,
     );
   }
   get rules(): IptablesRule[] {
     if (this.#rules === undefined) {
-      const rec = this.#rec;
-      const out: IptablesRule[] = new Array(rec.length / REC);
-      for (let k = 0, i = 0; k < rec.length; k += REC, i++) out[i] = this.#make(k, i);
+      const out: IptablesRule[] = new Array(this.#count);
+      for (let i = 0; i < this.#count; i++) out[i] = this.#make(i);
       this.#rules = out;
     }
     return this.#rules;
@@ -365,6 +414,8 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   let cursor = 0;
   const seenTables = new Set<string>();
   const counters = { a: 0, b: 0 };
+  // a Calico rule line is ~150 bytes: size the store once for the usual case
+  const store = new RecordStore(Math.ceil(len / 120));
   // next '"' at or after the current rule's arguments (amortised: each quote is found once)
   let nextQuote = -1;
   let lastOpen = -1;
@@ -433,7 +484,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
           if (!isBuiltin(open.table.name, name)) {
             return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${name}" in table ${open.table.name}`, lineNo);
           }
-          chain = new IptablesChain(name, null, 0, 0, true, null, text);
+          chain = new IptablesChain(name, null, 0, 0, true, null, text, store);
           open.byName.set(name, chain);
           open.table.chains.push(chain);
         }
@@ -466,8 +517,8 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
 
     if (first === CH_COLON) {
       if (open === null) return parseError('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
-      let q = start + 1;
-      while (q < end && text.charCodeAt(q) !== CH_SPACE) q++;
+      let q = text.indexOf(' ', start + 1);
+      if (q < 0 || q > end) q = end;
       const name = text.slice(start + 1, q);
       if (name.length === 0) return parseError('syntax', `line ${lineNo}: chain declaration without a name`, lineNo);
       let r = q + 1;
@@ -484,9 +535,11 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
         packets = counters.a;
         bytes = counters.b;
       }
-      if (open.byName.has(name)) return parseError('syntax', `line ${lineNo}: chain ${name} declared twice`, lineNo);
-      const chain = new IptablesChain(name, policy === '-' ? null : policy, packets, bytes, isBuiltin(open.table.name, name), lineNo, text);
-      open.byName.set(name, chain);
+
+      const chain = new IptablesChain(name, policy === '-' ? null : policy, packets, bytes, isBuiltin(open.table.name, name), lineNo, text, store);
+      const known = open.byName.size;
+      open.byName.set(name, chain); // one hash lookup: a duplicate leaves the size unchanged
+      if (open.byName.size === known) return parseError('syntax', `line ${lineNo}: chain ${name} declared twice`, lineNo);
       open.table.chains.push(chain);
       sawContent = true;
       continue;

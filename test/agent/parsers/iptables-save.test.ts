@@ -181,6 +181,19 @@ describe('parseIptablesSave: tokenizer and typed errors', () => {
     expect(allRules(d)[0]?.text).toBe('-A INPUT -j ACCEPT');
   });
 
+  it('rules of interleaved chains keep their order and index (input iptables-save would not print)', () => {
+    const d = mustParse('*filter\n:a - [0:0]\n:b - [0:0]\n[1:10] -A a -j ACCEPT\n[2:20] -A b -j DROP\n[3:30] -A a -j RETURN\nCOMMIT\n');
+    const a = chainOf(d, 'filter', 'a');
+    expect(a.ruleCount).toBe(2);
+    expect(a.ruleTextAt(1)).toBe('-A a -j RETURN');
+    expect(a.rules.map((r) => [r.index, r.target, r.packets, r.line])).toEqual([
+      [1, 'ACCEPT', 1, 4],
+      [2, 'RETURN', 3, 6],
+    ]);
+    expect(a.ruleCounters()).toEqual({ packets: 4, bytes: 40 });
+    expect(iptablesTotals(d)).toEqual({ tables: 1, chains: 2, rules: 3, packets: 6, bytes: 60 });
+  });
+
   it('a builtin chain may be used without a declaration (as iptables-restore allows)', () => {
     const d = mustParse('*filter\n-A FORWARD -j DROP\nCOMMIT\n');
     expect(chainOf(d, 'filter', 'FORWARD')).toMatchObject({ policy: null, line: null, builtin: true });
