@@ -113,11 +113,13 @@ export class CaptureManager {
       for (const [i, run] of runs.entries()) {
         const f = job.files[i] as { iface: string; file: string };
         // timeout(1) exits 124 when it stopped tcpdump at the duration: the normal end of a capture.
-        if (!run.ok) {
+        if (!run.ok && run.kind !== 'timeout') {
           failure ??= { code: run.kind === 'missing-binary' ? 'TCPDUMP_MISSING' : 'CAPTURE_FAILED', message: `${f.iface}: ${run.message}` };
           continue;
         }
-        if (run.exitCode !== 0 && run.exitCode !== 124) {
+        // Killed past duration + margin: what it wrote until then is still worth decoding.
+        if (!run.ok) warnings.push(`${f.iface}: tcpdump had to be killed after ${timeoutMs} ms; the file may end early`);
+        else if (run.exitCode !== 0 && run.exitCode !== 124) {
           const line = run.stderr.trim().split('\n').filter((l) => !/^(listening on|tcpdump: verbose)/.test(l)).pop() ?? '';
           failure ??= { code: 'CAPTURE_FAILED', message: `${f.iface}: tcpdump exited ${run.exitCode}: ${line.slice(0, 300)}` };
           continue;

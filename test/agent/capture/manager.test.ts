@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
+import type { CommandRunner } from '../../../agent/exec/runner.js';
 import { scriptedTcpdump } from './scripted-tcpdump.js';
 
 const logger = pino({ level: 'silent' });
@@ -63,6 +64,27 @@ describe('CaptureManager', () => {
     m.start(req());
     const r = await m.wait('cap-x');
     expect(r).toMatchObject({ status: 'failed', error: { code: 'CAPTURE_FAILED', message: 'eth0: tcpdump exited 1: tcpdump: eth0: No such device exists' } });
+  });
+
+  it('tcpdump killed by the runner past duration + margin: the file it wrote is still decoded, with a warning', async () => {
+    const inner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    const runner: CommandRunner = async (r) => {
+      await inner(r);
+      return { ok: false, kind: 'timeout', message: 'timeout did not finish within 6000 ms', argv: r.argv, stderr: '', durationMs: 6000 };
+    };
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-k' });
+    m.start(req());
+    const r = await m.wait('cap-k');
+    expect(r?.status).toBe('done');
+    expect(r?.records).toHaveLength(6);
+    expect(r?.warnings).toEqual(['eth0: tcpdump had to be killed after 6000 ms; the file may end early']);
+  });
+
+  it('tcpdump missing: failed with TCPDUMP_MISSING', async () => {
+    const runner: CommandRunner = async (r) => ({ ok: false, kind: 'missing-binary', message: 'timeout: command not found', argv: r.argv, stderr: '', durationMs: 1 });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-m' });
+    m.start(req());
+    expect(await m.wait('cap-m')).toMatchObject({ status: 'failed', error: { code: 'TCPDUMP_MISSING' } });
   });
 
   it('retention keeps the newest K captures and removes older files', async () => {

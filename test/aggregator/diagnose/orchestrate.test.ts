@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installErrorHandler, requireBearer } from '../../../common/http.js';
 import { diagnoseExtension } from '../../../aggregator/http/diagnose.js';
 import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
-import type { AgentView } from '../../../aggregator/diagnose/orchestrate.js';
+import { DiagnosisHistory, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
 import type { CaptureRecord, CaptureRequest } from '../../../contract/capture.js';
 import type { ClusterMap, ClusterNode } from '../../../contract/cluster.js';
 import { Diagnosis } from '../../../contract/diagnosis.js';
@@ -231,5 +231,18 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(second.json().code).toBe('DIAGNOSIS_BUSY');
     release();
     expect((await first).statusCode).toBe(200);
+  });
+});
+
+describe('DiagnosisHistory', () => {
+  it('keeps the newest N, newest first, and holds one running slot', () => {
+    const h = new DiagnosisHistory(2);
+    for (const id of ['d1', 'd2', 'd3']) h.add({ id } as Diagnosis);
+    expect(h.get('d1')).toBeUndefined();
+    expect(h.list().map((d) => d.id)).toEqual(['d3', 'd2']);
+    expect(h.tryBegin()).toBe(true);
+    expect(h.tryBegin()).toBe(false);
+    h.end();
+    expect(h.tryBegin()).toBe(true);
   });
 });
