@@ -61,16 +61,19 @@ export const hostNotInAllowedSet: CorrelateRule = {
         let markedCount = 0;
         for (const s of sets) {
           for (const m of s.members) {
-            const key = m.includes('/') ? stripHostPrefix(m) : m;
-            const ai = index.byEncapSourceIP.get(key);
-            if (ai !== undefined && ai >= 0) {
-              if (marked[ai] !== stamp) {
-                marked[ai] = stamp;
-                if (ai !== b.i) markedCount += elig[ai] as number;
+            // plain addresses first (the common case): one lookup, no scan of the text
+            let ai = index.byEncapSourceIP.get(m);
+            if (ai === undefined && m.includes('/')) {
+              const key = stripHostPrefix(m);
+              ai = index.byEncapSourceIP.get(key);
+              if (ai === undefined && key.includes('/')) {
+                const c = parseCidr(key);
+                if (c !== null) nets.push(c);
               }
-            } else if (key.includes('/')) {
-              const c = parseCidr(key);
-              if (c !== null) nets.push(c);
+            }
+            if (ai !== undefined && ai >= 0 && marked[ai] !== stamp) {
+              marked[ai] = stamp;
+              if (ai !== b.i) markedCount += elig[ai] as number;
             }
           }
         }

@@ -48,8 +48,9 @@ export const hopOk = (ctx: HopContext, b: IndexedNode, gateway: string | null, d
   return gateway !== null && b.underlayIPs.includes(gateway);
 };
 
-/** `g * 2 + (wrong next hop ? 1 : 0)` for a route that is exactly block group g, else SKIP. */
+/** `g * 2 + (wrong next hop ? 1 : 0)` for a main-table unicast route that is exactly block group g, else SKIP. */
 const judge = (index: ClusterIndex, ctx: HopContext, r: Route): number => {
+  if (r.type !== 'unicast' || !isMainTable(r)) return SKIP;
   const g = blockGroupOf(index, r);
   if (g === undefined) return SKIP;
   const group = index.blockGroups[g]!;
@@ -106,7 +107,6 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     const scan: NodeRouteScan = { node: a, uncovered: [], wrong: [] };
     let coveredCount = 0;
     for (const r of routes.data) {
-      if (r.type !== 'unicast' || !isMainTable(r)) continue;
       const v = standard ? verdict(index, r, judgeHere) : judgeHere(r);
       if (v === SKIP) continue;
       const g = v >> 1;
