@@ -9,6 +9,8 @@ import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
+import { nodeEntry } from '../../lab/spawn.js';
+import { execRunner } from '../../agent/exec/runner.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
 
@@ -97,6 +99,20 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     expect(kept.body.verdict).toBe('healthy');
     const metrics = await P().aggregatorGet<string>('/metrics');
     expect(String(metrics.body)).toMatch(/calico_diag_diagnoses_total\{verdict="healthy"\} 2/);
+  }, 60_000);
+
+  it('calico-diag diagnose (the CLI, in the aggregator namespace) prints the hop table and exits 0 on healthy', async () => {
+    const [node, ...rest] = nodeEntry('cli/main');
+    const r = await execRunner({
+      argv: ['ip', 'netns', 'exec', L().aggregatorNs, node as string, ...rest, 'diagnose', '--aggregator', 'http://127.0.0.1:9478', '--from', 'node1', '--to', pod2(), '--token-file', P().tokenFile],
+      timeoutMs: 40_000,
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/✓ +destination-workload-in +forward +node2/);
+    expect(r.stdout).toContain('Verdict: HEALTHY');
+    expect(r.stderr).toMatch(/capturing on both nodes/);
   }, 60_000);
 
   it('wrong neighbour MAC on node1 for node2: the frames die in node1\'s vxlan.calico; cause names node1', async () => {
