@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { CommandRunner } from '../agent/exec/runner.js';
 import { inNs, makeSh, type Argv, type Sh } from './sh.js';
 import { nodeEntry, spawnInNs, type Daemon } from './spawn.js';
-import { teardownNamespaces, teardownSync } from './cleanup.js';
+import { listNamespaces, teardownNamespaces, teardownSync } from './cleanup.js';
 
 export const LAB_PREFIX = 'cdl';
 export const UNDERLAY_CIDR = '10.213.0.0/24';
@@ -215,13 +215,20 @@ const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '
 /** Builds a lab. On any failure everything already created is torn down and the error rethrown. */
 export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const sh = makeSh(opts.runner);
-  const id = opts.id ?? randomBytes(2).toString('hex');
+  // A random id whose namespaces do not exist yet (another live lab may hold any given id).
+  const existing = new Set(await listNamespaces(sh));
+  let id = opts.id ?? randomBytes(2).toString('hex');
+  for (let i = 0; !opts.id && i < 20 && [...existing].some((n) => n.startsWith(`${LAB_PREFIX}${id}-`)); i += 1) {
+    id = randomBytes(2).toString('hex');
+  }
   const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
   const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
+  /** only what this lab created is ever deleted, so a name clash cannot take another lab down */
   const created: string[] = [];
+  const createdUnderlayLast = (): string[] => [...created].reverse();
   let tearing: Promise<void> | undefined;
   let tornDown = false;
 
@@ -235,7 +242,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const teardown = (): Promise<void> => {
     tearing ??= (async () => {
       await Promise.all([...felix.values()].map((d) => d.stop(1000)));
-      await teardownNamespaces(sh, namespaces());
+      await teardownNamespaces(sh, createdUnderlayLast());
       rmSync(runDir, { recursive: true, force: true });
       tornDown = true;
       uninstallHooks?.();
@@ -288,7 +295,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       };
       const onExit = (): void => {
         // Last resort when the process exits before teardown finished: synchronous cleanup.
-        if (!tornDown) teardownSyncFallback(namespaces(), runDir);
+        if (!tornDown) teardownSyncFallback(createdUnderlayLast(), runDir);
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
