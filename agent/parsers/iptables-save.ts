@@ -461,7 +461,9 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       let chain: IptablesChain | undefined;
       // rules come grouped by chain: compare in place before allocating the name
       const nameLen = q - p;
-      if (lastChain !== null && nameLen === lastChain.name.length && sameAt(text, p, lastChain.name)) {
+      // lastIndexOf from p: a native compare at p; on a mismatch it searches back only as far as the
+      // previous rule line, which holds lastChain's name (so the whole parse stays linear)
+      if (lastChain !== null && nameLen === lastChain.name.length && text.lastIndexOf(lastChain.name, p) === p) {
         chain = lastChain;
       } else {
         // iptables-save prints rules in declaration order: try the next few declared chains first
