@@ -414,8 +414,9 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   let cursor = 0;
   const seenTables = new Set<string>();
   const counters = { a: 0, b: 0 };
-  // a Calico rule line is ~150 bytes: size the store once for the usual case
-  const store = new RecordStore(Math.ceil(len / 120));
+  // a Calico rule line is ~150 bytes: size the store once for the usual case (capped: the input
+  // may be mostly not rules; the store doubles when needed)
+  const store = new RecordStore(Math.min(Math.ceil(len / 120), 1 << 17));
   // next '"' at or after the current rule's arguments (amortised: each quote is found once)
   let nextQuote = -1;
   let lastOpen = -1;

@@ -194,6 +194,15 @@ describe('parseIptablesSave: tokenizer and typed errors', () => {
     expect(iptablesTotals(d)).toEqual({ tables: 1, chains: 2, rules: 3, packets: 6, bytes: 60 });
   });
 
+  it('many short rules (more than the record store was sized for) keep every counter', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `[${i}:${i * 2}] -A INPUT -j ACCEPT`);
+    const d = mustParse(`*filter\n:INPUT ACCEPT [0:0]\n${lines.join('\n')}\nCOMMIT\n`);
+    const input = chainOf(d, 'filter', 'INPUT');
+    expect(input.ruleCount).toBe(1000);
+    expect(input.ruleAt(999)).toMatchObject({ packets: 999, bytes: 1998, index: 1000, line: 1002 });
+    expect(iptablesTotals(d)).toMatchObject({ packets: 499500, bytes: 999000 });
+  });
+
   it('a builtin chain may be used without a declaration (as iptables-restore allows)', () => {
     const d = mustParse('*filter\n-A FORWARD -j DROP\nCOMMIT\n');
     expect(chainOf(d, 'filter', 'FORWARD')).toMatchObject({ policy: null, line: null, builtin: true });
