@@ -1,12 +1,14 @@
 /**
  * Our own parser for `iptables-save` / `ip6tables-save` output (with or without `-c`). Pure.
  *
- * Design for speed (a big Calico node: 100k rules, ~15 MB): one pass over the text with
- * indexOf('\n') and charCodeAt, no per-line split, no regex per token, no closures per rule.
- * Each rule keeps its raw text and its tokens (quotes removed, `!` kept as its own token); the
- * structured view the checks need (target, -j vs -g, counters, comments, cali id, ipset matches)
- * is derived in the same pass. The full grouping of tokens into matches/options with their
- * negations is done on demand by `ruleMatches` (most consumers never need it).
+ * Design for speed (a big Calico node: 100k rules, ~15 MB; numbers in bench/results.md): one pass
+ * over the text with indexOf / charCodeAt, no per-line split, no regex, no closure and no object
+ * per rule. The pass validates every line (structure, counters, chain, balanced quotes) and stores
+ * each rule as six numbers (line, offsets, counters) in a Float64Array shared by the parse.
+ * `IptablesRule` objects (raw text, tokens with quotes removed and `!` kept as a token, target,
+ * -j vs -g, target args, every comment, cali id, ipset matches) are made on access and derive
+ * their fields on first use; totals read the packed counters directly. The grouping of tokens
+ * into matches/options with their negations is `ruleMatches`, on demand.
  *
  * Strictness follows iptables-restore, which is what would load the text back:
  *  - a rule or chain line before any `*table` line is an error (`syntax`);

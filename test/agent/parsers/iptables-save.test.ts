@@ -50,6 +50,10 @@ describe('parseIptablesSave: real iptables-legacy 1.8.9 -c output (recorded in a
     const r = allRules(dump).find((x) => x.caliId === 'yzc0RBXkIPf3r8CX');
     expect(r?.matchSets).toEqual([{ name: 'cali40all-hosts-net', negated: true, direction: 'dst' }]);
     expect(r?.tokens).toEqual(['-m', 'comment', '--comment', 'cali:yzc0RBXkIPf3r8CX', '-m', 'set', '!', '--match-set', 'cali40all-hosts-net', 'dst', '-j', 'cali-pi-_test-policy']);
+    expect(r ? ruleMatches(r) : []).toEqual([
+      { module: 'comment', options: [{ flag: '--comment', negated: false, values: ['cali:yzc0RBXkIPf3r8CX'] }] },
+      { module: 'set', options: [{ flag: '--match-set', negated: true, values: ['cali40all-hosts-net', 'dst'] }] },
+    ]);
   });
 
   it('unescapes quotes as iptables-save writes them (\\\' and \\") and keeps negated options', () => {
@@ -125,6 +129,14 @@ describe('parseIptablesSave: upstream fixtures', () => {
     const rpf = rules.find((r) => r.caliId === 'uvipz_NmQPrGYnTB');
     expect(rpf?.target).toBe('DROP');
     expect(rpf ? ruleMatches(rpf).map((m) => m.module) : []).toEqual(['comment', 'mark', 'rpfilter']);
+    const masq = rules.find((r) => r.tokens.includes('--limit-iface-out'));
+    expect(masq ? ruleMatches(masq).find((m) => m.module === 'addrtype') : undefined).toEqual({
+      module: 'addrtype',
+      options: [
+        { flag: '--src-type', negated: true, values: ['LOCAL'] },
+        { flag: '--limit-iface-out', negated: false, values: [] },
+      ],
+    });
   });
 
   it('reads Felix FV iptables-dump.txt (kube + docker: "! -o docker0", REJECT args, comments with spaces)', () => {
