@@ -82,13 +82,24 @@ export function summariseFamily(
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
+  // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
+  const shared = new Map<string, string>();
+  const intern = (c: string): string => {
+    let v = shared.get(c);
+    if (v === undefined) {
+      v = detach(c);
+      shared.set(v, v);
+    }
+    return v;
+  };
   for (const table of dump.tables) {
     for (const chain of table.chains) {
+      const chainName = detach(chain.name);
       totals.chains++;
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
       if (isSummarisedChain(chain.name, chain.builtin)) {
-        chains.push({ family, table: table.name, chain: detach(chain.name), policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
+        chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
       for (let i = 0; i < chain.ruleCount; i++) {
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
@@ -101,13 +112,13 @@ export function summariseFamily(
         dropRules.push({
           family,
           table: table.name,
-          chain: detach(chain.name),
+          chain: chainName,
           index: rule.index,
           target,
           packets: rule.packets ?? 0,
           bytes: rule.bytes ?? 0,
           caliId: rule.caliId === null ? null : detach(rule.caliId),
-          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)).map(detach),
+          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)).map(intern),
           matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
           rule: detach(rule.text),
         });
