@@ -38,7 +38,9 @@ const serve = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'calico-diag-bench-'));
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, TOKEN);
-  const config: AggregatorConfig = { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 256 * 1024 * 1024, kube: 'off' };
+  // staleIntervals is large because the simulated full round can take longer than 3 × 30 s (the
+  // simulation is slower than real time): agent-stale would otherwise fire for the first nodes
+  const config: AggregatorConfig = { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 10_000, bodyLimit: 256 * 1024 * 1024, kube: 'off' };
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const handle = await startAggregator({
     config,
@@ -220,6 +222,7 @@ const round = async (c: Client, mesh: MeshReports, r: number, concurrency: numbe
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       if (res.status === 200) mesh.ack(i, hashes);
       else if (statuses.get(res.status) === 1) process.stderr.write(`node ${i}: ${res.status} ${res.text.slice(0, 300)}\n`);
+      if (bytes.length % Math.max(1, Math.floor(mesh.n / 10)) === 0) process.stderr.write(`  … ${bytes.length}/${mesh.n} reports, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
