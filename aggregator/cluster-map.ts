@@ -12,6 +12,7 @@
  */
 import type { ClusterMap, ClusterNode } from '../contract/cluster.js';
 import type { Tunnel } from '../contract/snapshot.js';
+import { CALICO_TUNNELS, tunnelFromLink } from '../agent/derive/identity.js';
 import type { CorrelateInput, NodeState } from './correlate/types.js';
 import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
 
@@ -121,21 +122,10 @@ const tunnelsOf = (st: NodeState): Tunnel[] => {
   const addrs = sections.addresses.status === 'ok' ? sections.addresses.data : [];
   for (const l of links) {
     if (l.kind === null || !TUNNEL_KINDS.has(l.kind)) continue;
-    if (!/^(vxlan\.calico|vxlan-v6\.calico|tunl0|wireguard\.cali|wg-v6\.cali)$/.test(l.name)) continue;
-    const family = l.name.includes('v6') ? 'inet6' : 'inet';
-    const addr = addrs.find((a) => a.ifname === l.name && a.family === family && a.scope !== 'link');
-    out.push({
-      device: l.name,
-      kind: l.kind as Tunnel['kind'],
-      family,
-      ip: addr?.local ?? null,
-      mac: l.mac,
-      vni: l.vxlan?.id ?? null,
-      port: l.vxlan?.port ?? null,
-      mtu: l.mtu,
-      operstate: l.operstate,
-      local: l.vxlan?.local ?? null,
-    });
+    const def = CALICO_TUNNELS[l.name];
+    if (def === undefined) continue;
+    const addr = addrs.find((a) => a.ifname === l.name && a.family === def.family && a.scope !== 'link');
+    out.push(tunnelFromLink(l, l.kind as Tunnel['kind'], def.family, addr?.local ?? null));
   }
   return out;
 };

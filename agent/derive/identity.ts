@@ -80,22 +80,24 @@ const globalAddresses = (addresses: readonly Address[], ifname: string, family?:
     (a) => a.ifname === ifname && (family === undefined || a.family === family) && a.scope !== 'link' && a.scope !== 'host' && !isLinkLocal(a.local),
   );
 
+/** The Tunnel a Calico tunnel device's link describes, with the tunnel address `ip` found for it. */
+export const tunnelFromLink = (l: Link, kind: Tunnel['kind'], family: Tunnel['family'], ip: string | null): Tunnel => ({
+  device: l.name,
+  kind,
+  family,
+  ip,
+  mac: l.mac,
+  vni: l.vxlan?.id ?? null,
+  port: l.vxlan?.port ?? null,
+  mtu: l.mtu,
+  operstate: l.operstate,
+  local: l.vxlan?.local ?? null,
+});
+
 const tunnelOf = (l: Link, addresses: readonly Address[]): Tunnel | null => {
   const def = CALICO_TUNNELS[l.name];
   if (def === undefined) return null;
-  const addr = globalAddresses(addresses, l.name, def.family)[0];
-  return {
-    device: l.name,
-    kind: def.kind,
-    family: def.family,
-    ip: addr?.local ?? null,
-    mac: l.mac,
-    vni: l.vxlan?.id ?? null,
-    port: l.vxlan?.port ?? null,
-    mtu: l.mtu,
-    operstate: l.operstate,
-    local: l.vxlan?.local ?? null,
-  };
+  return tunnelFromLink(l, def.kind, def.family, globalAddresses(addresses, l.name, def.family)[0]?.local ?? null);
 };
 
 /** Felix's (proto 80) or BIRD's blackhole/unreachable routes: the blocks this node owns. */
