@@ -154,7 +154,8 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
         }
       }
 
-      io.stdout(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderSnapshot(result));
+      // Compact JSON: a node with 100k iptables rules gives a large document; pipe to jq to read it.
+      io.stdout(opts.json ? `${JSON.stringify(result)}\n` : renderSnapshot(result));
       if (recorder && opts.save && !opts.json) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
 
       if (opts.failOn) {

@@ -147,6 +147,16 @@ export const IptablesDropRule = z.object({
 });
 export type IptablesDropRule = z.infer<typeof IptablesDropRule>;
 
+/**
+ * Felix's per-workload and per-policy chains (cali-tw-/fw- to and from workloads, cali-pri-/pro-
+ * profiles, cali-pi-/po- policies): their DROP rules are policy working as written. There are tens
+ * of thousands on a big node, so the snapshot keeps only those that have counted packets, and
+ * `idlePolicyDropRules` says how many idle ones were left out: a rule absent from a snapshot
+ * stood at zero packets.
+ */
+export const POLICY_CHAIN_PREFIXES = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-', 'cali-pi-', 'cali-po-'] as const;
+export const isPolicyChain = (chain: string): boolean => POLICY_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
+
 export const IptablesChainSummary = z.object({
   family: z.enum(['ipv4', 'ipv6']),
   table: z.string(),
@@ -180,6 +190,8 @@ export const Iptables = z.object({
    * collector; optional so older reports stay valid.
    */
   warnings: z.array(z.string()).optional(),
+  /** DROP/REJECT rules in policy chains left out of dropRules because their counters are zero */
+  idlePolicyDropRules: z.number().int().nonnegative().optional(),
 });
 export type Iptables = z.infer<typeof Iptables>;
 

@@ -5,7 +5,7 @@
  * No previous snapshot, or a counter that went down (reset / rules rewritten): nothing to say.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import type { IptablesDropRule } from '../../contract/snapshot.js';
+import { isPolicyChain, type IptablesDropRule } from '../../contract/snapshot.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
 
@@ -14,7 +14,6 @@ const rule = 'iptables-drops-rising';
 const ruleKey = (r: IptablesDropRule): string =>
   `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`;
 
-const POLICY_CHAIN = /^cali-(tw|fw|pi|po|pri|pro)-/;
 
 const remedyFor = (r: IptablesDropRule): string => {
   const text = r.comments.join(' ');
@@ -26,7 +25,7 @@ const remedyFor = (r: IptablesDropRule): string => {
       `compare with \`ipset list ${set}\` and \`calicoctl get node -o wide\`. Usually a node's autodetected IP is wrong (IP_AUTODETECTION_METHOD) or a NAT/LB rewrites the source; fix the node address. Watch the counter with ${list}.`
     );
   }
-  if (POLICY_CHAIN.test(r.chain))
+  if (isPolicyChain(r.chain))
     return `A network policy denies this traffic. Find which policy owns ${r.chain} (\`calicoctl get networkpolicy,globalnetworkpolicy -A -o wide\`), and if the traffic should pass, add an allow rule. Watch ${list}.`;
   if (/INVALID/.test(r.rule))
     return `Conntrack marks these packets INVALID: often asymmetric routing (the reply returns via another node or device) or a full/flushed conntrack table. Check \`conntrack -S\` and routes to the peers; watch ${list}.`;
@@ -44,10 +43,12 @@ export const iptablesDropsRising: LocalCheck = {
     const findings: FindingDraft[] = [];
     for (const r of n.data.iptables.dropRules) {
       const key = ruleKey(r);
-      const prev = before.get(key);
+      // A policy-chain rule missing from the previous snapshot stood at zero packets then
+      // (idle policy drops are left out of snapshots, contract/snapshot.ts isPolicyChain).
+      const prev = before.get(key) ?? (isPolicyChain(r.chain) ? { ...r, packets: 0, bytes: 0 } : undefined);
       if (prev === undefined || r.packets <= prev.packets) continue;
       const delta = r.packets - prev.packets;
-      const policy = POLICY_CHAIN.test(r.chain);
+      const policy = isPolicyChain(r.chain);
       const comment = r.comments.join('; ');
       findings.push({
         rule,

@@ -13,7 +13,7 @@
  * Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
-import type { IptablesDropRule, Iptables } from '../../contract/snapshot.js';
+import { isPolicyChain, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
 import type { RunError } from '../exec/runner.js';
 import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
@@ -78,10 +78,11 @@ export async function readFamily(host: Host, config: CollectorConfig, family: Fa
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
-): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[] } {
+): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
+  const idle = { count: 0 };
   // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
   const shared = new Map<string, string>();
   const intern = (c: string): string => {
@@ -101,6 +102,7 @@ export function summariseFamily(
       if (isSummarisedChain(chain.name, chain.builtin)) {
         chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
+      const policyChain = isPolicyChain(chain.name);
       for (let i = 0; i < chain.ruleCount; i++) {
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
         // (iptables-save always writes the target as `-j X`)
@@ -109,6 +111,10 @@ export function summariseFamily(
         const rule = chain.ruleAt(i);
         const target = rule.target;
         if (target !== 'DROP' && target !== 'REJECT') continue;
+        if ((rule.packets ?? 0) === 0 && policyChain) {
+          idle.count++;
+          continue;
+        }
         dropRules.push({
           family,
           table: table.name,
@@ -125,7 +131,7 @@ export function summariseFamily(
       }
     }
   }
-  return { totals, chains, dropRules };
+  return { totals, chains, dropRules, idlePolicyDropRules: idle.count };
 }
 
 export const collectIptables: Collector<'iptables'> = async (host, config) => {
@@ -133,6 +139,7 @@ export const collectIptables: Collector<'iptables'> = async (host, config) => {
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const warnings: string[] = [];
+  let idlePolicyDropRules = 0;
   // one family at a time: its dump (and the text it points into) is garbage before the next is read
   const family = async (name: FamilyName, n: Family): Promise<Collected<FamilyTotals>> => {
     const r = await readFamily(host, config, n, decision.backend);
@@ -140,11 +147,12 @@ export const collectIptables: Collector<'iptables'> = async (host, config) => {
     const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
+    idlePolicyDropRules += s.idlePolicyDropRules;
     for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
     return ok(s.totals);
   };
   const ipv4 = await family('ipv4', 4);
   const ipv6 = await family('ipv6', 6);
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
-  return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings });
+  return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules });
 };

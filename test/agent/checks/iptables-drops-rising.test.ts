@@ -32,6 +32,20 @@ describe('issue #2: iptables-drops-rising', () => {
     expect(out.status === 'finding' && out.findings[0]).toMatchObject({ severity: 'info', evidence: { details: { delta: 7 } } });
   });
 
+  it('an idle policy-chain drop left out of the previous snapshot counts from zero; a non-policy one does not', () => {
+    const before = vxlanWith('iptables', (t) => {
+      t.dropRules = t.dropRules.filter((r) => r.chain !== 'cali-tw-cali90b386908a6' && r.chain !== 'cali-INPUT');
+    });
+    const now = later((rs) => {
+      rs.find((r) => r.chain === 'cali-tw-cali90b386908a6')!.packets = 5;
+      rs.find((r) => r.chain === 'cali-INPUT')!.packets = 5;
+    });
+    const out = iptablesDropsRising.run({ snapshot: now, previous: before });
+    expect(out.status === 'finding' && out.findings.map((f) => [f.severity, f.evidence.details.chain, f.evidence.details.delta])).toEqual([
+      ['info', 'cali-tw-cali90b386908a6', 5],
+    ]);
+  });
+
   it('treats a counter that went down (reset, rules rewritten) as ok', () => {
     const now = later((rs) => void (rs.find((r) => r.chain === 'cali-tw-cali90b386908a6')!.packets = 0));
     expect(iptablesDropsRising.run({ snapshot: now, previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });

@@ -45,6 +45,9 @@ afterAll(async () => {
   for (const ns of [NS_LEGACY, NS_NFT]) await execRunner({ argv: ['ip', 'netns', 'del', ns] });
 });
 
+/** DROP/REJECT rules in the cali-tw-/cali-fw- chains of record/calico-like-rules.v4 */
+const IDLE_POLICY_DROPS = 4;
+
 describe('collectIptables in a namespace (real tools)', () => {
   it('legacy rules, no kube hint: Felix\'s rule count picks legacy; the snapshot section is valid', async () => {
     const r = await collectIptables(inNs(NS_LEGACY), config, context);
@@ -54,13 +57,9 @@ describe('collectIptables in a namespace (real tools)', () => {
     expect(r.data.backendReason).toMatch(/legacy has 22 rules, nft 0/);
     // detection's `iptables-legacy-save -t mangle` instantiates the (empty) legacy mangle table, as Felix's does
     expect(r.data.ipv4).toMatchObject({ status: 'ok', data: { tables: ['mangle', 'filter', 'raw'], rules: 22 } });
-    expect(r.data.dropRules.filter((d) => d.family === 'ipv4').map((d) => d.caliId)).toEqual([
-      'zTj6P0TIgYvgz-md',
-      'CbjUGHDNaCU_xM8S',
-      'Wg2BHs6-qcVz0nfg',
-      'ZgE9wGvIfVFZ6sCh',
-      'qhwZ4xTQxFCvjGDk',
-    ]);
+    // no traffic ran: the four policy-chain drops stand at zero and are only counted, the shared one is kept
+    expect(r.data.dropRules.filter((d) => d.family === 'ipv4').map((d) => d.caliId)).toEqual(['zTj6P0TIgYvgz-md']);
+    expect(r.data.idlePolicyDropRules).toBe(IDLE_POLICY_DROPS);
   });
 
   it('nft rules with KUBE-IPTABLES-HINT in the nft mangle table: nft, read with iptables-nft-save', async () => {
@@ -69,10 +68,13 @@ describe('collectIptables in a namespace (real tools)', () => {
     expect(r.data.backend).toBe('nft');
     expect(r.data.backendReason).toContain('nft mangle');
     expect(r.data.ipv4).toMatchObject({ status: 'ok', data: { rules: 22 } });
-    expect(r.data.dropRules.find((d) => d.caliId === 'qhwZ4xTQxFCvjGDk')).toMatchObject({
-      target: 'REJECT',
-      comments: ['it\'s a "quoted" word'],
-      rule: expect.stringContaining('-j REJECT --reject-with icmp-port-unreachable'),
+    expect(r.data.dropRules.find((d) => d.caliId === 'zTj6P0TIgYvgz-md')).toMatchObject({
+      target: 'DROP',
+      comments: ['Unknown interface'],
+      rule: expect.stringContaining('-j DROP'),
     });
+    // the idle REJECT in cali-tw-cdBr-b is counted, not listed
+    expect(r.data.dropRules.find((d) => d.caliId === 'qhwZ4xTQxFCvjGDk')).toBeUndefined();
+    expect(r.data.idlePolicyDropRules).toBe(IDLE_POLICY_DROPS);
   });
 });

@@ -60,16 +60,14 @@ describe('collectIptables', () => {
     expect(names).toContain('ipv6/filter/cali-OUTPUT');
     expect(names.some((n) => /cali-(tw|fw)-/.test(n))).toBe(false);
     expect(d.chains.find((c) => c.chain === 'FORWARD' && c.family === 'ipv4')).toMatchObject({ policy: 'DROP', packets: 2, bytes: 168, rules: 2 });
-    // every DROP and REJECT of both families, including those in per-workload chains
+    // every DROP and REJECT of both families; policy-chain ones only when they have counted packets
     expect(d.dropRules.map((x) => `${x.family}/${x.table}/${x.chain}#${x.index}/${x.target}`)).toEqual([
       'ipv4/filter/cali-from-wl-dispatch#2/DROP',
-      'ipv4/filter/cali-fw-cdBr-a#2/DROP',
-      'ipv4/filter/cali-fw-cdBr-a#4/DROP',
       'ipv4/filter/cali-fw-cdBr-a#7/DROP',
-      'ipv4/filter/cali-tw-cdBr-b#2/REJECT',
       'ipv6/filter/cali-OUTPUT#1/DROP',
     ]);
-    expect(d.dropRules[3]).toEqual({
+    expect(d.idlePolicyDropRules).toBe(3);
+    expect(d.dropRules.find((x) => x.caliId === 'ZgE9wGvIfVFZ6sCh')).toEqual({
       family: 'ipv4',
       table: 'filter',
       chain: 'cali-fw-cdBr-a',
