@@ -10,6 +10,7 @@ import type { Report } from '../../contract/report.js';
 import type { Address, FdbEntry, IpSets, Link, Mode, Neighbour, Route, Sections, Tunnel } from '../../contract/snapshot.js';
 import type { CorrelateInput, DatastoreView, NodeState, ResolvedReport } from '../../aggregator/correlate/types.js';
 import { ok, unavailable, type UnavailableReason } from '../../contract/result.js';
+import { addr, fdbEntry, link, neigh, route } from './snapshot.js';
 
 export interface NodeSpec {
   name: string;
@@ -119,21 +120,6 @@ export const IPIP_NODES: NodeSpec[] = [
   },
 ];
 
-const route = (p: Partial<Route> & { dst: string }): Route => ({
-  family: 'inet',
-  type: 'unicast',
-  gateway: null,
-  dev: null,
-  protocol: 'boot',
-  scope: 'global',
-  flags: [],
-  table: 'main',
-  metric: null,
-  prefsrc: null,
-  nexthops: [],
-  ...p,
-});
-
 const subnet24 = (ip: string): string => `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 
 const tunnelOf = (spec: NodeSpec, mode: MeshMode): Tunnel | null => {
@@ -165,27 +151,25 @@ const modeOf = (mode: MeshMode): Mode => ({
 
 const linksOf = (spec: NodeSpec, tunnel: Tunnel | null): Link[] => {
   const links: Link[] = [
-    { ifindex: 1, name: 'lo', kind: null, flags: ['LOOPBACK', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN', mtu: 65536, mac: '00:00:00:00:00:00', master: null, parent: null, vxlan: null, stats: null },
-    { ifindex: 2, name: spec.uplink, kind: null, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], operstate: 'UP', mtu: spec.uplinkMtu, mac: '02:79:d5:90:06:0b', master: null, parent: null, vxlan: null, stats: null },
+    link('lo', { flags: ['LOOPBACK', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN', mtu: 65536, mac: '00:00:00:00:00:00', stats: null }),
+    link(spec.uplink, { ifindex: 2, mtu: spec.uplinkMtu, mac: '02:79:d5:90:06:0b', stats: null }),
   ];
   if (tunnel?.kind === 'vxlan')
-    links.push({
-      ifindex: 17,
-      name: 'vxlan.calico',
-      kind: 'vxlan',
-      flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
-      operstate: 'UNKNOWN',
-      mtu: tunnel.mtu,
-      mac: tunnel.mac,
-      master: null,
-      parent: null,
-      vxlan: { id: 4096, port: 4789, local: spec.nodeIP, link: spec.uplink, learning: false },
-      stats: null,
-    });
+    links.push(
+      link('vxlan.calico', {
+        ifindex: 17,
+        kind: 'vxlan',
+        operstate: 'UNKNOWN',
+        mtu: tunnel.mtu,
+        mac: tunnel.mac,
+        vxlan: { id: 4096, port: 4789, local: spec.nodeIP, link: spec.uplink, learning: false },
+        stats: null,
+      }),
+    );
   if (tunnel?.kind === 'ipip')
-    links.push({ ifindex: 5, name: 'tunl0', kind: 'ipip', flags: ['NOARP', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN', mtu: tunnel.mtu, mac: null, master: null, parent: null, vxlan: null, stats: null });
+    links.push(link('tunl0', { ifindex: 5, kind: 'ipip', flags: ['NOARP', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN', mtu: tunnel.mtu, stats: null }));
   spec.workloads.forEach(([, dev], k) =>
-    links.push({ ifindex: 20 + k, name: dev, kind: 'veth', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], operstate: 'UP', mtu: tunnel?.mtu ?? spec.uplinkMtu, mac: 'ee:ee:ee:ee:ee:ee', master: null, parent: 'if3', vxlan: null, stats: null }),
+    links.push(link(dev, { ifindex: 20 + k, kind: 'veth', mtu: tunnel?.mtu ?? spec.uplinkMtu, mac: 'ee:ee:ee:ee:ee:ee', parent: 'if3', stats: null })),
   );
   return links;
 };
@@ -196,31 +180,31 @@ export const buildNodeState = (spec: NodeSpec, peers: readonly NodeSpec[], mode:
   const tunnel = tunnelOf(spec, mode);
   const proto = mode === 'vxlan' || mode === 'vxlan-crosssubnet' ? '80' : 'bird';
   const routes: Route[] = [
-    route({ dst: 'default', gateway: spec.gateway, dev: spec.uplink, protocol: 'dhcp', prefsrc: spec.nodeIP, metric: 100 }),
-    route({ dst: subnet24(spec.nodeIP), dev: spec.uplink, protocol: 'kernel', scope: 'link', prefsrc: spec.nodeIP }),
-    route({ dst: spec.block, type: 'blackhole', protocol: proto }),
-    ...spec.workloads.map(([ip, dev]) => route({ dst: `${ip}/32`, dev, scope: 'link' })),
+    route('default', { gateway: spec.gateway, dev: spec.uplink, protocol: 'dhcp', prefsrc: spec.nodeIP, metric: 100 }),
+    route(subnet24(spec.nodeIP), { dev: spec.uplink, protocol: 'kernel', scope: 'link', prefsrc: spec.nodeIP }),
+    route(spec.block, { type: 'blackhole', protocol: proto }),
+    ...spec.workloads.map(([ip, dev]) => route(`${ip}/32`, { dev, scope: 'link' })),
   ];
-  const neighbours: Neighbour[] = [{ family: 'inet', dst: spec.gateway, dev: spec.uplink, lladdr: '02:04:7a:86:55:c1', state: ['REACHABLE'], router: false }];
-  const fdb: FdbEntry[] = [{ mac: '01:00:5e:00:00:01', dev: spec.uplink, dst: null, flags: ['self'], state: 'permanent', vni: null, port: null }];
+  const neighbours: Neighbour[] = [neigh(spec.gateway, spec.uplink, '02:04:7a:86:55:c1', ['REACHABLE'])];
+  const fdb: FdbEntry[] = [fdbEntry('01:00:5e:00:00:01', spec.uplink, null)];
   for (const p of peers) {
     if (mode === 'vxlan')
-      routes.push(route({ dst: p.block, gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] }));
+      routes.push(route(p.block, { gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] }));
     else if (mode === 'vxlan-crosssubnet')
-      routes.push(route({ dst: p.block, gateway: p.nodeIP, dev: spec.uplink, protocol: '80', flags: ['onlink'] }));
-    else if (mode === 'ipip') routes.push(route({ dst: p.block, gateway: p.nodeIP, dev: 'tunl0', protocol: 'bird', flags: ['onlink'] }));
-    else routes.push(route({ dst: p.block, gateway: p.nodeIP, dev: spec.uplink, protocol: 'bird' }));
+      routes.push(route(p.block, { gateway: p.nodeIP, dev: spec.uplink, protocol: '80', flags: ['onlink'] }));
+    else if (mode === 'ipip') routes.push(route(p.block, { gateway: p.nodeIP, dev: 'tunl0', protocol: 'bird', flags: ['onlink'] }));
+    else routes.push(route(p.block, { gateway: p.nodeIP, dev: spec.uplink, protocol: 'bird' }));
     if (tunnel?.kind === 'vxlan') {
-      neighbours.push({ family: 'inet', dst: p.tunnelIP, dev: 'vxlan.calico', lladdr: p.vtepMac, state: ['PERMANENT'], router: false });
-      fdb.push({ mac: p.vtepMac, dev: 'vxlan.calico', dst: p.nodeIP, flags: ['self'], state: 'permanent', vni: null, port: null });
+      neighbours.push(neigh(p.tunnelIP, 'vxlan.calico', p.vtepMac, ['PERMANENT']));
+      fdb.push(fdbEntry(p.vtepMac, 'vxlan.calico', p.nodeIP));
     }
   }
-  for (const [ip, dev] of spec.workloads) neighbours.push({ family: 'inet', dst: ip, dev, lladdr: 'fa:67:13:92:26:c8', state: ['REACHABLE'], router: false });
+  for (const [ip, dev] of spec.workloads) neighbours.push(neigh(ip, dev, 'fa:67:13:92:26:c8', ['REACHABLE']));
   const addresses: Address[] = [
-    { ifname: 'lo', family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' },
-    { ifname: spec.uplink, family: 'inet', local: spec.nodeIP, prefixlen: 24, scope: 'global' },
+    addr('lo', '127.0.0.1/8', 'host'),
+    addr(spec.uplink, `${spec.nodeIP}/24`),
   ];
-  if (tunnel !== null) addresses.push({ ifname: tunnel.device, family: 'inet', local: spec.tunnelIP, prefixlen: 32, scope: 'global' });
+  if (tunnel !== null) addresses.push(addr(tunnel.device, `${spec.tunnelIP}/32`));
   const all = [spec, ...peers].map((s) => s.nodeIP);
   const ipsets: IpSets = {
     hostSets: [{ name: opts.hostSet ?? 'cali40all-hosts-net', type: 'hash:net', family: 'inet', members: all }],
@@ -362,9 +346,9 @@ export const sharedMesh = (count: number): NodeState[] => {
   const specs = syntheticSpecs(count);
   const entries = specs.map((p) =>
     deepFreeze({
-      route: { family: 'inet', type: 'unicast', dst: p.block, gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', scope: 'global', flags: ['onlink'], table: 'main', metric: null, prefsrc: null, nexthops: [] } as Route,
-      neigh: { family: 'inet', dst: p.tunnelIP, dev: 'vxlan.calico', lladdr: p.vtepMac, state: ['PERMANENT'], router: false } as Neighbour,
-      fdb: { mac: p.vtepMac, dev: 'vxlan.calico', dst: p.nodeIP, flags: ['self'], state: 'permanent', vni: null, port: null } as FdbEntry,
+      route: route(p.block, { gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] }),
+      neigh: neigh(p.tunnelIP, 'vxlan.calico', p.vtepMac, ['PERMANENT']),
+      fdb: fdbEntry(p.vtepMac, 'vxlan.calico', p.nodeIP),
     }),
   );
   const members = specs.map((p) => p.nodeIP);
