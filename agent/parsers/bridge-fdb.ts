@@ -8,7 +8,7 @@
  */
 import type { FdbEntry } from '../../contract/snapshot.js';
 import { parsed, parseError, type Parsed } from '../../contract/result.js';
-import { int, isObject, readJsonArray, str, strings } from './iproute-json.js';
+import { int, str, strings, visitJsonEntries } from './iproute-json.js';
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -20,13 +20,8 @@ const FLAGS = new Set(['self', 'master', 'router', 'extern_learn', 'offload', 's
 const KEYED = new Set(['dev', 'dst', 'port', 'vni', 'src_vni', 'via', 'vlan', 'nhid', 'master']);
 
 /** `bridge -j fdb show [dev X]`. */
-export const parseBridgeFdbJson = (text: string, defaultDev?: string): Parsed<FdbEntry[]> => {
-  const arr = readJsonArray(text);
-  if (!arr.ok) return arr;
-  const out: FdbEntry[] = [];
-  for (const [i, e] of arr.value.entries()) {
-    if (!isObject(e)) return parseError('invalid-shape', `fdb entry ${i}: not an object`);
-    if (Object.keys(e).length === 0) continue;
+export const parseBridgeFdbJson = (text: string, defaultDev?: string): Parsed<FdbEntry[]> =>
+  visitJsonEntries<FdbEntry>(text, 'fdb', (e, i, out) => {
     const mac = str(e, 'mac');
     if (mac === null) return parseError('invalid-shape', `fdb entry ${i}: missing mac`);
     const dev = str(e, 'ifname') ?? str(e, 'dev') ?? defaultDev ?? null;
@@ -41,9 +36,8 @@ export const parseBridgeFdbJson = (text: string, defaultDev?: string): Parsed<Fd
       vni: int(e, 'vni'),
       port: int(e, 'port'),
     });
-  }
-  return parsed(out);
-};
+    return undefined;
+  });
 
 /** `bridge fdb show [dev X]` plain text, one entry per line. */
 export const parseBridgeFdbText = (text: string, defaultDev?: string): Parsed<FdbEntry[]> => {

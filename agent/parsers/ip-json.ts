@@ -9,7 +9,7 @@
  */
 import type { Address, Link, LinkStats, Neighbour, Route, VxlanInfo } from '../../contract/snapshot.js';
 import { parsed, parseError, type Parsed } from '../../contract/result.js';
-import { bool, counter, int, isObject, obj, readJsonArray, str, strings, type JsonObject } from './iproute-json.js';
+import { bool, counter, int, isObject, obj, str, strings, visitJsonEntries, type JsonObject } from './iproute-json.js';
 
 export type Family = 'inet' | 'inet6';
 
@@ -54,15 +54,12 @@ const vxlan = (linkinfo: JsonObject | null): VxlanInfo | null => {
 
 /** `ip -j -d -s link show` (also accepts output without -d / -s: kind, vxlan and stats are then null). */
 export const parseIpLinks = (text: string): Parsed<Link[]> => {
-  const arr = readJsonArray(text);
-  if (!arr.ok) return arr;
-  const raw: JsonObject[] = [];
-  for (const [i, e] of arr.value.entries()) {
-    if (!isObject(e)) return entryError('link', i, 'not an object');
-    // Old iproute2 prints `{}` for entries a filter dropped.
-    if (Object.keys(e).length === 0) continue;
-    raw.push(e);
-  }
+  const entries = visitJsonEntries<JsonObject>(text, 'link', (e, _i, out) => {
+    out.push(e);
+    return undefined;
+  });
+  if (!entries.ok) return entries;
+  const raw = entries.value;
   const nameByIndex = new Map<number, string>();
   for (const e of raw) {
     const idx = int(e, 'ifindex');
@@ -102,17 +99,12 @@ export const parseIpLinks = (text: string): Parsed<Link[]> => {
 };
 
 /** `ip -j addr show` (both families; other families such as `link` are skipped). */
-export const parseIpAddrs = (text: string): Parsed<Address[]> => {
-  const arr = readJsonArray(text);
-  if (!arr.ok) return arr;
-  const out: Address[] = [];
-  for (const [i, e] of arr.value.entries()) {
-    if (!isObject(e)) return entryError('address', i, 'not an object');
-    if (Object.keys(e).length === 0) continue;
+export const parseIpAddrs = (text: string): Parsed<Address[]> =>
+  visitJsonEntries<Address>(text, 'address', (e, i, out) => {
     const ifname = str(e, 'ifname');
     if (ifname === null) return entryError('address', i, 'missing ifname');
     const infos = e['addr_info'];
-    if (infos === undefined) continue;
+    if (infos === undefined) return undefined;
     if (!Array.isArray(infos)) return entryError('address', i, `${ifname}: addr_info is not an array`);
     for (const a of infos) {
       if (!isObject(a)) return entryError('address', i, `${ifname}: addr_info entry is not an object`);
@@ -123,9 +115,8 @@ export const parseIpAddrs = (text: string): Parsed<Address[]> => {
       if (local === null || prefixlen === null) return entryError('address', i, `${ifname}: address without local/prefixlen`);
       out.push({ ifname, family, local, prefixlen, scope: str(a, 'scope') ?? 'global' });
     }
-  }
-  return parsed(out);
-};
+    return undefined;
+  });
 
 const familyOf = (addr: string | null): Family | null => {
   if (addr === null) return null;
@@ -158,13 +149,8 @@ export const repairRouteJson = (text: string): string => text.replace(BARE_TYPE,
  * for; each route's own family is taken from its addresses when they say (an unfiltered
  * `ip route show table all` prints both families).
  */
-export const parseIpRoutes = (text: string, family: Family): Parsed<Route[]> => {
-  const arr = readJsonArray(repairRouteJson(text));
-  if (!arr.ok) return arr;
-  const out: Route[] = [];
-  for (const [i, e] of arr.value.entries()) {
-    if (!isObject(e)) return entryError('route', i, 'not an object');
-    if (Object.keys(e).length === 0) continue;
+export const parseIpRoutes = (text: string, family: Family): Parsed<Route[]> =>
+  visitJsonEntries<Route>(repairRouteJson(text), 'route', (e, i, out) => {
     const dst = str(e, 'dst');
     if (dst === null || dst === '') return entryError('route', i, 'missing dst');
     const nh = e['nexthops'];
@@ -197,25 +183,19 @@ export const parseIpRoutes = (text: string, family: Family): Parsed<Route[]> => 
       prefsrc: str(e, 'prefsrc'),
       nexthops,
     });
-  }
-  return parsed(out);
-};
+    return undefined;
+  });
 
 /** `ip -j neigh show` (prints both families when no family is given). */
-export const parseIpNeigh = (text: string): Parsed<Neighbour[]> => {
-  const arr = readJsonArray(text);
-  if (!arr.ok) return arr;
-  const out: Neighbour[] = [];
-  for (const [i, e] of arr.value.entries()) {
-    if (!isObject(e)) return entryError('neighbour', i, 'not an object');
-    if (Object.keys(e).length === 0) continue;
+export const parseIpNeigh = (text: string): Parsed<Neighbour[]> =>
+  visitJsonEntries<Neighbour>(text, 'neighbour', (e, i, out) => {
     const dst = str(e, 'dst');
     const dev = str(e, 'dev');
     if (dst === null) return entryError('neighbour', i, 'missing dst');
     if (dev === null) return entryError('neighbour', i, `${dst}: missing dev`);
     const fam = familyOf(dst);
     // other families (e.g. bridge/mdb entries some tools mix in) are not neighbours we check
-    if (fam === null) continue;
+    if (fam === null) return undefined;
     const lladdr = str(e, 'lladdr');
     out.push({
       family: fam,
@@ -226,6 +206,5 @@ export const parseIpNeigh = (text: string): Parsed<Neighbour[]> => {
       // iproute2 prints `"router": null` for NTF_ROUTER entries
       router: 'router' in e,
     });
-  }
-  return parsed(out);
-};
+    return undefined;
+  });

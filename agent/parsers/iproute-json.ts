@@ -128,3 +128,26 @@ export const strings = (o: JsonObject, k: string): string[] => {
   if (!Array.isArray(v)) return [];
   return v.filter((x): x is string => typeof x === 'string');
 };
+
+/**
+ * Reads iproute2 JSON output (readJsonArray) and visits its entries in order: `visit` appends what
+ * it keeps to `out`, or returns a ParseError, which is returned at once. An entry that is not an
+ * object is `invalid-shape` (`<what> entry <i>: not an object`); `{}`, which old iproute2 prints for
+ * entries a filter dropped, is skipped.
+ */
+export const visitJsonEntries = <T>(
+  text: string,
+  what: string,
+  visit: (e: JsonObject, i: number, out: T[]) => Parsed<never> | undefined,
+): Parsed<T[]> => {
+  const arr = readJsonArray(text);
+  if (!arr.ok) return arr;
+  const out: T[] = [];
+  for (const [i, e] of arr.value.entries()) {
+    if (!isObject(e)) return parseError('invalid-shape', `${what} entry ${i}: not an object`);
+    if (Object.keys(e).length === 0) continue;
+    const bad = visit(e, i, out);
+    if (bad !== undefined) return bad;
+  }
+  return parsed(out);
+};
