@@ -7,7 +7,7 @@
  *       (root) loads the dump into a namespace `cdB-bench` with ipset restore + iptables-legacy-restore,
  *       adds kubelet's KUBE-IPTABLES-HINT chain to the legacy mangle table (as on every kube node;
  *       --no-hint leaves it out so backend detection reads full dumps), then runs
- *       `/usr/bin/time -f %M ip netns exec cdB-bench node bin/calico-diag.js snapshot --json` three
+ *       `/usr/bin/time -f %M ip netns exec cdB-bench bin/calico-diag.js snapshot --json` three
  *       times and reports the peak RSS (the namespace is deleted afterwards, also on failure).
  *
  * Generates a deterministic Calico-like `iptables-save -c` dump (bench/gen-iptables.ts), then in
@@ -144,7 +144,7 @@ function snapshotRss(): void {
     let outBytes = 0;
     let iptablesMs = 0;
     for (let i = 0; i < 3; i++) {
-      const r = spawnSync('/usr/bin/time', ['-f', 'cdB-maxrss-kib %M', 'ip', 'netns', 'exec', NS, process.execPath, join(root, 'bin/calico-diag.js'), 'snapshot', '--json'], {
+      const r = spawnSync('/usr/bin/time', ['-f', 'cdB-maxrss-kib %M', 'ip', 'netns', 'exec', NS, join(root, 'bin/calico-diag.js'), 'snapshot', '--json'], {
         cwd: root,
         encoding: 'utf8',
         maxBuffer: 512 * 1024 * 1024,
@@ -160,7 +160,7 @@ function snapshotRss(): void {
     const out = {
       rules,
       kubeHint: hint,
-      command: `/usr/bin/time -f %M ip netns exec ${NS} node bin/calico-diag.js snapshot --json`,
+      command: `/usr/bin/time -f %M ip netns exec ${NS} bin/calico-diag.js snapshot --json`,
       peakRssMiB: peaks.map((p) => Number(p.toFixed(1))),
       peakRssMiBMedian: Number(median(peaks).toFixed(1)),
       jsonOutputMB: Number((outBytes / 1e6).toFixed(1)),

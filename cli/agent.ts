@@ -4,13 +4,15 @@
  */
 import type { Command } from 'commander';
 import { readTokenFile, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
-import { runAgentProcess } from '../agent/main.js';
+// The daemon (fastify, prom-client) is loaded only when the command runs, so one-shot commands
+// such as `snapshot` start small.
+type RunAgentProcess = typeof import('../agent/main.js').runAgentProcess;
 import { CliError, type CliIo } from './io.js';
 
 export interface AgentCommandDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** what runs the daemon once configured (tests replace it) */
-  run?: typeof runAgentProcess;
+  run?: RunAgentProcess;
 }
 
 export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCommandDeps = {}): void => {
@@ -32,7 +34,7 @@ export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCo
       const token = await readTokenFile(cfg.config.tokenFile);
       if (!token.ok) throw new CliError(token.message);
       try {
-        await (deps.run ?? runAgentProcess)(cfg.config, token.token);
+        await (deps.run ?? (await import('../agent/main.js')).runAgentProcess)(cfg.config, token.token);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {

@@ -5,13 +5,15 @@
 import type { Command } from 'commander';
 import { readTokenFile } from '../agent/config.js';
 import { resolveAggregatorConfig, type AggregatorFlags } from '../aggregator/config.js';
-import { runAggregatorProcess } from '../aggregator/main.js';
+// The server (fastify, the Kubernetes client) is loaded only when the command runs: every other
+// command starts without it (the Kubernetes client alone is ~70 MiB of RSS).
+type RunAggregatorProcess = typeof import('../aggregator/main.js').runAggregatorProcess;
 import { CliError, type CliIo } from './io.js';
 
 export interface AggregatorCommandDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** what runs the service once configured (tests replace it) */
-  run?: typeof runAggregatorProcess;
+  run?: RunAggregatorProcess;
 }
 
 export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: AggregatorCommandDeps = {}): void => {
@@ -29,6 +31,6 @@ export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: Ag
       if (!cfg.ok) throw new CliError(cfg.message);
       const token = await readTokenFile(cfg.config.tokenFile);
       if (!token.ok) throw new CliError(token.message);
-      await (deps.run ?? runAggregatorProcess)(cfg.config, token.token);
+      await (deps.run ?? (await import('../aggregator/main.js')).runAggregatorProcess)(cfg.config, token.token);
     });
 };

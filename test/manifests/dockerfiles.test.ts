@@ -88,7 +88,7 @@ describe.each(['Dockerfile.agent', 'Dockerfile.aggregator'])('%s', (file) => {
 
   it('has an entrypoint that resolves to the built CLI', () => {
     expect(df.entrypoint[0]).toBe('node');
-    const script = df.entrypoint[1]?.replace('/app/', '') ?? '';
+    const script = df.entrypoint.find((a) => a.endsWith('.js'))?.replace('/app/', '') ?? '';
     expect(existsSync(join(root, script))).toBe(true);
     const target = /import '([^']+)'/.exec(readFileSync(join(root, script), 'utf8'))?.[1] ?? '';
     // bin/calico-diag.js imports ../dist/cli/main.js, which `npm run build` (part of npm test) produces.
