@@ -3,6 +3,7 @@
  */
 import type { Route } from '../../contract/snapshot.js';
 import type { SectionName } from '../../contract/snapshot.js';
+import { routeHops } from '../../agent/derive/identity.js';
 import { buildClusterIndex, type ClusterIndex, type IndexedNode } from '../cluster-map.js';
 import type { CorrelateInput } from './types.js';
 import { parseCidr } from './net.js';
@@ -36,8 +37,7 @@ export const programsBlockRoutes = (n: IndexedNode): boolean => {
 };
 
 export const describeRoute = (r: Route): string => {
-  const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
-  const via = hops.map((h) => [h.gateway ? `via ${h.gateway}` : null, h.dev ? `dev ${h.dev}` : null].filter(Boolean).join(' ')).join(' / ');
+  const via = routeHops(r).map((h) => [h.gateway ? `via ${h.gateway}` : null, h.dev ? `dev ${h.dev}` : null].filter(Boolean).join(' ')).join(' / ');
   return [r.type !== 'unicast' ? r.type : null, r.dst, via, `proto ${r.protocol}`].filter(Boolean).join(' ');
 };
 

@@ -9,6 +9,7 @@
  * routes (e.g. learned from a top-of-rack router) may legitimately point at a router.
  */
 import type { FindingDraft } from '../../contract/finding.js';
+import { routeHops } from '../../agent/derive/identity.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
 import { describeRoute, indexFor, ownerName, vxlanDevice } from './common.js';
 import { scanRoutes } from './route-scan.js';
@@ -46,7 +47,7 @@ export const routeWrongNextHop: CorrelateRule = {
         const group = index.blockGroups[g]!;
         const b = index.nodes[group.owners[0]!]!;
         const v6 = r.family === 'inet6';
-        const hops = r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev }];
+        const hops = routeHops(r);
         const owners = hops.map((h) => gatewayOwner(index, h.gateway));
         const other = owners.find((o) => o !== null && o !== b.name) ?? null;
         out.push({
