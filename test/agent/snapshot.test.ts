@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CollectorRegistry } from '../../agent/collectors/index.js';
 import type { CollectContext, Host } from '../../agent/collectors/types.js';
-import { takeSnapshot, type Clock } from '../../agent/snapshot.js';
+import { takeSnapshot, type Clock, type SnapshotDeps } from '../../agent/snapshot.js';
 import { ok, unavailable } from '../../contract/result.js';
 import { Snapshot } from '../../contract/snapshot.js';
 import { sampleSnapshot } from './snapshot-sample.js';
@@ -26,6 +26,17 @@ const host: Host = {
   httpGet: async () => ({ ok: false, kind: 'unreachable', message: 'fake' }),
   unixExchange: async () => ({ ok: false, kind: 'not-found', message: 'fake' }),
 };
+
+/** takeSnapshot for node-a on the fake host with a stepping clock, `over` replacing any of those. */
+const snapshotWith = (over: Partial<SnapshotDeps>): Promise<Snapshot> =>
+  takeSnapshot({
+    host,
+    config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
+    node: 'node-a',
+    clock: steppingClock(),
+    agentVersion: '0.1.0',
+    ...over,
+  });
 
 const fakeCollectors = (contexts: Record<string, CollectContext>, order: string[]): CollectorRegistry => {
   const seen = (name: string, c: CollectContext) => {
@@ -53,14 +64,7 @@ describe('snapshot assembly (issue #2)', () => {
   it('keeps a partial snapshot when collectors are unavailable or crash', async () => {
     const contexts: Record<string, CollectContext> = {};
     const order: string[] = [];
-    const snap = await takeSnapshot({
-      host,
-      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
-      node: 'node-a',
-      clock: steppingClock(),
-      agentVersion: '0.1.0',
-      collectors: fakeCollectors(contexts, order),
-    });
+    const snap = await snapshotWith({ collectors: fakeCollectors(contexts, order) });
     expect(Snapshot.safeParse(snap).success).toBe(true);
     expect(snap.sections.links.status).toBe('ok');
     expect(snap.sections.fdb).toEqual({ status: 'unavailable', reason: 'command-failed', detail: 'collector crashed: bug: cannot read property mac of undefined' });
@@ -78,14 +82,7 @@ describe('snapshot assembly (issue #2)', () => {
   it('collects links, routes and addresses first and gives the others link names and uplinks', async () => {
     const contexts: Record<string, CollectContext> = {};
     const order: string[] = [];
-    await takeSnapshot({
-      host,
-      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
-      node: 'node-a',
-      clock: steppingClock(),
-      agentVersion: '0.1.0',
-      collectors: fakeCollectors(contexts, order),
-    });
+    await snapshotWith({ collectors: fakeCollectors(contexts, order) });
     expect(order.slice(0, 3).sort()).toEqual(['addresses', 'links', 'routes']);
     expect(contexts.links).toEqual({ linkNames: null, uplinks: [] });
     expect(contexts.sysctls).toEqual({ linkNames: ['lo', 'eth0', 'vxlan.calico', 'cali12345'], uplinks: ['eth0'] });
@@ -95,14 +92,7 @@ describe('snapshot assembly (issue #2)', () => {
     const contexts: Record<string, CollectContext> = {};
     const collectors = fakeCollectors(contexts, []);
     collectors.links = async () => unavailable('missing-binary', 'ip: command not found');
-    const snap = await takeSnapshot({
-      host,
-      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
-      node: 'node-a',
-      clock: steppingClock(),
-      agentVersion: '0.1.0',
-      collectors,
-    });
+    const snap = await snapshotWith({ collectors });
     expect(contexts.sysctls!.linkNames).toBeNull();
     expect(snap.identity.tunnels).toEqual([]);
     expect(snap.mode.encapsulation).toBe('unknown');
@@ -110,13 +100,7 @@ describe('snapshot assembly (issue #2)', () => {
 
   it('runs the real collectors against a host that has nothing: every section unavailable, no crash', async () => {
     const empty: Host = { ...host, run: async (req) => ({ ok: false, kind: 'missing-binary', message: `${req.argv[0]}: not found`, argv: req.argv, stderr: '', durationMs: 0 }) };
-    const snap = await takeSnapshot({
-      host: empty,
-      config: { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/x' },
-      node: 'node-a',
-      clock: steppingClock(),
-      agentVersion: '0.1.0',
-    });
+    const snap = await snapshotWith({ host: empty });
     expect(Snapshot.safeParse(snap).success).toBe(true);
     // Felix's health is data even when nobody answers: both probes 'unreachable'
     const { felix, ...rest } = snap.sections;
