@@ -103,7 +103,9 @@ beforeAll(async () => {
     argv: ['prometheus', `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${PROM}`],
     logFile: join(dir, 'prometheus.log'),
   });
-  await until('prometheus ready', 30_000, async () => ((await L().sh.try(inNs(lab!.aggregatorNs, ['curl', '-sf', `http://${PROM}/-/ready`]))).ok ? true : undefined));
+  await until('prometheus ready', 30_000, async () =>
+    (await L().sh.try(inNs(lab!.aggregatorNs, ['curl', '-sf', `http://${PROM}/-/ready`]))).exitCode === 0 ? true : undefined,
+  );
 }, 120_000);
 
 afterAll(async () => {
