@@ -5,7 +5,8 @@ import { iptablesTotals, parseIptablesSave, ruleMatches, type IptablesDump, type
 
 const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
 const fixture = (name: string) => readFileSync(join(FIX, name), 'utf8');
-const CORPUS = '/work/shared/corpus/iptables-save';
+// The shared corpus sits beside the repository (../shared), in development and in CI alike.
+const CORPUS = join(import.meta.dirname, '../../../../shared/corpus/iptables-save');
 
 const mustParse = (text: string): IptablesDump => {
   const r = parseIptablesSave(text);
