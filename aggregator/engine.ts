@@ -14,12 +14,14 @@
  *   local findings (from its report) keep the earliest firstSeen seen.
  * - A pass first forgets nodes that are gone (no report for `forgetAfterMs`, or stale and no longer
  *   in the datastore), so deleted nodes do not stay stale forever nor keep their metric series.
+ * - The correlate cache (correlate/types.ts CorrelateCache) lives as long as the engine: a steady
+ *   pass recomputes only nodes whose per-peer sections changed.
  * - Time comes from the injected clock; the pass duration is measured with its monotonic reading.
  */
 import type { Logger } from 'pino';
 import type { ClusterMap } from '../contract/cluster.js';
 import { stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
-import type { CorrelateInput, DatastoreView, NodeState } from './correlate/types.js';
+import { createCorrelateCache, type CorrelateInput, type DatastoreView, type NodeState } from './correlate/types.js';
 import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
 import type { ReportStore } from './store.js';
 
@@ -96,6 +98,8 @@ export class CorrelationEngine {
   private periodic: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastExpected: number | null = null;
+  /** per-rule results carried across passes; only this engine's passes touch it (one at a time) */
+  private readonly cache = createCorrelateCache();
   private readonly log: Logger;
 
   constructor(private readonly o: EngineOptions) {
@@ -201,7 +205,7 @@ export class CorrelationEngine {
     const now = new Date(nowMs).toISOString();
     this.forgetGone(nowMs, datastore);
     const nodes = this.o.store.nodes();
-    const { map, findings: drafts } = this.o.correlate({ nodes, now, staleAfterIntervals: this.o.staleAfterIntervals, datastore });
+    const { map, findings: drafts } = this.o.correlate({ nodes, now, staleAfterIntervals: this.o.staleAfterIntervals, datastore, cache: this.cache });
     const next = mergeFindings(drafts, nodes, this.current, now);
     const nextIds = new Set(next.map((f) => f.id));
     const cleared = this.current.filter((f) => !nextIds.has(f.id));

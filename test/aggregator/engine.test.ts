@@ -72,6 +72,21 @@ describe('aggregator/engine', () => {
     expect(engine.lastPass()).toMatchObject({ findings: 1, cleared: 1, nodes: 2 });
   });
 
+  it('issue #3: hands correlate one cache that lives across passes (steady passes reuse per-node results)', async () => {
+    const caches: unknown[] = [];
+    const { engine, add } = setup((input) => {
+      caches.push(input.cache);
+      return { map: { nodes: [] }, findings: [] };
+    });
+    engines.push(engine);
+    add(0, 1);
+    await engine.trigger();
+    await engine.trigger();
+    expect(caches).toHaveLength(2);
+    expect(caches[0]).toBeDefined();
+    expect(caches[1]).toBe(caches[0]);
+  });
+
   it('passes the nodes, time, stale threshold and datastore view to correlate', async () => {
     const seen: CorrelateInput[] = [];
     const view = { nodes: [{ name: 'node-00000', internalIPs: ['172.16.0.1'] }], calicoNodePods: [], ipPools: [], blockAffinities: [] };
