@@ -10,6 +10,8 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends \
     iproute2 iptables ipset tcpdump conntrack kmod procps iputils-ping curl time \
     prometheus ca-certificates >/dev/null
+  # kubectl builds the kustomize base in the manifest tests; Debian's kubernetes-client has it.
+  command -v kubectl >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
   # Debian starts the prometheus service on install; calico-diag's tests run their own instance.
   if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
     $SUDO systemctl stop prometheus || true
