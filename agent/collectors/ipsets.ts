@@ -2,13 +2,17 @@
  * ipsets: `ipset save`, reduced to Calico's host sets (with members: what the "drop VXLAN/IPIP from
  * non-Calico hosts" rules match) and the size of every cali* set. No ipset binary is
  * `missing-binary`; no ipset support in the kernel ("Cannot open session to kernel") `not-present`.
+ * Any other failure of `ipset save` (non-zero exit, e.g. an old ipset without `save`) falls back to
+ * `ipset list` (issue #2); when that fails too, the `ipset save` failure is reported, with the
+ * fallback's reason in the detail.
  */
 import type { Collector } from './types.js';
 import { ok, type UnavailableReason } from '../../contract/result.js';
-import { parseIpsetSave } from '../parsers/ipset.js';
+import { parseIpsetList, parseIpsetSave } from '../parsers/ipset.js';
 import { fromParsed, runCommand } from './run-command.js';
 
 export const IPSET_ARGV = ['ipset', 'save'] as const;
+export const IPSET_LIST_ARGV = ['ipset', 'list'] as const;
 export const HOST_SETS = ['cali40all-hosts-net', 'cali60all-hosts-net', 'felix-calico-hosts-4', 'felix-calico-hosts-6'] as const;
 
 const classify = (stderr: string): UnavailableReason | null =>
@@ -16,8 +20,14 @@ const classify = (stderr: string): UnavailableReason | null =>
 
 export const collectIpsets: Collector<'ipsets'> = async (host, config) => {
   const r = await runCommand(host, config, IPSET_ARGV, { classify });
-  if (!r.ok) return r.unavailable;
-  const sets = fromParsed(IPSET_ARGV.join(' '), parseIpsetSave(r.out.stdout));
+  let sets;
+  if (r.ok) sets = fromParsed(IPSET_ARGV.join(' '), parseIpsetSave(r.out.stdout));
+  else if (r.unavailable.reason !== 'command-failed') return r.unavailable;
+  else {
+    const l = await runCommand(host, config, IPSET_LIST_ARGV, { classify });
+    if (!l.ok) return { ...r.unavailable, detail: `${r.unavailable.detail}; fallback ${l.unavailable.detail}` };
+    sets = fromParsed(IPSET_LIST_ARGV.join(' '), parseIpsetList(l.out.stdout));
+  }
   if (sets.status !== 'ok') return sets;
   const hostSets = sets.data.filter((s) => (HOST_SETS as readonly string[]).includes(s.name));
   const caliSetSizes: Record<string, number> = {};

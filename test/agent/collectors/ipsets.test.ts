@@ -34,15 +34,43 @@ describe('collectIpsets', () => {
       reason: 'not-present',
     });
     const other = { stdout: '', stderr: 'ipset v7.17: something else\n', exitCode: 1 };
-    expect(await collectIpsets(fakeHost({ commands: { 'ipset save': other } }), config, context())).toMatchObject({
+    // any other failure tries `ipset list` first; both failing reports save's failure and the fallback's
+    expect(await collectIpsets(fakeHost({ commands: { 'ipset save': other, 'ipset list': other } }), config, context())).toMatchObject({
       status: 'unavailable',
       reason: 'command-failed',
-      detail: 'ipset save: exit 1: ipset v7.17: something else',
+      detail: 'ipset save: exit 1: ipset v7.17: something else; fallback ipset list: exit 1: ipset v7.17: something else',
     });
   });
 
   it('unparseable save output → invalid-output with the line', async () => {
     const r = await collectIpsets(fakeHost({ commands: { 'ipset save': { stdout: 'create a hash:ip\nadd b 1.2.3.4\n' } } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('(line 2)') });
+  });
+
+  it('issue #2: ipset save failing (old ipset: unknown command) falls back to ipset list, with the same result', async () => {
+    const unknown = { stdout: '', stderr: 'ipset v6.11: Unknown argument: `save\'\n', exitCode: 2 };
+    const host = fakeHost({ commands: { 'ipset save': unknown, 'ipset list': { stdout: fixture('ipset/cdA-vxlan-node-ipset-list.txt') } } });
+    const viaList = await collectIpsets(host, config, context());
+    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'ipset list']);
+    expect(Sections.shape.ipsets.safeParse(viaList).success).toBe(true);
+    const viaSave = await collectIpsets(fakeHost({ commands: { 'ipset save': { stdout: fixture('ipset/cdA-vxlan-node-ipset-save.txt') } } }), config, context());
+    if (viaList.status !== 'ok' || viaSave.status !== 'ok') throw new Error('expected ok');
+    expect(viaList.data.caliSetSizes).toEqual(viaSave.data.caliSetSizes);
+    expect(viaList.data.hostSets.map((h) => ({ ...h, members: [...h.members].sort() }))).toEqual(
+      viaSave.data.hostSets.map((h) => ({ ...h, members: [...h.members].sort() })),
+    );
+  });
+
+  it('issue #2: no kernel support or no binary does not try ipset list', async () => {
+    const noModule = { stdout: '', stderr: 'ipset v7.17: Cannot open session to kernel.\n', exitCode: 1 };
+    const host = fakeHost({ commands: { 'ipset save': noModule } });
+    expect(await collectIpsets(host, config, context())).toMatchObject({ status: 'unavailable', reason: 'not-present' });
+    expect(host.run.calls).toHaveLength(1);
+  });
+
+  it('issue #2: unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {
+    const host = fakeHost({ commands: { 'ipset save': { stdout: '', stderr: 'x\n', exitCode: 1 }, 'ipset list': { stdout: 'Name: a\nType: hash:ip\nbogus\n' } } });
+    const r = await collectIpsets(host, config, context());
+    expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('ipset list') });
   });
 });
