@@ -32,6 +32,8 @@ export interface AggregatorAppDeps {
   clock: Clock;
   staleAfterIntervals: number;
   bodyLimit?: number;
+  /** reports read and ingested at once; the rest wait before their body is read (default 4) */
+  maxConcurrentReports?: number;
   extensions?: readonly AppExtension[];
   version?: string;
 }

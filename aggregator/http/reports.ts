@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Report, ReportAccepted } from '../../contract/report.js';
 import { recordNodeReport, type ReportOutcome } from '../metrics.js';
 import type { AggregatorAppDeps } from './app.js';
+import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
@@ -23,6 +24,9 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
   const rawSections = new WeakMap<FastifyRequest, unknown>();
   const outcomes = new WeakMap<FastifyRequest, ReportOutcome>();
   const log = deps.logger.child({ component: 'reports' });
+  const gate = new Gate(deps.maxConcurrentReports ?? 4);
+  const releases = new WeakMap<FastifyRequest, () => void>();
+  const release = (request: FastifyRequest): void => releases.get(request)?.();
 
   scope.withTypeProvider<ZodTypeProvider>().post(
     '/v1/reports',
@@ -32,6 +36,11 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         body: Report,
         response: { 200: ReportAccepted, 400: errorResponses[400], 401: errorResponses[401], 409: ConflictBody, 413: errorResponses[400] },
       },
+      // runs after the scope's bearer check, before the body is read
+      onRequest: async (request) => {
+        releases.set(request, await gate.acquire());
+      },
+      onRequestAbort: async (request) => release(request),
       preValidation: async (request) => {
         const body = request.body as { sections?: unknown } | null | undefined;
         if (body && typeof body === 'object') rawSections.set(request, body.sections);
@@ -39,6 +48,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         if (Number.isFinite(length) && length > 0) metrics.reportBytes.observe(length);
       },
       onResponse: async (request, reply) => {
+        release(request);
         const outcome = outcomeOf(reply.statusCode, outcomes.get(request));
         if (outcome) metrics.reportsTotal.inc({ outcome });
       },

@@ -40,14 +40,14 @@ afterEach(async () => {
   while (apps.length) await apps.pop()!.close();
 });
 
-const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]> } = {}) => {
+const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]>; maxConcurrentReports?: number } = {}) => {
   const registry = new Registry();
   const metrics = createAggregatorMetrics(registry);
   const logger = pino({ level: 'silent' });
   const store = new ReportStore();
   const clock = fixedClock();
   const engine = new CorrelationEngine({ store, correlate: fakeCorrelate(opts.bad), metrics, logger, clock, staleAfterIntervals: 3, debounceMs: 60_000 });
-  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.maxConcurrentReports ? { maxConcurrentReports: opts.maxConcurrentReports } : {}) });
   apps.push({ close: async () => { await engine.stop(); await app.close(); } });
   const post = (payload: unknown, headers: Record<string, string> = auth) =>
     app.inject({ method: 'POST', url: '/v1/reports', payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
@@ -65,6 +65,21 @@ describe('aggregator/http POST /v1/reports', () => {
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json()).toMatchObject({ code: 'UNAUTHORIZED' });
     expect(store.size).toBe(0);
+  });
+
+  it('issue #3: with one ingestion slot, concurrent reports (and refused ones) all complete and leave no slot held', async () => {
+    const { post, store } = await setup({ maxConcurrentReports: 1 });
+    const results = await Promise.all([
+      post(report(0, 1)),
+      post(report(1, 1)),
+      post('{"broken":', auth),
+      post(report(2, 1), { authorization: 'Bearer wrong' }),
+      post(report(2, 1)),
+    ]);
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 400, 401, 200]);
+    expect(store.nodes().map((n) => n.node).sort()).toEqual(['node-00000', 'node-00001', 'node-00002']);
+    // a later report still gets the slot: nothing leaked
+    expect((await post(report(0, 2))).statusCode).toBe(200);
   });
 
   it('accepts a full report', async () => {
