@@ -81,3 +81,35 @@ export const carry = (index: ClusterIndex, rule: string, key: object, value: unk
   if (m === undefined) index.carry.set(rule, (m = new WeakMap()));
   m.set(key, value);
 };
+
+/**
+ * Per-position codes for `arr`, reusing those computed for `ref` (an earlier node's array of the
+ * same kind) wherever the two hold the very same element. In a mesh the store hands every node the
+ * same interned entries in the same order (node X's list is node Y's with one entry swapped), so a
+ * merge-like walk mostly compares two pointers instead of looking each entry up; `compute` runs only
+ * where the lists differ. Callers pass a `ref` whose codes do not depend on the node (same device
+ * names), so a reused code is exactly what `compute` would return.
+ */
+export const alignedCodes = <E>(arr: readonly E[], ref: readonly E[] | null, refCodes: Int32Array | null, compute: (e: E) => number): Int32Array => {
+  const n = arr.length;
+  const out = new Int32Array(n);
+  const m = ref === null || refCodes === null ? 0 : ref.length;
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const e = arr[k] as E;
+    if (j < m && (ref as readonly E[])[j] === e) {
+      out[k] = (refCodes as Int32Array)[j] as number;
+      j++;
+      continue;
+    }
+    if (j + 1 < m && (ref as readonly E[])[j + 1] === e) {
+      out[k] = (refCodes as Int32Array)[j + 1] as number;
+      j += 2;
+      continue;
+    }
+    out[k] = compute(e);
+    // an element only this list holds keeps the reference position; anything else moves past it
+    if (!(k + 1 < n && j < m && arr[k + 1] === (ref as readonly E[])[j])) j++;
+  }
+  return out;
+};

@@ -7,7 +7,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { HOST_SET_NAMES, type IndexedNode } from '../cluster-map.js';
-import { carried, carry, indexFor } from './common.js';
+import { alignedCodes, carried, carry, indexFor } from './common.js';
 import { contains, parseCidr, parseIPv4, stripHostPrefix, type Cidr } from './net.js';
 import type { CorrelateRule } from './types.js';
 
@@ -19,6 +19,9 @@ const REMEDY =
   'addresses (projectcalico.org/IPv4Address, status.addresses) include the address it sends from (`ip -d link show ' +
   'vxlan.calico`: local); fix the autodetection method (IP_AUTODETECTION_METHOD) on the peer if not, then let Felix ' +
   'here resync (restart calico-node).';
+
+const NONE = -2;
+const NET = -3;
 
 const familyOf = (ip: string): 'inet' | 'inet6' => (parseIPv4(ip) !== null ? 'inet' : 'inet6');
 
@@ -42,6 +45,19 @@ export const hostNotInAllowedSet: CorrelateRule = {
         eligibleCount[family]++;
       }
     }
+    // a member's code: the index.byEncapSourceIP value it resolves to (≥ 0 or -1 ambiguous), NONE,
+    // or NET (a CIDR to check by containment); per family the last walked set's members and codes
+    const codeOf = (m: string): number => {
+      // plain addresses first (the common case): one lookup, no scan of the text
+      let ai = index.byEncapSourceIP.get(m);
+      if (ai === undefined && m.includes('/')) {
+        const key = stripHostPrefix(m);
+        ai = index.byEncapSourceIP.get(key);
+        if (ai === undefined && key.includes('/')) return NET;
+      }
+      return ai === undefined ? NONE : ai;
+    };
+    const refs: { inet: { members: readonly string[]; codes: Int32Array } | null; inet6: { members: readonly string[]; codes: Int32Array } | null } = { inet: null, inet6: null };
     for (const b of index.fresh) {
       const ipsets = b.state.report.sections.ipsets;
       if (ipsets.status !== 'ok') continue;
@@ -60,18 +76,17 @@ export const hostNotInAllowedSet: CorrelateRule = {
         const elig = eligible[family];
         let markedCount = 0;
         for (const s of sets) {
-          for (const m of s.members) {
-            // plain addresses first (the common case): one lookup, no scan of the text
-            let ai = index.byEncapSourceIP.get(m);
-            if (ai === undefined && m.includes('/')) {
-              const key = stripHostPrefix(m);
-              ai = index.byEncapSourceIP.get(key);
-              if (ai === undefined && key.includes('/')) {
-                const c = parseCidr(key);
-                if (c !== null) nets.push(c);
-              }
+          const ref = refs[family];
+          const codes = alignedCodes(s.members, ref === null ? null : ref.members, ref === null ? null : ref.codes, codeOf);
+          refs[family] = { members: s.members, codes };
+          for (let k = 0; k < codes.length; k++) {
+            const ai = codes[k] as number;
+            if (ai === NET) {
+              const c = parseCidr(stripHostPrefix(s.members[k] as string));
+              if (c !== null) nets.push(c);
+              continue;
             }
-            if (ai !== undefined && ai >= 0 && marked[ai] !== stamp) {
+            if (ai >= 0 && marked[ai] !== stamp) {
               marked[ai] = stamp;
               if (ai !== b.i) markedCount += elig[ai] as number;
             }

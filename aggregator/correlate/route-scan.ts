@@ -6,7 +6,7 @@
  */
 import type { Route } from '../../contract/snapshot.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { blockGroupOf, carried, carry, isMainTable, ok, programsBlockRoutes, SKIP, verdict, vxlanDevice } from './common.js';
+import { alignedCodes, blockGroupOf, carried, carry, isMainTable, ok, programsBlockRoutes, SKIP, verdict, vxlanDevice } from './common.js';
 
 export interface HopContext {
   vx4: string;
@@ -92,6 +92,10 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     ownedEligible[owners[0]!]!++;
   }
   const out: NodeRouteScan[] = [];
+  // the last walked standard node's routes and their verdicts (see alignedCodes)
+  let refRoutes: readonly Route[] | null = null;
+  let refCodes: Int32Array | null = null;
+  const judgeStandard = (r: Route) => verdict(index, r, (x: Route) => judge(index, STANDARD, x));
   for (const a of index.fresh) {
     if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
     const routes = a.state.report.sections.routes;
@@ -106,9 +110,16 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     const judgeHere = (r: Route) => judge(index, ctx, r);
     const scan: NodeRouteScan = { node: a, uncovered: [], wrong: [] };
     let coveredCount = 0;
-    for (const r of routes.data) {
-      const v = standard ? verdict(index, r, judgeHere) : judgeHere(r);
+    let codes: Int32Array;
+    if (standard) {
+      codes = alignedCodes(routes.data, refRoutes, refCodes, judgeStandard);
+      refRoutes = routes.data;
+      refCodes = codes;
+    } else codes = alignedCodes(routes.data, null, null, judgeHere);
+    for (let k = 0; k < codes.length; k++) {
+      const v = codes[k] as number;
       if (v === SKIP) continue;
+      const r = routes.data[k] as Route;
       const g = v >> 1;
       const owner = groups[g]!.owners[0];
       if (covered[g] !== a.i) {

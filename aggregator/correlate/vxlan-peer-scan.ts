@@ -9,7 +9,7 @@
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Tunnel } from '../../contract/snapshot.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { carried, carry, SKIP, verdict, vxlanDevice, wrongOwner } from './common.js';
+import { alignedCodes, carried, carry, SKIP, verdict, vxlanDevice, wrongOwner } from './common.js';
 
 export type VxlanFamily = 'inet' | 'inet6';
 
@@ -31,6 +31,12 @@ export interface VxlanPeerCheck<E extends { dev: string }> {
 
 const FAMILIES = ['inet', 'inet6'] as const;
 
+interface Ref<E> {
+  dev: string;
+  data: readonly E[];
+  codes: Int32Array;
+}
+
 export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, check: VxlanPeerCheck<E>): FindingDraft[] => {
   const out: FindingDraft[] = [];
   const n = index.nodes.length;
@@ -46,6 +52,8 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       eligibleCount[family]++;
     }
   }
+  // per family, the last walked node's entries and their codes (see alignedCodes)
+  const refs: { inet: Ref<E> | null; inet6: Ref<E> | null } = { inet: null, inet6: null };
   for (const a of index.fresh) {
     const data = check.entries(a);
     if (data === null || (a.vxlan === null && a.vxlan6 === null)) continue;
@@ -63,10 +71,14 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       let seenCount = 0;
       const elig = eligible[family];
       const judge = (e: E): number => check.judge(e, family);
-      for (const e of data) {
-        if (e.dev !== dev) continue;
-        const v = verdict(index, e, judge);
+      const ref = refs[family];
+      const usable = ref !== null && ref.dev === dev;
+      const codes = alignedCodes(data, usable ? ref.data : null, usable ? ref.codes : null, (e) => (e.dev !== dev ? SKIP : verdict(index, e, judge)));
+      refs[family] = { dev, data, codes };
+      for (let k = 0; k < codes.length; k++) {
+        const v = codes[k] as number;
         if (v === SKIP || v === a.i) continue;
+        const e = data[k] as E;
         if (v >= 0) {
           if (seen[v] !== stamp) {
             seen[v] = stamp;
