@@ -30,6 +30,8 @@ beforeAll(async () => {
     ['ip', 'addr', 'add', '10.88.0.2/24', 'dev', 'eth0'],
     ['ip', 'link', 'add', 'vxlan.calico', 'type', 'vxlan', 'id', '4096', 'dstport', '4789', 'local', '10.88.0.2', 'dev', 'eth0', 'nolearning'],
     ['ip', 'link', 'set', 'vxlan.calico', 'mtu', '1450', 'up'],
+    // learning on and no local address: text prints neither `nolearning` nor `local`
+    ['ip', 'link', 'add', 'vxlan.learn', 'type', 'vxlan', 'id', '4097', 'dstport', '4790', 'dev', 'eth0'],
     ['ip', 'addr', 'add', '10.247.1.0/32', 'dev', 'vxlan.calico'],
     ['ip', 'link', 'add', 'caliabcdef01234', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', POD],
     ['ip', 'link', 'set', 'caliabcdef01234', 'up'],
@@ -62,6 +64,7 @@ describe('issue #2: ip text parsers agree with ip -j parsers on a live namespace
     expect(noStats(textLinks)).toEqual(noStats(jsonLinks));
     expect(textLinks.find((l) => l.name === 'vxlan.calico')?.vxlan).toEqual({ id: 4096, port: 4789, local: '10.88.0.2', link: 'eth0', learning: false });
     expect(textLinks.find((l) => l.name === 'caliabcdef01234')).toMatchObject({ kind: 'veth', parent: null });
+    expect(textLinks.find((l) => l.name === 'vxlan.learn')?.vxlan).toEqual({ id: 4097, port: 4790, local: null, link: 'eth0', learning: true });
 
     expect(value(parseIpTextAddrs(await inNs('ip', 'addr', 'show')))).toEqual(value(parseIpAddrs(await inNs('ip', '-j', 'addr', 'show'))));
     for (const [flag, fam] of [['-4', 'inet'], ['-6', 'inet6']] as const) {
