@@ -88,11 +88,19 @@ export const carry = (index: ClusterIndex, rule: string, key: object, value: unk
  * same interned entries in the same order (node X's list is node Y's with one entry swapped), so a
  * merge-like walk mostly compares two pointers instead of looking each entry up; `compute` runs only
  * where the lists differ. Callers pass a `ref` whose codes do not depend on the node (same device
- * names), so a reused code is exactly what `compute` would return.
+ * names), so a reused code is exactly what `compute` would return. The codes are written to
+ * `into` when it is long enough (a buffer the caller reuses; never `refCodes`), else to a new array;
+ * positions from arr.length on are left as they were.
  */
-export const alignedCodes = <E>(arr: readonly E[], ref: readonly E[] | null, refCodes: Int32Array | null, compute: (e: E) => number): Int32Array => {
+export const alignedCodes = <E>(
+  arr: readonly E[],
+  ref: readonly E[] | null,
+  refCodes: Int32Array | null,
+  compute: (e: E) => number,
+  into: Int32Array | null = null,
+): Int32Array => {
   const n = arr.length;
-  const out = new Int32Array(n);
+  const out = into !== null && into !== refCodes && into.length >= n ? into : new Int32Array(n);
   const m = ref === null || refCodes === null ? 0 : ref.length;
   let j = 0;
   for (let k = 0; k < n; k++) {

@@ -58,6 +58,7 @@ export const hostNotInAllowedSet: CorrelateRule = {
       return ai === undefined ? NONE : ai;
     };
     const refs: { inet: { members: readonly string[]; codes: Int32Array } | null; inet6: { members: readonly string[]; codes: Int32Array } | null } = { inet: null, inet6: null };
+    const spare: { inet: Int32Array | null; inet6: Int32Array | null } = { inet: null, inet6: null };
     for (const b of index.fresh) {
       const ipsets = b.state.report.sections.ipsets;
       if (ipsets.status !== 'ok') continue;
@@ -77,9 +78,10 @@ export const hostNotInAllowedSet: CorrelateRule = {
         let markedCount = 0;
         for (const s of sets) {
           const ref = refs[family];
-          const codes = alignedCodes(s.members, ref === null ? null : ref.members, ref === null ? null : ref.codes, codeOf);
+          const codes = alignedCodes(s.members, ref === null ? null : ref.members, ref === null ? null : ref.codes, codeOf, spare[family]);
+          spare[family] = ref === null ? null : ref.codes;
           refs[family] = { members: s.members, codes };
-          for (let k = 0; k < codes.length; k++) {
+          for (let k = 0; k < s.members.length; k++) {
             const ai = codes[k] as number;
             if (ai === NET) {
               const c = parseCidr(stripHostPrefix(s.members[k] as string));

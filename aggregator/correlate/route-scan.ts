@@ -95,6 +95,7 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
   // the last walked standard node's routes and their verdicts (see alignedCodes)
   let refRoutes: readonly Route[] | null = null;
   let refCodes: Int32Array | null = null;
+  let spare: Int32Array | null = null;
   const judgeStandard = (r: Route) => verdict(index, r, (x: Route) => judge(index, STANDARD, x));
   for (const a of index.fresh) {
     if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
@@ -112,11 +113,12 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     let coveredCount = 0;
     let codes: Int32Array;
     if (standard) {
-      codes = alignedCodes(routes.data, refRoutes, refCodes, judgeStandard);
+      codes = alignedCodes(routes.data, refRoutes, refCodes, judgeStandard, spare);
+      spare = refCodes;
       refRoutes = routes.data;
       refCodes = codes;
     } else codes = alignedCodes(routes.data, null, null, judgeHere);
-    for (let k = 0; k < codes.length; k++) {
+    for (let k = 0; k < routes.data.length; k++) {
       const v = codes[k] as number;
       if (v === SKIP) continue;
       const r = routes.data[k] as Route;

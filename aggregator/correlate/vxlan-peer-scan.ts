@@ -54,6 +54,8 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
   }
   // per family, the last walked node's entries and their codes (see alignedCodes)
   const refs: { inet: Ref<E> | null; inet6: Ref<E> | null } = { inet: null, inet6: null };
+  // the buffer the codes before the reference's were in, reused for the next node's
+  const spare: { inet: Int32Array | null; inet6: Int32Array | null } = { inet: null, inet6: null };
   for (const a of index.fresh) {
     const data = check.entries(a);
     if (data === null || (a.vxlan === null && a.vxlan6 === null)) continue;
@@ -73,9 +75,10 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       const judge = (e: E): number => check.judge(e, family);
       const ref = refs[family];
       const usable = ref !== null && ref.dev === dev;
-      const codes = alignedCodes(data, usable ? ref.data : null, usable ? ref.codes : null, (e) => (e.dev !== dev ? SKIP : verdict(index, e, judge)));
+      const codes = alignedCodes(data, usable ? ref.data : null, usable ? ref.codes : null, (e) => (e.dev !== dev ? SKIP : verdict(index, e, judge)), spare[family]);
+      spare[family] = ref === null ? null : ref.codes;
       refs[family] = { dev, data, codes };
-      for (let k = 0; k < codes.length; k++) {
+      for (let k = 0; k < data.length; k++) {
         const v = codes[k] as number;
         if (v === SKIP || v === a.i) continue;
         const e = data[k] as E;
