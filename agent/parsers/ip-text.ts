@@ -21,7 +21,7 @@ import { parsed, parseError, type Parsed } from '../../contract/result.js';
 import type { Family } from './ip-json.js';
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5,19}$/i;
-/** `12: cali1@if4: <BROADCAST,UP> mtu 1500 ...` (the name may hold `:` only via `@`-less aliases, never in practice) */
+/** `12: cali1@if4: <BROADCAST,UP> mtu 1500 ...`: index, name, optional @peer, flags, the rest */
 const HEADER = /^(\d+):\s+([^\s:@]+)(?:@(\S+?))?:\s+<([^>]*)>(.*)$/;
 const ROUTE_TYPES = new Set(['unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve']);
 const ROUTE_FLAGS = new Set(['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed']);
