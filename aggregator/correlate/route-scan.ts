@@ -84,8 +84,11 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
   const eligible = new Uint8Array(groups.length);
   const ownedEligible = new Int32Array(index.nodes.length);
   let eligibleCount = 0;
+  // each group's first owner (-1 for none), read per route without dereferencing the group
+  const firstOwner = new Int32Array(groups.length).fill(-1);
   for (let g = 0; g < groups.length; g++) {
     const owners = groups[g]!.owners;
+    if (owners.length > 0) firstOwner[g] = owners[0]!;
     if (owners.length !== 1 || !ok(index.nodes[owners[0]!]!, 'routes')) continue;
     eligible[g] = 1;
     eligibleCount++;
@@ -121,18 +124,17 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     for (let k = 0; k < routes.data.length; k++) {
       const v = codes[k] as number;
       if (v === SKIP) continue;
-      const r = routes.data[k] as Route;
       const g = v >> 1;
-      const owner = groups[g]!.owners[0];
+      const owner = firstOwner[g];
       if (covered[g] !== a.i) {
         covered[g] = a.i;
         if (eligible[g] === 1 && owner !== a.i) coveredCount++;
       }
-      if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: r, group: g, ctx });
+      if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: routes.data[k] as Route, group: g, ctx });
     }
     if (coveredCount < eligibleCount - ownedEligible[a.i]!) {
       for (let g = 0; g < groups.length; g++) {
-        if (covered[g] === a.i || eligible[g] === 0 || groups[g]!.owners[0] === a.i) continue;
+        if (covered[g] === a.i || eligible[g] === 0 || firstOwner[g] === a.i) continue;
         scan.uncovered.push(g);
       }
     }

@@ -81,7 +81,6 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       for (let k = 0; k < data.length; k++) {
         const v = codes[k] as number;
         if (v === SKIP || v === a.i) continue;
-        const e = data[k] as E;
         if (v >= 0) {
           if (seen[v] !== stamp) {
             seen[v] = stamp;
@@ -96,7 +95,7 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
           seen[bi] = stamp;
           seenCount += elig[bi] as number;
         }
-        (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, e });
+        (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, e: data[k] as E });
       }
       for (const w of wrong ?? []) {
         if (good[w.b.i] === stamp) continue;
