@@ -101,23 +101,25 @@ export const alignedCodes = <E>(
 ): Int32Array => {
   const n = arr.length;
   const out = into !== null && into !== refCodes && into.length >= n ? into : new Int32Array(n);
-  const m = ref === null || refCodes === null ? 0 : ref.length;
+  const r: readonly E[] = ref === null || refCodes === null ? [] : ref;
+  const rc: Int32Array = refCodes ?? out;
+  const m = r.length;
   let j = 0;
-  for (let k = 0; k < n; k++) {
+  let k = 0;
+  while (k < n) {
+    // the common case: a run of the same elements in both lists
+    while (k < n && j < m && arr[k] === r[j]) out[k++] = rc[j++] as number;
+    if (k >= n) break;
     const e = arr[k] as E;
-    if (j < m && (ref as readonly E[])[j] === e) {
-      out[k] = (refCodes as Int32Array)[j] as number;
-      j++;
-      continue;
-    }
-    if (j + 1 < m && (ref as readonly E[])[j + 1] === e) {
-      out[k] = (refCodes as Int32Array)[j + 1] as number;
+    if (j + 1 < m && r[j + 1] === e) {
+      out[k++] = rc[j + 1] as number;
       j += 2;
       continue;
     }
     out[k] = compute(e);
     // an element only this list holds keeps the reference position; anything else moves past it
-    if (!(k + 1 < n && j < m && arr[k + 1] === (ref as readonly E[])[j])) j++;
+    if (!(k + 1 < n && j < m && arr[k + 1] === r[j])) j++;
+    k++;
   }
   return out;
 };
