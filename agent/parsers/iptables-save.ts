@@ -4,7 +4,7 @@
  * Design for speed (a big Calico node: 100k rules, ~15 MB; numbers in bench/results.md): one pass
  * over the text with indexOf / charCodeAt, no per-line split, no regex, no closure and no object
  * per rule. The pass validates every line (structure, counters, chain, balanced quotes) and stores
- * each rule as six numbers (line, offsets, counters) in a Float64Array shared by the parse.
+ * each rule as six numbers (line, offsets, counters) in typed arrays shared by the parse.
  * `IptablesRule` objects (raw text, tokens with quotes removed and `!` kept as a token, target,
  * -j vs -g, target args, every comment, cali id, ipset matches) are made on access and derive
  * their fields on first use; totals read the packed counters directly. The grouping of tokens
@@ -108,34 +108,45 @@ export class IptablesRule {
   }
 }
 
-/** Fields per rule record in the packed store. */
-const REC = 6; // line, start, end, argsAt (relative to start), packets (-1: none), bytes
+/** Fields per rule record in the packed store: offsets in `pos`, counters in `ctr`. */
+const POS = 4; // line, start, end, argsAt (relative to start)
+const CTR = 2; // packets (-1: none), bytes
 
 /**
- * The rule records of one parse, packed in one growable Float64Array shared by its chains
- * (six numbers per rule, no object per rule while parsing). Owned by one parse; only appended to.
+ * The rule records of one parse, packed in two growable typed arrays shared by its chains (four
+ * 32-bit offsets and two counters per rule, no object per rule while parsing). Owned by one parse;
+ * only appended to.
  */
 class RecordStore {
-  data: Float64Array;
+  pos: Int32Array;
+  ctr: Float64Array;
   n = 0;
   constructor(expectedRecords: number) {
-    this.data = new Float64Array(REC * Math.max(64, expectedRecords));
+    const cap = Math.max(64, expectedRecords);
+    this.pos = new Int32Array(POS * cap);
+    this.ctr = new Float64Array(CTR * cap);
   }
   add(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): number {
-    let k = this.n * REC;
-    if (k + REC > this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+    const n = this.n;
+    let k = n * POS;
+    if (k + POS > this.pos.length) {
+      const pos = new Int32Array(this.pos.length * 2);
+      pos.set(this.pos);
+      this.pos = pos;
+      const ctr = new Float64Array(this.ctr.length * 2);
+      ctr.set(this.ctr);
+      this.ctr = ctr;
     }
-    const d = this.data;
+    const d = this.pos;
     d[k++] = line;
     d[k++] = start;
     d[k++] = end;
-    d[k++] = argsAt;
-    d[k++] = packets;
-    d[k] = bytes;
-    return this.n++;
+    d[k] = argsAt;
+    const c = this.ctr;
+    c[n * CTR] = packets;
+    c[n * CTR + 1] = bytes;
+    this.n = n + 1;
+    return n;
   }
 }
 
@@ -185,29 +196,29 @@ export class IptablesChain {
   get ruleCount(): number {
     return this.#count;
   }
-  /** offset in the store's data of the i-th rule's record */
+  /** the i-th rule's record number in the store */
   #at(i: number): number {
-    return (this.#idx === null ? this.#first + i : (this.#idx[i] as number)) * REC;
+    return this.#idx === null ? this.#first + i : (this.#idx[i] as number);
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
     let packets = 0;
     let bytes = 0;
-    const d = this.#store.data;
+    const c = this.#store.ctr;
     for (let i = 0; i < this.#count; i++) {
-      const k = this.#at(i);
-      const p = d[k + 4] as number;
+      const k = this.#at(i) * CTR;
+      const p = c[k] as number;
       if (p >= 0) {
         packets += p;
-        bytes += d[k + 5] as number;
+        bytes += c[k + 1] as number;
       }
     }
     return { packets, bytes };
   }
   /** the i-th rule's text (0-based), without materialising the rule */
   ruleTextAt(i: number): string {
-    const k = this.#at(i);
-    const d = this.#store.data;
+    const k = this.#at(i) * POS;
+    const d = this.#store.pos;
     return this.#src.slice(d[k + 1] as number, d[k + 2] as number);
   }
   /** the i-th rule (0-based): the memoised one once `rules` was read, else a fresh object */
@@ -216,15 +227,17 @@ export class IptablesChain {
     return this.#make(i);
   }
   #make(i: number): IptablesRule {
-    const d = this.#store.data;
-    const k = this.#at(i);
-    const p = d[k + 4] as number;
+    const r = this.#at(i);
+    const d = this.#store.pos;
+    const k = r * POS;
+    const c = this.#store.ctr;
+    const p = c[r * CTR] as number;
     return new IptablesRule(
       d[k] as number,
       this.name,
       i + 1,
       p >= 0 ? p : null,
-      p >= 0 ? (d[k + 5] as number) : null,
+      p >= 0 ? (c[r * CTR + 1] as number) : null,
       this.#src.slice(d[k + 1] as number, d[k + 2] as number),
       d[k + 3] as number,
     );
