@@ -5,8 +5,8 @@
  * words and the runbook step. Exit code: 0 healthy, 2 gap or no path, 3 inconclusive.
  */
 import type { Command } from 'commander';
-import { readTokenFile } from '../agent/config.js';
 import { Diagnosis } from '../contract/diagnosis.js';
+import { aggregatorTarget, requestAggregator } from './aggregator-client.js';
 import { renderTable } from './format.js';
 import { CliError, type CliIo } from './io.js';
 
@@ -82,49 +82,20 @@ export const registerDiagnoseCommand = (program: Command, io: CliIo, deps: Diagn
     .option('--duration <seconds>', 'capture window (2..30, default 4)')
     .option('--json', 'print the diagnosis as JSON')
     .action(async (opts: DiagnoseFlags) => {
-      const base = opts.aggregator ?? env.CALICO_DIAG_AGGREGATOR_URL;
-      if (!base) throw new CliError('--aggregator / CALICO_DIAG_AGGREGATOR_URL is required');
-      let url: URL;
-      try {
-        url = new URL('/v1/diagnose', base);
-      } catch {
-        throw new CliError(`invalid --aggregator URL ${JSON.stringify(base)}`);
-      }
-      if (!/^https?:$/.test(url.protocol)) throw new CliError(`invalid --aggregator URL ${JSON.stringify(base)}: must be http:// or https://`);
+      const target = await aggregatorTarget(opts, env, '/v1/diagnose');
       const count = intFlag('count', opts.count, 1, 20);
       const durationSeconds = intFlag('duration', opts.duration, 2, 30);
-      const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' };
-      const tokenFile = opts.tokenFile ?? env.CALICO_DIAG_TOKEN_FILE;
-      if (tokenFile) {
-        const t = await readTokenFile(tokenFile);
-        if (!t.ok) throw new CliError(t.message);
-        headers.authorization = `Bearer ${t.token}`;
-      }
       const body = { from: opts.from, to: opts.to, ...(count ? { count } : {}), ...(durationSeconds ? { durationSeconds } : {}) };
       const window = durationSeconds ?? 4;
       io.stderr(`diagnosing ${opts.from} → ${opts.to}: capturing on both nodes for ~${window} s while probes run `);
       const ticker = setInterval(() => io.stderr('.'), deps.tickMs ?? 1000);
-      let res: Response;
       let text: string;
       try {
-        res = await (deps.fetch ?? fetch)(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout((window + 30) * 1000) });
-        text = await res.text();
-      } catch (err) {
-        const e = err as Error;
-        throw new CliError(`cannot reach the aggregator at ${url.origin}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+        const headers = { ...target.headers, 'content-type': 'application/json' };
+        text = await requestAggregator(target, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout((window + 30) * 1000) }, deps.fetch);
       } finally {
         clearInterval(ticker);
         io.stderr(' done\n');
-      }
-      if (res.status === 401) throw new CliError(`the aggregator refused the request (401): ${tokenFile ? 'wrong token' : 'pass --token-file'}`);
-      if (!res.ok) {
-        let message = text.slice(0, 300);
-        try {
-          message = (JSON.parse(text) as { message?: string }).message ?? message;
-        } catch {
-          // not JSON: keep the text
-        }
-        throw new CliError(`the aggregator answered ${res.status}: ${message}`);
       }
       let parsed: Diagnosis;
       try {

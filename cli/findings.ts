@@ -3,9 +3,9 @@
  * rule, node, peer, summary, age), then one remedy line per rule; `--json` prints the API answer.
  */
 import type { Command } from 'commander';
-import { readTokenFile } from '../agent/config.js';
 import { Severity, type Finding } from '../contract/finding.js';
 import { FindingsResponse } from '../aggregator/http/schemas.js';
+import { aggregatorTarget, requestAggregator } from './aggregator-client.js';
 import { renderTable } from './format.js';
 import { CliError, type CliIo } from './io.js';
 
@@ -60,45 +60,12 @@ export const registerFindingsCommand = (program: Command, io: CliIo, deps: Findi
     .option('--severity <level>', 'only this severity: critical, warning or info')
     .option('--json', 'print the findings as JSON')
     .action(async (opts: FindingsFlags) => {
-      const base = opts.aggregator ?? env.CALICO_DIAG_AGGREGATOR_URL;
-      if (!base) throw new CliError('--aggregator / CALICO_DIAG_AGGREGATOR_URL is required');
-      let url: URL;
-      try {
-        url = new URL('/v1/findings', base);
-      } catch {
-        throw new CliError(`invalid --aggregator URL ${JSON.stringify(base)}`);
-      }
-      if (!/^https?:$/.test(url.protocol)) throw new CliError(`invalid --aggregator URL ${JSON.stringify(base)}: must be http:// or https://`);
+      const target = await aggregatorTarget(opts, env, '/v1/findings');
+      const { url } = target;
       if (opts.severity !== undefined && !Severity.safeParse(opts.severity).success) throw new CliError(`invalid --severity ${JSON.stringify(opts.severity)}: must be critical, warning or info`);
       for (const key of ['node', 'rule', 'severity'] as const) if (opts[key] !== undefined) url.searchParams.set(key, opts[key]!);
 
-      const headers: Record<string, string> = { accept: 'application/json' };
-      const tokenFile = opts.tokenFile ?? env.CALICO_DIAG_TOKEN_FILE;
-      if (tokenFile) {
-        const t = await readTokenFile(tokenFile);
-        if (!t.ok) throw new CliError(t.message);
-        headers.authorization = `Bearer ${t.token}`;
-      }
-
-      let res: Response;
-      let text: string;
-      try {
-        res = await (deps.fetch ?? fetch)(url, { headers, signal: AbortSignal.timeout(30_000) });
-        text = await res.text();
-      } catch (err) {
-        const e = err as Error;
-        throw new CliError(`cannot reach the aggregator at ${url.origin}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
-      }
-      if (res.status === 401) throw new CliError(`the aggregator refused the request (401): ${tokenFile ? 'wrong token' : 'pass --token-file'}`);
-      if (!res.ok) {
-        let message = text.slice(0, 300);
-        try {
-          message = (JSON.parse(text) as { message?: string }).message ?? message;
-        } catch {
-          // not JSON: keep the text
-        }
-        throw new CliError(`the aggregator answered ${res.status}: ${message}`);
-      }
+      const text = await requestAggregator(target, { headers: target.headers, signal: AbortSignal.timeout(30_000) }, deps.fetch);
       let body: unknown;
       try {
         body = JSON.parse(text);

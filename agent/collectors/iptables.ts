@@ -14,23 +14,15 @@
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
-import type { RunError } from '../exec/runner.js';
 import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
+import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
 
 type FamilyName = 'ipv4' | 'ipv6';
 type ChainSummary = Iptables['chains'][number];
 type FamilyTotals = { tables: string[]; chains: number; rules: number; caliChains: number };
 
-const RUN_REASON: Record<RunError['kind'], UnavailableReason> = {
-  'missing-binary': 'missing-binary',
-  timeout: 'timeout',
-  'output-too-large': 'output-too-large',
-  'permission-denied': 'permission-denied',
-  'spawn-failed': 'command-failed',
-  aborted: 'command-failed',
-};
 
 /** Per-workload chains: one set per pod, left out of `chains` to keep the snapshot bounded. */
 const PER_WORKLOAD = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-'] as const;

@@ -8,7 +8,7 @@ import { ok, unavailable, type Collected, type Parsed, type Unavailable, type Un
 import type { RunError } from '../exec/runner.js';
 import type { CollectorConfig, FileRead, Host, HttpRead, SocketRead } from './types.js';
 
-const RUN_REASON: Record<RunError['kind'], UnavailableReason> = {
+export const RUN_REASON: Record<RunError['kind'], UnavailableReason> = {
   'missing-binary': 'missing-binary',
   timeout: 'timeout',
   'output-too-large': 'output-too-large',
