@@ -9,6 +9,7 @@
  * replacing one object reference, which HTTP handlers read; the pusher gets each result through
  * `offer()`, which never blocks. A failing snapshot is logged and the loop goes on.
  */
+import { untilStopSignal } from '../common/process.js';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -233,16 +234,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
 export const runAgentProcess = async (config: AgentConfig, token: string): Promise<void> => {
   const logger = pino({ base: { component: 'agent', node: config.nodeName } });
   const agent = await startAgent({ config, token, logger });
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await untilStopSignal(logger);
   await agent.stop();
   logger.info('stopped');
 };

@@ -4,6 +4,7 @@
  * and waits for a running pass. State lives in the handle (store, engine, token), never in module
  * scope; the token file is re-read every 30 s so a rotated token takes effect.
  */
+import { untilStopSignal } from '../common/process.js';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../common/metrics.js';
@@ -152,16 +153,7 @@ export const runAggregatorProcess = async (config: AggregatorConfig, token: stri
   const logger = pino({ base: { component: 'aggregator' } });
   const datastore = datastoreFor(config, logger.child({ component: 'k8s' }), Date.now);
   const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...extras });
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await untilStopSignal(logger);
   await handle.stop();
   logger.info('stopped');
 };

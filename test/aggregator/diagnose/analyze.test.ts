@@ -84,7 +84,7 @@ const healthy = (): AnalyzeInput => ({
   },
 });
 
-const only = (records: CaptureRecord[], kind: Kind) => records.filter((r) => (kind === 'request' ? r.icmp?.type === 8 : r.icmp?.type === 0));
+const ofKind = (records: CaptureRecord[], kind: Kind) => records.filter((r) => (kind === 'request' ? r.icmp?.type === 8 : r.icmp?.type === 0));
 const statuses = (d: Diagnosis) => Object.fromEntries(d.hops.map((h) => [h.hop, h.status])) as Record<Hop, string>;
 
 describe('analyze: healthy', () => {
@@ -296,7 +296,7 @@ describe('analyze: gaps on the return path', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
     const wrong = both('eth0', true, ['reply'], [1, 2, 3], { innerDstMac: '66:00:00:00:00:77' });
-    input.source.uplink = cap('eth0', [...only(both('eth0', true, ['request']), 'request'), ...wrong]);
+    input.source.uplink = cap('eth0', [...ofKind(both('eth0', true, ['request']), 'request'), ...wrong]);
     input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
     const d = analyze(input);
     expect(d.gap).toEqual({ node: 'node-a', hop: 'source-tunnel-in', direction: 'return' });
