@@ -259,6 +259,24 @@ const ethernet = (b: Bytes): { type: number; payload: Bytes; dst: Uint8Array; sr
   return { type, payload: b.slice(off), dst, src };
 };
 
+/**
+ * The encapsulated IP packet (VXLAN's inner frame payload, IPIP's payload) and its transport.
+ * Cut inside the inner IP header: the inner addresses are unknown and the record is truncated.
+ */
+const decodeInner = (payload: Bytes, rec: CaptureRecord, state: DecodeState, protocolWhenCut: string): void => {
+  const inner = ip(payload, state);
+  if (!inner) {
+    rec.protocol = protocolWhenCut;
+    rec.innerSrc = '';
+    rec.innerDst = '';
+    state.truncated = true;
+    return;
+  }
+  rec.innerSrc = inner.src;
+  rec.innerDst = inner.dst;
+  transport(inner, rec, state);
+};
+
 const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanPorts: readonly number[]): boolean => {
   const outer = ip(b, state);
   if (!outer) return false;
@@ -303,33 +321,12 @@ const decodeIpPacket = (b: Bytes, rec: CaptureRecord, state: DecodeState, vxlanP
       rec.protocol = `ethertype-0x${eth.type.toString(16).padStart(4, '0')}`;
       return true;
     }
-    const inner = ip(eth.payload, state);
-    if (!inner) {
-      // cut inside the inner IP header: the inner addresses are unknown
-      rec.protocol = 'unknown';
-      rec.innerSrc = '';
-      rec.innerDst = '';
-      state.truncated = true;
-      return true;
-    }
-    rec.innerSrc = inner.src;
-    rec.innerDst = inner.dst;
-    transport(inner, rec, state);
+    decodeInner(eth.payload, rec, state, 'unknown');
     return true;
   }
   if (outer.proto === 4) {
     rec.encapsulation = 'ipip';
-    const inner = ip(outer.payload, state);
-    if (!inner) {
-      rec.protocol = 'ipip';
-      rec.innerSrc = '';
-      rec.innerDst = '';
-      state.truncated = true;
-      return true;
-    }
-    rec.innerSrc = inner.src;
-    rec.innerDst = inner.dst;
-    transport(inner, rec, state);
+    decodeInner(outer.payload, rec, state, 'ipip');
     return true;
   }
   transport(outer, rec, state);
