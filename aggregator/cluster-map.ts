@@ -13,7 +13,9 @@
 import type { ClusterMap, ClusterNode } from '../contract/cluster.js';
 import type { Tunnel } from '../contract/snapshot.js';
 import { CALICO_TUNNELS, tunnelFromLink } from '../agent/derive/identity.js';
+import type { EntryList } from './correlate/common.js';
 import type { CorrelateInput, NodeState } from './correlate/types.js';
+import type { EntryTable } from './entry-table.js';
 import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
 
 /** Calico's all-hosts ipsets, by address family. */
@@ -68,13 +70,18 @@ export interface ClusterIndex {
   /** block CIDR text (as reported, and normalised) → index in blockGroups */
   blockKey: Map<string, number>;
   /**
-   * Per-pass memo of verdicts on shared entry objects. The store interns per-peer entries (one
-   * frozen object per distinct route / neighbour / FDB entry, shared by every node that holds it),
-   * so a rule judges each distinct frozen entry once per pass and then only looks its verdict up.
-   * Only frozen entries are memoised (an unshared entry would just grow the map). Lives and dies
-   * with this index, i.e. one correlate() call.
+   * Per-pass memo of verdicts on shared entries, per entry table and per question (e.g. "this
+   * neighbour, on device vxlan.calico, for IPv4"): code per entry id (correlate/common.ts memoFor).
+   * The store packs per-peer entries as ids into one table per kind (../entry-table.ts), so a rule
+   * judges each distinct entry once per pass and then only reads its code. Lives and dies with
+   * this index, i.e. one correlate() call.
    */
-  memo: Map<object, number>;
+  memos: Map<object, Map<string, Int32Array>>;
+  /**
+   * Plain (unpacked) lists, as tests and other callers may build NodeStates, packed for this pass
+   * into tables of their own (by identity); per kind the table, per list its packing.
+   */
+  local: { tables: Map<string, EntryTable<unknown>>; lists: Map<object, EntryList<unknown>> };
   /** results computed once per pass and shared by several rules (route scan) */
   shared: Map<string, unknown>;
   /** the caller's cross-pass cache, already reset if the fingerprint changed; null without one */
@@ -130,16 +137,32 @@ const tunnelsOf = (st: NodeState): Tunnel[] => {
   return out;
 };
 
-const allowedHostsOf = (st: NodeState): string[] | null => {
+/**
+ * The members of the node's all-hosts ipset(s), or null. Read lazily: the store holds members
+ * packed (../entry-table.ts) and only the readers of one node's map entry (diagnose, GET
+ * /v1/cluster) need them as strings; a pass builds no N² arrays for the map.
+ */
+const allowedHostsOf = (st: NodeState): (() => string[]) | null => {
   const ipsets = st.report.sections.ipsets;
   if (ipsets.status !== 'ok') return null;
   const names = new Set<string>([...HOST_SET_NAMES.inet, ...HOST_SET_NAMES.inet6]);
   const sets = ipsets.data.hostSets.filter((s) => names.has(s.name));
   if (sets.length === 0) return null;
-  if (sets.length === 1) return (sets[0] as (typeof sets)[number]).members; // no copy: can be thousands per node
-  const out = new Set<string>();
-  for (const s of sets) for (const m of s.members) out.add(m);
-  return [...out];
+  if (sets.length === 1) {
+    const only = sets[0] as (typeof sets)[number];
+    return () => only.members;
+  }
+  return () => {
+    const out = new Set<string>();
+    for (const s of sets) for (const m of s.members) out.add(m);
+    return [...out];
+  };
+};
+
+/** `cluster` with `allowedHosts` (in its place) read through `hosts` on each access; null when unknown. */
+const withAllowedHosts = (cluster: ClusterNode, hosts: (() => string[]) | null): ClusterNode => {
+  if (hosts !== null) Object.defineProperty(cluster, 'allowedHosts', { enumerable: true, get: hosts });
+  return cluster;
 };
 
 const primaryMtu = (tunnels: Tunnel[]): number | null => {
@@ -193,9 +216,10 @@ export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; ind
       tunnels,
       blocks: identity.blocks,
       workloads: identity.workloads,
-      allowedHosts: allowedHostsOf(st),
+      allowedHosts: null, // replaced by a getter when the node has an all-hosts set (withAllowedHosts)
       mtu: primaryMtu(tunnels),
     };
+    withAllowedHosts(cluster, allowedHostsOf(st));
     const v4 = identity.nodeIPs.filter((ip) => parseIPv4(ip) !== null);
     const v6 = identity.nodeIPs.filter((ip) => parseIPv4(ip) === null);
     const encapSourceIPs = [
@@ -260,7 +284,7 @@ export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; ind
   }
   return {
     map: { nodes: nodes.map((n) => n.cluster) },
-    index: { nodes, fresh, byName, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blockGroups, blockKey, memo: new Map(), shared: new Map(), carry, fingerprint },
+    index: { nodes, fresh, byName, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blockGroups, blockKey, memos: new Map(), local: { tables: new Map(), lists: new Map() }, shared: new Map(), carry, fingerprint },
   };
 };
 

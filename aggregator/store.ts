@@ -11,13 +11,30 @@
  * - Delta: a section sent with only its hash reuses the data held for that node when the hash is
  *   the one held; any other hash makes the whole report 409 SECTIONS_REQUIRED. Only the latest
  *   hash per (node, section) is held.
- * - Memory (5000 nodes): in a full VXLAN mesh every node holds N−1 routes, neighbours and FDB
- *   entries and an all-hosts ipset with N members, and the entries about peer X are the same on
- *   every node. Entries of those sections are interned (one shared, frozen object per distinct
- *   entry, keyed by its JSON text), so N² entries cost N² pointers plus N objects instead of N²
- *   objects. The intern table is bounded by generations: when the current generation fills up
- *   it becomes the old one and the oldest is dropped; live data never depends on the table, a
- *   dropped key only means a later identical entry gets its own copy.
+ * - Memory (issue #3; 5000 nodes): in a full VXLAN mesh every node holds N−1 routes, neighbours
+ *   and FDB entries and an all-hosts ipset with N members, and the entries about peer X are the
+ *   same on every node. Those four lists are held packed (entry-table.ts):
+ *
+ *       tables.routes      values: [route about node-0, route about node-1, …]   (one frozen object
+ *       tables.neighbours  values: [neigh about node-0, …]                        per distinct entry,
+ *       tables.fdb         values: [fdb about node-0, …]                          keyed by its JSON)
+ *       tables.members     values: ['172.16.0.1', '172.16.0.2', …]
+ *
+ *       node-00007 routes section → { status: 'ok', [packed]: { table: tables.routes,
+ *                                                              ids: Uint16Array [0, 1, …, 4999] } }
+ *
+ *   so N² entries cost N² ids of 2 bytes (4 once a table passes 65 536 entries) plus N objects per
+ *   kind, instead of N² 8-byte pointers in JS arrays. A packed section still reads as the wire
+ *   section: its `data` (host sets: `members`) is a getter that builds the plain array of shared
+ *   entries on each read, for the few readers that want one node's list (GET /v1/nodes/:name,
+ *   diagnose); the correlation rules read the ids (correlate/common.ts entryList) and judge each
+ *   distinct entry once per pass.
+ * - Tables are append-only (an id never changes meaning), so they only grow while reports bring
+ *   new entries. When a table holds more than twice the entries alive after its last compaction
+ *   (and at least `compactAbove`), ingest compacts it: a new table holding only the entries the
+ *   nodes' latest reports use, and every node's sections of that kind re-packed against it (new
+ *   NodeState objects, assigned one by one like an ingest; readers holding the old ones keep a
+ *   consistent old table). The correlate cache then starts cold once.
  * - `previous` (for counters that must rise between reports) keeps the sections as they were, except
  *   the N-sized per-peer sections (routes, neighbours, fdb, ipsets): those are replaced by
  *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
@@ -26,7 +43,8 @@
  */
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
-import { SECTION_NAMES, type SectionName, type Sections } from '../contract/snapshot.js';
+import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../contract/snapshot.js';
+import { EntryTable, idArray, materialise, pack, packedHostSet, packedOf, packedSection, type PackedList } from './entry-table.js';
 import type { NodeState, ResolvedReport } from './correlate/types.js';
 
 export type IngestResult =
@@ -40,73 +58,81 @@ interface Entry {
   hashes: Record<SectionName, string>;
 }
 
-/** Bounded two-generation intern table. */
-export class Interner {
-  private current = new Map<string, unknown>();
-  private old = new Map<string, unknown>();
-  constructor(private readonly generationSize = 200_000) {}
+/** The kinds of per-peer entries, one table each. */
+export type EntryKind = 'routes' | 'neighbours' | 'fdb' | 'members';
+type Tables = { routes: EntryTable<Route>; neighbours: EntryTable<Neighbour>; fdb: EntryTable<FdbEntry>; members: EntryTable<string> };
+const ENTRY_KINDS: readonly EntryKind[] = ['routes', 'neighbours', 'fdb', 'members'];
+const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new EntryTable(), fdb: new EntryTable(), members: new EntryTable() });
 
-  get size(): number {
-    return this.current.size + this.old.size;
-  }
+/** The section of `name` holding entries of `kind`. */
+const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> = { routes: 'routes', neighbours: 'neighbours', fdb: 'fdb', members: 'ipsets' };
 
-  /** The canonical (frozen) copy of a JSON-able value. */
-  value<T>(v: T): T {
-    const key = typeof v === 'string' ? `s${v}` : JSON.stringify(v);
-    const hit = this.current.get(key);
-    if (hit !== undefined) return hit as T;
-    const older = this.old.get(key);
-    const chosen = older !== undefined ? older : deepFreeze(v);
-    if (this.current.size >= this.generationSize) {
-      this.old = this.current;
-      this.current = new Map();
-    }
-    this.current.set(key, chosen);
-    return chosen as T;
-  }
-}
-
-const deepFreeze = <T>(v: T): T => {
-  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-};
-
-const internArray = <T>(arr: readonly T[], interner: Interner): T[] => arr.map((e) => interner.value(e));
-
-/** Replace the big per-peer lists of a freshly received section with interned entries. */
-const internSection = (name: SectionName, section: Sections[SectionName], interner: Interner): Sections[SectionName] => {
+/** A freshly received section with its per-peer lists packed against `tables`. */
+const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables): Sections[SectionName] => {
   if (section.status !== 'ok') return section;
   switch (name) {
     case 'routes':
     case 'neighbours':
-    case 'fdb':
-    case 'addresses':
-      return { status: 'ok', data: internArray(section.data as unknown[], interner) } as Sections[SectionName];
+    case 'fdb': {
+      const table = tables[name] as EntryTable<unknown>;
+      return packedSection(pack(table, section.data as unknown[])) as Sections[SectionName];
+    }
     case 'ipsets': {
       const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
-      return {
-        status: 'ok',
-        data: { ...d, hostSets: d.hostSets.map((s) => ({ ...s, members: internArray(s.members, interner) })) },
-      };
+      return { status: 'ok', data: { ...d, hostSets: d.hostSets.map((s) => packedHostSet(s, pack(tables.members, s.members))) } };
     }
     default:
       return section;
   }
 };
 
+/**
+ * `list` packed against `table`, the compacted successor of `old`; `remap` (old id → new id, -1 not
+ * yet mapped) is shared by every list of the kind, so each entry is looked up once.
+ */
+const repack = <E>(list: PackedList<E>, table: EntryTable<E>, old: EntryTable<E>, remap: Int32Array): PackedList<E> => {
+  if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: never the case today
+  const tmp = new Uint32Array(list.ids.length);
+  for (let k = 0; k < list.ids.length; k++) {
+    const old = list.ids[k] as number;
+    let id = remap[old] as number;
+    if (id < 0) remap[old] = id = table.intern(list.table.keys[old], list.table.values[old] as E);
+    tmp[k] = id;
+  }
+  const ids = idArray(tmp.length, table.size);
+  ids.set(tmp);
+  return { table, ids };
+};
+
+/** The section re-packed against the compacted table of `kind` (the section itself when it holds none). */
+const repackSection = (kind: EntryKind, section: Sections[SectionName], table: EntryTable<unknown>, old: EntryTable<unknown>, remap: Int32Array): Sections[SectionName] => {
+  if (section.status !== 'ok') return section;
+  if (kind !== 'members') {
+    const list = packedOf<unknown>(section);
+    return list === null ? section : (packedSection(repack(list, table, old, remap)) as Sections[SectionName]);
+  }
+  const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
+  const hostSets = d.hostSets.map((s) => {
+    const list = packedOf<string>(s);
+    return list === null ? s : packedHostSet(s, repack(list, table as EntryTable<string>, old as EntryTable<string>, remap));
+  });
+  return { status: 'ok', data: { ...d, hostSets } };
+};
+
 export interface StoreOptions {
-  interner?: Interner;
+  /** a table is compacted only once it holds more than this many entries (default 65 536) */
+  compactAbove?: number;
 }
 
 export class ReportStore {
   private readonly entries = new Map<string, Entry>();
-  private readonly interner: Interner;
+  private tables: Tables = newTables();
+  /** per kind, the entries alive after the last compaction (0 before any) */
+  private readonly liveAfterCompaction: Record<EntryKind, number> = { routes: 0, neighbours: 0, fdb: 0, members: 0 };
+  private readonly compactAbove: number;
 
   constructor(opts: StoreOptions = {}) {
-    this.interner = opts.interner ?? new Interner();
+    this.compactAbove = opts.compactAbove ?? 0x10000;
   }
 
   get size(): number {
@@ -150,11 +176,12 @@ export class ReportStore {
       sections[name] =
         held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (interned) object
-          : internSection(name, s.data as Sections[SectionName], this.interner);
+          : packSection(name, s.data as Sections[SectionName], this.tables);
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };
     const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
     this.entries.set(node, { state, hashes });
+    this.compactIfNeeded();
     return { kind: 'accepted', node, seq: report.seq, changed, restarted };
   }
 
@@ -171,9 +198,40 @@ export class ReportStore {
     return this.entries.delete(node);
   }
 
-  /** How many distinct entries the intern table holds (for the memory benchmark). */
+  /** How many distinct per-peer entries the tables hold, all kinds together (for the memory benchmark). */
   get internedEntries(): number {
-    return this.interner.size;
+    let n = 0;
+    for (const kind of ENTRY_KINDS) n += this.tables[kind].size;
+    return n;
+  }
+
+  /** Entries per table (tests, benchmark). */
+  tableSizes(): Record<EntryKind, number> {
+    return { routes: this.tables.routes.size, neighbours: this.tables.neighbours.size, fdb: this.tables.fdb.size, members: this.tables.members.size };
+  }
+
+  private compactIfNeeded(): void {
+    for (const kind of ENTRY_KINDS) {
+      const size = this.tables[kind].size;
+      if (size > this.compactAbove && size > 2 * this.liveAfterCompaction[kind]) this.compact(kind);
+    }
+  }
+
+  /** Replaces the table of `kind` with one holding only the entries the latest reports use. */
+  private compact(kind: EntryKind): void {
+    const old = this.tables[kind] as EntryTable<unknown>;
+    const table = new EntryTable<unknown>();
+    const remap = new Int32Array(old.size).fill(-1);
+    const name = SECTION_OF[kind];
+    for (const [node, e] of this.entries) {
+      const { report } = e.state;
+      const section = repackSection(kind, report.sections[name], table, old, remap);
+      if (section === report.sections[name]) continue;
+      const sections = { ...report.sections, [name]: section } as Sections;
+      this.entries.set(node, { hashes: e.hashes, state: { ...e.state, report: { ...report, sections } } });
+    }
+    (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
+    this.liveAfterCompaction[kind] = table.size;
   }
 }
 

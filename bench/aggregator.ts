@@ -22,6 +22,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 import pino from 'pino';
 import { SECTION_NAMES, type SectionName } from '../contract/snapshot.js';
 import type { AggregatorConfig } from '../aggregator/config.js';
@@ -61,7 +62,19 @@ const serve = async (): Promise<void> => {
         scope.get('/v1/bench/usage', async () => {
           const cpu = process.cpuUsage();
           const mem = process.memoryUsage();
-          return { cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: mem.rss, heapUsed: mem.heapUsed, maxRss: process.resourceUsage().maxRSS * 1024, nodes: handle.store.size, interned: handle.store.internedEntries };
+          const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+          return {
+            cpuSeconds: (cpu.user + cpu.system) / 1e6,
+            rss: mem.rss,
+            heapUsed: mem.heapUsed,
+            heapTotal: mem.heapTotal,
+            external: mem.external,
+            arrayBuffers: mem.arrayBuffers,
+            spaces,
+            maxRss: process.resourceUsage().maxRSS * 1024,
+            nodes: handle.store.size,
+            interned: handle.store.internedEntries,
+          };
         });
         scope.post('/v1/bench/gc', async () => {
           (globalThis as { gc?: () => void }).gc?.();
@@ -87,6 +100,10 @@ interface Usage {
   cpuSeconds: number;
   rss: number;
   heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  spaces: Record<string, { size: number; used: number }>;
   maxRss: number;
   nodes: number;
   interned: number;
@@ -235,6 +252,13 @@ const arg = (name: string, dflt: string): string => {
 };
 
 const fmtBytes = (b: number): string => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+/** V8 heap spaces as "name used/size", largest first (young generation = new_space). */
+const spaceSummary = (u: Usage): string =>
+  Object.entries(u.spaces)
+    .filter(([, v]) => v.size >= 1 << 20)
+    .sort((a, b) => b[1].size - a[1].size)
+    .map(([k, v]) => `${k} ${fmtBytes(v.used)}/${fmtBytes(v.size)}`)
+    .join(', ');
 const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 const drive = async (): Promise<void> => {
@@ -305,6 +329,7 @@ const drive = async (): Promise<void> => {
       `| server CPU per steady interval (one round of ${n} steady reports + one pass) | ${last.cpuSeconds.toFixed(2)} s = ${last.cores.toFixed(3)} cores over 30 s (ingest ${last.ingestCpu.toFixed(2)} s) | ≤ 0.5 core |`,
       `| bytes per steady-state report | ${fmtBytes(last.bytes)} (${Math.round(last.bytes)} B) | small |`,
       `| server RSS after steady rounds${gc.gc ? ' (after GC)' : ''} | ${fmtBytes(uEnd.rss)} (heap used ${fmtBytes(uEnd.heapUsed)}) | ≤ 1.5 GiB |`,
+      `| where the RSS is (after GC) | V8 heap ${fmtBytes(uEnd.heapTotal)} reserved (${spaceSummary(uEnd)}); typed arrays and other external memory ${fmtBytes(uEnd.external)} (array buffers ${fmtBytes(uEnd.arrayBuffers)}); rest (code, stacks, malloc free lists) ${fmtBytes(uEnd.rss - uEnd.heapTotal - uEnd.external)} | |`,
       `| server peak RSS (during the full round) | ${fmtBytes(uEnd.maxRss)} | |`,
       `| full round: ${n} full reports | avg ${fmtBytes(avg(fullRound.bytes))}/report, ${(fullRound.wallMs / 1000).toFixed(1)} s wall, ${(u1.cpuSeconds - u0.cpuSeconds).toFixed(1)} s server CPU (${(((u1.cpuSeconds - u0.cpuSeconds) / n) * 1000).toFixed(0)} ms/report) | |`,
       `| interned per-peer entries | ${uEnd.interned} | |`,

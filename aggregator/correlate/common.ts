@@ -1,10 +1,10 @@
 /**
  * Helpers shared by the correlation rules (pure).
  */
-import type { Route } from '../../contract/snapshot.js';
-import type { SectionName } from '../../contract/snapshot.js';
+import type { FdbEntry, Neighbour, Route, SectionName } from '../../contract/snapshot.js';
 import { routeHops } from '../../agent/derive/identity.js';
 import { buildClusterIndex, type ClusterIndex, type IndexedNode } from '../cluster-map.js';
+import { EntryTable, packedOf, type EntryIds } from '../entry-table.js';
 import type { CorrelateInput } from './types.js';
 import { parseCidr } from './net.js';
 
@@ -55,23 +55,75 @@ export const blockGroupOf = (index: ClusterIndex, r: Route): number | undefined 
 };
 
 /**
- * Verdict codes memoised per shared entry (see ClusterIndex.memo): `v ≥ 0` the entry is right
- * for node v; SKIP it concerns no fresh node; `v ≤ -3` it is wrong for node `wrongOwner(v)`.
+ * Verdict codes memoised per shared entry (see memoFor): `v ≥ 0` the entry is right for node v;
+ * SKIP it concerns no fresh node; `v ≤ -3` it is wrong for node `wrongOwner(v)`.
  */
 export const SKIP = -1;
 export const wrongFor = (bi: number): number => -3 - bi;
 export const wrongOwner = (v: number): number => -3 - v;
+/** A memo slot not computed yet (no rule's code). */
+export const UNSET = -0x80000000;
 
-/** The memoised verdict on `entry`, computing it with `judge` on a miss (memoised only when frozen). */
-export const verdict = <T extends object>(index: ClusterIndex, entry: T, judge: (e: T) => number): number => {
-  const v = index.memo.get(entry);
-  if (v !== undefined) return v;
-  const fresh = judge(entry);
-  if (Object.isFrozen(entry)) index.memo.set(entry, fresh);
-  return fresh;
+/**
+ * One node's per-peer list as the rules read it: ids into a table of distinct entries, the store's
+ * layout (../entry-table.ts). `key` stays the same object while the node's section is unchanged:
+ * it is the key results are carried under across passes.
+ */
+export interface EntryList<E> {
+  key: object;
+  table: EntryTable<E>;
+  ids: EntryIds;
+}
+
+/**
+ * The list `holder` (a section or an ipset host set) holds: its packed list when the store packed
+ * it, else `plain` packed for this pass into a table of the index's own, keyed by entry identity
+ * (callers that build NodeStates by hand, e.g. tests; cached per pass and per array).
+ */
+export const entryList = <E>(index: ClusterIndex, kind: string, holder: object, plain: () => readonly E[]): EntryList<E> => {
+  const packed = packedOf<E>(holder);
+  if (packed !== null) return { key: packed, table: packed.table, ids: packed.ids };
+  const arr = plain();
+  const held = index.local.lists.get(arr);
+  if (held !== undefined) return held as EntryList<E>;
+  let table = index.local.tables.get(kind) as EntryTable<E> | undefined;
+  if (table === undefined) index.local.tables.set(kind, (table = new EntryTable<E>(false) as EntryTable<unknown> as EntryTable<E>));
+  const ids = new Uint32Array(arr.length);
+  for (let k = 0; k < arr.length; k++) ids[k] = table.intern(arr[k], arr[k] as E);
+  const list: EntryList<E> = { key: arr, table, ids };
+  index.local.lists.set(arr, list as EntryList<unknown>);
+  return list;
 };
 
-/** The result `rule` computed for `key` (a node's section data array) in an earlier pass, if carried. */
+/** The node's routes, neighbours or FDB entries, or null when the section is not ok. */
+export const sectionList = <K extends 'routes' | 'neighbours' | 'fdb'>(index: ClusterIndex, n: IndexedNode, name: K): EntryList<SectionEntry<K>> | null => {
+  const section = n.state.report.sections[name];
+  if (section.status !== 'ok') return null;
+  return entryList(index, name, section, () => section.data as unknown as readonly SectionEntry<K>[]);
+};
+type SectionEntry<K extends 'routes' | 'neighbours' | 'fdb'> = K extends 'routes' ? Route : K extends 'neighbours' ? Neighbour : FdbEntry;
+
+/** The members of an ipset host set. */
+export const membersList = (index: ClusterIndex, set: { members: readonly string[] }): EntryList<string> => entryList(index, 'members', set, () => set.members);
+
+/**
+ * The memo of codes for `question` about the entries of `table` in this pass: one Int32Array slot
+ * per entry id, UNSET until a rule computes it. `question` names everything the code depends on
+ * besides the entry (rule, family, device names): the same question gets the same codes.
+ */
+export const memoFor = (index: ClusterIndex, table: EntryTable<unknown>, question: string): Int32Array => {
+  let perTable = index.memos.get(table);
+  if (perTable === undefined) index.memos.set(table, (perTable = new Map()));
+  let memo = perTable.get(question);
+  if (memo === undefined || memo.length < table.size) {
+    const grown = new Int32Array(Math.max(table.size, (memo?.length ?? 0) * 2)).fill(UNSET);
+    if (memo !== undefined) grown.set(memo);
+    perTable.set(question, (memo = grown));
+  }
+  return memo;
+};
+
+/** The result `rule` computed for `key` (a node's list key or section data) in an earlier pass, if carried. */
 export const carried = <T>(index: ClusterIndex, rule: string, key: object): T | undefined => index.carry?.get(rule)?.get(key) as T | undefined;
 
 /** Keeps `value` for `key` for later passes (no-op without a cache). */
@@ -80,46 +132,4 @@ export const carry = (index: ClusterIndex, rule: string, key: object, value: unk
   let m = index.carry.get(rule);
   if (m === undefined) index.carry.set(rule, (m = new WeakMap()));
   m.set(key, value);
-};
-
-/**
- * Per-position codes for `arr`, reusing those computed for `ref` (an earlier node's array of the
- * same kind) wherever the two hold the very same element. In a mesh the store hands every node the
- * same interned entries in the same order (node X's list is node Y's with one entry swapped), so a
- * merge-like walk mostly compares two pointers instead of looking each entry up; `compute` runs only
- * where the lists differ. Callers pass a `ref` whose codes do not depend on the node (same device
- * names), so a reused code is exactly what `compute` would return. The codes are written to
- * `into` when it is long enough (a buffer the caller reuses; never `refCodes`), else to a new array;
- * positions from arr.length on are left as they were.
- */
-export const alignedCodes = <E>(
-  arr: readonly E[],
-  ref: readonly E[] | null,
-  refCodes: Int32Array | null,
-  compute: (e: E) => number,
-  into: Int32Array | null = null,
-): Int32Array => {
-  const n = arr.length;
-  const out = into !== null && into !== refCodes && into.length >= n ? into : new Int32Array(n);
-  const r: readonly E[] = ref === null || refCodes === null ? [] : ref;
-  const rc: Int32Array = refCodes ?? out;
-  const m = r.length;
-  let j = 0;
-  let k = 0;
-  while (k < n) {
-    // the common case: a run of the same elements in both lists
-    while (k < n && j < m && arr[k] === r[j]) out[k++] = rc[j++] as number;
-    if (k >= n) break;
-    const e = arr[k] as E;
-    if (j + 1 < m && r[j + 1] === e) {
-      out[k++] = rc[j + 1] as number;
-      j += 2;
-      continue;
-    }
-    out[k] = compute(e);
-    // an element only this list holds keeps the reference position; anything else moves past it
-    if (!(k + 1 < n && j < m && arr[k + 1] === r[j])) j++;
-    k++;
-  }
-  return out;
 };

@@ -3,11 +3,13 @@
  * cali60all-hosts-net for IPv6) must contain the address node A's encapsulated traffic comes from,
  * or B's "drop VXLAN/IPIP packets from non-Calico hosts" rule drops A's traffic. Finding on B (who
  * holds the set), peer A. Checked only when B's ipsets section is ok and the set exists there.
- * One pass over each set's members (Map lookup by address), CIDR members checked by containment.
+ * One pass over each set's members, CIDR members checked by containment. A member's code (Map
+ * lookup by address) is memoised per entry id of the shared members table (common.ts memoFor), so
+ * each distinct address is looked up once per pass and a set's walk reads one slot per member.
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { HOST_SET_NAMES, type IndexedNode } from '../cluster-map.js';
-import { alignedCodes, carried, carry, indexFor } from './common.js';
+import { carried, carry, indexFor, memoFor, membersList, UNSET } from './common.js';
 import { contains, parseCidr, parseIPv4, stripHostPrefix, type Cidr } from './net.js';
 import type { CorrelateRule } from './types.js';
 
@@ -46,7 +48,7 @@ export const hostNotInAllowedSet: CorrelateRule = {
       }
     }
     // a member's code: the index.byEncapSourceIP value it resolves to (≥ 0 or -1 ambiguous), NONE,
-    // or NET (a CIDR to check by containment); per family the last walked set's members and codes
+    // or NET (a CIDR to check by containment)
     const codeOf = (m: string): number => {
       // plain addresses first (the common case): one lookup, no scan of the text
       let ai = index.byEncapSourceIP.get(m);
@@ -57,8 +59,6 @@ export const hostNotInAllowedSet: CorrelateRule = {
       }
       return ai === undefined ? NONE : ai;
     };
-    const refs: { inet: { members: readonly string[]; codes: Int32Array } | null; inet6: { members: readonly string[]; codes: Int32Array } | null } = { inet: null, inet6: null };
-    const spare: { inet: Int32Array | null; inet6: Int32Array | null } = { inet: null, inet6: null };
     for (const b of index.fresh) {
       const ipsets = b.state.report.sections.ipsets;
       if (ipsets.status !== 'ok') continue;
@@ -77,14 +77,14 @@ export const hostNotInAllowedSet: CorrelateRule = {
         const elig = eligible[family];
         let markedCount = 0;
         for (const s of sets) {
-          const ref = refs[family];
-          const codes = alignedCodes(s.members, ref === null ? null : ref.members, ref === null ? null : ref.codes, codeOf, spare[family]);
-          spare[family] = ref === null ? null : ref.codes;
-          refs[family] = { members: s.members, codes };
-          for (let k = 0; k < s.members.length; k++) {
-            const ai = codes[k] as number;
+          const { ids, table } = membersList(index, s);
+          const memo = memoFor(index, table, RULE_ID);
+          for (let k = 0; k < ids.length; k++) {
+            const id = ids[k] as number;
+            let ai = memo[id] as number;
+            if (ai === UNSET) memo[id] = ai = codeOf(table.values[id] as string);
             if (ai === NET) {
-              const c = parseCidr(stripHostPrefix(s.members[k] as string));
+              const c = parseCidr(stripHostPrefix(table.values[id] as string));
               if (c !== null) nets.push(c);
               continue;
             }

@@ -7,7 +7,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, isMainTable } from './common.js';
+import { indexFor, isMainTable, sectionList } from './common.js';
 import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
 import { scanRoutes } from './route-scan.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
@@ -44,15 +44,16 @@ export const routeMissing: CorrelateRule = {
     };
     for (const { node: a, uncovered } of scanRoutes(index)) {
       if (uncovered.length === 0) continue;
-      const routes = a.state.report.sections.routes;
-      if (routes.status !== 'ok') continue;
+      const routes = sectionList(index, a, 'routes');
+      if (routes === null) continue;
       let table: PrefixTable<string> | null = null;
       for (const g of uncovered) {
         const group = groups[g]!;
         const b = index.nodes[group.owners[0]!]!;
         if (table === null) {
           table = new PrefixTable<string>();
-          for (const r of routes.data) {
+          for (const id of routes.ids) {
+            const r = routes.table.values[id]!;
             if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
             const c = parseCidr(r.dst);
             if (c !== null && c.prefix > 0) table.add(c, r.dst);

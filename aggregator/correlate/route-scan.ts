@@ -1,12 +1,13 @@
 /**
  * One scan of every node's routes per pass, shared by route-missing and route-wrong-next-hop
  * (memoised in ClusterIndex.shared): which blocks each node has an exact route for, and which of
- * those routes lead somewhere other than the block's owner. Route verdicts are memoised per shared
- * (interned, frozen) route object when the node uses Calico's standard device names.
+ * those routes lead somewhere other than the block's owner. Route verdicts are memoised per entry
+ * id of the shared route table (common.ts memoFor), per set of device names the judging node uses
+ * (Calico's standard names on nearly every node): each distinct route is judged once per pass.
  */
 import type { Route } from '../../contract/snapshot.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { alignedCodes, blockGroupOf, carried, carry, isMainTable, ok, programsBlockRoutes, SKIP, verdict, vxlanDevice } from './common.js';
+import { blockGroupOf, carried, carry, isMainTable, memoFor, ok, programsBlockRoutes, sectionList, SKIP, UNSET, vxlanDevice } from './common.js';
 
 export interface HopContext {
   vx4: string;
@@ -15,13 +16,6 @@ export interface HopContext {
   tunnelDevices: ReadonlySet<string>;
 }
 
-const STANDARD: HopContext = {
-  vx4: 'vxlan.calico',
-  vx6: 'vxlan-v6.calico',
-  ipip: 'tunl0',
-  tunnelDevices: new Set(['vxlan.calico', 'vxlan-v6.calico', 'tunl0', 'wireguard.cali', 'wg-v6.cali']),
-};
-
 const contextOf = (a: IndexedNode): HopContext => ({
   vx4: vxlanDevice(a, 'inet'),
   vx6: vxlanDevice(a, 'inet6'),
@@ -29,11 +23,8 @@ const contextOf = (a: IndexedNode): HopContext => ({
   tunnelDevices: a.tunnelDevices,
 });
 
-const isStandard = (a: IndexedNode): boolean => {
-  if (vxlanDevice(a, 'inet') !== STANDARD.vx4 || vxlanDevice(a, 'inet6') !== STANDARD.vx6 || (a.ipip?.device ?? 'tunl0') !== 'tunl0') return false;
-  for (const d of a.tunnelDevices) if (!STANDARD.tunnelDevices.has(d)) return false;
-  return true;
-};
+/** Everything a route's verdict depends on besides the route: nodes with the same names share verdicts. */
+const contextKey = (ctx: HopContext): string => `${KEY}|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`;
 
 /** Does this next hop reach node b, for a node with device names `ctx`? */
 export const hopOk = (ctx: HopContext, b: IndexedNode, gateway: string | null, dev: string | null, v6: boolean): boolean => {
@@ -95,34 +86,25 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
     ownedEligible[owners[0]!]!++;
   }
   const out: NodeRouteScan[] = [];
-  // the last walked standard node's routes and their verdicts (see alignedCodes)
-  let refRoutes: readonly Route[] | null = null;
-  let refCodes: Int32Array | null = null;
-  let spare: Int32Array | null = null;
-  const judgeStandard = (r: Route) => verdict(index, r, (x: Route) => judge(index, STANDARD, x));
   for (const a of index.fresh) {
-    if (!ok(a, 'routes') || !programsBlockRoutes(a)) continue;
-    const routes = a.state.report.sections.routes;
-    if (routes.status !== 'ok') continue;
-    const held = carried<NodeRouteScan>(index, KEY, routes.data);
+    if (!programsBlockRoutes(a)) continue;
+    const routes = sectionList(index, a, 'routes');
+    if (routes === null) continue;
+    const held = carried<NodeRouteScan>(index, KEY, routes.key);
     if (held !== undefined) {
       out.push({ ...held, node: a });
       continue;
     }
-    const standard = isStandard(a);
-    const ctx = standard ? STANDARD : contextOf(a);
-    const judgeHere = (r: Route) => judge(index, ctx, r);
+    const ctx = contextOf(a);
+    const memo = memoFor(index, routes.table, contextKey(ctx));
     const scan: NodeRouteScan = { node: a, uncovered: [], wrong: [] };
     let coveredCount = 0;
-    let codes: Int32Array;
-    if (standard) {
-      codes = alignedCodes(routes.data, refRoutes, refCodes, judgeStandard, spare);
-      spare = refCodes;
-      refRoutes = routes.data;
-      refCodes = codes;
-    } else codes = alignedCodes(routes.data, null, null, judgeHere);
-    for (let k = 0; k < routes.data.length; k++) {
-      const v = codes[k] as number;
+    const { ids } = routes;
+    const values = routes.table.values;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number;
+      let v = memo[id] as number;
+      if (v === UNSET) memo[id] = v = judge(index, ctx, values[id] as Route);
       if (v === SKIP) continue;
       const g = v >> 1;
       const owner = firstOwner[g];
@@ -130,7 +112,7 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
         covered[g] = a.i;
         if (eligible[g] === 1 && owner !== a.i) coveredCount++;
       }
-      if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: routes.data[k] as Route, group: g, ctx });
+      if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: values[id] as Route, group: g, ctx });
     }
     if (coveredCount < eligibleCount - ownedEligible[a.i]!) {
       for (let g = 0; g < groups.length; g++) {
@@ -138,7 +120,7 @@ export const scanRoutes = (index: ClusterIndex): NodeRouteScan[] => {
         scan.uncovered.push(g);
       }
     }
-    carry(index, KEY, routes.data, scan);
+    carry(index, KEY, routes.key, scan);
     out.push(scan);
   }
   index.shared.set(KEY, out);

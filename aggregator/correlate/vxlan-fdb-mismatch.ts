@@ -5,7 +5,7 @@
  */
 import type { FdbEntry, Tunnel } from '../../contract/snapshot.js';
 import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, ownerName, SKIP, wrongFor } from './common.js';
+import { indexFor, ownerName, sectionList, SKIP, wrongFor } from './common.js';
 import type { CorrelateRule } from './types.js';
 import { scanVxlanPeers, vxlanTunnel, type VxlanFamily } from './vxlan-peer-scan.js';
 
@@ -26,10 +26,7 @@ export const vxlanFdbMismatch: CorrelateRule = {
     const index = indexFor(input, given);
     return scanVxlanPeers<FdbEntry>(index, {
       rule: RULE_ID,
-      entries: (a) => {
-        const fdb = a.state.report.sections.fdb;
-        return fdb.status === 'ok' ? fdb.data : null;
-      },
+      entries: (a) => sectionList(index, a, 'fdb'),
       eligible: (b, bt) => bt.mac !== null && index.byVtepMac.get(bt.mac.toLowerCase()) === b.i && (bt.local ?? b.underlayIPs[0] ?? null) !== null,
       judge: (e, family) => {
         let bi = index.byVtepMac.get(e.mac);

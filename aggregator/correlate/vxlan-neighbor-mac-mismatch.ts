@@ -5,7 +5,7 @@
  */
 import type { IndexedNode } from '../cluster-map.js';
 import type { Neighbour, Tunnel } from '../../contract/snapshot.js';
-import { indexFor, sameMac, SKIP, wrongFor } from './common.js';
+import { indexFor, sameMac, sectionList, SKIP, wrongFor } from './common.js';
 import type { CorrelateRule } from './types.js';
 import { scanVxlanPeers, vxlanTunnel } from './vxlan-peer-scan.js';
 
@@ -24,10 +24,7 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
     const index = indexFor(input, given);
     return scanVxlanPeers<Neighbour>(index, {
       rule: RULE_ID,
-      entries: (a) => {
-        const neigh = a.state.report.sections.neighbours;
-        return neigh.status === 'ok' ? neigh.data : null;
-      },
+      entries: (a) => sectionList(index, a, 'neighbours'),
       eligible: (b, bt) => bt.ip !== null && bt.mac !== null && index.byTunnelIP.get(bt.ip) === b.i,
       judge: (e, family) => {
         const bi = index.byTunnelIP.get(e.dst);

@@ -1,7 +1,9 @@
 /**
  * The walk vxlan-fdb-mismatch and vxlan-neighbor-mac-mismatch share (pure). For each fresh node A
  * with a VXLAN tunnel, per family, A's entries (FDB or neighbours) on its VXLAN device are judged per
- * peer B through the memoised verdicts (see common.ts): an entry wrong for B is reported unless
+ * peer B through verdicts memoised per entry id (common.ts memoFor: the store packs the entries as
+ * ids into one shared table, so each distinct entry is judged once per pass and a node's walk reads
+ * one Int32Array slot per entry): an entry wrong for B is reported unless
  * another entry for B is right, and each eligible peer with no entry at all is reported missing.
  * Eligible peers are counted once per pass, so a node whose entries cover them all skips the
  * per-peer "missing" walk. A node's findings are carried with its section data while it is unchanged.
@@ -9,7 +11,7 @@
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Tunnel } from '../../contract/snapshot.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { alignedCodes, carried, carry, SKIP, verdict, vxlanDevice, wrongOwner } from './common.js';
+import { carried, carry, memoFor, SKIP, UNSET, vxlanDevice, wrongOwner, type EntryList } from './common.js';
 
 export type VxlanFamily = 'inet' | 'inet6';
 
@@ -17,8 +19,8 @@ export const vxlanTunnel = (x: IndexedNode, family: VxlanFamily): Tunnel | null 
 
 export interface VxlanPeerCheck<E extends { dev: string }> {
   rule: string;
-  /** A's entries (the section data, also the carry key), or null when the section is not ok */
-  entries: (a: IndexedNode) => readonly E[] | null;
+  /** A's entries (common.ts sectionList), or null when the section is not ok */
+  entries: (a: IndexedNode) => EntryList<E> | null;
   /** whether every VXLAN node of the family must hold an entry for peer b (its tunnel `bt`) */
   eligible: (b: IndexedNode, bt: Tunnel) => boolean;
   /** verdict code on one entry of A's VXLAN device (see common.ts: SKIP, peer index, wrongFor) */
@@ -30,12 +32,6 @@ export interface VxlanPeerCheck<E extends { dev: string }> {
 }
 
 const FAMILIES = ['inet', 'inet6'] as const;
-
-interface Ref<E> {
-  dev: string;
-  data: readonly E[];
-  codes: Int32Array;
-}
 
 export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, check: VxlanPeerCheck<E>): FindingDraft[] => {
   const out: FindingDraft[] = [];
@@ -52,19 +48,17 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       eligibleCount[family]++;
     }
   }
-  // per family, the last walked node's entries and their codes (see alignedCodes)
-  const refs: { inet: Ref<E> | null; inet6: Ref<E> | null } = { inet: null, inet6: null };
-  // the buffer the codes before the reference's were in, reused for the next node's
-  const spare: { inet: Int32Array | null; inet6: Int32Array | null } = { inet: null, inet6: null };
   for (const a of index.fresh) {
-    const data = check.entries(a);
-    if (data === null || (a.vxlan === null && a.vxlan6 === null)) continue;
-    const held = carried<FindingDraft[]>(index, check.rule, data);
+    const list = check.entries(a);
+    if (list === null || (a.vxlan === null && a.vxlan6 === null)) continue;
+    const held = carried<FindingDraft[]>(index, check.rule, list.key);
     if (held !== undefined) {
       for (const d of held) out.push(d);
       continue;
     }
     const mine: FindingDraft[] = [];
+    const { ids, table } = list;
+    const values = table.values;
     for (const family of FAMILIES) {
       if (vxlanTunnel(a, family) === null) continue;
       const dev = vxlanDevice(a, family);
@@ -72,14 +66,15 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
       let wrong: { b: IndexedNode; e: E }[] | null = null;
       let seenCount = 0;
       const elig = eligible[family];
-      const judge = (e: E): number => check.judge(e, family);
-      const ref = refs[family];
-      const usable = ref !== null && ref.dev === dev;
-      const codes = alignedCodes(data, usable ? ref.data : null, usable ? ref.codes : null, (e) => (e.dev !== dev ? SKIP : verdict(index, e, judge)), spare[family]);
-      spare[family] = ref === null ? null : ref.codes;
-      refs[family] = { dev, data, codes };
-      for (let k = 0; k < data.length; k++) {
-        const v = codes[k] as number;
+      // the code of an entry depends on the entry, the family and A's device name only
+      const memo = memoFor(index, table, `${check.rule}|${family}|${dev}`);
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k] as number;
+        let v = memo[id] as number;
+        if (v === UNSET) {
+          const e = values[id] as E;
+          memo[id] = v = e.dev !== dev ? SKIP : check.judge(e, family);
+        }
         if (v === SKIP || v === a.i) continue;
         if (v >= 0) {
           if (seen[v] !== stamp) {
@@ -95,7 +90,7 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
           seen[bi] = stamp;
           seenCount += elig[bi] as number;
         }
-        (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, e: data[k] as E });
+        (wrong ??= []).push({ b: index.nodes[bi] as IndexedNode, e: values[id] as E });
       }
       for (const w of wrong ?? []) {
         if (good[w.b.i] === stamp) continue;
@@ -107,7 +102,7 @@ export const scanVxlanPeers = <E extends { dev: string }>(index: ClusterIndex, c
         mine.push(check.missing(a, b, dev, family));
       }
     }
-    carry(index, check.rule, data, mine);
+    carry(index, check.rule, list.key, mine);
     for (const d of mine) out.push(d);
   }
   return out;

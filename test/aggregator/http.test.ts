@@ -228,6 +228,9 @@ describe('aggregator/http read routes', () => {
     const ok = await get('/v1/nodes/node-00001');
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ name: 'node-00001', report: { seq: 1, sections: { routes: { status: 'ok' } } }, findings: [{ rule: 'route-missing' }] });
+    // issue #3: the store holds the per-peer lists packed; the node's report comes back whole
+    const sent = report(1, 1).sections;
+    for (const name of ['routes', 'neighbours', 'fdb', 'ipsets'] as const) expect(ok.json().report.sections[name], name).toEqual(sent[name].data);
     const missing = await get('/v1/nodes/node-99999');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'NOT_FOUND' });

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ackedOf, meshSnapshot, nodeIP, toReport } from '../../bench/aggregator-mesh.js';
 import { hashSection } from '../../contract/hash.js';
 import { Report } from '../../contract/report.js';
-import { Interner, ReportStore } from '../../aggregator/store.js';
+import { packedOf } from '../../aggregator/entry-table.js';
+import { ReportStore } from '../../aggregator/store.js';
+import type { Sections } from '../../contract/snapshot.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:30.000Z';
@@ -117,12 +119,88 @@ describe('aggregator/store', () => {
     expect(Object.isFrozen(aboutNode3On0)).toBe(true);
   });
 
-  it('keeps the intern table bounded', () => {
-    const interner = new Interner(10);
-    for (let i = 0; i < 100; i++) interner.value({ i });
-    expect(interner.size).toBeLessThanOrEqual(20);
-    const a = interner.value({ x: 1 });
-    expect(interner.value({ x: 1 })).toBe(a);
+  describe('issue #3: per-peer lists held as entry ids in typed arrays', () => {
+    const PEER = ['routes', 'neighbours', 'fdb'] as const;
+    const hostSetOf = (sections: Sections) => (sections.ipsets.status === 'ok' ? sections.ipsets.data.hostSets[0]! : null);
+
+    it('packs routes, neighbours, FDB entries and host set members, and reads them back whole (JSON round trip)', () => {
+      const store = new ReportStore();
+      const sent = full(2, 1);
+      store.ingest(sent, T0);
+      const held = store.get('node-00002')!.report.sections;
+      for (const name of PEER) {
+        const list = packedOf(held[name]);
+        expect(list, name).not.toBeNull();
+        expect(list!.ids, name).toBeInstanceOf(Uint16Array);
+        expect(list!.ids.length, name).toBe((sent.sections[name].data as { data: unknown[] }).data.length);
+      }
+      expect(packedOf(hostSetOf(held)!)!.ids).toHaveLength(4);
+      // what GET /v1/nodes/:name serialises equals what the agent sent
+      for (const name of [...PEER, 'ipsets', 'links', 'iptables'] as const) expect(JSON.parse(JSON.stringify(held[name])), name).toEqual(sent.sections[name].data);
+    });
+
+    it('shares one table entry per distinct entry across nodes and reuses the held section on a hash match', () => {
+      const store = new ReportStore();
+      for (let i = 0; i < 4; i++) store.ingest(full(i, 1), T0);
+      // 4 nodes × 3 peers each, but one table entry per distinct route, neighbour, FDB entry, member
+      const distinct = (name: 'routes' | 'neighbours' | 'fdb') => new Set([0, 1, 2, 3].flatMap((i) => (meshSnapshot(i, 4, 1).sections[name] as { data: unknown[] }).data.map((e) => JSON.stringify(e)))).size;
+      expect(distinct('neighbours')).toBe(4);
+      expect(store.tableSizes()).toEqual({ routes: distinct('routes'), neighbours: 4, fdb: 4, members: 4 });
+      const held = store.get('node-00000')!.report.sections;
+      const first = toReport(meshSnapshot(0, 4, 1), { agentId: 'agent-aaaaaaaa', seq: 1 });
+      const second = toReport(meshSnapshot(0, 4, 2), { agentId: 'agent-aaaaaaaa', seq: 2 }, ackedOf(first));
+      expect(store.ingest(Report.parse(second), T1).kind).toBe('accepted');
+      const now = store.get('node-00000')!.report.sections;
+      for (const name of [...PEER, 'ipsets'] as const) expect(now[name], name).toBe(held[name]);
+      expect(store.tableSizes().routes).toBe(distinct('routes'));
+    });
+
+    it('keeps the previous report without its per-peer sections', () => {
+      const store = new ReportStore();
+      store.ingest(full(0, 1), T0);
+      store.ingest(full(0, 2), T1);
+      const s = store.get('node-00000')!;
+      for (const name of [...PEER, 'ipsets'] as const) {
+        expect(s.previous?.sections[name], name).toEqual({ status: 'unavailable', reason: 'not-present', detail: 'not kept for the previous report' });
+      }
+      for (const name of PEER) expect(packedOf(s.report.sections[name]), name).not.toBeNull();
+      expect(packedOf(hostSetOf(s.report.sections)!)).not.toBeNull();
+      expect(s.previous?.sections.links.status).toBe('ok');
+    });
+
+    it('keeps the tables bounded: compaction drops entries no report uses, and readers of older states still read them right', () => {
+      const store = new ReportStore({ compactAbove: 20 });
+      for (let i = 0; i < 4; i++) store.ingest(full(i, 1), T0);
+      // node 0's routes change every report (a new metric each time): every report adds 3 routes
+      const withMetric = (seq: number) => {
+        const r = toReport(meshSnapshot(0, 4, seq), { agentId: 'agent-aaaaaaaa', seq });
+        const routes = r.sections.routes.data as { status: 'ok'; data: { metric: number | null }[] };
+        for (const x of routes.data) x.metric = seq;
+        r.sections.routes.hash = hashSection(routes);
+        return Report.parse(r);
+      };
+      let oldest = store.get('node-00000')!;
+      const oldestRoutes = JSON.stringify(oldest.report.sections.routes);
+      const peersBefore = store.get('node-00001')!.report.sections.routes;
+      const perReport = (withMetric(2).sections.routes.data as { data: unknown[] }).data.length;
+      const live = () => new Set(store.nodes().flatMap((n) => (n.report.sections.routes.status === 'ok' ? n.report.sections.routes.data.map((r) => JSON.stringify(r)) : []))).size;
+      let max = 0;
+      for (let seq = 2; seq < 40; seq++) {
+        expect(store.ingest(withMetric(seq), T1).kind).toBe('accepted');
+        max = Math.max(max, store.tableSizes().routes);
+        if (seq === 2) oldest = store.get('node-00000')!;
+      }
+      // 38 reports brought 38 × perReport new routes; the table never held much more than twice the live ones
+      expect(38 * perReport).toBeGreaterThan(4 * live());
+      expect(max).toBeLessThanOrEqual(2 * live() + perReport);
+      // the latest lists read right after compaction
+      const routes = store.get('node-00000')!.report.sections.routes;
+      expect(routes.status === 'ok' && routes.data.every((r) => r.metric === 39)).toBe(true);
+      expect(JSON.parse(JSON.stringify(store.get('node-00001')!.report.sections.routes))).toEqual(JSON.parse(JSON.stringify(peersBefore)));
+      // a NodeState taken before compaction still reads its own (old) table
+      expect(oldest.report.sections.routes.status === 'ok' && oldest.report.sections.routes.data.every((r) => r.metric === 2)).toBe(true);
+      expect(oldestRoutes).not.toBe(JSON.stringify(routes));
+    });
   });
 
   it('forgets a removed node', () => {
