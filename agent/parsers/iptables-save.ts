@@ -1,14 +1,19 @@
 /**
  * Our own parser for `iptables-save` / `ip6tables-save` output (with or without `-c`). Pure.
  *
- * Design for speed (a big Calico node: 100k rules, ~15 MB; numbers in bench/results.md): one pass
- * over the text with indexOf / charCodeAt, no per-line split, no regex, no closure and no object
- * per rule. The pass validates every line (structure, counters, chain, balanced quotes) and stores
- * each rule as six numbers (line, offsets, counters) in typed arrays shared by the parse.
- * `IptablesRule` objects (raw text, tokens with quotes removed and `!` kept as a token, target,
- * -j vs -g, target args, every comment, cali id, ipset matches) are made on access and derive
- * their fields on first use; totals read the packed counters directly. The grouping of tokens
- * into matches/options with their negations is `ruleMatches`, on demand.
+ * Design for speed (a big Calico node: 100k rules, 16k chains, ~15 MB; numbers in bench/results.md):
+ * one pass over the text with indexOf / charCodeAt, no per-line split, no regex, no closure and no
+ * object per rule or per chain while parsing. The pass validates every line (structure, counters,
+ * chain, balanced quotes) and packs what it found into typed arrays (`ParseData`): a rule is five
+ * 32-bit numbers (line, offsets, chain number) and two counters, a chain ten numbers (offsets of its
+ * name and policy, counters, the span of its rule records). A rule line's chain is found by one
+ * native compare against the previous line's chain name (iptables-save prints a chain's rules
+ * together), else by probing the next declared chains, else by a hash index over the names in place.
+ * `IptablesTable.chains` makes the chain objects on first access; `IptablesRule` objects (raw text,
+ * tokens with quotes removed and `!` kept as a token, target, -j vs -g, target args, every comment,
+ * cali id, ipset matches) are made on access and derive their fields on first use; totals read the
+ * packed counters. The grouping of tokens into matches/options with their negations is
+ * `ruleMatches`, on demand.
  *
  * Strictness follows iptables-restore, which is what would load the text back:
  *  - a rule or chain line before any `*table` line is an error (`syntax`);
@@ -108,95 +113,159 @@ export class IptablesRule {
   }
 }
 
-/** Fields per rule record in the packed store: offsets in `pos`, counters in `ctr`. */
-const POS = 4; // line, start, end, argsAt (relative to start)
-const CTR = 2; // packets (-1: none), bytes
+/** Fields per rule record in `ParseData.rec`: line, start, end, argsAt (relative to start), chain. */
+const REC = 5;
+/** Fields per chain in `ParseData.ch`. */
+const CH = 10;
+const CH_NAME = 0; // offset of the name in the text (an implicit builtin chain: in its first rule)
+const CH_NAME_END = 1;
+const CH_POLICY = 2; // offset of the policy, -1 for an implicit builtin chain
+const CH_POLICY_END = 3;
+const CH_LINE = 4; // line of the declaration, 0 for an implicit builtin chain
+const CH_PACKETS = 5;
+const CH_BYTES = 6;
+const CH_FIRST = 7; // first rule record, -1 while it has none
+const CH_LAST = 8;
+const CH_COUNT = 9;
 
 /**
- * The rule records of one parse, packed in two growable typed arrays shared by its chains (four
- * 32-bit offsets and two counters per rule, no object per rule while parsing). Owned by one parse;
- * only appended to.
+ * Everything one parse produces, packed: a rule is five 32-bit numbers in `rec` and two counters in
+ * `ctr` (packets -1: none); a chain is ten numbers in `ch` (offsets into the text, counters and the
+ * span of its rule records), numbered in order of appearance over all tables. Chain and rule objects
+ * are made from it on access. Owned by one parse; appended to while parsing, read-only after.
  */
-class RecordStore {
-  pos: Int32Array;
+class ParseData {
+  rec: Int32Array;
   ctr: Float64Array;
   n = 0;
-  constructor(expectedRecords: number) {
+  ch: Float64Array;
+  chainCount = 0;
+  /** per chain whose records are not one contiguous run (input that interleaves chains) */
+  #lists: Map<number, number[]> | null = null;
+  constructor(
+    readonly text: string,
+    expectedRecords: number,
+  ) {
     const cap = Math.max(64, expectedRecords);
-    this.pos = new Int32Array(POS * cap);
-    this.ctr = new Float64Array(CTR * cap);
+    this.rec = new Int32Array(REC * cap);
+    this.ctr = new Float64Array(2 * cap);
+    this.ch = new Float64Array(CH * 256);
   }
-  add(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): number {
-    const n = this.n;
-    let k = n * POS;
-    if (k + POS > this.pos.length) {
-      const pos = new Int32Array(this.pos.length * 2);
-      pos.set(this.pos);
-      this.pos = pos;
-      const ctr = new Float64Array(this.ctr.length * 2);
-      ctr.set(this.ctr);
-      this.ctr = ctr;
+  grow(): void {
+    const rec = new Int32Array(this.rec.length * 2);
+    rec.set(this.rec);
+    this.rec = rec;
+    const ctr = new Float64Array(this.ctr.length * 2);
+    ctr.set(this.ctr);
+    this.ctr = ctr;
+  }
+  addChain(nameAt: number, nameEnd: number, policyAt: number, policyEnd: number, line: number, packets: number, bytes: number): number {
+    const c = this.chainCount++;
+    let b = c * CH;
+    if (b + CH > this.ch.length) {
+      const ch = new Float64Array(this.ch.length * 2);
+      ch.set(this.ch);
+      this.ch = ch;
     }
-    const d = this.pos;
-    d[k++] = line;
-    d[k++] = start;
-    d[k++] = end;
-    d[k] = argsAt;
-    const c = this.ctr;
-    c[n * CTR] = packets;
-    c[n * CTR + 1] = bytes;
-    this.n = n + 1;
-    return n;
+    const ch = this.ch;
+    ch[b++] = nameAt;
+    ch[b++] = nameEnd;
+    ch[b++] = policyAt;
+    ch[b++] = policyEnd;
+    ch[b++] = line;
+    ch[b++] = packets;
+    ch[b++] = bytes;
+    ch[b++] = -1;
+    ch[b++] = -1;
+    ch[b] = 0;
+    return c;
+  }
+  /** records [from, to) belong to chain c (called once per run of consecutive records) */
+  addRun(c: number, from: number, to: number): void {
+    if (to <= from) return;
+    const b = c * CH;
+    const ch = this.ch;
+    if (ch[b + CH_FIRST] === -1) ch[b + CH_FIRST] = from;
+    ch[b + CH_LAST] = to - 1;
+    ch[b + CH_COUNT] = (ch[b + CH_COUNT] as number) + to - from;
+  }
+  nameOf(c: number): string {
+    return this.text.slice(this.ch[c * CH + CH_NAME] as number, this.ch[c * CH + CH_NAME_END] as number);
+  }
+  /** text[at, at+len) equals chain c's name */
+  nameIs(c: number, at: number, len: number): boolean {
+    const b = c * CH;
+    const nameAt = this.ch[b + CH_NAME] as number;
+    if ((this.ch[b + CH_NAME_END] as number) - nameAt !== len) return false;
+    const text = this.text;
+    // last characters first (Calico's names share long prefixes), then one native compare
+    if (text.charCodeAt(at + len - 1) !== text.charCodeAt(nameAt + len - 1)) return false;
+    return at === nameAt || text.slice(at, at + len).indexOf(text.slice(nameAt, nameAt + len)) === 0;
+  }
+  /** the record numbers of chain c in order */
+  records(c: number): { first: number; count: number; list: number[] | null } {
+    const b = c * CH;
+    const first = this.ch[b + CH_FIRST] as number;
+    const count = this.ch[b + CH_COUNT] as number;
+    if (count === 0 || (this.ch[b + CH_LAST] as number) - first + 1 === count) return { first, count, list: null };
+    if (this.#lists === null) {
+      // one pass over all records builds the lists of every scattered chain
+      const lists = new Map<number, number[]>();
+      for (let k = 0; k < this.chainCount; k++) {
+        const kb = k * CH;
+        const kc = this.ch[kb + CH_COUNT] as number;
+        if (kc > 0 && (this.ch[kb + CH_LAST] as number) - (this.ch[kb + CH_FIRST] as number) + 1 !== kc) lists.set(k, []);
+      }
+      for (let r = 0; r < this.n; r++) lists.get(this.rec[r * REC + 4] as number)?.push(r);
+      this.#lists = lists;
+    }
+    return { first, count, list: this.#lists.get(c) ?? null };
   }
 }
 
 /**
- * One chain. Its rules live as records in the parse's `RecordStore`: a contiguous run
- * (iptables-save prints a chain's rules together) or, for input that interleaves chains, an index
- * list. `rules` materialises `IptablesRule` objects on first access and keeps them; `ruleCount`,
- * `ruleCounters()`, `ruleTextAt()` and `ruleAt()` read the store without materialising all rules.
- * Not shared across threads; memoisation is the only mutation after parsing.
+ * One chain, made on access from the parse's packed data. Its rules are records there; `rules`
+ * materialises `IptablesRule` objects on first access and keeps them; `ruleCount`,
+ * `ruleCounters()`, `ruleTextAt()` and `ruleAt()` read the records without materialising all rules.
+ * Not shared across threads; memoisation is the only mutation.
  */
 export class IptablesChain {
-  #src: string;
-  #store: RecordStore;
-  #first = -1;
-  #count = 0;
-  #idx: number[] | null = null;
+  readonly name: string;
+  /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) */
+  readonly policy: string | null;
+  /** chain counters from the declaration (builtin chains carry policy counters) */
+  readonly packets: number;
+  readonly bytes: number;
+  readonly builtin: boolean;
+  /** line of the declaration, null for an implicit builtin chain */
+  readonly line: number | null;
+  #data: ParseData;
+  #first: number;
+  #count: number;
+  #idx: number[] | null;
   #rules: IptablesRule[] | undefined = undefined;
-  constructor(
-    readonly name: string,
-    /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) */
-    readonly policy: string | null,
-    /** chain counters from the declaration (builtin chains carry policy counters) */
-    readonly packets: number,
-    readonly bytes: number,
-    readonly builtin: boolean,
-    /** line of the declaration, null for an implicit builtin chain */
-    readonly line: number | null,
-    src: string,
-    store: RecordStore,
-  ) {
-    this.#src = src;
-    this.#store = store;
-  }
-  /** @internal parser use: appends one rule record */
-  addRecord(line: number, start: number, end: number, argsAt: number, packets: number, bytes: number): void {
-    const id = this.#store.add(line, start, end, argsAt, packets, bytes);
-    if (this.#count === 0) {
-      this.#first = id;
-    } else if (this.#idx === null && this.#first + this.#count !== id) {
-      const idx: number[] = [];
-      for (let i = 0; i < this.#count; i++) idx.push(this.#first + i);
-      this.#idx = idx;
-    }
-    if (this.#idx !== null) this.#idx.push(id);
-    this.#count++;
+  /** @internal made by `IptablesTable.chains` */
+  constructor(data: ParseData, c: number, table: string) {
+    const ch = data.ch;
+    const b = c * CH;
+    this.#data = data;
+    this.name = data.nameOf(c);
+    const policyAt = ch[b + CH_POLICY] as number;
+    const policy = policyAt < 0 ? '-' : data.text.slice(policyAt, ch[b + CH_POLICY_END] as number);
+    this.policy = policy === '-' ? null : policy;
+    this.packets = ch[b + CH_PACKETS] as number;
+    this.bytes = ch[b + CH_BYTES] as number;
+    this.builtin = isBuiltin(table, this.name);
+    this.line = policyAt < 0 ? null : (ch[b + CH_LINE] as number);
+    const r = data.records(c);
+    this.#first = r.first;
+    this.#count = r.count;
+    this.#idx = r.list;
   }
   get ruleCount(): number {
     return this.#count;
   }
-  /** the i-th rule's record number in the store */
+  /** the i-th rule's record number */
   #at(i: number): number {
     return this.#idx === null ? this.#first + i : (this.#idx[i] as number);
   }
@@ -204,9 +273,9 @@ export class IptablesChain {
   ruleCounters(): { packets: number; bytes: number } {
     let packets = 0;
     let bytes = 0;
-    const c = this.#store.ctr;
+    const c = this.#data.ctr;
     for (let i = 0; i < this.#count; i++) {
-      const k = this.#at(i) * CTR;
+      const k = this.#at(i) * 2;
       const p = c[k] as number;
       if (p >= 0) {
         packets += p;
@@ -217,9 +286,9 @@ export class IptablesChain {
   }
   /** the i-th rule's text (0-based), without materialising the rule */
   ruleTextAt(i: number): string {
-    const k = this.#at(i) * POS;
-    const d = this.#store.pos;
-    return this.#src.slice(d[k + 1] as number, d[k + 2] as number);
+    const k = this.#at(i) * REC;
+    const d = this.#data.rec;
+    return this.#data.text.slice(d[k + 1] as number, d[k + 2] as number);
   }
   /** the i-th rule (0-based): the memoised one once `rules` was read, else a fresh object */
   ruleAt(i: number): IptablesRule {
@@ -228,17 +297,17 @@ export class IptablesChain {
   }
   #make(i: number): IptablesRule {
     const r = this.#at(i);
-    const d = this.#store.pos;
-    const k = r * POS;
-    const c = this.#store.ctr;
-    const p = c[r * CTR] as number;
+    const d = this.#data.rec;
+    const k = r * REC;
+    const c = this.#data.ctr;
+    const p = c[r * 2] as number;
     return new IptablesRule(
       d[k] as number,
       this.name,
       i + 1,
       p >= 0 ? p : null,
-      p >= 0 ? (c[r * CTR + 1] as number) : null,
-      this.#src.slice(d[k + 1] as number, d[k + 2] as number),
+      p >= 0 ? (c[r * 2 + 1] as number) : null,
+      this.#data.text.slice(d[k + 1] as number, d[k + 2] as number),
       d[k + 3] as number,
     );
   }
@@ -255,10 +324,38 @@ export class IptablesChain {
   }
 }
 
-export interface IptablesTable {
-  name: string;
-  line: number;
-  chains: IptablesChain[];
+/** One `*table` … `COMMIT` block; its chains are made on first access of `chains`. */
+export class IptablesTable {
+  #data: ParseData;
+  #from: number;
+  #to = -1;
+  #chains: IptablesChain[] | undefined = undefined;
+  /** @internal made by the parser: chains numbered from `from` belong to this table */
+  constructor(
+    readonly name: string,
+    /** line of the `*table` line */
+    readonly line: number,
+    data: ParseData,
+    from: number,
+  ) {
+    this.#data = data;
+    this.#from = from;
+  }
+  /** @internal parser use: the table's last chain is numbered to − 1 */
+  close(to: number): void {
+    this.#to = to;
+  }
+  get chains(): IptablesChain[] {
+    if (this.#chains === undefined) {
+      const out: IptablesChain[] = [];
+      for (let c = this.#from; c < this.#to; c++) out.push(new IptablesChain(this.#data, c, this.name));
+      this.#chains = out;
+    }
+    return this.#chains;
+  }
+  toJSON() {
+    return { name: this.name, line: this.line, chains: this.chains };
+  }
 }
 
 export interface IptablesWarning {
@@ -325,45 +422,39 @@ const INCOMPATIBLE_CHAINS_SUFFIX = "' contains incompatible base-chains, use 'nf
 const LEGACY_WARNING_PREFIX = '# Warning: iptables-legacy tables present';
 const GENERATED_PREFIX = '# Generated by ';
 
-interface OpenTable {
-  table: IptablesTable;
-  index: ChainIndex;
-}
-
-/** One step of the chain-name hash the parse pass computes while it scans a name. */
+/** One step of the chain-name hash the parse pass computes while it scans a declared name. */
 const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
 
 /**
- * The chains of one open table by name: open addressing over the names' hashes (which the parse
- * pass computes while scanning each name), candidates compared in place in the text, so that a
- * rule line makes and hashes no name string. Owned by one parse; only appended to.
+ * The chains of one open table by name: open addressing over the names' hashes, candidates
+ * compared in place in the text, so that looking up a rule's chain makes no string. Owned by one
+ * parse; only appended to.
  */
 class ChainIndex {
-  #slots = new Int32Array(64); // index in `chains` + 1; 0 = empty
+  #slots = new Int32Array(64); // chain number + 1; 0 = empty
   #hashes: number[] = [];
-  constructor(readonly chains: IptablesChain[]) {}
-  /** the chain named text[at, at+len) whose hash is h */
-  find(text: string, at: number, len: number, h: number): IptablesChain | undefined {
+  #chains: number[] = [];
+  constructor(private readonly data: ParseData) {}
+  /** the chain named text[at, at+len) whose hash is h, or -1 */
+  find(at: number, len: number, h: number): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
     for (let s = (h ^ (h >>> 13)) & mask; ; s = (s + 1) & mask) {
       const v = slots[s] as number;
-      if (v === 0) return undefined;
-      if (this.#hashes[v - 1] === h) {
-        const c = this.chains[v - 1] as IptablesChain;
-        if (c.name.length === len && sameAt(text, at, c.name)) return c;
-      }
+      if (v === 0) return -1;
+      if (this.#hashes[v - 1] === h && this.data.nameIs(this.#chains[v - 1] as number, at, len)) return this.#chains[v - 1] as number;
     }
   }
-  /** appends a chain not yet in the index (its name hashes to h) */
-  add(chain: IptablesChain, h: number): void {
-    this.chains.push(chain);
+  /** adds chain c, not yet in the index, whose name hashes to h */
+  add(c: number, h: number): void {
+    this.#chains.push(c);
     this.#hashes.push(h);
-    if (this.chains.length * 2 > this.#slots.length) {
+    const n = this.#chains.length;
+    if (n * 2 > this.#slots.length) {
       this.#slots = new Int32Array(this.#slots.length * 2);
-      for (let i = 0; i < this.chains.length; i++) this.#put(this.#hashes[i] as number, i + 1);
+      for (let i = 0; i < n; i++) this.#put(this.#hashes[i] as number, i + 1);
     } else {
-      this.#put(h, this.chains.length);
+      this.#put(h, n);
     }
   }
   #put(h: number, v: number): void {
@@ -375,30 +466,34 @@ class ChainIndex {
   }
 }
 
-/** Reads `[digits:digits]` starting at `pos` (which holds '['); returns the index after ']' or -1. */
+/** The hash of text[at, end) as the parse pass computes it for declared names. */
+const hashRange = (text: string, at: number, end: number): number => {
+  let h = 0;
+  for (let i = at; i < end; i++) h = hashStep(h, text.charCodeAt(i));
+  return h;
+};
+
+/**
+ * Reads `[digits:digits]` starting at `pos` (which holds '['); returns the index after ']' or -1.
+ * The digit loops need no bound: text[end] is a line end (or past the string: NaN), never a digit.
+ */
 const readCounters = (text: string, pos: number, end: number, out: { a: number; b: number }): number => {
   let i = pos + 1;
   let a = 0;
-  let digits = 0;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c < CH_0 || c > CH_9) break;
+  let c = text.charCodeAt(i);
+  while (c >= CH_0 && c <= CH_9) {
     a = a * 10 + (c - CH_0);
-    i++;
-    digits++;
+    c = text.charCodeAt(++i);
   }
-  if (digits === 0 || i >= end || text.charCodeAt(i) !== CH_COLON) return -1;
-  i++;
+  if (i === pos + 1 || i >= end || c !== CH_COLON) return -1;
+  const bAt = ++i;
   let b = 0;
-  digits = 0;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c < CH_0 || c > CH_9) break;
+  c = text.charCodeAt(i);
+  while (c >= CH_0 && c <= CH_9) {
     b = b * 10 + (c - CH_0);
-    i++;
-    digits++;
+    c = text.charCodeAt(++i);
   }
-  if (digits === 0 || i >= end || text.charCodeAt(i) !== CH_RBRACKET) return -1;
+  if (i === bAt || i >= end || c !== CH_RBRACKET) return -1;
   out.a = a;
   out.b = b;
   return i + 1;
@@ -455,12 +550,6 @@ const tokenize = (text: string, pos: number, end: number, out: string[]): boolea
   return true;
 };
 
-/** text[at, at+name.length) === name, compared from the end (chain names share long prefixes). */
-const sameAt = (text: string, at: number, name: string): boolean => {
-  for (let i = name.length - 1; i >= 0; i--) if (text.charCodeAt(at + i) !== name.charCodeAt(i)) return false;
-  return true;
-};
-
 /** Parses a whole `iptables-save [-c]` dump. Never throws. */
 export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   const len = text.length;
@@ -468,15 +557,25 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
   const warnings: IptablesWarning[] = [];
   let generatedBy: string | null = null;
   let hasCounters = false;
-  let open: OpenTable | null = null;
-  let lastChain: IptablesChain | null = null;
-  // index in the open table's chain list after the last chain found by the in-order probe
+  // a Calico rule line is ~150 bytes: size the records once for the usual case (capped: the input
+  // may be mostly not rules; the arrays double when needed)
+  const data = new ParseData(text, Math.min(Math.ceil(len / 120), 1 << 17));
+  let rec = data.rec;
+  let ctr = data.ctr;
+  let n = 0; // rule records so far
+  let table: IptablesTable | null = null;
+  let index: ChainIndex | null = null;
+  let tableFrom = 0; // number of the open table's first chain
+  // the chain of the previous rule line: its number, its name (a slice of the text) and the first
+  // record of the current run of its rules
+  let last = -1;
+  let lastName = '';
+  let runFrom = 0;
+  // the number after the chain found by the in-order probe (iptables-save prints rules in
+  // declaration order)
   let cursor = 0;
   const seenTables = new Set<string>();
   const counters = { a: 0, b: 0 };
-  // a Calico rule line is ~150 bytes: size the store once for the usual case (capped: the input
-  // may be mostly not rules; the store doubles when needed)
-  const store = new RecordStore(Math.min(Math.ceil(len / 120), 1 << 17));
   // next '"' at or after the current rule's arguments (amortised: each quote is found once)
   let nextQuote = -1;
   let lastOpen = -1;
@@ -509,57 +608,48 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
         p = after;
         while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
       }
-      if (open === null) return parseError('syntax', `line ${lineNo}: rule before any *table line`, lineNo);
+      if (table === null || index === null) return parseError('syntax', `line ${lineNo}: rule before any *table line`, lineNo);
       if (!(text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 65 /* A */ && text.charCodeAt(p + 2) === CH_SPACE)) {
         return parseError('syntax', `line ${lineNo}: expected "-A CHAIN", got "${text.slice(p, Math.min(end, p + 40))}"`, lineNo);
       }
       const textStart = p;
       p += 3;
       while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
-      let chain: IptablesChain | undefined;
-      let q = -1;
+      let chain = -1;
+      let q = p + lastName.length;
       // rules come grouped by chain: most lines name the previous line's chain. Check that name in
-      // place first (the character after it must end the name, then one native compare at p: on a
-      // mismatch lastIndexOf searches back only as far as the previous rule line, which holds that
-      // name, so the parse stays linear); only otherwise search for the name's end
-      if (lastChain !== null) {
-        const e = p + lastChain.name.length;
-        if (e <= end && (e === end || text.charCodeAt(e) === CH_SPACE) && text.lastIndexOf(lastChain.name, p) === p) {
-          chain = lastChain;
-          q = e;
-        }
-      }
-      if (chain === undefined) {
+      // place first: the character after it must end the name, then one native search in a slice
+      // exactly one character longer than the name (bounded, makes no copy)
+      if (last >= 0 && q <= end && (q === end || text.charCodeAt(q) === CH_SPACE) && text.slice(p, q + 1).indexOf(lastName) === 0) {
+        chain = last;
+      } else {
         q = text.indexOf(' ', p);
         if (q < 0 || q > end) q = end;
         if (q === p) return parseError('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
         const nameLen = q - p;
-        // iptables-save prints rules in declaration order: try the next few declared chains first
-        const order = open.table.chains;
-        for (let k = cursor, stop = Math.min(order.length, cursor + 4); k < stop; k++) {
-          const c = order[k] as IptablesChain;
-          if (c.name.length === nameLen && sameAt(text, p, c.name)) {
-            chain = c;
+        for (let k = cursor, stop = Math.min(data.chainCount, cursor + 4); k < stop; k++) {
+          if (data.nameIs(k, p, nameLen)) {
+            chain = k;
             cursor = k + 1;
             break;
           }
         }
-      }
-      if (chain !== undefined) {
-        lastChain = chain;
-      } else {
-        let h = 0;
-        for (let i = p; i < q; i++) h = hashStep(h, text.charCodeAt(i));
-        chain = open.index.find(text, p, q - p, h);
-        if (chain === undefined) {
-          const name = text.slice(p, q);
-          if (!isBuiltin(open.table.name, name)) {
-            return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${name}" in table ${open.table.name}`, lineNo);
+        if (chain < 0) {
+          const h = hashRange(text, p, q);
+          chain = index.find(p, nameLen, h);
+          if (chain < 0) {
+            if (!isBuiltin(table.name, text.slice(p, q))) {
+              return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${text.slice(p, q)}" in table ${table.name}`, lineNo);
+            }
+            // builtin chains are implicit (iptables-restore accepts `-A INPUT` without `:INPUT`)
+            chain = data.addChain(p, q, -1, -1, 0, 0, 0);
+            index.add(chain, h);
           }
-          chain = new IptablesChain(name, null, 0, 0, true, null, text, store);
-          open.index.add(chain, h);
         }
-        lastChain = chain;
+        if (last >= 0) data.addRun(last, runFrom, n);
+        last = chain;
+        lastName = text.slice(p, q);
+        runFrom = n;
       }
       // quoting check without tokenizing (tokens are derived lazily): quotes must balance,
       // inside quotes a backslash escapes the next character (as in tokenize)
@@ -586,12 +676,25 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       }
       if (inQuote) return parseError('syntax', `line ${lineNo}: unterminated quote`, lineNo);
       sawContent = true;
-      chain.addRecord(lineNo, textStart, end, q - textStart, packets, bytes);
+      let k = n * REC;
+      if (k + REC > rec.length) {
+        data.grow();
+        rec = data.rec;
+        ctr = data.ctr;
+      }
+      rec[k++] = lineNo;
+      rec[k++] = textStart;
+      rec[k++] = end;
+      rec[k++] = q - textStart;
+      rec[k] = chain;
+      ctr[n * 2] = packets;
+      ctr[n * 2 + 1] = bytes;
+      n++;
       continue;
     }
 
     if (first === CH_COLON) {
-      if (open === null) return parseError('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
+      if (table === null || index === null) return parseError('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
       let q = start + 1;
       let h = 0;
       while (q < end) {
@@ -601,27 +704,23 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
         q++;
       }
       if (q === start + 1) return parseError('syntax', `line ${lineNo}: chain declaration without a name`, lineNo);
-      const name = text.slice(start + 1, q);
       let r = q + 1;
       while (r < end && text.charCodeAt(r) !== CH_SPACE) r++;
-      const policy = q + 1 < end ? text.slice(q + 1, r) : '';
-      if (policy.length === 0) return parseError('syntax', `line ${lineNo}: chain ${name} has no policy`, lineNo);
+      if (q + 1 >= end || r === q + 1) return parseError('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} has no policy`, lineNo);
       let packets = 0;
       let bytes = 0;
       let s = r;
       while (s < end && text.charCodeAt(s) === CH_SPACE) s++;
       if (s < end) {
         const after = text.charCodeAt(s) === CH_LBRACKET ? readCounters(text, s, end, counters) : -1;
-        if (after < 0 || after !== end) return parseError('syntax', `line ${lineNo}: malformed chain counters for ${name}`, lineNo);
+        if (after < 0 || after !== end) return parseError('syntax', `line ${lineNo}: malformed chain counters for ${text.slice(start + 1, q)}`, lineNo);
         packets = counters.a;
         bytes = counters.b;
       }
-
-      const chain = new IptablesChain(name, policy === '-' ? null : policy, packets, bytes, isBuiltin(open.table.name, name), lineNo, text, store);
-      if (open.index.find(text, start + 1, q - start - 1, h) !== undefined) {
-        return parseError('syntax', `line ${lineNo}: chain ${name} declared twice`, lineNo);
+      if (index.find(start + 1, q - start - 1, h) >= 0) {
+        return parseError('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} declared twice`, lineNo);
       }
-      open.index.add(chain, h);
+      index.add(data.addChain(start + 1, q, q + 1, r, lineNo, packets, bytes), h);
       sawContent = true;
       continue;
     }
@@ -629,8 +728,8 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
     if (first === 35 /* # */) {
       const line = text.slice(start, end);
       if (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_SUFFIX)) {
-        const table = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
-        return parseError('incompatible', `line ${lineNo}: table ${table} is incompatible with iptables-nft (use nft to read it)`, lineNo);
+        const name = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
+        return parseError('incompatible', `line ${lineNo}: table ${name} is incompatible with iptables-nft (use nft to read it)`, lineNo);
       }
       if (line.startsWith(LEGACY_WARNING_PREFIX) || (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_CHAINS_SUFFIX))) {
         warnings.push({ line: lineNo, message: line.slice(2) });
@@ -641,40 +740,41 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
     }
 
     if (first === 42 /* * */) {
-      if (open !== null) return parseError('syntax', `line ${lineNo}: table ${open.table.name} (line ${open.table.line}) not committed before a new *table`, lineNo);
+      if (table !== null) return parseError('syntax', `line ${lineNo}: table ${table.name} (line ${table.line}) not committed before a new *table`, lineNo);
       const name = text.slice(start + 1, end).trimEnd();
       if (name.length === 0 || name.includes(' ')) return parseError('syntax', `line ${lineNo}: bad table line`, lineNo);
       if (seenTables.has(name)) return parseError('syntax', `line ${lineNo}: table ${name} appears twice`, lineNo);
       seenTables.add(name);
-      const table: IptablesTable = { name, line: lineNo, chains: [] };
+      tableFrom = data.chainCount;
+      table = new IptablesTable(name, lineNo, data, tableFrom);
       tables.push(table);
-      open = { table, index: new ChainIndex(table.chains) };
-      lastChain = null;
-      cursor = 0;
+      index = new ChainIndex(data);
+      cursor = tableFrom;
       sawContent = true;
       continue;
     }
 
     if (end - start === 6 && text.startsWith('COMMIT', start)) {
-      if (open === null) return parseError('syntax', `line ${lineNo}: COMMIT outside a table`, lineNo);
-      open = null;
-      lastChain = null;
+      if (table === null) return parseError('syntax', `line ${lineNo}: COMMIT outside a table`, lineNo);
+      if (last >= 0) data.addRun(last, runFrom, n);
+      table.close(data.chainCount);
+      table = null;
+      index = null;
+      last = -1;
+      lastName = '';
       continue;
     }
 
     return parseError('syntax', `line ${lineNo}: unrecognised line "${text.slice(start, Math.min(end, start + 60))}"`, lineNo);
   }
 
-  if (open !== null) {
-    return parseError(
-      'truncated',
-      `line ${lineNo}: input ends inside table ${open.table.name} (opened at line ${open.table.line}) without COMMIT`,
-      lineNo,
-    );
+  if (table !== null) {
+    return parseError('truncated', `line ${lineNo}: input ends inside table ${table.name} (opened at line ${table.line}) without COMMIT`, lineNo);
   }
   if (!sawContent) {
     return lineNo === 0 ? parseError('empty', 'empty input') : parseError('empty', `line ${lineNo}: no iptables table in input`, lineNo);
   }
+  data.n = n;
   return parsed({ tables, generatedBy, hasCounters, warnings });
 }
 

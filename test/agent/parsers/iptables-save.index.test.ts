@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
 
-// The parse pass finds chains by a hash of the name computed while scanning it (no name string per
-// rule line) and tracks the next quote across lines; these guard the cases that shortcut could get wrong.
+// The parse pass finds a rule's chain by comparing with the previous line's chain, probing the next
+// declared chains, then a hash index over names in place; it tracks the next quote across lines and
+// packs chains and rules into typed arrays made into objects on access. These guard the cases those
+// shortcuts could get wrong (#2).
 const mustParse = (text: string): IptablesDump => {
   const r = parseIptablesSave(text);
   if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
@@ -54,5 +56,35 @@ describe('parseIptablesSave: quote check across lines', () => {
     const bad = parseIptablesSave('*filter\n:a - [0:0]\n-A a -m comment --comment "x" -j DROP\n-A a -j DROP\n-A a -m comment --comment "y -j DROP\nCOMMIT\n');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error).toMatchObject({ code: 'syntax', line: 5 });
+  });
+});
+
+describe('parseIptablesSave: packed chains, made on access', () => {
+  it('gives each table its own chains when many chains span several tables, and serialises them', () => {
+    const names = Array.from({ length: 700 }, (_, i) => `cali-tw-cali${String(i).padStart(11, '0')}`);
+    const filter = `*filter\n:FORWARD DROP [5:50]\n${names.map((n) => `:${n} - [0:0]`).join('\n')}\n${names.map((n, i) => `[${i}:1] -A ${n} -j DROP`).join('\n')}\nCOMMIT\n`;
+    const d = mustParse(`*raw\n:PREROUTING ACCEPT [1:2]\n-A PREROUTING -j ACCEPT\nCOMMIT\n${filter}*nat\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n`);
+    const [raw, f, nat] = d.tables;
+    expect(raw?.chains.map((c) => c.name)).toEqual(['PREROUTING']);
+    expect(f?.chains).toHaveLength(701);
+    expect(f?.chains[700]).toMatchObject({ name: names[699], policy: null, builtin: false, line: 706 });
+    expect(f?.chains[700]?.ruleCount).toBe(1);
+    expect(f?.chains[700]?.ruleAt(0)).toMatchObject({ packets: 699, chain: names[699], index: 1, line: 1406 });
+    expect(f?.chains[0]).toMatchObject({ name: 'FORWARD', policy: 'DROP', packets: 5, bytes: 50 });
+    expect(f?.chains[0]?.ruleCount).toBe(0);
+    expect(nat?.chains.map((c) => [c.name, c.policy, c.line, c.builtin])).toEqual([['POSTROUTING', null, null, true]]);
+    const json = JSON.parse(JSON.stringify(raw)) as unknown;
+    expect(json).toEqual({
+      name: 'raw',
+      line: 1,
+      chains: [expect.objectContaining({ name: 'PREROUTING', policy: 'ACCEPT', packets: 1, bytes: 2, rules: [expect.objectContaining({ text: '-A PREROUTING -j ACCEPT', target: 'ACCEPT' })] })],
+    });
+  });
+
+  it('a chain whose rules come back after another chain keeps them in order', () => {
+    const d = mustParse('*filter\n:a - [0:0]\n:b - [0:0]\n:c - [0:0]\n-A a -j RETURN\n-A b -j ACCEPT\n-A c -j DROP\n-A a -j DROP\n-A c -j ACCEPT\nCOMMIT\n');
+    const [a, b, c] = d.tables[0]?.chains ?? [];
+    expect([a, b, c].map((x) => x?.rules.map((r) => `${r.index}:${r.target}@${r.line}`))).toEqual([['1:RETURN@5', '2:DROP@8'], ['1:ACCEPT@6'], ['1:DROP@7', '2:ACCEPT@9']]);
+    expect(c?.ruleTextAt(1)).toBe('-A c -j ACCEPT');
   });
 });
