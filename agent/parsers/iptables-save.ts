@@ -149,7 +149,8 @@ class ParseData {
     const cap = Math.max(64, expectedRecords);
     this.rec = new Int32Array(REC * cap);
     this.ctr = new Float64Array(2 * cap);
-    this.ch = new Float64Array(CH * 256);
+    // Calico declares a chain per ~1 KB of dump (16 698 in the 15.7 MB benchmark dump)
+    this.ch = new Float64Array(CH * Math.max(256, Math.min(expectedRecords >> 3, 1 << 15)));
   }
   grow(): void {
     const rec = new Int32Array(this.rec.length * 2);
@@ -431,10 +432,20 @@ const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
  * parse; only appended to.
  */
 class ChainIndex {
-  #slots = new Int32Array(64); // chain number + 1; 0 = empty
-  #hashes: number[] = [];
-  #chains: number[] = [];
-  constructor(private readonly data: ParseData) {}
+  // per slot: chain number + 1 (0 = empty) and the name's hash
+  #slots: Int32Array;
+  #hashes: Int32Array;
+  #n = 0;
+  /** `expected`: a guess of the table's chain count (the index doubles when it is exceeded) */
+  constructor(
+    private readonly data: ParseData,
+    expected: number,
+  ) {
+    let size = 64;
+    while (size < expected * 2) size *= 2;
+    this.#slots = new Int32Array(size);
+    this.#hashes = new Int32Array(size);
+  }
   /** the chain named text[at, at+len) whose hash is h, or -1 */
   find(at: number, len: number, h: number): number {
     const slots = this.#slots;
@@ -442,27 +453,27 @@ class ChainIndex {
     for (let s = (h ^ (h >>> 13)) & mask; ; s = (s + 1) & mask) {
       const v = slots[s] as number;
       if (v === 0) return -1;
-      if (this.#hashes[v - 1] === h && this.data.nameIs(this.#chains[v - 1] as number, at, len)) return this.#chains[v - 1] as number;
+      if (this.#hashes[s] === h && this.data.nameIs(v - 1, at, len)) return v - 1;
     }
   }
   /** adds chain c, not yet in the index, whose name hashes to h */
   add(c: number, h: number): void {
-    this.#chains.push(c);
-    this.#hashes.push(h);
-    const n = this.#chains.length;
-    if (n * 2 > this.#slots.length) {
-      this.#slots = new Int32Array(this.#slots.length * 2);
-      for (let i = 0; i < n; i++) this.#put(this.#hashes[i] as number, i + 1);
-    } else {
-      this.#put(h, n);
+    if (++this.#n * 2 > this.#slots.length) {
+      const slots = this.#slots;
+      const hashes = this.#hashes;
+      this.#slots = new Int32Array(slots.length * 2);
+      this.#hashes = new Int32Array(slots.length * 2);
+      for (let s = 0; s < slots.length; s++) if (slots[s] !== 0) this.#put(slots[s] as number, hashes[s] as number);
     }
+    this.#put(c + 1, h);
   }
-  #put(h: number, v: number): void {
+  #put(v: number, h: number): void {
     const slots = this.#slots;
     const mask = slots.length - 1;
     let s = (h ^ (h >>> 13)) & mask;
     while (slots[s] !== 0) s = (s + 1) & mask;
     slots[s] = v;
+    this.#hashes[s] = h;
   }
 }
 
@@ -623,20 +634,29 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       if (last >= 0 && q <= end && (q === end || text.charCodeAt(q) === CH_SPACE) && text.slice(p, q + 1).indexOf(lastName) === 0) {
         chain = last;
       } else {
-        q = text.indexOf(' ', p);
-        if (q < 0 || q > end) q = end;
-        if (q === p) return parseError('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
-        const nameLen = q - p;
+        // a new run: iptables-save prints rules in declaration order, so try the next few declared
+        // chains the same way (length, last character, one native compare), then the hash index
+        const ch = data.ch;
         for (let k = cursor, stop = Math.min(data.chainCount, cursor + 4); k < stop; k++) {
-          if (data.nameIs(k, p, nameLen)) {
+          const nameAt = ch[k * CH + CH_NAME] as number;
+          const nameEnd = ch[k * CH + CH_NAME_END] as number;
+          const e = p + nameEnd - nameAt;
+          if (e > end || (e < end && text.charCodeAt(e) !== CH_SPACE) || text.charCodeAt(e - 1) !== text.charCodeAt(nameEnd - 1)) continue;
+          const name = text.slice(nameAt, nameEnd);
+          if (text.slice(p, e + 1).indexOf(name) === 0) {
             chain = k;
             cursor = k + 1;
+            q = e;
+            lastName = name;
             break;
           }
         }
         if (chain < 0) {
+          q = text.indexOf(' ', p);
+          if (q < 0 || q > end) q = end;
+          if (q === p) return parseError('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
           const h = hashRange(text, p, q);
-          chain = index.find(p, nameLen, h);
+          chain = index.find(p, q - p, h);
           if (chain < 0) {
             if (!isBuiltin(table.name, text.slice(p, q))) {
               return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${text.slice(p, q)}" in table ${table.name}`, lineNo);
@@ -645,10 +665,10 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
             chain = data.addChain(p, q, -1, -1, 0, 0, 0);
             index.add(chain, h);
           }
+          lastName = text.slice(p, q);
         }
         if (last >= 0) data.addRun(last, runFrom, n);
         last = chain;
-        lastName = text.slice(p, q);
         runFrom = n;
       }
       // quoting check without tokenizing (tokens are derived lazily): quotes must balance,
@@ -748,7 +768,7 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
       tableFrom = data.chainCount;
       table = new IptablesTable(name, lineNo, data, tableFrom);
       tables.push(table);
-      index = new ChainIndex(data);
+      index = new ChainIndex(data, Math.min((len - pos) >> 10, 1 << 15));
       cursor = tableFrom;
       sawContent = true;
       continue;

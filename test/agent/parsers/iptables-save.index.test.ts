@@ -39,6 +39,19 @@ describe('parseIptablesSave: chain lookup by in-place name hash', () => {
     }
   });
 
+  it('tells apart declared chains of equal length and equal last character, in and out of declaration order', () => {
+    const decl = ':cali-fw-cali1 - [0:0]\n:cali-tw-cali1 - [0:0]\n:cali-pi-cali1 - [0:0]\n';
+    const d = mustParse(`*filter\n${decl}-A cali-tw-cali1 -j DROP\n-A cali-fw-cali1 -j ACCEPT\n-A cali-pi-cali1 -j RETURN\n-A cali-fw-cali1\nCOMMIT\n`);
+    expect(d.tables[0]?.chains.map((c) => [c.name, c.rules.map((r) => r.line)])).toEqual([
+      ['cali-fw-cali1', [6, 8]],
+      ['cali-tw-cali1', [5]],
+      ['cali-pi-cali1', [7]],
+    ]);
+    const bad = parseIptablesSave(`*filter\n${decl}-A cali-fw-cali1 -j DROP\n-A cali-xw-cali1 -j DROP\nCOMMIT\n`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toMatchObject({ code: 'syntax', line: 6 });
+  });
+
   it('finds implicit builtin chains and a chain name at the end of the line', () => {
     const d = mustParse('*nat\n:cali-a - [0:0]\n-A cali-a\n-A cali-a\n-A POSTROUTING -j cali-a\n-A PREROUTING -j cali-a\nCOMMIT\n');
     expect(d.tables[0]?.chains.map((c) => [c.name, c.ruleCount, c.builtin])).toEqual([
