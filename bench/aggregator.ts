@@ -1,10 +1,12 @@
 /**
  * Aggregator benchmark (not a test): `npm run bench:aggregator -- --nodes N [--concurrency C]
- * [--rounds R] [--out bench/results-aggregator.md]`.
+ * [--rounds R] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
  *
  * Starts the real aggregator (startAggregator: store, engine with the real correlate, fastify app)
  * in a child process listening on 127.0.0.1 only, so its CPU and memory are measured apart from
- * the load generator. Simulates N nodes of a VXLAN full mesh (bench/aggregator-mesh.ts: per node
+ * the load generator. The child runs with the node flags the aggregator image uses (its
+ * ENTRYPOINT; `--server-flags "…"` to try others), not the flags this process was started with.
+ * Simulates N nodes of a VXLAN full mesh (bench/aggregator-mesh.ts: per node
  * N−1 routes, neighbours and FDB entries, a block, tunnel IP, VTEP MAC, an all-hosts ipset with N
  * members) posting one full round, then R steady-state rounds where only counters moved (links,
  * iptables, sysctls travel with data; the rest as hashes only), over loopback HTTP with bounded
@@ -261,6 +263,24 @@ const spaceSummary = (u: Usage): string =>
     .join(', ');
 const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/**
+ * The node flags the aggregator ships with: those in Dockerfile.aggregator's ENTRYPOINT between
+ * `node` and the script (none today: `node /app/bin/calico-diag.js` ignores the bin's shebang). The
+ * server child runs with these, not with the flags the load generator was started with.
+ */
+const shippedFlags = (): string[] => {
+  const file = join(process.cwd(), 'Dockerfile.aggregator');
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(file, 'utf8'));
+  if (m === null) throw new Error(`${file}: no ENTRYPOINT ["node", …] line`);
+  const argv = JSON.parse(m[1]!) as string[];
+  const flags: string[] = [];
+  for (const a of argv.slice(1)) {
+    if (!a.startsWith('--')) break;
+    flags.push(a);
+  }
+  return flags;
+};
+
 const drive = async (): Promise<void> => {
   const n = Number(arg('nodes', '1000'));
   const concurrency = Number(arg('concurrency', '8'));
@@ -275,7 +295,9 @@ const drive = async (): Promise<void> => {
     { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
   ];
 
-  const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serverFlags = process.argv.includes('--server-flags') ? arg('server-flags', '').split(/\s+/).filter(Boolean) : shippedFlags();
+  // --expose-gc only lets the benchmark force the collection before its "after GC" reading
+  const child = spawn(process.execPath, [...serverFlags, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const address = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -320,7 +342,7 @@ const drive = async (): Promise<void> => {
     const lines = [
       `## N = ${n} nodes (VXLAN full mesh)`,
       '',
-      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'})`,
+      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'}); aggregator child: \`node ${[...serverFlags, '--expose-gc'].join(' ')}\` (${process.argv.includes('--server-flags') ? 'flags given with --server-flags' : "Dockerfile.aggregator's ENTRYPOINT flags"})`,
       '',
       '| measure | value | goal |',
       '|---|---|---|',
