@@ -175,7 +175,7 @@ export class ReportStore {
       hashes[name] = s.hash;
       sections[name] =
         held && held.hashes[name] === s.hash
-          ? held.state.report.sections[name] // same data: keep the held (interned) object
+          ? held.state.report.sections[name] // same data: keep the held (packed) section object
           : packSection(name, s.data as Sections[SectionName], this.tables);
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };

@@ -40,11 +40,13 @@ export const hasDatastorePart = (ds: DatastoreView | undefined, part: DatastoreP
 
 /**
  * Optional memo a caller keeps across passes (the aggregator's engine: one per process). Per rule
- * and per node it holds the result computed from that node's section data array; the store hands
- * out the same array while a section's hash is unchanged, so a steady-state pass recomputes only
- * the nodes whose per-peer sections changed. Every entry is dropped when the cluster's truth (the
- * fingerprint of who owns which node IP, tunnel IP, VTEP MAC and block, and who is fresh) changes.
- * Held in WeakMaps keyed by the data arrays: replaced arrays are collected with their results.
+ * and per node it holds the result computed from that node's per-peer list (keyed by the store's
+ * packed list, see common.ts EntryList, or by the plain data array / ipsets data of a hand-built
+ * NodeState); the store hands out the same object while a section's hash is unchanged, so a
+ * steady-state pass recomputes only the nodes whose per-peer sections changed. Every entry is
+ * dropped when the cluster's truth (the fingerprint of who owns which node IP, tunnel IP, VTEP MAC
+ * and block, and who is fresh) changes. Held in WeakMaps keyed by those objects: replaced ones
+ * are collected with their results.
  */
 export interface CorrelateCache {
   fingerprint: string | null;
