@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
 import { createCorrelateCache, type NodeState } from '../../../aggregator/correlate/types.js';
+import { packedOf } from '../../../aggregator/entry-table.js';
+import { ReportStore } from '../../../aggregator/store.js';
+import { ackedOf, blockOf, meshSnapshot, nodeIP, nodeName, toReport, tunnelIP } from '../../../bench/aggregator-mesh.js';
+import { Report } from '../../../contract/report.js';
+import { SECTION_NAMES, type Sections } from '../../../contract/snapshot.js';
 import { buildCluster, deepFreeze, inputOf, nodeNamed, okData, sharedMesh, VXLAN_NODES } from '../../helpers/reports.js';
 
 const key = (f: { rule: string; node: string; peer?: string | undefined; subject?: string | undefined }) => `${f.rule}/${f.node}/${f.peer ?? ''}/${f.subject ?? ''}`;
@@ -79,5 +84,36 @@ describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is ben
       ['route-missing', a.node, b.node],
       ['vxlan-neighbor-mac-mismatch', a.node, b.node],
     ]);
+  });
+});
+
+describe('issue #3: the rules read the store layout (entry ids) and find what they find on plain reports', () => {
+  const N = 40;
+  const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
+  const AT = '2026-01-01T00:00:30.000Z';
+  const reportOf = (i: number, seq: number, acked?: Map<string, string>) => Report.parse(toReport(meshSnapshot(i, N, seq, faults), { agentId: 'agent-aaaaaaaa', seq }, acked));
+  const plainNodes = (): NodeState[] =>
+    Array.from({ length: N }, (_, i) => {
+      const r = reportOf(i, 1);
+      const sections = Object.fromEntries(SECTION_NAMES.map((name) => [name, r.sections[name].data])) as unknown as Sections;
+      return { node: r.node, receivedAt: AT, report: { ...r, sections } };
+    });
+
+  it('packed (ReportStore) and plain NodeStates give the same findings, cold and with the cache across hash-only reports', () => {
+    const plain = correlate(inputOf(plainNodes(), { now: AT })).findings.map(key).sort();
+    expect(plain).toEqual([
+      `host-not-in-allowed-set/${nodeName(5)}/${nodeName(6)}/cali40all-hosts-net:${nodeIP(6)}`,
+      `route-missing/${nodeName(3)}/${nodeName(4)}/${blockOf(4)}`,
+      `vxlan-neighbor-mac-mismatch/${nodeName(1)}/${nodeName(2)}/${tunnelIP(2)}`,
+    ]);
+    const store = new ReportStore();
+    for (let i = 0; i < N; i++) expect(store.ingest(reportOf(i, 1), AT).kind).toBe('accepted');
+    expect(packedOf(store.get(nodeName(0))!.report.sections.routes)).not.toBeNull();
+    const cache = createCorrelateCache();
+    const pass = () => correlate({ ...inputOf(store.nodes(), { now: AT }), cache }).findings.map(key).sort();
+    expect(pass()).toEqual(plain);
+    // steady state: per-peer sections travel as hashes only, the store keeps the packed sections
+    for (let i = 0; i < N; i++) expect(store.ingest(reportOf(i, 2, ackedOf(toReport(meshSnapshot(i, N, 1, faults), { agentId: 'agent-aaaaaaaa', seq: 1 }))), AT).kind).toBe('accepted');
+    expect(pass()).toEqual(plain);
   });
 });
