@@ -26,9 +26,9 @@
  *   so N² entries cost N² ids of 2 bytes (4 once a table passes 65 536 entries) plus N objects per
  *   kind, instead of N² 8-byte pointers in JS arrays. A packed section still reads as the wire
  *   section: its `data` (host sets: `members`) is a getter that builds the plain array of shared
- *   entries on each read, for the few readers that want one node's list (GET /v1/nodes/:name,
- *   diagnose); the correlation rules read the ids (correlate/common.ts entryList) and judge each
- *   distinct entry once per pass.
+ *   entries on each read, for the few readers that want one node's list (GET /v1/nodes/:name; the
+ *   cluster map's allowedHosts, a getter too, for diagnose and GET /v1/cluster); the correlation
+ *   rules read the ids (correlate/common.ts entryList) and judge each distinct entry once per pass.
  * - Tables are append-only (an id never changes meaning), so they only grow while reports bring
  *   new entries. When a table holds more than twice the entries alive after its last compaction
  *   (and at least `compactAbove`), ingest compacts it: a new table holding only the entries the
