@@ -10,6 +10,11 @@
  *   everything. A 409 SECTIONS_REQUIRED (e.g. the aggregator restarted) forgets those sections'
  *   acks and resends at once with them in full; a second 409 in a row sends everything; a third
  *   counts as a failure.
+ * - Entry-level delta (issue #3, contract/delta.ts): for routes, neighbours and fdb the agent also
+ *   keeps the data of the last accepted section (`ackedData`, a reference to the snapshot's
+ *   section, never copied). A changed section then travels as splices of that data when that is
+ *   much smaller than the section in full. The new data becomes the base only once a report
+ *   carrying it was accepted; a 409 for a section forgets its base (it is then sent in full).
  * - Failures (unreachable, timeout, 5xx, other 4xx) back off exponentially with full jitter:
  *   delay = random() × min(cap, base × 2^(failures−1)), base = the snapshot interval. While backing
  *   off, newer results replace the pending one; when the timer fires, the latest is sent.
@@ -21,6 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
+import { DELTA_SECTIONS, listDelta } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import { SectionsRequired, type Report } from '../contract/report.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
@@ -71,19 +77,32 @@ export interface Pusher {
 export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, random: () => number): number =>
   failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
 
-/** Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`. */
+const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
+
+/**
+ * Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`.
+ * A changed delta section (routes, neighbours, fdb) whose acknowledged data is in `ackedData`
+ * travels as a delta from it when that is much smaller (contract/delta.ts listDelta).
+ */
 export const buildReport = (
   p: PushPayload,
   meta: { agentId: string; seq: number; agentVersion: string; intervalSeconds: number; sentAt: string; advertiseUrl?: string },
   acked: ReadonlyMap<SectionName, string>,
   full: ReadonlySet<SectionName> | 'all',
+  ackedData: ReadonlyMap<SectionName, unknown> = new Map(),
 ): Report => {
-  const sections = {} as Record<SectionName, { hash: string; data?: unknown }>;
+  const sections = {} as Record<SectionName, { hash: string; data?: unknown; delta?: unknown }>;
   for (const name of SECTION_NAMES) {
     const data = p.snapshot.sections[name];
     const hash = hashSection(data);
-    const send = full === 'all' || full.has(name) || acked.get(name) !== hash;
-    sections[name] = send ? { hash, data } : { hash };
+    const forced = full === 'all' || full.has(name);
+    const base = acked.get(name);
+    if (!forced && base === hash) {
+      sections[name] = { hash };
+      continue;
+    }
+    const delta = !forced && base !== undefined && DELTA_SET.has(name) && ackedData.has(name) ? listDelta(base, ackedData.get(name), data) : null;
+    sections[name] = delta ? { hash, delta } : { hash, data };
   }
   return {
     schemaVersion: 1,
@@ -120,6 +139,8 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   const url = new URL('/v1/reports', deps.aggregatorUrl).toString();
 
   const acked = new Map<SectionName, string>();
+  /** the data of the acknowledged delta sections (the base of the next delta) */
+  const ackedData = new Map<SectionName, unknown>();
   let seq = 0;
   let pending: PushPayload | null = null;
   let sending: Promise<void> | null = null;
@@ -186,18 +207,32 @@ export const createPusher = (deps: PusherDeps): Pusher => {
         { agentId, seq: seq++, agentVersion: deps.agentVersion, intervalSeconds: deps.intervalSeconds, sentAt: new Date(deps.now()).toISOString(), ...(advertiseUrl ? { advertiseUrl } : {}) },
         acked,
         full,
+        ackedData,
       );
       const r = await post(report);
       if (r.kind === 'accepted') {
         for (const name of SECTION_NAMES) acked.set(name, report.sections[name].hash);
+        for (const name of DELTA_SECTIONS) ackedData.set(name, p.snapshot.sections[name]);
         record('accepted');
-        log.debug({ report: { seq: report.seq, withData: SECTION_NAMES.filter((n) => report.sections[n].data !== undefined) } }, 'report accepted');
+        log.debug(
+          {
+            report: {
+              seq: report.seq,
+              withData: SECTION_NAMES.filter((n) => report.sections[n].data !== undefined),
+              asDelta: DELTA_SECTIONS.filter((n) => (report.sections[n] as { delta?: unknown }).delta !== undefined),
+            },
+          },
+          'report accepted',
+        );
         return true;
       }
       if (r.kind === 'sections-required') {
         record('sections-required');
         log.info({ report: { seq: report.seq, sections: r.sections } }, 'aggregator asked for sections in full');
-        for (const name of r.sections) acked.delete(name);
+        for (const name of r.sections) {
+          acked.delete(name);
+          ackedData.delete(name);
+        }
         full = attempt === 0 ? new Set(r.sections) : 'all';
         continue;
       }

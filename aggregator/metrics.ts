@@ -16,6 +16,9 @@ import type { ResolvedReport } from './correlate/types.js';
 
 export const REPORT_OUTCOMES = ['accepted', 'stale', 'sections_required', 'invalid', 'unauthorized', 'too_large'] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
+/** How a report's section arrived: with its data, as an entry-level delta, or as its hash only. */
+export const SECTION_FORMS = ['full', 'delta', 'unchanged'] as const;
+export type SectionForm = (typeof SECTION_FORMS)[number];
 export const NODE_STATES = ['reporting', 'stale', 'expected'] as const;
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
@@ -27,6 +30,7 @@ export interface AggregatorMetrics {
   nodes: Gauge<'state'>;
   reportsTotal: Counter<'outcome'>;
   reportBytes: Histogram;
+  reportSections: Counter<'form'>;
   ingestDuration: Histogram;
   correlationDuration: Histogram;
   nodeIptablesDrops: Gauge<'node'>;
@@ -45,6 +49,13 @@ export const createAggregatorMetrics = (registry: Registry, opts: { maxActiveSer
     registers,
   });
   for (const o of REPORT_OUTCOMES) reportsTotal.inc({ outcome: o }, 0);
+  const reportSections = new Counter({
+    name: 'calico_diag_report_sections_total',
+    help: 'Sections of valid received reports, by form: full (with data), delta (entry-level splices), unchanged (hash only)',
+    labelNames: ['form'] as const,
+    registers,
+  });
+  for (const f of SECTION_FORMS) reportSections.inc({ form: f }, 0);
   const nodes = new Gauge({ name: 'calico_diag_nodes', help: 'Nodes by state: reporting, stale (no report for stale-intervals), expected (in the datastore)', labelNames: ['state'] as const, registers });
   for (const s of NODE_STATES) nodes.set({ state: s }, 0);
   return {
@@ -65,6 +76,7 @@ export const createAggregatorMetrics = (registry: Registry, opts: { maxActiveSer
       buckets: [512, 2048, 8192, 32768, 131072, 524288, 2097152, 8388608, 33554432],
       registers,
     }),
+    reportSections,
     ingestDuration: new Histogram({
       name: 'calico_diag_report_ingest_duration_seconds',
       help: 'Time to check and store one report (after parsing)',

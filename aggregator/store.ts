@@ -40,18 +40,34 @@
  *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
  *   (a node joins: every node's routes change) does not hold two copies of N² entries. Sections
  *   that did not change are shared with the latest report, not copied.
+ * - Entry-level delta (issue #3; contract/delta.ts): routes, neighbours and fdb may arrive as
+ *   splices of the held list. The splices are checked against the held packed list (base hash,
+ *   ranges), the result's hash is computed from the table's entry keys (the entries' JSON) and the
+ *   inserted entries' JSON without building the list, and only once the whole report is accepted
+ *   are the inserted entries interned and the new id list built from the held ids. A refused report
+ *   interns nothing.
  */
+import { applySplices, hashListSection, spliceError, splicedLength, type DeltaSectionName, type Splice } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../contract/snapshot.js';
-import { EntryTable, idArray, materialise, pack, packedHostSet, packedOf, packedSection, type PackedList } from './entry-table.js';
+import { EntryTable, entryKey, idArray, materialise, pack, packedHostSet, packedOf, packedSection, type PackedList } from './entry-table.js';
 import type { NodeState, ResolvedReport } from './correlate/types.js';
 
 export type IngestResult =
   | { kind: 'accepted'; node: string; seq: number; changed: SectionName[]; restarted: boolean }
   | { kind: 'stale'; node: string; seq: number; lastSeq: number }
   | { kind: 'sections-required'; node: string; sections: SectionName[] }
-  | { kind: 'hash-mismatch'; node: string; sections: SectionName[] };
+  | { kind: 'hash-mismatch'; node: string; sections: SectionName[] }
+  | { kind: 'delta-invalid'; node: string; problems: { section: SectionName; message: string }[] };
+
+/** A delta checked against the held list, applied only when the whole report is accepted. */
+interface PendingDelta {
+  list: PackedList<unknown>;
+  splices: readonly Splice<unknown>[];
+  /** the inserted entries' keys (their JSON), per splice */
+  keys: string[][];
+}
 
 interface Entry {
   state: NodeState;
@@ -154,10 +170,30 @@ export class ReportStore {
     const missing: SectionName[] = [];
     const mismatched: SectionName[] = [];
     const changed: SectionName[] = [];
+    const invalid: { section: SectionName; message: string }[] = [];
+    const deltas = new Map<SectionName, PendingDelta>();
     const raw = (rawSections && typeof rawSections === 'object' ? rawSections : {}) as Record<string, { data?: unknown } | undefined>;
     for (const name of SECTION_NAMES) {
       const s = report.sections[name];
-      if (s.data === undefined) {
+      const delta = (s as { delta?: { base: string; splices: Splice<unknown>[] } }).delta;
+      if (s.data === undefined && delta !== undefined && !(held && held.hashes[name] === s.hash)) {
+        const list = held && held.hashes[name] === delta.base ? packedOf<unknown>(held.state.report.sections[name]) : null;
+        if (list === null) {
+          missing.push(name);
+          continue;
+        }
+        const problem = spliceError(list.ids.length, delta.splices);
+        if (problem !== null) {
+          invalid.push({ section: name, message: problem });
+          continue;
+        }
+        const pending: PendingDelta = { list, splices: delta.splices, keys: delta.splices.map((sp) => sp.insert.map(entryKey)) };
+        if (deltaHash(pending) !== s.hash) missing.push(name);
+        else {
+          deltas.set(name, pending);
+          changed.push(name);
+        }
+      } else if (s.data === undefined) {
         if (!held || held.hashes[name] !== s.hash) missing.push(name);
       } else if (!hashMatches(s.hash, raw[name]?.data, s.data)) {
         mismatched.push(name);
@@ -166,6 +202,7 @@ export class ReportStore {
       }
     }
     if (mismatched.length > 0) return { kind: 'hash-mismatch', node, sections: mismatched };
+    if (invalid.length > 0) return { kind: 'delta-invalid', node, problems: invalid };
     if (missing.length > 0) return { kind: 'sections-required', node, sections: missing };
 
     const sections = {} as Record<SectionName, Sections[SectionName]>;
@@ -173,8 +210,11 @@ export class ReportStore {
     for (const name of SECTION_NAMES) {
       const s = report.sections[name];
       hashes[name] = s.hash;
+      const pending = deltas.get(name);
       sections[name] =
-        held && held.hashes[name] === s.hash
+        pending !== undefined
+          ? (packedSection(this.applyDelta(this.tables[name as DeltaSectionName] as EntryTable<unknown>, pending)) as Sections[SectionName])
+          : held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (packed) section object
           : packSection(name, s.data as Sections[SectionName], this.tables);
     }
@@ -210,6 +250,33 @@ export class ReportStore {
     return { routes: this.tables.routes.size, neighbours: this.tables.neighbours.size, fdb: this.tables.fdb.size, members: this.tables.members.size };
   }
 
+  /** The held list with the delta's splices applied, the inserted entries interned into `table`. */
+  private applyDelta(table: EntryTable<unknown>, d: PendingDelta): PackedList<unknown> {
+    const { list } = d;
+    const tmp = new Uint32Array(splicedLength(list.ids.length, d.splices));
+    let k = 0;
+    const same = list.table === table;
+    const keep = (id: number): number => (same ? id : table.intern(list.table.keys[id], list.table.values[id]));
+    const inserted = d.splices.flatMap((sp, a) => sp.insert.map((e, b) => ({ key: d.keys[a]![b]!, e })));
+    let next = 0;
+    applySplices(
+      list.ids.length,
+      (i) => list.ids[i] as number,
+      d.splices,
+      keep,
+      () => {
+        const x = inserted[next++]!;
+        return table.intern(x.key, x.e);
+      },
+      (id) => {
+        tmp[k++] = id;
+      },
+    );
+    const ids = idArray(tmp.length, table.size);
+    ids.set(tmp);
+    return { table, ids };
+  }
+
   private compactIfNeeded(): void {
     for (const kind of ENTRY_KINDS) {
       const size = this.tables[kind].size;
@@ -243,6 +310,22 @@ const slim = (r: ResolvedReport): ResolvedReport => {
   const sections = { ...r.sections } as Record<SectionName, Sections[SectionName]>;
   for (const name of PEER_SECTIONS) sections[name] = NOT_KEPT;
   return { ...r, sections: sections as Sections };
+};
+
+/** hashSection of the list a pending delta gives, from the table's entry keys (their JSON text). */
+const deltaHash = (d: PendingDelta): string => {
+  const { list } = d;
+  const keys = list.table.keys as string[];
+  function* texts(): Generator<string> {
+    let k = 0;
+    for (const [a, sp] of d.splices.entries()) {
+      for (; k < sp.at; k++) yield keys[list.ids[k] as number]!;
+      yield* d.keys[a]!;
+      k = sp.at + sp.remove;
+    }
+    for (; k < list.ids.length; k++) yield keys[list.ids[k] as number]!;
+  }
+  return hashListSection(texts());
 };
 
 const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>

@@ -8,10 +8,17 @@
  * those sections in full at once. In steady state a report carries only hashes, counters that
  * change every interval (iptables drop counters, link stats) make their sections change, so those
  * are sent; everything else is a few hundred bytes.
+ *
+ * Entry-level delta (issue #3; contract/delta.ts): routes, neighbours and fdb may instead travel as
+ * `{hash, delta: {base, splices}}`, edits of the section acknowledged at hash `base`. The aggregator
+ * applies them to the list it holds and checks `hash` on the result; an unknown base or a hash that
+ * does not match is a 409 SECTIONS_REQUIRED for that section (the agent then sends it in full).
+ * Splices that do not fit the held list are a 400 SECTION_DELTA_INVALID.
  */
 import { z } from 'zod';
+import { MAX_DELTA_INSERTS, MAX_SPLICES, spliceError } from './delta.js';
 import { CheckStatus, Finding } from './finding.js';
-import { Identity, Mode, SECTION_NAMES, Sections, type SectionName } from './snapshot.js';
+import { FdbEntry, Identity, Mode, Neighbour, Route, SECTION_NAMES, Sections, type SectionName } from './snapshot.js';
 
 /** Node names are Kubernetes node names (RFC 1123 subdomains); anything else is refused. */
 export const NodeName = z
@@ -24,13 +31,40 @@ export const SectionHash = z.string().regex(/^[0-9a-f]{16,64}$/);
 
 const reportSection = <T extends z.ZodType>(data: T) => z.object({ hash: SectionHash, data: data.optional() });
 
+/** Edits of the acknowledged list (contract/delta.ts): sorted, disjoint, indexes into the base list. */
+export const listDelta = <E extends z.ZodType>(entry: E) =>
+  z
+    .object({
+      base: SectionHash,
+      splices: z
+        .array(
+          z.object({
+            at: z.number().int().nonnegative(),
+            remove: z.number().int().nonnegative(),
+            insert: z.array(entry).max(MAX_DELTA_INSERTS),
+          }),
+        )
+        .max(MAX_SPLICES),
+    })
+    .superRefine((d, ctx) => {
+      const order = spliceError(Number.MAX_SAFE_INTEGER, d.splices);
+      if (order !== null) ctx.addIssue({ code: 'custom', path: ['splices'], message: order });
+      const inserts = d.splices.reduce((n, s) => n + s.insert.length, 0);
+      if (inserts > MAX_DELTA_INSERTS) ctx.addIssue({ code: 'custom', path: ['splices'], message: `${inserts} inserted entries in all; at most ${MAX_DELTA_INSERTS} (send the section in full)` });
+    });
+
+const deltaSection = <T extends z.ZodType, E extends z.ZodType>(data: T, entry: E) =>
+  z
+    .object({ hash: SectionHash, data: data.optional(), delta: listDelta(entry).optional() })
+    .refine((s) => s.data === undefined || s.delta === undefined, { message: 'a section carries data or delta, not both', path: ['delta'] });
+
 const S = Sections.shape;
 export const ReportSections = z.object({
   links: reportSection(S.links),
   addresses: reportSection(S.addresses),
-  routes: reportSection(S.routes),
-  neighbours: reportSection(S.neighbours),
-  fdb: reportSection(S.fdb),
+  routes: deltaSection(S.routes, Route),
+  neighbours: deltaSection(S.neighbours, Neighbour),
+  fdb: deltaSection(S.fdb, FdbEntry),
   sysctls: reportSection(S.sysctls),
   iptables: reportSection(S.iptables),
   ipsets: reportSection(S.ipsets),

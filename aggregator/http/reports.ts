@@ -1,12 +1,15 @@
 /**
  * POST /v1/reports: validate (contract Report), check sequence and delta hashes in the store,
  * count the outcome. The body's `sections` object is kept as it arrived (before zod parsing) so
- * data hashes are checked against the exact JSON the agent hashed.
+ * data hashes are checked against the exact JSON the agent hashed. Entry-level deltas
+ * (contract/delta.ts) are applied by the store; splices that do not fit the held list are a 400
+ * SECTION_DELTA_INVALID, an unknown base or a wrong resulting hash a 409 SECTIONS_REQUIRED.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Report, ReportAccepted } from '../../contract/report.js';
-import { recordNodeReport, type ReportOutcome } from '../metrics.js';
+import { SECTION_NAMES } from '../../contract/snapshot.js';
+import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metrics.js';
 import type { AggregatorAppDeps } from './app.js';
 import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
@@ -57,6 +60,11 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       const report = request.body;
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
+      for (const name of SECTION_NAMES) {
+        const s = report.sections[name] as { data?: unknown; delta?: unknown };
+        const form: SectionForm = s.data !== undefined ? 'full' : s.delta !== undefined ? 'delta' : 'unchanged';
+        metrics.reportSections.inc({ form });
+      }
       const result = store.ingest(report, new Date(receivedAtMs).toISOString(), rawSections.get(request));
       switch (result.kind) {
         case 'accepted': {
@@ -94,6 +102,15 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
             error: 'Bad Request',
             message: `section data does not match its hash: ${result.sections.join(', ')}`,
             details: { sections: result.sections },
+          });
+        case 'delta-invalid':
+          outcomes.set(request, 'invalid');
+          return reply.code(400).send({
+            statusCode: 400,
+            code: 'SECTION_DELTA_INVALID',
+            error: 'Bad Request',
+            message: `section delta does not fit the list held for its base: ${result.problems.map((p) => `${p.section}: ${p.message}`).join('; ')}`,
+            details: { problems: result.problems },
           });
       }
     },

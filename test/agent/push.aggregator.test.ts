@@ -9,6 +9,7 @@ import { createPusher } from '../../agent/push.js';
 import type { PushOutcome } from '../../agent/metrics.js';
 import { resolveAggregatorConfig } from '../../aggregator/config.js';
 import { startAggregator } from '../../aggregator/main.js';
+import { meshSnapshot } from '../../bench/aggregator-mesh.js';
 import { sampleSnapshot } from './snapshot-sample.js';
 
 const silent = pino({ level: process.env.CDC_DEBUG ? 'debug' : 'silent' });
@@ -50,6 +51,52 @@ describe('report push to the real aggregator (issue #3)', () => {
       await p.idle();
       expect(outcomes.slice(2)).toEqual(['sections-required', 'accepted']);
       expect(p.state()).toMatchObject({ failures: 0, lastOutcome: 'accepted' });
+    } finally {
+      await p.stop();
+      await agg.stop();
+    }
+  });
+
+  it('issue #3: a node joining travels as entry-level deltas, and a restarted aggregator gets full sections', async () => {
+    let agg = await start();
+    const port = Number(new URL(agg.address).port);
+    const outcomes: PushOutcome[] = [];
+    const sizes: number[] = [];
+    const p = createPusher({
+      aggregatorUrl: agg.address,
+      token: () => 's3cret',
+      node: 'node-00000',
+      intervalSeconds: 30,
+      agentVersion: '0.1.0',
+      now: () => Date.now(),
+      logger: silent,
+      onOutcome: (o) => outcomes.push(o),
+      timers: { setTimeout: () => null, clearTimeout: () => {} },
+      fetch: async (url, init) => {
+        sizes.push(String(init?.body ?? '').length);
+        return fetch(url, init);
+      },
+    });
+    const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+    const push = async (n: number, round: number) => {
+      p.offer({ snapshot: meshSnapshot(0, n, round), checks: [], findings: [] });
+      await p.idle();
+    };
+    try {
+      await push(60, 1);
+      await push(61, 2); // a node joins
+      await push(60, 3); // and leaves again
+      expect(outcomes).toEqual(['accepted', 'accepted', 'accepted']);
+      expect(sizes[1]!).toBeLessThan(sizes[0]! / 3);
+      const held = agg.store.get('node-00000')!.report.sections;
+      for (const name of ['routes', 'neighbours', 'fdb', 'ipsets'] as const) expect(plain(held[name])).toEqual(plain(meshSnapshot(0, 60, 3).sections[name]));
+
+      await agg.stop();
+      agg = await start(port);
+      await push(61, 4);
+      expect(outcomes.slice(3)).toEqual(['sections-required', 'accepted']);
+      const again = agg.store.get('node-00000')!.report.sections;
+      expect(plain(again.routes)).toEqual(plain(meshSnapshot(0, 61, 4).sections.routes));
     } finally {
       await p.stop();
       await agg.stop();

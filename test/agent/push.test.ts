@@ -6,6 +6,7 @@ import type { PushOutcome } from '../../agent/metrics.js';
 import { hashSection } from '../../contract/hash.js';
 import { Report } from '../../contract/report.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
+import { meshSnapshot } from '../../bench/aggregator-mesh.js';
 import { sampleSnapshot } from './snapshot-sample.js';
 
 type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized';
@@ -129,6 +130,80 @@ describe('report push (issue #3)', () => {
     expect(withData(resent!)).toEqual(['routes', 'fdb']);
     expect(resent!.seq).toBeGreaterThan(asked!.seq);
     expect(outcomes).toEqual(['accepted', 'sections-required', 'accepted']);
+  });
+
+  describe('issue #3: entry-level deltas for routes, neighbours and fdb', () => {
+    const mesh = (n: number, round = 1): PushPayload => ({ snapshot: meshSnapshot(0, n, round), checks: [], findings: [] });
+    type Delta = { base: string; splices: { at: number; remove: number; insert: unknown[] }[] };
+    const deltaOf = (r: Report, name: 'routes' | 'neighbours' | 'fdb') => (r.sections[name] as { delta?: Delta }).delta;
+    const hashOf = (n: number, name: 'routes' | 'neighbours' | 'fdb') => hashSection(meshSnapshot(0, n, 1).sections[name]);
+
+    it('sends a join as splices against the last accepted section', async () => {
+      const p = make();
+      p.offer(mesh(30));
+      await p.idle();
+      p.offer(mesh(31));
+      await p.idle();
+      await p.stop();
+      const [, join] = agg.received.map((r) => r.report);
+      for (const name of ['routes', 'neighbours', 'fdb'] as const) {
+        expect(join!.sections[name].data).toBeUndefined();
+        expect(deltaOf(join!, name)).toMatchObject({ base: hashOf(30, name), splices: [{ remove: 0, insert: [expect.anything()] }] });
+        expect(join!.sections[name].hash).toBe(hashOf(31, name));
+      }
+      // ipsets travel in full
+      expect(withData(join!)).toContain('ipsets');
+    });
+
+    it('resends in full the sections a 409 names; the others stay deltas', async () => {
+      const p = make();
+      p.offer(mesh(30));
+      await p.idle();
+      agg.setMode('conflict-once'); // asks for routes and fdb
+      p.offer(mesh(31));
+      await p.idle();
+      p.offer(mesh(32));
+      await p.idle();
+      await p.stop();
+      const [, asked, resent, after] = agg.received.map((r) => r.report);
+      expect(deltaOf(asked!, 'routes')).toBeDefined();
+      expect(resent!.sections.routes.data).toBeDefined();
+      expect(resent!.sections.fdb.data).toBeDefined();
+      expect(deltaOf(resent!, 'neighbours')).toMatchObject({ base: hashOf(30, 'neighbours') });
+      // once accepted, the full sections are the next bases
+      expect(deltaOf(after!, 'routes')).toMatchObject({ base: hashOf(31, 'routes') });
+      expect(deltaOf(after!, 'fdb')).toMatchObject({ base: hashOf(31, 'fdb') });
+      expect(outcomes).toEqual(['accepted', 'sections-required', 'accepted', 'accepted']);
+    });
+
+    it('a refused report does not move the base (the next try diffs against the last accepted data)', async () => {
+      const t = manualTimers();
+      const p = make({ timers: t.timers, random: () => 0.5 });
+      p.offer(mesh(30));
+      await p.idle();
+      agg.setMode('error');
+      p.offer(mesh(31));
+      await p.idle();
+      p.offer(mesh(32));
+      agg.setMode('accept');
+      t.fireLast();
+      await p.idle();
+      await p.stop();
+      const [, failed, retried] = agg.received.map((r) => r.report);
+      expect(deltaOf(failed!, 'routes')).toMatchObject({ base: hashOf(30, 'routes') });
+      expect(deltaOf(retried!, 'routes')).toMatchObject({ base: hashOf(30, 'routes'), splices: [{ insert: [expect.anything(), expect.anything()] }] });
+      expect(retried!.sections.routes.hash).toBe(hashOf(32, 'routes'));
+    });
+
+    it('a big change travels in full', async () => {
+      const p = make();
+      p.offer(mesh(4));
+      await p.idle();
+      p.offer(mesh(40));
+      await p.idle();
+      await p.stop();
+      expect(withData(agg.received[1]!.report)).toEqual(expect.arrayContaining(['routes', 'neighbours', 'fdb']));
+    });
   });
 
   it('gives up on a payload after repeated 409s and backs off', async () => {

@@ -8,6 +8,9 @@ import { CorrelationEngine, type Clock, type CorrelateFn } from '../../aggregato
 import { buildAggregatorApp } from '../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../aggregator/metrics.js';
 import { ReportStore } from '../../aggregator/store.js';
+import { buildReport } from '../../agent/push.js';
+import { hashSection } from '../../contract/hash.js';
+import { SECTION_NAMES, type SectionName } from '../../contract/snapshot.js';
 
 const TOKEN = 'test-token-123';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -177,6 +180,79 @@ describe('aggregator/http POST /v1/reports', () => {
     const res = await post(r);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'SECTION_HASH_MISMATCH', details: { sections: ['sysctls'] } });
+  });
+});
+
+describe('aggregator/http POST /v1/reports with entry-level deltas (issue #3)', () => {
+  const DELTA = ['routes', 'neighbours', 'fdb'] as const;
+  /** node 0's report for an `n`-node mesh, as the agent builds it once the `n0`-node one was accepted */
+  const joinReport = (n0: number, n: number, seq: number): Report => {
+    const prev = meshSnapshot(0, n0, 1);
+    const acked = new Map(SECTION_NAMES.map((name) => [name, hashSection(prev.sections[name])]));
+    const ackedData = new Map<SectionName, unknown>(DELTA.map((name) => [name, prev.sections[name]]));
+    return buildReport({ snapshot: meshSnapshot(0, n, seq), checks: [], findings: [] }, { agentId: 'agent-aaaaaaaa', seq, agentVersion: '0.1.0', intervalSeconds: 30, sentAt: '2026-01-01T00:00:30.000Z' }, acked, new Set(), ackedData);
+  };
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+  type Spliced = { delta: { base: string; splices: { at: number; remove: number; insert: unknown[] }[] } };
+
+  it('takes a join as deltas, serves the resulting lists, and counts section forms', async () => {
+    const { post, get, store, registry } = await setup();
+    expect((await post(report(0, 1, undefined, 40))).statusCode).toBe(200);
+    const join = joinReport(40, 41, 2);
+    const fullBytes = JSON.stringify(report(0, 2, undefined, 41)).length;
+    expect(JSON.stringify(join).length).toBeLessThan(fullBytes / 3);
+    const res = await post(join);
+    expect(res.statusCode).toBe(200);
+    const held = store.get('node-00000')!.report.sections;
+    for (const name of DELTA) expect(plain(held[name])).toEqual(plain(meshSnapshot(0, 41, 2).sections[name]));
+    const node = (await get('/v1/nodes/node-00000')).json();
+    expect(node.report.sections.routes).toEqual(plain(meshSnapshot(0, 41, 2).sections.routes));
+    const text = await registry.getSingleMetricAsString('calico_diag_report_sections_total');
+    expect(text).toMatch(/form="delta"} 3/);
+    expect(text).toMatch(/form="full"} 1[0-9]/);
+  });
+
+  it('answers a delta against an unknown base with 409 SECTIONS_REQUIRED and keeps the store', async () => {
+    const { post, store } = await setup();
+    expect((await post(report(0, 1, undefined, 40))).statusCode).toBe(200);
+    const before = store.get('node-00000');
+    const join = joinReport(39, 41, 2);
+    const res = await post(join);
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'SECTIONS_REQUIRED', sections: expect.arrayContaining([...DELTA]) });
+    expect(store.get('node-00000')).toBe(before);
+  });
+
+  it('refuses malformed deltas with 400 and a clear body, never a crash', async () => {
+    const { post, store } = await setup();
+    expect((await post(report(0, 1, undefined, 40))).statusCode).toBe(200);
+    const before = store.get('node-00000');
+    const variants: [string, (d: Spliced['delta']) => void, RegExp][] = [
+      ['negative at', (d) => void (d.splices[0]!.at = -1), /\/sections\/routes\/delta\/splices\/0\/at/],
+      ['overlapping', (d) => void (d.splices = [{ at: 5, remove: 2, insert: [] }, { at: 6, remove: 0, insert: [] }]), /overlaps/],
+      ['unsorted', (d) => void (d.splices = [{ at: 6, remove: 0, insert: [] }, { at: 2, remove: 0, insert: [] }]), /sorted/],
+      ['huge insert', (d) => void (d.splices[0]!.insert = Array.from({ length: 5000 }, () => d.splices[0]!.insert[0])), /splices\/0\/insert/],
+      ['not an entry', (d) => void (d.splices[0]!.insert = [{ nonsense: true }]), /insert/],
+      ['too many splices', (d) => void (d.splices = Array.from({ length: 100 }, (_, k) => ({ at: k, remove: 0, insert: [] }))), /splices/],
+    ];
+    for (const [what, spoil, detail] of variants) {
+      const r = joinReport(40, 41, 2) as unknown as { sections: Record<string, Spliced> };
+      spoil(r.sections.routes!.delta);
+      const res = await post(r);
+      expect(res.statusCode, what).toBe(400);
+      expect(res.json(), what).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect(JSON.stringify(res.json().details), what).toMatch(detail);
+    }
+    // in range for the schema, out of range for the held list: 400 SECTION_DELTA_INVALID
+    const r = joinReport(40, 41, 2) as unknown as { sections: Record<string, Spliced> };
+    r.sections.fdb!.delta.splices = [{ at: 39, remove: 3, insert: [] }];
+    const res = await post(r);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'SECTION_DELTA_INVALID', details: { problems: [{ section: 'fdb', message: expect.stringMatching(/39 entries/) }] } });
+    expect(res.json().message).toMatch(/fdb: splice 0/);
+    expect(store.get('node-00000')).toBe(before);
+    // and the store still takes the good delta
+    expect((await post(joinReport(40, 41, 2))).statusCode).toBe(200);
   });
 });
 

@@ -4,7 +4,8 @@ import { hashSection } from '../../contract/hash.js';
 import { Report } from '../../contract/report.js';
 import { packedOf } from '../../aggregator/entry-table.js';
 import { ReportStore } from '../../aggregator/store.js';
-import type { Sections } from '../../contract/snapshot.js';
+import { buildReport } from '../../agent/push.js';
+import { SECTION_NAMES, type SectionName, type Sections } from '../../contract/snapshot.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:30.000Z';
@@ -200,6 +201,111 @@ describe('aggregator/store', () => {
       // a NodeState taken before compaction still reads its own (old) table
       expect(oldest.report.sections.routes.status === 'ok' && oldest.report.sections.routes.data.every((r) => r.metric === 2)).toBe(true);
       expect(oldestRoutes).not.toBe(JSON.stringify(routes));
+    });
+  });
+
+  describe('issue #3: entry-level deltas for routes, neighbours and fdb', () => {
+    const AGENT = 'agent-aaaaaaaa';
+    const DELTA = ['routes', 'neighbours', 'fdb'] as const;
+    const meta = (seq: number) => ({ agentId: AGENT, seq, agentVersion: '0.1.0', intervalSeconds: 30, sentAt: T1 });
+    const snap = (n: number, round: number) => meshSnapshot(0, n, round);
+    /** node 0's report for an `n`-node mesh, as the agent builds it after `prev` (n0 nodes) was accepted */
+    const deltaReport = (n0: number, n: number, seq: number) => {
+      const prev = snap(n0, 1);
+      const acked = new Map(SECTION_NAMES.map((name) => [name, hashSection(prev.sections[name])]));
+      const ackedData = new Map<SectionName, unknown>(DELTA.map((name) => [name, prev.sections[name]]));
+      return buildReport({ snapshot: snap(n, seq), checks: [], findings: [] }, meta(seq), acked, new Set(), ackedData);
+    };
+    const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+    const start = (n: number) => {
+      const store = new ReportStore();
+      expect(store.ingest(Report.parse(toReport(snap(n, 1), { agentId: AGENT, seq: 1 })), T0).kind).toBe('accepted');
+      return store;
+    };
+
+    it('a join travels as one-entry splices and resolves to exactly the new lists', () => {
+      const store = start(20);
+      const r = deltaReport(20, 21, 2);
+      for (const name of DELTA) {
+        expect(r.sections[name].data).toBeUndefined();
+        expect(r.sections[name]).toMatchObject({ delta: { base: hashSection(snap(20, 1).sections[name]), splices: [{ remove: 0, insert: [expect.anything()] }] } });
+      }
+      const sizes = store.tableSizes();
+      const res = store.ingest(Report.parse(JSON.parse(JSON.stringify(r))), T1);
+      expect(res).toMatchObject({ kind: 'accepted', changed: expect.arrayContaining([...DELTA]) });
+      const held = store.get('node-00000')!.report.sections;
+      for (const name of DELTA) {
+        expect(plain(held[name])).toEqual(plain(snap(21, 2).sections[name]));
+        expect(packedOf(held[name])).not.toBeNull();
+      }
+      // only the joined peer's entries were interned
+      expect(store.tableSizes()).toMatchObject({ routes: sizes.routes + 1, neighbours: sizes.neighbours + 1, fdb: sizes.fdb + 1 });
+      // and the next report against the new hashes is hash-only
+      const next = buildReport({ snapshot: snap(21, 2), checks: [], findings: [] }, meta(3), new Map(SECTION_NAMES.map((n) => [n, hashSection(snap(21, 2).sections[n])])), new Set());
+      expect(store.ingest(Report.parse(next), T1).kind).toBe('accepted');
+    });
+
+    it('a leave travels as a removal', () => {
+      const store = start(20);
+      const r = deltaReport(20, 19, 2);
+      expect(r.sections.fdb).toMatchObject({ delta: { splices: [{ remove: 1, insert: [] }] } });
+      expect(store.ingest(Report.parse(r), T1).kind).toBe('accepted');
+      expect(plain(store.get('node-00000')!.report.sections.fdb)).toEqual(plain(snap(19, 2).sections.fdb));
+    });
+
+    it('an unknown base is 409 SECTIONS_REQUIRED for that section; the store and its tables stay as they were', () => {
+      const store = start(20);
+      const before = store.get('node-00000');
+      const sizes = store.tableSizes();
+      const r = Report.parse(deltaReport(20, 21, 2));
+      (r.sections.neighbours as { delta: { base: string } }).delta.base = 'd'.repeat(64);
+      expect(store.ingest(r, T1)).toEqual({ kind: 'sections-required', node: 'node-00000', sections: ['neighbours'] });
+      expect(store.get('node-00000')).toBe(before);
+      expect(store.tableSizes()).toEqual(sizes);
+    });
+
+    it('a delta whose result does not hash to `hash` is 409 SECTIONS_REQUIRED, nothing changes', () => {
+      const store = start(20);
+      const before = store.get('node-00000');
+      const sizes = store.tableSizes();
+      const r = Report.parse(deltaReport(20, 21, 2));
+      const d = (r.sections.routes as { delta: { splices: { insert: { dst: string }[] }[] } }).delta;
+      d.splices[0]!.insert[0]!.dst = '10.99.0.0/26';
+      expect(store.ingest(r, T1)).toEqual({ kind: 'sections-required', node: 'node-00000', sections: ['routes'] });
+      expect(store.get('node-00000')).toBe(before);
+      expect(store.tableSizes()).toEqual(sizes);
+    });
+
+    it('a delta for a node never seen, or against a held unavailable section, is 409', () => {
+      expect(new ReportStore().ingest(Report.parse(deltaReport(20, 21, 2)), T1)).toMatchObject({ kind: 'sections-required', sections: expect.arrayContaining(['routes', 'neighbours', 'fdb']) });
+      const store = new ReportStore();
+      const first = toReport(snap(20, 1), { agentId: AGENT, seq: 1 });
+      const unavailable = { status: 'unavailable', reason: 'not-present', detail: 'x' } as const;
+      first.sections.fdb = { hash: hashSection(unavailable), data: unavailable };
+      expect(store.ingest(Report.parse(first), T0).kind).toBe('accepted');
+      const r = Report.parse(deltaReport(20, 21, 2));
+      (r.sections.fdb as { delta: { base: string } }).delta.base = first.sections.fdb.hash;
+      expect(store.ingest(r, T1)).toMatchObject({ kind: 'sections-required', sections: ['fdb'] });
+    });
+
+    it('splices out of the held list\'s range are delta-invalid (400), nothing changes', () => {
+      const store = start(20);
+      const before = store.get('node-00000');
+      const r = Report.parse(deltaReport(20, 21, 2));
+      (r.sections.fdb as { delta: { splices: { at: number; remove: number }[] } }).delta.splices[0]!.at = 19;
+      (r.sections.fdb as { delta: { splices: { at: number; remove: number }[] } }).delta.splices[0]!.remove = 5;
+      const res = store.ingest(r, T1);
+      expect(res).toMatchObject({ kind: 'delta-invalid', problems: [{ section: 'fdb', message: expect.stringMatching(/base list has 19 entries/) }] });
+      expect(store.get('node-00000')).toBe(before);
+    });
+
+    it('applies deltas against a held list whose table was compacted', () => {
+      const store = new ReportStore({ compactAbove: 1 });
+      for (let i = 1; i < 3; i++) store.ingest(Report.parse(toReport(meshSnapshot(i, 20, 1), { agentId: `agent-${i}bbbbbbb`, seq: 1 })), T0);
+      expect(store.ingest(Report.parse(toReport(snap(20, 1), { agentId: AGENT, seq: 1 })), T0).kind).toBe('accepted');
+      const r = deltaReport(20, 21, 2);
+      expect(store.ingest(Report.parse(r), T1).kind).toBe('accepted');
+      expect(plain(store.get('node-00000')!.report.sections.routes)).toEqual(plain(snap(21, 2).sections.routes));
     });
   });
 

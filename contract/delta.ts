@@ -1,0 +1,175 @@
+/**
+ * Entry-level deltas for the per-peer list sections (issue #3): routes, neighbours, fdb.
+ *
+ * When a node joins or leaves a mesh, every node's per-peer lists change by one entry. Instead of
+ * the whole section, the agent may send `{hash, delta: {base, splices}}`: `base` is the hash of the
+ * section the aggregator acknowledged last, `splices` are edits of that section's list:
+ *
+ *   splice {at, remove, insert}: at index `at` of the BASE list, drop `remove` entries and put
+ *   `insert` in their place. Splices are sorted by `at` and do not overlap (each starts at or
+ *   after the end of the previous one's removed range), so every index refers to the base list.
+ *
+ * Applying the splices to the base list gives the agent's list in its exact order, so the receiver
+ * checks `hash` by hashing `{"status":"ok","data":[…]}` of the result (contract/hash.ts). Only `ok`
+ * sections travel as deltas, on both ends (base and new).
+ *
+ * The ipsets section always travels in full when it changed (its member lists are nested in host
+ * sets, next to per-set counts that change too; 5000 members are ~80 KiB, not the 2.3 MiB problem).
+ *
+ * Pure functions; no IO.
+ */
+import { createHash } from 'node:crypto';
+
+/** Sections that may travel as a delta. */
+export const DELTA_SECTIONS = ['routes', 'neighbours', 'fdb'] as const;
+export type DeltaSectionName = (typeof DELTA_SECTIONS)[number];
+
+/** At most this many splices per delta; more means the lists differ a lot: send in full. */
+export const MAX_SPLICES = 64;
+/** At most this many inserted entries per delta (all splices together). */
+export const MAX_DELTA_INSERTS = 4096;
+
+export interface Splice<E> {
+  at: number;
+  remove: number;
+  insert: E[];
+}
+
+/** A splice as computed from keys: the inserted entries are `next[from, from + count)`. */
+export interface KeySplice {
+  at: number;
+  remove: number;
+  from: number;
+  count: number;
+}
+
+/**
+ * Splices that turn `prev` into `next` (entries compared by key). One left-to-right walk: equal keys
+ * match; otherwise a previous entry absent from `next` is removed, a next entry absent from `prev`
+ * is inserted, and for a moved entry (present in both, out of place) the previous one is removed
+ * and re-inserted later. Consecutive edits form one splice. The usual join/leave/change gives one
+ * splice; a reorder gives a valid, larger script. O(|prev| + |next|).
+ */
+export const computeSplices = (prev: readonly string[], next: readonly string[]): KeySplice[] => {
+  const inPrev = new Set(prev);
+  const inNext = new Set(next);
+  const out: KeySplice[] = [];
+  let cur: KeySplice | null = null;
+  let i = 0;
+  let j = 0;
+  const edit = (): KeySplice => {
+    if (cur === null) {
+      cur = { at: i, remove: 0, from: j, count: 0 };
+      out.push(cur);
+    }
+    return cur;
+  };
+  while (i < prev.length || j < next.length) {
+    if (i < prev.length && j < next.length && prev[i] === next[j]) {
+      i++;
+      j++;
+      cur = null;
+      continue;
+    }
+    const s = edit();
+    if (i < prev.length && (j >= next.length || !inNext.has(prev[i]!) || inPrev.has(next[j]!))) {
+      // removed, or moved (both present but out of place: drop here, insert where it belongs);
+      // a splice's removals are contiguous in `prev` from `at`, its inserts in `next` from `from`
+      s.remove++;
+      i++;
+    } else {
+      s.count++;
+      j++;
+    }
+  }
+  return out;
+};
+
+/** Why a delta could not be applied to a list of `length` entries, or null when it can. */
+export const spliceError = (length: number, splices: readonly { at: number; remove: number }[]): string | null => {
+  let end = 0;
+  for (const [k, s] of splices.entries()) {
+    if (!Number.isInteger(s.at) || !Number.isInteger(s.remove) || s.at < 0 || s.remove < 0) return `splice ${k}: at and remove must be non-negative integers`;
+    if (s.at < end) return `splice ${k}: at ${s.at} overlaps or precedes the previous splice (which ends at ${end}); splices must be sorted and disjoint`;
+    end = s.at + s.remove;
+    if (end > length) return `splice ${k}: removes up to index ${end} but the base list has ${length} entries`;
+  }
+  return null;
+};
+
+/**
+ * Applies checked splices (spliceError returned null) to `prev`: `get(k)` reads the base list,
+ * `put` receives the result in order (base entries and inserted ones, mapped by `ins`).
+ */
+export const applySplices = <B, E, O>(
+  length: number,
+  get: (k: number) => B,
+  splices: readonly Splice<E>[],
+  keep: (b: B) => O,
+  ins: (e: E) => O,
+  put: (o: O) => void,
+): void => {
+  let k = 0;
+  for (const s of splices) {
+    for (; k < s.at; k++) put(keep(get(k)));
+    for (const e of s.insert) put(ins(e));
+    k = s.at + s.remove;
+  }
+  for (; k < length; k++) put(keep(get(k)));
+};
+
+/** Length of the list after the splices. */
+export const splicedLength = (length: number, splices: readonly { remove: number; insert: readonly unknown[] }[]): number =>
+  splices.reduce((n, s) => n - s.remove + s.insert.length, length);
+
+/**
+ * The hash (contract/hash.ts hashSection) of `{status: 'ok', data: [entries]}` from the entries'
+ * JSON texts, without building the section: what hashSection gives for an `ok` list section.
+ */
+export const hashListSection = (entryJson: Iterable<string>): string => {
+  const h = createHash('sha256').update('{"status":"ok","data":[');
+  let first = true;
+  for (const t of entryJson) {
+    h.update(first ? t : `,${t}`);
+    first = false;
+  }
+  return h.update(']}').digest('hex');
+};
+
+export interface ListDelta<E> {
+  base: string;
+  splices: Splice<E>[];
+}
+
+/**
+ * The delta from the acknowledged section `prev` (hash `base`) to `next`, or null when one of them
+ * is not an ok list, or when the delta is not much smaller than `next` in full (more than
+ * MAX_SPLICES splices or MAX_DELTA_INSERTS inserts, or over half of the full JSON's size).
+ */
+export const listDelta = <E>(base: string, prev: unknown, next: unknown): ListDelta<E> | null => {
+  const p = okList(prev);
+  const n = okList(next) as E[] | null;
+  if (p === null || n === null) return null;
+  const prevKeys = p.map((e) => JSON.stringify(e));
+  const nextKeys = n.map((e) => JSON.stringify(e));
+  const ks = computeSplices(prevKeys, nextKeys);
+  if (ks.length > MAX_SPLICES) return null;
+  let inserts = 0;
+  let deltaBytes = 64 + base.length;
+  for (const s of ks) {
+    inserts += s.count;
+    deltaBytes += 40;
+    for (let k = s.from; k < s.from + s.count; k++) deltaBytes += nextKeys[k]!.length + 1;
+  }
+  const fullBytes = nextKeys.reduce((b, t) => b + t.length + 1, 24);
+  if (inserts > MAX_DELTA_INSERTS || deltaBytes * 2 > fullBytes) return null;
+  return { base, splices: ks.map((s) => ({ at: s.at, remove: s.remove, insert: n.slice(s.from, s.from + s.count) })) };
+};
+
+/** The data of an `{status: 'ok', data: [...]}` section with exactly those keys in that order, else null. */
+const okList = (section: unknown): unknown[] | null => {
+  if (!section || typeof section !== 'object') return null;
+  const keys = Object.keys(section);
+  const s = section as { status?: unknown; data?: unknown };
+  return keys.length === 2 && keys[0] === 'status' && keys[1] === 'data' && s.status === 'ok' && Array.isArray(s.data) ? s.data : null;
+};
