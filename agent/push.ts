@@ -10,7 +10,7 @@
  *   everything. A 409 SECTIONS_REQUIRED (e.g. the aggregator restarted) forgets those sections'
  *   acks and resends at once with them in full; a second 409 in a row sends everything; a third
  *   counts as a failure.
- * - Entry-level delta (issue #3, contract/delta.ts): for routes, neighbours and fdb the agent also
+ * - Entry-level delta (issue #3, contract/delta.ts): for routes, neighbours, fdb and ipsets the agent also
  *   keeps the data of the last accepted section (`ackedData`, a reference to the snapshot's
  *   section, never copied). A changed section then travels as splices of that data when that is
  *   much smaller than the section in full. The new data becomes the base only once a report
@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
-import { DELTA_SECTIONS, listDelta } from '../contract/delta.js';
+import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import { SectionsRequired, type Report } from '../contract/report.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
@@ -81,8 +81,8 @@ const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
 
 /**
  * Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`.
- * A changed delta section (routes, neighbours, fdb) whose acknowledged data is in `ackedData`
- * travels as a delta from it when that is much smaller (contract/delta.ts listDelta).
+ * A changed delta section (routes, neighbours, fdb, ipsets) whose acknowledged data is in
+ * `ackedData` travels as a delta from it when that is much smaller (contract/delta.ts).
  */
 export const buildReport = (
   p: PushPayload,
@@ -101,7 +101,7 @@ export const buildReport = (
       sections[name] = { hash };
       continue;
     }
-    const delta = !forced && base !== undefined && DELTA_SET.has(name) && ackedData.has(name) ? listDelta(base, ackedData.get(name), data) : null;
+    const delta = !forced && base !== undefined && DELTA_SET.has(name) && ackedData.has(name) ? sectionDelta(name as DeltaSectionName, base, ackedData.get(name), data) : null;
     sections[name] = delta ? { hash, delta } : { hash, data };
   }
   return {

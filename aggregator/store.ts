@@ -40,14 +40,14 @@
  *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
  *   (a node joins: every node's routes change) does not hold two copies of N² entries. Sections
  *   that did not change are shared with the latest report, not copied.
- * - Entry-level delta (issue #3; contract/delta.ts): routes, neighbours and fdb may arrive as
- *   splices of the held list. The splices are checked against the held packed list (base hash,
+ * - Entry-level delta (issue #3; contract/delta.ts): routes, neighbours, fdb and the ipsets host
+ *   sets' members may arrive as splices of the held lists. The splices are checked against the held packed list (base hash,
  *   ranges), the result's hash is computed from the table's entry keys (the entries' JSON) and the
  *   inserted entries' JSON without building the list, and only once the whole report is accepted
  *   are the inserted entries interned and the new id list built from the held ids. A refused report
  *   interns nothing.
  */
-import { applySplices, hashListSection, spliceError, splicedLength, type DeltaSectionName, type Splice } from '../contract/delta.js';
+import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../contract/snapshot.js';
@@ -61,13 +61,16 @@ export type IngestResult =
   | { kind: 'hash-mismatch'; node: string; sections: SectionName[] }
   | { kind: 'delta-invalid'; node: string; problems: { section: SectionName; message: string }[] };
 
-/** A delta checked against the held list, applied only when the whole report is accepted. */
-interface PendingDelta {
-  list: PackedList<unknown>;
-  splices: readonly Splice<unknown>[];
-  /** the inserted entries' keys (their JSON), per splice */
+/** Splices checked against a held list, applied only when the whole report is accepted. */
+interface PendingSplices<E> {
+  list: PackedList<E>;
+  splices: readonly Splice<E>[];
+  /** the inserted entries' keys (entryKey: an object's JSON, a string itself), per splice */
   keys: string[][];
 }
+type PendingDelta =
+  | { kind: 'list'; splices: PendingSplices<unknown> }
+  | { kind: 'ipsets'; sets: { head: { name: string; type: string; family: 'inet' | 'inet6' | null }; splices: PendingSplices<string> }[]; caliSetSizes: Record<string, number> };
 
 interface Entry {
   state: NodeState;
@@ -175,22 +178,15 @@ export class ReportStore {
     const raw = (rawSections && typeof rawSections === 'object' ? rawSections : {}) as Record<string, { data?: unknown } | undefined>;
     for (const name of SECTION_NAMES) {
       const s = report.sections[name];
-      const delta = (s as { delta?: { base: string; splices: Splice<unknown>[] } }).delta;
+      const delta = (s as { delta?: ListDelta<unknown> | IpsetsDelta }).delta;
       if (s.data === undefined && delta !== undefined && !(held && held.hashes[name] === s.hash)) {
-        const list = held && held.hashes[name] === delta.base ? packedOf<unknown>(held.state.report.sections[name]) : null;
-        if (list === null) {
-          missing.push(name);
-          continue;
-        }
-        const problem = spliceError(list.ids.length, delta.splices);
-        if (problem !== null) {
-          invalid.push({ section: name, message: problem });
-          continue;
-        }
-        const pending: PendingDelta = { list, splices: delta.splices, keys: delta.splices.map((sp) => sp.insert.map(entryKey)) };
-        if (deltaHash(pending) !== s.hash) missing.push(name);
+        const base = held && held.hashes[name] === delta.base ? held.state.report.sections[name] : null;
+        const checked = base === null ? null : checkDelta(name, base, delta, this.tables.members);
+        if (checked === null) missing.push(name);
+        else if (typeof checked === 'string') invalid.push({ section: name, message: checked });
+        else if (pendingHash(checked) !== s.hash) missing.push(name);
         else {
-          deltas.set(name, pending);
+          deltas.set(name, checked);
           changed.push(name);
         }
       } else if (s.data === undefined) {
@@ -213,7 +209,7 @@ export class ReportStore {
       const pending = deltas.get(name);
       sections[name] =
         pending !== undefined
-          ? (packedSection(this.applyDelta(this.tables[name as DeltaSectionName] as EntryTable<unknown>, pending)) as Sections[SectionName])
+          ? this.applyDelta(name, pending)
           : held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (packed) section object
           : packSection(name, s.data as Sections[SectionName], this.tables);
@@ -250,31 +246,11 @@ export class ReportStore {
     return { routes: this.tables.routes.size, neighbours: this.tables.neighbours.size, fdb: this.tables.fdb.size, members: this.tables.members.size };
   }
 
-  /** The held list with the delta's splices applied, the inserted entries interned into `table`. */
-  private applyDelta(table: EntryTable<unknown>, d: PendingDelta): PackedList<unknown> {
-    const { list } = d;
-    const tmp = new Uint32Array(splicedLength(list.ids.length, d.splices));
-    let k = 0;
-    const same = list.table === table;
-    const keep = (id: number): number => (same ? id : table.intern(list.table.keys[id], list.table.values[id]));
-    const inserted = d.splices.flatMap((sp, a) => sp.insert.map((e, b) => ({ key: d.keys[a]![b]!, e })));
-    let next = 0;
-    applySplices(
-      list.ids.length,
-      (i) => list.ids[i] as number,
-      d.splices,
-      keep,
-      () => {
-        const x = inserted[next++]!;
-        return table.intern(x.key, x.e);
-      },
-      (id) => {
-        tmp[k++] = id;
-      },
-    );
-    const ids = idArray(tmp.length, table.size);
-    ids.set(tmp);
-    return { table, ids };
+  /** The section a checked delta gives, its inserted entries interned. */
+  private applyDelta(name: SectionName, d: PendingDelta): Sections[SectionName] {
+    if (d.kind === 'list') return packedSection(applySplicesTo(this.tables[name as ListDeltaSectionName] as EntryTable<unknown>, d.splices)) as Sections[SectionName];
+    const hostSets = d.sets.map((x) => packedHostSet({ ...x.head, members: [] as string[] }, applySplicesTo(this.tables.members, x.splices)));
+    return { status: 'ok', data: { hostSets, caliSetSizes: d.caliSetSizes } } as Sections[SectionName];
   }
 
   private compactIfNeeded(): void {
@@ -312,20 +288,83 @@ const slim = (r: ResolvedReport): ResolvedReport => {
   return { ...r, sections: sections as Sections };
 };
 
-/** hashSection of the list a pending delta gives, from the table's entry keys (their JSON text). */
-const deltaHash = (d: PendingDelta): string => {
-  const { list } = d;
-  const keys = list.table.keys as string[];
-  function* texts(): Generator<string> {
-    let k = 0;
-    for (const [a, sp] of d.splices.entries()) {
-      for (; k < sp.at; k++) yield keys[list.ids[k] as number]!;
-      yield* d.keys[a]!;
-      k = sp.at + sp.remove;
-    }
-    for (; k < list.ids.length; k++) yield keys[list.ids[k] as number]!;
+/**
+ * The delta checked against the held section `base`: the pending delta, a message when its splices
+ * do not fit the held lists (400), or null when the held section is not one a delta can apply to
+ * (409: the agent sends the section in full).
+ */
+const checkDelta = (name: SectionName, base: Sections[SectionName], delta: ListDelta<unknown> | IpsetsDelta, members: EntryTable<string>): PendingDelta | string | null => {
+  if (base.status !== 'ok') return null;
+  if (!('hostSets' in delta)) {
+    const list = packedOf<unknown>(base);
+    if (list === null || name === 'ipsets') return null;
+    const problem = spliceError(list.ids.length, delta.splices);
+    return problem ?? { kind: 'list', splices: { list, splices: delta.splices, keys: delta.splices.map((sp) => sp.insert.map(entryKey)) } };
   }
-  return hashListSection(texts());
+  if (name !== 'ipsets') return null;
+  const held = new Map<string, PackedList<string>>();
+  for (const set of (base as Sections['ipsets'] & { status: 'ok' }).data.hostSets) {
+    const list = packedOf<string>(set);
+    if (list === null) return null;
+    if (!held.has(set.name)) held.set(set.name, list);
+  }
+  const empty: PackedList<string> = { table: members, ids: new Uint16Array(0) };
+  const sets: (PendingDelta & { kind: 'ipsets' })['sets'] = [];
+  for (const x of delta.hostSets) {
+    const list = held.get(x.name) ?? empty;
+    const problem = spliceError(list.ids.length, x.splices);
+    if (problem !== null) return `host set ${JSON.stringify(x.name)}: ${problem}`;
+    sets.push({ head: { name: x.name, type: x.type, family: x.family }, splices: { list, splices: x.splices, keys: x.splices.map((sp) => sp.insert.map(entryKey)) } });
+  }
+  return { kind: 'ipsets', sets, caliSetSizes: delta.caliSetSizes };
+};
+
+/** The keys of the list pending splices give: the held entries' keys and the inserted ones, in order. */
+function* splicedKeys(p: PendingSplices<unknown>): Generator<string> {
+  const { list } = p;
+  const keys = list.table.keys as string[];
+  let k = 0;
+  for (const [a, sp] of p.splices.entries()) {
+    for (; k < sp.at; k++) yield keys[list.ids[k] as number]!;
+    yield* p.keys[a]!;
+    k = sp.at + sp.remove;
+  }
+  for (; k < list.ids.length; k++) yield keys[list.ids[k] as number]!;
+}
+
+/** hashSection of the section a pending delta gives, from entry keys, without building it. */
+const pendingHash = (d: PendingDelta): string =>
+  d.kind === 'list'
+    ? hashListSection(splicedKeys(d.splices)) // the keys of objects are their JSON text
+    : hashIpsetsSection(
+        d.sets.map((x) => ({ ...x.head, members: splicedKeys(x.splices as PendingSplices<unknown>) })), // members are their own keys
+        d.caliSetSizes,
+      );
+
+/** The held list with the splices applied, the inserted entries interned into `table`. */
+const applySplicesTo = <E>(table: EntryTable<E>, p: PendingSplices<E>): PackedList<E> => {
+  const { list } = p;
+  const tmp = new Uint32Array(splicedLength(list.ids.length, p.splices));
+  let k = 0;
+  const same = list.table === table;
+  const inserted = p.splices.flatMap((sp, a) => sp.insert.map((e, b) => ({ key: p.keys[a]![b]!, e })));
+  let next = 0;
+  applySplices(
+    list.ids.length,
+    (i) => list.ids[i] as number,
+    p.splices,
+    (id: number) => (same ? id : table.intern(list.table.keys[id], list.table.values[id] as E)),
+    () => {
+      const x = inserted[next++]!;
+      return table.intern(x.key, x.e);
+    },
+    (id) => {
+      tmp[k++] = id;
+    },
+  );
+  const ids = idArray(tmp.length, table.size);
+  ids.set(tmp);
+  return { table, ids };
 };
 
 const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>

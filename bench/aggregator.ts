@@ -1,6 +1,6 @@
 /**
  * Aggregator benchmark (not a test): `npm run bench:aggregator -- --nodes N [--concurrency C]
- * [--rounds R] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
+ * [--rounds R] [--churn both|full|delta|none] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
  *
  * Starts the real aggregator (startAggregator: store, engine with the real correlate, fastify app)
  * in a child process listening on 127.0.0.1 only, so its CPU and memory are measured apart from
@@ -17,6 +17,13 @@
  * of N reports plus one correlation pass expressed as cores over a 30 s interval, bytes per
  * steady report, and the cost of the full round (what every node joining or leaving costs, since
  * it changes every node's routes/neighbours/FDB/ipset sections).
+ *
+ * Churn (issue #3, `--churn`, default both): after the steady rounds one node joins (its first,
+ * full report is sent apart) and every existing node reports its routes/neighbours/FDB/ipsets one
+ * entry longer; then it leaves again. Measured per round: bytes per report and the server's CPU,
+ * with the changed sections in full (`full`: the protocol before entry-level deltas) and with
+ * entry-level deltas for routes, neighbours, FDB and ipset members (`delta`), both against the same
+ * server in the same run.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics } from 'node:v8';
 import pino from 'pino';
+import { computeSplices, ipsetsDelta } from '../contract/delta.js';
 import { SECTION_NAMES, type SectionName } from '../contract/snapshot.js';
 import type { AggregatorConfig } from '../aggregator/config.js';
 import { startAggregator } from '../aggregator/main.js';
@@ -125,19 +133,47 @@ export class MeshReports {
   private readonly fdb: string[];
   private readonly members: string[];
   private readonly acked = new Map<number, Map<SectionName, string>>();
+  /** per node, the membership version its acknowledged per-peer sections were built at */
+  private readonly ackedVersion = new Map<number, number>();
   private readonly seqs = new Map<number, number>();
   private readonly peerHashes = new Map<number, Map<SectionName, string>>();
+  /** membership versions: the nodes present, ascending (node `n` is the one that can join) */
+  private readonly versions: number[][];
 
   constructor(
     readonly n: number,
     readonly faults: MeshFaults,
   ) {
-    const all = Array.from({ length: n }, (_, j) => j);
+    const all = Array.from({ length: n + 1 }, (_, j) => j);
     this.routes = all.map((j) => JSON.stringify(peerRoute(j)));
     this.neighbours = all.map((j) => JSON.stringify(peerNeighbour(j)));
     this.wrongNeighbours = all.map((j) => JSON.stringify(peerNeighbour(j, true)));
     this.fdb = all.map((j) => JSON.stringify(peerFdb(j)));
     this.members = all.map((j) => JSON.stringify(nodeIP(j)));
+    this.versions = [all.slice(0, n)];
+  }
+
+  /** The nodes in the mesh now. */
+  get present(): readonly number[] {
+    return this.versions[this.versions.length - 1]!;
+  }
+
+  private get version(): number {
+    return this.versions.length - 1;
+  }
+
+  /** Node `n` joins: every node's per-peer lists gain its entries. Returns its index. */
+  join(): number {
+    if (this.present.includes(this.n)) throw new Error('node n already joined');
+    this.versions.push([...this.present, this.n]);
+    this.peerHashes.clear();
+    return this.n;
+  }
+
+  /** Node `j` leaves: every other node's per-peer lists lose its entries. */
+  leave(j: number): void {
+    this.versions.push(this.present.filter((x) => x !== j));
+    this.peerHashes.clear();
   }
 
   private has(list: { at: number; peer: number }[] | undefined, i: number, j: number): boolean {
@@ -150,33 +186,65 @@ export class MeshReports {
     return `${body}${body.endsWith('[') ? '' : ','}${entries.join(',')}]}`;
   }
 
+  /** Node `i`'s per-peer entries (JSON texts) at membership `version`. */
+  private peerEntries(i: number, version: number): { routes: string[]; neighbours: string[]; fdb: string[]; members: string[] } {
+    const present = this.versions[version]!;
+    const peers = present.filter((j) => j !== i);
+    return {
+      routes: peers.filter((j) => !this.has(this.faults.missingRoute, i, j)).map((j) => this.routes[j]!),
+      neighbours: peers.map((j) => (this.has(this.faults.wrongNeighbourMac, i, j) ? this.wrongNeighbours[j]! : this.neighbours[j]!)),
+      fdb: peers.map((j) => this.fdb[j]!),
+      members: present.filter((j) => !this.has(this.faults.missingFromIpset, i, j)).map((j) => this.members[j]!),
+    };
+  }
+
   /** Section texts of node `i` in round `round`; with `small`, the per-peer sections are left out. */
   sections(i: number, round: number, small = false): Record<SectionName, string> {
     const s = meshSnapshot(i, this.n, round, this.faults, takenAt(round), true);
     const out = {} as Record<SectionName, string>;
     for (const name of SECTION_NAMES) out[name] = JSON.stringify(s.sections[name]);
     if (small) return out;
-    const peers: number[] = [];
-    for (let j = 0; j < this.n; j++) if (j !== i) peers.push(j);
-    out.routes = this.splice(out.routes, peers.filter((j) => !this.has(this.faults.missingRoute, i, j)).map((j) => this.routes[j]!));
-    out.neighbours = this.splice(out.neighbours, peers.map((j) => (this.has(this.faults.wrongNeighbourMac, i, j) ? this.wrongNeighbours[j]! : this.neighbours[j]!)));
-    out.fdb = this.splice(out.fdb, peers.map((j) => this.fdb[j]!));
-    const members: string[] = [];
-    for (let j = 0; j < this.n; j++) if (!this.has(this.faults.missingFromIpset, i, j)) members.push(this.members[j]!);
-    const ipsets = s.sections.ipsets;
-    if (ipsets.status === 'ok') ipsets.data.caliSetSizes['cali40all-hosts-net'] = members.length;
-    out.ipsets = JSON.stringify(ipsets).replace('"members":[]', `"members":[${members.join(',')}]`);
+    const e = this.peerEntries(i, this.version);
+    out.routes = this.splice(out.routes, e.routes);
+    out.neighbours = this.splice(out.neighbours, e.neighbours);
+    out.fdb = this.splice(out.fdb, e.fdb);
+    out.ipsets = this.ipsetsText(i, round, this.version);
     return out;
   }
 
-  /** The next report body of node `i`: sections whose hash was acknowledged travel as hash only. */
-  body(i: number, round: number, opts: { full?: boolean } = {}): { text: string; hashes: Map<SectionName, string> } {
+  /** Node `i`'s ipsets section text at membership `version`. */
+  private ipsetsText(i: number, round: number, version: number): string {
+    const ipsets = meshSnapshot(i, this.n, round, this.faults, takenAt(round), true).sections.ipsets;
+    const members = this.peerEntries(i, version).members;
+    if (ipsets.status === 'ok') ipsets.data.caliSetSizes['cali40all-hosts-net'] = members.length;
+    return JSON.stringify(ipsets).replace('"members":[]', `"members":[${members.join(',')}]`);
+  }
+
+  /**
+   * The delta section text (contract/delta.ts) of `name` from the list node `i` had at membership
+   * `from` to the one it has now, as the agent's listDelta builds it (one splice per join/leave;
+   * the bench always sends the delta, which at these sizes is what listDelta chooses).
+   */
+  private deltaText(i: number, round: number, name: 'routes' | 'neighbours' | 'fdb', from: number, base: string, hash: string): string {
+    const own = (meshSnapshot(i, this.n, round, this.faults, takenAt(round), true).sections[name] as { data: unknown[] }).data.map((x) => JSON.stringify(x));
+    const prev = [...own, ...this.peerEntries(i, from)[name]];
+    const next = [...own, ...this.peerEntries(i, this.version)[name]];
+    const splices = computeSplices(prev, next).map((k) => `{"at":${k.at},"remove":${k.remove},"insert":[${next.slice(k.from, k.from + k.count).join(',')}]}`);
+    return `{"hash":"${hash}","delta":{"base":"${base}","splices":[${splices.join(',')}]}}`;
+  }
+
+  /**
+   * The next report body of node `i`: sections whose hash was acknowledged travel as hash only;
+   * with `delta`, changed routes/neighbours/fdb travel as entry-level deltas (issue #3).
+   */
+  body(i: number, round: number, opts: { full?: boolean; delta?: boolean } = {}): { text: string; hashes: Map<SectionName, string>; version: number } {
     const acked = opts.full ? new Map<SectionName, string>() : (this.acked.get(i) ?? new Map<SectionName, string>());
     // the per-peer sections do not change between rounds: when acknowledged, skip building them
     const known = this.peerHashes.get(i);
     const small = !opts.full && known !== undefined && PEER_SECTIONS.every((name) => acked.get(name) === known.get(name));
     const texts = this.sections(i, round, small);
     const hashes = new Map<SectionName, string>();
+    const from = this.ackedVersion.get(i);
     const parts = SECTION_NAMES.map((name) => {
       const h = small && known?.has(name) ? known.get(name)! : sha256(texts[name]);
       if (!small && PEER_SECTIONS.includes(name)) {
@@ -185,17 +253,29 @@ export class MeshReports {
         this.peerHashes.set(i, m);
       }
       hashes.set(name, h);
-      return acked.get(name) === h ? `"${name}":{"hash":"${h}"}` : `"${name}":{"hash":"${h}","data":${texts[name]}}`;
+      const base = acked.get(name);
+      if (base === h) return `"${name}":{"hash":"${h}"}`;
+      if (opts.delta && base !== undefined && from !== undefined && (name === 'routes' || name === 'neighbours' || name === 'fdb')) {
+        return `"${name}":${this.deltaText(i, round, name, from, base, h)}`;
+      }
+      if (opts.delta && base !== undefined && from !== undefined && name === 'ipsets') {
+        // the agent's own function: the sets are small next to the lists (one string per node)
+        const d = ipsetsDelta(base, JSON.parse(this.ipsetsText(i, round, from)), JSON.parse(texts.ipsets));
+        if (d !== null) return `"${name}":${JSON.stringify({ hash: h, delta: d })}`;
+      }
+      return `"${name}":{"hash":"${h}","data":${texts[name]}}`;
     });
     const seq = (this.seqs.get(i) ?? 0) + 1;
     this.seqs.set(i, seq);
     const shell = toReport(meshSnapshot(i, 0, round, {}, takenAt(round), true), { agentId: `bench-agent-${i}`, seq, intervalSeconds: INTERVAL_SECONDS });
     const text = JSON.stringify({ ...shell, sections: '\u0000SECTIONS\u0000' }).replace('"\\u0000SECTIONS\\u0000"', `{${parts.join(',')}}`);
-    return { text, hashes };
+    return { text, hashes, version: this.version };
   }
 
-  ack(i: number, hashes: Map<SectionName, string>): void {
+  /** The aggregator accepted the body built at membership `version` (default: now). */
+  ack(i: number, hashes: Map<SectionName, string>, version = this.version): void {
     this.acked.set(i, hashes);
+    this.ackedVersion.set(i, version);
   }
 }
 
@@ -223,29 +303,43 @@ const client = (base: string): Client => ({
 });
 
 /** One round: every node posts its report, `concurrency` requests in flight. */
-const round = async (c: Client, mesh: MeshReports, r: number, concurrency: number, full: boolean): Promise<{ bytes: number[]; wallMs: number; statuses: Map<number, number> }> => {
+const round = async (
+  c: Client,
+  mesh: MeshReports,
+  r: number,
+  concurrency: number,
+  full: boolean,
+  opts: { delta?: boolean; nodes?: readonly number[] } = {},
+): Promise<{ bytes: number[]; byNode: Map<number, number>; retries: number; wallMs: number; statuses: Map<number, number> }> => {
+  const nodes = opts.nodes ?? mesh.present;
   const bytes: number[] = [];
+  const byNode = new Map<number, number>();
   const statuses = new Map<number, number>();
+  let retries = 0;
   let next = 0;
   const started = performance.now();
   const worker = async () => {
-    while (next < mesh.n) {
-      const i = next++;
-      let { text, hashes } = mesh.body(i, r, { full });
-      let res = await c.post('/v1/reports', text);
+    while (next < nodes.length) {
+      const i = nodes[next++]!;
+      let b = mesh.body(i, r, { full, ...(opts.delta ? { delta: true } : {}) });
+      let res = await c.post('/v1/reports', b.text);
+      let sent = Buffer.byteLength(b.text);
       if (res.status === 409 && res.text.includes('SECTIONS_REQUIRED')) {
-        ({ text, hashes } = mesh.body(i, r, { full: true }));
-        res = await c.post('/v1/reports', text);
+        retries++;
+        b = mesh.body(i, r, { full: true });
+        res = await c.post('/v1/reports', b.text);
+        sent += Buffer.byteLength(b.text);
       }
-      bytes.push(Buffer.byteLength(text));
+      bytes.push(sent);
+      byNode.set(i, sent);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (res.status === 200) mesh.ack(i, hashes);
+      if (res.status === 200) mesh.ack(i, b.hashes, b.version);
       else if (statuses.get(res.status) === 1) process.stderr.write(`node ${i}: ${res.status} ${res.text.slice(0, 300)}\n`);
-      if (bytes.length % Math.max(1, Math.floor(mesh.n / 10)) === 0) process.stderr.write(`  … ${bytes.length}/${mesh.n} reports, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      if (bytes.length % Math.max(1, Math.floor(nodes.length / 10)) === 0) process.stderr.write(`  … ${bytes.length}/${nodes.length} reports, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { bytes, wallMs: performance.now() - started, statuses };
+  return { bytes, byNode, retries, wallMs: performance.now() - started, statuses };
 };
 
 const arg = (name: string, dflt: string): string => {
@@ -285,6 +379,9 @@ const drive = async (): Promise<void> => {
   const n = Number(arg('nodes', '1000'));
   const concurrency = Number(arg('concurrency', '8'));
   const rounds = Number(arg('rounds', '3'));
+  const churnArg = arg('churn', 'both');
+  if (!['both', 'full', 'delta', 'none'].includes(churnArg)) throw new Error('--churn must be both, full, delta or none');
+  const churnModes = (churnArg === 'both' ? ['full', 'delta'] : churnArg === 'none' ? [] : [churnArg]) as ('full' | 'delta')[];
   const outFile = arg('out', join(process.cwd(), 'bench/results-aggregator.md'));
   if (!Number.isInteger(n) || n < 8) throw new Error('--nodes must be an integer ≥ 8');
 
@@ -338,11 +435,36 @@ const drive = async (): Promise<void> => {
     const gc = (await (await fetch(`${address}/v1/bench/gc`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { gc: boolean };
     const uEnd = await usage();
 
+    // churn (issue #3): node n joins, then leaves; every node's routes/neighbours/fdb/ipsets change
+    // by one entry. First with the changed sections in full (the protocol before entry-level
+    // deltas), then with deltas. Measured over the existing nodes' reports; the joining node's own
+    // first report (everything in full) is sent before and not counted.
+    const churn: { mode: 'full' | 'delta'; event: 'join' | 'leave'; reports: number; avgBytes: number; totalBytes: number; cpuSeconds: number; wallMs: number; statuses: string; retries: number }[] = [];
+    let r = 2 + rounds;
+    for (const mode of churnModes) {
+      for (const event of ['join', 'leave'] as const) {
+        if (event === 'join') {
+          const j = mesh.join();
+          const first = await round(c, mesh, r, 1, false, { nodes: [j] });
+          if (first.statuses.get(200) !== 1) throw new Error(`joining node refused: ${JSON.stringify([...first.statuses])}`);
+        } else mesh.leave(mesh.n);
+        const nodes = mesh.present.filter((i) => i !== mesh.n);
+        const before = await usage();
+        const res = await round(c, mesh, r++, concurrency, false, { delta: mode === 'delta', nodes });
+        const after = await usage();
+        const total = res.bytes.reduce((a, b) => a + b, 0);
+        churn.push({ mode, event, reports: nodes.length, avgBytes: total / nodes.length, totalBytes: total, cpuSeconds: after.cpuSeconds - before.cpuSeconds, wallMs: res.wallMs, statuses: JSON.stringify([...res.statuses]), retries: res.retries });
+        const c0 = churn[churn.length - 1]!;
+        log(`${event} (${mode}): ${fmtBytes(c0.avgBytes)}/report, ${c0.cpuSeconds.toFixed(2)} s server CPU (${((c0.cpuSeconds / nodes.length) * 1000).toFixed(1)} ms/report), ${(c0.wallMs / 1000).toFixed(1)} s wall, ${c0.statuses}, ${c0.retries} 409 retries`);
+      }
+    }
+    const churnLabel = (m: 'full' | 'delta') => (m === 'full' ? 'changed sections in full (before)' : 'entry-level deltas (after)');
+
     const last = steady[steady.length - 1]!;
     const lines = [
       `## N = ${n} nodes (VXLAN full mesh)`,
       '',
-      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'}); aggregator child: \`node ${[...serverFlags, '--expose-gc'].join(' ')}\` (${process.argv.includes('--server-flags') ? 'flags given with --server-flags' : "Dockerfile.aggregator's ENTRYPOINT flags"})`,
+      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}${churnArg === 'both' ? '' : ` --churn ${churnArg}`}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'}); aggregator child: \`node ${[...serverFlags, '--expose-gc'].join(' ')}\` (${process.argv.includes('--server-flags') ? 'flags given with --server-flags' : "Dockerfile.aggregator's ENTRYPOINT flags"})`,
       '',
       '| measure | value | goal |',
       '|---|---|---|',
@@ -357,6 +479,10 @@ const drive = async (): Promise<void> => {
       `| interned per-peer entries | ${uEnd.interned} | |`,
       `| injected faults found | ${found.filter((f) => f.found).length}/${found.length}: ${found.map((f) => `${f.rule} ${f.node}→${f.peer} ${f.found ? 'found' : 'MISSED'}`).join('; ')} | all |`,
       `| other findings | ${unexpected.length}${unexpected.length ? `: ${[...new Set(unexpected.map((f) => f.rule))].join(', ')}` : ''} | 0 |`,
+      ...churn.map(
+        (c0) =>
+          `| node ${c0.event === 'join' ? 'joins' : 'leaves'}, ${churnLabel(c0.mode)}: ${c0.reports} reports | avg ${fmtBytes(c0.avgBytes)}/report (${Math.round(c0.avgBytes)} B; ${fmtBytes(c0.totalBytes)} in all), ${c0.cpuSeconds.toFixed(2)} s server CPU (${((c0.cpuSeconds / c0.reports) * 1000).toFixed(1)} ms/report), ${(c0.wallMs / 1000).toFixed(1)} s wall, ${c0.statuses}, ${c0.retries} 409 | |`,
+      ),
       `| steady rounds | ${steady.map((s) => `${s.cores.toFixed(3)} cores / pass ${s.passMs.toFixed(0)} ms (${s.passCpuMs.toFixed(0)} ms CPU) / ${(s.wallMs / 1000).toFixed(1)} s wall / ${s.statuses}`).join('; ')} | |`,
       '',
       `Machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end (other engineers' tests were running): wall-clock figures are inflated, CPU figures are the server process's own (process.cpuUsage in the aggregator child).`,

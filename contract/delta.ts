@@ -1,5 +1,5 @@
 /**
- * Entry-level deltas for the per-peer list sections (issue #3): routes, neighbours, fdb.
+ * Entry-level deltas for the per-peer sections (issue #3): routes, neighbours, fdb and ipsets.
  *
  * When a node joins or leaves a mesh, every node's per-peer lists change by one entry. Instead of
  * the whole section, the agent may send `{hash, delta: {base, splices}}`: `base` is the hash of the
@@ -13,16 +13,27 @@
  * checks `hash` by hashing `{"status":"ok","data":[…]}` of the result (contract/hash.ts). Only `ok`
  * sections travel as deltas, on both ends (base and new).
  *
- * The ipsets section always travels in full when it changed (its member lists are nested in host
- * sets, next to per-set counts that change too; 5000 members are ~80 KiB, not the 2.3 MiB problem).
+ * ipsets: the lists are each host set's `members`. Its delta is `{base, hostSets, caliSetSizes}`:
+ * every host set of the new section in order, each as `{name, type, family, splices}` whose splices
+ * edit the members of the base's host set of the same name (an empty list when the base has none),
+ * and the new `caliSetSizes` in full (a few numbers, and they change with the members).
+ *
+ * The receiver hashes entries as the contract schema re-serialises them (its key order); the
+ * collectors build entries in that order, so the hash matches. An entry built in another order
+ * makes every delta of its section a 409, and the section then travels in full: slower, never wrong.
  *
  * Pure functions; no IO.
  */
 import { createHash } from 'node:crypto';
 
 /** Sections that may travel as a delta. */
-export const DELTA_SECTIONS = ['routes', 'neighbours', 'fdb'] as const;
+export const DELTA_SECTIONS = ['routes', 'neighbours', 'fdb', 'ipsets'] as const;
 export type DeltaSectionName = (typeof DELTA_SECTIONS)[number];
+/** The delta sections that are one list each. */
+export const LIST_DELTA_SECTIONS = ['routes', 'neighbours', 'fdb'] as const;
+export type ListDeltaSectionName = (typeof LIST_DELTA_SECTIONS)[number];
+/** At most this many host sets in an ipsets delta. */
+export const MAX_DELTA_HOST_SETS = 64;
 
 /** At most this many splices per delta; more means the lists differ a lot: send in full. */
 export const MAX_SPLICES = 64;
@@ -165,6 +176,103 @@ export const listDelta = <E>(base: string, prev: unknown, next: unknown): ListDe
   if (inserts > MAX_DELTA_INSERTS || deltaBytes * 2 > fullBytes) return null;
   return { base, splices: ks.map((s) => ({ at: s.at, remove: s.remove, insert: n.slice(s.from, s.from + s.count) })) };
 };
+
+export interface HostSetDelta {
+  name: string;
+  type: string;
+  family: 'inet' | 'inet6' | null;
+  splices: Splice<string>[];
+}
+export interface IpsetsDelta {
+  base: string;
+  hostSets: HostSetDelta[];
+  caliSetSizes: Record<string, number>;
+}
+interface HostSet {
+  name: string;
+  type: string;
+  family: 'inet' | 'inet6' | null;
+  members: string[];
+}
+
+/**
+ * hashSection of `{status: 'ok', data: {hostSets, caliSetSizes}}` from each host set's head and its
+ * members, without building the section.
+ */
+export const hashIpsetsSection = (sets: Iterable<{ name: string; type: string; family: string | null; members: Iterable<string> }>, caliSetSizes: Record<string, number>): string => {
+  const h = createHash('sha256').update('{"status":"ok","data":{"hostSets":[');
+  let firstSet = true;
+  for (const s of sets) {
+    h.update(`${firstSet ? '' : ','}${JSON.stringify({ name: s.name, type: s.type, family: s.family }).slice(0, -1)},"members":[`);
+    firstSet = false;
+    let first = true;
+    for (const m of s.members) {
+      h.update(first ? JSON.stringify(m) : `,${JSON.stringify(m)}`);
+      first = false;
+    }
+    h.update(']}');
+  }
+  return h.update(`],"caliSetSizes":${JSON.stringify(caliSetSizes)}}}`).digest('hex');
+};
+
+/**
+ * The ipsets delta from the acknowledged section `prev` (hash `base`) to `next`, or null when one
+ * of them is not an ok ipsets section in the contract's key order, host set names repeat, or the
+ * delta is not much smaller than `next` in full (the same limits as listDelta, over all sets).
+ */
+export const ipsetsDelta = (base: string, prev: unknown, next: unknown): IpsetsDelta | null => {
+  const p = okIpsets(prev);
+  const n = okIpsets(next);
+  if (p === null || n === null) return null;
+  const prevByName = new Map(p.hostSets.map((s) => [s.name, s.members]));
+  const hostSets: HostSetDelta[] = [];
+  let splices = 0;
+  let inserts = 0;
+  let deltaBytes = 64 + base.length + JSON.stringify(n.caliSetSizes).length;
+  let fullBytes = 64 + JSON.stringify(n.caliSetSizes).length;
+  for (const s of n.hostSets) {
+    const ks = computeSplices(prevByName.get(s.name) ?? [], s.members);
+    splices += ks.length;
+    const head = { name: s.name, type: s.type, family: s.family };
+    const headBytes = JSON.stringify(head).length + 16;
+    deltaBytes += headBytes + 40 * ks.length;
+    fullBytes += headBytes;
+    for (const m of s.members) fullBytes += m.length + 3;
+    for (const k of ks) {
+      inserts += k.count;
+      for (let x = k.from; x < k.from + k.count; x++) deltaBytes += s.members[x]!.length + 3;
+    }
+    hostSets.push({ ...head, splices: ks.map((k) => ({ at: k.at, remove: k.remove, insert: s.members.slice(k.from, k.from + k.count) })) });
+  }
+  if (splices > MAX_SPLICES || inserts > MAX_DELTA_INSERTS || deltaBytes * 2 > fullBytes) return null;
+  return { base, hostSets, caliSetSizes: n.caliSetSizes };
+};
+
+const sameKeys = (o: object, keys: readonly string[]): boolean => {
+  const k = Object.keys(o);
+  return k.length === keys.length && k.every((x, i) => x === keys[i]);
+};
+
+/** The data of an ok ipsets section whose objects have the contract's keys in its order, else null. */
+const okIpsets = (section: unknown): { hostSets: HostSet[]; caliSetSizes: Record<string, number> } | null => {
+  if (!section || typeof section !== 'object' || !sameKeys(section, ['status', 'data'])) return null;
+  const { status, data } = section as { status: unknown; data: unknown };
+  if (status !== 'ok' || !data || typeof data !== 'object' || !sameKeys(data, ['hostSets', 'caliSetSizes'])) return null;
+  const d = data as { hostSets: unknown; caliSetSizes: unknown };
+  if (!Array.isArray(d.hostSets) || !d.caliSetSizes || typeof d.caliSetSizes !== 'object') return null;
+  const names = new Set<string>();
+  for (const s of d.hostSets as unknown[]) {
+    if (!s || typeof s !== 'object' || !sameKeys(s, ['name', 'type', 'family', 'members'])) return null;
+    const h = s as HostSet;
+    if (typeof h.name !== 'string' || names.has(h.name) || !Array.isArray(h.members) || !h.members.every((m) => typeof m === 'string')) return null;
+    names.add(h.name);
+  }
+  return d as { hostSets: HostSet[]; caliSetSizes: Record<string, number> };
+};
+
+/** The delta of a delta section from `prev` (acknowledged at `base`) to `next`, or null to send it in full. */
+export const sectionDelta = (name: DeltaSectionName, base: string, prev: unknown, next: unknown): ListDelta<unknown> | IpsetsDelta | null =>
+  name === 'ipsets' ? ipsetsDelta(base, prev, next) : listDelta(base, prev, next);
 
 /** The data of an `{status: 'ok', data: [...]}` section with exactly those keys in that order, else null. */
 const okList = (section: unknown): unknown[] | null => {

@@ -10,15 +10,17 @@
  * are sent; everything else is a few hundred bytes.
  *
  * Entry-level delta (issue #3; contract/delta.ts): routes, neighbours and fdb may instead travel as
- * `{hash, delta: {base, splices}}`, edits of the section acknowledged at hash `base`. The aggregator
+ * `{hash, delta: {base, splices}}`, edits of the section acknowledged at hash `base`; ipsets as
+ * `{hash, delta: {base, hostSets: [{name, type, family, splices}], caliSetSizes}}` (splices of each
+ * host set's members). The aggregator
  * applies them to the list it holds and checks `hash` on the result; an unknown base or a hash that
  * does not match is a 409 SECTIONS_REQUIRED for that section (the agent then sends it in full).
  * Splices that do not fit the held list are a 400 SECTION_DELTA_INVALID.
  */
 import { z } from 'zod';
-import { MAX_DELTA_INSERTS, MAX_SPLICES, spliceError } from './delta.js';
+import { MAX_DELTA_HOST_SETS, MAX_DELTA_INSERTS, MAX_SPLICES, spliceError } from './delta.js';
 import { CheckStatus, Finding } from './finding.js';
-import { FdbEntry, Identity, Mode, Neighbour, Route, SECTION_NAMES, Sections, type SectionName } from './snapshot.js';
+import { FdbEntry, Identity, IpSet, IpSets, Mode, Neighbour, Route, SECTION_NAMES, Sections, type SectionName } from './snapshot.js';
 
 /** Node names are Kubernetes node names (RFC 1123 subdomains); anything else is refused. */
 export const NodeName = z
@@ -31,43 +33,60 @@ export const SectionHash = z.string().regex(/^[0-9a-f]{16,64}$/);
 
 const reportSection = <T extends z.ZodType>(data: T) => z.object({ hash: SectionHash, data: data.optional() });
 
-/** Edits of the acknowledged list (contract/delta.ts): sorted, disjoint, indexes into the base list. */
-export const listDelta = <E extends z.ZodType>(entry: E) =>
+const splices = <E extends z.ZodType>(entry: E) =>
   z
-    .object({
-      base: SectionHash,
-      splices: z
-        .array(
-          z.object({
-            at: z.number().int().nonnegative(),
-            remove: z.number().int().nonnegative(),
-            insert: z.array(entry).max(MAX_DELTA_INSERTS),
-          }),
-        )
-        .max(MAX_SPLICES),
-    })
-    .superRefine((d, ctx) => {
-      const order = spliceError(Number.MAX_SAFE_INTEGER, d.splices);
-      if (order !== null) ctx.addIssue({ code: 'custom', path: ['splices'], message: order });
-      const inserts = d.splices.reduce((n, s) => n + s.insert.length, 0);
-      if (inserts > MAX_DELTA_INSERTS) ctx.addIssue({ code: 'custom', path: ['splices'], message: `${inserts} inserted entries in all; at most ${MAX_DELTA_INSERTS} (send the section in full)` });
+    .array(
+      z.object({
+        at: z.number().int().nonnegative(),
+        remove: z.number().int().nonnegative(),
+        insert: z.array(entry).max(MAX_DELTA_INSERTS),
+      }),
+    )
+    .max(MAX_SPLICES)
+    .superRefine((list, ctx) => {
+      const order = spliceError(Number.MAX_SAFE_INTEGER, list);
+      if (order !== null) ctx.addIssue({ code: 'custom', message: order });
     });
 
-const deltaSection = <T extends z.ZodType, E extends z.ZodType>(data: T, entry: E) =>
+type Spliced = { splices: { insert: unknown[] }[] };
+const checkTotals = (parts: Spliced[], ctx: z.RefinementCtx): void => {
+  const count = parts.reduce((n, p) => n + p.splices.length, 0);
+  if (count > MAX_SPLICES) ctx.addIssue({ code: 'custom', message: `${count} splices in all; at most ${MAX_SPLICES} (send the section in full)` });
+  const inserts = parts.reduce((n, p) => n + p.splices.reduce((m, s) => m + s.insert.length, 0), 0);
+  if (inserts > MAX_DELTA_INSERTS) ctx.addIssue({ code: 'custom', message: `${inserts} inserted entries in all; at most ${MAX_DELTA_INSERTS} (send the section in full)` });
+};
+
+/** Edits of the acknowledged list (contract/delta.ts): sorted, disjoint, indexes into the base list. */
+export const ListDeltaSchema = <E extends z.ZodType>(entry: E) =>
+  z.object({ base: SectionHash, splices: splices(entry) }).superRefine((d, ctx) => checkTotals([d], ctx));
+
+/** Edits of the acknowledged ipsets section: per host set, splices of the base set's members (contract/delta.ts). */
+export const IpsetsDeltaSchema = z
+  .object({
+    base: SectionHash,
+    hostSets: z.array(z.object({ name: IpSet.shape.name, type: IpSet.shape.type, family: IpSet.shape.family, splices: splices(z.string()) })).max(MAX_DELTA_HOST_SETS),
+    caliSetSizes: IpSets.shape.caliSetSizes,
+  })
+  .superRefine((d, ctx) => {
+    checkTotals(d.hostSets, ctx);
+    if (new Set(d.hostSets.map((s) => s.name)).size !== d.hostSets.length) ctx.addIssue({ code: 'custom', path: ['hostSets'], message: 'host set names repeat' });
+  });
+
+const deltaSection = <T extends z.ZodType, D extends z.ZodType>(data: T, delta: D) =>
   z
-    .object({ hash: SectionHash, data: data.optional(), delta: listDelta(entry).optional() })
+    .object({ hash: SectionHash, data: data.optional(), delta: delta.optional() })
     .refine((s) => s.data === undefined || s.delta === undefined, { message: 'a section carries data or delta, not both', path: ['delta'] });
 
 const S = Sections.shape;
 export const ReportSections = z.object({
   links: reportSection(S.links),
   addresses: reportSection(S.addresses),
-  routes: deltaSection(S.routes, Route),
-  neighbours: deltaSection(S.neighbours, Neighbour),
-  fdb: deltaSection(S.fdb, FdbEntry),
+  routes: deltaSection(S.routes, ListDeltaSchema(Route)),
+  neighbours: deltaSection(S.neighbours, ListDeltaSchema(Neighbour)),
+  fdb: deltaSection(S.fdb, ListDeltaSchema(FdbEntry)),
   sysctls: reportSection(S.sysctls),
   iptables: reportSection(S.iptables),
-  ipsets: reportSection(S.ipsets),
+  ipsets: deltaSection(S.ipsets, IpsetsDeltaSchema),
   felix: reportSection(S.felix),
   bgp: reportSection(S.bgp),
 } satisfies Record<SectionName, z.ZodType>);

@@ -140,19 +140,25 @@ describe('report push (issue #3)', () => {
 
     it('sends a join as splices against the last accepted section', async () => {
       const p = make();
-      p.offer(mesh(30));
+      p.offer(mesh(100));
       await p.idle();
-      p.offer(mesh(31));
+      p.offer(mesh(101));
       await p.idle();
       await p.stop();
       const [, join] = agg.received.map((r) => r.report);
       for (const name of ['routes', 'neighbours', 'fdb'] as const) {
         expect(join!.sections[name].data).toBeUndefined();
-        expect(deltaOf(join!, name)).toMatchObject({ base: hashOf(30, name), splices: [{ remove: 0, insert: [expect.anything()] }] });
-        expect(join!.sections[name].hash).toBe(hashOf(31, name));
+        expect(deltaOf(join!, name)).toMatchObject({ base: hashOf(100, name), splices: [{ remove: 0, insert: [expect.anything()] }] });
+        expect(join!.sections[name].hash).toBe(hashOf(101, name));
       }
-      // ipsets travel in full
-      expect(withData(join!)).toContain('ipsets');
+      // ipsets: splices of the host set's members, caliSetSizes in full
+      expect(withData(join!)).not.toContain('ipsets');
+      expect((join!.sections.ipsets as { delta?: unknown }).delta).toEqual({
+        base: hashSection(meshSnapshot(0, 100, 1).sections.ipsets),
+        hostSets: [{ name: 'cali40all-hosts-net', type: 'hash:net', family: 'inet', splices: [{ at: 100, remove: 0, insert: ['172.16.0.101'] }] }],
+        caliSetSizes: { 'cali40all-hosts-net': 101, 'cali40masq-ipam-pools': 1 },
+      });
+      expect(join!.sections.ipsets.hash).toBe(hashSection(meshSnapshot(0, 101, 1).sections.ipsets));
     });
 
     it('resends in full the sections a 409 names; the others stay deltas', async () => {

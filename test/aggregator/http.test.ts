@@ -189,7 +189,7 @@ describe('aggregator/http POST /v1/reports with entry-level deltas (issue #3)', 
   const joinReport = (n0: number, n: number, seq: number): Report => {
     const prev = meshSnapshot(0, n0, 1);
     const acked = new Map(SECTION_NAMES.map((name) => [name, hashSection(prev.sections[name])]));
-    const ackedData = new Map<SectionName, unknown>(DELTA.map((name) => [name, prev.sections[name]]));
+    const ackedData = new Map<SectionName, unknown>([...DELTA, 'ipsets' as const].map((name) => [name, prev.sections[name]]));
     return buildReport({ snapshot: meshSnapshot(0, n, seq), checks: [], findings: [] }, { agentId: 'agent-aaaaaaaa', seq, agentVersion: '0.1.0', intervalSeconds: 30, sentAt: '2026-01-01T00:00:30.000Z' }, acked, new Set(), ackedData);
   };
   const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
@@ -197,19 +197,22 @@ describe('aggregator/http POST /v1/reports with entry-level deltas (issue #3)', 
 
   it('takes a join as deltas, serves the resulting lists, and counts section forms', async () => {
     const { post, get, store, registry } = await setup();
-    expect((await post(report(0, 1, undefined, 40))).statusCode).toBe(200);
-    const join = joinReport(40, 41, 2);
-    const fullBytes = JSON.stringify(report(0, 2, undefined, 41)).length;
-    expect(JSON.stringify(join).length).toBeLessThan(fullBytes / 3);
+    expect((await post(report(0, 1, undefined, 100))).statusCode).toBe(200);
+    const join = joinReport(100, 101, 2);
+    const fullBytes = JSON.stringify(report(0, 2, undefined, 101)).length;
+    expect(JSON.stringify(join).length).toBeLessThan(fullBytes / 5);
     const res = await post(join);
     expect(res.statusCode).toBe(200);
     const held = store.get('node-00000')!.report.sections;
-    for (const name of DELTA) expect(plain(held[name])).toEqual(plain(meshSnapshot(0, 41, 2).sections[name]));
+    for (const name of [...DELTA, 'ipsets'] as const) expect(plain(held[name])).toEqual(plain(meshSnapshot(0, 101, 2).sections[name]));
     const node = (await get('/v1/nodes/node-00000')).json();
-    expect(node.report.sections.routes).toEqual(plain(meshSnapshot(0, 41, 2).sections.routes));
+    expect(node.report.sections.routes).toEqual(plain(meshSnapshot(0, 101, 2).sections.routes));
+    expect(node.report.sections.ipsets).toEqual(plain(meshSnapshot(0, 101, 2).sections.ipsets));
     const text = await registry.getSingleMetricAsString('calico_diag_report_sections_total');
-    expect(text).toMatch(/form="delta"} 3/);
-    expect(text).toMatch(/form="full"} 1[0-9]/);
+    // first report: 10 full; the join: routes, neighbours, fdb, ipsets as deltas, links/iptables/sysctls full, 3 unchanged
+    expect(text).toMatch(/form="delta"} 4/);
+    expect(text).toMatch(/form="full"} 13/);
+    expect(text).toMatch(/form="unchanged"} 3/);
   });
 
   it('answers a delta against an unknown base with 409 SECTIONS_REQUIRED and keeps the store', async () => {

@@ -204,7 +204,7 @@ describe('aggregator/store', () => {
     });
   });
 
-  describe('issue #3: entry-level deltas for routes, neighbours and fdb', () => {
+  describe('issue #3: entry-level deltas for routes, neighbours, fdb and ipsets', () => {
     const AGENT = 'agent-aaaaaaaa';
     const DELTA = ['routes', 'neighbours', 'fdb'] as const;
     const meta = (seq: number) => ({ agentId: AGENT, seq, agentVersion: '0.1.0', intervalSeconds: 30, sentAt: T1 });
@@ -213,7 +213,7 @@ describe('aggregator/store', () => {
     const deltaReport = (n0: number, n: number, seq: number) => {
       const prev = snap(n0, 1);
       const acked = new Map(SECTION_NAMES.map((name) => [name, hashSection(prev.sections[name])]));
-      const ackedData = new Map<SectionName, unknown>(DELTA.map((name) => [name, prev.sections[name]]));
+      const ackedData = new Map<SectionName, unknown>([...DELTA, 'ipsets' as const].map((name) => [name, prev.sections[name]]));
       return buildReport({ snapshot: snap(n, seq), checks: [], findings: [] }, meta(seq), acked, new Set(), ackedData);
     };
     const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
@@ -297,6 +297,66 @@ describe('aggregator/store', () => {
       const res = store.ingest(r, T1);
       expect(res).toMatchObject({ kind: 'delta-invalid', problems: [{ section: 'fdb', message: expect.stringMatching(/base list has 19 entries/) }] });
       expect(store.get('node-00000')).toBe(before);
+    });
+
+    describe('ipsets: splices of each host set\'s members', () => {
+      type IpsetsSection = Sections['ipsets'];
+      const hostSet = (name: string, members: string[]) => ({ name, type: 'hash:net', family: 'inet' as const, members });
+      const ipsets = (...sets: ReturnType<typeof hostSet>[]): IpsetsSection => ({
+        status: 'ok',
+        data: { hostSets: sets, caliSetSizes: Object.fromEntries(sets.map((x) => [x.name, x.members.length])) },
+      });
+      const ips = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `172.16.${(from + k) >> 8}.${(from + k) & 255}`);
+      const withIpsets = (round: number, section: IpsetsSection) => {
+        const s0 = snap(20, round);
+        return { ...s0, sections: { ...s0.sections, ipsets: section } };
+      };
+      /** store holding node 0 with `a`, and the agent's report going from `a` to `b` */
+      const setup = (a: IpsetsSection, b: IpsetsSection) => {
+        const store = new ReportStore();
+        expect(store.ingest(Report.parse(toReport(withIpsets(1, a), { agentId: AGENT, seq: 1 })), T0).kind).toBe('accepted');
+        const acked = new Map(SECTION_NAMES.map((name) => [name, hashSection(withIpsets(1, a).sections[name])]));
+        const r = buildReport({ snapshot: withIpsets(1, b), checks: [], findings: [] }, meta(2), acked, new Set(), new Map([['ipsets', a]]));
+        return { store, r };
+      };
+
+      it('a join travels as one inserted member and resolves to exactly the new section', () => {
+        const store = start(100);
+        const sizes = store.tableSizes();
+        const r = deltaReport(100, 101, 2);
+        expect(r.sections.ipsets).toMatchObject({ delta: { hostSets: [{ name: 'cali40all-hosts-net', splices: [{ remove: 0, insert: [nodeIP(100)] }] }] } });
+        expect(store.ingest(Report.parse(JSON.parse(JSON.stringify(r))), T1)).toMatchObject({ kind: 'accepted', changed: expect.arrayContaining(['ipsets']) });
+        const held = store.get('node-00000')!.report.sections;
+        expect(plain(held.ipsets)).toEqual(plain(snap(101, 2).sections.ipsets));
+        expect(held.ipsets.status === 'ok' && packedOf(held.ipsets.data.hostSets[0]!)).not.toBeNull();
+        expect(store.tableSizes().members).toBe(sizes.members + 1);
+      });
+
+      it('host sets that appear, disappear and change are all rebuilt right', () => {
+        const a = ipsets(hostSet('cali40all-hosts-net', ips(0, 200)), hostSet('felix-calico-hosts-4', ips(0, 200)));
+        const b = ipsets(hostSet('cali40all-hosts-net', [...ips(0, 100), ...ips(101, 200)]), hostSet('cali40this-host', ['10.0.0.1']));
+        const { store, r } = setup(a, b);
+        expect(r.sections.ipsets).toHaveProperty('delta');
+        expect(store.ingest(Report.parse(r), T1).kind).toBe('accepted');
+        expect(plain(store.get('node-00000')!.report.sections.ipsets)).toEqual(plain(b));
+      });
+
+      it('a wrong result is 409, a splice outside a held set is 400, and neither changes anything', () => {
+        const a = ipsets(hostSet('cali40all-hosts-net', ips(0, 200)));
+        const b = ipsets(hostSet('cali40all-hosts-net', ips(0, 201)));
+        const { store, r } = setup(a, b);
+        const before = store.get('node-00000');
+        const sizes = store.tableSizes();
+        const wrong = Report.parse(r);
+        (wrong.sections.ipsets as { delta: { hostSets: { splices: { insert: string[] }[] }[] } }).delta.hostSets[0]!.splices[0]!.insert = ['10.9.9.9'];
+        expect(store.ingest(wrong, T1)).toEqual({ kind: 'sections-required', node: 'node-00000', sections: ['ipsets'] });
+        const outside = Report.parse(r);
+        (outside.sections.ipsets as { delta: { hostSets: { splices: { at: number; remove: number }[] }[] } }).delta.hostSets[0]!.splices[0]!.remove = 1;
+        expect(store.ingest(outside, T1)).toMatchObject({ kind: 'delta-invalid', problems: [{ section: 'ipsets', message: expect.stringMatching(/host set "cali40all-hosts-net": splice 0: .*200 entries/) }] });
+        expect(store.get('node-00000')).toBe(before);
+        expect(store.tableSizes()).toEqual(sizes);
+        expect(store.ingest(Report.parse(r), T1).kind).toBe('accepted');
+      });
     });
 
     it('applies deltas against a held list whose table was compacted', () => {

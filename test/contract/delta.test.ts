@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meshSnapshot } from '../../bench/aggregator-mesh.js';
-import { applySplices, computeSplices, hashListSection, listDelta, MAX_SPLICES, spliceError, splicedLength, type KeySplice } from '../../contract/delta.js';
+import { applySplices, computeSplices, hashIpsetsSection, hashListSection, ipsetsDelta, listDelta, MAX_SPLICES, spliceError, splicedLength, type KeySplice } from '../../contract/delta.js';
 import { hashSection } from '../../contract/hash.js';
 import { Report } from '../../contract/report.js';
 import { Sections } from '../../contract/snapshot.js';
@@ -178,3 +178,55 @@ const reportWith = (routes: unknown): unknown => {
     findings: [],
   };
 };
+
+describe('contract/delta ipsetsDelta (issue #3)', () => {
+  const set = (name: string, members: string[]) => ({ name, type: 'hash:net', family: 'inet' as const, members });
+  const section = (...sets: ReturnType<typeof set>[]) => ({ status: 'ok' as const, data: { hostSets: sets, caliSetSizes: Object.fromEntries(sets.map((x) => [x.name, x.members.length])) } });
+  const ips = (n: number) => Array.from({ length: n }, (_, k) => `10.1.${k >> 8}.${k & 255}`);
+
+  it('hashIpsetsSection equals hashSection of the section', () => {
+    const s = section(set('a', ips(5)), set('b', []), set('c', ['x"y']));
+    expect(hashIpsetsSection(s.data.hostSets, s.data.caliSetSizes)).toBe(hashSection(s));
+    const mesh = meshSnapshot(0, 7, 1).sections.ipsets;
+    expect(mesh.status === 'ok' && hashIpsetsSection(mesh.data.hostSets, mesh.data.caliSetSizes)).toBe(hashSection(mesh));
+  });
+
+  it('splices each set against the base set of the same name (empty when new)', () => {
+    const d = ipsetsDelta('a'.repeat(64), section(set('a', ips(100)), set('gone', ips(3))), section(set('new', ['1.1.1.1']), set('a', [...ips(100), '9.9.9.9'])));
+    expect(d).toEqual({
+      base: 'a'.repeat(64),
+      hostSets: [
+        { name: 'new', type: 'hash:net', family: 'inet', splices: [{ at: 0, remove: 0, insert: ['1.1.1.1'] }] },
+        { name: 'a', type: 'hash:net', family: 'inet', splices: [{ at: 100, remove: 0, insert: ['9.9.9.9'] }] },
+      ],
+      caliSetSizes: { new: 1, a: 101 },
+    });
+  });
+
+  it('falls back (null) for big changes, repeated names, other key orders, non-ok sections', () => {
+    const big = section(set('a', ips(100)));
+    expect(ipsetsDelta('a'.repeat(64), section(set('a', ips(10))), big)).toBeNull();
+    expect(ipsetsDelta('a'.repeat(64), section(set('a', ips(100)), set('a', [])), big)).toBeNull();
+    const reordered = { status: 'ok', data: { caliSetSizes: {}, hostSets: [] } };
+    expect(ipsetsDelta('a'.repeat(64), reordered, big)).toBeNull();
+    const setOrder = { status: 'ok', data: { hostSets: [{ members: ips(100), name: 'a', type: 'hash:net', family: 'inet' }], caliSetSizes: { a: 100 } } };
+    expect(ipsetsDelta('a'.repeat(64), setOrder, big)).toBeNull();
+    expect(ipsetsDelta('a'.repeat(64), { status: 'unavailable', reason: 'not-present', detail: 'x' }, big)).toBeNull();
+  });
+
+  it('the contract refuses malformed ipsets deltas', () => {
+    const ok = { base: 'b'.repeat(64), hostSets: [{ name: 'a', type: 'hash:net', family: 'inet', splices: [{ at: 0, remove: 0, insert: ['1.1.1.1'] }] }], caliSetSizes: { a: 1 } };
+    expect(Report.safeParse(reportWith({ hash: 'a'.repeat(64), delta: ok })).success).toBe(false); // routes does not take an ipsets delta
+    const withIpsets = (delta: unknown) => {
+      const r = reportWith({ hash: 'a'.repeat(64), data: meshSnapshot(0, 3, 1).sections.routes }) as { sections: Record<string, unknown> };
+      r.sections.ipsets = { hash: 'a'.repeat(64), delta };
+      return Report.safeParse(r);
+    };
+    expect(withIpsets(ok).success).toBe(true);
+    const issues = (delta: unknown) => withIpsets(delta).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    expect(issues({ ...ok, hostSets: [ok.hostSets[0], ok.hostSets[0]] })).toMatch(/names repeat/);
+    expect(issues({ ...ok, hostSets: [{ ...ok.hostSets[0], splices: [{ at: 2, remove: 0, insert: [] }, { at: 1, remove: 0, insert: [] }] }] })).toMatch(/hostSets\.0\.splices: .*sorted/);
+    expect(issues({ ...ok, hostSets: [{ ...ok.hostSets[0], splices: [{ at: 0, remove: 0, insert: [7] }] }] })).toMatch(/insert/);
+    expect(issues({ ...ok, hostSets: Array.from({ length: 65 }, (_, k) => ({ ...ok.hostSets[0], name: `s${k}` })) })).toMatch(/hostSets/);
+  });
+});
