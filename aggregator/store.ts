@@ -320,17 +320,21 @@ const checkDelta = (name: SectionName, base: Sections[SectionName], delta: ListD
 };
 
 /** The keys of the list pending splices give: the held entries' keys and the inserted ones, in order. */
-function* splicedKeys(p: PendingSplices<unknown>): Generator<string> {
+const splicedKeys = (p: PendingSplices<unknown>): string[] => {
   const { list } = p;
   const keys = list.table.keys as string[];
-  let k = 0;
-  for (const [a, sp] of p.splices.entries()) {
-    for (; k < sp.at; k++) yield keys[list.ids[k] as number]!;
-    yield* p.keys[a]!;
-    k = sp.at + sp.remove;
-  }
-  for (; k < list.ids.length; k++) yield keys[list.ids[k] as number]!;
-}
+  const ids = list.ids;
+  const out: string[] = [];
+  applySplices(
+    ids.length,
+    (k) => keys[ids[k] as number]!,
+    p.splices.map((sp, a) => ({ at: sp.at, remove: sp.remove, insert: p.keys[a]! })),
+    (key) => key,
+    (key) => key,
+    (key) => void out.push(key),
+  );
+  return out;
+};
 
 /** hashSection of the section a pending delta gives, from entry keys, without building it. */
 const pendingHash = (d: PendingDelta): string =>
