@@ -10,9 +10,9 @@
  *   everything. A 409 SECTIONS_REQUIRED (e.g. the aggregator restarted) forgets those sections'
  *   acks and resends at once with them in full; a second 409 in a row sends everything; a third
  *   counts as a failure.
- * - Entry-level delta (issue #3, contract/delta.ts): for routes, neighbours, fdb and ipsets the agent also
- *   keeps the data of the last accepted section (`ackedData`, a reference to the snapshot's
- *   section, never copied). A changed section then travels as splices of that data when that is
+ * - Entry-level delta (issue #3, contract/delta.ts): for routes, neighbours, fdb and ipsets the
+ *   agent also keeps the data of the last accepted section (`ackedData`, a reference to that
+ *   snapshot's section, never copied). A changed section then travels as splices of that data when that is
  *   much smaller than the section in full. The new data becomes the base only once a report
  *   carrying it was accepted; a 409 for a section forgets its base (it is then sent in full).
  * - Failures (unreachable, timeout, 5xx, other 4xx) back off exponentially with full jitter:

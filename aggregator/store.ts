@@ -41,11 +41,11 @@
  *   (a node joins: every node's routes change) does not hold two copies of N² entries. Sections
  *   that did not change are shared with the latest report, not copied.
  * - Entry-level delta (issue #3; contract/delta.ts): routes, neighbours, fdb and the ipsets host
- *   sets' members may arrive as splices of the held lists. The splices are checked against the held packed list (base hash,
- *   ranges), the result's hash is computed from the table's entry keys (the entries' JSON) and the
- *   inserted entries' JSON without building the list, and only once the whole report is accepted
- *   are the inserted entries interned and the new id list built from the held ids. A refused report
- *   interns nothing.
+ *   sets' members may arrive as splices of the held lists. The splices are checked against the
+ *   held packed list (base hash, ranges); the result's hash is computed from the table's entry keys
+ *   (each entry's JSON text, already held) and the inserted entries' JSON, without building entry
+ *   objects; only once the whole report is accepted are the inserted entries interned and the new
+ *   id list built from the held ids. A refused report interns nothing and changes nothing.
  */
 import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';

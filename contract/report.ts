@@ -12,10 +12,10 @@
  * Entry-level delta (issue #3; contract/delta.ts): routes, neighbours and fdb may instead travel as
  * `{hash, delta: {base, splices}}`, edits of the section acknowledged at hash `base`; ipsets as
  * `{hash, delta: {base, hostSets: [{name, type, family, splices}], caliSetSizes}}` (splices of each
- * host set's members). The aggregator
- * applies them to the list it holds and checks `hash` on the result; an unknown base or a hash that
- * does not match is a 409 SECTIONS_REQUIRED for that section (the agent then sends it in full).
- * Splices that do not fit the held list are a 400 SECTION_DELTA_INVALID.
+ * host set's members). The aggregator applies them to the lists it holds and checks `hash` on the
+ * result; an unknown base or a hash that does not match is a 409 SECTIONS_REQUIRED for that
+ * section (the agent then sends it in full). Splices that do not fit the held list are a 400
+ * SECTION_DELTA_INVALID; a malformed delta fails the schema (400 INVALID_REQUEST).
  */
 import { z } from 'zod';
 import { MAX_DELTA_HOST_SETS, MAX_DELTA_INSERTS, MAX_SPLICES, spliceError } from './delta.js';
