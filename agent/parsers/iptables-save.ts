@@ -193,6 +193,9 @@ class ParseData {
   nameOf(c: number): string {
     return this.text.slice(this.ch[c * CH + CH_NAME] as number, this.ch[c * CH + CH_NAME_END] as number);
   }
+  nameLength(c: number): number {
+    return (this.ch[c * CH + CH_NAME_END] as number) - (this.ch[c * CH + CH_NAME] as number);
+  }
   /** text[at, at+len) equals chain c's name */
   nameIs(c: number, at: number, len: number): boolean {
     const b = c * CH;
@@ -636,13 +639,9 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
         while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
         // a new run: iptables-save prints rules in declaration order, so try the next few declared
         // chains (length, last character, one native compare), then the hash index
-        const ch = data.ch;
         for (let k = cursor, stop = Math.min(data.chainCount, cursor + 4); k < stop; k++) {
-          const nameAt = ch[k * CH + CH_NAME] as number;
-          const nameEnd = ch[k * CH + CH_NAME_END] as number;
-          const e = p + nameEnd - nameAt;
-          if (e > end || (e < end && text.charCodeAt(e) !== CH_SPACE) || text.charCodeAt(e - 1) !== text.charCodeAt(nameEnd - 1)) continue;
-          if (text.slice(p, e + 1).indexOf(text.slice(nameAt, nameEnd)) === 0) {
+          const e = p + data.nameLength(k);
+          if (e <= end && (e === end || text.charCodeAt(e) === CH_SPACE) && data.nameIs(k, p, e - p)) {
             chain = k;
             cursor = k + 1;
             q = e;

@@ -21,22 +21,27 @@ const start = async (port = 0) => {
   return startAggregator({ config, token: 's3cret', logger: silent, registry: new Registry(), processMetrics: false });
 };
 
+/** A pusher to the aggregator at `address` that records its outcomes and never schedules a retry by itself. */
+const pusherTo = (address: string, node: string, outcomes: PushOutcome[], fetchFn?: typeof fetch) =>
+  createPusher({
+    aggregatorUrl: address,
+    token: () => 's3cret',
+    node,
+    intervalSeconds: 30,
+    agentVersion: '0.1.0',
+    now: () => Date.now(),
+    logger: silent,
+    onOutcome: (o) => outcomes.push(o),
+    timers: { setTimeout: () => null, clearTimeout: () => {} },
+    ...(fetchFn ? { fetch: fetchFn } : {}),
+  });
+
 describe('report push to the real aggregator (issue #3)', () => {
   it('is accepted, sends deltas, and recovers the sections a restarted aggregator asks for', async () => {
     let agg = await start();
     const port = Number(new URL(agg.address).port);
     const outcomes: PushOutcome[] = [];
-    const p = createPusher({
-      aggregatorUrl: agg.address,
-      token: () => 's3cret',
-      node: 'node-a',
-      intervalSeconds: 30,
-      agentVersion: '0.1.0',
-      now: () => Date.now(),
-      logger: silent,
-      onOutcome: (o) => outcomes.push(o),
-      timers: { setTimeout: () => null, clearTimeout: () => {} },
-    });
+    const p = pusherTo(agg.address, 'node-a', outcomes);
     try {
       p.offer({ snapshot: sampleSnapshot({ takenAt: new Date().toISOString() }), checks: [], findings: [] });
       await p.idle();
@@ -62,20 +67,9 @@ describe('report push to the real aggregator (issue #3)', () => {
     const port = Number(new URL(agg.address).port);
     const outcomes: PushOutcome[] = [];
     const sizes: number[] = [];
-    const p = createPusher({
-      aggregatorUrl: agg.address,
-      token: () => 's3cret',
-      node: 'node-00000',
-      intervalSeconds: 30,
-      agentVersion: '0.1.0',
-      now: () => Date.now(),
-      logger: silent,
-      onOutcome: (o) => outcomes.push(o),
-      timers: { setTimeout: () => null, clearTimeout: () => {} },
-      fetch: async (url, init) => {
-        sizes.push(String(init?.body ?? '').length);
-        return fetch(url, init);
-      },
+    const p = pusherTo(agg.address, 'node-00000', outcomes, async (url, init) => {
+      sizes.push(String(init?.body ?? '').length);
+      return fetch(url, init);
     });
     const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
     const push = async (n: number, round: number) => {
