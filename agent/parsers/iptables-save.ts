@@ -29,7 +29,8 @@
  *    (the chains it hides are not iptables chains, so not Felix's);
  *  - "# Warning: iptables-legacy tables present, ..." is recorded in `warnings` and ignored.
  */
-import { parsed, parseError, type Parsed } from '../../contract/result.js';
+import { parsed, parseError, type ParseError, type Parsed } from '../../contract/result.js';
+import { ERR_COUNTERS, ERR_QUOTE, EV, EV_RUN, SCAN_REC, scanRules, type RuleScan } from './iptables-scan.js';
 
 export interface IptablesSetMatch {
   name: string;
@@ -113,8 +114,8 @@ export class IptablesRule {
   }
 }
 
-/** Fields per rule record in `ParseData.rec`: line, start, end, argsAt (relative to start), chain. */
-const REC = 5;
+/** Fields per rule record in `ParseData.rec`: line, start, end, argsAt (relative to start). */
+const REC = SCAN_REC;
 /** Fields per chain in `ParseData.ch`. */
 const CH = 10;
 const CH_NAME = 0; // offset of the name in the text (an implicit builtin chain: in its first rule)
@@ -129,28 +130,37 @@ const CH_LAST = 8;
 const CH_COUNT = 9;
 
 /**
- * Everything one parse produces, packed: a rule is five 32-bit numbers in `rec` and two counters in
- * `ctr` (packets -1: none); a chain is ten numbers in `ch` (offsets into the text, counters and the
- * span of its rule records), numbered in order of appearance over all tables. Chain and rule objects
- * are made from it on access. Owned by one parse; appended to while parsing, read-only after.
+ * Everything one parse produces, packed: a rule is four 32-bit numbers in `rec` and two counters in
+ * `ctr` (packets -1: none), its chain is found through `runs`; a chain is ten numbers in `ch`
+ * (offsets into the text, counters and the span of its rule records), numbered in order of
+ * appearance over all tables. Chain and rule objects are made from it on access. Owned by one
+ * parse; appended to while parsing, read-only after.
  */
 class ParseData {
-  rec: Int32Array;
-  ctr: Float64Array;
+  rec = new Int32Array(0);
+  ctr = new Float64Array(0);
   n = 0;
+  /** chain, first record, end record of every run of consecutive records of one chain */
+  readonly runs: number[] = [];
   ch: Float64Array;
   chainCount = 0;
   /** per chain whose records are not one contiguous run (input that interleaves chains) */
   #lists: Map<number, number[]> | null = null;
   constructor(
     readonly text: string,
-    expectedRecords: number,
+    expectedChains: number,
   ) {
-    const cap = Math.max(64, expectedRecords);
+    this.ch = new Float64Array(CH * Math.max(64, expectedChains));
+  }
+  /** room for `cap` records, written by the JavaScript pass */
+  reserve(cap: number): void {
     this.rec = new Int32Array(REC * cap);
     this.ctr = new Float64Array(2 * cap);
-    // Calico has a chain per ~6 rules (16 698 chains for 100k rules in the benchmark dump)
-    this.ch = new Float64Array(CH * Math.max(256, Math.min(Math.ceil(expectedRecords / 6), 1 << 15)));
+  }
+  /** the records of a WebAssembly scan */
+  adopt(scan: RuleScan): void {
+    this.rec = scan.rec;
+    this.ctr = scan.ctr;
   }
   grow(): void {
     const rec = new Int32Array(this.rec.length * 2);
@@ -184,6 +194,7 @@ class ParseData {
   /** records [from, to) belong to chain c (called once per run of consecutive records) */
   addRun(c: number, from: number, to: number): void {
     if (to <= from) return;
+    this.runs.push(c, from, to);
     const b = c * CH;
     const ch = this.ch;
     if (ch[b + CH_FIRST] === -1) ch[b + CH_FIRST] = from;
@@ -220,7 +231,11 @@ class ParseData {
         const kc = this.ch[kb + CH_COUNT] as number;
         if (kc > 0 && (this.ch[kb + CH_LAST] as number) - (this.ch[kb + CH_FIRST] as number) + 1 !== kc) lists.set(k, []);
       }
-      for (let r = 0; r < this.n; r++) lists.get(this.rec[r * REC + 4] as number)?.push(r);
+      const runs = this.runs;
+      for (let k = 0; k < runs.length; k += 3) {
+        const list = lists.get(runs[k] as number);
+        if (list !== undefined) for (let r = runs[k + 1] as number, to = runs[k + 2] as number; r < to; r++) list.push(r);
+      }
       this.#lists = lists;
     }
     return { first, count, list: this.#lists.get(c) ?? null };
@@ -564,36 +579,288 @@ const tokenize = (text: string, pos: number, end: number, out: string[]): boolea
   return true;
 };
 
+type Failure = { ok: false; error: ParseError };
+
+/**
+ * The state of one parse and what it does for everything but the bulk of rule lines: declarations,
+ * tables, COMMIT, comments, and the first rule line of each run (its chain is looked up here).
+ * Shared by the two drivers below: the WebAssembly scan calls it once per event, the JavaScript
+ * loop once per such line. A method that finds the input malformed sets `failure` and returns false
+ * (or -1). Owned by one parse.
+ */
+class Pass {
+  readonly tables: IptablesTable[] = [];
+  readonly warnings: IptablesWarning[] = [];
+  generatedBy: string | null = null;
+  hasCounters = false;
+  sawContent = false;
+  failure: Failure | null = null;
+  /** the chain of the current run of rule records, -1 at the start of a table */
+  last = -1;
+  /** the first record of the current run */
+  runFrom = 0;
+  #table: IptablesTable | null = null;
+  #index: ChainIndex | null = null;
+  // the number after the chain found by the in-order probe (iptables-save prints rules in
+  // declaration order)
+  #cursor = 0;
+  readonly #seenTables = new Set<string>();
+  /** chain number of each declaration line so far, in order */
+  readonly #declChains: number[] = [];
+  readonly #counters = { a: 0, b: 0 };
+  constructor(
+    readonly text: string,
+    readonly data: ParseData,
+  ) {}
+
+  #fail(code: ParseError['code'], message: string, line: number): false {
+    this.failure = parseError(code, message, line) as Failure;
+    return false;
+  }
+
+  /**
+   * The rule line at text[textStart, end) (after its counters) starts a run at record r: checks
+   * `-A CHAIN` and finds the chain. `decl`: the ordinal of the chain's declaration line when the
+   * WebAssembly scan found it (its name compared), else -1. Returns the end of the chain name
+   * (unknown: 0 when `decl` was given), or -1.
+   */
+  runStart(textStart: number, end: number, lineNo: number, r: number, decl: number): number {
+    const { text, data } = this;
+    const table = this.#table;
+    const index = this.#index;
+    if (table === null || index === null) return this.#fail('syntax', `line ${lineNo}: rule before any *table line`, lineNo) ? 0 : -1;
+    if (decl >= 0) {
+      const chain = this.#declChains[decl] as number;
+      this.#cursor = chain + 1;
+      return this.#startRun(chain, r) ? 0 : -1;
+    }
+    let p = textStart;
+    if (!(text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 65 /* A */ && text.charCodeAt(p + 2) === CH_SPACE)) {
+      this.#fail('syntax', `line ${lineNo}: expected "-A CHAIN", got "${text.slice(p, Math.min(end, p + 40))}"`, lineNo);
+      return -1;
+    }
+    p += 3;
+    while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
+    let chain = -1;
+    let q = p;
+    // iptables-save prints rules in declaration order, so try the next few declared chains
+    // (length, last character, one native compare), then the hash index
+    for (let k = this.#cursor, stop = Math.min(data.chainCount, this.#cursor + 4); k < stop; k++) {
+      const e = p + data.nameLength(k);
+      if (e <= end && (e === end || text.charCodeAt(e) === CH_SPACE) && data.nameIs(k, p, e - p)) {
+        chain = k;
+        this.#cursor = k + 1;
+        q = e;
+        break;
+      }
+    }
+    if (chain < 0) {
+      q = text.indexOf(' ', p);
+      if (q < 0 || q > end) q = end;
+      if (q === p) {
+        this.#fail('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
+        return -1;
+      }
+      const h = hashRange(text, p, q);
+      chain = index.find(p, q - p, h);
+      if (chain < 0) {
+        if (!isBuiltin(table.name, text.slice(p, q))) {
+          this.#fail('syntax', `line ${lineNo}: rule for undeclared chain "${text.slice(p, q)}" in table ${table.name}`, lineNo);
+          return -1;
+        }
+        // builtin chains are implicit (iptables-restore accepts `-A INPUT` without `:INPUT`)
+        chain = data.addChain(p, q, -1, -1, 0, 0, 0);
+        index.add(chain, h);
+      }
+    }
+    this.#startRun(chain, r);
+    return q;
+  }
+
+  #startRun(chain: number, r: number): true {
+    if (this.last >= 0) this.data.addRun(this.last, this.runFrom, r);
+    this.last = chain;
+    this.runFrom = r;
+    this.sawContent = true;
+    return true;
+  }
+
+  /**
+   * A line that is not a rule line (not blank); n: the rule records so far; for a `*table` line,
+   * `chains`: its number of declarations when known (sizes the name index), else -1; for a
+   * declaration, `nameEnd` and `hash` when known (else -1 and 0).
+   */
+  line(start: number, end: number, lineNo: number, n: number, chains: number, nameEnd: number, hash: number): boolean {
+    const { text, data } = this;
+    const first = text.charCodeAt(start);
+    if (first === CH_COLON) {
+      const index = this.#index;
+      if (index === null) return this.#fail('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
+      let q = nameEnd;
+      let h = hash;
+      if (q < 0) {
+        q = start + 1;
+        while (q < end) {
+          const c = text.charCodeAt(q);
+          if (c === CH_SPACE) break;
+          h = hashStep(h, c);
+          q++;
+        }
+      }
+      if (q === start + 1) return this.#fail('syntax', `line ${lineNo}: chain declaration without a name`, lineNo);
+      let r = q + 1;
+      while (r < end && text.charCodeAt(r) !== CH_SPACE) r++;
+      if (q + 1 >= end || r === q + 1) return this.#fail('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} has no policy`, lineNo);
+      let packets = 0;
+      let bytes = 0;
+      let s = r;
+      while (s < end && text.charCodeAt(s) === CH_SPACE) s++;
+      if (s < end) {
+        const counters = this.#counters;
+        const after = text.charCodeAt(s) === CH_LBRACKET ? readCounters(text, s, end, counters) : -1;
+        if (after < 0 || after !== end) return this.#fail('syntax', `line ${lineNo}: malformed chain counters for ${text.slice(start + 1, q)}`, lineNo);
+        packets = counters.a;
+        bytes = counters.b;
+      }
+      if (index.find(start + 1, q - start - 1, h) >= 0) {
+        return this.#fail('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} declared twice`, lineNo);
+      }
+      const chain = data.addChain(start + 1, q, q + 1, r, lineNo, packets, bytes);
+      index.add(chain, h);
+      this.#declChains.push(chain);
+      this.sawContent = true;
+      return true;
+    }
+
+    if (first === 35 /* # */) {
+      const line = text.slice(start, end);
+      if (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_SUFFIX)) {
+        const name = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
+        return this.#fail('incompatible', `line ${lineNo}: table ${name} is incompatible with iptables-nft (use nft to read it)`, lineNo);
+      }
+      if (line.startsWith(LEGACY_WARNING_PREFIX) || (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_CHAINS_SUFFIX))) {
+        this.warnings.push({ line: lineNo, message: line.slice(2) });
+      } else if (this.generatedBy === null && line.startsWith(GENERATED_PREFIX)) {
+        this.generatedBy = line.slice(2);
+      }
+      return true;
+    }
+
+    if (first === 42 /* * */) {
+      const table = this.#table;
+      if (table !== null) return this.#fail('syntax', `line ${lineNo}: table ${table.name} (line ${table.line}) not committed before a new *table`, lineNo);
+      const name = text.slice(start + 1, end).trimEnd();
+      if (name.length === 0 || name.includes(' ')) return this.#fail('syntax', `line ${lineNo}: bad table line`, lineNo);
+      if (this.#seenTables.has(name)) return this.#fail('syntax', `line ${lineNo}: table ${name} appears twice`, lineNo);
+      this.#seenTables.add(name);
+      const from = data.chainCount;
+      this.#table = new IptablesTable(name, lineNo, data, from);
+      this.tables.push(this.#table);
+      // without a count: a Calico declaration per ~1 KiB of dump (16 698 in the 15.7 MB benchmark)
+      this.#index = new ChainIndex(data, chains >= 0 ? chains + 8 : Math.min((text.length - end) >> 10, 1 << 15));
+      this.#cursor = from;
+      this.sawContent = true;
+      return true;
+    }
+
+    if (end - start === 6 && text.startsWith('COMMIT', start)) {
+      const table = this.#table;
+      if (table === null) return this.#fail('syntax', `line ${lineNo}: COMMIT outside a table`, lineNo);
+      if (this.last >= 0) data.addRun(this.last, this.runFrom, n);
+      table.close(data.chainCount);
+      this.#table = null;
+      this.#index = null;
+      this.last = -1;
+      return true;
+    }
+
+    return this.#fail('syntax', `line ${lineNo}: unrecognised line "${text.slice(start, Math.min(end, start + 60))}"`, lineNo);
+  }
+
+  /** The end of the input after `lines` lines and n rule records. */
+  finish(lines: number, n: number): Parsed<IptablesDump> {
+    const table = this.#table;
+    if (table !== null) {
+      return parseError('truncated', `line ${lines}: input ends inside table ${table.name} (opened at line ${table.line}) without COMMIT`, lines);
+    }
+    if (!this.sawContent) {
+      return lines === 0 ? parseError('empty', 'empty input') : parseError('empty', `line ${lines}: no iptables table in input`, lines);
+    }
+    this.data.n = n;
+    return parsed({ tables: this.tables, generatedBy: this.generatedBy, hasCounters: this.hasCounters, warnings: this.warnings });
+  }
+}
+
+const malformedCounters = (text: string, start: number, end: number, lineNo: number) =>
+  parseError('syntax', `line ${lineNo}: malformed counters "${text.slice(start, Math.min(end, start + 40))}"`, lineNo);
+const unterminatedQuote = (lineNo: number) => parseError('syntax', `line ${lineNo}: unterminated quote`, lineNo);
+
+export interface ParseOptions {
+  /**
+   * `auto` (default): the WebAssembly scan for the rule lines when it can answer (ASCII text),
+   * else the JavaScript loop; `js`: always the JavaScript loop. Both give the same result (tested).
+   */
+  scanner?: 'auto' | 'js';
+}
+
 /** Parses a whole `iptables-save [-c]` dump. Never throws. */
-export function parseIptablesSave(text: string): Parsed<IptablesDump> {
+export function parseIptablesSave(text: string, options: ParseOptions = {}): Parsed<IptablesDump> {
+  const scan = options.scanner === 'js' ? null : scanRules(text);
+  if (scan !== null) {
+    const result = wasmPass(new Pass(text, new ParseData(text, scan.decls + 16)), scan);
+    if (result !== null) return result;
+  }
+  // a Calico rule line is ~150 bytes, a chain per ~6 rules (16 698 chains for 100k rules in the
+  // benchmark dump): size the records once for the usual case (capped: the input may be mostly not
+  // rules; the arrays double when needed)
+  const expected = Math.min(Math.ceil(text.length / 120), 1 << 17);
+  return jsPass(new Pass(text, new ParseData(text, Math.min(Math.ceil(expected / 6), 1 << 15))), expected);
+}
+
+/**
+ * The driver over a WebAssembly scan: rule records are done, the events go to `pass`. Null in the
+ * one case the scan leaves to JavaScript (it stops at a rule line without `-A `, which the
+ * JavaScript side should then have failed on).
+ */
+function wasmPass(pass: Pass, scan: RuleScan): Parsed<IptablesDump> | null {
+  const { text, data } = pass;
+  data.adopt(scan);
+  pass.hasCounters = scan.hasCounters;
+  const ev = scan.ev;
+  for (let b = 0; b < ev.length; b += EV) {
+    const lineNo = ev[b] as number;
+    const r = ev[b + 3] as number;
+    if (ev[b + 4] === EV_RUN) {
+      if (pass.runStart(ev[b + 7] as number, ev[b + 2] as number, lineNo, r, ev[b + 6] as number) < 0) return pass.failure as Failure;
+    } else if (!pass.line(ev[b + 1] as number, ev[b + 2] as number, lineNo, r, ev[b + 5] as number, ev[b + 6] as number, ev[b + 7] as number)) {
+      return pass.failure as Failure;
+    }
+  }
+  // the scan stopped at its first malformed rule line; the events before it were fine
+  if (scan.errKind === ERR_COUNTERS) return malformedCounters(text, scan.errStart, scan.errEnd, scan.lines);
+  if (scan.errKind === ERR_QUOTE) return unterminatedQuote(scan.lines);
+  if (scan.errKind !== 0) return null;
+  return pass.finish(scan.lines, scan.n);
+}
+
+/**
+ * The driver in JavaScript: one pass over the text with indexOf / charCodeAt. A rule line's
+ * `-A CHAIN` is checked against the previous rule line's in place; only the first line of a run goes
+ * to `pass`.
+ */
+function jsPass(pass: Pass, expected: number): Parsed<IptablesDump> {
+  const { text, data } = pass;
   const len = text.length;
-  const tables: IptablesTable[] = [];
-  const warnings: IptablesWarning[] = [];
-  let generatedBy: string | null = null;
-  let hasCounters = false;
-  // a Calico rule line is ~150 bytes: size the records once for the usual case (capped: the input
-  // may be mostly not rules; the arrays double when needed)
-  const data = new ParseData(text, Math.min(Math.ceil(len / 120), 1 << 17));
+  data.reserve(Math.max(64, expected));
   let rec = data.rec;
   let ctr = data.ctr;
   let n = 0; // rule records so far
-  let table: IptablesTable | null = null;
-  let index: ChainIndex | null = null;
-  let tableFrom = 0; // number of the open table's first chain
-  // the chain of the previous rule line: its number, its `-A NAME` text (a slice of the input) and
-  // the first record of the current run of its rules
-  let last = -1;
+  // the previous rule line's `-A NAME` text (a slice of the input)
   let lastPrefix = '';
-  let runFrom = 0;
-  // the number after the chain found by the in-order probe (iptables-save prints rules in
-  // declaration order)
-  let cursor = 0;
-  const seenTables = new Set<string>();
   const counters = { a: 0, b: 0 };
   // next '"' at or after the current rule's arguments (amortised: each quote is found once)
   let nextQuote = -1;
   let lastOpen = -1;
-  let sawContent = false;
   let lineNo = 0;
   let pos = 0;
 
@@ -607,192 +874,72 @@ export function parseIptablesSave(text: string): Parsed<IptablesDump> {
     pos = nl + 1;
     if (end === start) continue; // blank line
     const first = text.charCodeAt(start);
-
-    if (first === 45 /* - */ || first === CH_LBRACKET) {
-      // rule line: [pkts:bytes] -A CHAIN tokens...
-      let p = start;
-      let packets = -1;
-      let bytes = 0;
-      if (first === CH_LBRACKET) {
-        const after = readCounters(text, start, end, counters);
-        if (after < 0) return parseError('syntax', `line ${lineNo}: malformed counters "${text.slice(start, Math.min(end, start + 40))}"`, lineNo);
-        packets = counters.a;
-        bytes = counters.b;
-        hasCounters = true;
-        p = after;
-        while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
-      }
-      const textStart = p;
-      let chain = -1;
-      let q = p + lastPrefix.length;
-      // rules come grouped by chain: most lines start like the previous one. Check its `-A CHAIN`
-      // in place first: the character after it must end the name, then one native search in a
-      // slice exactly one character longer (bounded, makes no copy)
-      if (last >= 0 && q <= end && (q === end || text.charCodeAt(q) === CH_SPACE) && text.slice(p, q + 1).indexOf(lastPrefix) === 0) {
-        chain = last;
+    if (first !== 45 /* - */ && first !== CH_LBRACKET) {
+      if (!pass.line(start, end, lineNo, n, -1, -1, 0)) return pass.failure as Failure;
+      continue;
+    }
+    // rule line: [pkts:bytes] -A CHAIN tokens...
+    let p = start;
+    let packets = -1;
+    let bytes = 0;
+    if (first === CH_LBRACKET) {
+      const after = readCounters(text, start, end, counters);
+      if (after < 0) return malformedCounters(text, start, end, lineNo);
+      packets = counters.a;
+      bytes = counters.b;
+      pass.hasCounters = true;
+      p = after;
+      while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
+    }
+    const textStart = p;
+    let q = p + lastPrefix.length;
+    // rules come grouped by chain: most lines start like the previous one. Check its `-A CHAIN`
+    // in place first: the character after it must end the name, then one native search in a
+    // slice exactly one character longer (bounded, makes no copy)
+    if (!(pass.last >= 0 && q <= end && (q === end || text.charCodeAt(q) === CH_SPACE) && text.slice(p, q + 1).indexOf(lastPrefix) === 0)) {
+      q = pass.runStart(textStart, end, lineNo, n, -1);
+      if (q < 0) return pass.failure as Failure;
+      lastPrefix = text.slice(textStart, q);
+    }
+    // quoting check without tokenizing (tokens are derived lazily): quotes must balance,
+    // inside quotes a backslash escapes the next character (as in tokenize)
+    if (nextQuote < q) {
+      nextQuote = text.indexOf('"', q);
+      if (nextQuote < 0) nextQuote = len; // none left: do not search again for every line
+    }
+    let inQuote = false;
+    while (nextQuote < end) {
+      if (inQuote) {
+        let bs = 0;
+        let b = nextQuote - 1;
+        while (b > lastOpen && text.charCodeAt(b) === CH_BACKSLASH) {
+          bs++;
+          b--;
+        }
+        if ((bs & 1) === 0) inQuote = false;
       } else {
-        if (table === null || index === null) return parseError('syntax', `line ${lineNo}: rule before any *table line`, lineNo);
-        if (!(text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 65 /* A */ && text.charCodeAt(p + 2) === CH_SPACE)) {
-          return parseError('syntax', `line ${lineNo}: expected "-A CHAIN", got "${text.slice(p, Math.min(end, p + 40))}"`, lineNo);
-        }
-        p += 3;
-        while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
-        // a new run: iptables-save prints rules in declaration order, so try the next few declared
-        // chains (length, last character, one native compare), then the hash index
-        for (let k = cursor, stop = Math.min(data.chainCount, cursor + 4); k < stop; k++) {
-          const e = p + data.nameLength(k);
-          if (e <= end && (e === end || text.charCodeAt(e) === CH_SPACE) && data.nameIs(k, p, e - p)) {
-            chain = k;
-            cursor = k + 1;
-            q = e;
-            break;
-          }
-        }
-        if (chain < 0) {
-          q = text.indexOf(' ', p);
-          if (q < 0 || q > end) q = end;
-          if (q === p) return parseError('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
-          const h = hashRange(text, p, q);
-          chain = index.find(p, q - p, h);
-          if (chain < 0) {
-            if (!isBuiltin(table.name, text.slice(p, q))) {
-              return parseError('syntax', `line ${lineNo}: rule for undeclared chain "${text.slice(p, q)}" in table ${table.name}`, lineNo);
-            }
-            // builtin chains are implicit (iptables-restore accepts `-A INPUT` without `:INPUT`)
-            chain = data.addChain(p, q, -1, -1, 0, 0, 0);
-            index.add(chain, h);
-          }
-        }
-        lastPrefix = text.slice(textStart, q);
-        if (last >= 0) data.addRun(last, runFrom, n);
-        last = chain;
-        runFrom = n;
+        inQuote = true;
+        lastOpen = nextQuote;
       }
-      // quoting check without tokenizing (tokens are derived lazily): quotes must balance,
-      // inside quotes a backslash escapes the next character (as in tokenize)
-      if (nextQuote < q) {
-        nextQuote = text.indexOf('"', q);
-        if (nextQuote < 0) nextQuote = len; // none left: do not search again for every line
-      }
-      let inQuote = false;
-      while (nextQuote < end) {
-        if (inQuote) {
-          let bs = 0;
-          let b = nextQuote - 1;
-          while (b > lastOpen && text.charCodeAt(b) === CH_BACKSLASH) {
-            bs++;
-            b--;
-          }
-          if ((bs & 1) === 0) inQuote = false;
-        } else {
-          inQuote = true;
-          lastOpen = nextQuote;
-        }
-        nextQuote = text.indexOf('"', nextQuote + 1);
-        if (nextQuote < 0) nextQuote = len;
-      }
-      if (inQuote) return parseError('syntax', `line ${lineNo}: unterminated quote`, lineNo);
-      sawContent = true;
-      let k = n * REC;
-      if (k + REC > rec.length) {
-        data.grow();
-        rec = data.rec;
-        ctr = data.ctr;
-      }
-      rec[k++] = lineNo;
-      rec[k++] = textStart;
-      rec[k++] = end;
-      rec[k++] = q - textStart;
-      rec[k] = chain;
-      ctr[n * 2] = packets;
-      ctr[n * 2 + 1] = bytes;
-      n++;
-      continue;
+      nextQuote = text.indexOf('"', nextQuote + 1);
+      if (nextQuote < 0) nextQuote = len;
     }
-
-    if (first === CH_COLON) {
-      if (table === null || index === null) return parseError('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
-      let q = start + 1;
-      let h = 0;
-      while (q < end) {
-        const c = text.charCodeAt(q);
-        if (c === CH_SPACE) break;
-        h = hashStep(h, c);
-        q++;
-      }
-      if (q === start + 1) return parseError('syntax', `line ${lineNo}: chain declaration without a name`, lineNo);
-      let r = q + 1;
-      while (r < end && text.charCodeAt(r) !== CH_SPACE) r++;
-      if (q + 1 >= end || r === q + 1) return parseError('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} has no policy`, lineNo);
-      let packets = 0;
-      let bytes = 0;
-      let s = r;
-      while (s < end && text.charCodeAt(s) === CH_SPACE) s++;
-      if (s < end) {
-        const after = text.charCodeAt(s) === CH_LBRACKET ? readCounters(text, s, end, counters) : -1;
-        if (after < 0 || after !== end) return parseError('syntax', `line ${lineNo}: malformed chain counters for ${text.slice(start + 1, q)}`, lineNo);
-        packets = counters.a;
-        bytes = counters.b;
-      }
-      if (index.find(start + 1, q - start - 1, h) >= 0) {
-        return parseError('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} declared twice`, lineNo);
-      }
-      index.add(data.addChain(start + 1, q, q + 1, r, lineNo, packets, bytes), h);
-      sawContent = true;
-      continue;
+    if (inQuote) return unterminatedQuote(lineNo);
+    let k = n * REC;
+    if (k + REC > rec.length) {
+      data.grow();
+      rec = data.rec;
+      ctr = data.ctr;
     }
-
-    if (first === 35 /* # */) {
-      const line = text.slice(start, end);
-      if (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_SUFFIX)) {
-        const name = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
-        return parseError('incompatible', `line ${lineNo}: table ${name} is incompatible with iptables-nft (use nft to read it)`, lineNo);
-      }
-      if (line.startsWith(LEGACY_WARNING_PREFIX) || (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_CHAINS_SUFFIX))) {
-        warnings.push({ line: lineNo, message: line.slice(2) });
-      } else if (generatedBy === null && line.startsWith(GENERATED_PREFIX)) {
-        generatedBy = line.slice(2);
-      }
-      continue;
-    }
-
-    if (first === 42 /* * */) {
-      if (table !== null) return parseError('syntax', `line ${lineNo}: table ${table.name} (line ${table.line}) not committed before a new *table`, lineNo);
-      const name = text.slice(start + 1, end).trimEnd();
-      if (name.length === 0 || name.includes(' ')) return parseError('syntax', `line ${lineNo}: bad table line`, lineNo);
-      if (seenTables.has(name)) return parseError('syntax', `line ${lineNo}: table ${name} appears twice`, lineNo);
-      seenTables.add(name);
-      tableFrom = data.chainCount;
-      table = new IptablesTable(name, lineNo, data, tableFrom);
-      tables.push(table);
-      index = new ChainIndex(data, Math.min((len - pos) >> 10, 1 << 15));
-      cursor = tableFrom;
-      sawContent = true;
-      continue;
-    }
-
-    if (end - start === 6 && text.startsWith('COMMIT', start)) {
-      if (table === null) return parseError('syntax', `line ${lineNo}: COMMIT outside a table`, lineNo);
-      if (last >= 0) data.addRun(last, runFrom, n);
-      table.close(data.chainCount);
-      table = null;
-      index = null;
-      last = -1;
-      lastPrefix = '';
-      continue;
-    }
-
-    return parseError('syntax', `line ${lineNo}: unrecognised line "${text.slice(start, Math.min(end, start + 60))}"`, lineNo);
+    rec[k++] = lineNo;
+    rec[k++] = textStart;
+    rec[k++] = end;
+    rec[k] = q - textStart;
+    ctr[n * 2] = packets;
+    ctr[n * 2 + 1] = bytes;
+    n++;
   }
-
-  if (table !== null) {
-    return parseError('truncated', `line ${lineNo}: input ends inside table ${table.name} (opened at line ${table.line}) without COMMIT`, lineNo);
-  }
-  if (!sawContent) {
-    return lineNo === 0 ? parseError('empty', 'empty input') : parseError('empty', `line ${lineNo}: no iptables table in input`, lineNo);
-  }
-  data.n = n;
-  return parsed({ tables, generatedBy, hasCounters, warnings });
+  return pass.finish(lineNo, n);
 }
 
 /** Derives target, comments, cali id and ipset matches from a rule's tokens (one loop). */
