@@ -1,9 +1,9 @@
 // Compiles the iptables-save rule scanner (AssemblyScript) to WebAssembly and embeds the module,
 // base64, in a generated TypeScript file, so that the parser needs no file at run time and the
 // build needs no AssemblyScript. Run after changing agent/parsers/wasm/iptables-scan.ts:
-//   npm run build:wasm
-// test/agent/parsers/iptables-scan.test.ts fails when the embedded module is not this source's.
-import { writeFileSync } from 'node:fs';
+//   npm run build:wasm            (writes the embedded module)
+//   node scripts/build-wasm.mjs --check   (exit 1 when it is stale; test/agent/parsers/iptables-scan.test.ts)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 
@@ -36,6 +36,16 @@ export const embed = (wasm) =>
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const wasm = await compileScanner();
-  writeFileSync(new URL(`../${OUTPUT}`, import.meta.url), embed(wasm));
-  console.log(`${OUTPUT}: ${wasm.length} bytes`);
+  const out = new URL(`../${OUTPUT}`, import.meta.url);
+  if (process.argv.includes('--check')) {
+    // exit 1 when the embedded module is not what the source compiles to
+    if (readFileSync(out, 'utf8') !== embed(wasm)) {
+      console.error(`${OUTPUT} is stale: run npm run build:wasm`);
+      process.exit(1);
+    }
+    console.log(`${OUTPUT}: up to date (${wasm.length} bytes)`);
+  } else {
+    writeFileSync(out, embed(wasm));
+    console.log(`${OUTPUT}: ${wasm.length} bytes`);
+  }
 }

@@ -1,11 +1,13 @@
 /**
  * Seeded mutation fuzzing of the iptables-save parser over the fixtures: it must never throw; it
  * returns either a dump whose every rule can be tokenized and derived, or a typed error with a line.
+ * And differential: the WebAssembly scan and the JavaScript loop give the same dump or error.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { iptablesTotals, parseIptablesSave, ruleMatches, tokenizeIptablesArgs } from '../../../agent/parsers/iptables-save.js';
+import { scanRules } from '../../../agent/parsers/iptables-scan.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
 const seeds = readdirSync(FIX)
@@ -82,5 +84,24 @@ describe('parseIptablesSave fuzz', () => {
     // the mutations exercise both outcomes
     expect(oks).toBeGreaterThan(100);
     expect(errs).toBeGreaterThan(100);
+  });
+
+  // everything a consumer can read: tables, chains, rules with their derived fields, or the error
+  const view = (r: ReturnType<typeof parseIptablesSave>): string => JSON.stringify(r.ok ? r.value : r.error);
+
+  it('the WebAssembly scan and the JavaScript loop agree on 5000 mutated fixtures (dump or error, line)', () => {
+    const rnd = prng(20261122);
+    let scanned = 0;
+    for (let n = 0; n < 5000; n++) {
+      let text = mutate(seeds[n % seeds.length] as string, rnd);
+      if (rnd() < 0.5) text = mutate(text, rnd);
+      if (rnd() < 0.2) text = text.replaceAll('\n', '\r\n');
+      if (scanRules(text) !== null) scanned++;
+      const auto = view(parseIptablesSave(text));
+      const js = view(parseIptablesSave(text, { scanner: 'js' }));
+      if (auto !== js) throw new Error(`case ${n}: the scans disagree\n${JSON.stringify(text.slice(0, 600))}\nwasm: ${auto.slice(0, 300)}\njs:   ${js.slice(0, 300)}`);
+    }
+    // most mutations stay ASCII, so the WebAssembly path is what was compared
+    expect(scanned).toBeGreaterThan(4000);
   });
 });
