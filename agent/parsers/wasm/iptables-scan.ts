@@ -77,6 +77,45 @@ function lineEnd(from: i32, len: i32): i32 {
   return find(NL, from, len);
 }
 
+/** the value of the digits `digits` read last */
+let digitsValue: f64 = 0;
+
+/**
+ * Reads the decimal digits at i into digitsValue; returns the index after them. The value equals
+ * the JavaScript side's (`a = a * 10 + d` in doubles): the first 15 digits are exact either way
+ * (below 2^53), so they are summed as integers two at a time (a shorter dependency chain), any
+ * further ones in doubles as there.
+ */
+// @ts-ignore: decorator
+@inline
+function digits(i: i32): i32 {
+  let a: i64 = 0;
+  let k = 0;
+  while (k < 14) {
+    const d0 = <u32>load<u8>(i) - 48;
+    const d1 = <u32>load<u8>(i + 1) - 48;
+    if (d0 < 10 && d1 < 10) {
+      a = a * 100 + <i64>(d0 * 10 + d1);
+      i += 2;
+      k += 2;
+      continue;
+    }
+    if (d0 < 10) {
+      a = a * 10 + <i64>d0;
+      i++;
+    }
+    k = 99;
+  }
+  let f = <f64>a;
+  let d = <u32>load<u8>(i) - 48;
+  while (d < 10) {
+    f = f * 10 + <f64>d;
+    d = <u32>load<u8>(++i) - 48;
+  }
+  digitsValue = f;
+  return i;
+}
+
 /** the line end without its trailing CR */
 // @ts-ignore: decorator
 @inline
@@ -161,23 +200,15 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
     let bytes: f64 = 0;
     if (first == 91) {
       // [digits:digits] as readCounters in iptables-save.ts (a line end is never a digit, ':' or ']')
-      let i = start + 1;
-      let c = load<u8>(i);
-      let a: i64 = 0;
-      while (c >= 48 && c <= 57) {
-        a = a * 10 + <i64>(c - 48);
-        c = load<u8>(++i);
-      }
-      let good = i != start + 1 && c == 58;
-      let b: i64 = 0;
+      let i = digits(start + 1);
+      const a = digitsValue;
+      let good = i != start + 1 && load<u8>(i) == 58;
+      let b: f64 = 0;
       if (good) {
-        const bAt = ++i;
-        c = load<u8>(i);
-        while (c >= 48 && c <= 57) {
-          b = b * 10 + <i64>(c - 48);
-          c = load<u8>(++i);
-        }
-        good = i != bAt && c == 93;
+        const bAt = i + 1;
+        i = digits(bAt);
+        b = digitsValue;
+        good = i != bAt && load<u8>(i) == 93;
       }
       if (!good) {
         errKind = ERR_COUNTERS;
@@ -185,8 +216,8 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
         errEnd = stripCR(start, lineEnd(start, len));
         break;
       }
-      packets = <f64>a;
-      bytes = <f64>b;
+      packets = a;
+      bytes = b;
       hasCounters = 1;
       p = i + 1;
       while (load<u8>(p) == SPACE) p++;

@@ -54,6 +54,28 @@ describe('iptables-scan', () => {
     expect(view(parseIptablesSave(crlf))).toBe(view(parseIptablesSave(crlf, { scanner: 'js' })));
   });
 
+  it('reads counters of any length as the JavaScript loop does (u64 maximum, past 2^53, one digit)', () => {
+    const text = [
+      '*filter',
+      ':A - [0:0]',
+      '[18446744073709551615:99999999999999999999] -A A -j ACCEPT',
+      '[9007199254740993:123456789012345] -A A -j ACCEPT',
+      '[7:0] -A A -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n');
+    expect(scanRules(text)).not.toBeNull();
+    const r = parseIptablesSave(text);
+    expect(view(r)).toBe(view(parseIptablesSave(text, { scanner: 'js' })));
+    const rules = r.ok ? (r.value.tables[0]?.chains[0]?.rules ?? []) : [];
+    // digit by digit in doubles: past 2^53 the value is rounded at each step, as it always was
+    expect(rules.map((x) => [x.packets, x.bytes])).toEqual([
+      [18446744073709552000, 100000000000000020000],
+      [9007199254740992, 123456789012345],
+      [7, 0],
+    ]);
+  });
+
   it('steps aside for non-ASCII text; the JavaScript loop parses it', () => {
     const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "Grüße: \\"é\\"" -j ACCEPT\nCOMMIT\n';
     expect(scanRules(text)).toBeNull();
