@@ -92,11 +92,14 @@ const align8 = (x: number) => (x + 7) & ~7;
 
 /**
  * Scans `text` (see the file comment); null when the scanner cannot answer for this text. The
- * arrays returned are copies: the next call reuses the module's memory.
+ * record arrays returned are copies; `ev` is a view that the next call reuses.
  */
-export function scanRules(text: string): RuleScan | null {
+export function scanRules(text: string, options: { release?: boolean } = {}): RuleScan | null {
   const s = load();
   if (s === null) return null;
+  // `release`: forget the module and its memory after this call (the copy of the text would
+  // otherwise stay resident: one-shot callers free it; the next call makes a new one)
+  if (options.release === true) scanner = undefined;
   const len = text.length;
   // room for a record and an event per 32 characters (a Calico rule line is ~150, a declaration ~30)
   const cap = (len >> 5) + 1024;
