@@ -628,11 +628,15 @@ class Pass {
     const { text, data } = this;
     const table = this.#table;
     const index = this.#index;
-    if (table === null || index === null) return this.#fail('syntax', `line ${lineNo}: rule before any *table line`, lineNo) ? 0 : -1;
+    if (table === null || index === null) {
+      this.#fail('syntax', `line ${lineNo}: rule before any *table line`, lineNo);
+      return -1;
+    }
     if (decl >= 0) {
       const chain = this.#declChains[decl] as number;
       this.#cursor = chain + 1;
-      return this.#startRun(chain, r) ? 0 : -1;
+      this.#startRun(chain, r);
+      return 0;
     }
     let p = textStart;
     if (!(text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 65 /* A */ && text.charCodeAt(p + 2) === CH_SPACE)) {
@@ -677,12 +681,11 @@ class Pass {
     return q;
   }
 
-  #startRun(chain: number, r: number): true {
+  #startRun(chain: number, r: number): void {
     if (this.last >= 0) this.data.addRun(this.last, this.runFrom, r);
     this.last = chain;
     this.runFrom = r;
     this.sawContent = true;
-    return true;
   }
 
   /**

@@ -77,6 +77,19 @@ function lineEnd(from: i32, len: i32): i32 {
   return find(NL, from, len);
 }
 
+/** writes the first six fields of the event at e (see `scan`); returns e */
+// @ts-ignore: decorator
+@inline
+function event(e: i32, line: i32, start: i32, end: i32, records: i32, kind: i32): i32 {
+  store<i32>(e, line);
+  store<i32>(e, start, 4);
+  store<i32>(e, end, 8);
+  store<i32>(e, records, 12);
+  store<i32>(e, kind, 16);
+  store<i32>(e, 0, 20);
+  return e;
+}
+
 /** the value of the digits `digits` read last */
 let digitsValue: f64 = 0;
 
@@ -160,14 +173,7 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
       pos = nl + 1;
       if (end == start) continue; // blank line
       if (m == evCap) return OVERFLOW;
-      const e = evAt + m * 32;
-      store<i32>(e, lineNo);
-      store<i32>(e, start, 4);
-      store<i32>(e, end, 8);
-      store<i32>(e, n, 12);
-      store<i32>(e, EV_LINE, 16);
-      store<i32>(e, 0, 20);
-      m++;
+      const e = event(evAt + m++ * 32, lineNo, start, end, n, EV_LINE);
       if (first == 58 /* : */) {
         // a declaration: the name up to the first blank and its hash, as the JavaScript side
         // computes them (hashStep in iptables-save.ts)
@@ -237,16 +243,9 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
       // first blank after `-A` and its blanks
       const end = stripCR(start, lineEnd(p, len));
       if (m == evCap) return OVERFLOW;
-      const e = evAt + m * 32;
-      store<i32>(e, lineNo);
-      store<i32>(e, start, 4);
-      store<i32>(e, end, 8);
-      store<i32>(e, n, 12);
-      store<i32>(e, EV_RUN, 16);
-      store<i32>(e, 0, 20);
+      const e = event(evAt + m++ * 32, lineNo, start, end, n, EV_RUN);
       store<i32>(e, -1, 24);
       store<i32>(e, p, 28);
-      m++;
       if (!(end - p >= 3 && load<u8>(p) == 45 && load<u8>(p + 1) == 65 && load<u8>(p + 2) == SPACE)) {
         errKind = ERR_STOPPED; // the JavaScript side fails at this event
         break;
