@@ -805,16 +805,18 @@ export interface ParseOptions {
    */
   scanner?: 'auto' | 'js';
   /**
-   * Let the scan's memory go after this parse (it holds a copy of the text: ~20 MB for a 15 MB
-   * dump). For callers that parse once in a while (the collector, the CLI); a caller parsing
-   * often keeps it (the default) and saves refilling it.
+   * Let the scan's memory go after this parse (a chunk of the text and the rule records: ~5 MB
+   * for a 15 MB dump). For callers that parse once in a while (the collector, the CLI); a caller
+   * parsing often keeps it (the default) and saves growing it again.
    */
   releaseMemory?: boolean;
+  /** characters the scan copies into its memory at a time (default SCAN_CHUNK, 1 Mi; tests use tiny ones) */
+  scanChunk?: number;
 }
 
 /** Parses a whole `iptables-save [-c]` dump. Never throws. */
 export function parseIptablesSave(text: string, options: ParseOptions = {}): Parsed<IptablesDump> {
-  const scan = options.scanner === 'js' ? null : scanRules(text, { release: options.releaseMemory === true });
+  const scan = options.scanner === 'js' ? null : scanRules(text, { release: options.releaseMemory === true, chunk: options.scanChunk });
   if (scan !== null) {
     const result = wasmPass(new Pass(text, new ParseData(text, scan.decls + 16)), scan);
     if (result !== null) return result;

@@ -52,7 +52,19 @@ export interface RuleScan {
   errEnd: number;
 }
 
-type ScanFn = (len: number, recAt: number, ctrAt: number, recCap: number, evAt: number, evCap: number, declAt: number, hdrAt: number) => number;
+type ScanFn = (
+  from: number,
+  to: number,
+  delta: number,
+  recAt: number,
+  ctrAt: number,
+  recCap: number,
+  evAt: number,
+  evCap: number,
+  declAt: number,
+  namesAt: number,
+  hdrAt: number,
+) => number;
 
 // the few WebAssembly JS API members used here (the project's `lib` has no WebAssembly types)
 interface WasmMemory {
@@ -67,6 +79,7 @@ interface WasmApi {
 
 interface Scanner {
   memory: WasmMemory;
+  reset: () => void;
   scan: ScanFn;
 }
 
@@ -79,7 +92,7 @@ const load = (): Scanner | null => {
       const memory = new wasm.Memory({ initial: 1 });
       const module = new wasm.Module(Buffer.from(IPTABLES_SCAN_WASM, 'base64'));
       const instance = new wasm.Instance(module, { env: { memory } });
-      scanner = { memory, scan: instance.exports.scan as ScanFn };
+      scanner = { memory, reset: instance.exports.reset as () => void, scan: instance.exports.scan as ScanFn };
     } catch {
       scanner = null; // no WebAssembly (or no SIMD) in this runtime: the JavaScript path
     }
@@ -88,36 +101,62 @@ const load = (): Scanner | null => {
 };
 
 const PAGE = 65536;
-const align8 = (x: number) => (x + 7) & ~7;
+const align16 = (x: number) => (x + 15) & ~15;
+
+/** characters of text the module holds at a time (cut at a line end; a longer line is one chunk) */
+export const SCAN_CHUNK = 1 << 20;
 
 /**
  * Scans `text` (see the file comment); null when the scanner cannot answer for this text. The
- * record arrays returned are copies; `ev` is a view that the next call reuses.
+ * record arrays returned are copies; `ev` is a view that the next call reuses. `chunk`: the text
+ * is copied into the module and scanned this many characters at a time (tests use tiny chunks);
+ * `release`: forget the module and its memory after this call (one-shot callers; the next call
+ * makes a new one).
  */
-export function scanRules(text: string, options: { release?: boolean } = {}): RuleScan | null {
+export function scanRules(text: string, options: { release?: boolean; chunk?: number } = {}): RuleScan | null {
   const s = load();
   if (s === null) return null;
-  // `release`: forget the module and its memory after this call (the copy of the text would
-  // otherwise stay resident: one-shot callers free it; the next call makes a new one)
   if (options.release === true) scanner = undefined;
+  const chunk = Math.max(1, options.chunk ?? SCAN_CHUNK);
   const len = text.length;
-  // room for a record and an event per 32 characters (a Calico rule line is ~150, a declaration ~30)
+  // room for a record and an event per 32 characters (a Calico rule line is ~150, a declaration
+  // ~30); only the part written becomes resident
   const cap = (len >> 5) + 1024;
-  const recAt = align8(len + 32);
+  const recAt = 0;
   const ctrAt = recAt + cap * 16;
   const evAt = ctrAt + cap * 16; // events: EV × 4 bytes each
   const declAt = evAt + cap * EV * 4;
-  const hdrAt = declAt + cap * 8;
-  const need = hdrAt + 64;
-  if (need > 0x7fff0000) return null;
-  const have = s.memory.buffer.byteLength;
-  if (need > have) s.memory.grow(Math.ceil((need - have) / PAGE));
-  const bytes = Buffer.from(s.memory.buffer);
-  // one byte per character for ASCII text: writing as UTF-8 with 4 bytes to spare writes exactly
-  // len bytes then, and more otherwise
-  if (bytes.write(text, 0, len + 4, 'utf8') !== len) return null;
-  bytes.fill(0, len, len + 16); // the scanner reads up to 15 bytes past the end
-  const status = s.scan(len, recAt, ctrAt, cap, evAt, cap, declAt, hdrAt);
+  const namesAt = declAt + cap * 8; // copies of the declared names: at most the text's length
+  const hdrAt = align16(namesAt + len + 16);
+  const textAt = hdrAt + 64;
+  if (textAt + Math.min(len, chunk) + 64 > 0x7fff0000) return null;
+  s.reset();
+  let status = 0;
+  let base = 0;
+  do {
+    // whole lines: up to the last line end within `chunk` characters, or the end of a longer line
+    let end = len;
+    if (base + chunk < len) {
+      end = text.lastIndexOf('\n', base + chunk - 1) + 1;
+      if (end <= base) {
+        end = text.indexOf('\n', base) + 1;
+        if (end === 0) end = len;
+      }
+    }
+    const size = end - base;
+    const need = textAt + size + 64;
+    if (need > 0x7fff0000) return null;
+    const have = s.memory.buffer.byteLength;
+    if (need > have) s.memory.grow(Math.ceil((need - have) / PAGE));
+    const bytes = Buffer.from(s.memory.buffer);
+    // one byte per character for ASCII text: writing as UTF-8 with 4 bytes to spare writes exactly
+    // `size` bytes then, and more otherwise
+    const part = size === len ? text : text.slice(base, end);
+    if (bytes.write(part, textAt, size + 4, 'utf8') !== size) return null;
+    bytes.fill(0, textAt + size, textAt + size + 16); // the scanner reads up to 15 bytes past the end
+    status = s.scan(textAt, textAt + size, base - textAt, recAt, ctrAt, cap, evAt, cap, declAt, namesAt, hdrAt);
+    base = end;
+  } while (base < len && status === 0);
   if (status === 2) return null; // overflow
   const hdr = new Int32Array(s.memory.buffer, hdrAt, 8);
   const n = hdr[0] as number;

@@ -15,8 +15,10 @@
  * handles declarations, tables, COMMIT, comments and looks the chain up. The first malformed
  * counters or unterminated quote stops the scan.
  *
- * Memory (one page set owned by the caller): the text, one byte per UTF-16 unit (the caller only
- * uses this for ASCII text), at 0, followed by at least 16 zero bytes; outputs where the caller says.
+ * Memory (one page set owned by the caller): the text comes in chunks of whole lines, one byte per
+ * UTF-16 unit (the caller only uses this for ASCII text), each followed by at least 16 zero bytes,
+ * so that the module holds a chunk of a 15 MB dump, not all of it; the outputs and the copies of
+ * the declared chain names accumulate where the caller says.
  */
 
 /** `scan` results */
@@ -136,33 +138,73 @@ function stripCR(start: i32, nl: i32): i32 {
   return nl > start && load<u8>(nl - 1) == CR ? nl - 1 : nl;
 }
 
+// The scan's state, kept between the chunks of one text (`reset` starts a text)
+let n = 0; // records
+let m = 0; // events
+let hasCounters = 0;
+let decls = 0;
+let namesUsed = 0; // bytes of declared names copied to the names area
+let cursor = 0; // the declaration after the last one the probe found
+let tableEv = -1; // the event of the open `*table` line
+let lineNo = 0;
+let errKind = 0;
+let errStart = 0;
+let errEnd = 0;
+
+/** starts a new text */
+export function reset(): void {
+  n = 0;
+  m = 0;
+  hasCounters = 0;
+  decls = 0;
+  namesUsed = 0;
+  cursor = 0;
+  tableEv = -1;
+  lineNo = 0;
+  errKind = 0;
+  errStart = 0;
+  errEnd = 0;
+}
+
 /**
- * Scans text [0, len). Records: 4 × i32 at recAt (line, start after the counters, end, offset of
- * the end of the chain name from start) and 2 × f64 at ctrAt (packets, -1 without counters; bytes),
- * at most recCap. Events: 8 × i32 at evAt (line, start, end, records before it, kind, for a
- * `*table` line the number of chain declarations up to the next one, for a declaration the end of
- * its name and the name's hash, for a run the number of its chain's declaration when the probe of
- * the next four found it (else -1) and where its `-A` starts), at most evCap. Declarations: 2 × i32 at declAt (name offset and
- * length), at most evCap. Header:
- * 8 × i32 at hdrAt: records, events, saw counters (0/1), error kind (0: none), the line count (on
- * an error: the error's line), the error line's start and end, chain declarations in all.
+ * Scans one chunk of the text: whole lines at memory [from, to), followed by at least 16 zero
+ * bytes; `delta` turns a memory address in the chunk into a position in the whole text. The caller
+ * cuts chunks at line ends, so every line is in one chunk; the chain compare restarts at each
+ * chunk (the first rule line of a chunk starts a run, possibly of the same chain: the result is
+ * the same, the run is only split). Positions written are positions in the whole text.
+ *
+ * Records: 4 × i32 at recAt (line, start after the counters, end, offset of the end of the chain
+ * name from start) and 2 × f64 at ctrAt (packets, -1 without counters; bytes), at most recCap.
+ * Events: 8 × i32 at evAt (line, start, end, records before it, kind, for a `*table` line the
+ * number of chain declarations up to the next one, for a declaration the end of its name and the
+ * name's hash, for a run the number of its chain's declaration when the probe of the next four
+ * found it (else -1) and where its `-A` starts), at most evCap. Declarations: 2 × i32 at declAt
+ * (where the name's copy starts in the names area at namesAt, and its length), at most evCap.
+ * Header, after each chunk: 8 × i32 at hdrAt: records, events, saw counters (0/1), error kind
+ * (0: none), the line count (on an error: the error's line), the error line's start and end,
+ * chain declarations in all.
  */
-export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, evCap: i32, declAt: i32, hdrAt: i32): i32 {
+export function scan(from: i32, to: i32, delta: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, evCap: i32, declAt: i32, namesAt: i32, hdrAt: i32): i32 {
+  const status = scanChunk(from, to, delta, recAt, ctrAt, recCap, evAt, evCap, declAt, namesAt);
+  store<i32>(hdrAt, n);
+  store<i32>(hdrAt, m, 4);
+  store<i32>(hdrAt, hasCounters, 8);
+  store<i32>(hdrAt, errKind, 12);
+  store<i32>(hdrAt, lineNo, 16);
+  store<i32>(hdrAt, errStart, 20);
+  store<i32>(hdrAt, errEnd, 24);
+  store<i32>(hdrAt, decls, 28);
+  return status;
+}
+
+// @ts-ignore: decorator
+@inline
+function scanChunk(from: i32, len: i32, delta: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, evCap: i32, declAt: i32, namesAt: i32): i32 {
   const nlv = i8x16.splat(NL);
   const qv = i8x16.splat(QUOTE);
-  let n = 0;
-  let m = 0;
-  let hasCounters = 0;
-  let decls = 0;
-  let cursor = 0; // the declaration after the last one the probe found
-  let tableEv = -1; // the event of the open `*table` line
   let prevAt = 0;
-  let prevLen = -1; // -1: no previous rule line in this table
-  let lineNo = 0;
-  let pos = 0;
-  let errKind = 0;
-  let errStart = 0;
-  let errEnd = 0;
+  let prevLen = -1; // -1: no previous rule line in this table (or chunk)
+  let pos = from;
   while (pos < len) {
     lineNo++;
     const start = pos;
@@ -173,10 +215,10 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
       pos = nl + 1;
       if (end == start) continue; // blank line
       if (m == evCap) return OVERFLOW;
-      const e = event(evAt + m++ * 32, lineNo, start, end, n, EV_LINE);
+      const e = event(evAt + m++ * 32, lineNo, start + delta, end + delta, n, EV_LINE);
       if (first == 58 /* : */) {
         // a declaration: the name up to the first blank and its hash, as the JavaScript side
-        // computes them (hashStep in iptables-save.ts)
+        // computes them (hashStep in iptables-save.ts); the name is copied for the probe
         let q = start + 1;
         let h: i32 = 0;
         while (q < end) {
@@ -185,11 +227,15 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
           h = h * 31 + <i32>c;
           q++;
         }
-        store<i32>(e, q, 24);
+        store<i32>(e, q + delta, 24);
         store<i32>(e, h, 28);
         if (decls == evCap) return OVERFLOW;
-        store<i32>(declAt + decls * 8, start + 1);
-        store<i32>(declAt + decls * 8, q - start - 1, 4);
+        const nameLen = q - start - 1;
+        const copy = namesAt + namesUsed;
+        memory.copy(copy, start + 1, nameLen);
+        namesUsed += nameLen;
+        store<i32>(declAt + decls * 8, copy);
+        store<i32>(declAt + decls * 8, nameLen, 4);
         decls++;
         if (tableEv >= 0) store<i32>(evAt + tableEv * 32, load<i32>(evAt + tableEv * 32, 20) + 1, 20);
       } else if (first == 42 /* * */) {
@@ -218,9 +264,9 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
       }
       if (!good) {
         errKind = ERR_COUNTERS;
-        errStart = start;
-        errEnd = stripCR(start, lineEnd(start, len));
-        break;
+        errStart = start + delta;
+        errEnd = stripCR(start, lineEnd(start, len)) + delta;
+        return ERROR;
       }
       packets = a;
       bytes = b;
@@ -243,12 +289,12 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
       // first blank after `-A` and its blanks
       const end = stripCR(start, lineEnd(p, len));
       if (m == evCap) return OVERFLOW;
-      const e = event(evAt + m++ * 32, lineNo, start, end, n, EV_RUN);
+      const e = event(evAt + m++ * 32, lineNo, start + delta, end + delta, n, EV_RUN);
       store<i32>(e, -1, 24);
-      store<i32>(e, p, 28);
+      store<i32>(e, p + delta, 28);
       if (!(end - p >= 3 && load<u8>(p) == 45 && load<u8>(p + 1) == 65 && load<u8>(p + 2) == SPACE)) {
         errKind = ERR_STOPPED; // the JavaScript side fails at this event
-        break;
+        return ERROR;
       }
       q = p + 3;
       while (q < end && load<u8>(q) == SPACE) q++;
@@ -302,28 +348,20 @@ export function scan(len: i32, recAt: i32, ctrAt: i32, recCap: i32, evAt: i32, e
     }
     if (inQuote) {
       errKind = ERR_QUOTE;
-      break;
+      return ERROR;
     }
     const end = stripCR(start, nl);
     pos = nl + 1;
     if (n == recCap) return OVERFLOW;
     const r = recAt + n * 16;
     store<i32>(r, lineNo);
-    store<i32>(r, p, 4);
-    store<i32>(r, end, 8);
+    store<i32>(r, p + delta, 4);
+    store<i32>(r, end + delta, 8);
     store<i32>(r, q - p, 12);
     const t = ctrAt + n * 16;
     store<f64>(t, packets);
     store<f64>(t, bytes, 8);
     n++;
   }
-  store<i32>(hdrAt, n);
-  store<i32>(hdrAt, m, 4);
-  store<i32>(hdrAt, hasCounters, 8);
-  store<i32>(hdrAt, errKind, 12);
-  store<i32>(hdrAt, lineNo, 16);
-  store<i32>(hdrAt, errStart, 20);
-  store<i32>(hdrAt, errEnd, 24);
-  store<i32>(hdrAt, decls, 28);
-  return errKind == 0 ? OK : ERROR;
+  return OK;
 }

@@ -104,4 +104,19 @@ describe('parseIptablesSave fuzz', () => {
     // most mutations stay ASCII, so the WebAssembly path is what was compared
     expect(scanned).toBeGreaterThan(4000);
   });
+
+  it('the scan in tiny chunks (1 to 300 characters: a line per chunk, lines split from their runs) agrees with the JavaScript loop on 3000 mutated fixtures', () => {
+    const rnd = prng(20261121);
+    let scanned = 0;
+    for (let n = 0; n < 3000; n++) {
+      let text = mutate(seeds[n % seeds.length] as string, rnd);
+      if (rnd() < 0.2) text = text.replaceAll('\n', '\r\n');
+      const chunk = [1, 7, 64, 300][n % 4] as number;
+      if (scanRules(text, { chunk }) !== null) scanned++;
+      const chunked = view(parseIptablesSave(text, { scanChunk: chunk }));
+      const js = view(parseIptablesSave(text, { scanner: 'js' }));
+      if (chunked !== js) throw new Error(`case ${n} (chunk ${chunk}): the scans disagree\n${JSON.stringify(text.slice(0, 600))}\nwasm: ${chunked.slice(0, 300)}\njs:   ${js.slice(0, 300)}`);
+    }
+    expect(scanned).toBeGreaterThan(2400);
+  });
 });

@@ -54,6 +54,41 @@ describe('iptables-scan', () => {
     expect(view(parseIptablesSave(crlf))).toBe(view(parseIptablesSave(crlf, { scanner: 'js' })));
   });
 
+  it('scans in chunks cut at line ends: the same records and parse as in one piece, runs split at the cuts', () => {
+    const text = generateIptablesSave({ rules: 3000, seed: 9 }).replaceAll('\n', '\r\n');
+    const whole = scanRules(text, { chunk: text.length });
+    const runsOf = (s: NonNullable<typeof whole>) => {
+      let runs = 0;
+      for (let b = 0; b < s.ev.length; b += EV) if (s.ev[b + 4] === EV_RUN) runs++;
+      return runs;
+    };
+    expect(whole).not.toBeNull();
+    if (whole === null) return;
+    const wholeRuns = runsOf(whole);
+    const rec = whole.rec.slice();
+    const ctr = whole.ctr.slice();
+    for (const chunk of [4096, 200, 1]) {
+      const s = scanRules(text, { chunk });
+      expect(s).not.toBeNull();
+      if (s === null) return;
+      expect([s.n, s.decls, s.lines, s.errKind]).toEqual([whole.n, whole.decls, whole.lines, 0]);
+      expect(s.rec).toEqual(rec);
+      expect(s.ctr).toEqual(ctr);
+      // a chunk of one character holds one line: every rule line starts a run
+      expect(runsOf(s)).toBe(chunk === 1 ? s.n : Math.max(runsOf(s), wholeRuns));
+      expect(view(parseIptablesSave(text, { scanChunk: chunk }))).toBe(view(parseIptablesSave(text, { scanner: 'js' })));
+    }
+    expect(runsOf(scanRules(text, { chunk: 4096 }) as NonNullable<typeof whole>)).toBeGreaterThan(wholeRuns);
+    // a line longer than the chunk is a chunk of its own; the last line may lack its newline
+    const long = `*filter\n:A - [0:0]\n-A A -m comment --comment "${'x'.repeat(500)}" -j ACCEPT\n-A A -j DROP\nCOMMIT`;
+    expect(view(parseIptablesSave(long, { scanChunk: 64 }))).toBe(view(parseIptablesSave(long, { scanner: 'js' })));
+    // an error in a later chunk names its line, with the text of the whole input
+    const bad = `${generateIptablesSave({ rules: 200, seed: 3 }).replace(/COMMIT\n$/, '')}[1:x] -A INPUT -j DROP\nCOMMIT\n`;
+    const r = parseIptablesSave(bad, { scanChunk: 512 });
+    expect(r.ok ? 'ok' : r.error.message).toMatch(/^line \d+: malformed counters "\[1:x\] -A INPUT -j DROP"$/);
+    expect(view(r)).toBe(view(parseIptablesSave(bad, { scanner: 'js' })));
+  });
+
   it('reads counters of any length as the JavaScript loop does (u64 maximum, past 2^53, one digit)', () => {
     const text = [
       '*filter',
