@@ -55,13 +55,18 @@ export const idArray = (length: number, tableSize: number): EntryIds => (tableSi
 /** The entry key: the JSON text of an object, the string itself for a string. */
 export const entryKey = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
+/** A list of `table` from ids gathered in 32 bits, stored in the smallest array that holds them. */
+export const packedIds = <E>(table: EntryTable<E>, ids32: Uint32Array): PackedList<E> => {
+  const ids = idArray(ids32.length, table.size);
+  ids.set(ids32);
+  return { table, ids };
+};
+
 /** Packs `values` into `table` (interning each). */
 export const pack = <E>(table: EntryTable<E>, values: readonly E[]): PackedList<E> => {
-  const tmp = new Uint32Array(values.length);
-  for (let k = 0; k < values.length; k++) tmp[k] = table.intern(entryKey(values[k]), values[k] as E);
-  const ids = idArray(values.length, table.size);
-  ids.set(tmp);
-  return { table, ids };
+  const ids = new Uint32Array(values.length);
+  for (let k = 0; k < values.length; k++) ids[k] = table.intern(entryKey(values[k]), values[k] as E);
+  return packedIds(table, ids);
 };
 
 /** The plain array a packed list stands for (the table's shared, frozen entries). */

@@ -51,7 +51,7 @@ import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedL
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../contract/snapshot.js';
-import { EntryTable, entryKey, idArray, materialise, pack, packedHostSet, packedOf, packedSection, type PackedList } from './entry-table.js';
+import { EntryTable, entryKey, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type PackedList } from './entry-table.js';
 import type { NodeState, ResolvedReport } from './correlate/types.js';
 
 export type IngestResult =
@@ -111,16 +111,14 @@ const packSection = (name: SectionName, section: Sections[SectionName], tables: 
  */
 const repack = <E>(list: PackedList<E>, table: EntryTable<E>, old: EntryTable<E>, remap: Int32Array): PackedList<E> => {
   if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: never the case today
-  const tmp = new Uint32Array(list.ids.length);
+  const ids = new Uint32Array(list.ids.length);
   for (let k = 0; k < list.ids.length; k++) {
-    const old = list.ids[k] as number;
-    let id = remap[old] as number;
-    if (id < 0) remap[old] = id = table.intern(list.table.keys[old], list.table.values[old] as E);
-    tmp[k] = id;
+    const was = list.ids[k] as number;
+    let id = remap[was] as number;
+    if (id < 0) remap[was] = id = table.intern(old.keys[was], old.values[was] as E);
+    ids[k] = id;
   }
-  const ids = idArray(tmp.length, table.size);
-  ids.set(tmp);
-  return { table, ids };
+  return packedIds(table, ids);
 };
 
 /** The section re-packed against the compacted table of `kind` (the section itself when it holds none). */
@@ -348,27 +346,22 @@ const pendingHash = (d: PendingDelta): string =>
 /** The held list with the splices applied, the inserted entries interned into `table`. */
 const applySplicesTo = <E>(table: EntryTable<E>, p: PendingSplices<E>): PackedList<E> => {
   const { list } = p;
-  const tmp = new Uint32Array(splicedLength(list.ids.length, p.splices));
+  const ids = new Uint32Array(splicedLength(list.ids.length, p.splices));
   let k = 0;
   const same = list.table === table;
-  const inserted = p.splices.flatMap((sp, a) => sp.insert.map((e, b) => ({ key: p.keys[a]![b]!, e })));
+  const insertedKeys = p.keys.flat(); // in the order applySplices inserts the entries
   let next = 0;
   applySplices(
     list.ids.length,
     (i) => list.ids[i] as number,
     p.splices,
     (id: number) => (same ? id : table.intern(list.table.keys[id], list.table.values[id] as E)),
-    () => {
-      const x = inserted[next++]!;
-      return table.intern(x.key, x.e);
-    },
+    (e) => table.intern(insertedKeys[next++], e),
     (id) => {
-      tmp[k++] = id;
+      ids[k++] = id;
     },
   );
-  const ids = idArray(tmp.length, table.size);
-  ids.set(tmp);
-  return { table, ids };
+  return packedIds(table, ids);
 };
 
 const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>

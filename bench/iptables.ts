@@ -14,9 +14,9 @@
  * the same process, alternating, times (a) a bare line split (`text.split('\n')` and touching each
  * line), (b) `parseIptablesSave` (wall and process CPU time: CPU time is steadier on a busy
  * machine; the WebAssembly rule scan for this ASCII text) and (b') the same with `scanner: 'js'`
- * (the JavaScript loop that non-ASCII text takes), then separately (c) parse + materialising every rule's derived fields (tokens, target,
- * comments, ipset matches) as a consumer reading all rules would. Reports medians, MB/s, the
- * parse/split ratios, heap and RSS.
+ * (the JavaScript loop that non-ASCII text takes), then separately (c) parse + materialising every
+ * rule's derived fields (tokens, target, comments, ipset matches) as a consumer reading all rules
+ * would. Reports medians, MB/s, the parse/split ratios, heap and RSS.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -57,8 +57,8 @@ function main(): void {
   const rssBefore = process.memoryUsage().rss;
   let heapAfterParse = 0;
   const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-  // phase 1: bare split and parse, alternating; the first WARMUP rounds warm up the JIT (the parse
-  // pass is still being re-optimised in rounds 3-5: measured 22-34 ms there, ~19 ms after)
+  // phase 1: bare split and parse, alternating; the first WARMUP rounds warm up the JIT (when
+  // measured, the JavaScript loop was still being re-optimised in rounds 3-5)
   for (let r = 0; r < runs + WARMUP; r++) {
     let c = process.cpuUsage();
     let t = performance.now();

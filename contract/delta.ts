@@ -278,8 +278,7 @@ export const sectionDelta = (name: DeltaSectionName, base: string, prev: unknown
 
 /** The data of an `{status: 'ok', data: [...]}` section with exactly those keys in that order, else null. */
 const okList = (section: unknown): unknown[] | null => {
-  if (!section || typeof section !== 'object') return null;
-  const keys = Object.keys(section);
-  const s = section as { status?: unknown; data?: unknown };
-  return keys.length === 2 && keys[0] === 'status' && keys[1] === 'data' && s.status === 'ok' && Array.isArray(s.data) ? s.data : null;
+  if (!section || typeof section !== 'object' || !sameKeys(section, ['status', 'data'])) return null;
+  const s = section as { status: unknown; data: unknown };
+  return s.status === 'ok' && Array.isArray(s.data) ? s.data : null;
 };

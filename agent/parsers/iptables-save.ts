@@ -2,13 +2,17 @@
  * Our own parser for `iptables-save` / `ip6tables-save` output (with or without `-c`). Pure.
  *
  * Design for speed (a big Calico node: 100k rules, 16k chains, ~15 MB; numbers in bench/results.md):
- * one pass over the text with indexOf / charCodeAt, no per-line split, no regex, no closure and no
- * object per rule or per chain while parsing. The pass validates every line (structure, counters,
- * chain, balanced quotes) and packs what it found into typed arrays (`ParseData`): a rule is five
- * 32-bit numbers (line, offsets, chain number) and two counters, a chain ten numbers (offsets of its
- * name and policy, counters, the span of its rule records). A rule line's chain is found by one
- * native compare against the previous line's chain name (iptables-save prints a chain's rules
- * together), else by probing the next declared chains, else by a hash index over the names in place.
+ * one pass over the text, no per-line split, no regex, no closure and no object per rule or per
+ * chain while parsing. For ASCII text the rule lines are scanned by a WebAssembly module
+ * (iptables-scan.ts) and only declarations, tables, comments and the first rule line of each run of
+ * a chain come back here (class `Pass`); other text takes a JavaScript loop over indexOf /
+ * charCodeAt (`jsPass`) that hands `Pass` the same lines. Either way every line is validated
+ * (structure, counters, chain, balanced quotes) and packed into typed arrays (`ParseData`): a rule
+ * is four 32-bit numbers (line, offsets) and two counters, its chain found through the runs; a
+ * chain ten numbers (offsets of its name and policy, counters, the span of its rule records). A
+ * rule line's chain is found by comparing its `-A CHAIN` with the previous rule line's (iptables-save
+ * prints a chain's rules together), else by probing the next declared chains, else by a hash index
+ * over the names in place.
  * `IptablesTable.chains` makes the chain objects on first access; `IptablesRule` objects (raw text,
  * tokens with quotes removed and `!` kept as a token, target, -j vs -g, target args, every comment,
  * cali id, ipset matches) are made on access and derive their fields on first use; totals read the
@@ -987,7 +991,6 @@ const deriveFromTokens = (tokens: string[]): Derived => {
   }
   return { tokens, target, targetKind, targetArgs, comments, caliId, matchSets };
 };
-
 
 /**
  * Groups a rule's tokens (before its target) into basic options and `-m` match modules, each

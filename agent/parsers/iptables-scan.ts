@@ -129,7 +129,6 @@ export function scanRules(text: string, options: { release?: boolean; chunk?: nu
   const namesAt = declAt + cap * 8; // copies of the declared names: at most the text's length
   const hdrAt = align16(namesAt + len + 16);
   const textAt = hdrAt + 64;
-  if (textAt + Math.min(len, chunk) + 64 > 0x7fff0000) return null;
   s.reset();
   let status = 0;
   let base = 0;
@@ -151,8 +150,7 @@ export function scanRules(text: string, options: { release?: boolean; chunk?: nu
     const bytes = Buffer.from(s.memory.buffer);
     // one byte per character for ASCII text: writing as UTF-8 with 4 bytes to spare writes exactly
     // `size` bytes then, and more otherwise
-    const part = size === len ? text : text.slice(base, end);
-    if (bytes.write(part, textAt, size + 4, 'utf8') !== size) return null;
+    if (bytes.write(text.slice(base, end), textAt, size + 4, 'utf8') !== size) return null;
     bytes.fill(0, textAt + size, textAt + size + 16); // the scanner reads up to 15 bytes past the end
     status = s.scan(textAt, textAt + size, base - textAt, recAt, ctrAt, cap, evAt, cap, declAt, namesAt, hdrAt);
     base = end;
