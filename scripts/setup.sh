@@ -17,7 +17,22 @@ if command -v apt-get >/dev/null; then
     $SUDO systemctl stop prometheus || true
   fi
 fi
-node -e 'const [maj]=process.versions.node.split(".").map(Number); if (maj < 20) { console.error(`calico-diag needs Node 20 or later, found ${process.version}`); process.exit(1); }'
+# Node 24 LTS is calico-diag's runtime. Where the machine has an older Node, install Node 24 from the
+# npm registry's `node` package (it ships the binary) and put it first on PATH via /usr/local/bin.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 24 ]; then
+  NODE_DIR=/opt/calico-diag/node24
+  echo "installing Node 24 (npm package node@24) into $NODE_DIR" >&2
+  $SUDO mkdir -p "$NODE_DIR"
+  $SUDO npm install --prefix "$NODE_DIR" --no-save --no-audit --no-fund --loglevel=error node@24 >/dev/null
+  $SUDO ln -sf "$NODE_DIR/node_modules/node/bin/node" /usr/local/bin/node
+  hash -r
+  case ":$PATH:" in *:/usr/local/bin:*) ;; *) export PATH="/usr/local/bin:$PATH" ;; esac
+fi
+if [ "$(node_major)" -lt 24 ]; then
+  echo "calico-diag needs Node 24; 'node' on PATH is $(node --version) ($(command -v node))" >&2
+  exit 1
+fi
 # npm ci first. npm 11.19 (this machine's) writes lock files that hold only the current platform's
 # entries of packages with per-platform optional dependencies (rollup, under vitest) and then
 # refuses its own lock in `npm ci` ("Missing: @rollup/rollup-android-arm-eabi@ from lock file").
