@@ -174,6 +174,34 @@ export const IptablesFamily = z.object({
   caliChains: z.number().int(),
 });
 
+/**
+ * Which sources may send this node encapsulated (VXLAN or IPIP) traffic, as the policy rules
+ * actually present decide it. Current Felix (3.2x) writes an ACCEPT of sources in a set
+ * (`cali40all-vxlan-net` / `cali60all-vxlan-net` for VXLAN, `cali40all-hosts-net` for IPIP)
+ * followed by a catch-all DROP of the remaining encapsulated packets (`accept-then-drop`); older
+ * releases write one DROP negating the set (`negated-drop`, `cali40all-hosts-net` or
+ * `felix-calico-hosts-4`). Either backend (iptables or Calico's nftables dataplane) yields this.
+ */
+export const EncapGuard = z.object({
+  family: z.enum(['ipv4', 'ipv6']),
+  encapsulation: z.enum(['vxlan', 'ipip']),
+  form: z.enum(['accept-then-drop', 'negated-drop']),
+  /** the set whose members may send encapsulated traffic */
+  set: z.string(),
+  table: z.string(),
+  chain: z.string(),
+  /** the rule that drops encapsulated traffic from sources outside the set, with its counters */
+  drop: z.object({
+    /** 1-based position in its chain */
+    index: z.number().int(),
+    caliId: z.string().nullable(),
+    comments: z.array(z.string()),
+    packets: Counter,
+    bytes: Counter,
+  }),
+});
+export type EncapGuard = z.infer<typeof EncapGuard>;
+
 export const Iptables = z.object({
   backend: z.enum(['legacy', 'nft']),
   /** how the backend was chosen, as Felix does it (kube hint chains, else rule counts) */
@@ -192,6 +220,8 @@ export const Iptables = z.object({
   warnings: z.array(z.string()).optional(),
   /** DROP/REJECT rules in policy chains left out of dropRules because their counters are zero */
   idlePolicyDropRules: z.number().int().nonnegative().optional(),
+  /** the rules guarding encapsulated traffic (see EncapGuard); optional so older reports stay valid */
+  encapGuards: z.array(EncapGuard).optional(),
 });
 export type Iptables = z.infer<typeof Iptables>;
 
