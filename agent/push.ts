@@ -16,8 +16,12 @@
  *   much smaller than the section in full. The new data becomes the base only once a report
  *   carrying it was accepted; a 409 for a section forgets its base (it is then sent in full).
  * - Failures (unreachable, timeout, 5xx, other 4xx) back off exponentially with full jitter:
- *   delay = random() × min(cap, base × 2^(failures−1)), base = the snapshot interval. While backing
- *   off, newer results replace the pending one; when the timer fires, the latest is sent.
+ *   delay = random() × min(cap, base × 2^(failures−1)), base = a quarter of the snapshot interval,
+ *   cap = one interval. The cap is what brings the cluster view back quickly: whatever the length of
+ *   an aggregator outage, every live agent retries within one interval of it ending, so each has
+ *   reported within two (#16). The jitter spreads a whole cluster's retries over that interval.
+ *   While backing off, newer results replace the pending one; when the timer fires, the latest is
+ *   sent.
  * - Every request has a timeout (AbortSignal) so a hanging aggregator cannot wedge the sender.
  *   A connection error is retried once at once (a kept-alive socket to a restarted aggregator).
  * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
@@ -133,8 +137,9 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   const timers: Timers = deps.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
   const doFetch = deps.fetch ?? fetch;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
-  const baseMs = deps.intervalSeconds * 1000;
-  const capMs = deps.backoffCapMs ?? 5 * 60_000;
+  const intervalMs = deps.intervalSeconds * 1000;
+  const baseMs = Math.max(250, intervalMs / 4);
+  const capMs = Math.max(baseMs, deps.backoffCapMs ?? intervalMs);
   const agentId = deps.agentId ?? randomBytes(12).toString('hex');
   const url = new URL('/v1/reports', deps.aggregatorUrl).toString();
 
