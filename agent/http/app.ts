@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { installErrorHandler, NotFound, requireBearer } from '../../common/http.js';
+import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { CheckStatus, Finding } from '../../contract/finding.js';
 import type { Snapshot } from '../../contract/snapshot.js';
 
@@ -38,6 +39,8 @@ export interface AgentDeps {
   staleAfterMs: number;
   /** Plugins registered with bearer auth already applied, e.g. engineer F's captures/probes routes. */
   extraRoutes?: FastifyPluginAsync[];
+  /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
+  timeouts?: ServerTimeouts;
 }
 
 export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
@@ -46,6 +49,7 @@ export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
     // probes and scrapes every few seconds would drown the log; /v1 requests are logged
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/metrics' }),
     bodyLimit: 1024 * 1024,
+    ...serverTimeoutOptions(deps.timeouts),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { installErrorHandler, requireBearer } from '../../common/http.js';
+import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { Clock, CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
 import type { ReportStore } from '../store.js';
@@ -36,6 +37,8 @@ export interface AggregatorAppDeps {
   maxConcurrentReports?: number;
   extensions?: readonly AppExtension[];
   version?: string;
+  /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
+  timeouts?: ServerTimeouts;
 }
 
 export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<FastifyInstance> => {
@@ -46,6 +49,7 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // node names are up to 253 characters (RFC 1123); the default 100 would answer 414 to real names
     routerOptions: { maxParamLength: 512 },
+    ...serverTimeoutOptions(deps.timeouts),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
