@@ -5,7 +5,10 @@
  * killed with its whole process group when either is exceeded. Failures to run are typed
  * `RunError`s, never exceptions; a non-zero exit is reported as data (`exitCode`) because some
  * tools (iptables-nft-save) fail with exit 0 and others succeed with exit 1 — the caller decides.
- * Concurrency: stateless; each call owns its child process.
+ * Concurrency: each call owns its child process. The one piece of process-wide state is the set
+ * of process groups running now (`running`): they are this process's own children, so they are
+ * killed when it exits — normally, on a crash (node emits 'exit') or on a signal the entry point
+ * turns into an exit (#16: nothing the agent or the CLI starts may outlive it).
  */
 import { execa } from 'execa';
 
@@ -56,6 +59,18 @@ const killGroup = (pid: number | undefined): void => {
   }
 };
 
+/** Process groups of the commands running now (see the header). */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+/** Kills the process group of every command still running; returns how many there were. */
+export const killRunningCommands = (): number => {
+  const n = running.size;
+  for (const pid of running) killGroup(pid);
+  running.clear();
+  return n;
+};
+
 /** The real runner, backed by execa. */
 export const execRunner: CommandRunner = async (req) => {
   const started = performance.now();
@@ -88,14 +103,24 @@ export const execRunner: CommandRunner = async (req) => {
       env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       extendEnv: false,
     });
+    // execa's cleanup does not cover detached children: they are tracked and killed on exit here
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => void killRunningCommands());
+    }
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
     // keep us waiting, so the whole group is killed from here.
     let groupKilled = false;
     const timer = setTimeout(() => {
       groupKilled = true;
-      killGroup(child.pid);
+      killGroup(pid);
     }, timeoutMs);
-    const result = await child.finally(() => clearTimeout(timer));
+    const result = await child.finally(() => {
+      clearTimeout(timer);
+      if (pid !== undefined) running.delete(pid);
+    });
     if (result.isMaxBuffer || result.isCanceled) killGroup(child.pid);
     const stderr = String(result.stderr ?? '');
     if (result.timedOut || groupKilled) return fail('timeout', `${file} did not finish within ${timeoutMs} ms`, stderr);
