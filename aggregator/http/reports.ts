@@ -13,6 +13,8 @@ import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metri
 import type { AggregatorAppDeps } from './app.js';
 import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
+import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
+import createError from '@fastify/error';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
   if (noted) return noted;
@@ -21,6 +23,8 @@ const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutc
   if (status === 400) return 'invalid';
   return undefined;
 };
+
+const FindingForAnotherNode = createError('FINDING_NODE_MISMATCH', '%s', 400);
 
 export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
   const { store, engine, metrics, clock } = deps;
@@ -45,6 +49,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       },
       onRequestAbort: async (request) => release(request),
       preValidation: async (request) => {
+        await bodyWithin(REPORT_LIMITS)(request);
         const body = request.body as { sections?: unknown } | null | undefined;
         if (body && typeof body === 'object') rawSections.set(request, body.sections);
         const length = Number(request.headers['content-length']);
@@ -58,6 +63,12 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
     },
     async (request, reply) => {
       const report = request.body;
+      // #16: an agent speaks for its own node only: a finding planted in another node's name is refused
+      const foreign = report.findings.find((f) => f.node !== report.node);
+      if (foreign) {
+        outcomes.set(request, 'invalid');
+        throw new FindingForAnotherNode(`report from ${report.node} carries a finding for node ${foreign.node} (${foreign.rule})`);
+      }
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
       for (const name of SECTION_NAMES) {
