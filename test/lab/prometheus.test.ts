@@ -26,9 +26,9 @@ const PROM = '127.0.0.1:9090';
 interface RuleSpec {
   groups: { name: string; rules: { alert: string; expr: string; for?: string; labels?: Record<string, string> }[] }[];
 }
-const ruleSpec = (parse(readFileSync(join(root, 'manifests/prometheusrule.yaml'), 'utf8')) as { spec: RuleSpec }).spec;
+const ruleSpec = (parse(readFileSync(join(root, 'manifests/components/monitoring/prometheusrule.yaml'), 'utf8')) as { spec: RuleSpec }).spec;
 const alerts = ruleSpec.groups.flatMap((g) => g.rules);
-const dashboard = JSON.parse(readFileSync(join(root, 'manifests/grafana/calico-diag.json'), 'utf8')) as {
+const dashboard = JSON.parse(readFileSync(join(root, 'manifests/base/grafana/calico-diag.json'), 'utf8')) as {
   panels: { title: string; targets: { expr: string }[] }[];
 };
 const dashboardExprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
