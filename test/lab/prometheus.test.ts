@@ -179,6 +179,11 @@ describe('issue #6: Prometheus scrapes the lab', () => {
         const r = await query('calico_diag_findings{rule="iptables-drops-rising",severity="info"} > 0');
         return r.length > 0 ? r : undefined;
       }, traffic);
+      // the raw counters rise, so the former `delta(calico_diag_node_iptables_drop_packets[10m]) > 0` would fire
+      await until('node1 drop counters rising', 20_000, async () => {
+        const r = await query('delta(calico_diag_node_iptables_drop_packets{node="node1"}[1m]) > 0');
+        return r.length > 0 ? r : undefined;
+      }, traffic);
       for (let i = 0; i < 5; i++) {
         await traffic();
         expect(await query(rule.expr)).toEqual([]);
@@ -234,8 +239,12 @@ describe('issue #6: Prometheus scrapes the lab', () => {
     } finally {
       await undo();
     }
-    // undone: the aggregator is scraped again with its default cap, the alert resolves
+    // undone: the aggregator is scraped again with its default cap, the alert resolves, and the
+    // restarted aggregator holds every node's report again (the next tests diagnose between nodes)
     await until(`${name} resolved`, 40_000, async () => ((await query(rule.expr)).length === 0 ? true : undefined));
+    await until('every node reporting to the restarted aggregator', 40_000, async () =>
+      (await query(`sum(calico_diag_nodes{state="reporting"}) == ${L().nodes.length}`)).length > 0 ? true : undefined,
+    );
   }, 120_000);
 
   it.each(dashboardVariables.map((v) => [v.name, variableQuery(v) ?? ''] as const))('dashboard variable $%s finds values: %s', async (name, q) => {
