@@ -172,6 +172,8 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
   const host = deps.host ?? realHost(execRunner);
   const version = agentVersion();
   let token = deps.token;
+  /** given by the aggregator with accepted reports (node identities): what it presents to us */
+  let agentKey = '';
   const log = deps.logger;
 
   const pusher = config.aggregatorUrl
@@ -185,6 +187,9 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
         now: () => clock.now(),
         logger: log.child({ component: 'push' }),
         onOutcome: (o) => metrics.countPush(o),
+        onAgentKey: (k) => {
+          agentKey = k;
+        },
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       })
     : null;
@@ -221,6 +226,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     logger: log,
     registry,
     token: () => token,
+    agentKey: () => agentKey,
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),

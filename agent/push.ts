@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
 import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
-import { SectionsRequired, type Report } from '../contract/report.js';
+import { ReportAccepted, SectionsRequired, type Report } from '../contract/report.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
 import type { PushOutcome } from './metrics.js';
 
@@ -65,6 +65,8 @@ export interface PusherDeps {
   backoffCapMs?: number;
   logger: Logger;
   onOutcome?: (outcome: PushOutcome) => void;
+  /** called with the key the aggregator gave in answer to an accepted report (node identities) */
+  onAgentKey?: (key: string) => void;
   agentId?: string;
 }
 
@@ -82,6 +84,14 @@ export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, 
   failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
 
 const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
 
 /**
  * Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`.
@@ -187,15 +197,13 @@ export const createPusher = (deps: PusherDeps): Pusher => {
       }
     }
     if (res === null) return { kind: 'failed', outcome: 'unreachable', detail: 'no response' };
-    if (res.status >= 200 && res.status < 300) return { kind: 'accepted' };
+    if (res.status >= 200 && res.status < 300) {
+      const accepted = ReportAccepted.safeParse(safeJson(text));
+      if (accepted.success && accepted.data.agentKey) deps.onAgentKey?.(accepted.data.agentKey);
+      return { kind: 'accepted' };
+    }
     if (res.status === 409) {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        // handled below
-      }
-      const sr = SectionsRequired.safeParse(json);
+      const sr = SectionsRequired.safeParse(safeJson(text));
       if (sr.success) return { kind: 'sections-required', sections: sr.data.sections };
     }
     const outcome = res.status >= 500 ? 'server-error' : 'rejected';

@@ -21,13 +21,15 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 export const tokenMatches = (presented: string, expected: string): boolean =>
   expected.length > 0 && timingSafeEqual(digest(presented), digest(expected));
 
-/** An onRequest hook that requires `Authorization: Bearer <token>`. */
+/** An onRequest hook that requires `Authorization: Bearer <token>`, one of the expected tokens. */
 export const requireBearer =
-  (expected: () => string) =>
+  (expected: () => string | readonly string[]) =>
   async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m?.[1] || !tokenMatches(m[1], expected())) throw new Unauthorized();
+    const presented = m?.[1];
+    const wanted = expected();
+    if (!presented || !(typeof wanted === 'string' ? [wanted] : wanted).some((t) => tokenMatches(presented, t))) throw new Unauthorized();
   };
 
 /**

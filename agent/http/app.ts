@@ -32,6 +32,8 @@ export interface AgentDeps {
   logger: Logger;
   registry: Registry;
   token: () => string;
+  /** the key the aggregator presents when it calls this agent (node identities, #16); '' until one is given */
+  agentKey?: () => string;
   latest: () => LatestState | null;
   /** epoch ms */
   now: () => number;
@@ -72,7 +74,7 @@ export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
   });
 
   app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRequest', requireBearer(() => [deps.token(), deps.agentKey?.() ?? '']));
     v1.get('/v1/snapshot', async () => {
       const latest = deps.latest();
       if (!latest) throw new NotFound('no snapshot taken yet');

@@ -8,7 +8,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { installErrorHandler, requireBearer } from '../../common/http.js';
+import { installErrorHandler } from '../../common/http.js';
+import { sharedTokenAuthenticator, type Authenticator } from '../auth/identity.js';
+import { authenticate } from './caller.js';
 import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { Clock, CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
@@ -29,6 +31,10 @@ export interface AggregatorAppDeps {
   registry: Registry;
   /** the expected bearer token, read per request so a rotated token file takes effect */
   token: () => string;
+  /** who may call /v1 (default: the shared token); in `kubernetes` mode agents report only for their own node */
+  authenticator?: Authenticator;
+  /** the key an agent is given, with its accepted report, for the aggregator's calls to it */
+  agentKeyFor?: (node: string) => string;
   logger: Logger;
   clock: Clock;
   staleAfterIntervals: number;
@@ -77,7 +83,7 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
   open.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRequest', authenticate(deps.authenticator ?? sharedTokenAuthenticator(deps.token)));
     v1.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearer: [] }] };
     });

@@ -30,7 +30,8 @@ export interface DiagnoseRouteDeps {
   clusterMap: () => ClusterMap;
   findings: () => readonly Finding[];
   agent: (node: string) => AgentView | null;
-  token: () => string;
+  /** the credential to present to a node's agent */
+  token: (node: string) => string;
   now: () => number;
   logger: Logger;
   /** calico_diag_diagnoses_total{verdict} */

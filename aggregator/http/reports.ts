@@ -15,6 +15,7 @@ import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
 import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
 import createError from '@fastify/error';
+import { callerOf } from './caller.js';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
   if (noted) return noted;
@@ -25,6 +26,7 @@ const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutc
 };
 
 const FindingForAnotherNode = createError('FINDING_NODE_MISMATCH', '%s', 400);
+const NotThisNode = createError('NODE_IDENTITY', '%s', 403);
 
 export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
   const { store, engine, metrics, clock } = deps;
@@ -63,6 +65,12 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
     },
     async (request, reply) => {
       const report = request.body;
+      // #16: with node identities a credential reports for its own node only
+      if (deps.authenticator?.mode === 'kubernetes') {
+        const caller = callerOf(request);
+        if (caller?.kind !== 'node') throw new NotThisNode('reports need an agent credential bound to a node (its projected service-account token)');
+        if (caller.node !== report.node) throw new NotThisNode(`this credential belongs to node ${caller.node}, not to ${report.node}`);
+      }
       // #16: an agent speaks for its own node only: a finding planted in another node's name is refused
       const foreign = report.findings.find((f) => f.node !== report.node);
       if (foreign) {
@@ -85,7 +93,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
           outcomes.set(request, 'accepted');
           if (result.restarted) log.info({ report: { node: report.node, agentId: report.agentId, seq: report.seq } }, 'agent restarted');
           engine.notify();
-          return { accepted: true as const, node: report.node, seq: report.seq };
+          return { accepted: true as const, node: report.node, seq: report.seq, ...(deps.agentKeyFor ? { agentKey: deps.agentKeyFor(report.node) } : {}) };
         }
         case 'stale':
           outcomes.set(request, 'stale');

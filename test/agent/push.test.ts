@@ -315,6 +315,17 @@ describe('report push (issue #3)', () => {
     expect(t.scheduled).toHaveLength(0);
   });
 
+  // #16: with node identities the aggregator opens this agent with a key it hands over on acceptance
+  it('passes on the agent key an accepted report brings back', async () => {
+    const keys: string[] = [];
+    const fetchWithKey: typeof fetch = async () => new Response(JSON.stringify({ accepted: true, node: 'node-a', seq: 0, agentKey: 'key-for-node-a' }), { status: 200 });
+    const p = make({ fetch: fetchWithKey, onAgentKey: (k) => keys.push(k) });
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    expect(keys).toEqual(['key-for-node-a']);
+  });
+
   // #16: after an aggregator outage the view came back only after ~5 intervals
   it('retries within one interval however long the aggregator was down', async () => {
     const t = manualTimers();

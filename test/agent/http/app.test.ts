@@ -113,3 +113,17 @@ describe('agent HTTP server timeouts', () => {
     }
   });
 });
+
+describe('agent credentials', () => {
+  // #16: with node identities the aggregator calls an agent with that node's own key
+  it('opens /v1 to the agent key the aggregator gave, as to the token', async () => {
+    let key = '';
+    const app = buildAgentApp({ logger: pino({ level: 'silent' }), registry: new Registry(), token: () => 's3cret', agentKey: () => key, latest: () => state, now: () => T0, staleAfterMs: 60_000 });
+    const get = (token: string) => app.inject({ method: 'GET', url: '/v1/snapshot', headers: { authorization: `Bearer ${token}` } });
+    expect((await get('node-key')).statusCode).toBe(401);
+    key = 'node-key';
+    expect((await get('node-key')).statusCode).toBe(200);
+    expect((await get('s3cret')).statusCode).toBe(200);
+    expect((await get('other-node-key')).statusCode).toBe(401);
+  });
+});
