@@ -17,7 +17,7 @@ export interface RunRequest {
   argv: readonly [string, ...string[]];
   /** Kill the process group after this many ms. Default 10 000. */
   timeoutMs?: number;
-  /** Kill when stdout or stderr exceeds this many bytes. Default 64 MiB. */
+  /** Kill when stdout or stderr exceeds this many bytes. Default 16 MiB. */
   maxOutputBytes?: number;
   /** Written to stdin, then stdin is closed. */
   input?: string;
@@ -48,7 +48,8 @@ export type RunResult = RunOutput | RunError;
 export type CommandRunner = (req: RunRequest) => Promise<RunResult>;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** for commands that print little (ip -j, bridge -j, ipset): a few MiB even on big nodes */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 const killGroup = (pid: number | undefined): void => {
   if (pid === undefined) return;
@@ -91,13 +92,13 @@ export const execRunner: CommandRunner = async (req) => {
       shell: false,
       reject: false,
       timeout: timeoutMs,
-      maxBuffer,
+      // output is read here, chunk by chunk, with the cap applied as it arrives (see `capture`):
+      // execa's own buffering held several times the cap before it stopped a fast writer (#16)
+      buffer: false,
       killSignal: 'SIGKILL',
       // Own process group, so a timeout kills grandchildren too (node-problem-detector's runner).
       detached: true,
       cleanup: true,
-      stripFinalNewline: false,
-      encoding: 'utf8',
       ...(req.input === undefined ? { stdin: 'ignore' as const } : { input: req.input }),
       ...(req.signal ? { cancelSignal: req.signal } : {}),
       env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -110,6 +111,28 @@ export const execRunner: CommandRunner = async (req) => {
       exitHookInstalled = true;
       process.once('exit', () => void killRunningCommands());
     }
+    let overflowed = false;
+    const capture = (stream: NodeJS.ReadableStream | null): Promise<string> =>
+      new Promise((resolve) => {
+        if (!stream) return resolve('');
+        const chunks: Buffer[] = [];
+        let total = 0;
+        stream.on('data', (chunk: Buffer) => {
+          if (overflowed) return;
+          total += chunk.length;
+          if (total > maxBuffer) {
+            overflowed = true;
+            chunks.length = 0;
+            killGroup(pid);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+    const outputs = Promise.all([capture(child.stdout), capture(child.stderr)]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
     // keep us waiting, so the whole group is killed from here.
     let groupKilled = false;
@@ -121,10 +144,10 @@ export const execRunner: CommandRunner = async (req) => {
       clearTimeout(timer);
       if (pid !== undefined) running.delete(pid);
     });
-    if (result.isMaxBuffer || result.isCanceled) killGroup(child.pid);
-    const stderr = String(result.stderr ?? '');
+    if (result.isCanceled) killGroup(child.pid);
+    const [stdout, stderr] = await outputs;
+    if (overflowed) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
     if (result.timedOut || groupKilled) return fail('timeout', `${file} did not finish within ${timeoutMs} ms`, stderr);
-    if (result.isMaxBuffer) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
     if (result.isCanceled) return fail('aborted', `${file} was cancelled`, stderr);
     const code = (result as { code?: string }).code;
     if (code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
@@ -135,7 +158,7 @@ export const execRunner: CommandRunner = async (req) => {
     if (/permission denied|operation not permitted|you must be root/i.test(stderr) && (result.exitCode ?? 0) !== 0) {
       return fail('permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? 'permission denied'}`, stderr);
     }
-    return { ok: true, stdout: String(result.stdout ?? ''), stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
+    return { ok: true, stdout, stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
