@@ -57,7 +57,7 @@ describe('calico-diag agent (issue #2)', () => {
   it('refuses bad values with the flag and env var named', async () => {
     const r = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'token'), '--interval', 'soon']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^calico-diag: invalid --interval \/ CALICO_DIAG_INTERVAL "soon": must be a number of seconds\n$/);
+    expect(r.err).toMatch(/^calico-diag: invalid --interval \/ CALICO_DIAG_INTERVAL "soon": not a duration: use e.g. 500ms, 30s, 1m, 2m30s \(a plain number is seconds\)\n$/);
     expect(r.started).toEqual([]);
   });
 });
