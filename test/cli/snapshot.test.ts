@@ -96,7 +96,7 @@ describe('calico-diag snapshot (issue #2)', () => {
       const seen: number[] = [];
       const host = (): Host => {
         const h = fixtureHost();
-        return { ...h, run: async (req) => (seen.push(req.timeoutMs), h.run(req)) };
+        return { ...h, run: async (req) => (seen.push(req.timeoutMs ?? -1), h.run(req)) };
       };
       const io = memoryIo();
       const code = await runCli(['snapshot', '--node', 'n', ...args], io, { snapshot: { host, env: {}, clock } });
