@@ -7,6 +7,16 @@ import { readTokenFile } from '../agent/config.js';
 import { safeLine } from './format.js';
 import { CliError } from './io.js';
 
+/** A failed aggregator request; `status` is the HTTP status when there was an answer. */
+export class AggregatorError extends CliError {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The flags every aggregator-reading command takes. */
 export interface AggregatorFlags {
   aggregator?: string | undefined;
@@ -65,9 +75,9 @@ export const requestAggregator = async (target: AggregatorTarget, init: RequestI
     text = await res.text();
   } catch (err) {
     const e = err as Error;
-    throw new CliError(`cannot reach ${target.where ?? `the aggregator at ${target.url.origin}`}: ${safeLine((e.cause as Error | undefined)?.message ?? e.message)}`);
+    throw new AggregatorError(`cannot reach ${target.where ?? `the aggregator at ${target.url.origin}`}: ${safeLine((e.cause as Error | undefined)?.message ?? e.message)}`);
   }
-  if (res.status === 401) throw new CliError(`${where} refused the request (401): ${target.authHint ?? (target.tokenFile ? 'wrong token' : 'pass --token-file')}`);
+  if (res.status === 401) throw new AggregatorError(`${where} refused the request (401): ${target.authHint ?? (target.tokenFile ? 'wrong token' : 'pass --token-file')}`, 401);
   if (!res.ok) {
     let message = text.slice(0, 300);
     try {
@@ -75,7 +85,7 @@ export const requestAggregator = async (target: AggregatorTarget, init: RequestI
     } catch {
       // not JSON: keep the text
     }
-    throw new CliError(`${where} answered ${res.status}: ${safeLine(String(message))}`);
+    throw new AggregatorError(`${where} answered ${res.status}: ${safeLine(String(message))}`, res.status);
   }
   return text;
 };

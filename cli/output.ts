@@ -31,7 +31,6 @@ export const isStructured = (f: OutputFormat): f is 'json' | 'yaml' => f === 'js
 
 // JSON.stringify already escapes C0 controls; DEL, C1 controls and bidi overrides are written as
 // \uXXXX as well (the same string once parsed), so a terminal never acts on report text.
-// eslint-disable-next-line no-control-regex
 const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const HAS_UNSAFE = new RegExp(JSON_UNSAFE.source);

@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { iptablesTotals, parseIptablesSave, type IptablesDump } from '../agent/parsers/iptables-save.js';
-import { renderFields, renderTable } from './format.js';
+import { painter, renderFields, renderTable, safeLine, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
 import { addOutputOptions, isStructured, outputFormat, renderStructured, type OutputFlags } from './output.js';
 
@@ -37,7 +37,7 @@ const perTable = (dump: IptablesDump): TableTotals[] =>
     return { table: t.name, chains: t.chains.length, rules, packets, bytes };
   });
 
-const summary = (dump: IptablesDump, wide: boolean): string => {
+const summary = (dump: IptablesDump, wide: boolean, paint: Paint): string => {
   const totals = iptablesTotals(dump);
   let out = renderFields([
     ['tables', String(totals.tables)],
@@ -49,6 +49,7 @@ const summary = (dump: IptablesDump, wide: boolean): string => {
   out += '\n' + renderTable(
     ['TABLE', 'CHAINS', 'RULES', 'PACKETS', 'BYTES'],
     perTable(dump).map((t) => [t.table, String(t.chains), String(t.rules), String(t.packets), String(t.bytes)]),
+    { paint },
   );
   if (wide) {
     const chains = dump.tables.flatMap((t) =>
@@ -57,7 +58,7 @@ const summary = (dump: IptablesDump, wide: boolean): string => {
         return [t.name, c.name, c.policy ?? '-', String(c.ruleCount), String(counted.packets), String(counted.bytes)];
       }),
     );
-    out += '\n' + renderTable(['TABLE', 'CHAIN', 'POLICY', 'RULES', 'PACKETS', 'BYTES'], chains, { maxCellWidth: 100 });
+    out += '\n' + renderTable(['TABLE', 'CHAIN', 'POLICY', 'RULES', 'PACKETS', 'BYTES'], chains, { maxCellWidth: 100, paint });
   }
   const hits: string[][] = [];
   for (const t of dump.tables)
@@ -68,9 +69,9 @@ const summary = (dump: IptablesDump, wide: boolean): string => {
         }
       }
   if (hits.length > 0) {
-    out += '\nDROP/REJECT rules that counted packets:\n' + renderTable(['TABLE', 'CHAIN', '#', 'TARGET', 'PACKETS', 'CALI-ID', 'COMMENT'], hits);
+    out += '\nDROP/REJECT rules that counted packets:\n' + renderTable(['TABLE', 'CHAIN', '#', 'TARGET', 'PACKETS', 'CALI-ID', 'COMMENT'], hits, { paint, style: (col) => (col === 3 ? 'red' : undefined) });
   }
-  if (dump.warnings.length > 0) out += '\nwarnings:\n' + dump.warnings.map((w) => `  line ${w.line}: ${w.message}\n`).join('');
+  if (dump.warnings.length > 0) out += '\nwarnings:\n' + dump.warnings.map((w) => `  line ${w.line}: ${safeLine(w.message)}\n`).join('');
   return out;
 };
 
@@ -86,7 +87,7 @@ export function registerParseCommand(program: Command, io: CliIo): void {
       throw new CliError(`iptables-save input: ${r.error.code}: ${where}${r.error.message.split('\n')[0]}`);
     }
     const dump = r.value;
-    if (!isStructured(format)) return void io.stdout(summary(dump, format === 'wide'));
+    if (!isStructured(format)) return void io.stdout(summary(dump, format === 'wide', painter(io.colour)));
     const t = iptablesTotals(dump);
     const totals = { tables: t.tables, chains: t.chains, rules: t.rules, packets: t.packets, bytes: t.bytes, hasCounters: dump.hasCounters, perTable: perTable(dump), warnings: dump.warnings };
     io.stdout(renderStructured(format, totals, { compact: true }));
