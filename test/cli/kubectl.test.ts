@@ -35,6 +35,7 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  body?: string;
 }
 let agg: AggregatorHandle;
 let api: Server;
@@ -84,8 +85,8 @@ beforeAll(async () => {
       // kube-apiserver's authentication filter drops Authorization before the proxy forwards
       const { authorization: _drop, host: _host, ...headers } = req.headers;
       const target = `${aggBase}${req.url!.slice(PROXY.length)}`;
-      forwarded.push({ method: req.method!, url: target, headers });
       const body = chunks.length ? Buffer.concat(chunks) : undefined;
+      forwarded.push({ method: req.method!, url: target, headers, ...(body ? { body: body.toString() } : {}) });
       const up = await fetch(target, { method: req.method!, headers: headers as Record<string, string>, ...(body ? { body } : {}) });
       res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
       res.end(Buffer.from(await up.arrayBuffer()));
@@ -174,6 +175,16 @@ describe('kubectl calico-diag (through the API server service proxy)', () => {
     expect(r.code).toBe(0);
     expect(r.out).toBe(`client: ${agentVersion()}\naggregator:\n  version: ${agentVersion()}\n  agents:\n    - version: 0.1.0\n      nodes: 3\n`);
     expect(seen.at(-1)!.url).toBe(`${PROXY}/v1/version`);
+  });
+
+  it('diagnose POSTs its JSON body through the proxy; the aggregator refusing (no agent to capture on) is one line', async () => {
+    const r = await plugin(['diagnose', '--from', 'node-00000', '--to', 'node-00001', '--duration', '5s']);
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]).toMatchObject({ method: 'POST', body: JSON.stringify({ from: 'node-00000', to: 'node-00001', durationSeconds: 5 }) });
+    expect(forwarded[0]!.headers['content-type']).toBe('application/json');
+    expect(forwarded[0]!.headers[TOKEN_HEADER]).toBe(AGG_TOKEN);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/calico-diag: the aggregator through the API server at http:\/\/127\.0\.0\.1:\d+ answered 404: no route POST \/v1\/diagnose\n$/);
   });
 
   it('-n picks the namespace of the Service and the Secret; API server errors are one line', async () => {
