@@ -184,7 +184,7 @@ describe('kubectl calico-diag (through the API server service proxy)', () => {
     expect(forwarded[0]!.headers['content-type']).toBe('application/json');
     expect(forwarded[0]!.headers[TOKEN_HEADER]).toBe(AGG_TOKEN);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/calico-diag: the aggregator through the API server at http:\/\/127\.0\.0\.1:\d+ answered 404: no route POST \/v1\/diagnose\n$/);
+    expect(r.err).toMatch(/calico-diag: the aggregator through the API server at http:\/\/127\.0\.0\.1:\d+ answered 404: to: no reporting node named node-00001\n$/);
   });
 
   it('-n picks the namespace of the Service and the Secret; API server errors are one line', async () => {
