@@ -9,7 +9,7 @@
  * header, which it drops before proxying); the aggregator's own token travels in
  * X-Calico-Diag-Token. The token comes from --token-file / CALICO_DIAG_TOKEN_FILE when given, else
  * from the Secret calico-diag-token, read through the API when the user's RBAC allows it (the
- * calico-diag-viewer Role in manifests/viewer-role.yaml grants both). `--aggregator URL` still
+ * calico-diag-viewer Role in manifests/base/viewer-role.yaml grants both). `--aggregator URL` still
  * talks to an aggregator directly. The Kubernetes client is loaded only here.
  */
 import { realpathSync } from 'node:fs';
