@@ -10,14 +10,16 @@
  * X-Calico-Diag-Token. The token comes from --token-file / CALICO_DIAG_TOKEN_FILE when given, else
  * from the Secret calico-diag-token, read through the API when the user's RBAC allows it (the
  * calico-diag-viewer Role in manifests/base/viewer-role.yaml grants both). `--aggregator URL` still
- * talks to an aggregator directly. The Kubernetes client is loaded only here.
+ * talks to an aggregator directly. The Kubernetes client is loaded only here, on the first request.
  */
 import { realpathSync } from 'node:fs';
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+// the Kubernetes client (~70 MiB, seconds to load on a busy machine) is loaded on the first request,
+// so --help and completion start small
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { readTokenFile } from '../agent/config.js';
 import { directConnect, type AggregatorConnect, type AggregatorFlags } from './aggregator-client.js';
@@ -80,7 +82,8 @@ export const kubeFetch =
     });
   };
 
-const loadKubeConfig = (flags: KubeFlags): KubeConfig => {
+const loadKubeConfig = async (flags: KubeFlags): Promise<KubeConfig> => {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
@@ -134,7 +137,7 @@ export const kubeConnect = (flags: () => KubeFlags, env: Readonly<Record<string,
   let session: Promise<KubeSession> | undefined;
   const open = async (opts: AggregatorFlags): Promise<KubeSession> => {
     const f = flags();
-    const kc = loadKubeConfig(f);
+    const kc = await loadKubeConfig(f);
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new CliError('the kubeconfig has no current cluster: pick a context with --context or `kubectl config use-context`');
     const server = cluster.server.replace(/\/+$/, '');
