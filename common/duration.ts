@@ -35,11 +35,3 @@ export const parseDuration = (text: string, plainUnit: Unit): DurationResult => 
   return Number.isFinite(total) ? { ok: true, ms: total } : bad();
 };
 
-/** `1m30s`-style text for a number of milliseconds (for messages and defaults). */
-export const formatDuration = (ms: number): string => {
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s';
-};
