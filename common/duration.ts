@@ -1,7 +1,8 @@
 /**
  * Durations on the command line (pure): `500ms`, `30s`, `1m`, `2m30s`, `1h`, `1.5s` — the ms/s/m/h
- * subset of what Go's time.ParseDuration (and so kubectl) reads; no sign, no exponent. A plain number keeps the flag's old unit (seconds for
- * --interval and --duration, milliseconds for the hidden --timeout-ms), so existing scripts work.
+ * subset of what Go's time.ParseDuration (and so kubectl) reads; no sign, no exponent. A plain
+ * number keeps the flag's old unit (seconds for --interval and --duration, milliseconds for the
+ * hidden --timeout-ms), so existing scripts work.
  * Hand-written on purpose: `ms` reads no compound forms (`2m30s`) and `parse-duration` accepts
  * loose text ("1 hr and 5 m") and returns null on junk; a strict flag needs the grammar below anyway.
  */
