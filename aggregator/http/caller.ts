@@ -14,15 +14,20 @@ const callers = new WeakMap<FastifyRequest, Caller>();
 
 export const callerOf = (request: FastifyRequest): Caller | undefined => callers.get(request);
 
-/** An onRequest hook: `Authorization: Bearer <credential>`, verified by `auth`. */
+/**
+ * An onRequest hook: `Authorization: Bearer <credential>`, verified by `auth`; or the bare
+ * credential in `altHeader` (the API server's service proxy drops Authorization, see common/http.ts).
+ */
 export const authenticate =
-  (auth: Authenticator) =>
+  (auth: Authenticator, opts: { altHeader?: string } = {}) =>
   async (request: FastifyRequest): Promise<void> => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!m?.[1]) throw new Unauthorized();
+    const alt = opts.altHeader === undefined ? undefined : request.headers[opts.altHeader.toLowerCase()];
+    const presented = m?.[1] ?? (typeof alt === 'string' ? alt.trim() : undefined);
+    if (!presented) throw new Unauthorized();
     let caller: Caller | null;
     try {
-      caller = await auth.authenticate(m[1]);
+      caller = await auth.authenticate(presented);
     } catch (err) {
       throw new AuthUnavailable(err instanceof Error ? err.message : String(err));
     }

@@ -12,7 +12,7 @@ describe('aggregator/config', () => {
     const fromEnv = resolveAggregatorConfig({}, env);
     expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off', maxFindingSeries: 0, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
     const r = resolveAggregatorConfig({ listen: '[::1]:9478', staleIntervals: '2', bodyLimit: '65536', maxFindingSeries: '50' }, env);
-    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50 });
+    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
   it('names the flag and the env var of a bad or missing value', () => {
