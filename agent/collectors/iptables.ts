@@ -16,7 +16,7 @@
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
-import { deriveEncapGuards } from '../derive/encap-guards.js';
+import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
@@ -59,8 +59,10 @@ export function iptablesPolicyRule(family: FamilyName, table: string, rule: Ipta
   let protocol: string | null = null;
   const dports: number[] = [];
   let dstTypeLocal: boolean | null = null;
+  const sources: string[] = [];
   for (const m of ruleMatches(rule)) {
     for (const o of m.options) {
+      if ((o.flag === '-s' || o.flag === '--source' || o.flag === '--src') && m.module === null && !o.negated) sources.push(...o.values.flatMap((v) => v.split(',')));
       if ((o.flag === '-p' || o.flag === '--protocol') && m.module === null) protocol = o.negated ? null : (o.values[0] ?? null);
       else if ((o.flag === '--dport' || o.flag === '--dports' || o.flag === '--destination-port' || o.flag === '--destination-ports') && !o.negated) dports.push(...portsOf(o.values));
       else if (m.module === 'addrtype' && o.flag === '--dst-type' && o.values[0] === 'LOCAL') dstTypeLocal = !o.negated;
@@ -82,6 +84,7 @@ export function iptablesPolicyRule(family: FamilyName, table: string, rule: Ipta
     caliId,
     comments: rule.comments.filter((c) => !(caliId !== null && c === `cali:${caliId}`)),
     text: rule.text,
+    sources,
   };
 }
 
@@ -159,15 +162,19 @@ export function summariseFamily(
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
         // (iptables-save always writes the target as `-j X`)
         const text = chain.ruleTextAt(i);
-        if (guardChain && mayMatchEncap(text)) encapCandidates.push(iptablesPolicyRule(family, table.name, chain.ruleAt(i)));
-        if (!text.includes(' -j DROP') && !text.includes(' -j REJECT')) continue;
+        const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
+        const encapText = mayMatchEncap(text);
+        if (!dropText && !(encapText && guardChain)) continue;
         const rule = chain.ruleAt(i);
         const target = rule.target;
-        if (target !== 'DROP' && target !== 'REJECT') continue;
-        if ((rule.packets ?? 0) === 0 && policyChain) {
+        const isDrop = target === 'DROP' || target === 'REJECT';
+        if (isDrop && (rule.packets ?? 0) === 0 && policyChain) {
           idle.count++;
           continue;
         }
+        const mapped = encapText ? iptablesPolicyRule(family, table.name, rule) : null;
+        if (mapped !== null && guardChain) encapCandidates.push(mapped);
+        if (!isDrop) continue;
         dropRules.push({
           family,
           table: table.name,
@@ -181,6 +188,12 @@ export function summariseFamily(
           matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
           rule: detach(rule.text),
         });
+        const encap = mapped === null ? null : encapOf(mapped);
+        if (encap !== null) {
+          const d = dropRules[dropRules.length - 1] as IptablesDropRule;
+          d.encapsulation = encap;
+          if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
+        }
       }
     }
   }

@@ -162,6 +162,7 @@ describe('#15 iptablesPolicyRule', () => {
       caliId: 'aaaaaaaaaaaaaaa1',
       comments: ['Allow IPv4 VXLAN packets from allowed hosts'],
       text: (CURRENT_V4_VXLAN[1] as string).replace(/^\[\d+:\d+\] /, ''),
+      sources: [],
     });
   });
 
@@ -170,6 +171,22 @@ describe('#15 iptablesPolicyRule', () => {
     const [a, b] = dump.tables[0]!.chains.find((c) => c.name === 'c')!.rules.map((r) => iptablesPolicyRule('ipv4', 'filter', r));
     expect(a).toMatchObject({ dports: [53, 4789, 4790, 4791], dstTypeLocal: false });
     expect(b).toMatchObject({ dports: [], dstTypeLocal: null });
+  });
+
+  it('reads source addresses, not negated ones', () => {
+    const dump = dumpOf(filter(['c'], ['-A c -s 10.213.0.12/32 -p udp -m udp --dport 4789 -j DROP', '-A c ! -s 10.0.0.0/8 -p udp -j DROP']));
+    const [a, b] = dump.tables[0]!.chains.find((c) => c.name === 'c')!.rules.map((r) => iptablesPolicyRule('ipv4', 'filter', r));
+    expect(a!.sources).toEqual(['10.213.0.12/32']);
+    expect(b!.sources).toEqual([]);
+  });
+
+  it('marks drop rules that match encapsulated traffic with their encapsulation and sources', () => {
+    const text = filter(['cali-INPUT'], ['[4:400] -A cali-INPUT -s 10.213.0.12/32 -p udp -m udp --dport 4789 -j DROP', '[1:100] -A cali-INPUT -p tcp -j DROP']);
+    const drops = summariseFamily('ipv4', dumpOf(text)).dropRules;
+    expect(drops.map((d) => [d.index, d.encapsulation, d.sources])).toEqual([
+      [1, 'vxlan', ['10.213.0.12/32']],
+      [2, undefined, undefined],
+    ]);
   });
 });
 
