@@ -83,7 +83,8 @@ export const hostNotInAllowedSet: CorrelateRule = {
       const mine: FindingDraft[] = [];
       for (const family of ['inet', 'inet6'] as const) for (const names of groups[family]) {
         const sets = ipsets.data.hostSets.filter((s) => names.includes(s.name));
-        if (sets.length === 0) continue;
+        // absent or empty: ipset-all-hosts-missing on B says so once, not once per peer here
+        if (sets.length === 0 || sets.every((s) => membersList(index, s).ids.length === 0)) continue;
         stamp++;
         const nets: Cidr[] = [];
         const elig = eligible[family];

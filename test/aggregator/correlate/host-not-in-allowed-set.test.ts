@@ -102,8 +102,15 @@ describe('#15 host-not-in-allowed-set checks the set the guards actually use', (
   it('a report without encapGuards (older agent) falls back to the fixed all-hosts names', () => {
     const nodes = currentFelix();
     delete iptablesOf(nodes, 'worker1').encapGuards;
-    // worker1's cali40all-hosts-net is empty: by the old names, every peer is missing from it
-    expect(run(nodes).map((f) => [f.node, f.peer]).sort()).toEqual([['worker1', 'control1'], ['worker1', 'worker2']]);
+    // by the fixed names worker1's cali40all-hosts-net counts (its cali40all-vxlan-net is complete)
+    okData(nodeNamed(nodes, 'worker1'), 'ipsets').hostSets[1]!.members = ['10.0.1.20', '10.0.1.30'];
+    expect(run(nodes).map((f) => [f.node, f.peer])).toEqual([['worker1', 'worker2']]);
+  });
+
+  it('an empty guarding set is left to ipset-all-hosts-missing on B, not one finding per peer', () => {
+    const nodes = currentFelix();
+    members(nodes, 'worker1').length = 0;
+    expect(run(nodes)).toEqual([]);
   });
 
   it('guards of the older negated-drop form on cali40all-hosts-net are followed too', () => {
