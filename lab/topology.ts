@@ -161,7 +161,7 @@ const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): 
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
       ]
     : [
-        ...vxlanGuardRules(release, id),
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -m udp --dport ${VXLAN_PORT} -j DROP`,
       ];
 
 /** kubelet's hint chain, which tells Felix (and our agent) which backend the node uses. */
