@@ -94,6 +94,21 @@ describe('#15 deriveEncapGuards over iptables-save', () => {
     ]);
   });
 
+  it('current Felix in the lab (recorded from iptables-nft): the guard and its counters', () => {
+    expect(guardsOf('ipv4', fixture('lab/felix-current/healthy-node1/iptables-save-c.txt'))).toEqual([
+      {
+        family: 'ipv4',
+        encapsulation: 'vxlan',
+        form: 'accept-then-drop',
+        set: 'cali40all-vxlan-net',
+        table: 'filter',
+        chain: 'cali-INPUT',
+        drop: { index: 2, caliId: 'nF0B1ViHLFLcCt6O', comments: ['Drop IPv4 VXLAN packets from non-allowed hosts'], packets: 0, bytes: 0 },
+      },
+    ]);
+    expect(guardsOf('ipv4', fixture('lab/felix-legacy/healthy-node1/iptables-save-c.txt'))).toMatchObject([{ form: 'negated-drop', set: 'cali40all-hosts-net', drop: { index: 1 } }]);
+  });
+
   it('older Felix: one DROP with a negated match on cali40all-hosts-net (the lab recording)', () => {
     expect(guardsOf('ipv4', fixture('lab/healthy-node1/iptables-save-c.txt'))).toEqual([
       {
