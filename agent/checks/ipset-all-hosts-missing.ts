@@ -12,7 +12,8 @@
  *
  * Unknown, never ok, when it cannot tell: iptables or ipsets unreadable, a guard's set whose members
  * were not collected and whose size is unknown, or no Calico rules at all in iptables on a node
- * that tunnels (the policy dataplane is then something else: nftables or eBPF).
+ * that tunnels, or an eBPF node without guard rules in iptables (the policy dataplane is then
+ * something else: nftables or eBPF).
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { EncapGuard, Iptables, IpSets, Snapshot } from '../../contract/snapshot.js';
@@ -41,6 +42,8 @@ const ruleLabel = (g: EncapGuard): string => `${g.chain} rule ${g.drop.index}${g
 const fromGuards = (snapshot: Snapshot, iptables: Iptables, ipsets: IpSets, guards: EncapGuard[]): CheckOutcome => {
   const enc = snapshot.mode.encapsulation;
   if (guards.length === 0) {
+    if (snapshot.mode.ebpf && enc !== 'none')
+      return { status: 'unknown', reason: `eBPF dataplane: which sources may send ${enc} is decided in its BPF programs, which this check does not read` };
     const caliChains = [iptables.ipv4, iptables.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0);
     if (caliChains === 0 && enc !== 'none')
       return {

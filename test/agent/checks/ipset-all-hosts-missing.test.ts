@@ -128,6 +128,12 @@ describe('#15 ipset-all-hosts-missing reads the guards the rules present', () =>
     expect(out.status === 'unknown' && out.reason).toContain('no Calico chains in iptables (nft) on a node using vxlan');
   });
 
+  it('unknown, not ok, on an eBPF node without guard rules in iptables', () => {
+    const snap = currentFelix((ipt) => void (ipt.encapGuards = []));
+    const out = ipsetAllHostsMissing.run({ snapshot: { ...snap, mode: { ...snap.mode, ebpf: true } } });
+    expect(out.status === 'unknown' && out.reason).toContain('eBPF dataplane');
+  });
+
   it('no guard among Calico rules: nothing drops by set, ok', () => {
     expect(ipsetAllHostsMissing.run({ snapshot: currentFelix((ipt) => void (ipt.encapGuards = [])) })).toEqual({ status: 'ok' });
   });
