@@ -38,7 +38,7 @@ const familyOf = (ip: string): 'inet' | 'inet6' => (parseIPv4(ip) !== null ? 'in
 
 export const hostNotInAllowedSet: CorrelateRule = {
   id: RULE_ID,
-  description: "B's all-hosts ipset lacks A's node IP",
+  description: "A set guarding B's encapsulated traffic lacks A's address, or a rule on B drops A's encapsulated packets",
   run(input, _map, given) {
     const index = indexFor(input, given);
     const out: FindingDraft[] = [];
@@ -81,7 +81,8 @@ export const hostNotInAllowedSet: CorrelateRule = {
         continue;
       }
       const mine: FindingDraft[] = [];
-      for (const family of ['inet', 'inet6'] as const) for (const names of groups[family]) {
+      const perSet = (['inet', 'inet6'] as const).flatMap((family) => groups[family].map((names) => ({ family, names })));
+      for (const { family, names } of perSet) {
         const sets = ipsets.data.hostSets.filter((s) => names.includes(s.name));
         // absent or empty: ipset-all-hosts-missing on B says so once, not once per peer here
         if (sets.length === 0 || sets.every((s) => membersList(index, s).ids.length === 0)) continue;
