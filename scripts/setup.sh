@@ -33,17 +33,6 @@ if [ "$(node_major)" -lt 24 ]; then
   echo "calico-diag needs Node 24; 'node' on PATH is $(node --version) ($(command -v node))" >&2
   exit 1
 fi
-# npm ci first. npm 11.19 (this machine's) writes lock files that hold only the current platform's
-# entries of packages with per-platform optional dependencies (rollup, under vitest) and then
-# refuses its own lock in `npm ci` ("Missing: @rollup/rollup-android-arm-eabi@ from lock file").
-# In that case install the same versions from the lock with `npm install --no-save`, which does
-# not rewrite it.
-if ! npm ci --no-audit --no-fund 2>/tmp/calico-diag-npm-ci.err; then
-  if grep -q 'from lock file' /tmp/calico-diag-npm-ci.err; then
-    echo "npm ci refused the lock file (npm's per-platform optional-dependency bug); installing from it with npm install --no-save" >&2
-    npm install --no-audit --no-fund --no-save
-  else
-    cat /tmp/calico-diag-npm-ci.err >&2
-    exit 1
-  fi
-fi
+# The lock holds every platform's optional entries (test/package/lockfile.test.ts), so npm 10 and
+# npm 11 install from it as is.
+npm ci --no-audit --no-fund
