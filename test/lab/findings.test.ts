@@ -52,7 +52,7 @@ const pollUntil = async (
   tick?: () => Promise<void>,
 ): Promise<{ ok: boolean; last: Finding[]; elapsedMs: number }> => {
   const start = Date.now();
-  let last: Finding[] = [];
+  let last: Finding[];
   for (;;) {
     if (tick) await tick();
     last = await findings();
