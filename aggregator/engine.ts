@@ -16,11 +16,14 @@
  *   in the datastore), so deleted nodes do not stay stale forever nor keep their metric series.
  * - The correlate cache (correlate/types.ts CorrelateCache) lives as long as the engine: a steady
  *   pass recomputes only nodes whose per-peer sections changed.
+ * - After the merge, the root-cause pass (causes.ts) links each finding that follows from another
+ *   to its root (`explainedBy`); alerts and the grouped views read it.
  * - Time comes from the injected clock; the pass duration is measured with its monotonic reading.
  */
 import type { Logger } from 'pino';
 import type { ClusterMap } from '../contract/cluster.js';
 import { stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
+import { explainFindings } from './causes.js';
 import { createCorrelateCache, type CorrelateInput, type DatastoreView, type NodeState } from './correlate/types.js';
 import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
 import type { ReportStore } from './store.js';
@@ -206,7 +209,7 @@ export class CorrelationEngine {
     this.forgetGone(nowMs, datastore);
     const nodes = this.o.store.nodes();
     const { map, findings: drafts } = this.o.correlate({ nodes, now, staleAfterIntervals: this.o.staleAfterIntervals, datastore, cache: this.cache });
-    const next = mergeFindings(drafts, nodes, this.current, now);
+    const next = explainFindings(mergeFindings(drafts, nodes, this.current, now));
     const nextIds = new Set(next.map((f) => f.id));
     const cleared = this.current.filter((f) => !nextIds.has(f.id));
     const prevIds = new Set(this.current.map((f) => f.id));

@@ -8,7 +8,9 @@
  * (`maxActiveSeries`: --max-finding-series, default 1000): only critical/warning findings are exported, criticals
  * first, and `calico_diag_finding_active_dropped` says how many did not fit. A broken cluster
  * with 5000 nodes can produce N² per-peer findings; the cap keeps Prometheus alive while the
- * `calico_diag_findings{rule,severity}` totals stay exact.
+ * `calico_diag_findings{rule,severity}` totals stay exact. Its `root` label is "true" for a root
+ * finding and "false" for one another finding explains (causes.ts): alerts fire on roots only, and
+ * the cap keeps roots first (one value per finding, so the label adds no series).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { safeLabel } from '../common/metrics.js';
@@ -25,7 +27,7 @@ export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
 export interface AggregatorMetrics {
   findings: Gauge<'rule' | 'severity'>;
-  findingActive: Gauge<'rule' | 'severity' | 'node' | 'peer'>;
+  findingActive: Gauge<'rule' | 'severity' | 'node' | 'peer' | 'root'>;
   findingActiveDropped: Gauge;
   nodeLastReport: Gauge<'node'>;
   nodes: Gauge<'state'>;
@@ -63,8 +65,8 @@ export const createAggregatorMetrics = (registry: Registry, opts: { maxActiveSer
     findings: new Gauge({ name: 'calico_diag_findings', help: 'Active findings by rule and severity', labelNames: ['rule', 'severity'] as const, registers }),
     findingActive: new Gauge({
       name: 'calico_diag_finding_active',
-      help: 'One series (value 1) per active critical/warning finding, capped; node and peer are for alert descriptions',
-      labelNames: ['rule', 'severity', 'node', 'peer'] as const,
+      help: 'One series (value 1) per active critical/warning finding, capped, roots first; node and peer are for alert descriptions; root="false" when another finding explains it',
+      labelNames: ['rule', 'severity', 'node', 'peer', 'root'] as const,
       registers,
     }),
     findingActiveDropped: new Gauge({ name: 'calico_diag_finding_active_dropped', help: 'Active critical/warning findings not exported as calico_diag_finding_active because of the series cap', registers }),
@@ -160,10 +162,11 @@ export const recordFindings = (m: AggregatorMetrics, findings: readonly Finding[
     m.findings.set({ rule: safeLabel(rule), severity }, n);
   }
   const rank = { critical: 0, warning: 1, info: 2 } as const;
-  const active = findings.filter((f) => f.severity !== 'info').sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
+  const isRoot = (f: Finding): number => (f.explainedBy === undefined ? 0 : 1);
+  const active = findings.filter((f) => f.severity !== 'info').sort((a, b) => isRoot(a) - isRoot(b) || rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
   m.findingActive.reset();
   const exported = active.slice(0, m.maxActiveSeries);
-  for (const f of exported) m.findingActive.set({ rule: safeLabel(f.rule), severity: f.severity, node: safeLabel(f.node), peer: safeLabel(f.peer ?? '') }, 1);
+  for (const f of exported) m.findingActive.set({ rule: safeLabel(f.rule), severity: f.severity, node: safeLabel(f.node), peer: safeLabel(f.peer ?? ''), root: String(f.explainedBy === undefined) }, 1);
   m.findingActiveDropped.set(active.length - exported.length);
 };
 

@@ -1,11 +1,12 @@
 /**
  * `calico-diag findings`: the aggregator's active findings for a responder: a table (severity,
  * rule, node, peer, summary, age), then one remedy line per rule; `-o wide` adds the evidence,
- * `-o json|yaml` (or `--json`) prints the API answer.
+ * `-o json|yaml` (or `--json`) prints the API answer. Findings another finding explains (#18,
+ * `explainedBy`) are folded under their root: indented rows right after it.
  */
 import type { Command } from 'commander';
 import { Severity, type Finding } from '../contract/finding.js';
-import { FindingsResponse } from '../aggregator/http/schemas.js';
+import { FindingsFlatResponse } from '../aggregator/http/schemas.js';
 import { directConnect, parseAnswer, requestAggregator, type AggregatorConnect } from './aggregator-client.js';
 import { noColour, painter, renderTable, safeLine, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
@@ -42,26 +43,51 @@ export interface RenderOptions {
   paint?: Paint;
 }
 
-/** The responder view: table + remedies (pure). */
+/**
+ * Roots in their given order, each followed by the findings it explains; a finding whose root is
+ * not in the list (filtered out) stays on its own and says which finding it follows from.
+ */
+const foldUnderRoots = (findings: readonly Finding[]): { f: Finding; depth: 0 | 1; orphan: boolean }[] => {
+  const ids = new Set(findings.map((f) => f.id));
+  const under = new Map<string, Finding[]>();
+  for (const f of findings) {
+    if (f.explainedBy === undefined || !ids.has(f.explainedBy)) continue;
+    const list = under.get(f.explainedBy);
+    if (list) list.push(f);
+    else under.set(f.explainedBy, [f]);
+  }
+  const out: { f: Finding; depth: 0 | 1; orphan: boolean }[] = [];
+  for (const f of findings) {
+    if (f.explainedBy !== undefined && ids.has(f.explainedBy)) continue;
+    out.push({ f, depth: 0, orphan: f.explainedBy !== undefined });
+    for (const c of under.get(f.id) ?? []) out.push({ f: c, depth: 1, orphan: false });
+  }
+  return out;
+};
+
+/** The responder view: table (consequences folded under their roots) + remedies (pure). */
 export const renderFindings = (findings: readonly Finding[], nowMs: number, opts: RenderOptions = {}): string => {
   if (findings.length === 0) return 'no active findings\n';
   const paint = opts.paint ?? noColour;
   const headers = ['SEVERITY', 'RULE', 'NODE', 'PEER', 'SUMMARY', 'AGE', ...(opts.wide ? ['LAST SEEN', 'SEEN', 'EXPECTED', 'ID'] : [])];
-  const rows = findings.map((f) => [
+  const rows = foldUnderRoots(findings).map(({ f, depth, orphan }) => [
     f.severity.toUpperCase(),
-    f.rule,
+    depth === 1 ? `└ ${f.rule}` : f.rule,
     f.node,
     f.peer ?? '-',
-    f.summary,
+    orphan ? `${f.summary} (follows from ${f.explainedBy})` : f.summary,
     formatAge(f.firstSeen, nowMs),
     ...(opts.wide ? [formatAge(f.lastSeen, nowMs), f.evidence.seen, f.evidence.expected, f.id] : []),
   ]);
   const counts = (['critical', 'warning', 'info'] as const).map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
+  const rootCount = findings.filter((f) => f.explainedBy === undefined).length;
+  const explained = findings.length - rootCount;
   const remedies = new Map<string, string>();
+  for (const f of findings) if (f.explainedBy === undefined && !remedies.has(f.rule)) remedies.set(f.rule, f.remedy);
   for (const f of findings) if (!remedies.has(f.rule)) remedies.set(f.rule, f.remedy);
   return (
     renderTable(headers, rows, { maxCellWidth: opts.wide ? 200 : 100, paint, style: (col, cell) => (col === 0 ? severityStyle(cell) : undefined) }) +
-    `\n${findings.length} findings (${counts})\n\nRemedies:\n` +
+    `\n${findings.length} findings (${counts})${explained > 0 ? `: ${rootCount} root causes, ${explained} following from them (└)` : ''}\n\nRemedies:\n` +
     [...remedies].map(([rule, remedy]) => `  ${safeLine(rule)}: ${safeLine(remedy)}`).join('\n') +
     '\n'
   );
@@ -84,7 +110,7 @@ export const registerFindingsCommand = (program: Command, io: CliIo, deps: Findi
     const target = await connect(opts, '/v1/findings');
     for (const key of ['node', 'rule', 'severity'] as const) if (opts[key] !== undefined) target.url.searchParams.set(key, opts[key]!);
     const text = await requestAggregator(target, { headers: target.headers, signal: AbortSignal.timeout(30_000) });
-    const data = parseAnswer(text, FindingsResponse);
+    const data = parseAnswer(text, FindingsFlatResponse);
     if (isStructured(format)) io.stdout(renderStructured(format, data));
     else io.stdout(renderFindings(data.findings, (deps.now ?? Date.now)(), { wide: format === 'wide', paint: painter(io.colour) }));
   });

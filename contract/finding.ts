@@ -31,6 +31,11 @@ export const Finding = z.object({
   remedy: z.string(),
   firstSeen: z.string(),
   lastSeen: z.string(),
+  /**
+   * the id of the root finding this one follows from (same node or pair), set by the aggregator's
+   * root-cause pass (aggregator/causes.ts); absent on roots and in reports of older versions
+   */
+  explainedBy: z.string().optional(),
 });
 export type Finding = z.infer<typeof Finding>;
 
@@ -44,7 +49,7 @@ export const CheckStatus = z.object({
 export type CheckStatus = z.infer<typeof CheckStatus>;
 
 /** A finding before it has an id and times: what pure checks and correlation rules return. */
-export type FindingDraft = Omit<Finding, 'id' | 'firstSeen' | 'lastSeen'> & {
+export type FindingDraft = Omit<Finding, 'id' | 'firstSeen' | 'lastSeen' | 'explainedBy'> & {
   /** what distinguishes two findings of the same rule on the same node and peer (a device, an IP) */
   subject?: string;
 };

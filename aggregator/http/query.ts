@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFound } from '../../common/http.js';
 import type { Finding } from '../../contract/finding.js';
+import { groupFindings } from '../causes.js';
 import { isStale } from '../engine.js';
 import type { AggregatorAppDeps } from './app.js';
 import { ClusterResponse, errorResponses, FindingsQuery, FindingsResponse, NodeParams, NodeResponse, NodesResponse } from './schemas.js';
@@ -28,11 +29,12 @@ export const queryRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): vo
     '/v1/findings',
     { schema: { summary: 'Active findings, filtered', querystring: FindingsQuery, response: { 200: FindingsResponse, 400: errorResponses[400], 401: errorResponses[401] } } },
     async (request) => {
-      const { node, rule, severity } = request.query;
-      const findings = engine
-        .findings()
-        .filter((f) => (node === undefined || f.node === node) && (rule === undefined || f.rule === rule) && (severity === undefined || f.severity === severity));
-      return { findings };
+      const { node, rule, severity, view } = request.query;
+      const selected = (f: Finding) => (node === undefined || f.node === node) && (rule === undefined || f.rule === rule) && (severity === undefined || f.severity === severity);
+      const all = engine.findings();
+      if (view === 'flat') return { findings: all.filter(selected) };
+      const groups = groupFindings(all).filter((g) => selected(g.root));
+      return view === 'roots' ? { findings: groups.map((g) => g.root) } : { groups };
     },
   );
 

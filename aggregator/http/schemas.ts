@@ -21,9 +21,17 @@ export const FindingsQuery = z.object({
   node: NodeName.optional(),
   rule: RuleId.optional(),
   severity: Severity.optional(),
+  /**
+   * flat (default): every finding; roots: only findings no other explains (#18); groups: each root
+   * with the findings it explains (`consequences`); the filters select roots in the last two
+   */
+  view: z.enum(['flat', 'roots', 'groups']).default('flat'),
 });
 
-export const FindingsResponse = z.object({ findings: z.array(Finding) });
+export const FindingGroup = z.object({ root: Finding, consequences: z.array(Finding) });
+export const FindingsFlatResponse = z.object({ findings: z.array(Finding) });
+export const FindingsGroupsResponse = z.object({ groups: z.array(FindingGroup) });
+export const FindingsResponse = z.union([FindingsFlatResponse, FindingsGroupsResponse]);
 
 export const SeverityCounts = z.object({ critical: z.number().int(), warning: z.number().int(), info: z.number().int() });
 

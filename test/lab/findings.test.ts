@@ -4,6 +4,9 @@
  * not) pod traffic as the kernel decides, raises the expected finding on the node holding the
  * wrong state, naming the peer, within two report intervals; removing it clears the finding.
  * One shared lab for all faults; runs as root, never skipped.
+ * #18: each fault is one root: once the findings have settled, the expected finding is the only
+ * critical/warning finding no other explains; every other one names it (or a root it follows from)
+ * in `explainedBy`, and GET /v1/findings?view=groups folds them under it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
@@ -43,6 +46,7 @@ const findings = async (): Promise<Finding[]> => {
 
 const serious = (fs: Finding[]) => fs.filter((f) => f.severity === 'critical' || f.severity === 'warning');
 const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`).join('\n');
+const roots = (fs: Finding[]) => serious(fs).filter((f) => f.explainedBy === undefined);
 const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node === e.node && (e.peer === undefined || f.peer === e.peer);
 
 /** Polls until check() returns true or the deadline passes; `tick` runs every round (traffic). */
@@ -153,6 +157,20 @@ describe('issue #4: lab end to end (agents + aggregator)', () => {
       const hit = detected.last.find((x) => matches(x, expected))!;
       expect(hit.evidence.seen.length).toBeGreaterThan(0);
       expect(hit.remedy.length).toBeGreaterThan(0);
+      // #18: let consequences that need another report or pass appear (three intervals of traffic),
+      // then exactly one root: the expected finding; everything else serious folds under it.
+      const settleUntil = Date.now() + 3 * INTERVAL_S * 1000;
+      while (Date.now() < settleUntil) {
+        await tick();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const settled = await findings();
+      const rs = roots(settled);
+      expect(rs.length === 1 && matches(rs[0]!, expected), `${kind}: roots other than ${expected.rule} on ${expected.node}:\n${brief(rs)}\nall:\n${brief(serious(settled))}`).toBe(true);
+      const grouped = await P().aggregatorGet<{ groups: Array<{ root: Finding; consequences: Finding[] }> }>('/v1/findings?view=groups');
+      expect(grouped.status).toBe(200);
+      const mine = grouped.body.groups.find((g) => g.root.id === rs[0]!.id);
+      expect(mine?.consequences.map((c) => c.id).sort()).toEqual(settled.filter((x) => x.explainedBy === rs[0]!.id).map((x) => x.id).sort());
     } finally {
       await f.remove();
     }
