@@ -105,6 +105,12 @@ export const CAUSE_RULES: readonly CauseRule[] = [
     why: 'the FDB has no entry for a MAC that is wrong in the first place',
   },
   {
+    root: 'vxlan-fdb-mismatch',
+    explains: ['underlay-neighbor-failed'],
+    when: (r, f) => r.node === f.node && str(d(r, 'seenDst')) !== undefined && d(r, 'seenDst') === d(f, 'peerIp'),
+    why: 'the wrong FDB destination is an address nobody answers ARP for',
+  },
+  {
     root: 'ipset-all-hosts-missing',
     explains: ['host-not-in-allowed-set', 'iptables-drops-rising'],
     when: (r, f) => r.node === f.node && (f.rule === 'host-not-in-allowed-set' || d(f, 'guard') !== undefined),

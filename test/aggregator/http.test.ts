@@ -284,6 +284,28 @@ describe('aggregator/http read routes', () => {
     expect((await get('/v1/findings?node=node-00002&severity=warning')).json().findings).toEqual([]);
   });
 
+  it('views=roots and view=groups fold findings under their root cause (#18)', async () => {
+    const ctx = await setup({
+      bad: {
+        'node-00000': [draft('node-00000', 'tunnel-down', 'critical', 'node-00001'), draft('node-00000', 'route-missing', 'critical', 'node-00002')],
+        'node-00001': [draft('node-00001', 'route-missing', 'warning', 'node-00000')],
+      },
+    });
+    for (let i = 0; i < 3; i++) expect((await ctx.post(report(i, 1))).statusCode).toBe(200);
+    await ctx.engine.trigger();
+    const flat = (await ctx.get('/v1/findings')).json().findings as { id: string; rule: string; explainedBy?: string }[];
+    const down = flat.find((f) => f.rule === 'tunnel-down')!;
+    expect(flat.filter((f) => f.explainedBy === down.id).map((f) => f.id)).toEqual(['route-missing/node-00000/node-00002/']);
+    const roots = (await ctx.get('/v1/findings?view=roots')).json().findings as { id: string }[];
+    expect(roots.map((f) => f.id).sort()).toEqual(['route-missing/node-00001/node-00000/', down.id]);
+    const groups = (await ctx.get('/v1/findings?view=groups&node=node-00000')).json().groups as { root: { id: string }; consequences: { id: string }[] }[];
+    expect(groups.map((g) => [g.root.id, g.consequences.map((c) => c.id)])).toEqual([[down.id, ['route-missing/node-00000/node-00002/']]]);
+    expect((await ctx.get('/v1/findings?view=tree')).statusCode).toBe(400);
+    const metrics = (await ctx.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/calico_diag_finding_active\{rule="route-missing",severity="critical",node="node-00000",peer="node-00002",root="false"} 1/);
+    expect(metrics).toMatch(/calico_diag_finding_active\{rule="tunnel-down",severity="critical",node="node-00000",peer="node-00001",root="true"} 1/);
+  });
+
   it('refuses a bad severity or rule filter with 400', async () => {
     const { get } = await seeded();
     const res = await get('/v1/findings?severity=fatal');
@@ -330,7 +352,7 @@ describe('aggregator/http read routes', () => {
     const m = await app.inject({ method: 'GET', url: '/metrics' });
     expect(m.statusCode).toBe(200);
     expect(m.body).toMatch(/calico_diag_findings\{rule="route-missing",severity="warning"} 2/);
-    expect(m.body).toMatch(/calico_diag_finding_active\{rule="vxlan-fdb-mismatch",severity="critical",node="node-00000",peer="node-00001"} 1/);
+    expect(m.body).toMatch(/calico_diag_finding_active\{rule="vxlan-fdb-mismatch",severity="critical",node="node-00000",peer="node-00001",root="true"} 1/);
     expect(m.body).toMatch(/calico_diag_node_last_report_timestamp_seconds\{node="node-00002"} \d+/);
     expect(m.body).toMatch(/calico_diag_nodes\{state="reporting"} 3/);
   });
@@ -343,7 +365,7 @@ describe('aggregator/http read routes', () => {
     expect(doc.openapi).toMatch(/^3\./);
     for (const p of ['/v1/reports', '/v1/findings', '/v1/nodes', '/v1/nodes/{name}', '/v1/cluster', '/healthz', '/readyz']) expect(Object.keys(doc.paths), p).toContain(p);
     expect(doc.paths['/v1/reports'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('sections');
-    expect(doc.paths['/v1/findings'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['node', 'rule', 'severity']);
+    expect(doc.paths['/v1/findings'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['node', 'rule', 'severity', 'view']);
     expect(doc.paths['/v1/findings'].get.security).toEqual([{ bearer: [] }]);
   });
 

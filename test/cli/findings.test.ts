@@ -121,6 +121,20 @@ describe('cli findings', () => {
     expect((badNode.error as Error).message).toMatch(/answered 400/);
   });
 
+  it('folds findings another one explains under their root (#18), and says which root a filtered-out one follows from', () => {
+    const base = { evidence: { seen: 's', expected: 'e', details: {} }, remedy: 'fix it', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z' };
+    const down = { ...base, id: 'tunnel-down/a//', rule: 'tunnel-down', severity: 'critical' as const, node: 'a', summary: 'vxlan.calico is down' };
+    const route = { ...base, id: 'route-missing/a/b/', rule: 'route-missing', severity: 'critical' as const, node: 'a', peer: 'b', summary: 'no route to b', explainedBy: down.id };
+    const other = { ...base, id: 'ip-forward-disabled/c//', rule: 'ip-forward-disabled', severity: 'critical' as const, node: 'c', summary: 'forwarding off' };
+    const lines = renderFindings([down, other, route], NOW).split('\n');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/└ route-missing\s+a\s+b\s+no route to b/)).toBe(at(/CRITICAL\s+tunnel-down/) + 1);
+    expect(at(/CRITICAL\s+ip-forward-disabled/)).toBeGreaterThan(at(/└ route-missing/));
+    expect(lines.join('\n')).toContain('3 findings (3 critical, 0 warning, 0 info): 2 root causes, 1 following from them (└)');
+    const alone = renderFindings([route], NOW);
+    expect(alone).toMatch(/CRITICAL\s+route-missing\s+a\s+b\s+no route to b \(follows from tunnel-down\/a\/\/\)/);
+  });
+
   it('formats ages and the empty case', () => {
     expect(formatAge('2026-01-01T00:09:30.000Z', NOW)).toBe('30s');
     expect(formatAge('2026-01-01T00:00:00.000Z', NOW)).toBe('10m');
