@@ -22,6 +22,7 @@ import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
 import { realHost } from './exec/host.js';
 import { execRunner, killRunningCommands } from './exec/runner.js';
 import { buildAgentApp, type LatestState } from './http/app.js';
+import { countersRoutesFor } from './http/counters.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { createPusher, type Pusher, type Timers } from './push.js';
 import { systemClock, takeSnapshot, type Clock } from './snapshot.js';
@@ -230,7 +231,9 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
-    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), fullPayload: config.capturePayload })],
+    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), fullPayload: config.capturePayload }),
+      countersRoutesFor({ host, node: config.nodeName, now: () => clock.now(), config: { timeoutMs: config.commandTimeoutMs, felixHealthUrl: config.felixHealthUrl, birdSocket: config.birdSocket } }),
+    ],
   });
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ listen: address, node: config.nodeName, intervalSeconds: config.intervalSeconds, aggregator: config.aggregatorUrl ?? null }, 'agent started');

@@ -44,6 +44,35 @@ export type Hop = z.infer<typeof Hop>;
 export const Direction = z.enum(['forward', 'return']);
 export type Direction = z.infer<typeof Direction>;
 
+/**
+ * A DROP/REJECT rule whose packet counter rose by at least the lost probes while the diagnosis ran
+ * (#18): read from both agents (GET /v1/counters) just before the probes and after the capture.
+ */
+export const RuleHit = z.object({
+  node: z.string(),
+  family: z.enum(['ipv4', 'ipv6']),
+  table: z.string(),
+  chain: z.string(),
+  /** 1-based position in its chain at the second read */
+  index: z.number().int(),
+  target: z.string(),
+  /** Felix's `cali:` rule id, when the rule has one */
+  caliId: z.string().nullable(),
+  comments: z.array(z.string()),
+  /** the rule as iptables-save printed it */
+  rule: z.string(),
+  /** packets the rule counted between the two reads */
+  packets: z.number().int(),
+  /**
+   * for Calico policy chains (cali-pi-/cali-po-): the policy's name and where it came from. Felix
+   * names the chain after the policy when the name fits the 28-character chain name limit and
+   * after a hash of it otherwise (`_` + hash): then only a rule comment can give the name (the
+   * aggregator does not read policies from the datastore), and `name` is null.
+   */
+  policy: z.object({ name: z.string().nullable(), source: z.enum(['chain-name', 'comment', 'unknown']), direction: z.enum(['ingress', 'egress']) }).optional(),
+});
+export type RuleHit = z.infer<typeof RuleHit>;
+
 export const HopObservation = z.object({
   hop: Hop,
   direction: Direction,
@@ -56,6 +85,8 @@ export const HopObservation = z.object({
   seqs: z.array(z.number().int()),
   expected: z.number().int(),
   note: z.string().optional(),
+  /** at the gap hop: the rules on its node whose counters rose with the lost probes (#18) */
+  rules: z.array(RuleHit).optional(),
 });
 export type HopObservation = z.infer<typeof HopObservation>;
 
@@ -96,6 +127,8 @@ export const Diagnosis = z.object({
   causes: z.array(Cause),
   /** static findings of both nodes that explain the gap */
   findings: z.array(Finding),
+  /** rules on either node whose counters rose with the lost probes (#18); absent when the counters were not read */
+  rules: z.array(RuleHit).optional(),
   probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int() }).optional(),
   summary: z.string(),
   remedy: z.string(),

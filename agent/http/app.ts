@@ -7,7 +7,8 @@
  *                     ('stale': the loop is wedged).
  *   GET /metrics      no auth. Prometheus text of the registry passed in.
  *   GET /v1/snapshot  bearer token. The latest snapshot with its checks and findings.
- *   + `extraRoutes`   plugins (captures, probes) registered inside the authenticated /v1 scope.
+ *   GET /v1/counters  bearer token (http/counters.ts). DROP/REJECT rule counters read now (#18).
+ *   + `extraRoutes`   plugins (captures, probes, counters) registered inside the authenticated /v1 scope.
  *
  * Stateless: the latest state is read through `deps.latest()` on every request.
  */

@@ -11,9 +11,10 @@
  */
 import type { CaptureRecord } from '../../contract/capture.js';
 import type { ClusterNode } from '../../contract/cluster.js';
-import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, Verdict } from '../../contract/diagnosis.js';
+import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, RuleHit, Verdict } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
 import { HOP_RULES, hopWords, remedyFor } from './remedies.js';
+import { describeRuleHit } from './rule-hits.js';
 
 export interface CaptureView {
   device: string;
@@ -49,6 +50,11 @@ export interface AnalyzeInput {
   source: SideInput;
   destination: SideInput;
   warnings?: string[];
+  /**
+   * the DROP/REJECT rules of both nodes whose counters rose by at least the lost probes while the
+   * diagnosis ran (rule-hits.ts); absent when the counters could not be read
+   */
+  ruleHits?: RuleHit[];
 }
 
 type Kind = 'request' | 'reply';
@@ -211,7 +217,7 @@ const describeEndpoint = (e: Endpoint) => (e.kind === 'pod' ? `pod ${e.ip} on ${
 
 export const analyze = (input: AnalyzeInput): Diagnosis => {
   const warnings = [...(input.warnings ?? [])];
-  const common = { id: input.id, at: input.at, from: input.from, to: input.to, warnings };
+  const common = { id: input.id, at: input.at, from: input.from, to: input.to, warnings, ...(input.ruleHits ? { rules: input.ruleHits } : {}) };
   const route = `${describeEndpoint(input.from)} → ${describeEndpoint(input.to)}`;
   const probe = input.probe;
   if (!probe) {
@@ -279,6 +285,9 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   }
 
   const gap = { node: gapHop.node, hop: gapHop.hop, direction: gapHop.direction };
+  // the exact rule (#18): counters on the gap's node that rose with the lost probes
+  const gapRules = (input.ruleHits ?? []).filter((h) => h.node === gapHop.node);
+  if (gapRules.length > 0) hops[gapIndex] = { ...gapHop, rules: gapRules };
   const findings = relevantFindings(input, gapHop.hop);
   const fromCapture = capturedCauses(input, probe, gapHop.hop);
   const causes: Cause[] = [...fromCapture];
@@ -296,7 +305,8 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
     verdict === 'no-path'
       ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}`
       : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}`;
-  return { ...common, probe: probeOut, verdict, gap, hops, causes, findings, summary, remedy };
+  const ruleWords = gapRules.length > 0 ? ` Rule${gapRules.length > 1 ? 's' : ''} that dropped them: ${gapRules.map(describeRuleHit).join('; ')}.` : '';
+  return { ...common, probe: probeOut, verdict, gap, hops, causes, findings, summary: summary + ruleWords, remedy };
 };
 
 const rank = (c: Cause, findings: Finding[]): number => {

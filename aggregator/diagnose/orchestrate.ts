@@ -1,7 +1,9 @@
 /**
  * The diagnosis shell (IO): resolve both ends through the cluster map, start captures on both
  * agents at once, send the probes from the source node once every tcpdump listens, collect the
- * records when the capture window closes, and hand everything to the pure `analyze()`.
+ * records when the capture window closes, and hand everything to the pure `analyze()`. Around the
+ * probes both agents' DROP/REJECT counters are read (GET /v1/counters: just before the probes and
+ * after the capture window) so the analysis can name the rule that dropped them (#18).
  *
  * The aggregator calls each agent with that node's credential (`token(node)`: the shared token, or
  * with node identities the node's own key, aggregator/auth/identity.ts). Every agent call has its own
@@ -17,6 +19,9 @@ import type { Finding } from '../../contract/finding.js';
 import type { Identity, Mode } from '../../contract/snapshot.js';
 import { analyze, type CaptureView, type ProbeView, type SideInput } from './analyze.js';
 import { resolveEndpoint } from './resolve.js';
+import { ruleHits } from './rule-hits.js';
+import { RuleCounters } from '../../contract/counters.js';
+import type { RuleHit } from '../../contract/diagnosis.js';
 
 export interface AgentView {
   agentUrl?: string | undefined;
@@ -171,6 +176,24 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   };
   await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
+  // 2b. rule counters on both nodes just before the probes (#18)
+  const readCounters = async (p: Plan): Promise<RuleCounters | null> => {
+    if (!p.url) return null;
+    const r = await call<unknown>(deps, p.node.node, p.url, 'GET', '/v1/counters', undefined, 10_000);
+    if (!r.ok) {
+      warnings.push(`${p.node.node}: rule counters not read: ${r.message}`);
+      return null;
+    }
+    const parsed = RuleCounters.safeParse(r.body);
+    if (!parsed.success) {
+      warnings.push(`${p.node.node}: rule counters not read: the agent's answer is not a counters document`);
+      return null;
+    }
+    if (parsed.data.status !== 'ok') warnings.push(`${p.node.node}: rule counters unavailable: ${parsed.data.reason ?? 'unknown'}`);
+    return parsed.data;
+  };
+  const countersBefore = await Promise.all([readCounters(src), readCounters(dst)]);
+
   // 3. probes from the source node
   const probeId = randomInt(1, 65536);
   const pr = await call<ProbeResult>(
@@ -207,6 +230,17 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const [srcRes, dstRes] = await Promise.all([collect(src, srcCap.id, srcCap.error), collect(dst, dstCap.id, dstCap.error)]);
   for (const r of [srcRes.result, dstRes.result]) for (const w of r?.warnings ?? []) warnings.push(`${r?.node}: ${w}`);
 
+  // 4b. the counters again: the rules that rose by at least the probes lost dropped them
+  const countersAfter = await Promise.all([countersBefore[0] ? readCounters(src) : null, countersBefore[1] ? readCounters(dst) : null]);
+  const lost = probe ? probe.sent - probe.received : 0;
+  let hits: RuleHit[] | undefined;
+  for (const i of [0, 1] as const) {
+    const b = countersBefore[i];
+    const a = countersAfter[i];
+    if (!b || !a) continue;
+    hits = [...(hits ?? []), ...ruleHits(b, a, lost)];
+  }
+
   sampleFindings();
   const all = [...seenFindings.values()];
   const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }): SideInput => ({
@@ -225,6 +259,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     source: side(src, srcRes),
     destination: side(dst, dstRes),
     warnings,
+    ...(hits ? { ruleHits: hits } : {}),
   });
   diagnosis.durationMs = deps.now() - started;
   log.info({ diagnosis: { id, verdict: diagnosis.verdict, gap: diagnosis.gap ?? null, durationMs: diagnosis.durationMs } }, 'diagnosis done');
