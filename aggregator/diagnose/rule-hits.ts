@@ -61,6 +61,6 @@ export const describeRuleHit = (h: RuleHit): string => {
       ? ''
       : h.policy.name !== null
         ? ` (policy ${h.policy.name}, ${h.policy.direction}; name from the ${h.policy.source === 'comment' ? 'rule comment' : 'chain name'})`
-        : ` (a ${h.policy.direction} policy whose name Felix hashed into the chain name; not in the rule comments)`;
+        : ` (an ${h.policy.direction} policy whose name Felix hashed into the chain name; not in the rule comments)`;
   return `${h.target} in ${h.family} ${h.table}/${h.chain} rule ${h.index}${id}${comment}${policy} counted ${h.packets} packet(s) on ${h.node}`;
 };

@@ -169,7 +169,38 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.verdict, explain(d)).toBe('one-way-gap');
       expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-workload-in', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'iptables-drops-rising', node: 'node2' });
+      // #18: the exact rule, from the counters read around the probes
+      expect(d.hops.find((h) => h.hop === 'destination-workload-in')?.rules, explain(d)).toEqual([
+        expect.objectContaining({ node: 'node2', table: 'filter', chain: 'cali-FORWARD', index: 1, target: 'DROP', comments: ['lab fault: drop traffic from peer block'] }),
+      ]);
     });
+  }, 60_000);
+
+  it('#18: a DROP in a policy chain on node2: the diagnosis names that rule (table, chain, cali: id) from its counter', async () => {
+    const n1 = L().node('node1');
+    const n2 = L().node('node2');
+    const ipt = L().flavour.iptables;
+    // a Felix-style ingress policy chain whose name is a hash: the policy's name cannot be told
+    const chain = 'cali-pi-_labdeny';
+    const spec = ['-s', n1.block, '-d', pod2(), '-m', 'comment', '--comment', 'cali:labdeny01', '-j', 'DROP'];
+    await L().exec(n2.ns, [ipt, '-w', '5', '-N', chain]);
+    await L().exec(n2.ns, [ipt, '-w', '5', '-A', chain, ...spec]);
+    await L().exec(n2.ns, [ipt, '-w', '5', '-I', 'FORWARD', '1', '-j', chain]);
+    try {
+      const d = await diagnose('node1', pod2());
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-workload-in', direction: 'forward' });
+      const gapHop = d.hops.find((h) => h.hop === 'destination-workload-in');
+      expect(gapHop?.rules, explain(d)).toEqual([
+        expect.objectContaining({ node: 'node2', family: 'ipv4', table: 'filter', chain, caliId: 'labdeny01', target: 'DROP', packets: 3, policy: { name: null, source: 'unknown', direction: 'ingress' } }),
+      ]);
+      expect(d.rules?.filter((r) => r.node === 'node1'), explain(d)).toEqual([]);
+      expect(d.summary).toContain(`filter/${chain} rule 1 cali:labdeny01`);
+    } finally {
+      await L().exec(n2.ns, [ipt, '-w', '5', '-D', 'FORWARD', '-j', chain]);
+      await L().exec(n2.ns, [ipt, '-w', '5', '-F', chain]);
+      await L().exec(n2.ns, [ipt, '-w', '5', '-X', chain]);
+    }
   }, 60_000);
 
   it('node2 lost its return route to node1\'s block: gap at node2\'s tunnel device on the return path', async () => {

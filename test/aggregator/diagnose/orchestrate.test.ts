@@ -40,7 +40,7 @@ const MAP: ClusterMap = { nodes: [clusterNode('node-a', 1), clusterNode('node-b'
 let wire = { id: 0, target: '' };
 
 /** A fake agent answering the capture and probe API like the real one, from a script of what passes. */
-const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean) => {
+const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean, drop?: { chain: string; caliId: string; comments: string[] }) => {
   const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
   const records = (): CaptureRecord[] => {
     const out: CaptureRecord[] = [];
@@ -78,6 +78,13 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
       wire = { id: b.id, target: b.target };
       const answered = passes('reply', 'socket') ? 3 : 0;
       return [200, { id: b.id, node: name, source: '10.244.1.0', target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
+    }
+    if (method === 'GET' && path === '/v1/counters' && drop) {
+      // the drop rule counts the three probes once they were sent; an unrelated rule stays idle
+      const rule = (chain: string, caliId: string, comments: string[], packets: number) => ({
+        family: 'ipv4', table: 'filter', chain, index: 1, target: 'DROP', packets, bytes: packets * 84, caliId, comments, matchSets: [], rule: `-A ${chain} -j DROP`,
+      });
+      return [200, { node: name, takenAt: 'x', backend: 'nft', status: 'ok', rules: [rule(drop.chain, drop.caliId, drop.comments, 10 + (wire.id !== 0 ? 3 : 0)), rule('cali-INPUT', 'idle', [], 7)] }];
     }
     return [404, { code: 'NOT_FOUND', message: path }];
   };
@@ -185,6 +192,36 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.213.0.11', to: '10.244.2.5' } });
     expect(res.json()).toMatchObject({ verdict: 'one-way-gap', gap: { node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' } });
     expect(verdicts).toEqual(['one-way-gap']);
+  });
+
+  it('#18: names the rule whose counter rose with the lost probes, read around the probes on both nodes', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket', { chain: 'cali-OUTPUT', caliId: 'quiet', comments: [] });
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { chain: 'cali-pi-_hvIhg5e42MGXRa9paIF', caliId: 'kZzWM4wu2A_MNzjD', comments: ['Policy default/deny-all ingress'] });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    // node-a's rule also rose by 3 (the fake counts for both): both named, only node-b's at the gap hop
+    expect(d.rules?.map((r) => `${r.node}:${r.chain}:${r.packets}`).sort()).toEqual(['node-a:cali-OUTPUT:3', 'node-b:cali-pi-_hvIhg5e42MGXRa9paIF:3']);
+    const gapHop = d.hops.find((h) => h.hop === 'destination-tunnel-in');
+    expect(gapHop?.rules).toEqual([
+      expect.objectContaining({ node: 'node-b', table: 'filter', chain: 'cali-pi-_hvIhg5e42MGXRa9paIF', caliId: 'kZzWM4wu2A_MNzjD', packets: 3, policy: { name: 'default/deny-all', source: 'comment', direction: 'ingress' } }),
+    ]);
+    expect(d.summary).toContain('cali:kZzWM4wu2A_MNzjD');
+    expect(d.summary).toContain('policy default/deny-all');
+    // read before the probe and after the capture
+    const order = b.state.calls.map((c) => c.path);
+    expect(order.filter((p) => p === '/v1/counters')).toHaveLength(2);
+    expect(a.state.calls.findIndex((c) => c.path === '/v1/counters')).toBeLessThan(a.state.calls.findIndex((c) => c.path === '/v1/probes'));
+  });
+
+  it('agents without /v1/counters: the diagnosis says so in a warning and names no rule', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0');
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(d.rules).toBeUndefined();
+    expect(d.warnings.join('\n')).toMatch(/node-b: rule counters not read: GET \/v1\/counters → 404/);
   });
 
   it('an unreachable destination agent makes its hops not-captured, never a made-up gap', async () => {
