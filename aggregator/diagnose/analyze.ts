@@ -15,6 +15,7 @@ import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, RuleHi
 import type { Finding } from '../../contract/finding.js';
 import { HOP_RULES, hopWords, remedyFor } from './remedies.js';
 import { describeRuleHit } from './rule-hits.js';
+import { contains, parseCidr } from '../correlate/net.js';
 
 export interface CaptureView {
   device: string;
@@ -142,6 +143,37 @@ const vniMismatch = (records: CaptureRecord[], probe: ProbeView, kind: Kind, rec
   return wrong ? { seen: wrong.vni as number, expected: t.vni } : null;
 };
 
+/** Is `ip` a member of the set (an address, or inside a CIDR member)? */
+const inSet = (ip: string, members: readonly string[]): boolean => {
+  const x = parseCidr(ip);
+  return members.some((m) => {
+    if (m === ip) return true;
+    const c = parseCidr(m);
+    return c !== null && x !== null && contains(c, x);
+  });
+};
+
+/**
+ * The encapsulating source (#18): the outer source addresses of the probe's encapsulated packets as
+ * the receiver's uplink captured them, those that are not the sender's node IP or not in the
+ * receiver's guarding set (its allowed hosts), with why.
+ */
+export const unexpectedEncapSources = (
+  records: readonly CaptureRecord[],
+  probe: ProbeView,
+  kind: Kind,
+  senderIps: readonly string[],
+  allowed: readonly string[] | null,
+): { ip: string; notNodeIp: boolean; notAllowed: boolean }[] => {
+  const seen = [...new Set(records.filter((r) => isProbePacket(r, probe, kind) && r.encapsulation !== 'none').map((r) => r.outerSrc))];
+  // the sender owns an address the receiver allows, yet sends from another one: the source, not
+  // the set, is wrong (a set lacking every address of the sender is host-not-in-allowed-set)
+  const senderAllowed = allowed !== null && senderIps.some((ip) => inSet(ip, allowed));
+  return seen
+    .map((ip) => ({ ip, notNodeIp: senderIps.length > 0 && !senderIps.includes(ip), notAllowed: allowed !== null && !inSet(ip, allowed) }))
+    .filter((x) => x.notNodeIp || (x.notAllowed && senderAllowed));
+};
+
 /** Causes the captures and the cluster map show by themselves at the gap hop. */
 const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[] => {
   const { source: src, destination: dst } = input;
@@ -165,7 +197,19 @@ const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[
     }
     const senderIps = sender.node.nodeIPs;
     const allowed = receiver.node.allowedHosts;
-    if (allowed !== null && senderIps.length > 0 && !senderIps.some((ip) => allowed.includes(ip))) {
+    const odd = unexpectedEncapSources(recs, probe, kind, senderIps, allowed);
+    if (odd.length > 0) {
+      const why = odd
+        .map((o) => `${o.ip} (${[o.notNodeIp ? `not ${sender.node.node}'s node IP ${senderIps.join(' / ')}` : '', o.notAllowed ? `not in ${receiver.node.node}'s set guarding encapsulated traffic` : ''].filter((w) => w !== '').join(', ')})`)
+        .join('; ');
+      causes.push({
+        rule: 'encap-source-unexpected',
+        node: sender.node.node,
+        fromCapture: true,
+        detail: `${receiver.node.node}'s uplink captured ${sender.node.node}'s encapsulated probes from outer source ${why}: IP autodetection on ${sender.node.node} chose another interface (or its tunnel device sends from another address), so ${receiver.node.node}'s guard drops the packets`,
+      });
+    }
+    if (!odd.some((o) => o.notAllowed) && allowed !== null && senderIps.length > 0 && !senderIps.some((ip) => allowed.includes(ip))) {
       causes.push({
         rule: 'host-not-in-allowed-set',
         node: receiver.node.node,
@@ -312,6 +356,8 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
 const rank = (c: Cause, findings: Finding[]): number => {
   if (c.fromCapture && c.rule === 'vxlan-neighbor-mac-mismatch') return 3;
   if (!c.fromCapture) return findings.find((f) => f.rule === c.rule)?.severity === 'critical' ? 2 : 1.5;
+  // the outer source the receiver actually saw: more specific than a set lacking the address
+  if (c.rule === 'encap-source-unexpected') return 2.8;
   if (c.rule === 'host-not-in-allowed-set' || c.rule === 'tunnel-config-mismatch') return 2.5;
   return 1;
 };

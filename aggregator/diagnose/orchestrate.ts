@@ -50,6 +50,8 @@ export type DiagnoseOutcome = { ok: true; diagnosis: Diagnosis } | { ok: false; 
 export const DEFAULT_CAPTURE_SECONDS = 4;
 export const DEFAULT_PROBES = 3;
 const PROBE_INTERVAL_MS = 200;
+/** how long the probes wait for the first counter read once the captures listen */
+const COUNTERS_WAIT_MS = 1500;
 
 type CallResult<T> = { ok: true; status: number; body: T } | { ok: false; message: string };
 
@@ -152,6 +154,26 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const id = deps.newId?.() ?? `diag-${randomBytes(5).toString('hex')}`;
   log.info({ diagnosis: { id, from: from.endpoint, to: to.endpoint } }, 'diagnosis started');
 
+  // 0. rule counters on both nodes before the probes (#18)
+  const readCounters = async (p: Plan): Promise<RuleCounters | null> => {
+    if (!p.url) return null;
+    const r = await call<unknown>(deps, p.node.node, p.url, 'GET', '/v1/counters', undefined, 10_000);
+    if (!r.ok) {
+      warnings.push(`${p.node.node}: rule counters not read: ${r.message}`);
+      return null;
+    }
+    const parsed = RuleCounters.safeParse(r.body);
+    if (!parsed.success) {
+      warnings.push(`${p.node.node}: rule counters not read: the agent's answer is not a counters document`);
+      return null;
+    }
+    if (parsed.data.status !== 'ok') warnings.push(`${p.node.node}: rule counters unavailable: ${parsed.data.reason ?? 'unknown'}`);
+    return parsed.data;
+  };
+  // read while the captures start (an iptables-save can take seconds on a big node: the capture
+  // window must not close before the probes); awaited, bounded, just before the probes
+  const countersBeforeP = Promise.all([readCounters(src), readCounters(dst)]);
+
   // 1. captures on both nodes at once
   const startCapture = async (p: Plan): Promise<{ id: string | null; error: string | null }> => {
     if (!p.url || !p.request) return { id: null, error: p.url ? 'no interface to capture on' : 'agent URL unknown' };
@@ -176,23 +198,17 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   };
   await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
-  // 2b. rule counters on both nodes just before the probes (#18)
-  const readCounters = async (p: Plan): Promise<RuleCounters | null> => {
-    if (!p.url) return null;
-    const r = await call<unknown>(deps, p.node.node, p.url, 'GET', '/v1/counters', undefined, 10_000);
-    if (!r.ok) {
-      warnings.push(`${p.node.node}: rule counters not read: ${r.message}`);
-      return null;
-    }
-    const parsed = RuleCounters.safeParse(r.body);
-    if (!parsed.success) {
-      warnings.push(`${p.node.node}: rule counters not read: the agent's answer is not a counters document`);
-      return null;
-    }
-    if (parsed.data.status !== 'ok') warnings.push(`${p.node.node}: rule counters unavailable: ${parsed.data.reason ?? 'unknown'}`);
-    return parsed.data;
-  };
-  const countersBefore = await Promise.all([readCounters(src), readCounters(dst)]);
+  let countersRead = false;
+  const countersBefore = await Promise.race([
+    countersBeforeP.then((c) => {
+      countersRead = true;
+      return c;
+    }),
+    sleep(COUNTERS_WAIT_MS).then(() => {
+      if (!countersRead) warnings.push(`rule counters not read within ${COUNTERS_WAIT_MS} ms of the captures listening: no rule is named`);
+      return [null, null] as const;
+    }),
+  ]);
 
   // 3. probes from the source node
   const probeId = randomInt(1, 65536);

@@ -80,6 +80,8 @@ export const REMEDIES = {
     'On the node named, check `bridge fdb show dev vxlan.calico`: the peer\'s VTEP MAC must point at the peer\'s node IP (`<mac> dst <node IP> self permanent`). Restart calico-node there so Felix reprograms the FDB.',
   'host-not-in-allowed-set':
     'On the node named, the peer\'s node IP is missing from the all-hosts ipset (`ipset list cali40all-hosts-net`), so Felix drops its VXLAN/IPIP packets. Check the peer\'s Node resource has its address (calicoctl get node -o yaml) and restart calico-node on the node named to resync.',
+  'encap-source-unexpected':
+    'The peer sends its encapsulated packets from an address the receiving node does not allow: calico-node\'s IP autodetection chose another interface (the overlay runbook\'s cause). On the sending node compare `ip -d link show vxlan.calico` (local) and `calicoctl get node <node> -o yaml` (spec.bgp.ipv4Address, ipv4VXLANTunnelAddr) with the interface that should carry node traffic; set IP_AUTODETECTION_METHOD on calico-node (e.g. interface=eth0, cidr=<node subnet>, kubernetes-internal-ip) and restart it so the Node address, the guarding sets and the tunnel source agree.',
   'route-missing':
     'On the node named, the route to the peer\'s block is missing (`ip route show proto 80` / `proto bird`). Check the peer\'s block affinity (calicoctl ipam show --show-blocks) and restart calico-node on the node named.',
   'route-wrong-next-hop': 'On the node named, the route to the peer\'s block points at the wrong next hop: compare `ip route` with the peer\'s tunnel IP and restart calico-node there.',

@@ -191,6 +191,34 @@ describe('analyze: gaps on the forward path', () => {
     expect(d.findings).toHaveLength(1);
   });
 
+  it('#18: the sender encapsulates from an address the receiver does not allow while its node IP is allowed → IP autodetection chose another interface', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0 };
+    // node-a owns 10.213.0.11 (allowed on node-b) and 10.213.0.111, the address its VXLAN leaves from
+    input.source.node = { ...A, nodeIPs: ['10.213.0.11', '10.213.0.111'] };
+    const fromSecondary = { outerSrc: '10.213.0.111' };
+    input.source.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], fromSecondary));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request'], [1, 2, 3], fromSecondary));
+    input.destination.tunnel = cap('vxlan.calico', []);
+    input.destination.workload = cap('cali00000000002', []);
+    input.destination.findings = [finding('host-not-in-allowed-set', 'node-b', 'node-a')];
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes.map((c) => `${c.rule}@${c.node}`)).toEqual(['encap-source-unexpected@node-a', 'host-not-in-allowed-set@node-b']);
+    expect(d.causes[0]!.detail).toContain("10.213.0.111 (not in node-b's set guarding encapsulated traffic)");
+    expect(d.causes[0]!.detail).toContain('IP autodetection on node-a chose another interface');
+    expect(d.summary).toContain('IP autodetection on node-a chose another interface');
+    expect(d.remedy).toMatch(/IP_AUTODETECTION_METHOD/);
+
+    // an outer source that is not the sender's node IP at all is named too, even when a CIDR member allows it
+    input.destination.node = { ...B, allowedHosts: ['10.213.0.0/24'] };
+    input.source.node = A;
+    const d2 = analyze(input);
+    expect(d2.causes[0]).toMatchObject({ rule: 'encap-source-unexpected', node: 'node-a' });
+    expect(d2.causes[0]!.detail).toContain("10.213.0.111 (not node-a's node IP 10.213.0.11)");
+  });
+
   it('issue #5: DROP rule in cali-FORWARD on the destination → gap at destination workload-in', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
