@@ -24,6 +24,8 @@ export interface CauseRule {
   when?: Rel;
   /** for the README and logs: why the consequence follows */
   why: string;
+  /** the root may explain findings of its own rule (`when` must order them: no finding explains itself) */
+  sameRule?: boolean;
 }
 
 const d = (f: Finding, key: string): unknown => f.evidence.details[key];
@@ -123,6 +125,14 @@ export const CAUSE_RULES: readonly CauseRule[] = [
     why: "the guard rule's counter rises with the dropped encapsulated packets",
   },
   {
+    root: 'host-not-in-allowed-set',
+    explains: ['host-not-in-allowed-set'],
+    sameRule: true,
+    when: (r, f) =>
+      r.peer !== undefined && r.peer === f.peer && r.node < f.node && strs(d(r, 'peerAddresses')).length > 0 && strs(d(r, 'peerAddresses')).join() === strs(d(f, 'peerAddresses')).join(),
+    why: "several nodes lacking the same address of one peer: the cause lies with the peer (the address it sends from, its Node resource), one fault; the first node's finding is the root",
+  },
+  {
     root: 'bgp-peer-down',
     explains: ['route-missing'],
     when: bgpPeerOf,
@@ -153,7 +163,7 @@ export const CAUSE_RULES: readonly CauseRule[] = [
 ];
 
 const applies = (c: CauseRule, root: Finding, f: Finding): boolean =>
-  root !== f && root.rule === c.root && f.rule !== c.root && (c.explains.includes('*') || c.explains.includes(f.rule)) && (c.when ?? sameNode)(root, f);
+  root !== f && root.rule === c.root && (f.rule !== c.root || c.sameRule === true) && (c.explains.includes('*') || c.explains.includes(f.rule)) && (c.when ?? sameNode)(root, f);
 
 /** Sets `explainedBy` (a root's id) on every finding a root explains; clears any stale value. */
 export const explainFindings = (findings: readonly Finding[], rules: readonly CauseRule[] = CAUSE_RULES): Finding[] => {

@@ -25,7 +25,8 @@ export type FaultKind =
   | 'fdb-wrong-dst'
   | 'rp-filter-strict'
   | 'tunnel-mtu-too-big'
-  | 'neighbor-not-permanent';
+  | 'neighbor-not-permanent'
+  | 'encap-source-secondary';
 
 /** `node` is where the fault is seen from (the source of the traffic); `peer` the other end. */
 export interface FaultParams {
@@ -110,6 +111,12 @@ const encapDropSpec = (peer: LabNode): string[] => [
 ];
 
 const sysctlW = (key: string, value: number | string) => ['sysctl', '-q', '-w', `${key}=${value}`] as const;
+
+/** A second address on a node's uplink, in the underlay subnet, that no guarding set holds (node IP + 100). */
+export const secondaryUplinkIp = (n: LabNode): string => {
+  const parts = n.nodeIp.split('.');
+  return [...parts.slice(0, 3), String(Number(parts[3]) + 100)].join('.');
+};
 
 export const FAULTS: Record<FaultKind, FaultDef> = {
   'neighbor-mac-wrong': {
@@ -326,6 +333,27 @@ export const FAULTS: Record<FaultKind, FaultDef> = {
     expected: (p) => ({ rule: 'vxlan-neighbor-not-permanent', node: p.node }),
     // Works until the entry ages out and ARP over the tunnel has to answer instead of Felix.
     traffic: WORKS,
+  },
+  'encap-source-secondary': {
+    kind: 'encap-source-secondary',
+    // What a wrong IP autodetection does (#18): the node's encapsulated traffic leaves from an address
+    // of another interface than the one its peers' guarding sets hold. Made here with a second
+    // address on the uplink that vxlan.calico sends from (its `local`).
+    describe: (p) => `${p.node}: vxlan.calico sends from a secondary uplink address, not its node IP (the peers' guarding sets lack it)`,
+    inject: async ({ lab }, p) => {
+      const n = lab.node(p.node);
+      await ipIn(lab, n.ns, 'addr', 'add', `${secondaryUplinkIp(n)}/24`, 'dev', 'eth0');
+      await ipIn(lab, n.ns, 'link', 'set', 'vxlan.calico', 'type', 'vxlan', 'local', secondaryUplinkIp(n));
+    },
+    remove: async ({ lab }, p) => {
+      const n = lab.node(p.node);
+      await ipIn(lab, n.ns, 'link', 'set', 'vxlan.calico', 'type', 'vxlan', 'local', n.nodeIp);
+      await lab.sh.try(['ip', '-n', n.ns, 'addr', 'del', `${secondaryUplinkIp(n)}/24`, 'dev', 'eth0']);
+    },
+    // seen where the packets are dropped: the peer's set lacks the address node sends from; every
+    // other peer's finding for the same address folds under it (one fault, #18)
+    expected: (p) => ({ rule: 'host-not-in-allowed-set', node: p.peer, peer: p.node }),
+    traffic: BREAKS,
   },
 };
 

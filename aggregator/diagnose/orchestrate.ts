@@ -102,8 +102,10 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
   const enc = view?.mode.encapsulation ?? node.mode.encapsulation;
   if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
   else match.push({ kind: 'vxlan', port: tunnel?.port ?? 4789 });
-  const peerIp = peer.nodeIPs.find((ip) => isV6(ip) === v6) ?? peer.nodeIPs[0];
-  const peers = [...new Set([...(peerIp ? [peerIp] : []), ...ips])];
+  // every underlay address of the peer (its node IPs and tunnel source): packets it encapsulates
+  // from an unexpected one must be captured to be named (#18)
+  const peerIps = peer.nodeIPs.filter((ip) => isV6(ip) === v6);
+  const peers = [...new Set([...(peerIps.length > 0 ? peerIps : peer.nodeIPs.slice(0, 1)), ...ips])];
   return {
     node,
     url: view?.agentUrl ?? null,

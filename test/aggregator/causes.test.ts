@@ -71,6 +71,17 @@ describe('root causes (#18)', () => {
     expect(out2.get(unrelated.id)).toBeUndefined();
   });
 
+  it("several nodes lacking the same address of one peer are one fault: the first node's finding is the root", () => {
+    const on = (node: string, addr: string) => f('host-not-in-allowed-set', node, { peer: 'a', details: { peerAddresses: [addr] } });
+    const b = on('b', '10.213.0.111');
+    const c = on('c', '10.213.0.111');
+    const other = on('d', '10.213.0.11');
+    const out = by(explainFindings([c, other, b]));
+    expect(out.get(b.id)).toBeUndefined();
+    expect(out.get(c.id)).toBe(b.id);
+    expect(out.get(other.id)).toBeUndefined();
+  });
+
   it("a BGP session down explains route-missing for the blocks of the node behind that session only", () => {
     const bgp = f('bgp-peer-down', 'a', { subject: 'Mesh_192_0_2_2', details: { protocol: 'Mesh_192_0_2_2' } });
     const behind = f('route-missing', 'a', { peer: 'b', details: { peerNodeIPs: ['192.0.2.2'] } });
