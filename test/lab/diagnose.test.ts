@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
-import { WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
+import { WRONG_VTEP_MAC, injectFault, secondaryUplinkIp, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { nodeEntry } from '../../lab/spawn.js';
 import { execRunner } from '../../agent/exec/runner.js';
@@ -160,6 +160,18 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
       expect(d.findings.some((f) => f.rule === 'host-not-in-allowed-set' && f.node === 'node2' && f.peer === 'node1')).toBe(true);
+    });
+  }, 60_000);
+
+  it('#18: node1 encapsulates from a secondary address node2 does not allow: the diagnosis names the outer source and IP autodetection', async () => {
+    await withFault('encap-source-secondary', { node: 'node1', peer: 'node2' }, async () => {
+      const d = await diagnose('node1', pod2());
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'encap-source-unexpected', node: 'node1', fromCapture: true });
+      expect(d.causes[0]?.detail).toContain(secondaryUplinkIp(L().node('node1')));
+      expect(d.causes[0]?.detail).toContain('IP autodetection on node1 chose another interface');
+      expect(d.remedy).toMatch(/IP_AUTODETECTION_METHOD/);
     });
   }, 60_000);
 
