@@ -19,7 +19,12 @@ export interface CountersWiring {
 }
 
 export const readRuleCounters = async (w: CountersWiring): Promise<RuleCounters> => {
-  const r = await collectIptables(w.host, w.config, { linkNames: null, uplinks: [] });
+  let r: Awaited<ReturnType<typeof collectIptables>>;
+  try {
+    r = await collectIptables(w.host, w.config, { linkNames: null, uplinks: [] });
+  } catch (err) {
+    return { node: w.node, takenAt: new Date(w.now()).toISOString(), backend: null, status: 'unavailable', reason: `error: ${(err as Error).message}`, rules: [] };
+  }
   const takenAt = new Date(w.now()).toISOString();
   if (r.status !== 'ok') return { node: w.node, takenAt, backend: null, status: 'unavailable', reason: `${r.reason}: ${r.detail}`, rules: [] };
   return { node: w.node, takenAt, backend: r.data.backend, status: 'ok', rules: r.data.dropRules };
