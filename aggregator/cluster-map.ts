@@ -20,8 +20,8 @@ import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
 
 /** Calico's all-hosts ipsets, by address family. */
 export const HOST_SET_NAMES = {
-  inet: ['cali40all-hosts-net', 'felix-calico-hosts-4'],
-  inet6: ['cali60all-hosts-net', 'felix-calico-hosts-6'],
+  inet: ['cali40all-hosts-net', 'cali40all-vxlan-net', 'felix-calico-hosts-4'],
+  inet6: ['cali60all-hosts-net', 'cali60all-vxlan-net', 'felix-calico-hosts-6'],
 } as const;
 
 export interface IndexedNode {

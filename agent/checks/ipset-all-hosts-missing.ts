@@ -23,6 +23,8 @@ export const ipsetAllHostsMissing: LocalCheck = {
     const sets = new Map<string, { chain: string; comment: string }>();
     for (const r of iptables.dropRules)
       for (const m of r.matchSets) if (m.negated && HOST_SET.test(m.name) && !sets.has(m.name)) sets.set(m.name, { chain: r.chain, comment: r.comments.join('; ') });
+    // the accept-then-drop form (current Felix, either dataplane): the drop itself matches no set
+    for (const g of iptables.encapGuards ?? []) if (!sets.has(g.set)) sets.set(g.set, { chain: g.chain, comment: g.drop.comments.join('; ') });
     const findings: FindingDraft[] = [];
     for (const [name, where] of sets) {
       const host = ipsets.hostSets.find((s) => s.name === name);

@@ -17,7 +17,10 @@ const ruleKey = (r: IptablesDropRule): string =>
 
 const remedyFor = (r: IptablesDropRule): string => {
   const text = r.comments.join(' ');
-  const list = `\`${r.family === 'ipv6' ? 'ip6tables' : 'iptables'} -t ${r.table} -L ${r.chain} -v -n --line-numbers\``;
+  // Calico's nftables dataplane names tables `family table` (`ip calico`)
+  const list = r.table.includes(' ')
+    ? `\`nft -a list chain ${r.table} ${r.chain}\``
+    : `\`${r.family === 'ipv6' ? 'ip6tables' : 'iptables'} -t ${r.table} -L ${r.chain} -v -n --line-numbers\``;
   if (r.matchSets.some((m) => m.negated && /all-(hosts|vxlan)-net|calico-hosts/.test(m.name)) || /non-Calico hosts/i.test(text)) {
     const set = r.matchSets.find((m) => m.negated)?.name ?? 'cali40all-hosts-net';
     return (

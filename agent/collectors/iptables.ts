@@ -16,6 +16,8 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
 import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
+import { BOTH_DATAPLANES_WARNING } from '../derive/mode.js';
+import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
 
@@ -126,7 +128,32 @@ export function summariseFamily(
   return { totals, chains, dropRules, idlePolicyDropRules: idle.count };
 }
 
-export const collectIptables: Collector<'iptables'> = async (host, config) => {
+/**
+ * The policy section: iptables as Felix's iptables dataplane writes it, or Calico's native nftables
+ * dataplane (nftables.ts) when `nft -j list tables` shows Felix's `ip calico` / `ip6 calico` tables
+ * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
+ * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
+ */
+export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
+  const ipt = await collectIptablesRules(host, config, context);
+  const probe = await probeNftTables(host, config);
+  if (probe.status !== 'ok' || probe.data.calico.length === 0) return ipt;
+  const tables = probe.data.calico.join(', ');
+  const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
+  if (ipt.status === 'ok' && caliChains > 0) {
+    return ok({ ...ipt.data, warnings: [...(ipt.data.warnings ?? []), `${BOTH_DATAPLANES_WARNING}: nft ${tables}; ${caliChains} cali-* chain(s) in iptables-${ipt.data.backend} (read)`] });
+  }
+  const why =
+    ipt.status === 'ok'
+      ? `no cali-* chains in iptables (${ipt.data.backend} backend)`
+      : `iptables unreadable (${ipt.reason}: ${ipt.detail})`;
+  const evidence = `Calico nftables table(s) ${tables} (nft -j list tables); ${why}`;
+  const rs = await readNftRuleset(host, config);
+  if (rs.status !== 'ok') return unavailable(rs.reason, `${rs.detail} (${evidence})`);
+  return ok(nftIptablesSection(rs.data, evidence));
+};
+
+const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const decision = await detectIptablesBackend(host, config);
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];

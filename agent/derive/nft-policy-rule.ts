@@ -1,0 +1,85 @@
+/**
+ * Calico's native nftables dataplane, rule by rule, as the backend-neutral PolicyRule the
+ * encapsulation-guard derivation and the drop checks read (pure). Only `ip` and `ip6` tables map
+ * (Felix writes `ip calico` / `ip6 calico`); other families give null.
+ *   verdict   accept/drop/reject/return → ACCEPT/DROP/REJECT/RETURN; jump/goto → the target chain
+ *   protocol  `meta l4proto X`, `ip protocol X`, `ip6 nexthdr X`, else implied by a transport
+ *             header match (`udp dport 4789` is UDP: nft adds that dependency itself)
+ *   dports    `<proto> dport N` / `{ N, M }`
+ *   matchSets `ip saddr @set` (src), `ip daddr != @set` (dst, negated), concatenations `src,dst`
+ *   dstTypeLocal  `fib daddr type local` true, `!= local` false
+ *   caliId / comments  from `comment "cali:<id>; text"`
+ */
+import type { PolicyRule } from './policy-rule.js';
+import { splitCaliComment, type NftMatch, type NftRule, type NftValue } from '../parsers/nft-json.js';
+
+const TRANSPORT = new Set(['udp', 'tcp', 'sctp', 'udplite', 'dccp']);
+const POSITIVE = new Set(['==', 'in']);
+
+export const nftFamily = (family: string): 'ipv4' | 'ipv6' | null => (family === 'ip' ? 'ipv4' : family === 'ip6' ? 'ipv6' : null);
+
+export const nftVerdictName = (r: NftRule): string | null => {
+  const v = r.verdict;
+  if (v === null) return null;
+  if (v.kind === 'jump' || v.kind === 'goto') return v.target;
+  return v.kind.toUpperCase();
+};
+
+const numbersOf = (v: NftValue): number[] => {
+  if (typeof v === 'number') return [v];
+  if (typeof v === 'string' && /^\d+$/.test(v)) return [Number(v)];
+  if (Array.isArray(v)) return v.flatMap(numbersOf);
+  if (v !== null && typeof v === 'object' && 'set' in v) return numbersOf(v.set as NftValue);
+  return [];
+};
+
+const directionOf = (field: string): string | null => (field.endsWith(' saddr') ? 'src' : field.endsWith(' daddr') ? 'dst' : null);
+
+const setMatch = (m: NftMatch): PolicyRule['matchSets'][number] | null => {
+  if (typeof m.right !== 'string' || !m.right.startsWith('@') || m.right.length < 2) return null;
+  if (!POSITIVE.has(m.op) && m.op !== '!=') return null;
+  const dirs = m.fields.map(directionOf).filter((d): d is string => d !== null);
+  return { name: m.right.slice(1), negated: m.op === '!=', direction: dirs.length > 0 ? dirs.join(',') : m.left };
+};
+
+export const nftPolicyRule = (r: NftRule): PolicyRule | null => {
+  const family = nftFamily(r.family);
+  if (family === null) return null;
+  let protocol: string | null = null;
+  let implied: string | null = null;
+  const dports: number[] = [];
+  const matchSets: PolicyRule['matchSets'] = [];
+  let dstTypeLocal: boolean | null = null;
+  for (const m of r.matches) {
+    const positive = POSITIVE.has(m.op);
+    if (positive && (m.left === 'meta l4proto' || m.left === 'ip protocol' || m.left === 'ip6 nexthdr') && (typeof m.right === 'string' || typeof m.right === 'number')) {
+      protocol = String(m.right);
+    }
+    const f = m.fields[0];
+    if (m.fields.length === 1 && f !== undefined) {
+      const [proto, field] = f.split(' ');
+      if (proto !== undefined && TRANSPORT.has(proto)) implied ??= proto;
+      if (positive && field === 'dport') dports.push(...numbersOf(m.right));
+    }
+    const s = setMatch(m);
+    if (s !== null) matchSets.push(s);
+    if (m.left === 'fib daddr type' && m.right === 'local') dstTypeLocal = positive;
+  }
+  const { caliId, comments } = splitCaliComment(r.comment);
+  return {
+    family,
+    table: `${r.family} ${r.table}`,
+    chain: r.chain,
+    index: r.index,
+    verdict: nftVerdictName(r),
+    protocol: protocol ?? implied,
+    dports,
+    matchSets,
+    dstTypeLocal,
+    packets: r.counter?.packets ?? 0,
+    bytes: r.counter?.bytes ?? 0,
+    caliId,
+    comments,
+    text: r.text,
+  };
+};
