@@ -22,7 +22,8 @@ describe('issue #2: deriveMode', () => {
       wireguard: false,
       ebpf: false,
       bgp: false,
-      evidence: ['vxlan.calico present with 1 route(s) via it'],
+      policyDataplane: 'iptables-nft',
+      evidence: ['vxlan.calico present with 1 route(s) via it', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables'],
     });
   });
 
@@ -39,7 +40,7 @@ describe('issue #2: deriveMode', () => {
     );
     const m = mode(s);
     expect(m.encapsulation).toBe('vxlan');
-    expect(m.evidence).toEqual(['vxlan.calico present; 1 Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)']);
+    expect(m.evidence).toEqual(['vxlan.calico present; 1 Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables']);
   });
 
   it('tunl0 without address or routes (ipip module loaded) is not IPIP', () => {
@@ -102,6 +103,6 @@ describe('issue #2: deriveMode', () => {
     });
     const m = mode(s);
     expect(m.encapsulation).toBe('vxlan');
-    expect(m.evidence).toEqual(['vxlan.calico, vxlan-v6.calico present with 2 route(s) via it']);
+    expect(m.evidence).toEqual(['vxlan.calico, vxlan-v6.calico present with 2 route(s) via it', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables']);
   });
 });
