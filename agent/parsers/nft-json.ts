@@ -31,7 +31,7 @@ export interface NftJsonError {
   column?: number;
   /** 0-based character offset of a JSON syntax error */
   offset?: number;
-  /** JSON path of a shape error, e.g. `nftables[12].rule.expr[3]` */
+  /** JSON path of a shape error, e.g. `nftables[12].rule.expr[3]` (`$` for the document itself) */
   path?: string;
 }
 export type NftParsed<T> = { ok: true; value: T } | { ok: false; error: NftJsonError };
@@ -155,7 +155,7 @@ const Top = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const pathOf = (base: (string | number)[], issuePath: readonly PropertyKey[]): string => {
   let out = '';
   for (const p of [...base, ...issuePath]) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out;
+  return out === '' ? '$' : out; // `$`: the document itself
 };
 
 const shapeError = (base: (string | number)[], e: z.ZodError): NftParsed<never> => {
