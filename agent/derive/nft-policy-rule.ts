@@ -55,12 +55,12 @@ export const nftPolicyRule = (r: NftRule): PolicyRule | null => {
     if (positive && (m.left === 'meta l4proto' || m.left === 'ip protocol' || m.left === 'ip6 nexthdr') && (typeof m.right === 'string' || typeof m.right === 'number')) {
       protocol = String(m.right);
     }
-    const f = m.fields[0];
-    if (m.fields.length === 1 && f !== undefined) {
-      const [proto, field] = f.split(' ');
+    for (const f of m.fields) {
+      const proto = f.split(' ')[0];
       if (proto !== undefined && TRANSPORT.has(proto)) implied ??= proto;
-      if (positive && field === 'dport') dports.push(...numbersOf(m.right));
     }
+    // ports only from a match on the port alone (a concatenation's set holds tuples)
+    if (positive && m.fields.length === 1 && m.fields[0]?.endsWith(' dport')) dports.push(...numbersOf(m.right));
     const s = setMatch(m);
     if (s !== null) matchSets.push(s);
     if (m.left === 'fib daddr type' && m.right === 'local') dstTypeLocal = positive;
