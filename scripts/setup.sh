@@ -8,7 +8,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if command -v apt-get >/dev/null; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends \
-    iproute2 iptables ipset tcpdump conntrack kmod procps iputils-ping curl time \
+    iproute2 iptables nftables ipset tcpdump conntrack kmod procps iputils-ping curl time \
     prometheus ca-certificates >/dev/null
   # kubectl builds the kustomize base in the manifest tests; Debian's kubernetes-client has it.
   command -v kubectl >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
