@@ -43,7 +43,7 @@ export const ipsetAllHostsMissing: LocalCheck = {
           details: { set: name, chain: where.chain, comment: where.comment, members: size ?? null, encapsulation: enc },
         },
         remedy:
-          `Check it: \`ipset list ${name}\`. Felix fills it from the Node resources' addresses (\`calicoctl get node -o wide\`): if nodes lack an IPv4 address, fix IP autodetection (IP_AUTODETECTION_METHOD). ` +
+          `Check it: \`${iptables.backend === 'nftables' ? `nft list set ${name.startsWith('cali60') ? 'ip6' : 'ip'} calico ${name}` : `ipset list ${name}`}\`. Felix fills it from the Node resources' addresses (\`calicoctl get node -o wide\`): if nodes lack an IPv4 address, fix IP autodetection (IP_AUTODETECTION_METHOD). ` +
           `If the set is missing, something flushed ipsets (a firewall reload: firewalld/iptables-restore scripts); restart calico-node on this node to reprogram it and stop that tool from managing cali* sets.`,
       });
     }

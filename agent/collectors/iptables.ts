@@ -10,6 +10,8 @@
  * with the IPv4 reason. iptables-nft's "Table `x' is incompatible" → `incompatible`; missing
  * binary, timeout, output cap → the runner's reason; other parse errors → `invalid-output`.
  * Empty output (no table loaded, e.g. ip6tables modules absent) is zero tables, not an error.
+ * Calico's native nftables dataplane (`ip calico` / `ip6 calico` tables and no cali-* chains in
+ * iptables) is read instead through nftables.ts into the same section (backend `nftables`).
  * Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';

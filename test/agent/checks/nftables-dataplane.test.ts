@@ -60,6 +60,7 @@ describe('issue #15: local checks on the nftables dataplane', () => {
         evidence: { seen: 'empty ipset cali40all-vxlan-net; rule in filter-cali-INPUT ("Drop IPv4 VXLAN packets from non-allowed hosts")' },
       },
     ]);
+    expect(out.status === 'finding' && out.findings[0]?.remedy).toContain('`nft list set ip calico cali40all-vxlan-net`');
     expect(ipsetAllHostsMissing.run({ snapshot: await nftSnapshot('nft-host-not-in-set-node1') })).toEqual({ status: 'ok' });
   });
 
