@@ -18,7 +18,7 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
 import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
-import { BOTH_DATAPLANES_WARNING } from '../derive/mode.js';
+import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
@@ -139,9 +139,14 @@ export function summariseFamily(
 export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
   const ipt = await collectIptablesRules(host, config, context);
   const probe = await probeNftTables(host, config);
-  if (probe.status !== 'ok' || probe.data.calico.length === 0) return ipt;
-  const tables = probe.data.calico.join(', ');
   const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
+  if (probe.status !== 'ok') {
+    // no Calico rules in iptables and nft unreadable: the nftables dataplane cannot be ruled out
+    if (ipt.status === 'ok' && caliChains === 0) return ok({ ...ipt.data, warnings: [...(ipt.data.warnings ?? []), `${NFT_UNREADABLE_WARNING} (${probe.reason}: ${probe.detail})`] });
+    return ipt;
+  }
+  if (probe.data.calico.length === 0) return ipt;
+  const tables = probe.data.calico.join(', ');
   if (ipt.status === 'ok' && caliChains > 0) {
     return ok({ ...ipt.data, warnings: [...(ipt.data.warnings ?? []), `${BOTH_DATAPLANES_WARNING}: nft ${tables}; ${caliChains} cali-* chain(s) in iptables-${ipt.data.backend} (read)`] });
   }

@@ -9,13 +9,15 @@
  * Families: `ip` tables are ipv4, `ip6` tables ipv6; tables of other families (`inet`, `arp`,
  * `bridge`, `netdev`) are not summarised, and a warning says how many rules that leaves out.
  * Chain counters: nftables chains have none (only rules with a `counter` statement count), so a
- * chain summary's packets/bytes are 0. The commands are run through `Host` (IO); the reductions
+ * chain summary's packets/bytes are 0. A guarding set's range members become the CIDRs covering
+ * them (the membership checks read addresses and CIDRs). The commands are run through `Host` (IO); the reductions
  * (`summariseNftRuleset`, `nftIpSets`) are pure. Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
 import { parseNftJson, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
 import { deriveEncapGuards } from '../derive/encap-guards.js';
+import { parseIp } from '../derive/ip.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { RUN_REASON, firstLine } from './run-command.js';
@@ -188,6 +190,45 @@ export const nftIptablesSection = (rs: NftRuleset, backendReason: string, extraW
   };
 };
 
+const formatIp = (family: 'inet' | 'inet6', v: bigint): string => {
+  if (family === 'inet') return [24n, 16n, 8n, 0n].map((sh) => String((v >> sh) & 0xffn)).join('.');
+  const g = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((sh) => ((v >> sh) & 0xffffn).toString(16));
+  // RFC 5952: the longest run (≥ 2) of zero groups, the first of equals, becomes `::`
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === '0') j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.len < 2) return g.join(':');
+  return `${g.slice(0, best.at).join(':')}::${g.slice(best.at + best.len).join(':')}`;
+};
+
+/**
+ * An interval set's range member (`10.0.0.1-10.0.0.9`, as nft prints a range) as the exact list of
+ * CIDRs covering it, so the membership checks (which read addresses and CIDRs) see every address
+ * in it; null when it is not an address range.
+ */
+export const rangeToCidrs = (member: string): string[] | null => {
+  const dash = member.indexOf('-');
+  if (dash < 0) return null;
+  const a = parseIp(member.slice(0, dash));
+  const b = parseIp(member.slice(dash + 1));
+  if (a === null || b === null || a.family !== b.family || a.value > b.value) return null;
+  const bits = a.family === 'inet' ? 32n : 128n;
+  const out: string[] = [];
+  let lo = a.value;
+  // at most 2 × bits blocks: largest aligned block that starts at lo and stays within the range
+  while (lo <= b.value && out.length <= 2 * Number(bits)) {
+    let size = 0n;
+    while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= b.value) size++;
+    out.push(`${formatIp(a.family, lo)}/${bits - size}`);
+    lo += 1n << size;
+  }
+  return out;
+};
+
 /** Felix's nft sets of the calico tables as the `IpSets` section: host sets with members, every cali* set's size. */
 export const nftIpSets = (rs: NftRuleset): IpSets => {
   const hostSets: IpSets['hostSets'] = [];
@@ -197,7 +238,8 @@ export const nftIpSets = (rs: NftRuleset): IpSets => {
     if (family === null || s.table !== CALICO_NFT_TABLE) continue;
     if (s.name.startsWith('cali')) caliSetSizes[s.name] = s.elements.length;
     if ((NFT_HOST_SETS as readonly string[]).includes(s.name)) {
-      hostSets.push({ name: s.name, type: `nft:${s.type}`, family: family === 'ipv4' ? 'inet' : 'inet6', members: s.elements });
+      const members = s.elements.flatMap((m) => rangeToCidrs(m) ?? [m]);
+      hostSets.push({ name: s.name, type: `nft:${s.type}`, family: family === 'ipv4' ? 'inet' : 'inet6', members });
     }
   }
   return { hostSets, caliSetSizes };

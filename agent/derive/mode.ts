@@ -116,6 +116,9 @@ export const deriveMode = (sections: Sections, identity: Identity): Mode => {
 /** The warning the iptables section carries when Calico's nftables tables and cali-* iptables chains both exist. */
 export const BOTH_DATAPLANES_WARNING = 'Calico nftables tables and cali-* iptables chains both present';
 
+/** The warning the iptables section carries when it holds no cali-* chains and nft could not be read. */
+export const NFT_UNREADABLE_WARNING = 'no cali-* chains in iptables and nft tables unreadable';
+
 /**
  * Which dataplane enforces policy, with its evidence: eBPF (its devices), Calico's nftables
  * dataplane (the iptables section read from `ip calico` tables), iptables legacy / nft (cali-*
@@ -127,8 +130,8 @@ export const derivePolicyDataplane = (sections: Sections, ebpf: boolean): { data
   if (ipt.status !== 'ok') return { dataplane: 'unknown', evidence: `policy dataplane unknown: iptables section unavailable (${ipt.reason}${ipt.detail !== '' ? `: ${ipt.detail}` : ''})` };
   const d = ipt.data;
   if (d.backend === 'nftables') return { dataplane: 'nftables', evidence: `policy dataplane nftables: ${d.backendReason}` };
-  const both = (d.warnings ?? []).find((w) => w.startsWith(BOTH_DATAPLANES_WARNING));
-  if (both !== undefined) return { dataplane: 'unknown', evidence: `policy dataplane unknown: ${both}` };
+  const cannotTell = (d.warnings ?? []).find((w) => w.startsWith(BOTH_DATAPLANES_WARNING) || w.startsWith(NFT_UNREADABLE_WARNING));
+  if (cannotTell !== undefined) return { dataplane: 'unknown', evidence: `policy dataplane unknown: ${cannotTell}` };
   const fams = [d.ipv4, d.ipv6].filter((f) => f.status === 'ok');
   const caliChains = fams.reduce((n, f) => n + f.data.caliChains, 0);
   if (caliChains > 0) return { dataplane: `iptables-${d.backend}`, evidence: `policy dataplane iptables-${d.backend}: ${caliChains} cali-* chain(s); backend chosen by ${d.backendReason}` };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectIptables } from '../../../agent/collectors/iptables.js';
 import { collectIpsets } from '../../../agent/collectors/ipsets.js';
-import { summariseNftRuleset } from '../../../agent/collectors/nftables.js';
+import { nftIpSets, rangeToCidrs, summariseNftRuleset } from '../../../agent/collectors/nftables.js';
 import { parseNftJson } from '../../../agent/parsers/nft-json.js';
 import { Sections } from '../../../contract/snapshot.js';
 import type { FakeAnswer } from '../../helpers/fake-runner.js';
@@ -115,6 +115,22 @@ describe('collectIptables on the nftables dataplane', () => {
     }
   });
 
+  it('no cali-* chains in iptables and nft unreadable: the section says the nftables dataplane could not be ruled out', async () => {
+    const host = nftNode('healthy-node1', {
+      'ip6tables-nft-save -t mangle': { stdout: '' },
+      'iptables-nft-save -t mangle': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n' },
+      'iptables-nft-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' },
+      'ip6tables-nft-save -c': { stdout: '' },
+      'nft -j list tables': { stdout: '', stderr: 'Error: JSON support not compiled-in\n', exitCode: 1 },
+    });
+    const r = await collectIptables(host, config, context());
+    valid('iptables', r);
+    expect(r).toMatchObject({
+      status: 'ok',
+      data: { backend: 'nft', warnings: ['no cali-* chains in iptables and nft tables unreadable (command-failed: nft -j list tables: exit 1: Error: JSON support not compiled-in)'] },
+    });
+  });
+
   it('no calico table (or no nft): the iptables result as before', async () => {
     const r = await collectIptables(nftNode('healthy-node1', { 'nft -j list tables': { stdout: '{"nftables":[{"table":{"family":"inet","name":"filter","handle":1}}]}' } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
@@ -156,5 +172,32 @@ describe('summariseNftRuleset', () => {
     const s = summariseNftRuleset(p.value);
     expect(s.dropRules).toEqual([]);
     expect(s.warnings).toEqual(['nft table inet fw (1 rule(s)) not summarised: only ip and ip6 tables map to the ipv4/ipv6 sections']);
+  });
+});
+
+describe('rangeToCidrs', () => {
+  it('covers an address range exactly with aligned CIDRs, both families', () => {
+    expect(rangeToCidrs('10.213.0.11-10.213.0.13')).toEqual(['10.213.0.11/32', '10.213.0.12/31']);
+    expect(rangeToCidrs('10.0.0.0-10.0.255.255')).toEqual(['10.0.0.0/16']);
+    expect(rangeToCidrs('10.2.0.1-10.2.0.9')).toEqual(['10.2.0.1/32', '10.2.0.2/31', '10.2.0.4/30', '10.2.0.8/31']);
+    expect(rangeToCidrs('0.0.0.0-255.255.255.255')).toEqual(['0.0.0.0/0']);
+    expect(rangeToCidrs('fd00::1-fd00::2')).toEqual(['fd00::1/128', 'fd00::2/128']);
+    expect(rangeToCidrs('fd00:0:1::-fd00:0:1::ffff')).toEqual(['fd00:0:1::/112']);
+    expect(rangeToCidrs('::-::1')).toEqual(['::/127']);
+    expect(rangeToCidrs('1:0:0:1::-1:0:0:1::1')).toEqual(['1:0:0:1::/127']);
+    expect(rangeToCidrs('fd00:0:0:1:0:0:1:0-fd00:0:0:1:0:0:1:1')).toEqual(['fd00::1:0:0:1:0/127']); // the first of two equal zero runs
+  });
+
+  it('is null for what is not an address range', () => {
+    for (const m of ['10.0.0.1', '10.0.0.0/8', '10.0.0.9-10.0.0.1', '10.0.0.1-fd00::1', 'a-b']) expect(rangeToCidrs(m), m).toBeNull();
+  });
+
+  it('a guarding set holding a range lists its CIDRs as members', () => {
+    const p = parseNftJson(
+      '{"nftables":[{"set":{"family":"ip","table":"calico","name":"cali40all-vxlan-net","type":"ipv4_addr","flags":["interval"],"elem":["10.213.0.10",{"range":["10.213.0.11","10.213.0.13"]}]}}]}',
+    );
+    if (!p.ok) throw new Error('parse');
+    expect(nftIpSets(p.value).hostSets[0]?.members).toEqual(['10.213.0.10', '10.213.0.11/32', '10.213.0.12/31']);
+    expect(nftIpSets(p.value).caliSetSizes).toEqual({ 'cali40all-vxlan-net': 2 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { BOTH_DATAPLANES_WARNING, deriveMode, derivePolicyDataplane } from '../../../agent/derive/mode.js';
+import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING, deriveMode, derivePolicyDataplane } from '../../../agent/derive/mode.js';
 import { ok, unavailable } from '../../../contract/result.js';
 import type { Sections } from '../../../contract/snapshot.js';
 import { addr, editSection, healthyIpipSections, healthyVxlanSections, link, route } from '../../helpers/snapshot.js';
@@ -154,5 +154,13 @@ describe('issue #15: the policy dataplane in the mode, with its evidence', () =>
       evidence: `policy dataplane unknown: ${BOTH_DATAPLANES_WARNING}: nft ip calico; 80 cali-* chain(s) in iptables-nft (read)`,
     });
     expect(mode(both).policyDataplane).toBe('unknown');
+    const unreadable = withIptables((d) => {
+      d.ipv4 = ok({ tables: ['filter'], chains: 3, rules: 0, caliChains: 0 });
+      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft -j list tables: timed out)`];
+    });
+    expect(derivePolicyDataplane(unreadable, false)).toEqual({
+      dataplane: 'unknown',
+      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft -j list tables: timed out)',
+    });
   });
 });
