@@ -6,9 +6,16 @@
  *   --json    {"tables", "chains", "rules", "packets", "bytes", "perTable", "warnings"} where the
  *             first five are totals (packets/bytes summed over the rule counters)
  * Exit codes: 0 parsed, 1 malformed input (one line on stderr naming the line number).
+ *
+ * `calico-diag parse nft [--json]`: parse `nft -j list ruleset` from stdin and print what the agent
+ * reduces it to on Calico's nftables dataplane: the iptables section's chains, drop rules and
+ * encapsulation guards, and the guarding sets' members. Malformed input: exit 1 with the position
+ * (line and column, or the JSON path).
  */
 import type { Command } from 'commander';
 import { iptablesTotals, parseIptablesSave, type IptablesDump } from '../agent/parsers/iptables-save.js';
+import { parseNftJson } from '../agent/parsers/nft-json.js';
+import { nftIpSets, summariseNftRuleset } from '../agent/collectors/nftables.js';
 import { renderFields, renderTable } from './format.js';
 import { CliError, type CliIo } from './io.js';
 
@@ -93,5 +100,45 @@ export function registerParseCommand(program: Command, io: CliIo): void {
       } else {
         io.stdout(summary(dump));
       }
+    });
+  parse
+    .command('nft')
+    .description("parse `nft -j list ruleset` from stdin (Calico's nftables dataplane) and print what the agent reads from it")
+    .option('--json', 'print {"ipv4","ipv6","chains","dropRules","idlePolicyDropRules","encapGuards","warnings","ipsets"} as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const r = parseNftJson(await io.stdin());
+      if (!r.ok) {
+        const e = r.error;
+        const where = e.line !== undefined ? ` (line ${e.line}, column ${e.column ?? '?'})` : '';
+        throw new CliError(`nft JSON input: ${e.code}: ${e.message}${e.message.includes('line ') ? '' : where}`);
+      }
+      const s = summariseNftRuleset(r.value);
+      const ipsets = nftIpSets(r.value);
+      if (opts.json) {
+        io.stdout(`${JSON.stringify({ ...s, ipsets })}\n`);
+        return;
+      }
+      let out = renderFields([
+        ['tables', r.value.tables.map((t) => `${t.family} ${t.name}`).join(', ') || '(none)'],
+        ['ipv4', `${s.ipv4.chains} chains, ${s.ipv4.rules} rules`],
+        ['ipv6', `${s.ipv6.chains} chains, ${s.ipv6.rules} rules`],
+        ['idle policy drops', String(s.idlePolicyDropRules)],
+      ]);
+      if (s.encapGuards.length > 0) {
+        out += '\nencapsulation guards:\n' + renderTable(
+          ['FAMILY', 'ENCAP', 'FORM', 'SET', 'CHAIN', 'DROP #', 'DROPPED'],
+          s.encapGuards.map((g) => [g.family, g.encapsulation, g.form, g.set, `${g.table} ${g.chain}`, String(g.drop.index), String(g.drop.packets)]),
+        );
+      }
+      if (ipsets.hostSets.length > 0) out += '\nguarding sets:\n' + ipsets.hostSets.map((h) => `  ${h.name}: ${h.members.join(', ') || '(empty)'}\n`).join('');
+      const hits = s.dropRules.filter((d) => d.packets > 0);
+      if (hits.length > 0) {
+        out += '\nDROP/REJECT rules that counted packets:\n' + renderTable(
+          ['TABLE', 'CHAIN', '#', 'TARGET', 'PACKETS', 'CALI-ID', 'COMMENT'],
+          hits.map((d) => [d.table, d.chain, String(d.index), d.target, String(d.packets), d.caliId ?? '', d.comments.join('; ')]),
+        );
+      }
+      if (s.warnings.length > 0) out += '\nwarnings:\n' + s.warnings.map((w) => `  ${w}\n`).join('');
+      io.stdout(out);
     });
 }

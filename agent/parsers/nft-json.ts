@@ -166,13 +166,124 @@ const shapeError = (base: (string | number)[], e: z.ZodError): NftParsed<never> 
 
 // ---------------------------------------------------------------- JSON syntax errors
 
-/** Turns JSON.parse's message into a typed error with the offset, line and column. */
+/**
+ * The offset of the first character that breaks the JSON grammar (text.length when the text ends
+ * too early), found by a small scanner: V8's messages do not always carry a position ("Unexpected
+ * token '}', ... is not valid JSON"). Run only after JSON.parse failed. Iterative (no recursion).
+ */
+export const jsonErrorOffset = (t: string): number => {
+  let i = 0;
+  const ws = (): void => {
+    while (i < t.length && (t[i] === ' ' || t[i] === '\n' || t[i] === '\r' || t[i] === '\t')) i++;
+  };
+  const str = (): boolean => {
+    i++; // opening quote
+    while (i < t.length) {
+      const c = t.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return true;
+      }
+      if (c < 0x20) return false;
+      if (c === 0x5c) {
+        const e = t[i + 1];
+        if (e === undefined) {
+          i++;
+          return false;
+        }
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 2, i + 6))) {
+            i += 2;
+            while (i < t.length && /[0-9a-fA-F]/.test(t[i] as string)) i++;
+            return false;
+          }
+          i += 6;
+        } else if ('"\\/bfnrt'.includes(e)) i += 2;
+        else {
+          i++;
+          return false;
+        }
+      } else i++;
+    }
+    return false;
+  };
+  const digit = (k: number): boolean => k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39;
+  /** moves i past a number; false with i at the first character the grammar refuses */
+  const num = (): boolean => {
+    if (t[i] === '-') i++;
+    if (!digit(i)) return false;
+    if (t[i] === '0') i++;
+    else while (digit(i)) i++;
+    if (t[i] === '.') {
+      i++;
+      if (!digit(i)) return false;
+      while (digit(i)) i++;
+    }
+    if (t[i] === 'e' || t[i] === 'E') {
+      i++;
+      if (t[i] === '+' || t[i] === '-') i++;
+      if (!digit(i)) return false;
+      while (digit(i)) i++;
+    }
+    return true;
+  };
+  // a stack of open containers: '{' or '['; `want` says what may come next
+  const stack: string[] = [];
+  let want: 'value' | 'key' | 'after' = 'value';
+  for (;;) {
+    ws();
+    if (i >= t.length) return t.length; // ended early (or, for valid JSON, complete)
+    const c = t[i] as string;
+    if (want === 'value') {
+      if (c === '{' || c === '[') {
+        stack.push(c);
+        i++;
+        ws();
+        if (t[i] === (c === '{' ? '}' : ']')) {
+          stack.pop();
+          i++;
+          want = 'after';
+        } else want = c === '{' ? 'key' : 'value';
+        continue;
+      }
+      if (c === '"') {
+        if (!str()) return i;
+      } else if (c === '-' || (c >= '0' && c <= '9')) {
+        if (!num()) return i;
+      } else {
+        const lit = ({ t: 'true', f: 'false', n: 'null' } as Record<string, string>)[c];
+        if (lit === undefined) return i;
+        for (let k = 0; k < lit.length; k++) if (t[i + k] !== lit[k]) return i + k; // where V8 stops too
+        i += lit.length;
+      }
+      want = 'after';
+      continue;
+    }
+    if (want === 'key') {
+      if (c !== '"' || !str()) return i;
+      ws();
+      if (t[i] !== ':') return i;
+      i++;
+      want = 'value';
+      continue;
+    }
+    // after a value
+    const top = stack[stack.length - 1];
+    if (top === undefined) return i; // trailing garbage after the document
+    if (c === ',') {
+      i++;
+      want = top === '{' ? 'key' : 'value';
+    } else if ((c === '}' && top === '{') || (c === ']' && top === '[')) {
+      stack.pop();
+      i++;
+    } else return i;
+  }
+};
+
+/** A typed error for JSON.parse's failure: the offset (our scanner's), its line and column. */
 const jsonError = (text: string, err: unknown): NftJsonError => {
   const msg = err instanceof Error ? err.message : String(err);
-  const m = /position (\d+)/.exec(msg);
-  let offset = m ? Number(m[1]) : null;
-  if (offset === null && /end of (JSON )?input|Unterminated/i.test(msg)) offset = text.length;
-  if (offset === null) return { code: 'invalid-json', message: msg.slice(0, 200) };
+  const offset = Math.min(jsonErrorOffset(text), text.length);
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
@@ -182,7 +293,7 @@ const jsonError = (text: string, err: unknown): NftJsonError => {
   const atEnd = text.slice(offset).trim() === '';
   return {
     code: atEnd ? 'truncated' : 'invalid-json',
-    message: `${atEnd ? 'input ends inside the JSON document' : msg.replace(/\s*\(line \d+ column \d+\)$/, '').slice(0, 200)} (line ${line}, column ${offset - lineStart + 1})`,
+    message: `${atEnd ? 'input ends inside the JSON document' : msg.replace(/\s*\(line \d+ column \d+\)$/, '').replace(/\s+/g, ' ').slice(0, 200)} (line ${line}, column ${offset - lineStart + 1})`,
     offset,
     line,
     column: offset - lineStart + 1,

@@ -5,7 +5,7 @@
  * error always carries its position (line/column/offset for JSON syntax, a JSON path for shapes).
  */
 import { describe, expect, it } from 'vitest';
-import { parseNftJson } from '../../../agent/parsers/nft-json.js';
+import { jsonErrorOffset, parseNftJson } from '../../../agent/parsers/nft-json.js';
 import { nftPolicyRule } from '../../../agent/derive/nft-policy-rule.js';
 import { summariseNftRuleset, nftIpSets } from '../../../agent/collectors/nftables.js';
 import { Iptables, IpSets } from '../../../contract/snapshot.js';
@@ -105,5 +105,29 @@ describe('nft JSON parser fuzz (issue #15)', () => {
     expect(codes.get('invalid-json') ?? 0).toBeGreaterThan(0);
     expect(codes.get('invalid-shape') ?? 0).toBeGreaterThan(0);
     expect(codes.get('truncated') ?? 0).toBeGreaterThan(0);
+  });
+
+  it('the error offset agrees with V8 wherever V8 names a position, and valid JSON scans to its end', () => {
+    const r = prng(1515);
+    let compared = 0;
+    for (let c = 0; c < CASES; c++) {
+      const input = mutate(r, pick(r, inputs));
+      let v8: number | null = null;
+      try {
+        JSON.parse(input);
+        expect(jsonErrorOffset(input), `case ${c}: valid JSON`).toBe(input.length);
+        continue;
+      } catch (err) {
+        const m = /at position (\d+)/.exec((err as Error).message);
+        if (m) v8 = Number(m[1]);
+      }
+      const mine = jsonErrorOffset(input);
+      expect(mine >= 0 && mine <= input.length).toBe(true);
+      if (v8 !== null) {
+        compared++;
+        expect(mine, `case ${c}: ${JSON.stringify(input.slice(Math.max(0, v8 - 40), v8 + 40))}`).toBe(v8);
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
   });
 });
