@@ -18,7 +18,7 @@ import type { CorrelateInput, NodeState } from './correlate/types.js';
 import type { EntryTable } from './entry-table.js';
 import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
 
-/** Calico's all-hosts ipsets, by address family. */
+/** Calico's sets of the hosts allowed to send encapsulated traffic (all-hosts, and all-vxlan of current Felix: ipsets or, on the nftables dataplane, nft sets), by address family. */
 export const HOST_SET_NAMES = {
   inet: ['cali40all-hosts-net', 'cali40all-vxlan-net', 'felix-calico-hosts-4'],
   inet6: ['cali60all-hosts-net', 'cali60all-vxlan-net', 'felix-calico-hosts-6'],
