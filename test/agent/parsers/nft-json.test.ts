@@ -143,6 +143,21 @@ describe('parseNftJson errors: typed, with a position', () => {
     const badTable = parseNftJson('{"nftables":[{"metainfo":{}},{"table":{"family":"ip"}}]}');
     expect(badTable).toMatchObject({ ok: false, error: { code: 'invalid-shape', path: 'nftables[1].table.name' } });
     expect(parseNftJson('{"tables":[]}')).toMatchObject({ ok: false, error: { code: 'invalid-shape', path: 'nftables' } });
+    expect(parseNftJson('[1]')).toMatchObject({ ok: false, error: { code: 'invalid-shape', path: '$' } });
+    expect(parseNftJson('{"nftables":[{"metainfo":{}}, 7]}')).toMatchObject({ ok: false, error: { code: 'invalid-shape', path: 'nftables[1]' } });
+    const chainC = '{"chain":{"family":"ip","table":"t","name":"c"}}';
+    expect(parseNftJson(`{"nftables":[${chainC},{"rule":{"family":"ip","table":"t","chain":"c"}}]}`)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-shape', path: 'nftables[1].rule.expr' },
+    });
+    expect(parseNftJson(`{"nftables":[${chainC},{"rule":{"family":"ip","table":"t","chain":"c","expr":[{"accept":null,"drop":null}]}}]}`)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-shape', path: 'nftables[1].rule.expr[0]' },
+    });
+    expect(parseNftJson(`{"nftables":[${chainC},{"rule":{"family":"ip","table":"t","chain":"c","handle":1.5,"expr":[]}}]}`)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-shape', path: 'nftables[1].rule.handle' },
+    });
   });
 
   it('objects of kinds it does not model are counted, not refused', () => {
