@@ -17,6 +17,17 @@ describe('calico-diag parse nft (issue #15)', () => {
     expect(out.ipsets.hostSets[0]?.members).toEqual(['10.213.0.11', '10.213.0.12', '10.213.0.13']);
   });
 
+  it('-o yaml gives the same document; -o wide lists every drop rule and the summarised chains', async () => {
+    const yaml = memoryIo(fixture('lab/nftables/healthy-node1/nft-j-list-ruleset.json'));
+    expect(await runCli(['parse', 'nft', '-o', 'yaml'], yaml)).toBe(0);
+    expect(yaml.out()).toMatch(/^idlePolicyDropRules: 4$/m);
+    const wide = memoryIo(fixture('lab/nftables/healthy-node1/nft-j-list-ruleset.json'));
+    expect(await runCli(['parse', 'nft', '-o', 'wide'], wide)).toBe(0);
+    expect(wide.out()).toMatch(/^DROP\/REJECT rules:$/m);
+    expect(wide.out()).toMatch(/ip calico +filter-cali-INPUT +2 +DROP +0 +KjmKwmbHvlhNoGL3 +Drop IPv4 VXLAN packets from non-allowed hosts/);
+    expect(wide.out()).toMatch(/ip calico +filter-INPUT +ACCEPT +1/);
+  });
+
   it('prints a readable summary by default', async () => {
     const io = memoryIo(fixture('nft/calico-felix-fv-cali-nftables-dump.json'));
     expect(await runCli(['parse', 'nft'], io)).toBe(0);
