@@ -17,12 +17,23 @@ export const RECORDED_NFT_COMMANDS: ReadonlyArray<{ file: string; argv: Argv }> 
   { file: 'nft-j-list-ruleset.json', argv: ['nft', '-j', 'list', 'ruleset'] },
   { file: 'nft-j-list-tables.json', argv: ['nft', '-j', 'list', 'tables'] },
   { file: 'nft-j-list-table-ip-calico.json', argv: ['nft', '-j', 'list', 'table', 'ip', 'calico'] },
+  { file: 'nft-j-list-set-ip-calico-cali40all-vxlan-net.json', argv: ['nft', '-j', 'list', 'set', 'ip', 'calico', 'cali40all-vxlan-net'] },
   { file: 'nft-list-ruleset.txt', argv: ['nft', 'list', 'ruleset'] },
+];
+
+/** Commands that fail on this node (a set Felix did not create): their stderr and exit code are recorded. */
+export const RECORDED_NFT_FAILURES: ReadonlyArray<{ file: string; argv: Argv }> = [
+  { file: 'nft-j-list-set-ip-calico-cali40all-hosts-net.stderr', argv: ['nft', '-j', 'list', 'set', 'ip', 'calico', 'cali40all-hosts-net'] },
 ];
 
 const recordNode = async (lab: Lab, n: LabNode, dir: string): Promise<void> => {
   mkdirSync(dir, { recursive: true });
   for (const c of RECORDED_NFT_COMMANDS) writeFileSync(join(dir, c.file), (await lab.exec(n.ns, c.argv)).stdout);
+  for (const c of RECORDED_NFT_FAILURES) {
+    const r = await lab.sh.try(['ip', 'netns', 'exec', n.ns, ...c.argv]);
+    writeFileSync(join(dir, c.file), `${r.stderr}`);
+    writeFileSync(join(dir, c.file.replace(/\.stderr$/, '.exit')), `${r.exitCode}\n`);
+  }
 };
 
 const traffic = async (lab: Lab): Promise<void> => {
@@ -81,6 +92,7 @@ ${cases.join('\n')}
 
 Commands (file ← command):
 ${RECORDED_NFT_COMMANDS.map((c) => `- \`${c.file}\` ← \`${c.argv.join(' ')}\``).join('\n')}
+${RECORDED_NFT_FAILURES.map((c) => `- \`${c.file}\` and \`.exit\` ← stderr and exit code of \`${c.argv.join(' ')}\` (no such set)`).join('\n')}
 
 Recorded with:
 - kernel: ${await version(['uname', '-r'])}

@@ -9,7 +9,7 @@
 import type { Collector } from './types.js';
 import { ok, unavailable, type UnavailableReason } from '../../contract/result.js';
 import type { IpSets } from '../../contract/snapshot.js';
-import { nftIpSets, probeNftTables, readNftTable } from './nftables.js';
+import { nftIpSets, probeNftTables, readNftHostSets } from './nftables.js';
 import { parseIpsetList, parseIpsetSave } from '../parsers/ipset.js';
 import { fromParsed, runCommand } from './run-command.js';
 
@@ -23,7 +23,7 @@ const classify = (stderr: string): UnavailableReason | null =>
 /**
  * With Calico's native nftables dataplane the guarding sets are nft sets of the `ip calico` /
  * `ip6 calico` tables (ipset has none then): their members are read with
- * `nft -j list table <family> calico` and merged into the section. A calico table whose listing
+ * `nft -j list set <family> calico <name>` (nftables.ts readNftHostSets) and merged into the section. A calico table whose listing
  * fails makes the section unavailable with that reason (a set we cannot read is unknown, never empty).
  */
 export const collectIpsets: Collector<'ipsets'> = async (host, config, context) => {
@@ -32,8 +32,8 @@ export const collectIpsets: Collector<'ipsets'> = async (host, config, context) 
   if (probe.status !== 'ok' || probe.data.calico.length === 0) return fromIpset;
   const merged: IpSets = fromIpset.status === 'ok' ? { hostSets: [...fromIpset.data.hostSets], caliSetSizes: { ...fromIpset.data.caliSetSizes } } : { hostSets: [], caliSetSizes: {} };
   for (const t of probe.data.calico) {
-    const [family, name] = t.split(' ') as [string, string];
-    const r = await readNftTable(host, config, family, name);
+    const family = t.split(' ')[0] as string;
+    const r = await readNftHostSets(host, config, family);
     if (r.status !== 'ok') return unavailable(r.reason, `${r.detail} (Calico nftables table ${t} present)`);
     const sets = nftIpSets(r.data);
     merged.hostSets.push(...sets.hostSets);

@@ -21,15 +21,22 @@ import { parseIp } from '../derive/ip.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { RUN_REASON, firstLine } from './run-command.js';
+import type { RunResult } from '../exec/runner.js';
 import type { CollectorConfig, Host } from './types.js';
 
 export const NFT_LIST_TABLES_ARGV = ['nft', '-j', 'list', 'tables'] as const;
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const;
 /** Felix's table name in both families */
 export const CALICO_NFT_TABLE = 'calico';
-/** Output caps: the table list is small; a big node's ruleset tens of MB. */
-export const NFT_TABLES_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
-export const NFT_RULESET_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+/**
+ * Output caps. A parsed JSON ruleset holds about 10 times its text in memory (measured: 16 MiB of
+ * `nft -j list ruleset`, 60k rules, peaked at +160 MiB RSS parsed and reduced), so 8 MiB (~30k
+ * rules, ~+85 MiB) is what fits beside the agent's other work in its 256 MiB limit; a larger
+ * ruleset is unavailable('output-too-large'), never a crash. The table list and one set are small.
+ */
+export const NFT_TABLES_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const NFT_RULESET_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+export const NFT_SET_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const nftTimeoutMs = (config: CollectorConfig): number => Math.max(config.timeoutMs, 60_000);
 
 /** The sets whose members may send encapsulated traffic (what ipsets.hostSets carries). */
@@ -51,8 +58,11 @@ const describeError = (e: NftJsonError): string =>
   `${e.code}: ${e.message}${e.path !== undefined && !e.message.startsWith(e.path) ? ` at ${e.path}` : ''}`;
 
 /** Runs one bounded `nft -j …` command and parses it. */
-const runNft = async (host: Host, config: CollectorConfig, argv: readonly [string, ...string[]], maxOutputBytes: number): Promise<Collected<NftRuleset>> => {
-  const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes });
+const runNft = async (host: Host, config: CollectorConfig, argv: readonly [string, ...string[]], maxOutputBytes: number): Promise<Collected<NftRuleset>> =>
+  runNftResult(argv, await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes }), maxOutputBytes);
+
+/** A finished `nft -j …` run as a parsed ruleset or unavailable(reason). */
+const runNftResult = (argv: readonly [string, ...string[]], r: RunResult, maxOutputBytes: number): Collected<NftRuleset> => {
   const cmd = argv.join(' ');
   if (!r.ok) return unavailable(RUN_REASON[r.kind], `${cmd}: ${r.message}`);
   if (r.exitCode !== 0) {
@@ -84,9 +94,27 @@ export const probeNftTables = async (host: Host, config: CollectorConfig): Promi
 export const readNftRuleset = (host: Host, config: CollectorConfig): Promise<Collected<NftRuleset>> =>
   runNft(host, config, NFT_LIST_RULESET_ARGV, NFT_RULESET_MAX_OUTPUT_BYTES);
 
-/** `nft -j list table <family> <name>`: one table's chains, rules, sets and maps. */
-export const readNftTable = (host: Host, config: CollectorConfig, family: string, name: string): Promise<Collected<NftRuleset>> =>
-  runNft(host, config, ['nft', '-j', 'list', 'table', family, name], NFT_RULESET_MAX_OUTPUT_BYTES);
+/** The guarding set names of one family: `cali40…` / `felix-…-4` for ip, `cali60…` / `felix-…-6` for ip6. */
+export const hostSetNamesFor = (family: string): string[] =>
+  NFT_HOST_SETS.filter((n) => (family === 'ip6' ? n.startsWith('cali60') || n.endsWith('-6') : n.startsWith('cali40') || n.endsWith('-4')));
+
+/**
+ * The guarding sets of one Calico table with their elements, one small `nft -j list set <family>
+ * calico <name>` each (not the whole table again: the iptables collector parses the ruleset at the
+ * same time). A set nft says does not exist ("No such file or directory") is absent, not an error.
+ */
+export const readNftHostSets = async (host: Host, config: CollectorConfig, family: string): Promise<Collected<NftRuleset>> => {
+  const out: NftRuleset = { metainfo: null, tables: [], chains: [], sets: [], maps: [], other: {} };
+  for (const name of hostSetNamesFor(family)) {
+    const argv = ['nft', '-j', 'list', 'set', family, CALICO_NFT_TABLE, name] as const;
+    const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_SET_MAX_OUTPUT_BYTES });
+    if (r.ok && r.exitCode !== 0 && /no such file or directory/i.test(r.stderr)) continue;
+    const p = await runNftResult(argv, r, NFT_SET_MAX_OUTPUT_BYTES);
+    if (p.status !== 'ok') return p;
+    out.sets.push(...p.data.sets);
+  }
+  return ok(out);
+};
 
 /** Felix's nft chain names carry the iptables table as a prefix: `filter-cali-tw-…`. */
 const chainBase = (name: string): string => name.replace(/^(filter|nat|mangle|raw)-/, '');

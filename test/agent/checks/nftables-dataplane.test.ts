@@ -28,7 +28,10 @@ const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Sna
       'ipset save': { error: 'missing-binary' },
       'nft -j list tables': { stdout: lab('nft-j-list-tables.json') },
       'nft -j list ruleset': { stdout: lab('nft-j-list-ruleset.json') },
-      'nft -j list table ip calico': { stdout: lab('nft-j-list-table-ip-calico.json') },
+      'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab('nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
+      ...Object.fromEntries(
+        ['cali40all-hosts-net', 'felix-calico-hosts-4'].map((n) => [`nft -j list set ip calico ${n}`, { stdout: '', stderr: `Error: No such file or directory\nlist set ip calico ${n}\n`, exitCode: 1 }]),
+      ),
     },
   });
   const sections = { ...healthyVxlanSections(), iptables: await collectIptables(host, config, context()), ipsets: await collectIpsets(host, config, context()) };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectIptables } from '../../../agent/collectors/iptables.js';
 import { collectIpsets } from '../../../agent/collectors/ipsets.js';
-import { nftIpSets, rangeToCidrs, summariseNftRuleset } from '../../../agent/collectors/nftables.js';
+import { NFT_RULESET_MAX_OUTPUT_BYTES, nftIpSets, rangeToCidrs, summariseNftRuleset } from '../../../agent/collectors/nftables.js';
 import { parseNftJson } from '../../../agent/parsers/nft-json.js';
 import { Sections } from '../../../contract/snapshot.js';
 import type { FakeAnswer } from '../../helpers/fake-runner.js';
@@ -20,13 +20,23 @@ for (const v of ['', '6'])
   for (const b of ['-nft', '-legacy', ''])
     for (const a of ['', ' -t mangle', ' -c']) NO_IPTABLES[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
 
+/** the recorded answer of nft for the host sets Felix did not create (nftables mode writes cali40all-vxlan-net only) */
+const noSuchSet = (c: string): Record<string, FakeAnswer> => {
+  const stderr = lab(c, 'nft-j-list-set-ip-calico-cali40all-hosts-net.stderr');
+  const exitCode = Number(lab(c, 'nft-j-list-set-ip-calico-cali40all-hosts-net.exit'));
+  return Object.fromEntries(
+    ['cali40all-hosts-net', 'felix-calico-hosts-4'].map((n) => [`nft -j list set ip calico ${n}`, { stdout: '', stderr: stderr.replaceAll('cali40all-hosts-net', n), exitCode }]),
+  );
+};
+
 const nftNode = (c: string, over: Record<string, FakeAnswer> = {}) =>
   fakeHost({
     commands: {
       ...NO_IPTABLES,
       'nft -j list tables': { stdout: lab(c, 'nft-j-list-tables.json') },
       'nft -j list ruleset': { stdout: lab(c, 'nft-j-list-ruleset.json') },
-      'nft -j list table ip calico': { stdout: lab(c, 'nft-j-list-table-ip-calico.json') },
+      'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab(c, 'nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
+      ...noSuchSet(c),
       'ipset save': { error: 'missing-binary' },
       ...over,
     },
@@ -74,6 +84,9 @@ describe('collectIptables on the nftables dataplane', () => {
       expect(c.timeoutMs).toBeGreaterThan(0);
       expect(c.maxOutputBytes).toBeGreaterThan(0);
     }
+    // the ruleset's cap keeps a parsed ruleset inside the agent's memory limit
+    expect(host.run.calls.find((x) => x.argv.join(' ') === 'nft -j list ruleset')?.maxOutputBytes).toBe(NFT_RULESET_MAX_OUTPUT_BYTES);
+    expect(NFT_RULESET_MAX_OUTPUT_BYTES).toBe(8 * 1024 * 1024);
   });
 
   it("a DROP of one peer's VXLAN in the input chain is a drop rule with its counter and the peer's address", async () => {
@@ -138,14 +151,22 @@ describe('collectIptables on the nftables dataplane', () => {
 });
 
 describe('collectIpsets on the nftables dataplane', () => {
-  it("the guarding set's members come from the nft set when ipset has none", async () => {
-    const r = await collectIpsets(nftNode('healthy-node1'), config, context());
+  it("the guarding set's members come from the nft set when ipset has none (one small command per set; absent sets skipped)", async () => {
+    const host = nftNode('healthy-node1');
+    const r = await collectIpsets(host, config, context());
+    expect(host.run.calls.map((x) => x.argv.join(' '))).toEqual([
+      'ipset save',
+      'nft -j list tables',
+      'nft -j list set ip calico cali40all-hosts-net',
+      'nft -j list set ip calico cali40all-vxlan-net',
+      'nft -j list set ip calico felix-calico-hosts-4',
+    ]);
     valid('ipsets', r);
     expect(r).toEqual({
       status: 'ok',
       data: {
         hostSets: [{ name: 'cali40all-vxlan-net', type: 'nft:ipv4_addr', family: 'inet', members: ['10.213.0.11', '10.213.0.12', '10.213.0.13'] }],
-        caliSetSizes: { 'cali40all-vxlan-net': 3, 'cali40this-host': 3 },
+        caliSetSizes: { 'cali40all-vxlan-net': 3 },
       },
     });
   });
@@ -158,7 +179,7 @@ describe('collectIpsets on the nftables dataplane', () => {
   });
 
   it('a calico table whose sets cannot be read is unavailable with the reason (unknown, not an empty set)', async () => {
-    const r = await collectIpsets(nftNode('healthy-node1', { 'nft -j list table ip calico': { error: 'timeout' } }), config, context());
+    const r = await collectIpsets(nftNode('healthy-node1', { 'nft -j list set ip calico cali40all-vxlan-net': { error: 'timeout' } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'timeout', detail: expect.stringContaining('Calico nftables table ip calico present') });
   });
 });
