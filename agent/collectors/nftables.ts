@@ -16,7 +16,7 @@
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
 import { parseNftJson, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
-import { deriveEncapGuards } from '../derive/encap-guards.js';
+import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import { parseIp } from '../derive/ip.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
@@ -183,6 +183,7 @@ export const summariseNftRuleset = (rs: NftRuleset): NftSummary => {
         idle++;
         continue;
       }
+      const encap = encapOf(p);
       dropRules.push({
         family,
         table,
@@ -195,6 +196,8 @@ export const summariseNftRuleset = (rs: NftRuleset): NftSummary => {
         comments: p.comments,
         matchSets: p.matchSets,
         rule: p.text,
+        // a drop of encapsulated traffic, and whose (as the iptables collector gives it)
+        ...(encap !== null ? { encapsulation: encap, ...(p.sources !== undefined ? { sources: p.sources } : {}) } : {}),
       });
     }
   }

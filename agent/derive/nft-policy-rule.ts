@@ -8,6 +8,7 @@
  *   dports    `<proto> dport N` / `{ N, M }`
  *   matchSets `ip saddr @set` (src), `ip daddr != @set` (dst, negated), concatenations `src,dst`
  *   dstTypeLocal  `fib daddr type local` true, `!= local` false
+ *   sources   literal `ip saddr` addresses, prefixes, ranges (not sets, not negated)
  *   caliId / comments  from `comment "cali:<id>; text"`
  */
 import type { PolicyRule } from './policy-rule.js';
@@ -50,6 +51,7 @@ export const nftPolicyRule = (r: NftRule): PolicyRule | null => {
   const dports: number[] = [];
   const matchSets: PolicyRule['matchSets'] = [];
   let dstTypeLocal: boolean | null = null;
+  const sources: string[] = [];
   for (const m of r.matches) {
     const positive = POSITIVE.has(m.op);
     if (positive && (m.left === 'meta l4proto' || m.left === 'ip protocol' || m.left === 'ip6 nexthdr') && (typeof m.right === 'string' || typeof m.right === 'number')) {
@@ -64,6 +66,8 @@ export const nftPolicyRule = (r: NftRule): PolicyRule | null => {
     const s = setMatch(m);
     if (s !== null) matchSets.push(s);
     if (m.left === 'fib daddr type' && m.right === 'local') dstTypeLocal = positive;
+    // `ip saddr 10.0.0.1`, `ip saddr { a, b }`, `ip saddr 10.0.0.0/8`: literal sources, not sets
+    if (positive && (m.left === 'ip saddr' || m.left === 'ip6 saddr')) sources.push(...literalAddresses(m.right));
   }
   const { caliId, comments } = splitCaliComment(r.comment);
   return {
@@ -81,5 +85,20 @@ export const nftPolicyRule = (r: NftRule): PolicyRule | null => {
     caliId,
     comments,
     text: r.text,
+    ...(sources.length > 0 ? { sources } : {}),
   };
+};
+
+/** The addresses / prefixes / ranges a match's right side names literally (a `@set` reference names none). */
+const literalAddresses = (v: NftValue): string[] => {
+  if (typeof v === 'string') return v.startsWith('@') ? [] : [v];
+  if (Array.isArray(v)) return v.flatMap(literalAddresses);
+  if (v !== null && typeof v === 'object') {
+    if ('set' in v) return literalAddresses(v.set as NftValue);
+    const p = v.prefix;
+    if (p !== null && typeof p === 'object' && !Array.isArray(p) && (typeof p.addr === 'string') && typeof p.len === 'number') return [`${p.addr}/${p.len}`];
+    const range = v.range;
+    if (Array.isArray(range) && range.length === 2 && typeof range[0] === 'string' && typeof range[1] === 'string') return [`${range[0]}-${range[1]}`];
+  }
+  return [];
 };

@@ -60,7 +60,10 @@ describe('issue #15: local checks on the nftables dataplane', () => {
       {
         severity: 'critical',
         subject: 'cali40all-vxlan-net',
-        evidence: { seen: 'empty ipset cali40all-vxlan-net; rule in filter-cali-INPUT ("Drop IPv4 VXLAN packets from non-allowed hosts")' },
+        evidence: {
+          seen: 'empty ipset cali40all-vxlan-net; accept-then-drop guard in filter-cali-INPUT rule 2 (cali:KjmKwmbHvlhNoGL3) ("Drop IPv4 VXLAN packets from non-allowed hosts"), 8 packet(s) dropped so far',
+          details: { table: 'ip calico', form: 'accept-then-drop', members: 0 },
+        },
       },
     ]);
     expect(out.status === 'finding' && out.findings[0]?.remedy).toContain('`nft list set ip calico cali40all-vxlan-net`');
@@ -79,5 +82,12 @@ describe('issue #15: local checks on the nftables dataplane', () => {
     expect(fault).toMatchObject({ severity: 'warning', evidence: { details: { table: 'ip calico', chain: 'filter-cali-INPUT', delta: 4 } } });
     expect(String(fault?.evidence.details?.rule)).toContain('ip saddr 10.213.0.12 udp dport 4789');
     expect(fault?.remedy).toContain('nft -a list chain ip calico filter-cali-INPUT');
+    // the drop of encapsulated traffic names whose: the peer's node address (as for iptables -s)
+    expect(now.sections.iptables.status === 'ok' && now.sections.iptables.data.dropRules.find((d) => d.index === 1 && d.chain === 'filter-cali-INPUT')).toMatchObject({
+      encapsulation: 'vxlan',
+      sources: ['10.213.0.12'],
+    });
+    expect(fault?.remedy).toContain('This rule drops the VXLAN packets of 10.213.0.12');
+    expect(fault?.remedy).toContain("nft -a list ruleset | grep -- 'U2aKfmyQcF2mv2R9'");
   });
 });

@@ -53,6 +53,23 @@ describe('nftPolicyRule: nft rules as backend-neutral policy rules', () => {
     expect(v6[0]).toMatchObject({ family: 'ipv6', table: 'ip6 t6', verdict: 'DROP', matchSets: [{ name: 's6', negated: false, direction: 'src' }], dstTypeLocal: false });
   });
 
+  it('literal ip saddr matches are the sources (an address, a prefix, a range, an anonymous set); set references and negations are not', () => {
+    const drop = rulesOf(load('lab/nftables/nft-encap-drop-node1/nft-j-list-ruleset.json'), 'ip', 'filter-cali-INPUT')[0]!;
+    expect(nftPolicyRule(drop)).toMatchObject({ verdict: 'DROP', protocol: 'udp', dports: [4789], sources: ['10.213.0.12'], comments: ['lab fault: drop VXLAN from one peer'] });
+    const right = (v: unknown, op = '==') =>
+      `{"nftables":[{"chain":{"family":"ip","table":"t","name":"c"}},{"rule":{"family":"ip","table":"t","chain":"c","expr":[{"match":{"op":"${op}","left":{"payload":{"protocol":"ip","field":"saddr"}},"right":${JSON.stringify(v)}}},{"drop":null}]}}]}`;
+    const sourcesOf = (text: string) => {
+      const r = parseNftJson(text);
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      return nftPolicyRule(r.value.chains[0]!.rules[0]!)?.sources;
+    };
+    expect(sourcesOf(right({ prefix: { addr: '10.0.0.0', len: 8 } }))).toEqual(['10.0.0.0/8']);
+    expect(sourcesOf(right({ range: ['10.0.0.1', '10.0.0.9'] }))).toEqual(['10.0.0.1-10.0.0.9']);
+    expect(sourcesOf(right({ set: ['10.0.0.1', { prefix: { addr: '10.1.0.0', len: 16 } }] }))).toEqual(['10.0.0.1', '10.1.0.0/16']);
+    expect(sourcesOf(right('@cali40all-vxlan-net'))).toBeUndefined();
+    expect(sourcesOf(right('10.0.0.1', '!='))).toBeUndefined();
+  });
+
   it('tables of other families (inet, bridge, …) do not map', () => {
     const r = parseNftJson('{"nftables":[{"chain":{"family":"inet","table":"fw","name":"in"}},{"rule":{"family":"inet","table":"fw","chain":"in","expr":[{"drop":null}]}}]}');
     if (!r.ok) throw new Error('parse');
