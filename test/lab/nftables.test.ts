@@ -44,7 +44,7 @@ const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node 
 
 const pollUntil = async (deadlineMs: number, check: (fs: Finding[]) => boolean, tick?: () => Promise<void>) => {
   const start = Date.now();
-  let last: Finding[] = [];
+  let last: Finding[];
   for (;;) {
     if (tick) await tick();
     last = await findings();

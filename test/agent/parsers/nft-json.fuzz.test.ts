@@ -77,7 +77,7 @@ describe('nft JSON parser fuzz (issue #15)', () => {
       try {
         res = parseNftJson(input);
       } catch (err) {
-        throw new Error(`case ${c} threw ${String(err)} on ${JSON.stringify(input.slice(0, 300))}`);
+        throw new Error(`case ${c} threw ${String(err)} on ${JSON.stringify(input.slice(0, 300))}`, { cause: err });
       }
       if (res.ok) {
         oks++;
