@@ -199,8 +199,9 @@ export const NFT_FAULTS: Record<NftFaultKind, NftFaultDef> = {
         await nftIn(lab, node, 'delete', 'rule', 'ip', NFT_TABLE, NFT_INPUT_CHAIN, 'handle', String(h));
       }
     },
-    // a local check: it names the rule (whose match holds the peer's address), not the peer node
-    expected: (p) => ({ rule: 'iptables-drops-rising', node: p.node }),
+    // the aggregator names the peer whose node address the drop rule matches (as for iptables -s);
+    // the local iptables-drops-rising also rises on the node, naming the rule
+    expected: (p) => ({ rule: 'host-not-in-allowed-set', node: p.node, peer: p.peer }),
     traffic: BREAKS,
   },
 };

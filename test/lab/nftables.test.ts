@@ -139,9 +139,13 @@ describe('issue #15: the lab on the nftables dataplane (agents + aggregator)', (
       expect(hit.evidence.seen.length).toBeGreaterThan(0);
       expect(hit.remedy.length).toBeGreaterThan(0);
       if (kind === 'nft-encap-drop') {
-        // the local drop check knows the rule, not the node names: the rule it reports matches the peer's address
-        expect(JSON.stringify(hit.evidence.details)).toContain(`ip saddr ${L().node('node2').nodeIp}`);
-        expect(hit.remedy).toContain('nft -a list chain ip calico filter-cali-INPUT');
+        expect(hit.summary).toContain(L().node('node2').nodeIp);
+        // and the local drop counter check on the same node, naming the rule that matches the peer's address
+        const rising = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => x.rule === 'iptables-drops-rising' && x.node === 'node1'), tick);
+        const drop = rising.last.find((x) => x.rule === 'iptables-drops-rising' && x.node === 'node1');
+        expect(drop, brief(rising.last)).toBeDefined();
+        expect(JSON.stringify(drop?.evidence.details)).toContain(`ip saddr ${L().node('node2').nodeIp}`);
+        expect(drop?.remedy).toContain('nft -a list chain ip calico filter-cali-INPUT');
       }
     } finally {
       await f.remove();
