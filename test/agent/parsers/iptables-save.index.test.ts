@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
 
-// The parse pass finds a rule's chain by comparing with the previous line's chain, probing the next
-// declared chains, then a hash index over names in place; it tracks the next quote across lines and
-// packs chains and rules into typed arrays made into objects on access. These guard the cases those
-// shortcuts could get wrong (#2).
+// Finding a rule's chain (the previous rule line's, else by name in the open table), the quote check
+// and the grouping of rules into chains and tables: the cases a faster parser got wrong or could
+// have (#2), kept as behaviour tests of the parser.
 const mustParse = (text: string): IptablesDump => {
   const r = parseIptablesSave(text);
   if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
   return r.value;
 };
 
-describe('parseIptablesSave: chain lookup by in-place name hash', () => {
+describe('parseIptablesSave: finding a rule\'s chain', () => {
   // "Aa" and "BB" have the same 31-polynomial hash (65*31+97 === 66*31+66)
   it('keeps chains whose names collide in the hash apart, interleaved in any order', () => {
     const d = mustParse('*filter\n:Aa - [0:0]\n:BB - [0:0]\n-A BB -j DROP\n-A Aa -j ACCEPT\n-A BB -j RETURN\n-A Aa -s 1.2.3.4 -j DROP\nCOMMIT\n');
@@ -62,7 +61,7 @@ describe('parseIptablesSave: chain lookup by in-place name hash', () => {
   });
 });
 
-describe('parseIptablesSave: quote check across lines', () => {
+describe('parseIptablesSave: quote check', () => {
   it('checks quotes on lines after the last quote of the input, and an escaped quote inside quotes', () => {
     const d = mustParse('*filter\n:a - [0:0]\n-A a -m comment --comment "x \\" y" -j DROP\n-A a -j DROP\n-A a -j ACCEPT\nCOMMIT\n');
     expect(d.tables[0]?.chains[0]?.rules.map((r) => r.comments)).toEqual([['x " y'], [], []]);
@@ -72,7 +71,7 @@ describe('parseIptablesSave: quote check across lines', () => {
   });
 });
 
-describe('parseIptablesSave: packed chains, made on access', () => {
+describe('parseIptablesSave: chains per table', () => {
   it('gives each table its own chains when many chains span several tables, and serialises them', () => {
     const names = Array.from({ length: 700 }, (_, i) => `cali-tw-cali${String(i).padStart(11, '0')}`);
     const filter = `*filter\n:FORWARD DROP [5:50]\n${names.map((n) => `:${n} - [0:0]`).join('\n')}\n${names.map((n, i) => `[${i}:1] -A ${n} -j DROP`).join('\n')}\nCOMMIT\n`;
