@@ -134,8 +134,8 @@ export class IptablesRule {
  */
 export class IptablesChain {
   readonly #dump: string;
-  readonly #lineNumbers: number[] = [];
-  readonly #offsets: number[] = [];
+  /** per rule: its line number and the offset of its line in the dump */
+  readonly #where: number[] = [];
   #rules: IptablesRule[] | undefined = undefined;
   /** @internal made by the parse */
   constructor(
@@ -154,17 +154,16 @@ export class IptablesChain {
   }
   /** @internal the parse found a rule of this chain on line n, which starts at dump[offset] */
   addRule(n: number, offset: number): void {
-    this.#lineNumbers.push(n);
-    this.#offsets.push(offset);
+    this.#where.push(n, offset);
   }
   get ruleCount(): number {
-    return this.#offsets.length;
+    return this.#where.length / 2;
   }
   /** the i-th rule (0-based): the kept one once `rules` was read, else a new object */
   ruleAt(i: number): IptablesRule {
     if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
     const { r, end } = this.#read(i);
-    return new IptablesRule(this.#lineNumbers[i] as number, this.name, i + 1, r.packets, r.bytes, this.#dump.slice(r.at, end), r.nameEnd - r.at);
+    return new IptablesRule(this.#where[2 * i] as number, this.name, i + 1, r.packets, r.bytes, this.#dump.slice(r.at, end), r.nameEnd - r.at);
   }
   /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
   ruleTextAt(i: number): string {
@@ -188,7 +187,7 @@ export class IptablesChain {
   }
   /** the i-th rule line read again (the parse checked it) */
   #read(i: number): { r: RuleLine; end: number } {
-    const start = this.#offsets[i] as number;
+    const start = this.#where[2 * i + 1] as number;
     const end = lineEnd(this.#dump, start);
     return { r: readRuleLine(this.#dump, start, end) as RuleLine, end };
   }
