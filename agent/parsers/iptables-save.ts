@@ -7,7 +7,7 @@
  *   dump        = { comment | table }
  *   table       = "*" NAME  { comment | declaration | rule }  "COMMIT"
  *   declaration = ":" CHAIN " " POLICY [ " " counters ]          POLICY is "-" for a user chain
- *   rule        = [ counters " " ] "-A " CHAIN { " " argument }
+ *   rule        = [ counters ] "-A " CHAIN { argument }             spaces separate the parts
  *   counters    = "[" DIGITS ":" DIGITS "]"                       packets, bytes
  *   argument    = a token as iptables-restore reads it: blanks separate tokens; `"` opens a quoted
  *                 part in which `\x` stands for `x`, and its closing `"` ends the token
@@ -40,9 +40,17 @@
  *    (the chains it hides are not iptables chains, so not Felix's);
  *  - "# Warning: iptables-legacy tables present, ..." is recorded in `warnings` and ignored.
  *
- * The parse checks every line but tokenizes no rule: a rule's tokens, target, comments, `cali:` id
- * and ipset matches are derived on first access (a 100k-rule dump is mostly read for totals and a
- * few DROP rules). `ruleMatches` groups a rule's tokens into options and match modules on demand.
+ * The parse checks every line but tokenizes no rule and makes no object per rule: a chain keeps
+ * the line number and offset of each of its rule lines and makes `IptablesRule` objects on access;
+ * a rule's tokens, target, comments, `cali:` id and ipset matches are derived on first use (a
+ * 100k-rule dump is mostly read for totals and a few DROP rules). `ruleMatches` groups a rule's
+ * tokens into options and match modules on demand.
+ *
+ * Speed (bench/iptables.ts: 100k Calico-like rules, 15.7 MB, at most 4× a bare `split('\n')`):
+ * rule lines are read in place in the text, without a copy of each line; a rule's chain is first
+ * compared with the previous rule line's and the next declared ones (iptables-save prints rules
+ * chain by chain in declaration order), then looked up by name; the search for quotes goes once
+ * over the text, not once per line.
  */
 import type { ParseError } from '../../contract/result.js';
 
