@@ -270,7 +270,7 @@ const BUILTIN: Record<string, ReadonlySet<string>> = {
   raw: new Set(['PREROUTING', 'OUTPUT']),
   security: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
 };
-const isBuiltin = (table: string, chain: string): boolean => BUILTIN[table]?.has(chain) ?? false;
+const NO_BUILTIN: ReadonlySet<string> = new Set();
 
 const INCOMPATIBLE_PREFIX = '# Table `';
 const INCOMPATIBLE_SUFFIX = "' is incompatible, use 'nft' tool.";
@@ -300,6 +300,8 @@ export function parseIptablesSave(text: string): IptablesParsed {
 /** The table being read (state IN TABLE). */
 interface OpenTable {
   table: IptablesTable;
+  /** the table's builtin chains */
+  builtin: ReadonlySet<string>;
   /** index of each chain in `table.chains` by name */
   byName: Map<string, number>;
   /** index of the chain of the last rule line */
@@ -331,7 +333,7 @@ class Parser {
     let n = 0;
     let start = 0;
     let end = 0;
-    for (let next = 0; next < text.length; next = nextLine(text, end)) {
+    for (let next = 0; next < text.length; next = end + (text.charCodeAt(end) === CR ? 2 : 1)) {
       n++;
       start = next;
       end = lineEnd(text, start);
@@ -409,7 +411,7 @@ class Parser {
     }
     let i = open.byName.get(name);
     if (i === undefined) {
-      if (!isBuiltin(open.table.name, name)) return null;
+      if (!open.builtin.has(name)) return null;
       i = this.addChain(new IptablesChain(name, null, 0, 0, true, null, this.text)) as number;
     }
     open.cursor = i;
@@ -442,7 +444,7 @@ class Parser {
       if (read === null || read.end !== line.length) return syntax(line, n, `malformed chain counters for ${name}`);
       counters = read;
     }
-    const builtin = isBuiltin(this.open.table.name, name);
+    const builtin = this.open.builtin.has(name);
     const chain = new IptablesChain(name, policy === '-' ? null : policy, counters.packets, counters.bytes, builtin, n, this.text);
     if (this.addChain(chain) === null) return syntax(line, n, `chain ${name} declared twice`);
     return null;
@@ -473,7 +475,7 @@ class Parser {
     if (this.tables.some((t) => t.name === name)) return syntax(line, n, `table ${name} appears twice`);
     const table: IptablesTable = { name, line: n, chains: [] };
     this.tables.push(table);
-    this.open = { table, byName: new Map(), cursor: 0 };
+    this.open = { table, builtin: BUILTIN[name] ?? NO_BUILTIN, byName: new Map(), cursor: 0 };
     return null;
   }
 
@@ -505,14 +507,11 @@ const fail = (code: IptablesParseError['code'], text: string, line: number, mess
 });
 const syntax = (text: string, line: number, message: string) => fail('syntax', text, line, message);
 
-/** The end of the line that starts at text[start]: where its `\n` or `\r\n` is, or the end of the text. */
+/** The end of the line that starts at text[start]: where its `\n` or `\r\n` is, or the end of the text (before a last `\r`). */
 const lineEnd = (text: string, start: number): number => {
   const end = indexOrEnd(text, '\n', start);
   return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
 };
-
-/** Where the line after the one that ends at text[end] starts (text.length after the last line). */
-const nextLine = (text: string, end: number): number => indexOrEnd(text, '\n', end) + 1;
 
 /** The parts of a rule line: its counters, where `-A` starts, where the chain name is (offsets in the text). */
 interface RuleLine {
