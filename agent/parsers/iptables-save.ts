@@ -40,8 +40,8 @@
  *    (the chains it hides are not iptables chains, so not Felix's);
  *  - "# Warning: iptables-legacy tables present, ..." is recorded in `warnings` and ignored.
  *
- * The parse checks every line but tokenizes no rule and makes no object per rule: a chain keeps
- * the line number and offset of each of its rule lines and makes `IptablesRule` objects on access;
+ * The parse checks every line but tokenizes no rule and makes no object per rule: it keeps the line
+ * number and offset of each rule line, and a chain makes `IptablesRule` objects of its own on access;
  * a rule's tokens, target, comments, `cali:` id and ipset matches are derived on first use (a
  * 100k-rule dump is mostly read for totals and a few DROP rules). `ruleMatches` groups a rule's
  * tokens into options and match modules on demand.
@@ -135,15 +135,20 @@ export class IptablesRule {
 }
 
 /**
- * One chain of a table. It keeps where its rule lines are in the dump (line numbers and offsets)
- * and makes `IptablesRule` objects from them on access: `rules` makes them all once and keeps them;
- * `ruleAt`, `ruleTextAt` and `ruleCounters` read single lines (the collector walks 100k rules for a
- * few DROP ones). Only the parse adds rules; the kept `rules` are the only other mutation.
+ * One chain of a table. It knows which of the parse's rule lines are its own and makes
+ * `IptablesRule` objects from them on access: `rules` makes them all once and keeps them; `ruleAt`,
+ * `ruleTextAt` and `ruleCounters` read single lines (the collector walks 100k rules for a few DROP
+ * ones). Only the parse adds rules; the kept `rules` are the only other mutation.
  */
 export class IptablesChain {
-  readonly #dump: string;
-  /** per rule: its line number and the offset of its line in the dump */
-  readonly #where: number[] = [];
+  readonly #lines: RuleLines;
+  /**
+   * This chain's rules: the `#count` rule lines from number `#first` on, or the list `#ids` once
+   * another chain's rule came between two of them (iptables-save prints a chain's rules together).
+   */
+  #first = 0;
+  #count = 0;
+  #ids: number[] | null = null;
   #rules: IptablesRule[] | undefined = undefined;
   /** @internal made by the parse */
   constructor(
@@ -156,27 +161,33 @@ export class IptablesChain {
     readonly builtin: boolean,
     /** line of the declaration, null for a builtin chain used without one */
     readonly line: number | null,
-    dump: string,
+    lines: RuleLines,
   ) {
-    this.#dump = dump;
+    this.#lines = lines;
   }
-  /** @internal the parse found a rule of this chain on line n, which starts at dump[offset] */
-  addRule(n: number, offset: number): void {
-    this.#where.push(n, offset);
+  /** @internal the parse found rule line number `id` of this chain */
+  addRule(id: number): void {
+    if (this.#ids === null && this.#count > 0 && this.#first + this.#count !== id) {
+      this.#ids = Array.from({ length: this.#count }, (_, i) => this.#first + i);
+    }
+    if (this.#ids !== null) this.#ids.push(id);
+    else if (this.#count === 0) this.#first = id;
+    this.#count++;
   }
   get ruleCount(): number {
-    return this.#where.length / 2;
+    return this.#count;
   }
   /** the i-th rule (0-based): the kept one once `rules` was read, else a new object */
   ruleAt(i: number): IptablesRule {
     if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
     const { r, end } = this.#read(i);
-    return new IptablesRule(this.#where[2 * i] as number, this.name, i + 1, r.packets, r.bytes, this.#dump.slice(r.at, end), r.nameEnd - r.at);
+    const lineNumber = this.#lines.lineNumber(this.#id(i));
+    return new IptablesRule(lineNumber, this.name, i + 1, r.packets, r.bytes, this.#lines.text.slice(r.at, end), r.nameEnd - r.at);
   }
   /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
   ruleTextAt(i: number): string {
     const { r, end } = this.#read(i);
-    return this.#dump.slice(r.at, end);
+    return this.#lines.text.slice(r.at, end);
   }
   get rules(): IptablesRule[] {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
@@ -193,11 +204,15 @@ export class IptablesChain {
     }
     return { packets, bytes };
   }
+  #id(i: number): number {
+    return this.#ids === null ? this.#first + i : (this.#ids[i] as number);
+  }
   /** the i-th rule line read again (the parse checked it) */
   #read(i: number): { r: RuleLine; end: number } {
-    const start = this.#where[2 * i + 1] as number;
-    const end = lineEnd(this.#dump, start);
-    return { r: readRuleLine(this.#dump, start, end) as RuleLine, end };
+    const { text } = this.#lines;
+    const start = this.#lines.offset(this.#id(i));
+    const end = lineEnd(text, start);
+    return { r: readRuleLine(text, start, end) as RuleLine, end };
   }
   toJSON() {
     const { name, policy, packets, bytes, builtin, line, rules } = this;
@@ -297,6 +312,40 @@ export function parseIptablesSave(text: string): IptablesParsed {
   return new Parser(text).parse();
 }
 
+/**
+ * The rule lines of one parse in input order: the line number and offset of each, numbered from 0.
+ * Typed arrays, so that a big dump leaves few objects for the garbage collector to copy. Only
+ * appended to.
+ */
+class RuleLines {
+  #lineNumbers = new Int32Array(1024);
+  #offsets = new Int32Array(1024);
+  #count = 0;
+  constructor(readonly text: string) {}
+  /** Adds the rule line n, which starts at text[offset]; returns its number. */
+  add(n: number, offset: number): number {
+    if (this.#count === this.#offsets.length) {
+      this.#lineNumbers = doubled(this.#lineNumbers);
+      this.#offsets = doubled(this.#offsets);
+    }
+    this.#lineNumbers[this.#count] = n;
+    this.#offsets[this.#count] = offset;
+    return this.#count++;
+  }
+  lineNumber(id: number): number {
+    return this.#lineNumbers[id] as number;
+  }
+  offset(id: number): number {
+    return this.#offsets[id] as number;
+  }
+}
+
+const doubled = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+};
+
 /** The table being read (state IN TABLE). */
 interface OpenTable {
   table: IptablesTable;
@@ -326,7 +375,11 @@ class Parser {
   /** where the first `"` at or after the last rule line read is (`quotesClosed`) */
   nextQuote = -1;
 
-  constructor(readonly text: string) {}
+  readonly ruleLines: RuleLines;
+
+  constructor(readonly text: string) {
+    this.ruleLines = new RuleLines(text);
+  }
 
   parse(): IptablesParsed {
     const text = this.text;
@@ -375,7 +428,7 @@ class Parser {
     }
     if (!this.quotesClosed(r.at, end)) return syntax(text.slice(start, end), n, 'unterminated quote');
     if (r.packets !== null) this.hasCounters = true;
-    chain.addRule(n, start);
+    chain.addRule(this.ruleLines.add(n, start));
     return null;
   }
 
@@ -412,7 +465,7 @@ class Parser {
     let i = open.byName.get(name);
     if (i === undefined) {
       if (!open.builtin.has(name)) return null;
-      i = this.addChain(new IptablesChain(name, null, 0, 0, true, null, this.text)) as number;
+      i = this.addChain(new IptablesChain(name, null, 0, 0, true, null, this.ruleLines)) as number;
     }
     open.cursor = i;
     return chains[i] as IptablesChain;
@@ -445,7 +498,7 @@ class Parser {
       counters = read;
     }
     const builtin = this.open.builtin.has(name);
-    const chain = new IptablesChain(name, policy === '-' ? null : policy, counters.packets, counters.bytes, builtin, n, this.text);
+    const chain = new IptablesChain(name, policy === '-' ? null : policy, counters.packets, counters.bytes, builtin, n, this.ruleLines);
     if (this.addChain(chain) === null) return syntax(line, n, `chain ${name} declared twice`);
     return null;
   }
