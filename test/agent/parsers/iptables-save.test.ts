@@ -212,12 +212,12 @@ describe('parseIptablesSave: tokenizer and typed errors', () => {
   });
 
   it('many short rules (more than the record store was sized for) keep every counter', () => {
-    const lines = Array.from({ length: 1000 }, (_, i) => `[${i}:${i * 2}] -A INPUT -j ACCEPT`);
+    const lines = Array.from({ length: 3000 }, (_, i) => `[${i}:${i * 2}] -A INPUT -j ACCEPT`);
     const d = mustParse(`*filter\n:INPUT ACCEPT [0:0]\n${lines.join('\n')}\nCOMMIT\n`);
     const input = chainOf(d, 'filter', 'INPUT');
-    expect(input.ruleCount).toBe(1000);
-    expect(input.ruleAt(999)).toMatchObject({ packets: 999, bytes: 1998, index: 1000, line: 1002 });
-    expect(iptablesTotals(d)).toMatchObject({ packets: 499500, bytes: 999000 });
+    expect(input.ruleCount).toBe(3000);
+    expect(input.ruleAt(2999)).toMatchObject({ packets: 2999, bytes: 5998, index: 3000, line: 3002 });
+    expect(iptablesTotals(d)).toMatchObject({ packets: 4498500, bytes: 8997000 });
   });
 
   it('a builtin chain may be used without a declaration (as iptables-restore allows)', () => {
