@@ -179,14 +179,14 @@ export class IptablesChain {
   }
   /** the i-th rule (0-based): the kept one once `rules` was read, else a new object */
   ruleAt(i: number): IptablesRule {
+    const id = this.#id(i);
     if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
-    const { r, end } = this.#read(i);
-    const lineNumber = this.#lines.lineNumber(this.#id(i));
-    return new IptablesRule(lineNumber, this.name, i + 1, r.packets, r.bytes, this.#lines.text.slice(r.at, end), r.nameEnd - r.at);
+    const { r, end } = this.#read(id);
+    return new IptablesRule(this.#lines.lineNumber(id), this.name, i + 1, r.packets, r.bytes, this.#lines.text.slice(r.at, end), r.nameEnd - r.at);
   }
   /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
   ruleTextAt(i: number): string {
-    const { r, end } = this.#read(i);
+    const { r, end } = this.#read(this.#id(i));
     return this.#lines.text.slice(r.at, end);
   }
   get rules(): IptablesRule[] {
@@ -198,19 +198,21 @@ export class IptablesChain {
     let packets = 0;
     let bytes = 0;
     for (let i = 0; i < this.ruleCount; i++) {
-      const { r } = this.#read(i);
+      const { r } = this.#read(this.#id(i));
       packets += r.packets ?? 0;
       bytes += r.bytes ?? 0;
     }
     return { packets, bytes };
   }
+  /** the number of the i-th rule line of this chain; a RangeError for an i past its rules (a caller's bug) */
   #id(i: number): number {
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`chain ${this.name} has no rule ${i} (it has ${this.#count})`);
     return this.#ids === null ? this.#first + i : (this.#ids[i] as number);
   }
-  /** the i-th rule line read again (the parse checked it) */
-  #read(i: number): { r: RuleLine; end: number } {
+  /** rule line number `id` read again (the parse checked it) */
+  #read(id: number): { r: RuleLine; end: number } {
     const { text } = this.#lines;
-    const start = this.#lines.offset(this.#id(i));
+    const start = this.#lines.offset(id);
     const end = lineEnd(text, start);
     return { r: readRuleLine(text, start, end) as RuleLine, end };
   }

@@ -98,6 +98,9 @@ describe('parseIptablesSave: chains per table', () => {
     expect(chain?.rules).toBe(chain?.rules);
     expect(chain?.ruleAt(0)).toBe(chain?.rules[0]);
     expect(chain?.ruleTextAt(0)).toBe('-A a -j DROP');
+    // past its rules: an error, not another chain's rule
+    expect(() => chain?.ruleAt(1)).toThrow(RangeError);
+    expect(() => chain?.ruleTextAt(-1)).toThrow(RangeError);
   });
 
 
