@@ -11,7 +11,7 @@ describe('remedies of node-local rules', () => {
   });
 
   it('are plain text without control characters', () => {
-    for (const r of Object.values(LOCAL_RULE_REMEDIES)) expect(r).not.toMatch(/[\u0000-\u001f\u007f]/);
+    for (const r of Object.values(LOCAL_RULE_REMEDIES)) expect([...r].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)).toBe(false);
   });
 
   // #16: the remedy shown for a rule was whatever the first reporter sent
