@@ -9,6 +9,8 @@ import { Listen } from '../agent/config.js';
 export const DEFAULT_AGGREGATOR_PORT = 9478;
 export const DEFAULT_STALE_INTERVALS = 3;
 export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+/** series cap of calico_diag_finding_active (aggregator/metrics.ts) */
+export const DEFAULT_MAX_FINDING_SERIES = 1000;
 
 export const AGGREGATOR_OPTIONS = [
   { key: 'listen', flag: '--listen', env: 'CALICO_DIAG_LISTEN' },
@@ -16,6 +18,11 @@ export const AGGREGATOR_OPTIONS = [
   { key: 'staleIntervals', flag: '--stale-intervals', env: 'CALICO_DIAG_STALE_INTERVALS' },
   { key: 'bodyLimit', flag: '--body-limit', env: 'CALICO_DIAG_BODY_LIMIT' },
   { key: 'kube', flag: '--kube', env: 'CALICO_DIAG_KUBE' },
+  { key: 'maxFindingSeries', flag: '--max-finding-series', env: 'CALICO_DIAG_MAX_FINDING_SERIES' },
+  { key: 'maxNodes', flag: '--max-nodes', env: 'CALICO_DIAG_MAX_NODES' },
+  { key: 'auth', flag: '--auth', env: 'CALICO_DIAG_AUTH' },
+  { key: 'agentServiceAccount', flag: '--agent-service-account', env: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT' },
+  { key: 'agentAudience', flag: '--agent-audience', env: 'CALICO_DIAG_AGENT_AUDIENCE' },
 ] as const;
 export type AggregatorOptionKey = (typeof AGGREGATOR_OPTIONS)[number]['key'];
 export type AggregatorFlags = Partial<Record<AggregatorOptionKey, string | undefined>>;
@@ -42,6 +49,18 @@ const Schema = z.object({
     .max(1000, 'must be at most 1000'),
   bodyLimit: ByteSize,
   kube: z.enum(['auto', 'off'], { error: 'must be auto or off' }),
+  /** 0 exports no per-finding series: only the totals and the overflow count */
+  maxFindingSeries: z.coerce
+    .number({ error: 'must be a whole number of series' })
+    .int('must be a whole number of series')
+    .min(0, 'must be at least 0')
+    .max(100_000, 'must be at most 100000'),
+  /** reports from more nodes are refused while the datastore cannot say which nodes exist */
+  maxNodes: z.coerce.number({ error: 'must be a whole number of nodes' }).int('must be a whole number of nodes').min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
+  /** shared: one token for agents and readers (weaker); kubernetes: agents prove their node (TokenReview) */
+  auth: z.enum(['shared', 'kubernetes'], { error: 'must be shared or kubernetes' }),
+  agentServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE:NAME'),
+  agentAudience: z.string().min(1).max(253),
 });
 export type AggregatorConfig = z.output<typeof Schema>;
 
@@ -57,6 +76,11 @@ export const resolveAggregatorConfig = (flags: AggregatorFlags, env: Readonly<Re
     staleIntervals: pick('staleIntervals') ?? String(DEFAULT_STALE_INTERVALS),
     bodyLimit: pick('bodyLimit') ?? String(DEFAULT_BODY_LIMIT_BYTES),
     kube: pick('kube') ?? 'auto',
+    maxFindingSeries: pick('maxFindingSeries') ?? String(DEFAULT_MAX_FINDING_SERIES),
+    maxNodes: pick('maxNodes') ?? '10000',
+    auth: pick('auth') ?? 'shared',
+    agentServiceAccount: pick('agentServiceAccount') ?? 'calico-diag:calico-diag-agent',
+    agentAudience: pick('agentAudience') ?? 'calico-diag',
   };
   const r = Schema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };
