@@ -12,11 +12,11 @@
  */
 import type { ClusterMap, ClusterNode } from '../contract/cluster.js';
 import type { Tunnel } from '../contract/snapshot.js';
-import { CALICO_TUNNELS, tunnelFromLink } from '../agent/derive/identity.js';
+import { CALICO_TUNNELS, tunnelFromLink } from '../contract/calico.js';
 import type { EntryList } from './correlate/common.js';
-import type { CorrelateInput, NodeState } from './correlate/types.js';
+import { nodeIsStale, type CorrelateInput, type NodeState } from './correlate/types.js';
 import type { EntryTable } from './entry-table.js';
-import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
+import { familyOf, parseCidr, type Cidr } from '../common/net.js';
 
 /** Calico's all-hosts ipsets, by address family. */
 export const HOST_SET_NAMES = {
@@ -96,12 +96,6 @@ const put = (m: Map<string, number>, key: string, i: number): void => {
   else if (had !== i) m.set(key, -1);
 };
 
-const isStale = (st: NodeState, nowMs: number, staleAfterIntervals: number): { stale: boolean; receivedAtMs: number } => {
-  const receivedAtMs = Date.parse(st.receivedAt);
-  if (Number.isNaN(receivedAtMs) || Number.isNaN(nowMs)) return { stale: true, receivedAtMs };
-  const limitMs = staleAfterIntervals * st.report.intervalSeconds * 1000;
-  return { stale: nowMs - receivedAtMs > limitMs, receivedAtMs };
-};
 
 const TUNNEL_KINDS = new Set(['vxlan', 'ipip', 'wireguard']);
 
@@ -199,7 +193,8 @@ export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; ind
   const byName = new Map<string, IndexedNode>();
   for (const st of sorted) {
     if (byName.has(st.node)) continue;
-    const { stale, receivedAtMs } = isStale(st, nowMs, input.staleAfterIntervals);
+    const stale = nodeIsStale(st, nowMs, input.staleAfterIntervals);
+    const receivedAtMs = Date.parse(st.receivedAt);
     const identity = st.report.identity;
     const tunnels = tunnelsOf(st);
     const vxlan = tunnels.find((t) => t.kind === 'vxlan' && t.family === 'inet') ?? null;
@@ -220,8 +215,8 @@ export const buildClusterIndex = (input: CorrelateInput): { map: ClusterMap; ind
       mtu: primaryMtu(tunnels),
     };
     withAllowedHosts(cluster, allowedHostsOf(st));
-    const v4 = identity.nodeIPs.filter((ip) => parseIPv4(ip) !== null);
-    const v6 = identity.nodeIPs.filter((ip) => parseIPv4(ip) === null);
+    const v4 = identity.nodeIPs.filter((ip) => familyOf(ip) === 'inet');
+    const v6 = identity.nodeIPs.filter((ip) => familyOf(ip) !== 'inet');
     const encapSourceIPs = [
       ...(vxlan?.local ? [vxlan.local] : v4),
       ...(vxlan6?.local ? [vxlan6.local] : v6),

@@ -8,12 +8,13 @@ import { untilStopSignal } from '../common/process.js';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../common/metrics.js';
-import { agentVersion, readTokenFile } from '../agent/config.js';
+import { packageVersion, readTokenFile } from '../common/config.js';
 import type { Collected } from '../contract/result.js';
 import type { AggregatorConfig } from './config.js';
 import { correlate as realCorrelate, correlateRules } from './correlate/index.js';
 import type { DatastoreView } from './correlate/types.js';
-import { CorrelationEngine, systemClock, type Clock, type CorrelateFn } from './engine.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { CorrelationEngine, type CorrelateFn } from './engine.js';
 import { buildAggregatorApp, type AppExtension } from './http/app.js';
 import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
@@ -75,7 +76,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
-    version: agentVersion(),
+    version: packageVersion(),
     extensions: [
       diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: (n) => store.get(n)?.report ?? null, token: () => token, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),

@@ -2,7 +2,7 @@
  * What `findings` and `diagnose` share to talk to the aggregator: the base URL and token from
  * flags or env, one bounded request, and every failure as a one-line CliError. Stateless.
  */
-import { readTokenFile } from '../agent/config.js';
+import { readTokenFile } from '../common/config.js';
 import { CliError } from './io.js';
 
 export interface AggregatorTarget {

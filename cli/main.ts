@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { agentVersion } from '../agent/config.js';
+import { packageVersion } from '../common/config.js';
 import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
 import { registerAggregatorCommand } from './aggregator.js';
 import { registerDiagnoseCommand } from './diagnose.js';
@@ -27,7 +27,7 @@ export interface CliDeps {
 export const buildProgram = (io: CliIo, deps: CliDeps = {}): Command => {
   const program = new Command('calico-diag')
     .description('Calico dataplane diagnostics: per-node agent, cross-node aggregator, two-node capture diagnosis')
-    .version(agentVersion(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });

@@ -13,21 +13,21 @@ import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { CheckStatus, Finding } from '../contract/finding.js';
+import { atLeast, bySeverity, type CheckStatus, type Finding, type Severity } from '../contract/finding.js';
 import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
 import { runLocalChecks } from '../agent/checks/index.js';
 import type { Host } from '../agent/collectors/types.js';
-import { agentVersion, DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
+import { packageVersion as agentVersion } from '../common/config.js';
+import { DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
 import { realHost } from '../agent/exec/host.js';
 import { execRunner } from '../agent/exec/runner.js';
 import { recordingHost } from '../agent/host/record.js';
 import { loadBundle } from '../agent/host/replay.js';
-import { systemClock, takeSnapshot, type Clock } from '../agent/snapshot.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { takeSnapshot } from '../agent/snapshot.js';
 import { renderFields, renderTable } from './format.js';
 import { CliError, type CliIo } from './io.js';
 
-const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 } as const;
-type Sev = keyof typeof SEVERITY_RANK;
 
 export interface SnapshotResult {
   snapshot: Snapshot;
@@ -47,7 +47,7 @@ interface Opts {
   save?: string;
   from?: string;
   nodeName?: string;
-  failOn?: Sev;
+  failOn?: Severity;
   felixHealthUrl?: string;
   birdSocket?: string;
   timeoutMs?: string;
@@ -90,7 +90,7 @@ export const renderSnapshot = (r: SnapshotResult): string => {
   const unknown = checks.filter((c) => c.status === 'unknown');
   if (unknown.length > 0) out += renderTable(['UNKNOWN CHECK', 'REASON'], unknown.map((c) => [c.rule, c.reason ?? '']), { maxCellWidth: 100 });
   out += '\nFindings\n';
-  const sorted = [...findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.rule.localeCompare(b.rule));
+  const sorted = [...findings].sort((a, b) => bySeverity(a, b) || a.rule.localeCompare(b.rule));
   out += sorted.length === 0 ? '(none)\n' : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], sorted.map((f) => [f.rule, f.severity, f.summary]), { maxCellWidth: 120 });
   return out;
 };
@@ -159,8 +159,8 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
       if (recorder && opts.save && !opts.json) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
 
       if (opts.failOn) {
-        const min = SEVERITY_RANK[opts.failOn];
-        const hits = findings.filter((f) => SEVERITY_RANK[f.severity] >= min);
+        const min = opts.failOn;
+        const hits = findings.filter((f) => atLeast(f.severity, min));
         if (hits.length > 0) throw new CliError(`${hits.length} finding(s) at severity ${opts.failOn} or worse`, 2);
       }
     });

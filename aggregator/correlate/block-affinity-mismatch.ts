@@ -6,7 +6,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { indexFor, ok } from './common.js';
-import { parseCidr } from './net.js';
+import { parseCidr } from '../../common/net.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'block-affinity-mismatch';

@@ -9,7 +9,7 @@
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
 import { indexFor, ok } from './common.js';
-import { parseCidr, stripHostPrefix, type Cidr } from './net.js';
+import { parseCidr, stripHostPrefix, type Cidr } from '../../common/net.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'block-conflict';

@@ -2,11 +2,11 @@
  * Helpers shared by the correlation rules (pure).
  */
 import type { FdbEntry, Neighbour, Route, SectionName } from '../../contract/snapshot.js';
-import { routeHops } from '../../agent/derive/identity.js';
+import { routeHops } from '../../contract/calico.js';
 import { buildClusterIndex, type ClusterIndex, type IndexedNode } from '../cluster-map.js';
 import { EntryTable, packedOf, type EntryIds } from '../entry-table.js';
 import type { CorrelateInput } from './types.js';
-import { parseCidr } from './net.js';
+import { parseCidr } from '../../common/net.js';
 
 /** Cluster-wide findings (IP pools) carry this in `node`; it can never be a real node name. */
 export const CLUSTER_SUBJECT = '(cluster)';

@@ -10,7 +10,7 @@
 import type { FindingDraft } from '../../contract/finding.js';
 import { HOST_SET_NAMES, type IndexedNode } from '../cluster-map.js';
 import { carried, carry, indexFor, memoFor, membersList, UNSET } from './common.js';
-import { contains, parseCidr, parseIPv4, stripHostPrefix, type Cidr } from './net.js';
+import { contains, familyOf as ipFamily, parseCidr, stripHostPrefix, type Cidr } from '../../common/net.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'host-not-in-allowed-set';
@@ -25,7 +25,7 @@ const REMEDY =
 const NONE = -2;
 const NET = -3;
 
-const familyOf = (ip: string): 'inet' | 'inet6' => (parseIPv4(ip) !== null ? 'inet' : 'inet6');
+const familyOf = (ip: string): 'inet' | 'inet6' => (ipFamily(ip) === 'inet' ? 'inet' : 'inet6');
 
 export const hostNotInAllowedSet: CorrelateRule = {
   id: RULE_ID,

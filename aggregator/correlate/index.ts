@@ -8,7 +8,7 @@
  * subject "(more)" that counts them and names the first omitted peers.
  */
 import type { ClusterMap } from '../../contract/cluster.js';
-import type { FindingDraft } from '../../contract/finding.js';
+import { mostSevere, type FindingDraft } from '../../contract/finding.js';
 import { buildClusterIndex } from '../cluster-map.js';
 import { agentStale } from './agent-stale.js';
 import { blockAffinityMismatch } from './block-affinity-mismatch.js';
@@ -65,7 +65,7 @@ export const capPerNode = (drafts: FindingDraft[], max = MAX_PER_NODE): FindingD
     const kept = list.slice(0, max - 1);
     const rest = list.slice(max - 1);
     const first = rest[0]!;
-    const worst = rest.some((d) => d.severity === 'critical') ? 'critical' : rest.some((d) => d.severity === 'warning') ? 'warning' : 'info';
+    const worst = mostSevere(rest.map((d) => d.severity));
     out.push(...kept, {
       rule: first.rule,
       severity: worst,

@@ -8,7 +8,7 @@
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
 import { indexFor, isMainTable, sectionList } from './common.js';
-import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
+import { contains, parseCidr, PrefixTable, type Cidr } from '../../common/net.js';
 import { scanRoutes } from './route-scan.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 

@@ -9,7 +9,7 @@
  * routes (e.g. learned from a top-of-rack router) may legitimately point at a router.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { routeHops } from '../../agent/derive/identity.js';
+import { routeHops } from '../../contract/calico.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
 import { describeRoute, indexFor, ownerName, vxlanDevice } from './common.js';
 import { scanRoutes } from './route-scan.js';

@@ -2,11 +2,15 @@
  * The input every correlation rule reads: each node's latest report with its sections resolved
  * (the store has turned hash-only sections back into data), and the time passed in.
  */
+import { isStale } from '../../common/staleness.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Report } from '../../contract/report.js';
 import type { Sections } from '../../contract/snapshot.js';
 
 export type ResolvedReport = Omit<Report, 'sections'> & { sections: Sections };
+
+/** Whether the node's latest report is too old (common/staleness.ts: an unreadable time is stale). */
+export const nodeIsStale = (s: NodeState, nowMs: number, staleAfterIntervals: number): boolean => isStale(s.receivedAt, s.report.intervalSeconds, staleAfterIntervals, nowMs);
 
 export interface NodeState {
   node: string;

@@ -9,7 +9,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { installErrorHandler, requireBearer } from '../../common/http.js';
-import type { Clock, CorrelationEngine } from '../engine.js';
+import type { Clock } from '../../common/clock.js';
+import type { CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
 import type { ReportStore } from '../store.js';
 import { queryRoutes } from './query.js';
