@@ -14,7 +14,7 @@
  *   local findings (from its report) keep the earliest firstSeen seen.
  * - A pass first forgets nodes that are gone (no report for `forgetAfterMs`, or stale and no longer
  *   in the datastore), so deleted nodes do not stay stale forever nor keep their metric series.
- * - The correlate cache (correlate/types.ts CorrelateCache) lives as long as the engine: a steady
+ * - The correlate cache (cluster/cluster.ts ClusterCache) lives as long as the engine: a steady
  *   pass recomputes only nodes whose per-peer sections changed.
  * - Time comes from the injected clock; the pass duration is measured with its monotonic reading.
  */
@@ -22,9 +22,11 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import type { ClusterMap } from '../contract/cluster.js';
 import { bySeverity, stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
-import { createCorrelateCache, nodeIsStale, type CorrelateInput, type DatastoreView, type NodeState } from './correlate/types.js';
+import { createClusterCache } from './cluster/cluster.js';
+import { nodeIsStale, type NodeState } from './cluster/node-state.js';
+import type { CorrelateInput, DatastoreView } from './correlate/types.js';
 import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
-import type { ReportStore } from './store.js';
+import type { ReportStore } from './cluster/store.js';
 
 export type CorrelateFn = (input: CorrelateInput) => { map: ClusterMap; findings: FindingDraft[] };
 
@@ -89,7 +91,7 @@ export class CorrelationEngine {
   private stopped = false;
   private lastExpected: number | null = null;
   /** per-rule results carried across passes; only this engine's passes touch it (one at a time) */
-  private readonly cache = createCorrelateCache();
+  private readonly cache = createClusterCache();
   private readonly log: Logger;
 
   constructor(private readonly o: EngineOptions) {

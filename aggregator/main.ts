@@ -19,7 +19,7 @@ import { buildAggregatorApp, type AppExtension } from './http/app.js';
 import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
-import { ReportStore } from './store.js';
+import { ReportStore } from './cluster/store.js';
 
 export interface StartAggregatorOptions {
   config: AggregatorConfig;

@@ -12,7 +12,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { bySeverity, Severity, type Finding } from '../contract/finding.js';
-import type { ResolvedReport } from './correlate/types.js';
+import type { ResolvedReport } from './cluster/node-state.js';
 
 export const REPORT_OUTCOMES = ['accepted', 'stale', 'sections_required', 'invalid', 'unauthorized', 'too_large'] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];

@@ -12,7 +12,7 @@ import { installErrorHandler, requireBearer } from '../../common/http.js';
 import type { Clock } from '../../common/clock.js';
 import type { CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
-import type { ReportStore } from '../store.js';
+import type { ReportStore } from '../cluster/store.js';
 import { queryRoutes } from './query.js';
 import { reportRoutes } from './reports.js';
 import { Health, Ready } from './schemas.js';

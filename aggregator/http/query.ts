@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFound } from '../../common/http.js';
 import type { Finding } from '../../contract/finding.js';
-import { nodeIsStale } from '../correlate/types.js';
+import { nodeIsStale } from '../cluster/node-state.js';
 import type { AggregatorAppDeps } from './app.js';
 import { ClusterResponse, errorResponses, FindingsQuery, FindingsResponse, NodeParams, NodeResponse, NodesResponse } from './schemas.js';
 

@@ -8,7 +8,7 @@ import type { CorrelateInput } from '../../aggregator/correlate/types.js';
 import type { Clock } from '../../common/clock.js';
 import { CorrelationEngine, mergeFindings, type CorrelateFn } from '../../aggregator/engine.js';
 import { createAggregatorMetrics, recordNodeReport } from '../../aggregator/metrics.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 

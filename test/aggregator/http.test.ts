@@ -8,7 +8,7 @@ import type { Clock } from '../../common/clock.js';
 import { CorrelationEngine, type CorrelateFn } from '../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../aggregator/metrics.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 import { buildReport } from '../../agent/push.js';
 import { hashSection } from '../../contract/hash.js';
 import { SECTION_NAMES, type SectionName } from '../../contract/snapshot.js';

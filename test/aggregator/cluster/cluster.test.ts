@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildClusterIndex, buildClusterMap } from '../../aggregator/cluster-map.js';
-import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, VXLAN_NODES } from '../helpers/reports.js';
+import { Cluster } from '../../../aggregator/cluster/cluster.js';
+import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, VXLAN_NODES } from '../../helpers/reports.js';
+
+const buildClusterMap = (input: ReturnType<typeof inputOf>) => new Cluster(input).map;
 
 describe('issue #3: cluster map from the nodes’ own reports', () => {
   it('VXLAN: node IPs, tunnel device/IP/VTEP MAC/VNI/port/MTU, blocks, workloads, all-hosts members', () => {
@@ -45,32 +47,33 @@ describe('issue #3: cluster map from the nodes’ own reports', () => {
     expect(m.nodeIPs).toEqual(['10.0.1.30']);
   });
 
-  it('stale: now − receivedAt > staleAfterIntervals × intervalSeconds; stale nodes stay in the map but out of the index', () => {
+  it('stale: now − receivedAt > staleAfterIntervals × intervalSeconds; stale nodes stay in the map but out of the lookups', () => {
     const nodes = buildCluster(VXLAN_NODES, 'vxlan');
     nodeNamed(nodes, 'worker2').receivedAt = '2026-11-21T14:58:29.999Z'; // 90.001 s before NOW, 3 × 30 s
-    const { map, index } = buildClusterIndex(inputOf(nodes));
-    expect(map.nodes.map((n) => [n.node, n.stale])).toEqual([
+    const cluster = new Cluster(inputOf(nodes));
+    expect(cluster.map.nodes.map((n) => [n.node, n.stale])).toEqual([
       ['control1', false],
       ['worker1', false],
       ['worker2', true],
     ]);
-    expect(index.fresh.map((n) => n.name)).toEqual(['control1', 'worker1']);
-    expect(index.byTunnelIP.has('10.48.0.46')).toBe(false);
-    expect(index.byTunnelIP.get('10.48.0.206')).toBe(1);
-    expect(index.byVtepMac.get('66:14:9d:f4:2c:1f')).toBe(1);
-    expect(index.byNodeIP.get('10.0.1.20')).toBe(0);
-    expect(index.blockGroups.map((g) => [g.raw, g.owners])).toEqual([
-      ['10.48.0.128/26', [0]],
-      ['10.48.0.192/26', [1]],
+    expect(cluster.fresh.map((n) => n.name)).toEqual(['control1', 'worker1']);
+    expect(cluster.ownerOfTunnelIP('10.48.0.46')).toBeNull();
+    expect(cluster.ownerOfTunnelIP('10.48.0.206')?.name).toBe('worker1');
+    expect(cluster.ownerOfNodeIP('10.0.1.20')?.name).toBe('control1');
+    expect(cluster.ownerOfAddress('10.0.1.30')?.name).toBe('worker1');
+    expect(cluster.blocks.map((g) => [g.raw, g.owners.map((o) => o.name)])).toEqual([
+      ['10.48.0.128/26', ['control1']],
+      ['10.48.0.192/26', ['worker1']],
     ]);
+    expect(cluster.block('10.48.0.192/26')?.owners.map((o) => o.name)).toEqual(['worker1']);
   });
 
-  it('an address two nodes claim is ambiguous (-1) in the index; a report with an unparseable receivedAt is stale', () => {
+  it('an address two nodes claim has no owner; a report with an unparseable receivedAt is stale', () => {
     const nodes = buildCluster(VXLAN_NODES, 'vxlan');
     nodeNamed(nodes, 'worker2').report.identity.tunnels[0]!.ip = '10.48.0.206';
     nodeNamed(nodes, 'control1').receivedAt = 'yesterday';
-    const { map, index } = buildClusterIndex(inputOf(nodes));
-    expect(index.byTunnelIP.get('10.48.0.206')).toBe(-1);
-    expect(map.nodes[0]!.stale).toBe(true);
+    const cluster = new Cluster(inputOf(nodes));
+    expect(cluster.ownerOfTunnelIP('10.48.0.206')).toBeNull();
+    expect(cluster.map.nodes[0]!.stale).toBe(true);
   });
 });
