@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cluster } from '../../../aggregator/cluster/cluster.js';
 import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, VXLAN_NODES } from '../../helpers/reports.js';
+import { fdbEntry } from '../../helpers/snapshot.js';
 
 const buildClusterMap = (input: ReturnType<typeof inputOf>) => new Cluster(input).map;
 
@@ -75,5 +76,41 @@ describe('issue #3: cluster map from the nodes’ own reports', () => {
     const cluster = new Cluster(inputOf(nodes));
     expect(cluster.ownerOfTunnelIP('10.48.0.206')).toBeNull();
     expect(cluster.map.nodes[0]!.stale).toBe(true);
+  });
+
+  it("judges each node's per-peer entries against the peer's own truth", () => {
+    const nodes = buildCluster(VXLAN_NODES, 'vxlan');
+    const c1 = nodeNamed(nodes, 'control1');
+    // an FDB entry for worker1's VTEP to the wrong host, beside a right one: worker1 is covered
+    okData(c1, 'fdb').push(fdbEntry('66:14:9d:f4:2c:1f', 'vxlan.calico', '10.0.1.31'));
+    // no FDB entry at all for worker2's VTEP
+    const fdb = okData(c1, 'fdb');
+    fdb.splice(fdb.findIndex((e) => e.mac === '66:4b:ff:e1:ef:01'), 1);
+    // a neighbour for worker1's tunnel IP with worker2's MAC
+    okData(c1, 'neighbours').find((e) => e.dst === '10.48.0.206')!.lladdr = '66:4b:ff:e1:ef:01';
+    // no route for worker2's block, and worker1's block via worker2's tunnel IP
+    const routes = okData(c1, 'routes');
+    routes.splice(routes.findIndex((r) => r.dst === '10.48.0.0/26'), 1);
+    routes.find((r) => r.dst === '10.48.0.192/26')!.gateway = '10.48.0.46';
+    const cluster = new Cluster(inputOf(nodes));
+    const a = cluster.node('control1')!;
+    const names = (ns: { name: string }[]) => ns.map((n) => n.name);
+
+    const f = cluster.vxlanPeerEntries(a, 'fdb', 'inet')!;
+    expect(f.mismatched).toEqual([]);
+    expect(names(f.missing)).toEqual(['worker2']);
+    const n = cluster.vxlanPeerEntries(a, 'neighbours', 'inet')!;
+    expect(n.mismatched.map((m) => [m.peer.name, m.entry.lladdr])).toEqual([['worker1', '66:4b:ff:e1:ef:01']]);
+    expect(n.missing).toEqual([]);
+    expect(cluster.vxlanPeerEntries(a, 'neighbours', 'inet6')).toBeNull(); // no IPv6 VXLAN tunnel
+
+    const r = cluster.blockRoutes(a)!;
+    expect(r.missing.map((m) => [m.peer.name, m.block.raw])).toEqual([['worker2', '10.48.0.0/26']]);
+    expect(r.mismatched.map((m) => [m.peer.name, m.route.gateway])).toEqual([['worker1', '10.48.0.46']]);
+
+    const w1 = cluster.node('worker1')!;
+    expect(cluster.peersNotInHostSets(w1, 'inet', ['cali40all-hosts-net'])).toEqual({ sets: ['cali40all-hosts-net'], peers: [] });
+    expect(cluster.peersNotInHostSets(w1, 'inet', ['felix-calico-hosts-4'])).toBeNull();
+    for (const b of cluster.fresh) expect(cluster.vxlanPeerEntries(b, 'fdb', 'inet')).not.toBeNull();
   });
 });
