@@ -17,7 +17,7 @@
  * Results name peers by their position in Cluster.nodes (stable while the fingerprint is) and hold
  * entries, never per-pass objects, so carried results do not keep old passes alive.
  */
-import { contains, parseCidr, stripHostPrefix, type Cidr } from '../../common/net.js';
+import { contains, parseCidr, stripHostPrefix, type Cidr, type Family } from '../../common/net.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import type { NodeView } from './node-view.js';
 import { EntryTable, pack, packedOf, type EntryIds } from './packed.js';
@@ -130,7 +130,6 @@ export class PassMemo {
 }
 
 export type VxlanKind = 'neighbours' | 'fdb';
-export type Family = 'inet' | 'inet6';
 const FAMILIES: readonly Family[] = ['inet', 'inet6'];
 
 export interface VxlanScan<E> {
