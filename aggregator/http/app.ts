@@ -1,7 +1,8 @@
 /**
  * The aggregator's fastify app. `buildAggregatorApp(deps)` never listens (main.ts does; tests use
  * inject()). Open: /healthz, /readyz, /metrics, /docs/json. Everything under /v1 needs the bearer
- * token, including the routes extensions add (`extensions`, e.g. /v1/diagnose).
+ * token (or the same token in X-Calico-Diag-Token), including the routes extensions add
+ * (`extensions`, e.g. /v1/diagnose).
  */
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -15,9 +16,13 @@ import type { AggregatorMetrics } from '../metrics.js';
 import type { ReportStore } from '../cluster/store.js';
 import { queryRoutes } from './query.js';
 import { reportRoutes } from './reports.js';
+import { versionRoutes } from './version.js';
 import { Health, Ready } from './schemas.js';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** The header the kubectl plugin sends the token in (the API server proxy drops Authorization). */
+export const TOKEN_HEADER = 'x-calico-diag-token';
 
 /** Adds routes to the authenticated /v1 scope (the bearer hook already applies). */
 export type AppExtension = (scope: FastifyInstance) => Promise<void> | void;
@@ -74,12 +79,13 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
   open.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRequest', requireBearer(deps.token, { altHeader: TOKEN_HEADER }));
     v1.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearer: [] }] };
     });
     reportRoutes(v1, deps);
     queryRoutes(v1, deps);
+    versionRoutes(v1, deps);
     for (const extend of deps.extensions ?? []) await extend(v1);
   });
   return app;
