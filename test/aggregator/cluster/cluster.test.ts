@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cluster } from '../../../aggregator/cluster/cluster.js';
-import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, VXLAN_NODES } from '../../helpers/reports.js';
+import { correlate } from '../../../aggregator/correlate/index.js';
+import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, NOW, okData, VXLAN_NODES } from '../../helpers/reports.js';
 import { fdbEntry } from '../../helpers/snapshot.js';
 
 const buildClusterMap = (input: ReturnType<typeof inputOf>) => new Cluster(input).map;
@@ -112,5 +113,15 @@ describe('issue #3: cluster map from the nodes’ own reports', () => {
     expect(cluster.peersNotInHostSets(w1, 'inet', ['cali40all-hosts-net'])).toEqual({ sets: ['cali40all-hosts-net'], peers: [] });
     expect(cluster.peersNotInHostSets(w1, 'inet', ['felix-calico-hosts-4'])).toBeNull();
     for (const b of cluster.fresh) expect(cluster.vxlanPeerEntries(b, 'fdb', 'inet')).not.toBeNull();
+  });
+
+  it('states not built by the store (plain section arrays) are read the same, and left unfrozen', () => {
+    const nodes = buildCluster(VXLAN_NODES, 'vxlan');
+    okData(nodeNamed(nodes, 'worker1'), 'neighbours').find((e) => e.dst === '10.48.0.129')!.lladdr = '66:4b:ff:e1:ef:01';
+    const fromStore = correlate(inputOf(nodes)).findings;
+    const plain = correlate({ nodes, now: NOW, staleAfterIntervals: 3 }).findings;
+    expect(plain).toEqual(fromStore);
+    expect(plain.map((f) => [f.rule, f.node, f.peer])).toEqual([['vxlan-neighbor-mac-mismatch', 'worker1', 'control1']]);
+    expect(Object.isFrozen(okData(nodeNamed(nodes, 'worker1'), 'neighbours')[0])).toBe(false);
   });
 });
