@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import importX from 'eslint-plugin-import-x';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 // House rule 11: layers import downwards only. contract/ and common/ import nothing of ours;
@@ -13,10 +14,10 @@ const layer = (target, allowed) => ({
   message: `${target}/ may import only ${allowed.length > 0 ? allowed.map((a) => `${a}/`).join(', ') : 'nothing of ours'} (house rule 11).`,
 });
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'agent/parsers/wasm/iptables-scan.ts'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
     plugins: { 'import-x': importX },

@@ -20,6 +20,10 @@ import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { ReportStore } from './cluster/store.js';
+import { agentKeys, kubernetesAuthenticator, sharedTokenAuthenticator, type Authenticator, type KubernetesAuthOptions } from './auth/identity.js';
+import { verifiedAgentUrl } from './auth/agent-url.js';
+import type { AgentView } from './diagnose/orchestrate.js';
+import { tokenReviewer } from './k8s/token-review.js';
 
 export interface StartAggregatorOptions {
   config: AggregatorConfig;
@@ -35,6 +39,8 @@ export interface StartAggregatorOptions {
   periodicMs?: number;
   /** collect process metrics (CPU, memory, GC) on the registry; default true */
   processMetrics?: boolean;
+  /** with --auth kubernetes: asks the API server who a token belongs to (TokenReview) */
+  review?: KubernetesAuthOptions['review'];
 }
 
 export interface AggregatorHandle {
@@ -53,6 +59,16 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   const metrics = createAggregatorMetrics(registry, { maxActiveSeries: o.config.maxFindingSeries });
   const clock = o.clock ?? systemClock;
   const store = new ReportStore();
+  // the engine's datastore reads, remembered for the report gate: which node names exist (#16)
+  let known: { view: DatastoreView; names: ReadonlySet<string> } | undefined;
+  const datastore = o.datastore
+    ? async () => {
+        const view = await o.datastore!();
+        if (view && view !== known?.view) known = { view, names: new Set(view.nodes.map((n) => n.name)) };
+        if (!view) known = undefined;
+        return view;
+      }
+    : undefined;
   let token = o.token;
   const engine = new CorrelationEngine({
     store,
@@ -62,23 +78,41 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     ruleIds: correlateRules.map((r) => r.id),
-    ...(o.datastore ? { datastore: o.datastore } : {}),
+    ...(datastore ? { datastore } : {}),
     ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
     ...(o.periodicMs !== undefined ? { periodicMs: o.periodicMs } : {}),
   });
+  // #16: who may report for which node, and which credential opens which node's agent
+  let authenticator: Authenticator;
+  let agentCredential: (node: string) => string = () => token;
+  let agentKeyFor: ((node: string) => string) | undefined;
+  if (o.config.auth === 'kubernetes') {
+    if (!o.review) throw new Error('--auth kubernetes needs the Kubernetes API (TokenReview): no kubeconfig or in-cluster service account found');
+    authenticator = kubernetesAuthenticator({ review: o.review, serviceAccount: o.config.agentServiceAccount, audience: o.config.agentAudience, shared: () => token, now: () => clock.now() });
+    agentKeyFor = agentKeys().keyFor;
+    agentCredential = agentKeyFor;
+  } else authenticator = sharedTokenAuthenticator(() => token);
+  const agentView = (node: string): AgentView | null => {
+    const r = store.get(node)?.report;
+    return r ? { identity: r.identity, mode: r.mode, agentUrl: verifiedAgentUrl(r.agentUrl, r.identity.nodeIPs) } : null;
+  };
   const app = await buildAggregatorApp({
     store,
     engine,
     metrics,
     registry,
     token: () => token,
+    authenticator,
+    ...(agentKeyFor ? { agentKeyFor } : {}),
+    knownNodes: () => known?.names ?? null,
+    maxNodes: o.config.maxNodes,
     logger: log,
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
     version: packageVersion(),
     extensions: [
-      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: (n) => store.get(n)?.report ?? null, token: () => token, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
+      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),
     ],
   });
@@ -153,7 +187,9 @@ export const datastoreFor = (config: AggregatorConfig, logger: Logger, now: () =
 export const runAggregatorProcess = async (config: AggregatorConfig, token: string, extras: Partial<StartAggregatorOptions> = {}): Promise<void> => {
   const logger = pino({ base: { component: 'aggregator' } });
   const datastore = datastoreFor(config, logger.child({ component: 'k8s' }), Date.now);
-  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...extras });
+  const kc = config.auth === 'kubernetes' ? loadKubeConfig() : null;
+  const review = kc?.status === 'ok' ? tokenReviewer(kc.data) : undefined;
+  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...(review ? { review } : {}), ...extras });
   await untilStopSignal(logger);
   await handle.stop();
   logger.info('stopped');

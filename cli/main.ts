@@ -10,6 +10,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../common/config.js';
+import { killRunningCommands } from '../agent/exec/runner.js';
+import { exitOnSignals } from '../common/process.js';
 import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
 import type { AggregatorConnect } from './aggregator-client.js';
 import { registerAggregatorCommand } from './aggregator.js';
@@ -104,6 +106,7 @@ const isEntry = (): boolean => {
 };
 
 if (isEntry()) {
+  exitOnSignals(killRunningCommands); // #16: no command the CLI started outlives it
   const code = await runCli(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

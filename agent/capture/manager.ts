@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { CaptureRecord, CaptureRequest, CaptureResult } from '../../contract/capture.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { parsePcap } from '../parsers/pcap.js';
-import { buildBpfFilter, buildTcpdumpArgv } from './tcpdump-argv.js';
+import { buildBpfFilter, buildTcpdumpArgv, FULL_SNAPLEN, headerSnaplen } from './tcpdump-argv.js';
 
 export interface CaptureManagerOptions {
   runner: CommandRunner;
@@ -33,6 +33,8 @@ export interface CaptureManagerOptions {
   maxBytes?: number;
   /** tcpdump -Z user; default root when running as root (so it can write into the 0700 dir) */
   tcpdumpUser?: string;
+  /** keep whole packets (the agent's --capture-payload); default: headers only (headerSnaplen) */
+  fullPayload?: boolean;
   /** interface index → name, for `-i any` (SLL2) captures */
   ifindexNames?: () => Record<number, string>;
   /** extra ms over the capture duration before the runner kills tcpdump (default 3000) */
@@ -83,7 +85,8 @@ export class CaptureManager {
     const user = this.o.tcpdumpUser ?? (process.getuid?.() === 0 ? 'root' : undefined);
     const argvs = [];
     for (const f of files) {
-      const a = buildTcpdumpArgv({ iface: f.iface, file: f.file, maxPackets: req.maxPackets, durationSeconds: req.durationSeconds, filter, ...(user ? { user } : {}) });
+      const snaplen = this.o.fullPayload ? FULL_SNAPLEN : headerSnaplen(req);
+      const a = buildTcpdumpArgv({ iface: f.iface, file: f.file, maxPackets: req.maxPackets, durationSeconds: req.durationSeconds, filter, snaplen, ...(user ? { user } : {}) });
       if (!a.ok) return { ok: false, code: 'invalid', message: a.message };
       argvs.push(a.argv);
     }

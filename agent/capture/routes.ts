@@ -11,6 +11,7 @@ import type { Snapshot } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { capturesRoutes } from '../http/captures.js';
 import { CaptureManager } from './manager.js';
+import { clusterTargets, ProbeLimiter } from './cluster-targets.js';
 
 export interface CaptureWiring {
   runner: CommandRunner;
@@ -20,7 +21,12 @@ export interface CaptureWiring {
   latest: () => { snapshot: Snapshot } | null;
   /** default: $CALICO_DIAG_CAPTURE_DIR or <tmpdir>/calico-diag-captures-<node> */
   dir?: string;
+  /** keep whole packets (--capture-payload); default headers only */
+  fullPayload?: boolean;
 }
+
+/** a diagnosis sends one probe; a responder retrying has room, a script looping has not */
+const PROBES_PER_MINUTE = 12;
 
 export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
   const dir = w.dir ?? process.env.CALICO_DIAG_CAPTURE_DIR ?? join(tmpdir(), `calico-diag-captures-${w.node}`);
@@ -34,10 +40,16 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     node: w.node,
     dir,
     now: w.now,
+    fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
   });
   return capturesRoutes({
     manager,
+    clusterTargets: () => {
+      const snap = w.latest()?.snapshot;
+      return snap ? clusterTargets(snap) : null;
+    },
+    limiter: new ProbeLimiter(PROBES_PER_MINUTE, w.now),
     interfaces: () => links()?.map((l) => l.name) ?? null,
     probe: {
       runner: w.runner,

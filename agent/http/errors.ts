@@ -11,3 +11,5 @@ export const CaptureRunning = createError('CAPTURE_RUNNING', '%s', 409);
 export const NoSnapshot = createError('NO_SNAPSHOT', '%s', 503);
 export const ProbeSourceInvalid = createError('PROBE_SOURCE_INVALID', '%s', 400);
 export const ProbeFailed = createError('PROBE_FAILED', '%s', 500);
+export const ProbeOutsideCluster = createError('PROBE_TARGET_OUTSIDE_CLUSTER', '%s', 403);
+export const ProbeLimited = createError('PROBE_LIMITED', '%s', 429);

@@ -21,10 +21,10 @@ import type { ClusterMap } from '../../contract/cluster.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import { nodeIsStale, type NodeState } from './node-state.js';
 import { NodeView } from './node-view.js';
-import { PassMemo, scanHostSets, scanRoutes, scanVxlan, type Block, type Carry, type PassIndex, type VxlanKind } from './peer-state.js';
+import { memberCount, PassMemo, scanHostSets, scanRoutes, scanVxlan, type Block, type Carry, type PassIndex, type VxlanKind } from './peer-state.js';
 
 export type { Block } from './peer-state.js';
-export { HOST_SET_NAMES, NodeView } from './node-view.js';
+export { allowedSetGroups, HOST_SET_NAMES, NodeView } from './node-view.js';
 export { isMainTable } from './peer-state.js';
 
 /**
@@ -95,6 +95,10 @@ export class Cluster {
   ownerOfNodeIP(ip: string): NodeView | null {
     return this.at(this.x.byNodeIP.get(ip));
   }
+  /** The fresh node whose encapsulated traffic alone comes from this address; null when none or several. */
+  ownerOfEncapSource(ip: string): NodeView | null {
+    return this.at(this.x.byEncapSourceIP.get(ip));
+  }
   /** The node an address belongs to as tunnel IP, else as node IP. */
   ownerOfAddress(ip: string): NodeView | null {
     return this.ownerOfTunnelIP(ip) ?? this.ownerOfNodeIP(ip);
@@ -142,16 +146,17 @@ export class Cluster {
   }
 
   /**
-   * The host sets of b named `names` (null when b's ipsets could not be read or it has none of
-   * them), and the fresh peers whose encapsulated traffic of `family` they do not let in: none of
-   * the peer's source addresses is a member or inside a CIDR member. Only peers whose source
-   * addresses are known and theirs alone are judged.
+   * The host sets of b named `names` (null when b's ipsets could not be read or those sets are
+   * absent or empty there: ipset-all-hosts-missing on b says so once), and the fresh peers whose
+   * encapsulated traffic of `family` they do not let in: none of the peer's source addresses is a
+   * member or inside a CIDR member. Only peers whose source addresses are known and theirs alone
+   * are judged.
    */
   peersNotInHostSets(b: NodeView, family: Family, names: readonly string[]): { sets: string[]; peers: NodeView[] } | null {
     const ipsets = b.state.report.sections.ipsets;
     if (ipsets.status !== 'ok') return null;
     const sets = ipsets.data.hostSets.filter((s) => names.includes(s.name));
-    if (sets.length === 0) return null;
+    if (sets.every((s) => memberCount(this.memo, s) === 0)) return null;
     return { sets: sets.map((s) => s.name), peers: scanHostSets(this.x, this.memo, b, family, sets, ipsets.data).map((i) => this.nodes[i]!) };
   }
 

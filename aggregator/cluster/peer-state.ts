@@ -340,6 +340,9 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   return scan;
 };
 
+/** How many members a host set holds (without building its list of strings). */
+export const memberCount = (memo: PassMemo, set: { members: string[] }): number => memo.list('members', set, () => set.members).ids.length;
+
 /**
  * Peers (positions) whose encapsulated traffic node b's host sets `sets` do not let in: none of
  * their encapsulation source addresses of `family` is a member or inside a CIDR member. Only peers
@@ -355,8 +358,9 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
     return wanted.length > 0 && wanted.every((ip) => x.byEncapSourceIP.get(ip) === a.i);
   });
   const { flags, count } = cover[family];
-  const marked = memo.once('marked|hosts', () => new Int32Array(n).fill(-1));
-  const stamp = b.i + (family === 'inet' ? 0 : n);
+  // one stamp per walk (a node may have several groups of sets per family)
+  const marked = memo.once('marked|hosts', () => ({ by: new Int32Array(n), walks: 0 }));
+  const stamp = ++marked.walks;
   const nets: Cidr[] = [];
   let markedCount = 0;
   for (const s of sets) {
@@ -371,8 +375,8 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
         if (c !== null) nets.push(c);
         continue;
       }
-      if (ai >= 0 && marked[ai] !== stamp) {
-        marked[ai] = stamp;
+      if (ai >= 0 && marked.by[ai] !== stamp) {
+        marked.by[ai] = stamp;
         if (ai !== b.i) markedCount += flags[ai] as number;
       }
     }
@@ -380,7 +384,7 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
   const out: number[] = [];
   if (markedCount < count - (flags[b.i] as number)) {
     for (const a of x.fresh) {
-      if (a.i === b.i || marked[a.i] === stamp || flags[a.i] === 0) continue;
+      if (a.i === b.i || marked.by[a.i] === stamp || flags[a.i] === 0) continue;
       if (a.encapSources(family).some((ip) => inNets(nets, ip))) continue;
       out.push(a.i);
     }

@@ -9,8 +9,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { installErrorHandler, requireBearer } from '../../common/http.js';
+import { installErrorHandler } from '../../common/http.js';
 import type { Clock } from '../../common/clock.js';
+import { sharedTokenAuthenticator, type Authenticator } from '../auth/identity.js';
+import { authenticate } from './caller.js';
+import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
 import type { ReportStore } from '../cluster/store.js';
@@ -34,6 +37,14 @@ export interface AggregatorAppDeps {
   registry: Registry;
   /** the expected bearer token, read per request so a rotated token file takes effect */
   token: () => string;
+  /** who may call /v1 (default: the shared token); in `kubernetes` mode agents report only for their own node */
+  authenticator?: Authenticator;
+  /** the key an agent is given, with its accepted report, for the aggregator's calls to it */
+  agentKeyFor?: (node: string) => string;
+  /** the cluster's node names from the datastore; null while it is unavailable (then `maxNodes` bounds the store) */
+  knownNodes?: () => ReadonlySet<string> | null;
+  /** reports from more nodes than this are refused while the datastore cannot say which exist */
+  maxNodes?: number;
   logger: Logger;
   clock: Clock;
   staleAfterIntervals: number;
@@ -42,6 +53,8 @@ export interface AggregatorAppDeps {
   maxConcurrentReports?: number;
   extensions?: readonly AppExtension[];
   version?: string;
+  /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
+  timeouts?: ServerTimeouts;
 }
 
 export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<FastifyInstance> => {
@@ -52,6 +65,7 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // node names are up to 253 characters (RFC 1123); the default 100 would answer 414 to real names
     routerOptions: { maxParamLength: 512 },
+    ...serverTimeoutOptions(deps.timeouts),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -79,7 +93,7 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
   open.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token, { altHeader: TOKEN_HEADER }));
+    v1.addHook('onRequest', authenticate(deps.authenticator ?? sharedTokenAuthenticator(deps.token), { altHeader: TOKEN_HEADER }));
     v1.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearer: [] }] };
     });

@@ -17,6 +17,8 @@ import { BadRequest, Conflict, NotFound } from '../../common/http.js';
 import { Diagnosis, DiagnoseRequest } from '../../contract/diagnosis.js';
 import { DiagnosisHistory, runDiagnosis, type DiagnoseDeps } from '../diagnose/orchestrate.js';
 import type { AppExtension } from './app.js';
+import { callerOf } from './caller.js';
+import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
 import { DiagnosisBusy, UnknownEndpoint } from './errors.js';
 
 /** What the routes need: the diagnosis's own deps (diagnose/orchestrate.ts) plus the verdict counter and the kept history. */
@@ -32,10 +34,14 @@ export const diagnoseExtension =
     const history = deps.history ?? new DiagnosisHistory();
     const r = scope.withTypeProvider<ZodTypeProvider>();
 
-    r.post('/v1/diagnose', { schema: { summary: 'Two-node capture diagnosis', body: DiagnoseRequest } }, async (request) => {
+    r.post('/v1/diagnose', { schema: { summary: 'Two-node capture diagnosis', body: DiagnoseRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request) => {
       if (!history.tryBegin()) throw new DiagnosisBusy('another diagnosis is running; agents capture one job at a time');
       try {
-        const out = await runDiagnosis(request.body, deps);
+        const caller = callerOf(request);
+        const who = caller?.kind === 'node' ? `node ${caller.node}` : 'a holder of the shared token';
+        const requestedBy = `${who} from ${request.ip}`;
+        request.log.info({ diagnose: { from: request.body.from, to: request.body.to }, requestedBy }, 'diagnosis requested');
+        const out = await runDiagnosis(request.body, { ...deps, requestedBy });
         if (!out.ok) {
           if (out.status === 404) throw new UnknownEndpoint(out.message);
           if (out.status === 409) throw new Conflict(out.message);

@@ -15,6 +15,9 @@ import { withExtra } from '../../common/http.js';
 import { SectionDeltaInvalid, SectionHashMismatch, SectionsRequired, StaleReport } from './errors.js';
 import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
+import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
+import createError from '@fastify/error';
+import { callerOf } from './caller.js';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
   if (noted) return noted;
@@ -23,6 +26,14 @@ const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutc
   if (status === 400) return 'invalid';
   return undefined;
 };
+
+const FindingForAnotherNode = createError('FINDING_NODE_MISMATCH', '%s', 400);
+const NotThisNode = createError('NODE_IDENTITY', '%s', 403);
+const UnknownNode = createError('UNKNOWN_NODE', '%s', 403);
+const TooManyNodes = createError('TOO_MANY_NODES', '%s', 429);
+
+/** without a datastore to say which nodes exist: the store's bound (~60 KiB a node at 5000 nodes) */
+export const DEFAULT_MAX_NODES = 10_000;
 
 export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
   const { store, engine, metrics, clock } = deps;
@@ -47,6 +58,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       },
       onRequestAbort: async (request) => release(request),
       preValidation: async (request) => {
+        await bodyWithin(REPORT_LIMITS)(request);
         const body = request.body as { sections?: unknown } | null | undefined;
         if (body && typeof body === 'object') rawSections.set(request, body.sections);
         const length = Number(request.headers['content-length']);
@@ -60,6 +72,24 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
     },
     async (request) => {
       const report = request.body;
+      // #16: with node identities a credential reports for its own node only
+      if (deps.authenticator?.mode === 'kubernetes') {
+        const caller = callerOf(request);
+        if (caller?.kind !== 'node') throw new NotThisNode('reports need an agent credential bound to a node (its projected service-account token)');
+        if (caller.node !== report.node) throw new NotThisNode(`this credential belongs to node ${caller.node}, not to ${report.node}`);
+      }
+      // #16: 100k invented node names took the aggregator past its memory limit
+      if (!store.get(report.node)) {
+        const names = deps.knownNodes?.() ?? null;
+        if (names !== null && !names.has(report.node)) throw new UnknownNode(`no node ${report.node} in the cluster: reports are taken only for the cluster's nodes`);
+        if (names === null && store.size >= (deps.maxNodes ?? DEFAULT_MAX_NODES)) throw new TooManyNodes(`the aggregator holds reports of ${store.size} nodes, its limit (--max-nodes): a new node is refused until the datastore confirms it or nodes leave`);
+      }
+      // #16: an agent speaks for its own node only: a finding planted in another node's name is refused
+      const foreign = report.findings.find((f) => f.node !== report.node);
+      if (foreign) {
+        outcomes.set(request, 'invalid');
+        throw new FindingForAnotherNode(`report from ${report.node} carries a finding for node ${foreign.node} (${foreign.rule})`);
+      }
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
       for (const name of SECTION_NAMES) {
@@ -76,7 +106,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
           outcomes.set(request, 'accepted');
           if (result.restarted) log.info({ report: { node: report.node, agentId: report.agentId, seq: report.seq } }, 'agent restarted');
           engine.notify();
-          return { accepted: true as const, node: report.node, seq: report.seq };
+          return { accepted: true as const, node: report.node, seq: report.seq, ...(deps.agentKeyFor ? { agentKey: deps.agentKeyFor(report.node) } : {}) };
         }
         case 'stale':
           outcomes.set(request, 'stale');

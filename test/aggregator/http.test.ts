@@ -44,14 +44,14 @@ afterEach(async () => {
   while (apps.length) await apps.pop()!.close();
 });
 
-const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]>; maxConcurrentReports?: number } = {}) => {
+const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]>; maxConcurrentReports?: number; maxNodes?: number; knownNodes?: ReadonlySet<string> | null } = {}) => {
   const registry = new Registry();
   const metrics = createAggregatorMetrics(registry);
   const logger = pino({ level: 'silent' });
   const store = new ReportStore();
   const clock = fixedClock();
   const engine = new CorrelationEngine({ store, correlate: fakeCorrelate(opts.bad), metrics, logger, clock, staleAfterIntervals: 3, debounceMs: 60_000 });
-  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.maxConcurrentReports ? { maxConcurrentReports: opts.maxConcurrentReports } : {}) });
+  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.maxConcurrentReports ? { maxConcurrentReports: opts.maxConcurrentReports } : {}), ...(opts.maxNodes ? { maxNodes: opts.maxNodes } : {}), ...(opts.knownNodes !== undefined ? { knownNodes: () => opts.knownNodes ?? null } : {}) });
   apps.push({ close: async () => { await engine.stop(); await app.close(); } });
   const post = (payload: unknown, headers: Record<string, string> = auth) =>
     app.inject({ method: 'POST', url: '/v1/reports', payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
@@ -362,5 +362,79 @@ describe('aggregator/http read routes', () => {
     apps.push(app);
     expect((await app.inject({ method: 'GET', url: '/v1/extra' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/v1/extra', headers: auth })).json()).toEqual({ ok: true });
+  });
+});
+
+describe('aggregator/http report bounds', () => {
+  const withFinding = (r: Report, over: Partial<Report['findings'][number]>): Report => ({
+    ...r,
+    findings: [
+      {
+        id: 'tunnel-mtu/node-00000//vxlan.calico',
+        rule: 'tunnel-mtu',
+        severity: 'warning',
+        node: r.node,
+        summary: 's',
+        evidence: { seen: 'x', expected: 'y', details: {} },
+        remedy: 'r',
+        firstSeen: '2026-01-01T00:00:00.000Z',
+        lastSeen: '2026-01-01T00:00:00.000Z',
+        ...over,
+      },
+    ],
+  });
+
+  // #16: a report whose finding details nested thousands of levels deep was accepted, and the
+  // findings API then answered 500 to everyone
+  it('refuses a report nested thousands of levels deep with 400, and the findings API keeps answering', async () => {
+    const { post, get, store } = await setup();
+    // the deep part is written as text: JSON.stringify itself recurses
+    const body = JSON.stringify(withFinding(report(0, 1), { evidence: { seen: 'x', expected: 'y', details: { nested: 'DEEP' } } }));
+    const res = await post(body.replace('"DEEP"', `${'{"nested":'.repeat(5000)}{}${'}'.repeat(5000)}`));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BODY_LIMITS' });
+    expect(res.json().message).toMatch(/\$\.findings\[0\]\.evidence\.details(\.nested)+: nested deeper than 16 levels/);
+    expect(store.size).toBe(0);
+    expect((await post(report(1, 1))).statusCode).toBe(200);
+    expect((await get('/v1/findings')).statusCode).toBe(200);
+  });
+
+  it('refuses a report with a megabyte-long string', async () => {
+    const { post } = await setup();
+    const res = await post(withFinding(report(0, 1), { summary: 'x'.repeat(1024 * 1024) }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BODY_LIMITS' });
+  });
+
+  // #16: the token's holder could plant findings in another node's name
+  it('refuses a report carrying a finding for another node', async () => {
+    const { post, store } = await setup();
+    const res = await post(withFinding(report(0, 1), { node: 'node-00001' }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'FINDING_NODE_MISMATCH' });
+    expect(store.size).toBe(0);
+  });
+});
+
+describe('aggregator/http node bounds', () => {
+  // #16: 100k invented node names took the aggregator to 3 GiB (limit 2 GiB)
+  it('refuses a new node past --max-nodes while the datastore cannot say which nodes exist; known nodes keep reporting', async () => {
+    const { post, store } = await setup({ maxNodes: 2 });
+    expect((await post(report(0, 1))).statusCode).toBe(200);
+    expect((await post(report(1, 1))).statusCode).toBe(200);
+    const third = await post(report(2, 1));
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ code: 'TOO_MANY_NODES' });
+    expect((await post(report(0, 2))).statusCode).toBe(200);
+    expect(store.size).toBe(2);
+  });
+
+  it('refuses a node name the datastore does not know', async () => {
+    const { post, store } = await setup({ knownNodes: new Set(['node-00000']) });
+    expect((await post(report(0, 1))).statusCode).toBe(200);
+    const unknown = await post(report(1, 1));
+    expect(unknown.statusCode).toBe(403);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_NODE' });
+    expect(store.size).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
 import type { CommandRunner } from '../../../agent/exec/runner.js';
@@ -42,6 +42,20 @@ describe('CaptureManager', () => {
     expect(m.pcapFile('cap-one', 'vxlan.calico')?.file).toBe(join(dir, 'cap-one', 'vxlan.calico.pcap'));
   });
 
+  // #16: captures read pod traffic payload on any node
+  it('keeps packet headers only, unless the agent was started to keep payload', async () => {
+    const snapOf = async (fullPayload: boolean) => {
+      const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+      const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => `cap-${fullPayload}`, fullPayload });
+      m.start(req({ match: [{ kind: 'vxlan' }, { kind: 'icmp' }] }));
+      await m.wait(`cap-${fullPayload}`);
+      const argv = runner.calls[0]!.argv;
+      return argv[argv.indexOf('-s') + 1];
+    };
+    expect(await snapOf(false)).toBe(String(20 + 20 + 8 + 8 + 14 + 20 + 20));
+    expect(await snapOf(true)).toBe('262144');
+  });
+
   it('one capture at a time: a second start while the first runs is busy, and no command is started', async () => {
     const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { hold: true });
     let id = 0;
@@ -50,6 +64,9 @@ describe('CaptureManager', () => {
     const second = m.start(req());
     expect(second).toMatchObject({ ok: false, code: 'busy' });
     expect(m.get('cap-1')?.status).toBe('running');
+    // the first capture's command starts after its directory is made: wait for it (a fixed 20 ms
+    // was too short on a loaded machine), then see that the refused start added none
+    await vi.waitFor(() => expect(runner.calls.length).toBeGreaterThan(0), { timeout: 5_000 });
     await new Promise((r) => setTimeout(r, 20));
     expect(runner.calls).toHaveLength(1);
     runner.release();
