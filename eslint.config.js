@@ -15,7 +15,7 @@ const layer = (target, allowed) => ({
 });
 
 export default defineConfig(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'agent/parsers/wasm/iptables-scan.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -49,9 +49,5 @@ export default defineConfig(
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
-  },
-  {
-    files: ['scripts/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
   },
 );

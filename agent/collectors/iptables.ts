@@ -116,7 +116,7 @@ export async function readFamily(host: Host, config: CollectorConfig, family: Fa
   if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
   // iptables-nft prints its warnings on stderr, sometimes without a newline between them
   const warnings = [...new Set(r.stderr.split(/\n|(?=# Warning:)/).map((l) => l.replace(/^#\s*/, '').trim()).filter((l) => l.length > 0))];
-  const p = parseIptablesSave(r.stdout, { releaseMemory: true });
+  const p = parseIptablesSave(r.stdout);
   if (!p.ok) {
     if (p.error.code === 'empty') return ok({ dump: { tables: [], generatedBy: null, hasCounters: false, warnings: [] }, warnings });
     const reason: UnavailableReason = p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output';
