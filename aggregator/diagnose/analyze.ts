@@ -15,7 +15,7 @@ import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, RuleHi
 import type { Finding } from '../../contract/finding.js';
 import { HOP_RULES, hopWords, remedyFor } from './remedies.js';
 import { describeRuleHit } from './rule-hits.js';
-import { contains, parseCidr } from '../correlate/net.js';
+import { contains, parseCidr } from '../../common/net.js';
 
 export interface CaptureView {
   device: string;

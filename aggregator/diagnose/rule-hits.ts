@@ -11,7 +11,7 @@ import type { IptablesDropRule } from '../../contract/snapshot.js';
 
 const key = (r: IptablesDropRule): string => [r.family, r.table, r.chain, r.rule].join('\u0000');
 
-const POLICY_CHAIN = /^cali-p([io])-(.*)$/;
+const POLICY_CHAIN = /(?:^|-)cali-p([io])-(.*)$/;
 const POLICY_COMMENT = /^Policy (\S+)/;
 
 /** The policy a Felix policy chain belongs to, as far as the chain name and comments tell. */

@@ -46,6 +46,7 @@ describe('agent GET /v1/counters (#18)', () => {
       'iptables-legacy-save -t mangle': { stdout: HINT },
       'iptables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v4-c.txt'), 'utf8') },
       'ip6tables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v6-c.txt'), 'utf8') },
+      'nft -j list tables': { error: 'missing-binary' },
     });
     expect((await app.inject({ method: 'GET', url: '/v1/counters' })).statusCode).toBe(401);
     const [a, b] = await Promise.all([app.inject({ method: 'GET', url: '/v1/counters', headers: auth }), app.inject({ method: 'GET', url: '/v1/counters', headers: auth })]);
@@ -62,6 +63,7 @@ describe('agent GET /v1/counters (#18)', () => {
   it('iptables that cannot be read is a typed unavailable answer', async () => {
     const answers: Record<string, FakeAnswer> = {};
     for (const v of ['', '6']) for (const b of ['-nft', '-legacy', '']) for (const a of ['', ' -t mangle', ' -c']) answers[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
+    answers['nft -j list tables'] = { error: 'missing-binary' };
     const { app } = build(answers);
     const res = await app.inject({ method: 'GET', url: '/v1/counters', headers: auth });
     expect(res.statusCode).toBe(200);

@@ -48,6 +48,8 @@ describe('rule hits (#18)', () => {
     expect(policyOf('cali-po-default.web', [])).toEqual({ name: 'default.web', source: 'chain-name', direction: 'egress' });
     expect(policyOf('cali-pi-_hvIhg5e42MGXRa9paIF', [])).toEqual({ name: null, source: 'unknown', direction: 'ingress' });
     expect(policyOf('cali-FORWARD', [])).toBeUndefined();
+    // Felix's nftables dataplane prefixes the table: filter-cali-pi-…
+    expect(policyOf('filter-cali-po-_hvIhg5e42MGXRa9paIF', [])).toEqual({ name: null, source: 'unknown', direction: 'egress' });
     const hit = ruleHits(read([]), read([rule('cali-pi-_labdeny', 3, { caliId: 'labdeny01' })]), 3)[0]!;
     expect(describeRuleHit(hit)).toContain('an ingress policy whose name Felix hashed into the chain name');
   });
