@@ -26,6 +26,11 @@ export interface CauseRule {
   why: string;
   /** the root may explain findings of its own rule (`when` must order them: no finding explains itself) */
   sameRule?: boolean;
+  /**
+   * where the root is looked for: on the finding's node (default; `when` must hold only for
+   * roots on that node) or among findings naming the same peer
+   */
+  scope?: 'node' | 'peer';
 }
 
 const d = (f: Finding, key: string): unknown => f.evidence.details[key];
@@ -128,6 +133,7 @@ export const CAUSE_RULES: readonly CauseRule[] = [
     root: 'host-not-in-allowed-set',
     explains: ['host-not-in-allowed-set'],
     sameRule: true,
+    scope: 'peer',
     when: (r, f) =>
       r.peer !== undefined && r.peer === f.peer && r.node < f.node && strs(d(r, 'peerAddresses')).length > 0 && strs(d(r, 'peerAddresses')).join() === strs(d(f, 'peerAddresses')).join(),
     why: "several nodes lacking the same address of one peer: the cause lies with the peer (the address it sends from, its Node resource), one fault; the first node's finding is the root",
@@ -167,16 +173,29 @@ const applies = (c: CauseRule, root: Finding, f: Finding): boolean =>
 
 /** Sets `explainedBy` (a root's id) on every finding a root explains; clears any stale value. */
 export const explainFindings = (findings: readonly Finding[], rules: readonly CauseRule[] = CAUSE_RULES): Finding[] => {
-  const byRule = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const list = byRule.get(f.rule);
+  // candidate roots indexed by (rule, node) and (rule, peer), node-sorted: a pass over thousands of
+  // findings looks at the few on the same node (or naming the same peer), never at all of them
+  const index = { node: new Map<string, Finding[]>(), peer: new Map<string, Finding[]>() };
+  const rootRules = new Set(rules.map((c) => c.root));
+  const put = (m: Map<string, Finding[]>, k: string, f: Finding) => {
+    const list = m.get(k);
     if (list) list.push(f);
-    else byRule.set(f.rule, [f]);
+    else m.set(k, [f]);
+  };
+  for (const f of findings) {
+    if (!rootRules.has(f.rule)) continue;
+    put(index.node, `${f.rule}\u0000${f.node}`, f);
+    if (f.peer !== undefined) put(index.peer, `${f.rule}\u0000${f.peer}`, f);
   }
+  for (const list of index.peer.values()) list.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const direct = new Map<string, string>();
   for (const f of findings) {
     for (const c of rules) {
-      const root = (byRule.get(c.root) ?? []).find((r) => applies(c, r, f));
+      if (!c.explains.includes('*') && !c.explains.includes(f.rule)) continue;
+      const scope = c.scope ?? 'node';
+      if (scope === 'peer' && f.peer === undefined) continue;
+      const candidates = index[scope].get(`${c.root}\u0000${scope === 'node' ? f.node : f.peer}`) ?? [];
+      const root = candidates.find((r) => applies(c, r, f));
       if (root !== undefined) {
         direct.set(f.id, root.id);
         break;
@@ -184,8 +203,9 @@ export const explainFindings = (findings: readonly Finding[], rules: readonly Ca
     }
   }
   // Break cycles (A explains B explains A): the member whose rule comes first as a root stays a root.
+  const ruleOf = new Map(findings.map((f) => [f.id, f.rule]));
   const rank = (id: string): number => {
-    const rule = findings.find((f) => f.id === id)?.rule;
+    const rule = ruleOf.get(id);
     const i = rules.findIndex((c) => c.root === rule);
     return i < 0 ? rules.length : i;
   };
