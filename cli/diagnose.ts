@@ -7,6 +7,7 @@
  * path, 3 inconclusive.
  */
 import type { Command } from 'commander';
+import { describeRuleHit } from '../aggregator/diagnose/rule-hits.js';
 import { Diagnosis } from '../contract/diagnosis.js';
 import { directConnect, parseAnswer, requestAggregator, type AggregatorConnect } from './aggregator-client.js';
 import { noColour, painter, renderTable, safeLine, type Paint, type Style } from './format.js';
@@ -73,6 +74,8 @@ export const renderDiagnosis = (d: Diagnosis, opts: RenderOptions = {}): string 
   lines.push(line(d.summary));
   for (const c of d.causes) lines.push(line(`Cause: ${c.rule} on ${c.node}${c.fromCapture ? ' (seen in the capture)' : ' (finding)'}: ${c.detail}`));
   for (const f of d.findings) lines.push(line(`Finding: ${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`));
+  // #18: the rules whose counters rose with the lost probes
+  for (const r of d.rules ?? []) lines.push(line(`Rule: ${describeRuleHit(r)}`));
   lines.push(line(`Runbook: ${d.remedy}`));
   for (const w of d.warnings) lines.push(line(`warning: ${w}`));
   lines.push(line(`(diagnosis ${d.id}${d.durationMs !== undefined ? `, ${(d.durationMs / 1000).toFixed(1)} s` : ''})`));

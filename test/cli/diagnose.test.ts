@@ -76,6 +76,15 @@ describe('calico-diag diagnose', () => {
     expect(io.err()).toMatch(/capturing on both nodes/);
   });
 
+  it('#18: prints one Rule line per rule whose counter rose with the lost probes', async () => {
+    const withRule = {
+      ...GAP,
+      rules: [{ node: 'node2', family: 'ipv4', table: 'filter', chain: 'cali-pi-_labdeny', index: 1, target: 'DROP', caliId: 'labdeny01', comments: [], rule: '-A cali-pi-_labdeny -j DROP', packets: 3, policy: { name: null, source: 'unknown', direction: 'ingress' } }],
+    };
+    const { io } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1'], { status: 200, body: withRule });
+    expect(io.out()).toContain('Rule: DROP in ipv4 filter/cali-pi-_labdeny rule 1 cali:labdeny01 (an ingress policy whose name Felix hashed into the chain name; not in the rule comments) counted 3 packet(s) on node2');
+  });
+
   it('--json prints the diagnosis; healthy exits 0', async () => {
     const healthy = { ...GAP, verdict: 'healthy', gap: undefined, causes: [] };
     const { io, code } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', 'node2', '--json'], { status: 200, body: healthy });
