@@ -189,9 +189,17 @@ export const explainFindings = (findings: readonly Finding[], rules: readonly Ca
   }
   for (const list of index.peer.values()) list.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const direct = new Map<string, string>();
+  // per consequence rule, the cause rules that may explain it and have a root present at all
+  const present = new Set([...index.node.keys()].map((k) => k.slice(0, k.indexOf('\u0000'))));
+  const active = rules.filter((c) => present.has(c.root));
+  const byConsequence = new Map<string, CauseRule[]>();
+  const causesOf = (rule: string): CauseRule[] => {
+    let list = byConsequence.get(rule);
+    if (list === undefined) byConsequence.set(rule, (list = active.filter((c) => c.explains.includes('*') || c.explains.includes(rule))));
+    return list;
+  };
   for (const f of findings) {
-    for (const c of rules) {
-      if (!c.explains.includes('*') && !c.explains.includes(f.rule)) continue;
+    for (const c of causesOf(f.rule)) {
       const scope = c.scope ?? 'node';
       if (scope === 'peer' && f.peer === undefined) continue;
       const candidates = index[scope].get(`${c.root}\u0000${scope === 'node' ? f.node : f.peer}`) ?? [];
