@@ -164,12 +164,21 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
   }, 60_000);
 
   it('#18: node1 encapsulates from a secondary address node2 does not allow: the diagnosis names the outer source and IP autodetection', async () => {
+    const secondary = secondaryUplinkIp(L().node('node1'));
     await withFault('encap-source-secondary', { node: 'node1', peer: 'node2' }, async () => {
+      // the finding must be this fault's (naming the secondary address), not an earlier test's
+      // still clearing: then node1's report carries the new source and the capture asks for it
+      const until = Date.now() + 20_000;
+      const named = (fs: Finding[]) => fs.some((f) => f.rule === 'host-not-in-allowed-set' && f.node === 'node2' && JSON.stringify(f.evidence.details).includes(`"${secondary}"`));
+      while (!named((await P().aggregatorGet<{ findings: Finding[] }>('/v1/findings')).body.findings ?? [])) {
+        if (Date.now() > until) throw new Error(`no host-not-in-allowed-set on node2 naming ${secondary}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
       const d = await diagnose('node1', pod2());
       expect(d.verdict, explain(d)).toBe('one-way-gap');
       expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'encap-source-unexpected', node: 'node1', fromCapture: true });
-      expect(d.causes[0]?.detail).toContain(secondaryUplinkIp(L().node('node1')));
+      expect(d.causes[0]?.detail).toContain(secondary);
       expect(d.causes[0]?.detail).toContain('IP autodetection on node1 chose another interface');
       expect(d.remedy).toMatch(/IP_AUTODETECTION_METHOD/);
     });
