@@ -1,0 +1,135 @@
+/**
+ * #15 dual-stack VXLAN lab mode end to end: the real agents and aggregator against a 3-node lab
+ * whose nodes carry both vxlan.calico and vxlan-v6.calico. A healthy lab passes IPv4 and IPv6 pod
+ * traffic and gives no warning or critical finding; each IPv6 fault breaks the pair's IPv6 pod
+ * traffic only, raises the expected rule on the node holding the wrong state, naming the peer,
+ * within two intervals (plus scheduling slack), and clears after removal. One lab for the file.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_VXLAN_IPSET6, VXLAN6_DEVICE, VXLAN6_MTU, createLab, type Lab } from '../../lab/topology.js';
+import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
+import { FAULTS6, injectFault6, type Fault6Kind } from '../../lab/faults6.js';
+import type { ExpectedFinding } from '../../lab/faults.js';
+import { requireLabHost } from '../../lab/preflight.js';
+import { cleanupLeftovers } from '../../lab/cleanup.js';
+import type { Finding } from '../../contract/finding.js';
+
+const INTERVAL_S = 1;
+/** two intervals plus the slack findings.test.ts allows for a shared 2-CPU machine */
+const DETECT_DEADLINE_MS = 2 * INTERVAL_S * 1000 + 8000;
+
+let lab: Lab | undefined;
+let procs: LabProcesses | undefined;
+let unhook: (() => void) | undefined;
+const detectMs = new Map<string, number>();
+const L = (): Lab => lab ?? (() => { throw new Error('lab not built'); })();
+const P = (): LabProcesses => procs ?? (() => { throw new Error('lab processes not started'); })();
+
+const findings = async (): Promise<Finding[]> => {
+  const res = await P().aggregatorGet<{ findings: Finding[] }>('/v1/findings');
+  if (res.status !== 200) throw new Error(`GET /v1/findings answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.findings;
+};
+const serious = (fs: Finding[]) => fs.filter((f) => f.severity === 'critical' || f.severity === 'warning');
+const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`).join('\n');
+const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node === e.node && (e.peer === undefined || f.peer === e.peer);
+
+const pollUntil = async (deadlineMs: number, check: (fs: Finding[]) => boolean, tick?: () => Promise<void>) => {
+  const start = Date.now();
+  for (;;) {
+    if (tick) await tick();
+    const last = await findings();
+    if (check(last)) return { ok: true, last, elapsedMs: Date.now() - start };
+    if (Date.now() - start > deadlineMs) return { ok: false, last, elapsedMs: Date.now() - start };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+const ping6 = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip6!, { timeoutS: 0.5 });
+const ping4 = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip, { timeoutS: 0.5 });
+
+beforeAll(async () => {
+  await requireLabHost();
+  await cleanupLeftovers();
+  lab = await createLab({ nodes: 3, dualStack: true });
+  unhook = lab.installExitHooks();
+  procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });
+  await procs.startAggregator();
+  await procs.startAgents();
+}, 90_000);
+
+afterAll(async () => {
+  if (detectMs.size > 0) console.log(`dual-stack lab detection latency (ms): ${[...detectMs].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  await procs?.stopAll();
+  await lab?.teardown();
+  unhook?.();
+});
+
+describe('#15: dual-stack VXLAN lab (agents + aggregator)', () => {
+  it('healthy dual-stack lab: pods reach each other over IPv4 and IPv6, every node reports, no critical or warning finding', async () => {
+    for (const [a, b] of [['node1', 'node2'], ['node2', 'node3'], ['node3', 'node1'], ['node2', 'node1']] as const) {
+      expect(await ping6(a, b), `${a} → ${b} IPv6`).toBe(true);
+      expect(await ping4(a, b), `${a} → ${b} IPv4`).toBe(true);
+    }
+    type Nodes = { nodes: Array<{ name: string; stale: boolean }> };
+    const until = Date.now() + 5 * INTERVAL_S * 1000 + 5000;
+    let nodes = await P().aggregatorGet<Nodes>('/v1/nodes');
+    while (nodes.body.nodes?.filter((n) => !n.stale).length !== 3 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      nodes = await P().aggregatorGet<Nodes>('/v1/nodes');
+    }
+    expect(nodes.body.nodes.map((n) => n.name).sort()).toEqual(['node1', 'node2', 'node3']);
+    const res = await pollUntil(2 * INTERVAL_S * 1000 + 2000, (fs) => serious(fs).length === 0);
+    expect(res.ok, `findings in a healthy dual-stack lab:\n${brief(res.last)}`).toBe(true);
+  }, 30_000);
+
+  it('the agents read the IPv6 half: vxlan-v6.calico, the ip6tables guard on cali60all-vxlan-net and its members', async () => {
+    type NodeBody = {
+      report: {
+        identity: { tunnels: Array<{ device: string; family: string; mtu: number }> };
+        sections: {
+          iptables: { data?: { encapGuards?: Array<{ family: string; set: string; form: string }> } };
+          ipsets: { data?: { hostSets: Array<{ name: string; family: string | null; members: string[] }> } };
+        };
+      };
+    };
+    const res = await P().aggregatorGet<NodeBody>('/v1/nodes/node1');
+    expect(res.status).toBe(200);
+    expect(res.body.report.identity.tunnels).toEqual(
+      expect.arrayContaining([expect.objectContaining({ device: VXLAN6_DEVICE, family: 'inet6', mtu: VXLAN6_MTU })]),
+    );
+    expect(res.body.report.sections.iptables.data?.encapGuards).toEqual(
+      expect.arrayContaining([expect.objectContaining({ family: 'ipv6', set: ALL_VXLAN_IPSET6, form: 'accept-then-drop' })]),
+    );
+    const set = res.body.report.sections.ipsets.data?.hostSets.find((h) => h.name === ALL_VXLAN_IPSET6);
+    expect([...(set?.members ?? [])].sort()).toEqual(L().nodes.map((n) => n.v6!.nodeIp).sort());
+  });
+
+  const kinds = Object.keys(FAULTS6) as Fault6Kind[];
+  it.each(kinds)('%s: IPv6 breaks for the pair, the expected finding on the holder within two intervals, cleared after removal', async (kind) => {
+    const f = await injectFault6(L(), kind, { node: 'node1', peer: 'node2' });
+    const expected = f.expected;
+    try {
+      const v6: boolean[] = [];
+      const tick = async () => {
+        v6.push(await ping6('node1', 'node2'));
+        v6.push(await ping6('node2', 'node1'));
+      };
+      const detected = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, expected)), tick);
+      expect(
+        detected.ok,
+        `${f.description}: expected ${expected.rule} on ${expected.node}${expected.peer ? ` naming ${expected.peer}` : ''}; findings:\n${brief(detected.last)}`,
+      ).toBe(true);
+      detectMs.set(kind, detected.elapsedMs);
+      expect(v6.every((ok) => !ok), `IPv6 pod pings under ${kind}: ${JSON.stringify(v6)}`).toBe(true);
+      expect(await ping4('node1', 'node2'), 'IPv4 is unaffected').toBe(true);
+      const elsewhere = detected.last.filter((x) => x.rule === expected.rule && x.node !== expected.node);
+      expect(elsewhere, `${expected.rule} also raised on other nodes:\n${brief(elsewhere)}`).toEqual([]);
+    } finally {
+      await f.remove();
+    }
+    const cleared = await pollUntil(DETECT_DEADLINE_MS + 2 * INTERVAL_S * 1000, (fs) => !fs.some((x) => matches(x, expected)) && serious(fs).length === 0);
+    expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
+    expect(await ping6('node1', 'node2')).toBe(true);
+  }, 45_000);
+});
