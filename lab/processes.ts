@@ -76,7 +76,10 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
-      env,
+      // Captures in the lab's own run directory: the default (<tmpdir>/calico-diag-captures-<node>)
+      // is shared by every lab's agent of the same node name, and an agent prunes the capture
+      // directories it does not know, so parallel labs deleted each other's running captures.
+      env: { CALICO_DIAG_CAPTURE_DIR: join(lab.runDir, `captures-${name}`), ...env },
     });
     agents.set(name, d);
     await waitUp(d, n.ns, `http://127.0.0.1:${AGENT_PORT}/healthz`);

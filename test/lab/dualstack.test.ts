@@ -13,6 +13,7 @@ import type { ExpectedFinding } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
+import type { Diagnosis } from '../../contract/diagnosis.js';
 
 const INTERVAL_S = 1;
 /** two intervals plus the slack findings.test.ts allows for a shared 2-CPU machine */
@@ -56,6 +57,12 @@ beforeAll(async () => {
   procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });
   await procs.startAggregator();
   await procs.startAgents();
+  // every node with its workloads in the cluster map (what a diagnosis resolves its ends with)
+  for (let i = 0; i < 150; i++) {
+    const r = await procs.aggregatorGet<{ nodes?: Array<{ stale: boolean; workloads: unknown[] }> }>('/v1/cluster');
+    if ((r.body.nodes ?? []).filter((n) => !n.stale && n.workloads.length > 0).length === 3) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }, 90_000);
 
 afterAll(async () => {
@@ -132,4 +139,46 @@ describe('#15: dual-stack VXLAN lab (agents + aggregator)', () => {
     expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
     expect(await ping6('node1', 'node2')).toBe(true);
   }, 45_000);
+
+  it('diagnose between IPv6 pods: healthy without a fault; node1 missing from node2\'s cali60all-vxlan-net puts the gap at node2\'s tunnel device (forward), node2\'s missing IPv6 return route at node2 (return)', async () => {
+    const diagnose = async (): Promise<Diagnosis> => {
+      const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: L().node('node2').pods[0]!.ip6! }, 40);
+      if (res.status !== 200) throw new Error(`POST /v1/diagnose answered ${res.status}: ${JSON.stringify(res.body)}\n${P().logTail('aggregator', 20)}`);
+      return res.body;
+    };
+    const explain = (d: Diagnosis) =>
+      `${d.verdict} gap=${JSON.stringify(d.gap)} causes=${JSON.stringify(d.causes.map((c) => `${c.rule}@${c.node}`))}\n` +
+      d.hops.map((h) => `  ${h.hop.padEnd(26)} ${h.node} ${h.device ?? ''} ${h.status} ${h.seqs.join(',')}`).join('\n') +
+      `\n  ${d.summary}\n  warnings: ${d.warnings.join(' | ')}`;
+    const healthy = await diagnose();
+    expect(healthy.verdict, explain(healthy)).toBe('healthy');
+    // the probes went over IPv6: the tunnel hops are vxlan-v6.calico
+    expect(healthy.hops.filter((h) => h.hop.includes('tunnel')).map((h) => h.device), explain(healthy)).toEqual(Array(4).fill(VXLAN6_DEVICE));
+    expect(healthy.probe?.received).toBe(3);
+    expect(healthy.to).toMatchObject({ node: 'node2', kind: 'pod' });
+    const f = await injectFault6(L(), 'host-not-in-ipset6', { node: 'node2', peer: 'node1' });
+    try {
+      const seen = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, f.expected)));
+      expect(seen.ok, brief(seen.last)).toBe(true);
+      const d = await diagnose();
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
+      expect(d.summary).toContain(L().node('node1').v6!.nodeIp);
+    } finally {
+      await f.remove();
+    }
+    // node2 lost its IPv6 route back to node1's block: the gap is on the return path at node2
+    const r = await injectFault6(L(), 'route-missing6', { node: 'node2', peer: 'node1' });
+    try {
+      const seen = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, r.expected)));
+      expect(seen.ok, brief(seen.last)).toBe(true);
+      const d = await diagnose();
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-out', direction: 'return' });
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'route-missing', node: 'node2' });
+    } finally {
+      await r.remove();
+    }
+  }, 120_000);
 });
