@@ -15,7 +15,9 @@ export type Fault6Kind =
   | 'guard-set6-flushed'
   | 'neighbor-mac-wrong6'
   | 'route-missing6'
-  | 'encap-drop-input6';
+  | 'encap-drop-input6'
+  | 'fdb-wrong-dst6'
+  | 'ip6-forward-off';
 
 export interface Fault6Def {
   kind: Fault6Kind;
@@ -43,6 +45,8 @@ const encapDropSpec6 = (peer6: LabNode6): string[] => [
 ];
 
 const IP6TABLES = 'ip6tables-nft';
+/** An IPv6 underlay address nobody owns. */
+export const WRONG_FDB_DST6 = 'fd00:cd::fa';
 
 export const FAULTS6: Record<Fault6Kind, Fault6Def> = {
   'host-not-in-ipset6': {
@@ -108,6 +112,34 @@ export const FAULTS6: Record<Fault6Kind, Fault6Def> = {
       await lab.exec(n.ns, [IP6TABLES, '-w', '5', '-D', 'cali-INPUT', ...encapDropSpec6(peer6)]);
     },
     expected: (p) => ({ rule: 'host-not-in-allowed-set', node: p.node, peer: p.peer }),
+  },
+  'fdb-wrong-dst6': {
+    kind: 'fdb-wrong-dst6',
+    describe: (p) => `${p.node}: FDB entry for ${p.peer}'s IPv6 VTEP MAC on ${VXLAN6_DEVICE} points at ${WRONG_FDB_DST6}`,
+    inject: async (lab, p) => {
+      const { n, peer6 } = pair(lab, p);
+      await lab.sh.must(['bridge', '-n', n.ns, 'fdb', 'del', peer6.vtepMac, 'dev', VXLAN6_DEVICE, 'dst', peer6.nodeIp, 'self']);
+      await lab.sh.must(['bridge', '-n', n.ns, 'fdb', 'append', peer6.vtepMac, 'dev', VXLAN6_DEVICE, 'dst', WRONG_FDB_DST6, 'self', 'permanent']);
+    },
+    remove: async (lab, p) => {
+      const { n, peer, peer6 } = pair(lab, p);
+      await lab.sh.must(['bridge', '-n', n.ns, 'fdb', 'del', peer6.vtepMac, 'dev', VXLAN6_DEVICE, 'dst', WRONG_FDB_DST6, 'self']);
+      await programPeer6(lab, n, peer);
+    },
+    expected: (p) => ({ rule: 'vxlan-fdb-mismatch', node: p.node, peer: p.peer }),
+  },
+  'ip6-forward-off': {
+    kind: 'ip6-forward-off',
+    describe: (p) => `${p.node}: net.ipv6.conf.all.forwarding=0`,
+    inject: async (lab, p) => {
+      await lab.exec(lab.node(p.node).ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=0']);
+    },
+    remove: async (lab, p) => {
+      // all.forwarding=1 turns forwarding on for every interface again (the workloads' included)
+      await lab.exec(lab.node(p.node).ns, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    },
+    // a local check: the node forwards no IPv6 at all, so the finding names no peer
+    expected: (p) => ({ rule: 'ip-forward-disabled', node: p.node }),
   },
 };
 

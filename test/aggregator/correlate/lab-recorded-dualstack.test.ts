@@ -22,6 +22,7 @@ import { parseBridgeFdbJson } from '../../../agent/parsers/bridge-fdb.js';
 import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
 import { parseIpsetSave } from '../../../agent/parsers/ipset.js';
 import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';
+import { parseSysctlText } from '../../../agent/parsers/sysctl.js';
 import type { Finding } from '../../../contract/finding.js';
 import { ok, unavailable, type Parsed } from '../../../contract/result.js';
 import type { Sections, Snapshot } from '../../../contract/snapshot.js';
@@ -38,13 +39,21 @@ const snapshotFrom = (dir: string, node: string): Snapshot => {
   const v4 = summariseFamily('ipv4', must(parseIptablesSave(read('iptables-save-c.txt'))));
   const v6 = summariseFamily('ipv6', must(parseIptablesSave(read('ip6tables-save-c.txt'))));
   const sets = must(parseIpsetSave(read('ipset-save.txt')));
+  // the recorded global forwarding switches (the collector reads the same values from /proc/sys)
+  const sysctl = new Map(must(parseSysctlText(read('sysctl.txt'))).map((e) => [e.path.join('.'), Number(e.value)]));
   const sections: Sections = {
     links: ok(must(parseIpLinks(read('ip-j-d-s-link-show.json')))),
     addresses: ok(must(parseIpAddrs(read('ip-j-addr-show.json')))),
     routes: ok([...must(parseIpRoutes(read('ip-j-route-show-table-all.json'), 'inet')), ...must(parseIpRoutes(read('ip-j-6-route-show-table-all.json'), 'inet6'))]),
     neighbours: ok(must(parseIpNeigh(read('ip-j-neigh-show.json')))),
     fdb: ok(must(parseBridgeFdbJson(read('bridge-j-fdb-show.json'))).filter((e) => (VXLAN_DEVICES as readonly string[]).includes(e.dev))),
-    sysctls: unavailable('not-present', 'not built in this test'),
+    sysctls: ok({
+      ipv4Forward: sysctl.get('net.ipv4.ip_forward') ?? null,
+      ipv6Forwarding: sysctl.get('net.ipv6.conf.all.forwarding') ?? null,
+      interfaces: [],
+      workloadDevices: { count: 0, rpFilter: {}, proxyArpOff: [], forwardingOff: [] },
+      conntrack: null,
+    }),
     iptables: ok({
       backend: 'nft',
       backendReason: 'recorded',
@@ -82,7 +91,7 @@ const stateFrom = (dir: string, node: string): NodeState & { local: Finding[] } 
 
 /** node1 from `dir` (the fault's recording), node2 and node3 healthy. */
 const cluster = (dir = 'healthy-node1') => [stateFrom(dir, 'node1'), stateFrom('healthy-node2', 'node2'), stateFrom('healthy-node3', 'node3')];
-const serious = (fs: Finding[]) => fs.filter((f) => f.severity !== 'info');
+const serious = <F extends { severity: string }>(fs: F[]) => fs.filter((f) => f.severity !== 'info');
 const ruleOf = (rule: string, fs: { rule: string; node: string; peer?: string }[]) => fs.filter((f) => f.rule === rule).map((f) => [f.node, f.peer ?? null]);
 
 describe('#15 recorded dual-stack lab', () => {
@@ -91,7 +100,7 @@ describe('#15 recorded dual-stack lab', () => {
     for (const n of nodes) {
       expect(n.report.identity.tunnels.map((t) => [t.device, t.family]).sort()).toEqual([['vxlan-v6.calico', 'inet6'], ['vxlan.calico', 'inet']]);
       const ipt = n.report.sections.iptables;
-      expect(ipt.status === 'ok' && ipt.data.encapGuards.map((g) => [g.family, g.set, g.form])).toEqual([
+      expect(ipt.status === 'ok' && ipt.data.encapGuards?.map((g) => [g.family, g.set, g.form])).toEqual([
         ['ipv4', 'cali40all-vxlan-net', 'accept-then-drop'],
         ['ipv6', 'cali60all-vxlan-net', 'accept-then-drop'],
       ]);
@@ -132,5 +141,17 @@ describe('#15 recorded dual-stack lab', () => {
     expect(ipt.status === 'ok' && ipt.data.dropRules.find((d) => d.family === 'ipv6' && d.index === 1 && d.chain === 'cali-INPUT')).toMatchObject({ encapsulation: 'vxlan', sources: ['fd00:cd::c/128'] });
     const { findings } = correlate(inputOf(nodes));
     expect(findings.filter((f) => f.rule === 'host-not-in-allowed-set').map((f) => [f.node, f.peer, f.subject])).toEqual([['node1', 'node2', 'ipv6/filter/cali-INPUT/1']]);
+  });
+
+  it("node2's IPv6 VTEP MAC steered to a wrong underlay address in node1's FDB → vxlan-fdb-mismatch on node1 naming node2", () => {
+    const { findings } = correlate(inputOf(cluster('fdb-wrong-dst6-node1')));
+    expect(ruleOf('vxlan-fdb-mismatch', findings)).toEqual([['node1', 'node2']]);
+    expect(JSON.stringify(findings.find((f) => f.rule === 'vxlan-fdb-mismatch'))).toContain('fd00:cd::fa');
+  });
+
+  it('IPv6 forwarding off on node1 → ip-forward-disabled (critical) on node1 for net.ipv6.conf.all.forwarding, nothing for IPv4', () => {
+    const nodes = cluster('ip6-forward-off-node1');
+    expect(nodes[0]!.local.filter((f) => f.rule === 'ip-forward-disabled').map((f) => [f.severity, f.evidence.details])).toEqual([['critical', { sysctl: 'net.ipv6.conf.all.forwarding', value: 0 }]]);
+    expect(ruleOf('ip-forward-disabled', nodes[1]!.local)).toEqual([]);
   });
 });
