@@ -324,6 +324,9 @@ const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '
 
 /** Builds a lab. On any failure everything already created is torn down and the error rethrown. */
 export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
+  if (opts.dualStack && ((opts.felix ?? 'current') !== 'current' || (opts.dataplane ?? 'iptables') !== 'iptables')) {
+    throw new Error('a dual-stack lab models current Felix on the iptables dataplane');
+  }
   const sh = makeSh(opts.runner);
   // A random id whose namespaces do not exist yet (another live lab may hold any given id).
   const existing = new Set(await listNamespaces(sh));
@@ -333,9 +336,6 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   }
   const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
-  if (opts.dualStack && ((opts.felix ?? 'current') !== 'current' || (opts.dataplane ?? 'iptables') !== 'iptables')) {
-    throw new Error('a dual-stack lab models current Felix on the iptables dataplane');
-  }
   const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir, dualStack: opts.dualStack === true });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();

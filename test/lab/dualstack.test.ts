@@ -6,7 +6,7 @@
  * within two intervals (plus scheduling slack), and clears after removal. One lab for the file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_VXLAN_IPSET6, VXLAN6_DEVICE, VXLAN6_MTU, createLab, type Lab } from '../../lab/topology.js';
+import { ALL_VXLAN_IPSET6, VXLAN6_DEVICE, VXLAN6_MTU, WORKLOAD_LL6, calicoFilterRules, createLab, felixVtepMac, felixVtepMac6, planLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { FAULTS6, injectFault6, type Fault6Kind } from '../../lab/faults6.js';
 import type { ExpectedFinding } from '../../lab/faults.js';
@@ -70,6 +70,47 @@ afterAll(async () => {
   await procs?.stopAll();
   await lab?.teardown();
   unhook?.();
+});
+
+describe('#15: dual-stack lab plan (pure)', () => {
+  it('plans IPv6 underlay addresses, /122 blocks, tunnel addresses, a separate IPv6 VTEP MAC and pod addresses; IPv4-only plans have none', () => {
+    const plan = planLab({ id: 'ab12', nodes: 3, podsPerNode: 2, runDir: '/tmp/x', dualStack: true });
+    const n2 = plan.nodes[1]!;
+    expect(n2.v6).toEqual({ nodeIp: 'fd00:cd::c', block: 'fd00:10:244:2::/122', tunnelIp: 'fd00:10:244:2::', vtepMac: felixVtepMac('node2-v6') });
+    expect(n2.v6!.vtepMac).toBe(felixVtepMac6('node2'));
+    expect(n2.v6!.vtepMac).not.toBe(n2.vtepMac);
+    expect(n2.pods.map((p) => p.ip6)).toEqual(['fd00:10:244:2::1', 'fd00:10:244:2::2']);
+    const v4 = planLab({ id: 'ab12', nodes: 2, podsPerNode: 1, runDir: '/tmp/x' });
+    expect(v4.nodes.map((n) => n.v6)).toEqual([undefined, undefined]);
+    expect(v4.nodes[0]!.pods[0]!.ip6).toBeUndefined();
+  });
+
+  it('the ip6tables table guards IPv6 VXLAN with cali60all-vxlan-net, accept then drop', () => {
+    const rules = calicoFilterRules('current', 'ipv6').split('\n').filter((l) => l.includes('VXLAN'));
+    expect(rules).toHaveLength(2);
+    expect(rules[0]).toMatch(/Allow IPv6 VXLAN.*--dports 4789 -m set --match-set cali60all-vxlan-net src .*-j ACCEPT$/);
+    expect(rules[1]).toMatch(/Drop IPv6 VXLAN.*--dports 4789 .*-j DROP$/);
+    expect(calicoFilterRules('current')).not.toContain('cali60');
+  });
+
+  it('refuses dual-stack with the older Felix or the nftables dataplane (not modelled) before creating anything', async () => {
+    await expect(createLab({ dualStack: true, felix: 'legacy', exitHooks: false })).rejects.toThrow(/dual-stack/);
+    await expect(createLab({ dualStack: true, dataplane: 'nftables', exitHooks: false })).rejects.toThrow(/dual-stack/);
+  });
+});
+
+describe('#15: dual-stack lab wiring (real kernel)', () => {
+  it('vxlan-v6.calico is VNI 4096, port 4789, nolearning, MTU 1430, the IPv6 VTEP MAC; pods route IPv6 via the host veth\'s link-local address', async () => {
+    const n1 = L().node('node1');
+    type Link = { address: string; mtu: number; linkinfo: { info_kind: string; info_data: { id: number; port: number; learning: boolean; local6?: string } } };
+    const [link] = JSON.parse((await L().exec(n1.ns, ['ip', '-j', '-d', 'link', 'show', VXLAN6_DEVICE])).stdout) as Link[];
+    expect(link).toMatchObject({ address: n1.v6!.vtepMac, mtu: VXLAN6_MTU, linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, port: 4789, learning: false, local6: n1.v6!.nodeIp } } });
+    const pod = n1.pods[0]!;
+    const routes = JSON.parse((await L().exec(pod.ns, ['ip', '-j', '-6', 'route', 'show', 'default'])).stdout) as Array<{ gateway: string; dev: string }>;
+    expect(routes).toEqual([expect.objectContaining({ gateway: WORKLOAD_LL6, dev: 'eth0' })]);
+    const hostLl = JSON.parse((await L().exec(n1.ns, ['ip', '-j', '-6', 'addr', 'show', 'dev', pod.caliIf, 'scope', 'link'])).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+    expect(hostLl[0]?.addr_info.map((a) => a.local)).toEqual([WORKLOAD_LL6]);
+  });
 });
 
 describe('#15: dual-stack VXLAN lab (agents + aggregator)', () => {
