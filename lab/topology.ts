@@ -131,9 +131,9 @@ export const felixVtepMac = (nodeName: string): string => {
 };
 
 /**
- * The IPv6 VTEP MAC of a lab node. Felix gives vxlan-v6.calico a MAC of its own (the node resource's
- * `vxlanTunnelMACAddrV6`, distinct from the IPv4 one); the lab derives it the same way as the IPv4
- * one from `<nodename>-v6`, so it is stable, locally administered and differs from the IPv4 MAC.
+ * The IPv6 VTEP MAC of a lab node, as Felix derives it when the Node resource has no
+ * `vxlanTunnelMACAddrV6`: 0x66 followed by the first 5 bytes of sha1(nodename + "-v6")
+ * (felix/calc/vxlan_resolver.go, vtepMACForHost with ipVersion 6), so it differs from the IPv4 MAC.
  */
 export const felixVtepMac6 = (nodeName: string): string => felixVtepMac(`${nodeName}-v6`);
 
