@@ -127,6 +127,11 @@ describe('#15 recorded dual-stack lab', () => {
     const { findings } = correlate(inputOf(cluster('neighbor-mac-wrong6-node1')));
     expect(ruleOf('vxlan-neighbor-mac-mismatch', findings)).toEqual([['node1', 'node2']]);
     expect(serious(findings).filter((f) => f.rule !== 'vxlan-neighbor-mac-mismatch')).toEqual([]);
+    // the remedy is about the IPv6 device and Node fields, not vxlan.calico's
+    const remedy = findings.find((f) => f.rule === 'vxlan-neighbor-mac-mismatch')!.remedy;
+    expect(remedy).toContain('ip neigh del <peer tunnel IP> dev vxlan-v6.calico');
+    expect(remedy).toContain('vxlanTunnelMACAddrV6');
+    expect(remedy).not.toMatch(/vxlan\.calico|IPv4VXLANTunnelAddr/);
   });
 
   it("node2's IPv6 block route missing on node1 → route-missing on node1 naming node2's IPv6 block", () => {
@@ -146,7 +151,24 @@ describe('#15 recorded dual-stack lab', () => {
   it("node2's IPv6 VTEP MAC steered to a wrong underlay address in node1's FDB → vxlan-fdb-mismatch on node1 naming node2", () => {
     const { findings } = correlate(inputOf(cluster('fdb-wrong-dst6-node1')));
     expect(ruleOf('vxlan-fdb-mismatch', findings)).toEqual([['node1', 'node2']]);
-    expect(JSON.stringify(findings.find((f) => f.rule === 'vxlan-fdb-mismatch'))).toContain('fd00:cd::fa');
+    const hit = findings.find((f) => f.rule === 'vxlan-fdb-mismatch')!;
+    expect(hit.evidence.details).toMatchObject({ device: 'vxlan-v6.calico', seenDst: 'fd00:cd::fa', expectedDst: 'fd00:cd::c' });
+    expect(hit.remedy).toContain('bridge fdb show dev vxlan-v6.calico');
+    expect(hit.remedy).not.toMatch(/vxlan\.calico|IPv4Address/);
+  });
+
+  it("without the IPv6 tunnel's local address the expected FDB destination is the peer's IPv6 node address, not its IPv4 one", () => {
+    const nodes = cluster('fdb-wrong-dst6-node1');
+    const id = nodes[1]!.report.identity;
+    const links = nodes[1]!.report.sections.links;
+    if (links.status !== 'ok') throw new Error('recorded links did not parse');
+    nodes[1]!.report = {
+      ...nodes[1]!.report,
+      identity: { ...id, tunnels: id.tunnels.map((t) => (t.family === 'inet6' ? { ...t, local: null } : t)) },
+      sections: { ...nodes[1]!.report.sections, links: ok(links.data.map((l) => (l.name === 'vxlan-v6.calico' && l.vxlan ? { ...l, vxlan: { ...l.vxlan, local: null } } : l))) },
+    };
+    const hit = correlate(inputOf(nodes)).findings.find((f) => f.rule === 'vxlan-fdb-mismatch' && f.peer === 'node2');
+    expect(hit?.evidence.details).toMatchObject({ device: 'vxlan-v6.calico', seenDst: 'fd00:cd::fa', expectedDst: 'fd00:cd::c' });
   });
 
   it('IPv6 forwarding off on node1 → ip-forward-disabled (critical) on node1 for net.ipv6.conf.all.forwarding, nothing for IPv4', () => {
