@@ -137,7 +137,11 @@ describe('#15 recorded dual-stack lab', () => {
   it("node2's IPv6 block route missing on node1 → route-missing on node1 naming node2's IPv6 block", () => {
     const { findings } = correlate(inputOf(cluster('route-missing6-node1')));
     expect(ruleOf('route-missing', findings)).toEqual([['node1', 'node2']]);
-    expect(JSON.stringify(findings.find((f) => f.rule === 'route-missing'))).toContain('fd00:10:244:2::/122');
+    // the expected route is the IPv6 one: via node2's IPv6 tunnel address on vxlan-v6.calico
+    const hit = findings.find((f) => f.rule === 'route-missing')!;
+    expect(hit.subject).toBe('fd00:10:244:2::/122');
+    expect(hit.evidence.expected).toBe('fd00:10:244:2::/122 via fd00:10:244:2:: dev vxlan-v6.calico onlink');
+    expect(hit.evidence.details).toMatchObject({ peerTunnelIP: 'fd00:10:244:2::' });
   });
 
   it("an ip6tables DROP of node2's IPv6 VXLAN in node1's cali-INPUT → host-not-in-allowed-set on node1 naming node2 and the IPv6 rule", () => {
