@@ -114,6 +114,10 @@ describe('#15 recorded dual-stack lab', () => {
     const { findings } = correlate(inputOf(cluster('host-not-in-ipset6-node1')));
     expect(ruleOf('host-not-in-allowed-set', findings)).toEqual([['node1', 'node2']]);
     expect(findings.find((f) => f.rule === 'host-not-in-allowed-set')!.evidence.details).toMatchObject({ sets: ['cali60all-vxlan-net'], peerAddresses: ['fd00:cd::c'] });
+    const remedy = findings.find((f) => f.rule === 'host-not-in-allowed-set')!.remedy;
+    expect(remedy).toContain('projectcalico.org/IPv6Address');
+    expect(remedy).toContain('IP6_AUTODETECTION_METHOD');
+    expect(remedy).toContain('ip -d link show vxlan-v6.calico');
   });
 
   it("node1's cali60all-vxlan-net flushed: ipset-all-hosts-missing (critical) on node1 for the IPv6 set, no finding per peer", () => {
@@ -150,6 +154,7 @@ describe('#15 recorded dual-stack lab', () => {
     expect(ipt.status === 'ok' && ipt.data.dropRules.find((d) => d.family === 'ipv6' && d.index === 1 && d.chain === 'cali-INPUT')).toMatchObject({ encapsulation: 'vxlan', sources: ['fd00:cd::c/128'] });
     const { findings } = correlate(inputOf(nodes));
     expect(findings.filter((f) => f.rule === 'host-not-in-allowed-set').map((f) => [f.node, f.peer, f.subject])).toEqual([['node1', 'node2', 'ipv6/filter/cali-INPUT/1']]);
+    expect(findings.find((f) => f.rule === 'host-not-in-allowed-set')!.remedy).toContain('ip6tables-save -c');
   });
 
   it("node2's IPv6 VTEP MAC steered to a wrong underlay address in node1's FDB → vxlan-fdb-mismatch on node1 naming node2", () => {
