@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_VXLAN_IPSET6, VXLAN6_DEVICE, VXLAN6_MTU, WORKLOAD_LL6, calicoFilterRules, createLab, felixVtepMac, felixVtepMac6, planLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { FAULTS6, injectFault6, type Fault6Kind } from '../../lab/faults6.js';
-import type { ExpectedFinding } from '../../lab/faults.js';
+import { injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
@@ -179,6 +179,27 @@ describe('#15: dual-stack VXLAN lab (agents + aggregator)', () => {
     const cleared = await pollUntil(DETECT_DEADLINE_MS + 2 * INTERVAL_S * 1000, (fs) => !fs.some((x) => matches(x, expected)) && serious(fs).length === 0);
     expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
     expect(await ping6('node1', 'node2')).toBe(true);
+  }, 45_000);
+
+  // The IPv4 faults of the issue's list on the dual-stack lab: IPv4 breaks, IPv6 keeps working.
+  const v4Kinds: FaultKind[] = ['host-not-in-ipset', 'guard-set-flushed', 'neighbor-mac-wrong', 'route-missing', 'encap-drop-input'];
+  it.each(v4Kinds)('%s (IPv4) on the dual-stack lab: IPv4 breaks, IPv6 works, the expected finding on the holder, cleared after removal', async (kind) => {
+    const f = await injectFault({ lab: L() }, kind, { node: 'node1', peer: 'node2' });
+    const expected = f.expected;
+    try {
+      const v4: boolean[] = [];
+      const detected = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, expected)), async () => {
+        v4.push(await ping4('node1', 'node2'));
+      });
+      expect(detected.ok, `${f.description}: expected ${expected.rule} on ${expected.node}; findings:\n${brief(detected.last)}`).toBe(true);
+      detectMs.set(kind, detected.elapsedMs);
+      expect(v4.every((ok) => !ok), `IPv4 pod pings under ${kind}: ${JSON.stringify(v4)}`).toBe(true);
+      expect(await ping6('node1', 'node2'), 'IPv6 is unaffected').toBe(true);
+    } finally {
+      await f.remove();
+    }
+    const cleared = await pollUntil(DETECT_DEADLINE_MS + 2 * INTERVAL_S * 1000, (fs) => !fs.some((x) => matches(x, expected)) && serious(fs).length === 0);
+    expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
   }, 45_000);
 
   it('diagnose between IPv6 pods: healthy without a fault; node1 missing from node2\'s cali60all-vxlan-net puts the gap at node2\'s tunnel device (forward), node2\'s missing IPv6 return route at node2 (return)', async () => {
