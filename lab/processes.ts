@@ -74,6 +74,7 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--interval', String(intervalS),
         '--aggregator-url', aggregatorUrl,
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
+        ...(n.birdSocket !== null ? ['--bird-socket', n.birdSocket] : []),
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
       env,
