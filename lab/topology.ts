@@ -453,7 +453,9 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
 
       await exec(n.ns, ['ipset', 'create', ALL_HOSTS_IPSET, 'hash:net', 'family', 'inet']);
       for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', ALL_HOSTS_IPSET, p.nodeIp]);
-      await exec(n.ns, ['iptables-restore', '-w', '5', '--noflush'], { input: calicoFilterRules() });
+      // Felix adds its "VXLAN packets from non-Calico hosts" drop rule only when VXLAN is on.
+      const rules = plan.routing.encapsulation === 'vxlan' ? calicoFilterRules() : withoutVxlanRules(calicoFilterRules());
+      await exec(n.ns, ['iptables-restore', '-w', '5', '--noflush'], { input: rules });
     }
 
     if (plan.routing.routing === 'bgp') {
@@ -485,6 +487,13 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     throw err;
   }
 };
+
+/** A filter table without Felix's VXLAN-only rules (a node with no encapsulation). */
+export const withoutVxlanRules = (rules: string): string =>
+  rules
+    .split('\n')
+    .filter((l) => !/VXLAN packets from non-Calico hosts/.test(l))
+    .join('\n');
 
 /** The BIRD config a lab node runs when healthy. */
 export const birdConfigFor = (plan: LabPlan, n: LabNode): BirdNodeConfig => ({

@@ -4,12 +4,17 @@
  * routes (overlay or BGP). Exact block routes are matched by CIDR through the index; only blocks
  * left uncovered fall back to a longest-prefix lookup over A's routes (an aggregate route counts,
  * the default route and anything shorter than the block's IP pool do not).
+ * The expected route has the form the pair must have (route-form.ts: tunnel or direct, Felix or
+ * BIRD). When A's BIRD has a session toward B, the finding says its state (#19): a session that is
+ * not Established explains the missing route; an Established one means B does not advertise it.
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { IndexedNode } from '../cluster-map.js';
 import { indexFor, isMainTable, sectionList } from './common.js';
 import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
 import { scanRoutes } from './route-scan.js';
+import { describeExpected, expectedPairForm } from './route-form.js';
+import { describeEnd, sessionToward } from './bgp-session-down.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-missing';
@@ -20,7 +25,7 @@ const REMEDY =
   "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
   'makes Felix/BIRD reprogram the routes.';
 
-const expectedFor = (b: IndexedNode, block: string): string => {
+const fallbackExpected = (b: IndexedNode, block: string): string => {
   const enc = b.state.report.mode.encapsulation;
   if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
   if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
@@ -61,17 +66,34 @@ export const routeMissing: CorrelateRule = {
         }
         const hit = table.lookup(group.cidr, minPrefixFor(group.cidr));
         if (hit !== undefined) continue;
+        const form = expectedPairForm(input, index, a, b);
+        const session = a.state.report.mode.bgp ? sessionToward(a, b) : null;
+        const byBird = form?.programmer === 'bird';
+        const because =
+          session === null || !byBird
+            ? ''
+            : !session.established
+              ? `: BGP session ${session.protocol} to ${b.name} is ${session.state} ${session.info}`.trimEnd()
+              : `: BGP session ${session.protocol} to ${b.name} is Established, so ${b.name} does not advertise the block`;
         out.push({
           rule: RULE_ID,
           severity: 'critical',
           node: a.name,
           peer: b.name,
           subject: group.raw,
-          summary: `${a.name} has no route for ${b.name}'s block ${group.raw}`,
+          summary: `${a.name} has no route for ${b.name}'s block ${group.raw}${because}`,
           evidence: {
-            seen: `no route in the main table covers ${group.raw}`,
-            expected: expectedFor(b, group.raw),
-            details: { block: group.raw, peerNodeIPs: b.underlayIPs, peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null, mode: a.state.report.mode.encapsulation },
+            seen: `no route in the main table covers ${group.raw}${session ? `; ${describeEnd(session)}` : ''}`,
+            expected: form ? describeExpected(form, a, b, group.raw) : fallbackExpected(b, group.raw),
+            details: {
+              block: group.raw,
+              peerNodeIPs: b.underlayIPs,
+              peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null,
+              mode: a.state.report.mode.encapsulation,
+              expectedForm: form ? { form: form.form, programmer: form.programmer, reason: form.reason } : null,
+              // the BGP session toward the peer (A's end): not Established explains the missing route
+              bgpSession: session ? { ...session, explains: !session.established && byBird } : null,
+            },
           },
           remedy: REMEDY,
         });
