@@ -11,6 +11,7 @@ import { correlate } from '../../../aggregator/correlate/index.js';
 import type { NodeState } from '../../../aggregator/correlate/types.js';
 import type { DatastoreView } from '../../../aggregator/correlate/types.js';
 import { pathForm } from '../../../aggregator/diagnose/path.js';
+import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
 import { ok, unavailable, type Parsed } from '../../../contract/result.js';
 import type { Sections } from '../../../contract/snapshot.js';
 import { deriveIdentity } from '../../../agent/derive/identity.js';
@@ -116,10 +117,17 @@ describe('issue #19: BGP without encapsulation, recorded', () => {
     expect(s[0]!.evidence.details).toMatchObject({ remote: { established: true }, hint: expect.stringMatching(/one-sided/) });
   });
 
-  it('diagnosis path: direct between BGP nodes without encapsulation', () => {
-    const [n1] = cluster('none', 'healthy');
+  it('diagnosis path: direct between BGP nodes without encapsulation, also when the route is missing', () => {
     const target = truth('none').nodes.find((n) => n.name === 'node2')!.block.replace(/0\/26$/, '1');
-    expect(pathForm(n1!.report, target).form).toBe('direct');
+    expect(pathForm(cluster('none', 'healthy')[0]!.report, target)).toMatchObject({ form: 'direct', why: expect.stringMatching(/^route 10\.244\.2\.0\/26 via eth0/) });
+    // the session is down: no route to node2's block; the mode decides
+    expect(pathForm(cluster('none', 'bgp-session-filtered')[0]!.report, target)).toMatchObject({ form: 'direct', why: expect.stringMatching(/no route/) });
+  });
+
+  it('a node without a tunnel IP is probed at its node IP', () => {
+    const { map } = correlate(inputOf(cluster('none', 'healthy')));
+    const r = resolveEndpoint('node2', map);
+    expect(r).toMatchObject({ ok: true, endpoint: { node: 'node2', ip: ipOf('none', 'node2'), kind: 'node' } });
   });
 });
 
