@@ -22,7 +22,7 @@ import type { FindingDraft } from '../../contract/finding.js';
 import type { Route } from '../../contract/snapshot.js';
 import { routeHops } from '../../agent/derive/identity.js';
 import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { blockGroupOf, describeRoute, indexFor, isMainTable, programsBlockRoutes, sectionList, vxlanDevice } from './common.js';
+import { blockGroupOf, describeRoute, indexFor, isMainTable, memoFor, programsBlockRoutes, sectionList, SKIP, UNSET, vxlanDevice } from './common.js';
 import { contains, parseCidr, type Cidr } from './net.js';
 import { hasDatastorePart, type CorrelateInput, type CorrelateRule } from './types.js';
 
@@ -66,10 +66,18 @@ export const nodeSubnets = (index: ClusterIndex, n: IndexedNode): Cidr[] => {
 export const sameSubnet = (index: ClusterIndex, a: IndexedNode, b: IndexedNode): boolean | null => {
   const subnets = nodeSubnets(index, a);
   if (subnets.length === 0) return null;
-  return b.underlayIPs.some((ip) => {
-    const c = parseCidr(ip);
-    return c !== null && subnets.some((s) => contains(s, c));
-  });
+  return nodeAddrs(index, b).some((c) => subnets.some((s) => contains(s, c)));
+};
+
+const ADDRS_KEY = 'route-form/addresses';
+
+/** A node's underlay IPs parsed, memoised per pass. */
+const nodeAddrs = (index: ClusterIndex, n: IndexedNode): Cidr[] => {
+  let memo = index.shared.get(ADDRS_KEY) as Map<number, Cidr[]> | undefined;
+  if (memo === undefined) index.shared.set(ADDRS_KEY, (memo = new Map()));
+  let held = memo.get(n.i);
+  if (held === undefined) memo.set(n.i, (held = n.underlayIPs.map((ip) => parseCidr(ip)).filter((c): c is Cidr => c !== null)));
+  return held;
 };
 
 const tunnelMode = (n: IndexedNode): boolean => n.state.report.mode.encapsulation === 'vxlan' || n.state.report.mode.encapsulation === 'ipip';
@@ -96,6 +104,45 @@ const isTunnelTo = (r: Route, a: IndexedNode, b: IndexedNode): boolean => {
   );
 };
 
+const DIRECT = 1;
+const TUNNEL = 2;
+
+/**
+ * `g * 4 + form` for a main-table IPv4 unicast route that is exactly block group g of a single
+ * other owner and reaches it (form DIRECT or TUNNEL, 0 when it does not reach the owner), else SKIP.
+ * Depends on the route and a's device names only: memoised per shared entry (common.ts memoFor).
+ */
+const judgeForm = (index: ClusterIndex, a: IndexedNode, r: Route): number => {
+  if (r.type !== 'unicast' || !isMainTable(r) || r.family !== 'inet') return SKIP;
+  const g = blockGroupOf(index, r);
+  if (g === undefined) return SKIP;
+  const group = index.blockGroups[g]!;
+  if (group.owners.length !== 1) return SKIP;
+  const b = index.nodes[group.owners[0]!]!;
+  return g * 4 + (isDirectTo(r, a, b) ? DIRECT : isTunnelTo(r, a, b) ? TUNNEL : 0);
+};
+
+const formQuestion = (a: IndexedNode): string =>
+  `route-form|${vxlanDevice(a, 'inet')}|${a.ipip?.device ?? 'tunl0'}|${[...a.tunnelDevices].sort().join(',')}`;
+
+/** Calls `visit(route, group, form)` for each of a's exact routes to another single owner's block that reaches it. */
+const eachFormedRoute = (index: ClusterIndex, a: IndexedNode, visit: (r: Route, g: number, form: number) => boolean | void): void => {
+  const routes = sectionList(index, a, 'routes');
+  if (routes === null) return;
+  const memo = memoFor(index, routes.table, formQuestion(a));
+  const { ids } = routes;
+  const values = routes.table.values;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k] as number;
+    let v = memo[id] as number;
+    if (v === UNSET) memo[id] = v = judgeForm(index, a, values[id] as Route);
+    if (v === SKIP || (v & 3) === 0) continue;
+    const g = v >> 2;
+    if (index.blockGroups[g]!.owners[0] === a.i) continue;
+    if (visit(values[id] as Route, g, v & 3) === true) return;
+  }
+};
+
 /**
  * Is the cluster's pool CrossSubnet? The datastore's pools when read; else true when some node in
  * a tunnel mode routes a same-subnet peer's block directly. Memoised per pass.
@@ -108,23 +155,17 @@ export const crossSubnet = (input: CorrelateInput, index: ClusterIndex): { value
     const cs = input.datastore.ipPools.find((p) => !p.disabled && (p.vxlanMode === 'CrossSubnet' || p.ipipMode === 'CrossSubnet'));
     out = cs ? { value: true, source: `IP pool ${cs.name} is CrossSubnet` } : { value: false, source: 'no IP pool is CrossSubnet' };
   } else {
-    search: for (const a of index.fresh) {
+    for (const a of index.fresh) {
       if (!tunnelMode(a) || a.state.report.mode.wireguard) continue;
-      const routes = sectionList(index, a, 'routes');
-      if (routes === null) continue;
-      for (let k = 0; k < routes.ids.length; k++) {
-        const r = routes.table.values[routes.ids[k] as number] as Route;
-        if (r.type !== 'unicast' || !isMainTable(r)) continue;
-        const g = blockGroupOf(index, r);
-        if (g === undefined) continue;
+      eachFormedRoute(index, a, (_r, g, form) => {
+        if (form !== DIRECT) return false;
         const group = index.blockGroups[g]!;
-        if (group.owners.length !== 1 || group.owners[0] === a.i) continue;
         const b = index.nodes[group.owners[0]!]!;
-        if (isDirectTo(r, a, b) && sameSubnet(index, a, b) === true) {
-          out = { value: true, source: `${a.name} routes ${b.name}'s block ${group.raw} directly on their shared subnet` };
-          break search;
-        }
-      }
+        if (sameSubnet(index, a, b) !== true) return false;
+        out = { value: true, source: `${a.name} routes ${b.name}'s block ${group.raw} directly on their shared subnet` };
+        return true;
+      });
+      if (out.value) break;
     }
   }
   index.shared.set(CROSS_KEY, out);
@@ -174,23 +215,21 @@ export const routeWrongForm: CorrelateRule = {
     const out: FindingDraft[] = [];
     for (const a of index.fresh) {
       if (!programsBlockRoutes(a)) continue;
-      const routes = sectionList(index, a, 'routes');
-      if (routes === null) continue;
-      for (let k = 0; k < routes.ids.length; k++) {
-        const r = routes.table.values[routes.ids[k] as number] as Route;
-        if (r.type !== 'unicast' || !isMainTable(r) || r.family !== 'inet') continue;
-        const g = blockGroupOf(index, r);
-        if (g === undefined) continue;
+      const m = a.state.report.mode;
+      if (m.wireguard || m.ebpf) continue;
+      // which seen forms can be wrong on this node: without encapsulation only tunnelled routes,
+      // in a tunnel mode without CrossSubnet only direct ones, with CrossSubnet either (per subnet)
+      let suspect: number;
+      if (m.encapsulation === 'none') suspect = TUNNEL;
+      else if (m.encapsulation === 'vxlan' || m.encapsulation === 'ipip') suspect = crossSubnet(input, index).value ? DIRECT | TUNNEL : DIRECT;
+      else continue;
+      eachFormedRoute(index, a, (r, g, form) => {
+        if ((form & suspect) === 0) return;
         const group = index.blockGroups[g]!;
-        if (group.owners.length !== 1 || group.owners[0] === a.i) continue;
         const b = index.nodes[group.owners[0]!]!;
-        const direct = isDirectTo(r, a, b);
-        const tunnel = !direct && isTunnelTo(r, a, b);
-        if (!direct && !tunnel) continue; // not reaching b at all: route-wrong-next-hop's
         const e = expectedPairForm(input, index, a, b);
-        if (e === null) continue;
-        const seen: RouteForm = direct ? 'direct' : 'tunnel';
-        if (seen === e.form) continue;
+        const seen: RouteForm = form === DIRECT ? 'direct' : 'tunnel';
+        if (e === null || seen === e.form) return;
         out.push({
           rule: RULE_ID,
           severity: seen === 'direct' ? 'critical' : 'warning',
@@ -208,7 +247,7 @@ export const routeWrongForm: CorrelateRule = {
           },
           remedy: REMEDY,
         });
-      }
+      });
     }
     return out;
   },
