@@ -13,10 +13,11 @@ import { join, relative } from 'node:path';
 import { ServiceMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ClusterRole, ClusterRoleBinding, Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import { KUBE_DEFAULTS } from '../../cli/kubectl.js';
 import { parseAllDocuments } from 'yaml';
 
 const dir = join(import.meta.dirname, '../../manifests');
@@ -36,6 +37,7 @@ const models: Record<string, new (o: never) => Validatable> = {
   'apps/v1/Deployment': Deployment,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
@@ -190,7 +192,11 @@ describe('manifests', () => {
     expect(c.readinessProbe.httpGet.path).toBe('/healthz');
     expect(c.resources.requests.memory).toBeDefined();
     expect(c.resources.limits.memory).toBeDefined();
-    expect(pod.volumes.find((v: { name: string }) => v.name === 'token').secret.secretName).toBe('calico-diag-token');
+    // #16: the agent proves its node with a projected, audience-bound token and holds no shared secret
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'identity').projected.sources).toEqual([{ serviceAccountToken: { audience: 'calico-diag', expirationSeconds: 3600, path: 'token' } }]);
+    expect(pod.volumes.some((v: { secret?: unknown }) => v.secret !== undefined)).toBe(false);
+    expect(c.env).toContainEqual({ name: 'CALICO_DIAG_TOKEN_FILE', value: '/var/run/calico-diag/identity/token' });
+    expect(c.volumeMounts).toContainEqual({ name: 'identity', mountPath: '/var/run/calico-diag/identity', readOnly: true });
   });
 
   it('aggregator: non-root, read-only root filesystem, probes', () => {
@@ -199,6 +205,7 @@ describe('manifests', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
+    expect(pod.containers[0].env).toEqual(expect.arrayContaining([{ name: 'CALICO_DIAG_AUTH', value: 'kubernetes' }, { name: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT', value: 'calico-diag:calico-diag-agent' }, { name: 'CALICO_DIAG_AGENT_AUDIENCE', value: 'calico-diag' }]));
   });
 
   it.each([
@@ -212,12 +219,24 @@ describe('manifests', () => {
     for (const c of pod.containers) expect(c.securityContext?.seccompProfile).toBeUndefined();
   });
 
-  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities', () => {
-    // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13)
+  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities, and review tokens', () => {
+    // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13); TokenReviews verify agents (#16)
     const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}:${[...r.verbs].sort().join(',')}`)));
-    expect(grants.sort()).toEqual(['/nodes', '/pods', 'crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`));
-    expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
+    expect(grants.sort()).toEqual([...['/nodes', '/pods'].map((g) => `${g}:list`), 'authentication.k8s.io/tokenreviews:create', ...['crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`)]);
+    // the only namespaced Role is the users' viewer Role (below), and no binding is shipped
+    expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['calico-diag-viewer']);
+    expect(objects.filter((o) => o.kind === 'RoleBinding')).toEqual([]);
+  });
+
+  it('RBAC: calico-diag-viewer may only proxy to the aggregator Service and read the token Secret (#13 kubectl plugin)', () => {
+    const role = find('Role', 'calico-diag-viewer') as unknown as { rules: { apiGroups: string[]; resources: string[]; resourceNames: string[]; verbs: string[] }[] };
+    const grants = role.rules.flatMap((r) => r.resources.flatMap((res) => r.resourceNames.map((n) => `${r.apiGroups.join(',')}/${res}/${n}:${[...r.verbs].sort().join(',')}`)));
+    expect(grants.sort()).toEqual(['/secrets/calico-diag-token:get', '/services/proxy/http:calico-diag-aggregator:9478:create,get']);
+    // the names the plugin uses are the Service's and the Secret's
+    const svc = find('Service', 'calico-diag-aggregator') as unknown as { spec: { ports: { port: number }[] } };
+    expect(svc.spec.ports[0]!.port).toBe(KUBE_DEFAULTS.port);
+    expect(KUBE_DEFAULTS).toMatchObject({ namespace: 'calico-diag', service: 'calico-diag-aggregator', secret: 'calico-diag-token' });
   });
 
   it('RBAC verbs match the API calls of aggregator/k8s/datastore.ts', () => {
