@@ -91,6 +91,8 @@ export const BGP_FAULTS: Record<BgpFaultKind, BgpFaultDef> = {
     },
     remove: async (lab, p) => {
       await reconfigureBird(lab.sh, bird(lab, p.node), lab.birdConfig(p.node));
+      // after refused OPENs BIRD waits (error wait time 5..60 s) before it tries again: start over now
+      await resetSession(lab, lab.node(p.node), lab.node(p.peer));
     },
     expected: (lab, p) => [
       { rule: 'bgp-session-down', node: p.node, peer: p.peer },

@@ -180,10 +180,9 @@ export const protocolStates = (text: string): Map<string, { proto: string; state
 /** Polls until every BGP protocol of every instance is Established (or throws at the deadline). */
 export const waitForSessions = async (sh: Sh, birds: BirdInstance[], deadlineMs: number, want: (node: string, proto: string) => boolean = () => true): Promise<void> => {
   const until = Date.now() + deadlineMs;
-  let last = '';
   for (;;) {
     let all = true;
-    last = '';
+    let last = '';
     for (const b of birds) {
       const r = await sh.try(inNs(b.ns, ['birdc', '-s', b.socket, 'show', 'protocols']), { timeoutMs: 5000 });
       if (r.exitCode !== 0) {

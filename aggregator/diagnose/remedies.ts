@@ -78,6 +78,8 @@ export const DIRECT_HOP_RULES: Partial<Record<Hop, Array<[Role, string]>>> = {
   'source-uplink-out': [
     ['source', 'route-missing'],
     ['source', 'route-wrong-next-hop'],
+    ['source', 'route-wrong-form'],
+    ['source', 'underlay-neighbor-failed'],
     ['source', 'bgp-session-down'],
     ['source', 'bgp-peer-down'],
     ['source', 'iptables-drops-rising'],

@@ -75,7 +75,9 @@ describe('BGP lab plans', () => {
   });
 
   it("a node without encapsulation gets no Felix VXLAN rule", () => {
-    expect(calicoFilterRules()).toMatch(/VXLAN packets from non-Calico hosts/);
+    expect(calicoFilterRules()).toMatch(/IPv4 VXLAN packets from/);
+    expect(calicoFilterRules('legacy')).toMatch(/IPv4 VXLAN packets from non-Calico hosts/);
+    expect(withoutVxlanRules(calicoFilterRules('legacy'))).not.toMatch(/VXLAN/);
     expect(withoutVxlanRules(calicoFilterRules())).not.toMatch(/VXLAN/);
   });
 });
