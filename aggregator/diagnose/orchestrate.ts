@@ -195,7 +195,22 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   let probe: ProbeView | null = null;
   if (pr.ok) {
     probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}) };
-  } else warnings.push(`probe failed: ${pr.message}`);
+  } else {
+    warnings.push(`probe failed: ${pr.message}`);
+    // The source agent probes only addresses its own routes cover (#16): refusing a pod of a peer's
+    // block means no Calico route there covers it, the packets would follow the default route. That
+    // is the gap itself (e.g. BGP without encapsulation after the session went down, #19).
+    if (pr.message.includes('PROBE_TARGET_OUTSIDE_CLUSTER')) {
+      probe = {
+        id: probeId,
+        source: srcTunnel ?? srcNodeIp ?? '',
+        target: to.endpoint.ip,
+        sent: 0,
+        received: 0,
+        error: `${from.node.node} has no route covering ${to.endpoint.ip}: its agent refused to probe it`,
+      };
+    }
+  }
   sampleFindings();
 
   // 4. collect when the capture window closes
