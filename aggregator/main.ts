@@ -8,17 +8,18 @@ import { untilStopSignal } from '../common/process.js';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../common/metrics.js';
-import { agentVersion, readTokenFile } from '../agent/config.js';
+import { packageVersion, readTokenFile } from '../common/config.js';
 import type { Collected } from '../contract/result.js';
 import type { AggregatorConfig } from './config.js';
 import { correlate as realCorrelate, correlateRules } from './correlate/index.js';
 import type { DatastoreView } from './correlate/types.js';
-import { CorrelationEngine, systemClock, type Clock, type CorrelateFn } from './engine.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { CorrelationEngine, type CorrelateFn } from './engine.js';
 import { buildAggregatorApp, type AppExtension } from './http/app.js';
 import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
-import { ReportStore } from './store.js';
+import { ReportStore } from './cluster/store.js';
 import { agentKeys, kubernetesAuthenticator, sharedTokenAuthenticator, type Authenticator, type KubernetesAuthOptions } from './auth/identity.js';
 import { verifiedAgentUrl } from './auth/agent-url.js';
 import type { AgentView } from './diagnose/orchestrate.js';
@@ -58,6 +59,16 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   const metrics = createAggregatorMetrics(registry, { maxActiveSeries: o.config.maxFindingSeries });
   const clock = o.clock ?? systemClock;
   const store = new ReportStore();
+  // the engine's datastore reads, remembered for the report gate: which node names exist (#16)
+  let known: { view: DatastoreView; names: ReadonlySet<string> } | undefined;
+  const datastore = o.datastore
+    ? async () => {
+        const view = await o.datastore!();
+        if (view && view !== known?.view) known = { view, names: new Set(view.nodes.map((n) => n.name)) };
+        if (!view) known = undefined;
+        return view;
+      }
+    : undefined;
   let token = o.token;
   const engine = new CorrelationEngine({
     store,
@@ -67,7 +78,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     ruleIds: correlateRules.map((r) => r.id),
-    ...(o.datastore ? { datastore: o.datastore } : {}),
+    ...(datastore ? { datastore } : {}),
     ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
     ...(o.periodicMs !== undefined ? { periodicMs: o.periodicMs } : {}),
   });
@@ -94,11 +105,13 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     token: () => token,
     authenticator,
     ...(agentKeyFor ? { agentKeyFor } : {}),
+    knownNodes: () => known?.names ?? null,
+    maxNodes: o.config.maxNodes,
     logger: log,
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
-    version: agentVersion(),
+    version: packageVersion(),
     extensions: [
       diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),

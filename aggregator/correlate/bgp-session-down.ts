@@ -10,8 +10,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Bgp } from '../../contract/snapshot.js';
-import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { indexFor } from './common.js';
+import type { NodeView } from '../cluster/cluster.js';
 import type { CorrelateRule } from './types.js';
 
 type BgpProtocol = Bgp['protocols'][number];
@@ -37,10 +36,10 @@ export interface SessionEnd {
   established: boolean;
 }
 
-const endOf = (n: IndexedNode, p: BgpProtocol): SessionEnd => ({ node: n.name, protocol: p.name, state: p.state, info: p.info, since: p.since, established: isEstablished(p) });
+const endOf = (n: NodeView, p: BgpProtocol): SessionEnd => ({ node: n.name, protocol: p.name, state: p.state, info: p.info, since: p.since, established: isEstablished(p) });
 
 /** a's BGP protocol toward b (by the peer address in its name); null when a has none or BIRD was not read. */
-export const sessionToward = (a: IndexedNode, b: IndexedNode): SessionEnd | null => {
+export const sessionToward = (a: NodeView, b: NodeView): SessionEnd | null => {
   const sec = a.state.report.sections.bgp;
   if (sec.status !== 'ok') return null;
   for (const p of sec.data.protocols) {
@@ -65,10 +64,9 @@ const hintFor = (local: SessionEnd, remote: SessionEnd | null): string => {
 export const bgpSessionDown: CorrelateRule = {
   id: RULE_ID,
   description: 'A BGP session between two nodes is not Established (both ends compared)',
-  run(input, _map, given) {
-    const index: ClusterIndex = indexFor(input, given);
+  run(cluster) {
     const out: FindingDraft[] = [];
-    for (const a of index.fresh) {
+    for (const a of cluster.fresh) {
       const sec = a.state.report.sections.bgp;
       if (sec.status !== 'ok') continue;
       const enc = a.state.report.mode.encapsulation;
@@ -77,9 +75,8 @@ export const bgpSessionDown: CorrelateRule = {
         if (p.proto.toUpperCase() !== 'BGP' || isEstablished(p)) continue;
         const ip = protocolPeerIp(p.name);
         if (ip === null) continue;
-        const bi = index.byNodeIP.get(ip);
-        const b = bi === undefined || bi < 0 ? undefined : index.nodes[bi];
-        if (b === undefined || b === a || b.stale) continue;
+        const b = cluster.ownerOfNodeIP(ip);
+        if (b === null || b === a || b.stale) continue;
         const local = endOf(a, p);
         const remote = sessionToward(b, a);
         const hint = hintFor(local, remote);

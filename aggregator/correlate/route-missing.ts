@@ -8,14 +8,13 @@
  * BIRD). When A's BIRD has a session toward B, the finding says its state (#19): a session that is
  * not Established explains the missing route; an Established one means B does not advertise it.
  */
+import { contains, parseCidr, PrefixTable, type Cidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
-import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, isMainTable, sectionList } from './common.js';
-import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
-import { scanRoutes } from './route-scan.js';
-import { describeExpected, expectedPairForm } from './route-form.js';
-import { describeEnd, sessionToward } from './bgp-session-down.js';
+import type { Route } from '../../contract/snapshot.js';
+import { isMainTable, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
+import { describeExpected, FormContext } from './route-form.js';
+import { describeEnd, sessionToward } from './bgp-session-down.js';
 
 export const RULE_ID = 'route-missing';
 
@@ -25,49 +24,48 @@ const REMEDY =
   "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
   'makes Felix/BIRD reprogram the routes.';
 
-const fallbackExpected = (b: IndexedNode, block: string): string => {
+const fallbackExpected = (b: NodeView, block: string): string => {
   const enc = b.state.report.mode.encapsulation;
   if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
   if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
   return `${block} via ${b.underlayIPs[0] ?? '<node IP>'}`;
 };
 
+/** Longest-prefix lookup over a node's main-table unicast routes (not the default route). */
+const routeTable = (routes: readonly Route[]): PrefixTable<string> => {
+  const table = new PrefixTable<string>();
+  for (const r of routes) {
+    if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
+    const c = parseCidr(r.dst);
+    if (c !== null && c.prefix > 0) table.add(c, r.dst);
+  }
+  return table;
+};
+
 export const routeMissing: CorrelateRule = {
   id: RULE_ID,
   description: "A has no route covering one of B's blocks",
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster, input) {
     const out: FindingDraft[] = [];
-    const groups = index.blockGroups;
+    const forms = new FormContext(cluster, input);
     const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
       ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
       : [];
+    // an aggregate route counts, but not one shorter than the IP pool the block comes from
     const minPrefixFor = (c: Cidr): number => {
       let best = 1;
       for (const p of pools) if (contains(p, c) && p.prefix > best) best = p.prefix;
       return best;
     };
-    for (const { node: a, uncovered } of scanRoutes(index)) {
-      if (uncovered.length === 0) continue;
-      const routes = sectionList(index, a, 'routes');
-      if (routes === null) continue;
+    for (const a of cluster.fresh) {
+      if (!a.programsBlockRoutes) continue;
+      const missing = cluster.blockRoutes(a)?.missing ?? [];
       let table: PrefixTable<string> | null = null;
-      for (const g of uncovered) {
-        const group = groups[g]!;
-        const b = index.nodes[group.owners[0]!]!;
-        if (table === null) {
-          table = new PrefixTable<string>();
-          for (const id of routes.ids) {
-            const r = routes.table.values[id]!;
-            if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
-            const c = parseCidr(r.dst);
-            if (c !== null && c.prefix > 0) table.add(c, r.dst);
-          }
-        }
-        const hit = table.lookup(group.cidr, minPrefixFor(group.cidr));
-        if (hit !== undefined) continue;
-        const form = expectedPairForm(input, index, a, b);
-        const session = a.state.report.mode.bgp ? sessionToward(a, b) : null;
+      for (const { peer: b, block } of missing) {
+        table ??= routeTable(cluster.routes(a) ?? []);
+        if (table.lookup(block.cidr, minPrefixFor(block.cidr)) !== undefined) continue;
+        const form = forms.expectedPairForm(a, b);
+        const session = a.mode.bgp ? sessionToward(a, b) : null;
         const byBird = form?.programmer === 'bird';
         const because =
           session === null || !byBird
@@ -80,16 +78,16 @@ export const routeMissing: CorrelateRule = {
           severity: 'critical',
           node: a.name,
           peer: b.name,
-          subject: group.raw,
-          summary: `${a.name} has no route for ${b.name}'s block ${group.raw}${because}`,
+          subject: block.raw,
+          summary: `${a.name} has no route for ${b.name}'s block ${block.raw}${because}`,
           evidence: {
-            seen: `no route in the main table covers ${group.raw}${session ? `; ${describeEnd(session)}` : ''}`,
-            expected: form ? describeExpected(form, a, b, group.raw) : fallbackExpected(b, group.raw),
+            seen: `no route in the main table covers ${block.raw}${session ? `; ${describeEnd(session)}` : ''}`,
+            expected: form ? describeExpected(form, a, b, block.raw) : fallbackExpected(b, block.raw),
             details: {
-              block: group.raw,
+              block: block.raw,
               peerNodeIPs: b.underlayIPs,
               peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null,
-              mode: a.state.report.mode.encapsulation,
+              mode: a.mode.encapsulation,
               expectedForm: form ? { form: form.form, programmer: form.programmer, reason: form.reason } : null,
               // the BGP session toward the peer (A's end): not Established explains the missing route
               bgpSession: session ? { ...session, explains: !session.established && byBird } : null,

@@ -9,8 +9,8 @@
  * tunnel of the family → direct, else tunnel.
  */
 import type { Identity, Mode, Route, Sections } from '../../contract/snapshot.js';
-import { routeHops } from '../../agent/derive/identity.js';
-import { contains, parseCidr } from '../correlate/net.js';
+import { routeHops } from '../../contract/calico.js';
+import { contains, parseCidr } from '../../common/net.js';
 
 export type PathForm = 'tunnel' | 'direct';
 

@@ -7,7 +7,7 @@ import type { Host } from '../../agent/collectors/types.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { createSnapshotLoop, defaultAdvertiseUrl, startAgent, staleAfterMs } from '../../agent/main.js';
 import type { Timers } from '../../agent/push.js';
-import type { Clock } from '../../agent/snapshot.js';
+import type { Clock } from '../../common/clock.js';
 import { Report } from '../../contract/report.js';
 import type { Snapshot } from '../../contract/snapshot.js';
 import { sampleSnapshot } from './snapshot-sample.js';
@@ -181,6 +181,7 @@ describe('agent daemon wiring (issue #2, issue #3)', () => {
       advertiseUrl: 'http://127.0.0.1:9477',
       felixHealthUrl: 'http://127.0.0.1:9',
       birdSocket: '/nonexistent',
+      capturePayload: false,
       commandTimeoutMs: 1000,
     };
     const agent = await startAgent({ config, token: 's3cret', logger: silent, registry: new Registry(), host: emptyHost, collectors: sampleCollectors() });

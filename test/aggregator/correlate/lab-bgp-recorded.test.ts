@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
-import type { NodeState } from '../../../aggregator/correlate/types.js';
+import type { NodeState } from '../../../aggregator/cluster/node-state.js';
 import type { DatastoreView } from '../../../aggregator/correlate/types.js';
 import { pathForm } from '../../../aggregator/diagnose/path.js';
 import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
