@@ -149,13 +149,19 @@ const eachFormedRoute = (cluster: Cluster, a: NodeView, wanted: number, visit: (
   const vx = a.vxlanDevice('inet');
   const tunl = a.ipip?.device ?? 'tunl0';
   for (const r of routes) {
-    if (r.type !== 'unicast' || r.family !== 'inet' || r.dst === 'default' || !isMainTable(r)) continue;
+    if (r.type !== 'unicast' || r.family !== 'inet' || r.dst === 'default') continue;
+    let form: number;
+    if (r.nexthops.length === 0) {
+      // one hop, no allocation: the common case, decided by the device alone
+      if (r.dev === null || r.gateway === null) continue;
+      form = r.dev === vx || r.dev === tunl ? TUNNEL : a.tunnelDevices.has(r.dev) ? 0 : DIRECT;
+    } else {
+      const hops = r.nexthops;
+      if (hops.some((h) => h.dev === null || h.gateway === null)) continue;
+      form = hops.every((h) => h.dev === vx || h.dev === tunl) ? TUNNEL : hops.every((h) => !a.tunnelDevices.has(h.dev!)) ? DIRECT : 0;
+    }
+    if ((form & wanted) === 0 || !isMainTable(r)) continue;
     const hops = routeHops(r);
-    if (hops.length === 0 || hops.some((h) => h.dev === null || h.gateway === null)) continue;
-    const viaTunnel = hops.every((h) => h.dev === vx || h.dev === tunl);
-    const direct = hops.every((h) => !a.tunnelDevices.has(h.dev!));
-    const form = viaTunnel ? TUNNEL : direct ? DIRECT : 0;
-    if ((form & wanted) === 0) continue;
     const block = cluster.block(r.dst);
     if (block === undefined || block.owners.length !== 1) continue;
     const b = block.owners[0]!;
