@@ -74,11 +74,11 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--interval', String(intervalS),
         '--aggregator-url', aggregatorUrl,
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
+        ...(n.birdSocket !== null ? ['--bird-socket', n.birdSocket] : []),
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
-      // Captures in the lab's own run directory: the default (<tmpdir>/calico-diag-captures-<node>)
-      // is shared by every lab's agent of the same node name, and an agent prunes the capture
-      // directories it does not know, so parallel labs deleted each other's running captures.
+      // captures in the lab's own directory: the default (<tmpdir>/calico-diag-captures-<node>) is
+      // shared by every lab on the machine with a node of that name, whose agents prune each other's
       env: { CALICO_DIAG_CAPTURE_DIR: join(lab.runDir, `captures-${name}`), ...env },
     });
     agents.set(name, d);
