@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentVersion, readTokenFile, resolveAgentConfig } from '../../agent/config.js';
 
-describe('agent config (issue #2)', () => {
+// issue #2
+describe('agent config', () => {
   const base = { CALICO_DIAG_NODE_NAME: 'node-a', CALICO_DIAG_TOKEN_FILE: '/run/token' };
 
   it('applies defaults', () => {
@@ -72,7 +73,7 @@ describe('agent config (issue #2)', () => {
   });
 });
 
-describe('token file (issue #2)', () => {
+describe('token file', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-token-'));

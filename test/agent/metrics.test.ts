@@ -5,7 +5,8 @@ import { sampleFinding, sampleSnapshot } from './snapshot-sample.js';
 
 const fresh = () => createAgentMetrics(new Registry(), { defaultMetrics: false });
 
-describe('agent metrics (issue #2)', () => {
+// issue #2
+describe('agent metrics', () => {
   it('exports collector runs and durations with the unavailable reason as outcome', async () => {
     const m = fresh();
     m.observeSnapshot(sampleSnapshot());

@@ -36,7 +36,8 @@ const pusherTo = (address: string, node: string, outcomes: PushOutcome[], fetchF
     ...(fetchFn ? { fetch: fetchFn } : {}),
   });
 
-describe('report push to the real aggregator (issue #3)', () => {
+// issue #3
+describe('report push to the real aggregator', () => {
   it('is accepted, sends deltas, and recovers the sections a restarted aggregator asks for', async () => {
     let agg = await start();
     const port = Number(new URL(agg.address).port);
@@ -62,7 +63,7 @@ describe('report push to the real aggregator (issue #3)', () => {
     }
   });
 
-  it('issue #3: a node joining travels as entry-level deltas, and a restarted aggregator gets full sections', async () => {
+  it('a node joining travels as entry-level deltas, and a restarted aggregator gets full sections', async () => {
     let agg = await start();
     const port = Number(new URL(agg.address).port);
     const outcomes: PushOutcome[] = [];

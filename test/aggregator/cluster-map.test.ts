@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildClusterIndex, buildClusterMap } from '../../aggregator/cluster-map.js';
 import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, VXLAN_NODES } from '../helpers/reports.js';
 
-describe('issue #3: cluster map from the nodes’ own reports', () => {
+// issue #3
+describe('cluster map from the nodes’ own reports', () => {
   it('VXLAN: node IPs, tunnel device/IP/VTEP MAC/VNI/port/MTU, blocks, workloads, all-hosts members', () => {
     const map = buildClusterMap(inputOf(buildCluster(VXLAN_NODES, 'vxlan')));
     expect(map.nodes.map((n) => n.node)).toEqual(['control1', 'worker1', 'worker2']);

@@ -70,7 +70,8 @@ describe('aggregator/http POST /v1/reports', () => {
     expect(store.size).toBe(0);
   });
 
-  it('issue #3: with one ingestion slot, concurrent reports (and refused ones) all complete and leave no slot held', async () => {
+  // issue #3
+  it('with one ingestion slot, concurrent reports (and refused ones) all complete and leave no slot held', async () => {
     const { post, store } = await setup({ maxConcurrentReports: 1 });
     const results = await Promise.all([
       post(report(0, 1)),
@@ -183,7 +184,7 @@ describe('aggregator/http POST /v1/reports', () => {
   });
 });
 
-describe('aggregator/http POST /v1/reports with entry-level deltas (issue #3)', () => {
+describe('aggregator/http POST /v1/reports with entry-level deltas', () => {
   const DELTA = ['routes', 'neighbours', 'fdb'] as const;
   /** node 0's report for an `n`-node mesh, as the agent builds it once the `n0`-node one was accepted */
   const joinReport = (n0: number, n: number, seq: number): Report => {

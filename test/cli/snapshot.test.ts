@@ -39,7 +39,8 @@ const cli = async (argv: string[]) => {
   return { code, out: io.out(), err: io.err() };
 };
 
-describe('calico-diag snapshot (issue #2)', () => {
+// issue #2
+describe('calico-diag snapshot', () => {
   let dir = '';
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-cli-'));

@@ -82,7 +82,7 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #5: two-node capture diagnosis in the lab', () => {
+describe('two-node capture diagnosis in the lab', () => {
   it('healthy: node1 → pod on node2 and node1 → node2 are healthy, every hop seen', async () => {
     const d = await diagnose('node1', pod2());
     expect(d.verdict, explain(d)).toBe('healthy');

@@ -81,7 +81,7 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #4: lab end to end (agents + aggregator)', () => {
+describe('lab end to end (agents + aggregator)', () => {
   it('healthy lab: pods reach each other, the aggregator holds every node and no critical or warning finding', async () => {
     for (const [a, b] of [['node1', 'node2'], ['node1', 'node3'], ['node2', 'node3'], ['node3', 'node1']] as const) {
       expect(await podPing(a, b), `${a} → ${b}`).toBe(true);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ipsetAllHostsMissing } from '../../../agent/checks/ipset-all-hosts-missing.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: ipset-all-hosts-missing', () => {
+// issue #2
+describe('ipset-all-hosts-missing', () => {
   it('is ok when the all-hosts set holds the node IPs (VXLAN and IPIP)', () => {
     expect(ipsetAllHostsMissing.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(ipsetAllHostsMissing.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { rpFilterStrict } from '../../../agent/checks/rp-filter-strict.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: rp-filter-strict', () => {
+// issue #2
+describe('rp-filter-strict', () => {
   it('is ok with loose (2) and off (0) values', () => {
     expect(rpFilterStrict.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(rpFilterStrict.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

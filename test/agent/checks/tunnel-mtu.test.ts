@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { overheadOf, tunnelMtu } from '../../../agent/checks/tunnel-mtu.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: tunnel-mtu', () => {
+// issue #2
+describe('tunnel-mtu', () => {
   it('uses Calico overheads: VXLAN 50, VXLAN-v6 70, IPIP 20, WireGuard 60', () => {
     expect(overheadOf({ kind: 'vxlan', family: 'inet' })).toBe(50);
     expect(overheadOf({ kind: 'vxlan', family: 'inet6' })).toBe(70);

@@ -23,7 +23,8 @@ describe('collectIpsets', () => {
     });
   });
 
-  it('issue #2: no ipset binary → missing-binary; no kernel support → not-present; other exit → command-failed', async () => {
+  // issue #2
+  it('no ipset binary → missing-binary; no kernel support → not-present; other exit → command-failed', async () => {
     expect(await collectIpsets(fakeHost({ commands: { 'ipset save': { error: 'missing-binary' } } }), config, context())).toMatchObject({
       status: 'unavailable',
       reason: 'missing-binary',
@@ -47,7 +48,7 @@ describe('collectIpsets', () => {
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('(line 2)') });
   });
 
-  it('issue #2: ipset save failing (old ipset: unknown command) falls back to ipset list, with the same result', async () => {
+  it('ipset save failing (old ipset: unknown command) falls back to ipset list, with the same result', async () => {
     const unknown = { stdout: '', stderr: 'ipset v6.11: Unknown argument: `save\'\n', exitCode: 2 };
     const host = fakeHost({ commands: { 'ipset save': unknown, 'ipset list': { stdout: fixture('ipset/cdA-vxlan-node-ipset-list.txt') } } });
     const viaList = await collectIpsets(host, config, context());
@@ -61,14 +62,14 @@ describe('collectIpsets', () => {
     );
   });
 
-  it('issue #2: no kernel support or no binary does not try ipset list', async () => {
+  it('no kernel support or no binary does not try ipset list', async () => {
     const noModule = { stdout: '', stderr: 'ipset v7.17: Cannot open session to kernel.\n', exitCode: 1 };
     const host = fakeHost({ commands: { 'ipset save': noModule } });
     expect(await collectIpsets(host, config, context())).toMatchObject({ status: 'unavailable', reason: 'not-present' });
     expect(host.run.calls).toHaveLength(1);
   });
 
-  it('issue #2: unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {
+  it('unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {
     const host = fakeHost({ commands: { 'ipset save': { stdout: '', stderr: 'x\n', exitCode: 1 }, 'ipset list': { stdout: 'Name: a\nType: hash:ip\nbogus\n' } } });
     const r = await collectIpsets(host, config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('ipset list') });

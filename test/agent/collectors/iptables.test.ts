@@ -118,7 +118,8 @@ describe('collectIptables', () => {
     expect(r.data.dropRules.every((x) => x.family === 'ipv4')).toBe(true);
   });
 
-  it('issue calico#8403: the incompatible message (exit 0) makes the family unavailable: incompatible', async () => {
+  // projectcalico/calico#8403
+  it('the incompatible message (exit 0) makes the family unavailable: incompatible', async () => {
     const { host } = hostWith({
       ...nftDetection,
       'iptables-nft-save -c': { stdout: "# Table `raw' is incompatible, use 'nft' tool.\n" },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cidrContains, cidrIndex, isHostRoute, isLinkLocal, parseCidr, parseIp, stripPrefix } from '../../../agent/derive/ip.js';
 
-describe('issue #2: IP helpers', () => {
+// issue #2
+describe('IP helpers', () => {
   it('parses IPv4 and IPv6 (compressed, embedded IPv4, zone), rejects junk', () => {
     expect(parseIp('10.0.0.31')).toEqual({ family: 'inet', value: 0x0a00001fn });
     expect(parseIp('::1')).toEqual({ family: 'inet6', value: 1n });

@@ -15,7 +15,8 @@ const bgpNoEncap = (): Sections => {
   return s;
 };
 
-describe('issue #2: deriveMode', () => {
+// issue #2
+describe('deriveMode', () => {
   it('VXLAN: vxlan.calico with routes via it; no BGP without BIRD or bird routes', () => {
     expect(mode(healthyVxlanSections())).toEqual({
       encapsulation: 'vxlan',

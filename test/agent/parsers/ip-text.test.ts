@@ -141,7 +141,8 @@ describe('ip-text parsers on the shared corpus, read in place (not copied: no li
     expect(neigh.find((n) => n.state.includes('DELAY'))?.dev).toBe('calic7ceee6b788');
   });
 
-  it('unindented CentOS transcript (calico node issue 12): tunl0@NONE and its route', () => {
+  // transcript from projectcalico/node issue #12 (corpus: ip-text/issue-node-12-*)
+  it('unindented CentOS transcript: tunl0@NONE and its route', () => {
     const out = transcript(corpus('issue-node-12-ip-a-ip-route-tunl0-unindented-excerpt.txt'));
     // the excerpt's `ip a` output has its lines unindented by the poster: it is not iproute2's format
     const a = parseIpTextLinks(out.get('ip a') ?? '');

@@ -7,7 +7,8 @@ import { buildCluster, inputOf, nodeNamed, okData, VXLAN_NODES } from '../../hel
 
 const freshIndex = () => buildClusterIndex(inputOf(buildCluster(VXLAN_NODES, 'vxlan'))).index;
 
-describe('issue #3: entry lists (what the rules read of the store layout)', () => {
+// issue #3
+describe('entry lists (what the rules read of the store layout)', () => {
   it('reads a packed section as its ids and table, keyed by the packed list', () => {
     const index = freshIndex();
     const table = new EntryTable<string>();

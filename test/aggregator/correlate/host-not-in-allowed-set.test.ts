@@ -6,7 +6,8 @@ const RULE = 'host-not-in-allowed-set';
 const run = (nodes: ReturnType<typeof buildCluster>) => correlate(inputOf(nodes)).findings.filter((f) => f.rule === RULE);
 const members = (nodes: ReturnType<typeof buildCluster>, on: string) => okData(nodeNamed(nodes, on), 'ipsets').hostSets[0]!.members;
 
-describe('issue #3: host-not-in-allowed-set', () => {
+// issue #3
+describe('host-not-in-allowed-set', () => {
   it('healthy: none (cali40all-hosts-net and the older felix-calico-hosts-4)', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
     expect(run(buildCluster(IPIP_NODES, 'ipip', { hostSet: 'felix-calico-hosts-4' }))).toEqual([]);

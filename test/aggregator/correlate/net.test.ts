@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { contains, overlaps, parseCidr, parseIPv4, PrefixTable, stripHostPrefix } from '../../../aggregator/correlate/net.js';
 
-describe('issue #3: address helpers for correlation', () => {
+// issue #3
+describe('address helpers for correlation', () => {
   it('parses IPv4/IPv6 prefixes, clears host bits, refuses garbage without throwing', () => {
     expect(parseIPv4('10.48.0.129')).toBe(0x0a300081);
     expect(parseIPv4('10.48.0')).toBeNull();

@@ -18,7 +18,8 @@ const faulty = (): NodeState[] => {
   return nodes;
 };
 
-describe('issue #3: shared (interned, frozen) entries and the cross-pass cache give the same findings', () => {
+// issue #3
+describe('shared (interned, frozen) entries and the cross-pass cache give the same findings', () => {
   it('frozen entries (as the store interns them) → the same findings as plain objects', () => {
     const plain = correlate(inputOf(faulty())).findings.map(key).sort();
     expect(plain).toEqual([
@@ -61,7 +62,7 @@ describe('issue #3: shared (interned, frozen) entries and the cross-pass cache g
   });
 });
 
-describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
+describe('a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
   it('1000 nodes, every node holding every peer’s route/neighbour/FDB entry: no finding; three faults → exactly three findings', () => {
     const nodes = sharedMesh(1000);
     expect(correlate(inputOf(nodes)).findings).toEqual([]);
@@ -87,7 +88,7 @@ describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is ben
   });
 });
 
-describe('issue #3: the rules read the store layout (entry ids) and find what they find on plain reports', () => {
+describe('the rules read the store layout (entry ids) and find what they find on plain reports', () => {
   const N = 40;
   const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
   const AT = '2026-01-01T00:00:30.000Z';
