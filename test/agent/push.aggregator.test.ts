@@ -1,5 +1,5 @@
 /**
- * The agent's pusher against the real aggregator (engineer D's startAggregator) on 127.0.0.1:
+ * The agent's pusher against the real aggregator (aggregator/main.ts startAggregator) on 127.0.0.1:
  * the delta protocol end to end, including an aggregator restart that forgets every section.
  */
 import pino from 'pino';

@@ -11,7 +11,7 @@ import { sampleSnapshot } from './snapshot-sample.js';
 
 type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized';
 
-/** A local stand-in for the aggregator's POST /v1/reports (engineer D's protocol). */
+/** A local stand-in for the aggregator's POST /v1/reports (the protocol of aggregator/http/reports.ts). */
 const fakeAggregator = () => {
   const received: { report: Report; auth: string | undefined }[] = [];
   let mode: Mode = 'accept';

@@ -20,7 +20,7 @@ const fixedClock = (ms = Date.parse('2026-01-01T00:01:00.000Z')): Clock & { set(
   return { now: () => t, monotonic: () => t, set: (v) => void (t = v) };
 };
 
-/** A stand-in for aggregator/correlate (engineer D2): one finding per node named in `bad`. */
+/** A stand-in for aggregator/correlate: one finding per node named in `bad`. */
 const fakeCorrelate =
   (bad: Record<string, FindingDraft[]> = {}): CorrelateFn =>
   ({ nodes }) => ({

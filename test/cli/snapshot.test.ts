@@ -10,7 +10,7 @@ import type { Clock } from '../../agent/snapshot.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ip/${name}`, import.meta.url), 'utf8');
 
-/** The lab VXLAN node recording (test/fixtures/ip, engineer A) for ip; everything else absent. */
+/** The lab VXLAN node recording (test/fixtures/ip) for ip; everything else absent. */
 const ipOutputs: Record<string, string> = {
   'ip -j -d -s link show': fixture('cdA-vxlan-node-ip-j-d-s-link-show.json'),
   'ip -j addr show': fixture('cdA-vxlan-node-ip-j-addr-show.json'),
