@@ -9,6 +9,8 @@ import { Listen } from '../agent/config.js';
 export const DEFAULT_AGGREGATOR_PORT = 9478;
 export const DEFAULT_STALE_INTERVALS = 3;
 export const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+/** series cap of calico_diag_finding_active (aggregator/metrics.ts) */
+export const DEFAULT_MAX_FINDING_SERIES = 1000;
 
 export const AGGREGATOR_OPTIONS = [
   { key: 'listen', flag: '--listen', env: 'CALICO_DIAG_LISTEN' },
@@ -16,6 +18,7 @@ export const AGGREGATOR_OPTIONS = [
   { key: 'staleIntervals', flag: '--stale-intervals', env: 'CALICO_DIAG_STALE_INTERVALS' },
   { key: 'bodyLimit', flag: '--body-limit', env: 'CALICO_DIAG_BODY_LIMIT' },
   { key: 'kube', flag: '--kube', env: 'CALICO_DIAG_KUBE' },
+  { key: 'maxFindingSeries', flag: '--max-finding-series', env: 'CALICO_DIAG_MAX_FINDING_SERIES' },
 ] as const;
 export type AggregatorOptionKey = (typeof AGGREGATOR_OPTIONS)[number]['key'];
 export type AggregatorFlags = Partial<Record<AggregatorOptionKey, string | undefined>>;
@@ -42,6 +45,12 @@ const Schema = z.object({
     .max(1000, 'must be at most 1000'),
   bodyLimit: ByteSize,
   kube: z.enum(['auto', 'off'], { error: 'must be auto or off' }),
+  /** 0 exports no per-finding series: only the totals and the overflow count */
+  maxFindingSeries: z.coerce
+    .number({ error: 'must be a whole number of series' })
+    .int('must be a whole number of series')
+    .min(0, 'must be at least 0')
+    .max(100_000, 'must be at most 100000'),
 });
 export type AggregatorConfig = z.output<typeof Schema>;
 
@@ -57,6 +66,7 @@ export const resolveAggregatorConfig = (flags: AggregatorFlags, env: Readonly<Re
     staleIntervals: pick('staleIntervals') ?? String(DEFAULT_STALE_INTERVALS),
     bodyLimit: pick('bodyLimit') ?? String(DEFAULT_BODY_LIMIT_BYTES),
     kube: pick('kube') ?? 'auto',
+    maxFindingSeries: pick('maxFindingSeries') ?? String(DEFAULT_MAX_FINDING_SERIES),
   };
   const r = Schema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };

@@ -49,7 +49,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   const log = o.logger;
   const registry = o.registry ?? new Registry();
   if (o.processMetrics !== false) collectProcessMetrics(registry, 'calico_diag_aggregator_');
-  const metrics = createAggregatorMetrics(registry);
+  const metrics = createAggregatorMetrics(registry, { maxActiveSeries: o.config.maxFindingSeries });
   const clock = o.clock ?? systemClock;
   const store = new ReportStore();
   let token = o.token;
@@ -91,7 +91,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     });
   }, 30_000);
   reread.unref();
-  log.info({ listen: address, staleIntervals: o.config.staleIntervals, bodyLimit: o.config.bodyLimit, kube: o.config.kube }, 'aggregator started');
+  log.info({ listen: address, staleIntervals: o.config.staleIntervals, bodyLimit: o.config.bodyLimit, kube: o.config.kube, maxFindingSeries: o.config.maxFindingSeries }, 'aggregator started');
   return {
     address,
     store,

@@ -5,7 +5,7 @@
  * bounded by the cluster size. The one exception is `calico_diag_finding_active`, which carries
  * `node` and `peer`: alert rules need them in their description ("vxlan-fdb-mismatch on node-a
  * about node-b"), and Alertmanager can only route and group on labels. Its series count is capped
- * (`maxActiveSeries`, default 1000): only critical/warning findings are exported, criticals
+ * (`maxActiveSeries`: --max-finding-series, default 1000): only critical/warning findings are exported, criticals
  * first, and `calico_diag_finding_active_dropped` says how many did not fit. A broken cluster
  * with 5000 nodes can produce N² per-peer findings; the cap keeps Prometheus alive while the
  * `calico_diag_findings{rule,severity}` totals stay exact.

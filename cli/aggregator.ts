@@ -26,6 +26,7 @@ export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: Ag
     .option('--stale-intervals <n>', 'a node is stale after this many report intervals without a report (env CALICO_DIAG_STALE_INTERVALS; default 3)')
     .option('--body-limit <size>', 'largest report body accepted, e.g. 32MiB (env CALICO_DIAG_BODY_LIMIT; default 32MiB)')
     .option('--kube <mode>', 'read the Kubernetes/Calico datastore: auto or off (env CALICO_DIAG_KUBE; default auto)')
+    .option('--max-finding-series <n>', 'cap on calico_diag_finding_active series; the rest is counted in calico_diag_finding_active_dropped (env CALICO_DIAG_MAX_FINDING_SERIES; default 1000)')
     .action(async (opts: AggregatorFlags) => {
       const cfg = resolveAggregatorConfig(opts, env);
       if (!cfg.ok) throw new CliError(cfg.message);

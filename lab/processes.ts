@@ -34,7 +34,8 @@ export interface LabProcesses extends AgentControl {
   readonly aggregatorUrl: string;
   readonly agents: Map<string, Daemon>;
   aggregator: Daemon | undefined;
-  startAggregator(): Promise<void>;
+  /** Starts the aggregator unless it runs; `extraEnv` adds to the processes' env (e.g. a setting). */
+  startAggregator(extraEnv?: Record<string, string>): Promise<void>;
   startAgents(): Promise<void>;
   /** GET a path on the aggregator from inside its namespace (curl), parsed as JSON. */
   aggregatorGet<T = unknown>(path: string): Promise<{ status: number; body: T }>;
@@ -114,7 +115,7 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
     aggregatorUrl,
     agents,
     aggregator: undefined,
-    startAggregator: async () => {
+    startAggregator: async (extraEnv = {}) => {
       if (procs.aggregator?.isRunning()) return;
       const d = spawnInNs({
         name: 'aggregator',
@@ -127,7 +128,7 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
           '--kube', 'off',
         ],
         logFile: join(lab.runDir, 'aggregator.log'),
-        env: { ...env, CALICO_DIAG_INTERVAL: String(intervalS) },
+        env: { ...env, CALICO_DIAG_INTERVAL: String(intervalS), ...extraEnv },
       });
       procs.aggregator = d;
       await waitUp(d, lab.aggregatorNs, `http://127.0.0.1:${AGGREGATOR_PORT}/healthz`);

@@ -48,6 +48,20 @@ describe('aggregator/metrics', () => {
     expect(after).not.toMatch(/severity="critical"/);
   });
 
+  it('with a cap of 0 exports no per-finding series and counts every critical/warning finding as dropped', async () => {
+    const registry = new Registry();
+    const m = createAggregatorMetrics(registry, { maxActiveSeries: 0 });
+    recordFindings(m, [finding('a', 'b', 'critical'), finding('b', 'c', 'warning'), finding('c', 'a', 'info')]);
+    const text = await registry.metrics();
+    expect(text.split('\n').filter((l) => l.startsWith('calico_diag_finding_active{'))).toEqual([]);
+    expect(text).toMatch(/^calico_diag_finding_active_dropped 2$/m);
+    expect(text).toMatch(/calico_diag_findings\{rule="vxlan-fdb-mismatch",severity="critical"} 1/);
+    // back under the cap: the overflow count returns to 0
+    m.maxActiveSeries = 5;
+    recordFindings(m, [finding('a', 'b', 'critical')]);
+    expect(await registry.metrics()).toMatch(/^calico_diag_finding_active_dropped 0$/m);
+  });
+
   it("reads a node's drop counters and tunnel errors from its report", async () => {
     const registry = new Registry();
     const m = createAggregatorMetrics(registry);

@@ -1,7 +1,8 @@
 /**
  * Issue #6: the alert rules pass `promtool check rules`, and `promtool test rules` fires each
- * alert from synthetic series (test/manifests/alerts.promtool.yaml). promtool comes from Debian's
- * prometheus package, installed by .ci/run.
+ * alert from synthetic series (test/manifests/alerts.promtool.yaml). Issue #13: the drops alert
+ * stays quiet on policy denies, the aggregator-absent and series-overflow alerts are tested too.
+ * promtool comes from Debian's prometheus package, installed by scripts/setup.sh.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ const promtool = (...args: string[]) => {
 };
 
 const writeRules = (spec: unknown) => writeFileSync(join(work, 'rules.yaml'), stringify(spec));
-const spec = (parse(readFileSync(join(root, 'manifests/prometheusrule.yaml'), 'utf8')) as { spec: unknown }).spec;
+const spec = (parse(readFileSync(join(root, 'manifests/components/monitoring/prometheusrule.yaml'), 'utf8')) as { spec: unknown }).spec;
 
 describe('alert rules (promtool)', () => {
   it('promtool check rules accepts the PrometheusRule groups', () => {
@@ -42,10 +43,32 @@ describe('alert rules (promtool)', () => {
     expect(r.code).toBe(0);
   });
 
-  it('the unit tests fail when an alert expression is broken (they can fail)', () => {
-    const broken = structuredClone(spec) as { groups: { rules: { expr: string }[] }[] };
-    broken.groups[0]!.rules[0]!.expr = 'vector(0) > 1';
-    writeRules(broken);
+  const withExpr = (alert: string, expr: string) => {
+    const changed = structuredClone(spec) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const rule = changed.groups.flatMap((g) => g.rules).find((r) => r.alert === alert);
+    if (!rule) throw new Error(`no alert ${alert}`);
+    rule.expr = expr;
+    return changed;
+  };
+  const alertNames = (spec as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.alert));
+
+  it.each(alertNames)('the unit tests fail when %s never fires (each alert is tested)', (alert) => {
+    writeRules(withExpr(alert, 'vector(0) > 1'));
+    copyFileSync(join(root, 'test/manifests/alerts.promtool.yaml'), join(work, 'alerts.promtool.yaml'));
+    expect(promtool('test', 'rules', 'alerts.promtool.yaml').code).not.toBe(0);
+  });
+
+  it('the unit tests reject a drops alert on the raw counters, which fires on ordinary policy denies', () => {
+    // #13: the former expression; node-b's counter rises from network policy drops alone
+    writeRules(withExpr('CalicoIptablesDropsRising', 'delta(calico_diag_node_iptables_drop_packets[10m]) > 0'));
+    copyFileSync(join(root, 'test/manifests/alerts.promtool.yaml'), join(work, 'alerts.promtool.yaml'));
+    const r = promtool('test', 'rules', 'alerts.promtool.yaml');
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('node-b');
+  });
+
+  it('the unit tests reject an aggregator-absent alert that agents alone satisfy', () => {
+    writeRules(withExpr('CalicoDiagAggregatorAbsent', 'absent(up{job=~"calico-diag.*"} == 1)'));
     copyFileSync(join(root, 'test/manifests/alerts.promtool.yaml'), join(work, 'alerts.promtool.yaml'));
     expect(promtool('test', 'rules', 'alerts.promtool.yaml').code).not.toBe(0);
   });

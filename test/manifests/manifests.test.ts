@@ -1,11 +1,15 @@
 /**
  * Issue #6: every manifest parses and validates against the Kubernetes OpenAPI schema
- * (kubernetes-models), `kubectl kustomize` builds the base when kubectl is present, and the
- * security-relevant settings the issue asks for are really there.
+ * (kubernetes-models), `kubectl kustomize` builds the base, and the security-relevant settings are
+ * really there. Issue #13: the base uses no Prometheus Operator kinds (it applies on any cluster);
+ * the monitoring component adds them with the label kube-prometheus-stack selects by; both pods run
+ * on Linux nodes with the RuntimeDefault seccomp profile; RBAC grants only the verb the aggregator
+ * uses; no NetworkPolicy pretends to cover the host-networked agent.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { ServiceMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -16,8 +20,12 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
 const dir = join(import.meta.dirname, '../../manifests');
+const base = join(dir, 'base');
+const component = join(dir, 'components/monitoring');
+const overlay = join(dir, 'overlays/monitoring');
+const readme = readFileSync(join(dir, '../README.md'), 'utf8');
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 type Validatable = { validate(): void };
 const models: Record<string, new (o: never) => Validatable> = {
   'v1/Namespace': Namespace,
@@ -46,13 +54,17 @@ const validate = (o: K8sObject): void => {
   new Model(o as never).validate();
 };
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+/** Every .yaml under manifests/ but the kustomization files, as paths relative to manifests/. */
+const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml'))
+  .sort();
 const objects = files.flatMap((f) => parseYaml(readFileSync(join(dir, f), 'utf8'), f));
 const find = (kind: string, name: string): K8sObject => {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`${kind}/${name} not found`);
   return o;
 };
+const kustomization = (d: string) => parseYaml(readFileSync(join(d, 'kustomization.yaml'), 'utf8'), 'kustomization.yaml')[0] as unknown as Record<string, unknown>;
 
 const hasKubectl = (() => {
   try {
@@ -62,6 +74,23 @@ const hasKubectl = (() => {
     return false;
   }
 })();
+const build = (d: string): K8sObject[] => {
+  // scripts/setup.sh installs kubectl (Debian's kubernetes-client) where it is missing
+  expect(hasKubectl, 'kubectl on PATH').toBe(true);
+  return parseYaml(execFileSync('kubectl', ['kustomize', d], { encoding: 'utf8', timeout: 60_000 }), `kustomize ${d}`);
+};
+const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+const isMonitoring = (o: K8sObject) => o.apiVersion.startsWith('monitoring.coreos.com/');
+const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass'];
+
+/** The yaml block of the README that follows `marker` (the first ```yaml fence after it). */
+const readmeYaml = (marker: string): string => {
+  const at = readme.indexOf(marker);
+  expect(at, `README mentions ${marker}`).toBeGreaterThanOrEqual(0);
+  const m = /```yaml\n([\s\S]*?)```/.exec(readme.slice(at));
+  if (!m) throw new Error(`no yaml block after ${marker}`);
+  return m[1]!;
+};
 
 describe('manifests', () => {
   it.each(files)('%s validates against the Kubernetes OpenAPI schema', (file) => {
@@ -74,17 +103,73 @@ describe('manifests', () => {
     expect(() => validate(ds)).toThrow();
   });
 
-  it('every resource the kustomization names exists, and `kubectl kustomize` builds it', () => {
-    const k = parseYaml(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'), 'kustomization.yaml')[0] as unknown as { resources: string[] };
-    expect([...k.resources].sort()).toEqual([...files].sort());
-    // scripts/setup.sh installs kubectl (Debian's kubernetes-client) where it is missing
-    expect(hasKubectl, 'kubectl on PATH').toBe(true);
-    const built = parseYaml(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 }), 'kustomize output');
+  it('every file is listed by the base or the monitoring component, and manifests/ is the base', () => {
+    const listed = [
+      ...(kustomization(base).resources as string[]).map((r) => relative(dir, join(base, r))),
+      ...(kustomization(component).resources as string[]).map((r) => relative(dir, join(component, r))),
+    ];
+    expect(listed.sort()).toEqual(files);
+    expect(kustomization(dir).resources).toEqual(['base']);
+    expect(kustomization(component).kind).toBe('Component');
+    expect(kustomization(overlay)).toMatchObject({ resources: ['../../base'], components: ['../../components/monitoring'] });
+  });
+
+  it('`kubectl kustomize manifests/` builds the base: no Prometheus Operator kinds, everything namespaced in calico-diag', () => {
+    // #13: `kubectl apply -k manifests/` failed on clusters without the monitoring.coreos.com CRDs
+    const built = build(dir);
     for (const o of built) validate(o);
-    const cm = built.find((o) => o.kind === 'ConfigMap') as K8sObject & { metadata: { labels: Record<string, string> }; data: Record<string, string> };
-    expect(cm.metadata.labels.grafana_dashboard).toBe('1');
+    expect(built.filter(isMonitoring)).toEqual([]);
+    expect(built.map(key).sort()).toEqual(build(base).map(key).sort());
+    const cm = built.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    expect(cm.metadata.labels?.grafana_dashboard).toBe('1');
     expect(JSON.parse(cm.data['calico-diag.json'] ?? '{}').uid).toBe('calico-diag');
-    expect(built.every((o) => ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass'].includes(o.kind) || (o.metadata as { namespace?: string }).namespace === 'calico-diag')).toBe(true);
+    expect(built.filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.metadata.namespace !== 'calico-diag').map(key)).toEqual([]);
+    expect(built.filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] !== 'calico-diag').map(key)).toEqual([]);
+  });
+
+  it('the monitoring component builds alone and the overlay adds exactly its ServiceMonitors and PrometheusRule to the base', () => {
+    const comp = build(component);
+    expect(comp.map(key).sort()).toEqual(['PrometheusRule/calico-diag', 'ServiceMonitor/calico-diag-agent', 'ServiceMonitor/calico-diag-aggregator']);
+    const built = build(overlay);
+    for (const o of built) validate(o);
+    const baseKeys = build(dir).map(key);
+    expect(built.filter((o) => !isMonitoring(o)).map(key).sort()).toEqual([...baseKeys].sort());
+    const mon = built.filter(isMonitoring);
+    expect(mon.map(key).sort()).toEqual(comp.map(key).sort());
+    for (const o of mon) {
+      expect(o.metadata.namespace, key(o)).toBe('calico-diag');
+      expect(o.metadata.labels, key(o)).toMatchObject({ release: 'kube-prometheus-stack', 'app.kubernetes.io/part-of': 'calico-diag' });
+    }
+  });
+
+  it("the README's kustomize patch changes the release label the monitoring objects carry", () => {
+    const text = readmeYaml('<!-- monitoring-release-label -->');
+    const tmp = mkdtempSync(join(tmpdir(), 'calico-diag-overlay-'));
+    try {
+      // the README's overlay sits in manifests/overlays/<name>/ (kustomize takes no absolute bases):
+      // a copy of manifests/ with the overlay added
+      cpSync(dir, join(tmp, 'manifests'), { recursive: true });
+      mkdirSync(join(tmp, 'manifests/overlays/my-prometheus'));
+      writeFileSync(join(tmp, 'manifests/overlays/my-prometheus/kustomization.yaml'), text);
+      const built = build(join(tmp, 'manifests/overlays/my-prometheus'));
+      const mon = built.filter(isMonitoring);
+      expect(mon).toHaveLength(3);
+      for (const o of mon) expect(o.metadata.labels?.release, key(o)).toBe('my-prometheus');
+      expect(built.filter((o) => !isMonitoring(o) && o.metadata.labels?.release !== undefined).map(key)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('the aggregator ServiceMonitor selects the aggregator Service, whose name is the job the absent alert matches', () => {
+    const sm = find('ServiceMonitor', 'calico-diag-aggregator') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const svc = find('Service', 'calico-diag-aggregator') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(svc.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(sm.spec.jobLabel).toBeUndefined(); // the Prometheus Operator then names the job after the Service
+    expect(svc.spec.ports.map((p: { name: string }) => p.name)).toContain(sm.spec.endpoints[0].port);
+    const rule = find('PrometheusRule', 'calico-diag') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const absent = rule.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules).find((r: { alert: string }) => r.alert === 'CalicoDiagAggregatorAbsent');
+    expect(absent.expr).toContain(`job="${svc.metadata.name}"`);
   });
 
   it('agent DaemonSet: host network, every node, least privilege, downward API, probes, limits', () => {
@@ -116,32 +201,56 @@ describe('manifests', () => {
     expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
   });
 
-  it('RBAC: the aggregator may only read nodes, pods and Calico ippools/blockaffinities', () => {
+  it.each([
+    ['DaemonSet', 'calico-diag-agent'],
+    ['Deployment', 'calico-diag-aggregator'],
+  ])('%s %s runs on Linux nodes only, with the RuntimeDefault seccomp profile', (kind, name) => {
+    const pod = (find(kind, name) as any).spec.template.spec; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    // no container opts out of the pod's profile
+    for (const c of pod.containers) expect(c.securityContext?.seccompProfile).toBeUndefined();
+  });
+
+  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities', () => {
+    // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13)
     const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}:${[...r.verbs].sort().join(',')}`)));
-    expect(grants.sort()).toEqual(
-      ['/nodes', '/pods', 'crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:get,list,watch`),
-    );
+    expect(grants.sort()).toEqual(['/nodes', '/pods', 'crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`));
     expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
   });
 
-  it('NetworkPolicy admits only the aggregator and Prometheus to the agent port', () => {
-    const np = find('NetworkPolicy', 'calico-diag-agent') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(np.spec.ingress).toHaveLength(1);
-    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9477 }]);
-    expect(np.spec.ingress[0].from).toHaveLength(2);
+  it('RBAC verbs match the API calls of aggregator/k8s/datastore.ts', () => {
+    const src = readFileSync(join(dir, '../aggregator/k8s/datastore.ts'), 'utf8');
+    const calls = [...src.matchAll(/\b(?:core|custom)\.(\w+)\(/g)].map((m) => m[1]!);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.filter((c) => !/^list/.test(c))).toEqual([]);
+    expect(src).not.toMatch(/\b(?:Watch|Informer|makeInformer)\b/);
   });
 
-  it('every alert has a summary, a description naming the node, and a runbook_url into the README', () => {
+  it('no NetworkPolicy selects the host-networked agent; the aggregator policy admits only its port', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const agentLabels = (find('DaemonSet', 'calico-diag-agent') as any).spec.template.metadata.labels; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const selects = (p: { spec: { podSelector: { matchLabels?: Record<string, string> } } }) =>
+      Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => agentLabels[k] === v);
+    expect(policies.filter(selects).map((p) => p.metadata.name)).toEqual([]);
+    const agg = find('NetworkPolicy', 'calico-diag-aggregator') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(agg.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 9478 }] }]);
+    // the README says what protects the agent port instead
+    expect(readme).toMatch(/NetworkPolicy does not\s+apply to host-networked pods/);
+  });
+
+  it('every alert has a summary, a description naming the node (cluster-wide alerts excepted), and a runbook_url into the README', () => {
     const rule = find('PrometheusRule', 'calico-diag') as unknown as { spec: { groups: { rules: { alert: string; annotations: Record<string, string> }[] }[] } };
     const alerts = rule.spec.groups.flatMap((g) => g.rules);
+    const clusterWide = ['CalicoDiagAggregatorAbsent', 'CalicoDiagFindingSeriesOverflow'];
     expect(alerts.map((a) => a.alert).sort()).toEqual(
-      ['CalicoDiagAgentStale', 'CalicoHostNotInAllowedSet', 'CalicoIptablesDropsRising', 'CalicoRouteMissing', 'CalicoTunnelDown', 'CalicoVxlanPeerStateMismatch'],
+      ['CalicoDiagAgentStale', 'CalicoHostNotInAllowedSet', 'CalicoIptablesDropsRising', 'CalicoRouteMissing', 'CalicoTunnelDown', 'CalicoVxlanPeerStateMismatch', ...clusterWide].sort(),
     );
-    const readme = readFileSync(join(dir, '../README.md'), 'utf8');
     for (const a of alerts) {
       expect(a.annotations.summary).toBeTruthy();
-      expect(a.annotations.description).toContain('{{ $labels.node }}');
+      expect(a.annotations.description).toBeTruthy();
+      if (!clusterWide.includes(a.alert)) expect(a.annotations.description).toContain('{{ $labels.node }}');
       const anchor = a.annotations.runbook_url?.split('#')[1];
       expect(anchor).toBe(a.alert.toLowerCase());
       expect(readme).toMatch(new RegExp(`^#+ ${a.alert}$`, 'm'));
