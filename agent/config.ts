@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseDuration } from '../common/duration.js';
 import { NodeName } from '../contract/report.js';
 
 export const DEFAULT_AGENT_PORT = 9477;
@@ -19,11 +20,11 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 
 /** One option: its config key, CLI flag and env var (the docs table is generated from the same facts). */
 export const AGENT_OPTIONS = [
-  { key: 'nodeName', flag: '--node-name', env: 'CALICO_DIAG_NODE_NAME' },
+  { key: 'nodeName', flag: '--node', env: 'CALICO_DIAG_NODE_NAME' },
   { key: 'listen', flag: '--listen', env: 'CALICO_DIAG_LISTEN' },
   { key: 'tokenFile', flag: '--token-file', env: 'CALICO_DIAG_TOKEN_FILE' },
   { key: 'interval', flag: '--interval', env: 'CALICO_DIAG_INTERVAL' },
-  { key: 'aggregatorUrl', flag: '--aggregator-url', env: 'CALICO_DIAG_AGGREGATOR_URL' },
+  { key: 'aggregatorUrl', flag: '--aggregator', env: 'CALICO_DIAG_AGGREGATOR_URL' },
   { key: 'advertiseUrl', flag: '--advertise-url', env: 'CALICO_DIAG_ADVERTISE_URL' },
   { key: 'felixHealthUrl', flag: '--felix-health-url', env: 'CALICO_DIAG_FELIX_HEALTH_URL' },
   { key: 'birdSocket', flag: '--bird-socket', env: 'CALICO_DIAG_BIRD_SOCKET' },
@@ -51,9 +52,16 @@ const AgentConfigSchema = z.object({
   nodeName: NodeName,
   listen: Listen,
   tokenFile: z.string().min(1, 'is required'),
-  intervalSeconds: z.coerce
-    .number({ error: 'must be a number of seconds' })
-    .refine((n) => Number.isFinite(n), 'must be a number of seconds')
+  // 30s, 1m, 2m30s, or a plain number of seconds (common/duration.ts)
+  intervalSeconds: z
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => {
+      if (typeof v === 'number') return v;
+      const d = parseDuration(v, 's');
+      if (d.ok) return d.ms / 1000;
+      ctx.addIssue({ code: 'custom', message: d.message });
+      return z.NEVER;
+    })
     .refine((n) => n >= 1 && n <= 3600, 'must be between 1 and 3600 seconds'),
   aggregatorUrl: httpUrl.optional(),
   advertiseUrl: httpUrl.optional(),

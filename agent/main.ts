@@ -20,7 +20,7 @@ import type { CollectorRegistry } from './collectors/index.js';
 import type { Host } from './collectors/types.js';
 import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
 import { realHost } from './exec/host.js';
-import { execRunner } from './exec/runner.js';
+import { execRunner, killRunningCommands } from './exec/runner.js';
 import { buildAgentApp, type LatestState } from './http/app.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { createPusher, type Pusher, type Timers } from './push.js';
@@ -40,7 +40,8 @@ export interface LoopDeps {
   clock: Clock;
   timers?: Timers;
   logger: Logger;
-  snapshot: () => Promise<Snapshot>;
+  /** takes one snapshot; `signal` aborts when the loop stops (shutdown) */
+  snapshot: (signal: AbortSignal) => Promise<Snapshot>;
   /** called after each snapshot with its checks/findings; must not throw (errors are logged) */
   onResult?: (state: LatestState) => void;
   /** called before each snapshot (e.g. to re-read the token file) */
@@ -56,10 +57,14 @@ export const createSnapshotLoop = (deps: LoopDeps): SnapshotLoop => {
   let running: Promise<void> | null = null;
   let stopped = false;
   let waiters: ((s: LatestState) => void)[] = [];
+  /** aborts the snapshot in progress when the loop stops */
+  const stopping = new AbortController();
 
   const once = async (): Promise<void> => {
     await deps.beforeEach?.();
-    const snapshot = await deps.snapshot();
+    if (stopped) return;
+    const snapshot = await deps.snapshot(stopping.signal);
+    if (stopped) return; // cut short by shutdown: not a result to publish
     const { checks, findings } = runLocalChecks({
       snapshot,
       previous: latest?.snapshot,
@@ -103,6 +108,7 @@ export const createSnapshotLoop = (deps: LoopDeps): SnapshotLoop => {
     },
     stop: async () => {
       stopped = true;
+      stopping.abort();
       if (timer !== null) timers.clearTimeout(timer);
       timer = null;
       if (running) await running;
@@ -151,6 +157,12 @@ export const defaultAdvertiseUrl = (listen: AgentConfig['listen'], nodeIPs: read
 export const staleAfterMs = (config: Pick<AgentConfig, 'intervalSeconds' | 'commandTimeoutMs'>): number =>
   3 * config.intervalSeconds * 1000 + 2 * config.commandTimeoutMs;
 
+/**
+ * How long one snapshot may take before late collectors are reported unavailable('timeout'):
+ * most of an interval, so a hung command costs at most one late snapshot, never a stalled loop.
+ */
+export const snapshotDeadlineMs = (intervalSeconds: number): number => Math.max(5_000, Math.floor(intervalSeconds * 800));
+
 /** Builds everything, listens and starts the loop. */
 export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> => {
   const { config } = deps;
@@ -160,6 +172,8 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
   const host = deps.host ?? realHost(execRunner);
   const version = agentVersion();
   let token = deps.token;
+  /** given by the aggregator with accepted reports (node identities): what it presents to us */
+  let agentKey = '';
   const log = deps.logger;
 
   const pusher = config.aggregatorUrl
@@ -173,6 +187,9 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
         now: () => clock.now(),
         logger: log.child({ component: 'push' }),
         onOutcome: (o) => metrics.countPush(o),
+        onAgentKey: (k) => {
+          agentKey = k;
+        },
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       })
     : null;
@@ -187,9 +204,11 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
       if (t.ok) token = t.token;
       else loopLog.warn({ tokenFile: config.tokenFile, problem: t.message }, 'cannot re-read the token file; keeping the previous token');
     },
-    snapshot: () =>
+    snapshot: (signal) =>
       takeSnapshot({
         host,
+        signal,
+        deadlineMs: snapshotDeadlineMs(config.intervalSeconds),
         config: { timeoutMs: config.commandTimeoutMs, felixHealthUrl: config.felixHealthUrl, birdSocket: config.birdSocket },
         node: config.nodeName,
         clock,
@@ -207,6 +226,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     logger: log,
     registry,
     token: () => token,
+    agentKey: () => agentKey,
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
@@ -230,11 +250,21 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
   };
 };
 
+/** SIGTERM ends the agent within this, even mid-snapshot (well inside a pod's 30 s grace period). */
+export const SHUTDOWN_BUDGET_MS = 4_000;
+
 /** The process entry used by `calico-diag agent`: starts, then waits for SIGTERM/SIGINT. */
 export const runAgentProcess = async (config: AgentConfig, token: string): Promise<void> => {
   const logger = pino({ base: { component: 'agent', node: config.nodeName } });
   const agent = await startAgent({ config, token, logger });
   await untilStopSignal(logger);
+  // #16: the pod's grace period must be enough: whatever is still running after this is cut
+  const force = setTimeout(() => {
+    logger.warn({ killedCommands: killRunningCommands() }, 'shutdown took too long; exiting');
+    process.exit(0);
+  }, SHUTDOWN_BUDGET_MS);
+  force.unref();
   await agent.stop();
+  clearTimeout(force);
   logger.info('stopped');
 };

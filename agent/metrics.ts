@@ -11,7 +11,7 @@
  * snapshot loop; prom-client collects synchronously on scrape.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { collectProcessMetrics } from '../common/metrics.js';
+import { collectProcessMetrics, safeLabel } from '../common/metrics.js';
 import type { Finding } from '../contract/finding.js';
 import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
 
@@ -96,10 +96,10 @@ export const createAgentMetrics = (registry: Registry, opts: { defaultMetrics?: 
         for (const link of s.sections.links.data) {
           if (!watched.has(link.name) || !link.stats) continue;
           const st = link.stats;
-          ifErrors.set({ device: link.name, direction: 'rx', kind: 'errors' }, st.rxErrors);
-          ifErrors.set({ device: link.name, direction: 'rx', kind: 'dropped' }, st.rxDropped);
-          ifErrors.set({ device: link.name, direction: 'tx', kind: 'errors' }, st.txErrors);
-          ifErrors.set({ device: link.name, direction: 'tx', kind: 'dropped' }, st.txDropped);
+          ifErrors.set({ device: safeLabel(link.name), direction: 'rx', kind: 'errors' }, st.rxErrors);
+          ifErrors.set({ device: safeLabel(link.name), direction: 'rx', kind: 'dropped' }, st.rxDropped);
+          ifErrors.set({ device: safeLabel(link.name), direction: 'tx', kind: 'errors' }, st.txErrors);
+          ifErrors.set({ device: safeLabel(link.name), direction: 'tx', kind: 'dropped' }, st.txDropped);
         }
       }
 
@@ -113,7 +113,7 @@ export const createAgentMetrics = (registry: Registry, opts: { defaultMetrics?: 
           cur.packets += r.packets;
           sums.set(key, cur);
         }
-        for (const v of sums.values()) drops.set({ family: v.family, table: v.table, chain: v.chain }, v.packets);
+        for (const v of sums.values()) drops.set({ family: v.family, table: safeLabel(v.table), chain: safeLabel(v.chain) }, v.packets);
       }
     },
     setFindings: (list) => {

@@ -16,8 +16,12 @@
  *   much smaller than the section in full. The new data becomes the base only once a report
  *   carrying it was accepted; a 409 for a section forgets its base (it is then sent in full).
  * - Failures (unreachable, timeout, 5xx, other 4xx) back off exponentially with full jitter:
- *   delay = random() × min(cap, base × 2^(failures−1)), base = the snapshot interval. While backing
- *   off, newer results replace the pending one; when the timer fires, the latest is sent.
+ *   delay = random() × min(cap, base × 2^(failures−1)), base = a quarter of the snapshot interval,
+ *   cap = one interval. The cap is what brings the cluster view back quickly: whatever the length of
+ *   an aggregator outage, every live agent retries within one interval of it ending, so each has
+ *   reported within two (#16). The jitter spreads a whole cluster's retries over that interval.
+ *   While backing off, newer results replace the pending one; when the timer fires, the latest is
+ *   sent.
  * - Every request has a timeout (AbortSignal) so a hanging aggregator cannot wedge the sender.
  *   A connection error is retried once at once (a kept-alive socket to a restarted aggregator).
  * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
@@ -28,7 +32,7 @@ import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
 import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
-import { SectionsRequired, type Report } from '../contract/report.js';
+import { ReportAccepted, SectionsRequired, type Report } from '../contract/report.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
 import type { PushOutcome } from './metrics.js';
 
@@ -61,6 +65,8 @@ export interface PusherDeps {
   backoffCapMs?: number;
   logger: Logger;
   onOutcome?: (outcome: PushOutcome) => void;
+  /** called with the key the aggregator gave in answer to an accepted report (node identities) */
+  onAgentKey?: (key: string) => void;
   agentId?: string;
 }
 
@@ -78,6 +84,14 @@ export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, 
   failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
 
 const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
 
 /**
  * Builds a report; sections whose hash equals `acked` travel without data unless listed in `full`.
@@ -133,8 +147,9 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   const timers: Timers = deps.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
   const doFetch = deps.fetch ?? fetch;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 10_000;
-  const baseMs = deps.intervalSeconds * 1000;
-  const capMs = deps.backoffCapMs ?? 5 * 60_000;
+  const intervalMs = deps.intervalSeconds * 1000;
+  const baseMs = Math.max(250, intervalMs / 4);
+  const capMs = Math.max(baseMs, deps.backoffCapMs ?? intervalMs);
   const agentId = deps.agentId ?? randomBytes(12).toString('hex');
   const url = new URL('/v1/reports', deps.aggregatorUrl).toString();
 
@@ -182,15 +197,13 @@ export const createPusher = (deps: PusherDeps): Pusher => {
       }
     }
     if (res === null) return { kind: 'failed', outcome: 'unreachable', detail: 'no response' };
-    if (res.status >= 200 && res.status < 300) return { kind: 'accepted' };
+    if (res.status >= 200 && res.status < 300) {
+      const accepted = ReportAccepted.safeParse(safeJson(text));
+      if (accepted.success && accepted.data.agentKey) deps.onAgentKey?.(accepted.data.agentKey);
+      return { kind: 'accepted' };
+    }
     if (res.status === 409) {
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        // handled below
-      }
-      const sr = SectionsRequired.safeParse(json);
+      const sr = SectionsRequired.safeParse(safeJson(text));
       if (sr.success) return { kind: 'sections-required', sections: sr.data.sections };
     }
     const outcome = res.status >= 500 ? 'server-error' : 'rejected';

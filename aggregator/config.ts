@@ -19,6 +19,9 @@ export const AGGREGATOR_OPTIONS = [
   { key: 'bodyLimit', flag: '--body-limit', env: 'CALICO_DIAG_BODY_LIMIT' },
   { key: 'kube', flag: '--kube', env: 'CALICO_DIAG_KUBE' },
   { key: 'maxFindingSeries', flag: '--max-finding-series', env: 'CALICO_DIAG_MAX_FINDING_SERIES' },
+  { key: 'auth', flag: '--auth', env: 'CALICO_DIAG_AUTH' },
+  { key: 'agentServiceAccount', flag: '--agent-service-account', env: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT' },
+  { key: 'agentAudience', flag: '--agent-audience', env: 'CALICO_DIAG_AGENT_AUDIENCE' },
 ] as const;
 export type AggregatorOptionKey = (typeof AGGREGATOR_OPTIONS)[number]['key'];
 export type AggregatorFlags = Partial<Record<AggregatorOptionKey, string | undefined>>;
@@ -51,6 +54,10 @@ const Schema = z.object({
     .int('must be a whole number of series')
     .min(0, 'must be at least 0')
     .max(100_000, 'must be at most 100000'),
+  /** shared: one token for agents and readers (weaker); kubernetes: agents prove their node (TokenReview) */
+  auth: z.enum(['shared', 'kubernetes'], { error: 'must be shared or kubernetes' }),
+  agentServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE:NAME'),
+  agentAudience: z.string().min(1).max(253),
 });
 export type AggregatorConfig = z.output<typeof Schema>;
 
@@ -67,6 +74,9 @@ export const resolveAggregatorConfig = (flags: AggregatorFlags, env: Readonly<Re
     bodyLimit: pick('bodyLimit') ?? String(DEFAULT_BODY_LIMIT_BYTES),
     kube: pick('kube') ?? 'auto',
     maxFindingSeries: pick('maxFindingSeries') ?? String(DEFAULT_MAX_FINDING_SERIES),
+    auth: pick('auth') ?? 'shared',
+    agentServiceAccount: pick('agentServiceAccount') ?? 'calico-diag:calico-diag-agent',
+    agentAudience: pick('agentAudience') ?? 'calico-diag',
   };
   const r = Schema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };

@@ -19,6 +19,10 @@ import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { ReportStore } from './store.js';
+import { agentKeys, kubernetesAuthenticator, sharedTokenAuthenticator, type Authenticator, type KubernetesAuthOptions } from './auth/identity.js';
+import { verifiedAgentUrl } from './auth/agent-url.js';
+import type { AgentView } from './diagnose/orchestrate.js';
+import { tokenReviewer } from './k8s/token-review.js';
 
 export interface StartAggregatorOptions {
   config: AggregatorConfig;
@@ -34,6 +38,8 @@ export interface StartAggregatorOptions {
   periodicMs?: number;
   /** collect process metrics (CPU, memory, GC) on the registry; default true */
   processMetrics?: boolean;
+  /** with --auth kubernetes: asks the API server who a token belongs to (TokenReview) */
+  review?: KubernetesAuthOptions['review'];
 }
 
 export interface AggregatorHandle {
@@ -65,19 +71,35 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
     ...(o.periodicMs !== undefined ? { periodicMs: o.periodicMs } : {}),
   });
+  // #16: who may report for which node, and which credential opens which node's agent
+  let authenticator: Authenticator;
+  let agentCredential: (node: string) => string = () => token;
+  let agentKeyFor: ((node: string) => string) | undefined;
+  if (o.config.auth === 'kubernetes') {
+    if (!o.review) throw new Error('--auth kubernetes needs the Kubernetes API (TokenReview): no kubeconfig or in-cluster service account found');
+    authenticator = kubernetesAuthenticator({ review: o.review, serviceAccount: o.config.agentServiceAccount, audience: o.config.agentAudience, shared: () => token, now: () => clock.now() });
+    agentKeyFor = agentKeys().keyFor;
+    agentCredential = agentKeyFor;
+  } else authenticator = sharedTokenAuthenticator(() => token);
+  const agentView = (node: string): AgentView | null => {
+    const r = store.get(node)?.report;
+    return r ? { identity: r.identity, mode: r.mode, agentUrl: verifiedAgentUrl(r.agentUrl, r.identity.nodeIPs) } : null;
+  };
   const app = await buildAggregatorApp({
     store,
     engine,
     metrics,
     registry,
     token: () => token,
+    authenticator,
+    ...(agentKeyFor ? { agentKeyFor } : {}),
     logger: log,
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
     version: agentVersion(),
     extensions: [
-      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: (n) => store.get(n)?.report ?? null, token: () => token, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
+      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),
     ],
   });
@@ -152,7 +174,9 @@ export const datastoreFor = (config: AggregatorConfig, logger: Logger, now: () =
 export const runAggregatorProcess = async (config: AggregatorConfig, token: string, extras: Partial<StartAggregatorOptions> = {}): Promise<void> => {
   const logger = pino({ base: { component: 'aggregator' } });
   const datastore = datastoreFor(config, logger.child({ component: 'k8s' }), Date.now);
-  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...extras });
+  const kc = config.auth === 'kubernetes' ? loadKubeConfig() : null;
+  const review = kc?.status === 'ok' ? tokenReviewer(kc.data) : undefined;
+  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...(review ? { review } : {}), ...extras });
   await untilStopSignal(logger);
   await handle.stop();
   logger.info('stopped');

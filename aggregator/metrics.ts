@@ -11,6 +11,7 @@
  * `calico_diag_findings{rule,severity}` totals stay exact.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { safeLabel } from '../common/metrics.js';
 import type { Finding } from '../contract/finding.js';
 import type { ResolvedReport } from './correlate/types.js';
 
@@ -156,13 +157,13 @@ export const recordFindings = (m: AggregatorMetrics, findings: readonly Finding[
   m.findings.reset();
   for (const [k, n] of counts) {
     const [rule, severity] = k.split('\u0000') as [string, string];
-    m.findings.set({ rule, severity }, n);
+    m.findings.set({ rule: safeLabel(rule), severity }, n);
   }
   const rank = { critical: 0, warning: 1, info: 2 } as const;
   const active = findings.filter((f) => f.severity !== 'info').sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
   m.findingActive.reset();
   const exported = active.slice(0, m.maxActiveSeries);
-  for (const f of exported) m.findingActive.set({ rule: f.rule, severity: f.severity, node: f.node, peer: f.peer ?? '' }, 1);
+  for (const f of exported) m.findingActive.set({ rule: safeLabel(f.rule), severity: f.severity, node: safeLabel(f.node), peer: safeLabel(f.peer ?? '') }, 1);
   m.findingActiveDropped.set(active.length - exported.length);
 };
 

@@ -2,7 +2,7 @@
  * `calico-diag agent`: the per-node daemon. Flags win over CALICO_DIAG_* env vars (agent/config.ts).
  * Bad configuration and an unreadable/empty token file stop it before it listens (exit 1).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readTokenFile, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 // The daemon (fastify, prom-client) is loaded only when the command runs, so one-shot commands
 // such as `snapshot` start small.
@@ -15,21 +15,30 @@ export interface AgentCommandDeps {
   run?: RunAgentProcess;
 }
 
+type AgentCliFlags = AgentFlags & { node?: string; aggregator?: string };
+
 export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCommandDeps = {}): void => {
   const env = deps.env ?? process.env;
   program
     .command('agent')
     .description('run the per-node agent: snapshot loop, /healthz, /metrics, /v1/snapshot, reports to the aggregator')
-    .option('--node-name <name>', 'Kubernetes node name (env CALICO_DIAG_NODE_NAME; required)')
+    .option('--node <name>', 'Kubernetes node name (env CALICO_DIAG_NODE_NAME; required)')
+    .addOption(new Option('--node-name <name>').hideHelp())
     .option('--listen <host:port>', 'address to listen on (env CALICO_DIAG_LISTEN; default 0.0.0.0:9477)')
     .option('--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE; required)')
-    .option('--interval <seconds>', 'seconds between snapshots (env CALICO_DIAG_INTERVAL; default 30)')
-    .option('--aggregator-url <url>', 'push reports to this aggregator (env CALICO_DIAG_AGGREGATOR_URL)')
+    .option('--interval <duration>', 'time between snapshots, e.g. 30s or 1m; a plain number is seconds (env CALICO_DIAG_INTERVAL; default 30s)')
+    .option('--aggregator <url>', 'push reports to this aggregator (env CALICO_DIAG_AGGREGATOR_URL)')
+    .addOption(new Option('--aggregator-url <url>').hideHelp())
     .option('--advertise-url <url>', 'URL the aggregator reaches this agent on (env CALICO_DIAG_ADVERTISE_URL)')
     .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL; default http://127.0.0.1:9099)')
     .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET; default /var/run/calico/bird.ctl)')
-    .action(async (opts: AgentFlags) => {
-      const cfg = resolveAgentConfig(opts, env);
+    .action(async (opts: AgentCliFlags) => {
+      // --node-name and --aggregator-url are the older spellings, kept hidden
+      if (opts.node !== undefined && opts.nodeName !== undefined) throw new CliError('--node and --node-name cannot be used together');
+      if (opts.aggregator !== undefined && opts.aggregatorUrl !== undefined) throw new CliError('--aggregator and --aggregator-url cannot be used together');
+      const { node, aggregator, ...rest } = opts;
+      const flags: AgentFlags = { ...rest, nodeName: node ?? opts.nodeName, aggregatorUrl: aggregator ?? opts.aggregatorUrl };
+      const cfg = resolveAgentConfig(flags, env);
       if (!cfg.ok) throw new CliError(cfg.message);
       const token = await readTokenFile(cfg.config.tokenFile);
       if (!token.ok) throw new CliError(token.message);

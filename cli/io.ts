@@ -7,7 +7,16 @@ export interface CliIo {
   stdout(s: string): void;
   stderr(s: string): void;
   stdin(): Promise<string>;
+  /** colour stdout (decided once by colourEnabled; absent = no colour) */
+  colour?: boolean;
 }
+
+/**
+ * Colour only when stdout is a terminal and NO_COLOR is unset or empty (https://no-color.org/:
+ * "when present and not an empty string" it disables colour).
+ */
+export const colourEnabled = (stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): boolean =>
+  stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 
 export class CliError extends Error {
   constructor(
@@ -21,6 +30,7 @@ export class CliError extends Error {
 
 /** The real process streams. */
 export const processIo = (): CliIo => ({
+  colour: colourEnabled(process.stdout, process.env),
   stdout: (s) => void process.stdout.write(s),
   stderr: (s) => void process.stderr.write(s),
   stdin: async () => {
@@ -31,10 +41,11 @@ export const processIo = (): CliIo => ({
 });
 
 /** An in-memory CliIo for tests and for embedding. */
-export const memoryIo = (stdinText = ''): CliIo & { out: () => string; err: () => string } => {
+export const memoryIo = (stdinText = '', colour = false): CliIo & { out: () => string; err: () => string } => {
   let out = '';
   let err = '';
   return {
+    colour,
     stdout: (s) => void (out += s),
     stderr: (s) => void (err += s),
     stdin: async () => stdinText,

@@ -1,11 +1,16 @@
 /**
  * `calico-diag snapshot`: one snapshot of this node, its local checks and findings.
  *
- *   --json          the full {snapshot, checks, findings} as JSON (default: readable tables)
+ *   -o table|wide   readable tables (default: the short view; wide adds tunnel MAC/VNI/port,
+ *                   collector timings and details, the findings' peers and evidence)
+ *   -o json|yaml    the full {snapshot, checks, findings} (--json: compact JSON)
  *   --save DIR      record every raw command output / file / HTTP / socket read into a bundle
  *                   (DIR/manifest.json + one file per output) and write DIR/snapshot.json
  *   --from DIR      replay a bundle instead of reading this host (the snapshot keeps the recording's time)
- *   --node-name N   default: the bundle's node (--from), CALICO_DIAG_NODE_NAME, else the hostname
+ *   --node N        default: the bundle's node (--from), CALICO_DIAG_NODE_NAME, else the hostname
+ *                   (--node-name is the older, hidden spelling)
+ *   --timeout D     per-command timeout: 10s, 500ms, ... (a plain number is seconds; the hidden
+ *                   --timeout-ms takes milliseconds as before)
  *   --fail-on SEV   exit 2 when a finding of severity SEV or worse exists (critical > warning > info)
  * Exit codes: 0 done (findings alone do not fail the command unless --fail-on), 1 error, 2 --fail-on hit.
  */
@@ -23,8 +28,9 @@ import { execRunner } from '../agent/exec/runner.js';
 import { recordingHost } from '../agent/host/record.js';
 import { loadBundle } from '../agent/host/replay.js';
 import { systemClock, takeSnapshot, type Clock } from '../agent/snapshot.js';
-import { renderFields, renderTable } from './format.js';
+import { noColour, painter, renderFields, renderTable, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
+import { addOutputOptions, durationFlag, isStructured, outputFormat, renderStructured, type OutputFlags } from './output.js';
 
 const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 } as const;
 type Sev = keyof typeof SEVERITY_RANK;
@@ -42,19 +48,28 @@ export interface SnapshotCommandDeps {
   clock?: Clock;
 }
 
-interface Opts {
-  json?: boolean;
+interface Opts extends OutputFlags {
   save?: string;
   from?: string;
+  node?: string;
   nodeName?: string;
   failOn?: Sev;
   felixHealthUrl?: string;
   birdSocket?: string;
+  timeout?: string;
   timeoutMs?: string;
 }
 
-export const renderSnapshot = (r: SnapshotResult): string => {
+export interface RenderOptions {
+  /** -o wide: tunnel MAC/VNI/port, collector timings and details, finding peers and evidence */
+  wide?: boolean;
+  paint?: Paint;
+}
+
+export const renderSnapshot = (r: SnapshotResult, opts: RenderOptions = {}): string => {
   const { snapshot: s, checks, findings } = r;
+  const wide = opts.wide === true;
+  const paint = opts.paint ?? noColour;
   const id = s.identity;
   const m = s.mode;
   const yesNo = (b: boolean) => (b ? 'yes' : 'no');
@@ -71,19 +86,23 @@ export const renderSnapshot = (r: SnapshotResult): string => {
   out +=
     id.tunnels.length === 0
       ? '(no Calico tunnel device)\n'
-      : renderTable(
-          ['DEVICE', 'KIND', 'IP', 'MAC', 'VNI', 'PORT', 'MTU', 'STATE'],
-          id.tunnels.map((t) => [t.device, t.kind, t.ip ?? '-', t.mac ?? '-', t.vni?.toString() ?? '-', t.port?.toString() ?? '-', String(t.mtu), t.operstate]),
-        );
+      : wide
+        ? renderTable(
+            ['DEVICE', 'KIND', 'IP', 'MAC', 'VNI', 'PORT', 'MTU', 'STATE'],
+            id.tunnels.map((t) => [t.device, t.kind, t.ip ?? '-', t.mac ?? '-', t.vni?.toString() ?? '-', t.port?.toString() ?? '-', String(t.mtu), t.operstate]),
+          )
+        : renderTable(['DEVICE', 'KIND', 'IP', 'MTU', 'STATE'], id.tunnels.map((t) => [t.device, t.kind, t.ip ?? '-', String(t.mtu), t.operstate]));
   out += '\nCollectors\n';
+  const statusStyle = (col: number, cell: string) => (col === 1 && cell.startsWith('unavailable') ? ('yellow' as const) : undefined);
   out += renderTable(
-    ['COLLECTOR', 'STATUS', 'MS', 'DETAIL'],
+    ['COLLECTOR', 'STATUS', ...(wide ? ['MS', 'DETAIL'] : [])],
     SECTION_NAMES.map((n) => {
       const sec = s.sections[n];
       const ms = s.timings[n];
-      return [n, sec.status === 'ok' ? 'ok' : `unavailable: ${sec.reason}`, ms === undefined ? '-' : String(Math.round(ms)), sec.status === 'ok' ? '' : sec.detail];
+      const status = sec.status === 'ok' ? 'ok' : `unavailable: ${sec.reason}`;
+      return wide ? [n, status, ms === undefined ? '-' : String(Math.round(ms)), sec.status === 'ok' ? '' : sec.detail] : [n, status];
     }),
-    { maxCellWidth: 100 },
+    { maxCellWidth: 100, paint, style: statusStyle },
   );
   const count = (st: CheckStatus['status']) => checks.filter((c) => c.status === st).length;
   out += `\nChecks: ${checks.length} run, ${count('ok')} ok, ${count('finding')} with findings, ${count('unknown')} unknown\n`;
@@ -91,77 +110,93 @@ export const renderSnapshot = (r: SnapshotResult): string => {
   if (unknown.length > 0) out += renderTable(['UNKNOWN CHECK', 'REASON'], unknown.map((c) => [c.rule, c.reason ?? '']), { maxCellWidth: 100 });
   out += '\nFindings\n';
   const sorted = [...findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.rule.localeCompare(b.rule));
-  out += sorted.length === 0 ? '(none)\n' : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], sorted.map((f) => [f.rule, f.severity, f.summary]), { maxCellWidth: 120 });
+  const sevStyle = (col: number, cell: string) => (col === 1 ? severityStyle(cell) : undefined);
+  out +=
+    sorted.length === 0
+      ? '(none)\n'
+      : wide
+        ? renderTable(['RULE', 'SEVERITY', 'PEER', 'SUMMARY', 'SEEN', 'EXPECTED'], sorted.map((f) => [f.rule, f.severity, f.peer ?? '-', f.summary, f.evidence.seen, f.evidence.expected]), { maxCellWidth: 200, paint, style: sevStyle })
+        : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], sorted.map((f) => [f.rule, f.severity, f.summary]), { maxCellWidth: 120, paint, style: sevStyle });
   return out;
 };
 
 export const registerSnapshotCommand = (program: Command, io: CliIo, deps: SnapshotCommandDeps = {}): void => {
   const env = deps.env ?? process.env;
-  program
+  const cmd = program
     .command('snapshot')
     .description("read this node's dataplane once, run the local checks and print the result")
-    .option('--json', 'print {snapshot, checks, findings} as JSON')
     .option('--save <dir>', 'record every raw output into a bundle directory (manifest.json + one file per output)')
     .option('--from <dir>', 'replay a bundle recorded with --save instead of reading this host')
-    .option('--node-name <name>', 'node name (default: the bundle node, CALICO_DIAG_NODE_NAME, or the hostname)')
+    .option('--node <name>', 'node name (default: the bundle node, CALICO_DIAG_NODE_NAME, or the hostname)')
+    .addOption(new Option('--node-name <name>').hideHelp())
     .addOption(new Option('--fail-on <severity>', 'exit 2 when a finding of this severity or worse exists').choices(['critical', 'warning', 'info']))
     .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL)')
     .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET)')
-    .option('--timeout-ms <ms>', 'per-command timeout', String(DEFAULT_COMMAND_TIMEOUT_MS))
-    .action(async (opts: Opts) => {
-      if (opts.save && opts.from) throw new CliError('--save and --from cannot be used together');
-      const timeoutMs = Number(opts.timeoutMs);
-      if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) throw new CliError(`invalid --timeout-ms ${JSON.stringify(opts.timeoutMs)}: must be 1..600000`);
+    .option('--timeout <duration>', `per-command timeout, e.g. 10s or 500ms (default ${DEFAULT_COMMAND_TIMEOUT_MS / 1000}s; a plain number is seconds)`)
+    .addOption(new Option('--timeout-ms <ms>').hideHelp());
+  addOutputOptions(cmd).action(async (opts: Opts) => {
+    const format = outputFormat(opts);
+    if (opts.save && opts.from) throw new CliError('--save and --from cannot be used together');
+    if (opts.timeout !== undefined && opts.timeoutMs !== undefined) throw new CliError('--timeout and --timeout-ms cannot be used together');
+    if (opts.node !== undefined && opts.nodeName !== undefined) throw new CliError('--node and --node-name cannot be used together');
+    const range = { minMs: 1, maxMs: 600_000 };
+    const timeoutMs = Math.ceil(
+      opts.timeout !== undefined
+        ? durationFlag('--timeout', opts.timeout, 's', range)
+        : opts.timeoutMs !== undefined
+          ? durationFlag('--timeout-ms', opts.timeoutMs, 'ms', range)
+          : DEFAULT_COMMAND_TIMEOUT_MS,
+    );
 
-      let host: Host;
-      let node = opts.nodeName ?? env.CALICO_DIAG_NODE_NAME;
-      let clock = deps.clock ?? systemClock;
-      if (opts.from) {
-        const b = await loadBundle(opts.from);
-        if (!b.ok) throw new CliError(b.message);
-        host = b.host;
-        node ??= b.node;
-        // a replayed snapshot is the node as it was when recorded: it keeps the recording's time
-        const recordedAt = Date.parse(b.createdAt);
-        if (!deps.clock && Number.isFinite(recordedAt)) clock = { now: () => recordedAt, monotonic: () => performance.now() };
-      } else {
-        host = deps.host ? deps.host() : realHost(execRunner);
-      }
-      node = (node ?? hostname()).trim().toLowerCase();
-      if (node === '') throw new CliError('node name is empty');
-      const recorder = opts.save ? recordingHost(host) : null;
+    let host: Host;
+    let node = opts.node ?? opts.nodeName ?? env.CALICO_DIAG_NODE_NAME;
+    let clock = deps.clock ?? systemClock;
+    if (opts.from) {
+      const b = await loadBundle(opts.from);
+      if (!b.ok) throw new CliError(b.message);
+      host = b.host;
+      node ??= b.node;
+      // a replayed snapshot is the node as it was when recorded: it keeps the recording's time
+      const recordedAt = Date.parse(b.createdAt);
+      if (!deps.clock && Number.isFinite(recordedAt)) clock = { now: () => recordedAt, monotonic: () => performance.now() };
+    } else {
+      host = deps.host ? deps.host() : realHost(execRunner);
+    }
+    node = (node ?? hostname()).trim().toLowerCase();
+    if (node === '') throw new CliError('node name is empty');
+    const recorder = opts.save ? recordingHost(host) : null;
 
-      const snapshot = await takeSnapshot({
-        host: recorder?.host ?? host,
-        config: {
-          timeoutMs,
-          felixHealthUrl: opts.felixHealthUrl ?? env.CALICO_DIAG_FELIX_HEALTH_URL ?? DEFAULT_FELIX_HEALTH_URL,
-          birdSocket: opts.birdSocket ?? env.CALICO_DIAG_BIRD_SOCKET ?? DEFAULT_BIRD_SOCKET,
-        },
-        node,
-        clock,
-        agentVersion: agentVersion(),
-      });
-      const { checks, findings } = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
-      const result: SnapshotResult = { snapshot, checks, findings };
-
-      if (recorder && opts.save) {
-        try {
-          await recorder.save(opts.save, { node, createdAt: snapshot.takenAt });
-          await writeFile(join(opts.save, 'snapshot.json'), `${JSON.stringify(result, null, 2)}\n`);
-        } catch (err) {
-          throw new CliError(`cannot write bundle ${opts.save}: ${(err as Error).message}`);
-        }
-      }
-
-      // Compact JSON: a node with 100k iptables rules gives a large document; pipe to jq to read it.
-      io.stdout(opts.json ? `${JSON.stringify(result)}\n` : renderSnapshot(result));
-      if (recorder && opts.save && !opts.json) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
-
-      if (opts.failOn) {
-        const min = SEVERITY_RANK[opts.failOn];
-        const hits = findings.filter((f) => SEVERITY_RANK[f.severity] >= min);
-        if (hits.length > 0) throw new CliError(`${hits.length} finding(s) at severity ${opts.failOn} or worse`, 2);
-      }
+    const snapshot = await takeSnapshot({
+      host: recorder?.host ?? host,
+      config: {
+        timeoutMs,
+        felixHealthUrl: opts.felixHealthUrl ?? env.CALICO_DIAG_FELIX_HEALTH_URL ?? DEFAULT_FELIX_HEALTH_URL,
+        birdSocket: opts.birdSocket ?? env.CALICO_DIAG_BIRD_SOCKET ?? DEFAULT_BIRD_SOCKET,
+      },
+      node,
+      clock,
+      agentVersion: agentVersion(),
     });
+    const { checks, findings } = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
+    const result: SnapshotResult = { snapshot, checks, findings };
+
+    if (recorder && opts.save) {
+      try {
+        await recorder.save(opts.save, { node, createdAt: snapshot.takenAt });
+        await writeFile(join(opts.save, 'snapshot.json'), `${JSON.stringify(result, null, 2)}\n`);
+      } catch (err) {
+        throw new CliError(`cannot write bundle ${opts.save}: ${(err as Error).message}`);
+      }
+    }
+
+    // Compact JSON: a node with 100k iptables rules gives a large document; pipe to jq to read it.
+    io.stdout(isStructured(format) ? renderStructured(format, result, { compact: true }) : renderSnapshot(result, { wide: format === 'wide', paint: painter(io.colour) }));
+    if (recorder && opts.save && !isStructured(format)) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
+
+    if (opts.failOn) {
+      const min = SEVERITY_RANK[opts.failOn];
+      const hits = findings.filter((f) => SEVERITY_RANK[f.severity] >= min);
+      if (hits.length > 0) throw new CliError(`${hits.length} finding(s) at severity ${opts.failOn} or worse`, 2);
+    }
+  });
 };

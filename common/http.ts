@@ -21,13 +21,21 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 export const tokenMatches = (presented: string, expected: string): boolean =>
   expected.length > 0 && timingSafeEqual(digest(presented), digest(expected));
 
-/** An onRequest hook that requires `Authorization: Bearer <token>`. */
+/**
+ * An onRequest hook that requires `Authorization: Bearer <token>` (one of the expected tokens), or, when `altHeader` is given,
+ * the bare token in that header. The alternative exists for the Kubernetes API server's service
+ * proxy, which authenticates the caller with its own Authorization header and drops it before
+ * proxying (the kubectl plugin sends the aggregator token as X-Calico-Diag-Token).
+ */
 export const requireBearer =
-  (expected: () => string) =>
+  (expected: () => string | readonly string[], opts: { altHeader?: string } = {}) =>
   async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m?.[1] || !tokenMatches(m[1], expected())) throw new Unauthorized();
+    const alt = opts.altHeader === undefined ? undefined : request.headers[opts.altHeader.toLowerCase()];
+    const presented = m?.[1] ?? (typeof alt === 'string' ? alt.trim() : undefined);
+    const wanted = expected();
+    if (!presented || !(typeof wanted === 'string' ? [wanted] : wanted).some((t) => tokenMatches(presented, t))) throw new Unauthorized();
   };
 
 /**

@@ -11,3 +11,10 @@ export const collectProcessMetrics = (registry: Registry, prefix = ''): void => 
     registry.removeSingleMetric(`${prefix}nodejs_${name}`);
   }
 };
+
+/**
+ * A metric label value from outside data (node and device names, chain names, peers in reports):
+ * at most 128 characters of [A-Za-z0-9_.:/@+-], anything else replaced by `_`, so a value cannot
+ * smuggle control characters, quotes or new lines into an exposition or a dashboard (#16).
+ */
+export const safeLabel = (value: string): string => value.slice(0, 128).replace(/[^A-Za-z0-9_.:/@+-]/g, '_');

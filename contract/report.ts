@@ -117,6 +117,8 @@ export const ReportAccepted = z.object({
   accepted: z.literal(true),
   node: z.string(),
   seq: z.number().int(),
+  /** with node identities: the key the aggregator will present when it calls this agent */
+  agentKey: z.string().max(128).optional(),
 });
 export const SectionsRequired = z.object({
   code: z.literal('SECTIONS_REQUIRED'),

@@ -72,8 +72,12 @@ export const saveBinaries = (family: Family, backend: IptablesBackend): [string,
   return [`ip${v}tables-${backend}-save`, `ip${v}tables-save`];
 };
 
-/** Bounds for the full dumps: a big node prints tens of MB. */
-export const SAVE_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+/**
+ * Bound for one full dump. A 100k-rule node prints ~16 MB and a one-shot snapshot of it peaks at
+ * ~140 MiB; a parse holds a few times the text, so 40 MiB (~250k rules) is what fits the agent's
+ * 256 MiB memory limit. A larger dump is reported unavailable('output-too-large') (#16).
+ */
+export const SAVE_MAX_OUTPUT_BYTES = 40 * 1024 * 1024;
 export const saveTimeoutMs = (config: CollectorConfig): number => Math.max(config.timeoutMs, 60_000);
 
 /** Runs `<binary> args`, falling back to the plain binary when the specific one is missing; '' on failure (as Felix). */

@@ -5,7 +5,10 @@
  * killed with its whole process group when either is exceeded. Failures to run are typed
  * `RunError`s, never exceptions; a non-zero exit is reported as data (`exitCode`) because some
  * tools (iptables-nft-save) fail with exit 0 and others succeed with exit 1 — the caller decides.
- * Concurrency: stateless; each call owns its child process.
+ * Concurrency: each call owns its child process. The one piece of process-wide state is the set
+ * of process groups running now (`running`): they are this process's own children, so they are
+ * killed when it exits — normally, on a crash (node emits 'exit') or on a signal the entry point
+ * turns into an exit (#16: nothing the agent or the CLI starts may outlive it).
  */
 import { execa } from 'execa';
 
@@ -14,7 +17,7 @@ export interface RunRequest {
   argv: readonly [string, ...string[]];
   /** Kill the process group after this many ms. Default 10 000. */
   timeoutMs?: number;
-  /** Kill when stdout or stderr exceeds this many bytes. Default 64 MiB. */
+  /** Kill when stdout or stderr exceeds this many bytes. Default 16 MiB. */
   maxOutputBytes?: number;
   /** Written to stdin, then stdin is closed. */
   input?: string;
@@ -45,7 +48,8 @@ export type RunResult = RunOutput | RunError;
 export type CommandRunner = (req: RunRequest) => Promise<RunResult>;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** for commands that print little (ip -j, bridge -j, ipset): a few MiB even on big nodes */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 const killGroup = (pid: number | undefined): void => {
   if (pid === undefined) return;
@@ -54,6 +58,18 @@ const killGroup = (pid: number | undefined): void => {
   } catch {
     // The group is already gone.
   }
+};
+
+/** Process groups of the commands running now (see the header). */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+/** Kills the process group of every command still running; returns how many there were. */
+export const killRunningCommands = (): number => {
+  const n = running.size;
+  for (const pid of running) killGroup(pid);
+  running.clear();
+  return n;
 };
 
 /** The real runner, backed by execa. */
@@ -76,30 +92,62 @@ export const execRunner: CommandRunner = async (req) => {
       shell: false,
       reject: false,
       timeout: timeoutMs,
-      maxBuffer,
+      // output is read here, chunk by chunk, with the cap applied as it arrives (see `capture`):
+      // execa's own buffering held several times the cap before it stopped a fast writer (#16)
+      buffer: false,
       killSignal: 'SIGKILL',
       // Own process group, so a timeout kills grandchildren too (node-problem-detector's runner).
       detached: true,
       cleanup: true,
-      stripFinalNewline: false,
-      encoding: 'utf8',
       ...(req.input === undefined ? { stdin: 'ignore' as const } : { input: req.input }),
       ...(req.signal ? { cancelSignal: req.signal } : {}),
       env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       extendEnv: false,
     });
+    // execa's cleanup does not cover detached children: they are tracked and killed on exit here
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', () => void killRunningCommands());
+    }
+    let overflowed = false;
+    const capture = (stream: NodeJS.ReadableStream | null): Promise<string> =>
+      new Promise((resolve) => {
+        if (!stream) return resolve('');
+        const chunks: Buffer[] = [];
+        let total = 0;
+        stream.on('data', (chunk: Buffer) => {
+          if (overflowed) return;
+          total += chunk.length;
+          if (total > maxBuffer) {
+            overflowed = true;
+            chunks.length = 0;
+            killGroup(pid);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+    const outputs = Promise.all([capture(child.stdout), capture(child.stderr)]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
     // keep us waiting, so the whole group is killed from here.
     let groupKilled = false;
     const timer = setTimeout(() => {
       groupKilled = true;
-      killGroup(child.pid);
+      killGroup(pid);
     }, timeoutMs);
-    const result = await child.finally(() => clearTimeout(timer));
-    if (result.isMaxBuffer || result.isCanceled) killGroup(child.pid);
-    const stderr = String(result.stderr ?? '');
+    const result = await child.finally(() => {
+      clearTimeout(timer);
+      if (pid !== undefined) running.delete(pid);
+    });
+    if (result.isCanceled) killGroup(child.pid);
+    const [stdout, stderr] = await outputs;
+    if (overflowed) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
     if (result.timedOut || groupKilled) return fail('timeout', `${file} did not finish within ${timeoutMs} ms`, stderr);
-    if (result.isMaxBuffer) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
     if (result.isCanceled) return fail('aborted', `${file} was cancelled`, stderr);
     const code = (result as { code?: string }).code;
     if (code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
@@ -110,7 +158,7 @@ export const execRunner: CommandRunner = async (req) => {
     if (/permission denied|operation not permitted|you must be root/i.test(stderr) && (result.exitCode ?? 0) !== 0) {
       return fail('permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? 'permission denied'}`, stderr);
     }
-    return { ok: true, stdout: String(result.stdout ?? ''), stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
+    return { ok: true, stdout, stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);

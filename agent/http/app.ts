@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { installErrorHandler, NotFound, requireBearer } from '../../common/http.js';
+import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { CheckStatus, Finding } from '../../contract/finding.js';
 import type { Snapshot } from '../../contract/snapshot.js';
 
@@ -31,6 +32,8 @@ export interface AgentDeps {
   logger: Logger;
   registry: Registry;
   token: () => string;
+  /** the key the aggregator presents when it calls this agent (node identities, #16); '' until one is given */
+  agentKey?: () => string;
   latest: () => LatestState | null;
   /** epoch ms */
   now: () => number;
@@ -38,6 +41,8 @@ export interface AgentDeps {
   staleAfterMs: number;
   /** Plugins registered with bearer auth already applied, e.g. the captures and probes routes (agent/http/captures.ts). */
   extraRoutes?: FastifyPluginAsync[];
+  /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
+  timeouts?: ServerTimeouts;
 }
 
 export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
@@ -46,6 +51,7 @@ export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
     // probes and scrapes every few seconds would drown the log; /v1 requests are logged
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/metrics' }),
     bodyLimit: 1024 * 1024,
+    ...serverTimeoutOptions(deps.timeouts),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -68,7 +74,7 @@ export const buildAgentApp = (deps: AgentDeps): FastifyInstance => {
   });
 
   app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRequest', requireBearer(() => [deps.token(), deps.agentKey?.() ?? '']));
     v1.get('/v1/snapshot', async () => {
       const latest = deps.latest();
       if (!latest) throw new NotFound('no snapshot taken yet');

@@ -19,6 +19,7 @@ import { CaptureRequest, ProbeRequest } from '../../contract/capture.js';
 import { NotFound } from '../../common/http.js';
 import type { CaptureManager } from '../capture/manager.js';
 import { sendProbe, type SendProbeDeps } from '../capture/probe.js';
+import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
 
 export const UnknownInterface = createError('UNKNOWN_INTERFACE', '%s', 400);
 export const CaptureBusy = createError('CAPTURE_BUSY', '%s', 429);
@@ -42,7 +43,7 @@ export const capturesRoutes =
   async (app) => {
     const r = app.withTypeProvider<ZodTypeProvider>();
 
-    r.post('/v1/captures', { schema: { body: CaptureRequest } }, async (request, reply) => {
+    r.post('/v1/captures', { schema: { body: CaptureRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request, reply) => {
       const req = request.body;
       const known = deps.interfaces();
       if (known === null) throw new NoSnapshot('no snapshot yet: this node’s interfaces are unknown');
@@ -83,7 +84,7 @@ export const capturesRoutes =
       },
     );
 
-    r.post('/v1/probes', { schema: { body: ProbeRequest } }, async (request) => {
+    r.post('/v1/probes', { schema: { body: ProbeRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request) => {
       const out = await sendProbe(request.body, deps.probe);
       if (!out.ok) {
         if (out.code === 'no-snapshot') throw new NoSnapshot(out.message);

@@ -3,7 +3,8 @@
  * agents at once, send the probes from the source node once every tcpdump listens, collect the
  * records when the capture window closes, and hand everything to the pure `analyze()`.
  *
- * The aggregator calls the agents with the shared bearer token. Every agent call has its own
+ * The aggregator calls each agent with that node's credential (`token(node)`: the shared token, or
+ * with node identities the node's own key, aggregator/auth/identity.ts). Every agent call has its own
  * timeout; an agent that fails leaves its hops `not-captured` (the analysis then says
  * inconclusive rather than guessing). Stateless: the history of results is DiagnosisHistory's.
  */
@@ -28,7 +29,8 @@ export interface DiagnoseDeps {
   findings: () => readonly Finding[];
   /** the latest report's identity, mode and agent URL of a node */
   agent: (node: string) => AgentView | null;
-  token: () => string;
+  /** the credential to present to a node's agent */
+  token: (node: string) => string;
   now: () => number;
   logger: Logger;
   fetch?: typeof fetch;
@@ -44,12 +46,12 @@ const PROBE_INTERVAL_MS = 200;
 
 type CallResult<T> = { ok: true; status: number; body: T } | { ok: false; message: string };
 
-const call = async <T>(deps: DiagnoseDeps, base: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<CallResult<T>> => {
+const call = async <T>(deps: DiagnoseDeps, node: string, base: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<CallResult<T>> => {
   const f = deps.fetch ?? fetch;
   try {
     const res = await f(new URL(path, base), {
       method,
-      headers: { authorization: `Bearer ${deps.token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${deps.token(node)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -146,7 +148,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   // 1. captures on both nodes at once
   const startCapture = async (p: Plan): Promise<{ id: string | null; error: string | null }> => {
     if (!p.url || !p.request) return { id: null, error: p.url ? 'no interface to capture on' : 'agent URL unknown' };
-    const r = await call<{ id: string }>(deps, p.url, 'POST', '/v1/captures', p.request, 3000);
+    const r = await call<{ id: string }>(deps, p.node.node, p.url, 'POST', '/v1/captures', p.request, 3000);
     if (!r.ok) {
       warnings.push(`${p.node.node}: capture not started: ${r.message}`);
       return { id: null, error: r.message };
@@ -159,7 +161,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const listening = async (p: Plan, capId: string | null): Promise<void> => {
     if (!capId || !p.url) return;
     for (let i = 0; i < 30; i++) {
-      const r = await call<{ listening?: boolean; status: string }>(deps, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      const r = await call<{ listening?: boolean; status: string }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
       if (!r.ok || r.body.listening || r.body.status !== 'running') return;
       await sleep(100);
     }
@@ -171,6 +173,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const probeId = randomInt(1, 65536);
   const pr = await call<ProbeResult>(
     deps,
+    from.node.node,
     srcView.agentUrl,
     'POST',
     '/v1/probes',
@@ -188,7 +191,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     if (!capId || !p.url) return { result: null, error };
     const deadline = started + durationSeconds * 1000 + 6000;
     for (;;) {
-      const r = await call<CaptureResult>(deps, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      const r = await call<CaptureResult>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
       if (!r.ok) return { result: null, error: r.message };
       if (r.body.status !== 'running') {
         if (r.body.status === 'failed') warnings.push(`${p.node.node}: capture failed: ${r.body.error?.message ?? 'unknown'}`);

@@ -1,22 +1,30 @@
 /**
  * The aggregator's fastify app. `buildAggregatorApp(deps)` never listens (main.ts does; tests use
  * inject()). Open: /healthz, /readyz, /metrics, /docs/json. Everything under /v1 needs the bearer
- * token, including the routes extensions add (`extensions`, e.g. /v1/diagnose).
+ * token (or the same token in X-Calico-Diag-Token), including the routes extensions add
+ * (`extensions`, e.g. /v1/diagnose).
  */
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { installErrorHandler, requireBearer } from '../../common/http.js';
+import { installErrorHandler } from '../../common/http.js';
+import { sharedTokenAuthenticator, type Authenticator } from '../auth/identity.js';
+import { authenticate } from './caller.js';
+import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
 import type { Clock, CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
 import type { ReportStore } from '../store.js';
 import { queryRoutes } from './query.js';
 import { reportRoutes } from './reports.js';
+import { versionRoutes } from './version.js';
 import { Health, Ready } from './schemas.js';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
+
+/** The header the kubectl plugin sends the token in (the API server proxy drops Authorization). */
+export const TOKEN_HEADER = 'x-calico-diag-token';
 
 /** Adds routes to the authenticated /v1 scope (the bearer hook already applies). */
 export type AppExtension = (scope: FastifyInstance) => Promise<void> | void;
@@ -28,6 +36,10 @@ export interface AggregatorAppDeps {
   registry: Registry;
   /** the expected bearer token, read per request so a rotated token file takes effect */
   token: () => string;
+  /** who may call /v1 (default: the shared token); in `kubernetes` mode agents report only for their own node */
+  authenticator?: Authenticator;
+  /** the key an agent is given, with its accepted report, for the aggregator's calls to it */
+  agentKeyFor?: (node: string) => string;
   logger: Logger;
   clock: Clock;
   staleAfterIntervals: number;
@@ -36,6 +48,8 @@ export interface AggregatorAppDeps {
   maxConcurrentReports?: number;
   extensions?: readonly AppExtension[];
   version?: string;
+  /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
+  timeouts?: ServerTimeouts;
 }
 
 export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<FastifyInstance> => {
@@ -46,6 +60,7 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // node names are up to 253 characters (RFC 1123); the default 100 would answer 414 to real names
     routerOptions: { maxParamLength: 512 },
+    ...serverTimeoutOptions(deps.timeouts),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -73,12 +88,13 @@ export const buildAggregatorApp = async (deps: AggregatorAppDeps): Promise<Fasti
   open.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {
-    v1.addHook('onRequest', requireBearer(deps.token));
+    v1.addHook('onRequest', authenticate(deps.authenticator ?? sharedTokenAuthenticator(deps.token), { altHeader: TOKEN_HEADER }));
     v1.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ bearer: [] }] };
     });
     reportRoutes(v1, deps);
     queryRoutes(v1, deps);
+    versionRoutes(v1, deps);
     for (const extend of deps.extensions ?? []) await extend(v1);
   });
   return app;

@@ -21,6 +21,7 @@ import type { Finding } from '../../contract/finding.js';
 import type { ClusterMap } from '../../contract/cluster.js';
 import { DiagnosisHistory, runDiagnosis, type AgentView } from '../diagnose/orchestrate.js';
 import type { AppExtension } from './app.js';
+import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
 
 export const DiagnosisBusy = createError('DIAGNOSIS_BUSY', '%s', 429);
 export const UnknownEndpoint = createError('UNKNOWN_ENDPOINT', '%s', 404);
@@ -29,7 +30,8 @@ export interface DiagnoseRouteDeps {
   clusterMap: () => ClusterMap;
   findings: () => readonly Finding[];
   agent: (node: string) => AgentView | null;
-  token: () => string;
+  /** the credential to present to a node's agent */
+  token: (node: string) => string;
   now: () => number;
   logger: Logger;
   /** calico_diag_diagnoses_total{verdict} */
@@ -44,7 +46,7 @@ export const diagnoseExtension =
     const history = deps.history ?? new DiagnosisHistory();
     const r = scope.withTypeProvider<ZodTypeProvider>();
 
-    r.post('/v1/diagnose', { schema: { summary: 'Two-node capture diagnosis', body: DiagnoseRequest } }, async (request) => {
+    r.post('/v1/diagnose', { schema: { summary: 'Two-node capture diagnosis', body: DiagnoseRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request) => {
       if (!history.tryBegin()) throw new DiagnosisBusy('another diagnosis is running; agents capture one job at a time');
       try {
         const out = await runDiagnosis(request.body, deps);

@@ -13,6 +13,9 @@ import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metri
 import type { AggregatorAppDeps } from './app.js';
 import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
+import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
+import createError from '@fastify/error';
+import { callerOf } from './caller.js';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
   if (noted) return noted;
@@ -21,6 +24,9 @@ const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutc
   if (status === 400) return 'invalid';
   return undefined;
 };
+
+const FindingForAnotherNode = createError('FINDING_NODE_MISMATCH', '%s', 400);
+const NotThisNode = createError('NODE_IDENTITY', '%s', 403);
 
 export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
   const { store, engine, metrics, clock } = deps;
@@ -45,6 +51,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       },
       onRequestAbort: async (request) => release(request),
       preValidation: async (request) => {
+        await bodyWithin(REPORT_LIMITS)(request);
         const body = request.body as { sections?: unknown } | null | undefined;
         if (body && typeof body === 'object') rawSections.set(request, body.sections);
         const length = Number(request.headers['content-length']);
@@ -58,6 +65,18 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
     },
     async (request, reply) => {
       const report = request.body;
+      // #16: with node identities a credential reports for its own node only
+      if (deps.authenticator?.mode === 'kubernetes') {
+        const caller = callerOf(request);
+        if (caller?.kind !== 'node') throw new NotThisNode('reports need an agent credential bound to a node (its projected service-account token)');
+        if (caller.node !== report.node) throw new NotThisNode(`this credential belongs to node ${caller.node}, not to ${report.node}`);
+      }
+      // #16: an agent speaks for its own node only: a finding planted in another node's name is refused
+      const foreign = report.findings.find((f) => f.node !== report.node);
+      if (foreign) {
+        outcomes.set(request, 'invalid');
+        throw new FindingForAnotherNode(`report from ${report.node} carries a finding for node ${foreign.node} (${foreign.rule})`);
+      }
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
       for (const name of SECTION_NAMES) {
@@ -74,7 +93,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
           outcomes.set(request, 'accepted');
           if (result.restarted) log.info({ report: { node: report.node, agentId: report.agentId, seq: report.seq } }, 'agent restarted');
           engine.notify();
-          return { accepted: true as const, node: report.node, seq: report.seq };
+          return { accepted: true as const, node: report.node, seq: report.seq, ...(deps.agentKeyFor ? { agentKey: deps.agentKeyFor(report.node) } : {}) };
         }
         case 'stale':
           outcomes.set(request, 'stale');

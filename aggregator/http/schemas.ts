@@ -60,3 +60,9 @@ export const Ready = z.object({
   nodes: z.number().int(),
   lastPass: z.string().nullable(),
 });
+
+/** GET /v1/version: the aggregator's version and how many reporting nodes run each agent version. */
+export const VersionResponse = z.object({
+  version: z.string(),
+  agents: z.array(z.object({ version: z.string(), nodes: z.number().int() })),
+});

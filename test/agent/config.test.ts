@@ -47,13 +47,24 @@ describe('agent config', () => {
     expect(flags.ok && flags.config).toMatchObject({ nodeName: 'node-b', listen: { host: '::1', port: 9000 }, intervalSeconds: 5 });
   });
 
+  it('reads the interval as a duration (30s, 1m, 2m30s) from flags and env; a plain number is seconds', () => {
+    const flag = resolveAgentConfig({ nodeName: 'n', tokenFile: '/t', interval: '2m30s' }, {});
+    expect(flag.ok && flag.config.intervalSeconds).toBe(150);
+    const env = resolveAgentConfig({ nodeName: 'n', tokenFile: '/t' }, { CALICO_DIAG_INTERVAL: '1m' });
+    expect(env.ok && env.config.intervalSeconds).toBe(60);
+    const plain = resolveAgentConfig({ nodeName: 'n', tokenFile: '/t', interval: '45' }, {});
+    expect(plain.ok && plain.config.intervalSeconds).toBe(45);
+  });
+
   it.each([
+    [{ interval: '1m30' }, /--interval \/ CALICO_DIAG_INTERVAL "1m30": not a duration/],
+    [{ interval: '2h' }, /between 1 and 3600/],
     [{ interval: 'abc' }, /--interval \/ CALICO_DIAG_INTERVAL "abc"/],
     [{ interval: '0' }, /between 1 and 3600/],
     [{ listen: '9477' }, /--listen \/ CALICO_DIAG_LISTEN "9477": must be HOST:PORT/],
     [{ listen: 'h:70000' }, /port must be 1..65535/],
-    [{ nodeName: 'Node_A' }, /--node-name \/ CALICO_DIAG_NODE_NAME "Node_A": node name must be an RFC 1123/],
-    [{ aggregatorUrl: 'agg:9478' }, /--aggregator-url/],
+    [{ nodeName: 'Node_A' }, /--node \/ CALICO_DIAG_NODE_NAME "Node_A": node name must be an RFC 1123/],
+    [{ aggregatorUrl: 'agg:9478' }, /--aggregator \/ CALICO_DIAG_AGGREGATOR_URL/],
     [{ aggregatorUrl: 'ftp://agg' }, /http:\/\/ or https:\/\//],
   ])('refuses %o with a clear message', (flags, message) => {
     const r = resolveAgentConfig(flags, base);
@@ -63,7 +74,7 @@ describe('agent config', () => {
 
   it('names the missing required options', () => {
     const r = resolveAgentConfig({}, {});
-    expect(r).toEqual({ ok: false, message: '--node-name / CALICO_DIAG_NODE_NAME is required' });
+    expect(r).toEqual({ ok: false, message: '--node / CALICO_DIAG_NODE_NAME is required' });
     const t = resolveAgentConfig({ nodeName: 'n' }, {});
     expect(t).toEqual({ ok: false, message: '--token-file / CALICO_DIAG_TOKEN_FILE is required' });
   });

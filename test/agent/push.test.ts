@@ -232,7 +232,7 @@ describe('report push', () => {
     p.offer(payload({ drops: 1 }));
     await p.idle();
     expect(outcomes).toEqual(['server-error']);
-    expect(t.scheduled.map((s) => s.ms)).toEqual([5000]); // 0.5 × base 10 s
+    expect(t.scheduled.map((s) => s.ms)).toEqual([1250]); // 0.5 × base (a quarter of the 10 s interval)
     // newer results while backing off replace the pending one and send nothing
     p.offer(payload({ drops: 2 }));
     p.offer(payload({ drops: 3 }));
@@ -242,7 +242,7 @@ describe('report push', () => {
     t.fireLast();
     await p.idle();
     expect(agg.received).toHaveLength(2);
-    expect(t.scheduled.map((s) => s.ms)).toEqual([5000, 10000]);
+    expect(t.scheduled.map((s) => s.ms)).toEqual([1250, 2500]);
 
     agg.setMode('accept');
     t.fireLast();
@@ -314,6 +314,38 @@ describe('report push', () => {
     await new Promise((r) => setTimeout(r, 50));
     await p.stop();
     expect(t.scheduled).toHaveLength(0);
+  });
+
+  // #16: with node identities the aggregator opens this agent with a key it hands over on acceptance
+  it('passes on the agent key an accepted report brings back', async () => {
+    const keys: string[] = [];
+    const fetchWithKey: typeof fetch = async () => new Response(JSON.stringify({ accepted: true, node: 'node-a', seq: 0, agentKey: 'key-for-node-a' }), { status: 200 });
+    const p = make({ fetch: fetchWithKey, onAgentKey: (k) => keys.push(k) });
+    p.offer(payload());
+    await p.idle();
+    await p.stop();
+    expect(keys).toEqual(['key-for-node-a']);
+  });
+
+  // #16: after an aggregator outage the view came back only after ~5 intervals
+  it('retries within one interval however long the aggregator was down', async () => {
+    const t = manualTimers();
+    const p = make({ timers: t.timers, random: () => 0.999999 });
+    agg.setMode('error');
+    p.offer(payload());
+    await p.idle();
+    for (let i = 0; i < 40; i++) {
+      t.fireLast();
+      await p.idle();
+    }
+    expect(p.state().failures).toBe(41);
+    expect(Math.max(...t.scheduled.map((s) => s.ms))).toBeLessThan(10_000);
+    agg.setMode('accept');
+    t.fireLast();
+    await p.idle();
+    expect(outcomes.at(-1)).toBe('accepted');
+    expect(p.state()).toMatchObject({ failures: 0, backingOff: false });
+    await p.stop();
   });
 });
 

@@ -110,3 +110,46 @@ describe('snapshot assembly', () => {
     expect(snap.sections.links).toMatchObject({ reason: 'missing-binary' });
   });
 });
+
+describe('snapshot deadline and abort', () => {
+  /** a registry whose iptables collector runs one command that only ends when it is killed */
+  const hangingIptables = (): CollectorRegistry => {
+    const registry = fakeCollectors({}, []);
+    return {
+      ...registry,
+      iptables: async (h) => {
+        const r = await h.run({ argv: ['iptables-save', '-c'] });
+        return unavailable('command-failed', r.ok ? 'finished' : r.kind);
+      },
+    };
+  };
+  const hangingHost = (seen: { signal: AbortSignal | undefined }): Host => ({
+    ...host,
+    run: (req) =>
+      new Promise((resolve) => {
+        seen.signal = req.signal;
+        req.signal?.addEventListener('abort', () => resolve({ ok: false, kind: 'aborted', message: 'killed', argv: req.argv, stderr: '', durationMs: 0 }));
+      }),
+  });
+
+  // #16: a hung iptables command stalled the whole snapshot for minutes
+  it('reports a collector still running at the deadline as unavailable(timeout) and kills its command', async () => {
+    const seen: { signal: AbortSignal | undefined } = { signal: undefined };
+    const snap = await snapshotWith({ host: hangingHost(seen), collectors: hangingIptables(), deadlineMs: 50, clock: { now: () => 0, monotonic: () => performance.now() } });
+    expect(snap.sections.iptables).toMatchObject({ status: 'unavailable', reason: 'timeout' });
+    expect((snap.sections.iptables as { detail: string }).detail).toMatch(/deadline \(50 ms\)/);
+    expect(snap.sections.links.status).toBe('ok');
+    expect(seen.signal?.aborted).toBe(true);
+  });
+
+  it('ends at once when the caller aborts (shutdown), marking the unfinished collectors', async () => {
+    const seen: { signal: AbortSignal | undefined } = { signal: undefined };
+    const stop = new AbortController();
+    const pending = snapshotWith({ host: hangingHost(seen), collectors: hangingIptables(), signal: stop.signal, deadlineMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    const snap = await pending;
+    expect(snap.sections.iptables).toMatchObject({ status: 'unavailable', reason: 'timeout', detail: 'collector stopped: the agent is shutting down' });
+    expect(seen.signal?.aborted).toBe(true);
+  });
+});

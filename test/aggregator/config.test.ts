@@ -4,15 +4,15 @@ import { resolveAggregatorConfig } from '../../aggregator/config.js';
 describe('aggregator/config', () => {
   it('uses defaults for everything but the token file', () => {
     const r = resolveAggregatorConfig({ tokenFile: '/t' }, {});
-    expect(r).toEqual({ ok: true, config: { listen: { host: '0.0.0.0', port: 9478 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 32 * 1024 * 1024, kube: 'auto', maxFindingSeries: 1000 } });
+    expect(r).toEqual({ ok: true, config: { listen: { host: '0.0.0.0', port: 9478 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 32 * 1024 * 1024, kube: 'auto', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
   });
 
   it('takes env vars, and flags over env vars', () => {
     const env = { CALICO_DIAG_LISTEN: '127.0.0.1:9999', CALICO_DIAG_TOKEN_FILE: '/env-token', CALICO_DIAG_STALE_INTERVALS: '5', CALICO_DIAG_BODY_LIMIT: '8MiB', CALICO_DIAG_KUBE: 'off', CALICO_DIAG_MAX_FINDING_SERIES: '0' };
     const fromEnv = resolveAggregatorConfig({}, env);
-    expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off', maxFindingSeries: 0 } });
+    expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off', maxFindingSeries: 0, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
     const r = resolveAggregatorConfig({ listen: '[::1]:9478', staleIntervals: '2', bodyLimit: '65536', maxFindingSeries: '50' }, env);
-    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50 });
+    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
   it('names the flag and the env var of a bad or missing value', () => {
@@ -30,5 +30,12 @@ describe('aggregator/config', () => {
     expect(bad({ maxFindingSeries: '-1' })).toMatch(/^invalid --max-finding-series \/ CALICO_DIAG_MAX_FINDING_SERIES "-1": must be at least 0/);
     expect(bad({ maxFindingSeries: '1.5' })).toMatch(/--max-finding-series .*whole number/);
     expect(bad({ maxFindingSeries: '100001' })).toMatch(/at most 100000/);
+    expect(bad({ auth: 'token' })).toMatch(/--auth \/ CALICO_DIAG_AUTH "token": must be shared or kubernetes/);
+    expect(bad({ agentServiceAccount: 'no-namespace' })).toMatch(/--agent-service-account .*NAMESPACE:NAME/);
+  });
+
+  it('takes node identities from Kubernetes with --auth kubernetes', () => {
+    const r = resolveAggregatorConfig({ tokenFile: '/t', auth: 'kubernetes', agentServiceAccount: 'monitoring:cd-agent', agentAudience: 'cd' }, {});
+    expect(r.ok && r.config).toMatchObject({ auth: 'kubernetes', agentServiceAccount: 'monitoring:cd-agent', agentAudience: 'cd' });
   });
 });

@@ -364,3 +364,54 @@ describe('aggregator/http read routes', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/extra', headers: auth })).json()).toEqual({ ok: true });
   });
 });
+
+describe('aggregator/http report bounds', () => {
+  const withFinding = (r: Report, over: Partial<Report['findings'][number]>): Report => ({
+    ...r,
+    findings: [
+      {
+        id: 'tunnel-mtu/node-00000//vxlan.calico',
+        rule: 'tunnel-mtu',
+        severity: 'warning',
+        node: r.node,
+        summary: 's',
+        evidence: { seen: 'x', expected: 'y', details: {} },
+        remedy: 'r',
+        firstSeen: '2026-01-01T00:00:00.000Z',
+        lastSeen: '2026-01-01T00:00:00.000Z',
+        ...over,
+      },
+    ],
+  });
+
+  // #16: a report whose finding details nested thousands of levels deep was accepted, and the
+  // findings API then answered 500 to everyone
+  it('refuses a report nested thousands of levels deep with 400, and the findings API keeps answering', async () => {
+    const { post, get, store } = await setup();
+    // the deep part is written as text: JSON.stringify itself recurses
+    const body = JSON.stringify(withFinding(report(0, 1), { evidence: { seen: 'x', expected: 'y', details: { nested: 'DEEP' } } }));
+    const res = await post(body.replace('"DEEP"', `${'{"nested":'.repeat(5000)}{}${'}'.repeat(5000)}`));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BODY_LIMITS' });
+    expect(res.json().message).toMatch(/\$\.findings\[0\]\.evidence\.details(\.nested)+: nested deeper than 16 levels/);
+    expect(store.size).toBe(0);
+    expect((await post(report(1, 1))).statusCode).toBe(200);
+    expect((await get('/v1/findings')).statusCode).toBe(200);
+  });
+
+  it('refuses a report with a megabyte-long string', async () => {
+    const { post } = await setup();
+    const res = await post(withFinding(report(0, 1), { summary: 'x'.repeat(1024 * 1024) }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'BODY_LIMITS' });
+  });
+
+  // #16: the token's holder could plant findings in another node's name
+  it('refuses a report carrying a finding for another node', async () => {
+    const { post, store } = await setup();
+    const res = await post(withFinding(report(0, 1), { node: 'node-00001' }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'FINDING_NODE_MISMATCH' });
+    expect(store.size).toBe(0);
+  });
+});

@@ -3,7 +3,7 @@
  * listening on 127.0.0.1. It must become healthy, guard /v1 with the token, and exit 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,4 +76,62 @@ describe('calico-diag agent process', () => {
     expect(code).toBe(1);
     expect(err).toBe(`calico-diag: token file ${join(dir, 'missing')} does not exist\n`);
   });
+  // #16: a hung iptables command stalled the agent ~10 minutes (no snapshot, SIGTERM not honoured)
+  // and its children outlived it.
+  it('with a hung iptables: snapshots within the deadline, exits within 5 s of SIGTERM, leaves no child', async () => {
+    const bin = join(dir, 'hung-bin');
+    await mkdir(bin, { recursive: true });
+    const pids = join(dir, 'hung.pids');
+    for (const name of ['iptables-save', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-save', 'ip6tables-legacy-save', 'ip6tables-nft-save']) {
+      await writeFile(join(bin, name), `#!/bin/sh\necho $$ >> ${pids}\nexec sleep 600\n`);
+      await chmod(join(bin, name), 0o755);
+    }
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const p = spawn('node', ['--import', 'tsx', 'cli/main.ts', 'agent', '--node-name', 'cdc-hung', '--listen', `127.0.0.1:${port}`, '--interval', '5'], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, CALICO_DIAG_TOKEN_FILE: join(dir, 'token'), CALICO_DIAG_FELIX_HEALTH_URL: 'http://127.0.0.1:9' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let logs = '';
+    p.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    try {
+      let health: Response | null = null;
+      for (let i = 0; i < 150 && health?.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        health = await fetch(`${base}/healthz`).catch(() => null);
+      }
+      expect(health?.status, logs).toBe(200);
+      const snap = (await (await fetch(`${base}/v1/snapshot`, { headers: { authorization: 'Bearer proc-token' } })).json()) as {
+        snapshot: { sections: { iptables: { status: string; reason?: string }; links: { status: string } } };
+      };
+      expect(snap.snapshot.sections.iptables).toMatchObject({ status: 'unavailable', reason: 'timeout' });
+      expect(snap.snapshot.sections.links.status).toBe('ok');
+      // the next snapshot hangs on iptables again: stop the agent in the middle of it
+      const hungBefore = (await readFile(pids, 'utf8')).trim().split('\n').length;
+      for (let i = 0; i < 100 && (await readFile(pids, 'utf8')).trim().split('\n').length === hungBefore; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const t0 = Date.now();
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      const alive = (await readFile(pids, 'utf8'))
+        .trim()
+        .split('\n')
+        .map(Number)
+        .filter((pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+      expect(alive).toEqual([]);
+    } finally {
+      if (p.exitCode === null) p.kill('SIGKILL');
+    }
+  }, 40_000);
 });

@@ -38,6 +38,21 @@ describe('calico-diag agent', () => {
     expect(r.started[0]!.config).toMatchObject({ nodeName: 'node-a', intervalSeconds: 10, listen: { host: '127.0.0.1', port: 19477 }, aggregatorUrl: 'http://agg:9478' });
   });
 
+  it('takes --node, --aggregator and --interval 1m; the older --node-name / --aggregator-url still work, hidden from help', async () => {
+    const r = await cli(['agent', '--node', 'node-a', '--aggregator', 'http://agg:9478', '--interval', '1m', '--token-file', join(dir, 'token')]);
+    expect(r.err).toBe('');
+    expect(r.started[0]!.config).toMatchObject({ nodeName: 'node-a', aggregatorUrl: 'http://agg:9478', intervalSeconds: 60 });
+    const old = await cli(['agent', '--node-name', 'node-b', '--aggregator-url', 'http://agg:9478', '--token-file', join(dir, 'token')]);
+    expect(old.started[0]!.config).toMatchObject({ nodeName: 'node-b', aggregatorUrl: 'http://agg:9478' });
+    const both = await cli(['agent', '--node', 'a', '--node-name', 'b', '--token-file', join(dir, 'token')]);
+    expect(both).toMatchObject({ code: 1, err: 'calico-diag: --node and --node-name cannot be used together\n', started: [] });
+    const io = memoryIo();
+    expect(await runCli(['agent', '--help'], io)).toBe(0);
+    expect(io.out()).toContain('--node <name>');
+    expect(io.out()).not.toContain('--node-name');
+    expect(io.out()).not.toContain('--aggregator-url');
+  });
+
   it('refuses a missing or empty token file before starting', async () => {
     const missing = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'nope')]);
     expect(missing).toMatchObject({ code: 1, err: `calico-diag: token file ${join(dir, 'nope')} does not exist\n`, started: [] });
@@ -58,7 +73,7 @@ describe('calico-diag agent', () => {
   it('refuses bad values with the flag and env var named', async () => {
     const r = await cli(['agent', '--node-name', 'node-a', '--token-file', join(dir, 'token'), '--interval', 'soon']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^calico-diag: invalid --interval \/ CALICO_DIAG_INTERVAL "soon": must be a number of seconds\n$/);
+    expect(r.err).toMatch(/^calico-diag: invalid --interval \/ CALICO_DIAG_INTERVAL "soon": not a duration: use e.g. 500ms, 30s, 1m, 2m30s \(a plain number is seconds\)\n$/);
     expect(r.started).toEqual([]);
   });
 });

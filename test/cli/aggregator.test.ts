@@ -39,11 +39,12 @@ describe('cli aggregator', () => {
     const r = await configure(['--listen', '127.0.0.1:19478', '--stale-intervals', '4', '--kube', 'off'], { CALICO_DIAG_TOKEN_FILE: tokenFile, CALICO_DIAG_BODY_LIMIT: '1MiB' });
     expect(r.error).toBeUndefined();
     expect(r.token).toBe('proc-token');
-    expect(r.config).toEqual({ listen: { host: '127.0.0.1', port: 19478 }, tokenFile, staleIntervals: 4, bodyLimit: 1024 * 1024, kube: 'off', maxFindingSeries: 1000 });
+    expect(r.config).toEqual({ listen: { host: '127.0.0.1', port: 19478 }, tokenFile, staleIntervals: 4, bodyLimit: 1024 * 1024, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
   it('takes the finding series cap from --max-finding-series or CALICO_DIAG_MAX_FINDING_SERIES', async () => {
     expect((await configure(['--token-file', tokenFile, '--max-finding-series', '0'])).config?.maxFindingSeries).toBe(0);
+    expect((await configure(['--token-file', tokenFile, '--auth', 'kubernetes', '--agent-service-account', 'ops:cd-agent'])).config).toMatchObject({ auth: 'kubernetes', agentServiceAccount: 'ops:cd-agent' });
     expect((await configure(['--token-file', tokenFile], { CALICO_DIAG_MAX_FINDING_SERIES: '250' })).config?.maxFindingSeries).toBe(250);
     expect((await configure(['--token-file', tokenFile, '--max-finding-series', 'many'])).error).toBeInstanceOf(CliError);
   });

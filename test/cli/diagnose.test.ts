@@ -94,6 +94,29 @@ describe('calico-diag diagnose', () => {
     expect(noAgg.io.err()).toContain('--aggregator / CALICO_DIAG_AGGREGATOR_URL is required');
   });
 
+  it('-o wide adds the capture device and the sequence numbers seen; the short view has neither', async () => {
+    const short = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1'], { status: 200, body: GAP });
+    expect(short.io.out()).toMatch(/^\s+HOP\s+DIRECTION\s+NODE\s+PROBES$/m);
+    expect(short.io.out()).not.toContain('vxlan.calico');
+    const wide = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1', '-o', 'wide'], { status: 200, body: GAP });
+    expect(wide.io.out()).toMatch(/^\s+HOP\s+DIRECTION\s+NODE\s+DEVICE\s+PROBES\s+SEQS SEEN$/m);
+    expect(wide.io.out()).toMatch(/✓ +source-tunnel-out +forward +node1 +vxlan\.calico +3\/3 +1,2,3/);
+    expect(wide.code).toBe(2);
+  });
+
+  it('--duration takes whole seconds as a duration (10s, 1m is too long, 2500ms is not whole); a plain number is seconds', async () => {
+    const healthy = { ...GAP, verdict: 'healthy', gap: undefined, causes: [] };
+    const ten = await run(['--aggregator', 'http://agg:9478', '--from', 'a', '--to', 'b', '--duration', '10s', '-o', 'json'], { status: 200, body: healthy });
+    expect(JSON.parse(String(ten.seen[0]?.init?.body))).toEqual({ from: 'a', to: 'b', durationSeconds: 10 });
+    const plain = await run(['--aggregator', 'http://agg:9478', '--from', 'a', '--to', 'b', '--duration', '6'], { status: 200, body: healthy });
+    expect(JSON.parse(String(plain.seen[0]?.init?.body))).toMatchObject({ durationSeconds: 6 });
+    const long = await run(['--aggregator', 'http://agg:9478', '--from', 'a', '--to', 'b', '--duration', '1m'], { status: 200, body: healthy });
+    expect(long.io.err()).toContain('calico-diag: invalid --duration "1m": must be between 2s and 30s');
+    const frac = await run(['--aggregator', 'http://agg:9478', '--from', 'a', '--to', 'b', '--duration', '2500ms'], { status: 200, body: healthy });
+    expect(frac.io.err()).toContain('calico-diag: invalid --duration "2500ms": must be whole seconds');
+    expect([...long.seen, ...frac.seen]).toHaveLength(0);
+  });
+
   it('renderDiagnosis shows inconclusive warnings', () => {
     const text = renderDiagnosis({ ...GAP, verdict: 'inconclusive', gap: undefined, causes: [], warnings: ['node2: capture not started'] });
     expect(text).toContain('Verdict: INCONCLUSIVE');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
@@ -31,7 +32,7 @@ const NOW = Date.parse('2026-01-01T00:10:00.000Z');
 
 beforeAll(async () => {
   agg = await startAggregator({
-    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000 },
+    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
     token: TOKEN,
     logger: pino({ level: 'silent' }),
     clock: { now: () => Date.parse('2026-01-01T00:00:00.000Z'), monotonic: () => 0 },
@@ -95,6 +96,15 @@ describe('cli findings', () => {
     expect(byNode.out).toContain('1 findings (1 critical');
     const none = await run(['--aggregator', base, '--token-file', tokenFile, '--node', 'node-00001']);
     expect(none.out).toBe('no active findings\n');
+  });
+
+  it('-o wide adds last seen, the evidence and the id; -o yaml is the API answer', async () => {
+    const { out } = await run(['--aggregator', base, '--token-file', tokenFile, '-o', 'wide']);
+    expect(out.split('\n')[0]).toMatch(/^SEVERITY\s+RULE\s+NODE\s+PEER\s+SUMMARY\s+AGE\s+LAST SEEN\s+SEEN\s+EXPECTED\s+ID$/);
+    expect(out).toMatch(/CRITICAL\s+vxlan-fdb-mismatch\s+node-00000\s+node-00001\s+.*\s+a\s+b\s+vxlan-fdb-mismatch\/node-00000\/node-00001\//);
+    const yaml = await run(['--aggregator', base, '--token-file', tokenFile, '-o', 'yaml']);
+    const json = await run(['--aggregator', base, '--token-file', tokenFile, '-o', 'json']);
+    expect(parseYaml(yaml.out)).toEqual(JSON.parse(json.out));
   });
 
   it('fails with one clear line: no token, bad severity, unreachable, missing URL', async () => {

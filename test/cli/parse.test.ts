@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { memoryIo } from '../../cli/io.js';
 import { runCli } from '../../cli/main.js';
 
@@ -29,6 +30,18 @@ describe('calico-diag parse iptables-save (in-process)', () => {
     expect(io.out()).toMatch(/^tables: +2$/m);
     expect(io.out()).toMatch(/^rules: +22$/m);
     expect(io.out()).toMatch(/cali-fw-cdBr-a +7 +DROP +2 +ZgE9wGvIfVFZ6sCh +Drop if no profiles matched/);
+  });
+
+  it('-o wide adds one row per chain; -o yaml prints the --json document', async () => {
+    const wide = memoryIo(fixture('legacy-1.8.9-calico-like-v4-c.txt'));
+    expect(await runCli(['parse', 'iptables-save', '-o', 'wide'], wide)).toBe(0);
+    expect(wide.out()).toMatch(/^TABLE\s+CHAIN\s+POLICY\s+RULES\s+PACKETS\s+BYTES$/m);
+    expect(wide.out()).toMatch(/^filter\s+INPUT\s+ACCEPT\s+\d+/m);
+    const json = memoryIo(fixture('legacy-1.8.9-calico-like-v4-c.txt'));
+    const yaml = memoryIo(fixture('legacy-1.8.9-calico-like-v4-c.txt'));
+    expect(await runCli(['parse', 'iptables-save', '--json'], json)).toBe(0);
+    expect(await runCli(['parse', 'iptables-save', '-o', 'yaml'], yaml)).toBe(0);
+    expect(parseYaml(yaml.out())).toEqual(JSON.parse(json.out()));
   });
 
   it('says so when the dump has no rule counters (saved without -c)', async () => {

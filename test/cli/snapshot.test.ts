@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { Host } from '../../agent/collectors/types.js';
 import { runCli } from '../../cli/main.js';
 import { memoryIo } from '../../cli/io.js';
@@ -49,8 +50,15 @@ describe('calico-diag snapshot', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints mode, identity, collectors and findings as tables', async () => {
-    const r = await cli(['snapshot', '--node-name', 'node-a']);
+  it('prints mode, identity, collectors and findings as tables; -o wide adds tunnel MACs and collector timings', async () => {
+    const short = await cli(['snapshot', '--node', 'node-a']);
+    expect(short.code).toBe(0);
+    expect(short.out).toMatch(/^DEVICE\s+KIND\s+IP\s+MTU\s+STATE$/m);
+    expect(short.out).toMatch(/^COLLECTOR\s+STATUS$/m);
+    expect(short.out).toMatch(/^iptables\s+unavailable: missing-binary$/m);
+    expect(short.out).not.toContain('66:');
+    // the older --node-name spelling still works (hidden alias)
+    const r = await cli(['snapshot', '--node-name', 'node-a', '-o', 'wide']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^node:\s+node-a$/m);
@@ -58,7 +66,8 @@ describe('calico-diag snapshot', () => {
     expect(r.out).toMatch(/^vxlan\.calico\s+vxlan\s+\S+\s+66:/m);
     expect(r.out).toMatch(/^links\s+ok\s/m);
     expect(r.out).toMatch(/^iptables\s+unavailable: missing-binary\s/m);
-    expect(r.out).toMatch(/^RULE\s+SEVERITY\s+SUMMARY$/m);
+    expect(short.out).toMatch(/^RULE\s+SEVERITY\s+SUMMARY$/m);
+    expect(r.out).toMatch(/^RULE\s+SEVERITY\s+PEER\s+SUMMARY\s+SEEN\s+EXPECTED$/m);
   });
 
   it('--json prints the snapshot, checks and findings', async () => {
@@ -72,6 +81,37 @@ describe('calico-diag snapshot', () => {
     expect(body.snapshot.identity.tunnels[0]).toMatchObject({ device: 'vxlan.calico', kind: 'vxlan', vni: 4096 });
     expect(body.checks.length).toBeGreaterThan(5);
     expect(body.checks.some((c: { status: string }) => c.status === 'unknown')).toBe(true);
+  });
+
+  it('-o yaml prints the same document as -o json; --json with -o yaml is refused', async () => {
+    const json = await cli(['snapshot', '-o', 'json', '--node', 'node-a']);
+    const yaml = await cli(['snapshot', '-o', 'yaml', '--node', 'node-a']);
+    expect(yaml.code).toBe(0);
+    expect(parseYaml(yaml.out)).toEqual(JSON.parse(json.out));
+    const both = await cli(['snapshot', '--json', '-o', 'yaml']);
+    expect(both).toMatchObject({ code: 1, err: 'calico-diag: --json and -o yaml contradict each other\n' });
+  });
+
+  it('--timeout takes a duration (a plain number is seconds); the hidden --timeout-ms keeps milliseconds', async () => {
+    const timeoutOf = async (args: string[]) => {
+      const seen: number[] = [];
+      const host = (): Host => {
+        const h = fixtureHost();
+        return { ...h, run: async (req) => (seen.push(req.timeoutMs ?? -1), h.run(req)) };
+      };
+      const io = memoryIo();
+      const code = await runCli(['snapshot', '--node', 'n', ...args], io, { snapshot: { host, env: {}, clock } });
+      return { code, err: io.err(), timeout: seen[0] };
+    };
+    expect((await timeoutOf([])).timeout).toBe(10_000);
+    expect((await timeoutOf(['--timeout', '2m30s'])).timeout).toBe(150_000);
+    expect((await timeoutOf(['--timeout', '3'])).timeout).toBe(3000);
+    expect((await timeoutOf(['--timeout', '500ms'])).timeout).toBe(500);
+    expect((await timeoutOf(['--timeout-ms', '750'])).timeout).toBe(750);
+    const bad = await timeoutOf(['--timeout', '5x']);
+    expect(bad).toMatchObject({ code: 1, timeout: undefined });
+    expect(bad.err).toBe('calico-diag: invalid --timeout "5x": not a duration: use e.g. 500ms, 30s, 1m, 2m30s (a plain number is seconds)\n');
+    expect((await timeoutOf(['--timeout', '11m'])).err).toMatch(/must be between 1ms and 600s/);
   });
 
   it('--save writes a bundle that --from replays to the same snapshot', async () => {

@@ -13,10 +13,11 @@ import { join, relative } from 'node:path';
 import { ServiceMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ClusterRole, ClusterRoleBinding, Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
+import { KUBE_DEFAULTS } from '../../cli/kubectl.js';
 import { parseAllDocuments } from 'yaml';
 
 const dir = join(import.meta.dirname, '../../manifests');
@@ -36,6 +37,7 @@ const models: Record<string, new (o: never) => Validatable> = {
   'apps/v1/Deployment': Deployment,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
   'scheduling.k8s.io/v1/PriorityClass': PriorityClass,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
@@ -217,7 +219,19 @@ describe('manifests', () => {
     const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}:${[...r.verbs].sort().join(',')}`)));
     expect(grants.sort()).toEqual(['/nodes', '/pods', 'crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`));
-    expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toEqual([]);
+    // the only namespaced Role is the users' viewer Role (below), and no binding is shipped
+    expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['calico-diag-viewer']);
+    expect(objects.filter((o) => o.kind === 'RoleBinding')).toEqual([]);
+  });
+
+  it('RBAC: calico-diag-viewer may only proxy to the aggregator Service and read the token Secret (#13 kubectl plugin)', () => {
+    const role = find('Role', 'calico-diag-viewer') as unknown as { rules: { apiGroups: string[]; resources: string[]; resourceNames: string[]; verbs: string[] }[] };
+    const grants = role.rules.flatMap((r) => r.resources.flatMap((res) => r.resourceNames.map((n) => `${r.apiGroups.join(',')}/${res}/${n}:${[...r.verbs].sort().join(',')}`)));
+    expect(grants.sort()).toEqual(['/secrets/calico-diag-token:get', '/services/proxy/http:calico-diag-aggregator:9478:create,get']);
+    // the names the plugin uses are the Service's and the Secret's
+    const svc = find('Service', 'calico-diag-aggregator') as unknown as { spec: { ports: { port: number }[] } };
+    expect(svc.spec.ports[0]!.port).toBe(KUBE_DEFAULTS.port);
+    expect(KUBE_DEFAULTS).toMatchObject({ namespace: 'calico-diag', service: 'calico-diag-aggregator', secret: 'calico-diag-token' });
   });
 
   it('RBAC verbs match the API calls of aggregator/k8s/datastore.ts', () => {

@@ -50,6 +50,7 @@ describe('CaptureManager', () => {
     const second = m.start(req());
     expect(second).toMatchObject({ ok: false, code: 'busy' });
     expect(m.get('cap-1')?.status).toBe('running');
+    for (let i = 0; i < 200 && runner.calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 20));
     expect(runner.calls).toHaveLength(1);
     runner.release();

@@ -73,7 +73,7 @@ describe('detectIptablesBackend (IO through a fake runner)', () => {
     });
     expect(await detectIptablesBackend(host, config)).toMatchObject({ backend: 'nft' });
     expect(run.calls.map((c) => c.argv.join(' '))).toContain('ip6tables-save -t mangle');
-    expect(run.calls.every((c) => c.maxOutputBytes === 256 * 1024 * 1024)).toBe(true);
+    expect(run.calls.every((c) => c.maxOutputBytes === 40 * 1024 * 1024)).toBe(true);
   });
 
   it('a failing command counts as empty output (Felix ignores Output() errors) → legacy on a tie', async () => {

@@ -83,7 +83,7 @@ describe('collectIptables', () => {
     expect(d.warnings).toEqual([]);
     // the save commands get the generous bounds
     const save = run.calls.find((c) => c.argv.join(' ') === 'iptables-legacy-save -c');
-    expect(save?.maxOutputBytes).toBe(256 * 1024 * 1024);
+    expect(save?.maxOutputBytes).toBe(40 * 1024 * 1024);
     expect(save?.timeoutMs).toBeGreaterThanOrEqual(60_000);
   });
 

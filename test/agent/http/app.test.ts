@@ -85,3 +85,46 @@ describe('agent HTTP API', () => {
     expect(res.json()).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('agent HTTP server timeouts', () => {
+  // #16: no request timeouts: a client that never finishes its request held the socket forever
+  it('answers 408 and closes a connection whose request never completes', async () => {
+    const registry = new Registry();
+    const app = buildAgentApp({
+      logger: pino({ level: 'silent' }),
+      registry,
+      token: () => 's3cret',
+      latest: () => state,
+      now: () => T0,
+      staleAfterMs: 60_000,
+      timeouts: { requestMs: 500, headersMs: 300, idleMs: 2_000, keepAliveMs: 500, checkEveryMs: 100 },
+    });
+    const address = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+    try {
+      const { connect } = await import('node:net');
+      const s = connect(Number(address.port), address.hostname);
+      let answer = '';
+      s.on('data', (d) => (answer += d.toString()));
+      await new Promise((r) => s.once('connect', r));
+      s.write('GET /v1/snapshot HTTP/1.1\r\nHost: x\r\n');
+      await new Promise((r) => s.once('close', r));
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('agent credentials', () => {
+  // #16: with node identities the aggregator calls an agent with that node's own key
+  it('opens /v1 to the agent key the aggregator gave, as to the token', async () => {
+    let key = '';
+    const app = buildAgentApp({ logger: pino({ level: 'silent' }), registry: new Registry(), token: () => 's3cret', agentKey: () => key, latest: () => state, now: () => T0, staleAfterMs: 60_000 });
+    const get = (token: string) => app.inject({ method: 'GET', url: '/v1/snapshot', headers: { authorization: `Bearer ${token}` } });
+    expect((await get('node-key')).statusCode).toBe(401);
+    key = 'node-key';
+    expect((await get('node-key')).statusCode).toBe(200);
+    expect((await get('s3cret')).statusCode).toBe(200);
+    expect((await get('other-node-key')).statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The output conventions every read command shares: `-o, --output table|wide|json|yaml` (`--json`
+ * is kept as another spelling of `-o json`), JSON/YAML serialisation, and duration flags.
+ * `table` is the short view (the key columns); `wide` adds the details.
+ */
+import { Option, type Command } from 'commander';
+import { Document, Scalar, visit } from 'yaml';
+import { parseDuration } from '../common/duration.js';
+import { CliError } from './io.js';
+
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface OutputFlags {
+  output?: OutputFormat;
+  json?: boolean;
+}
+
+/** Adds `-o, --output` and `--json` to a read command. */
+export const addOutputOptions = (cmd: Command): Command =>
+  cmd
+    .addOption(new Option('-o, --output <format>', 'output format: table (short), wide (details), json or yaml').choices(OUTPUT_FORMATS))
+    .option('--json', 'same as -o json');
+
+export const outputFormat = (opts: OutputFlags): OutputFormat => {
+  if (opts.json && opts.output !== undefined && opts.output !== 'json') throw new CliError(`--json and -o ${opts.output} contradict each other`);
+  return opts.json ? 'json' : (opts.output ?? 'table');
+};
+
+export const isStructured = (f: OutputFormat): f is 'json' | 'yaml' => f === 'json' || f === 'yaml';
+
+// JSON.stringify already escapes C0 controls; DEL, C1 controls and bidi overrides are written as
+// \uXXXX as well (the same string once parsed), so a terminal never acts on report text.
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+const HAS_UNSAFE = new RegExp(JSON_UNSAFE.source);
+
+const escapeU = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** The data as JSON (pretty unless `compact`) or YAML, ending with a newline. */
+export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: { compact?: boolean } = {}): string => {
+  if (format === 'yaml') {
+    // the yaml package escapes C0 controls in double-quoted scalars but writes C1 controls and
+    // bidi overrides raw, even in plain scalars: every scalar (key or value) holding one is made
+    // double-quoted, and those characters are then written as \uXXXX escapes.
+    const doc = new Document(data);
+    visit(doc, {
+      Scalar(_key, node: Scalar) {
+        if (typeof node.value === 'string' && HAS_UNSAFE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+      },
+    });
+    return doc.toString({ lineWidth: 0 }).replace(JSON_UNSAFE, escapeU);
+  }
+  const json = opts.compact ? JSON.stringify(data) : JSON.stringify(data, null, 2);
+  return `${json.replace(JSON_UNSAFE, escapeU)}\n`;
+};
+
+/** A duration flag in milliseconds, or a CliError naming the flag. */
+export const durationFlag = (flag: string, value: string, plainUnit: 'ms' | 's', range: { minMs: number; maxMs: number }): number => {
+  const d = parseDuration(value, plainUnit);
+  if (!d.ok) throw new CliError(`invalid ${flag} ${JSON.stringify(value)}: ${d.message}`);
+  if (d.ms < range.minMs || d.ms > range.maxMs) throw new CliError(`invalid ${flag} ${JSON.stringify(value)}: must be between ${fmt(range.minMs)} and ${fmt(range.maxMs)}`);
+  return d.ms;
+};
+
+const fmt = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
