@@ -7,6 +7,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * user. `npm run test:unit` / `npm run test:root` run one each; `npx vitest run` runs both, unit first.
  */
 const ROOT_TESTS = ['test/lab/**/*.test.ts', 'test/**/*.netns.test.ts', 'test/**/*.real.test.ts'];
+// The corpus suite reads ../shared/corpus in place and has its own config (vitest.corpus.config.ts,
+// `npm run test:corpus`): `npm test` needs nothing beside the repository (#13).
+const CORPUS_TESTS = 'test/corpus/**';
 
 export default defineConfig({
   test: {
@@ -17,13 +20,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...ROOT_TESTS] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CORPUS_TESTS, ...ROOT_TESTS] },
       },
       {
         extends: true,
         // The root tests share one kernel: `npm run test:root` runs their files one at a time
         // (--no-file-parallelism), and after the unit project when both run together.
-        test: { name: 'root', include: ROOT_TESTS, sequence: { groupOrder: 1 } },
+        test: { name: 'root', include: ROOT_TESTS, exclude: [...configDefaults.exclude, CORPUS_TESTS], sequence: { groupOrder: 1 } },
       },
     ],
   },

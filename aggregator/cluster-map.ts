@@ -18,11 +18,27 @@ import type { CorrelateInput, NodeState } from './correlate/types.js';
 import type { EntryTable } from './entry-table.js';
 import { parseCidr, parseIPv4, type Cidr } from './correlate/net.js';
 
-/** Calico's all-hosts ipsets, by address family. */
+/** Calico's all-hosts ipsets, by address family: what reports without encapGuards are checked against. */
 export const HOST_SET_NAMES = {
   inet: ['cali40all-hosts-net', 'felix-calico-hosts-4'],
   inet6: ['cali60all-hosts-net', 'felix-calico-hosts-6'],
 } as const;
+
+/**
+ * The sets that decide which peers may send the node encapsulated traffic, per family, as groups
+ * of names a peer must be in one of (#15): one group per distinct set its iptables section's
+ * encapGuards name (none when no rule guards that family); a report without encapGuards (an older
+ * agent, or iptables unreadable) falls back to one group of Calico's fixed all-hosts names.
+ */
+export const allowedSetGroups = (st: NodeState): { inet: string[][]; inet6: string[][]; fromGuards: boolean } => {
+  const ipt = st.report.sections.iptables;
+  const guards = ipt.status === 'ok' ? ipt.data.encapGuards : undefined;
+  if (guards === undefined) return { inet: [[...HOST_SET_NAMES.inet]], inet6: [[...HOST_SET_NAMES.inet6]], fromGuards: false };
+  const inet = new Set<string>();
+  const inet6 = new Set<string>();
+  for (const g of guards) (g.family === 'ipv4' ? inet : inet6).add(g.set);
+  return { inet: [...inet].map((n) => [n]), inet6: [...inet6].map((n) => [n]), fromGuards: true };
+};
 
 export interface IndexedNode {
   /** position in ClusterIndex.nodes and ClusterMap.nodes */
@@ -138,14 +154,15 @@ const tunnelsOf = (st: NodeState): Tunnel[] => {
 };
 
 /**
- * The members of the node's all-hosts ipset(s), or null. Read lazily: the store holds members
+ * The members of the node's allowed-hosts ipset(s) (allowedSetGroups), or null. Read lazily: the store holds members
  * packed (../entry-table.ts) and only the readers of one node's map entry (diagnose, GET
  * /v1/cluster) need them as strings; a pass builds no N² arrays for the map.
  */
 const allowedHostsOf = (st: NodeState): (() => string[]) | null => {
   const ipsets = st.report.sections.ipsets;
   if (ipsets.status !== 'ok') return null;
-  const names = new Set<string>([...HOST_SET_NAMES.inet, ...HOST_SET_NAMES.inet6]);
+  const groups = allowedSetGroups(st);
+  const names = new Set<string>([...groups.inet.flat(), ...groups.inet6.flat()]);
   const sets = ipsets.data.hostSets.filter((s) => names.has(s.name));
   if (sets.length === 0) return null;
   if (sets.length === 1) {

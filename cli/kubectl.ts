@@ -14,7 +14,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // the Kubernetes client (~70 MiB, seconds to load on a busy machine) is loaded on the first request,
@@ -42,24 +42,25 @@ export interface KubeFlags {
 
 /**
  * A fetch that sends requests to the API server with the kubeconfig's TLS settings and
- * credentials (client certificates, bearer tokens, exec plugins: KubeConfig.applyToFetchOptions).
+ * credentials (client certificates, bearer tokens, exec plugins, basic auth: KubeConfig.applyToHTTPSOptions).
  * node:http(s) rather than the global fetch, which takes no https.Agent.
  */
 export const kubeFetch =
   (kc: KubeConfig): typeof fetch =>
   async (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const opts = await kc.applyToFetchOptions({});
+    const opts: HttpsRequestOptions = {};
+    await kc.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((v, k) => void (headers[k] = v));
     // the kubeconfig's credentials (Authorization) are the API server's; they win
-    (opts.headers as unknown as Headers).forEach((v, k) => void (headers[k.toLowerCase()] = v));
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
     const body = typeof init.body === 'string' ? init.body : undefined;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     return new Promise<Response>((resolvePromise, reject) => {
       const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
         url,
-        { method: init.method ?? 'GET', headers, agent: opts.agent as HttpAgent | undefined, ...(init.signal ? { signal: init.signal } : {}) },
+        { method: init.method ?? 'GET', headers, agent: opts.agent as HttpAgent | undefined, ...(opts.auth ? { auth: opts.auth } : {}), ...(init.signal ? { signal: init.signal } : {}) },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

@@ -144,6 +144,10 @@ export const IptablesDropRule = z.object({
   matchSets: z.array(z.object({ name: z.string(), negated: z.boolean(), direction: z.string() })),
   /** the rule as iptables-save printed it (without the counter prefix) */
   rule: z.string(),
+  /** the encapsulation the rule matches (UDP to the VXLAN port, IP protocol 4), when it does (#15) */
+  encapsulation: z.enum(['vxlan', 'ipip']).optional(),
+  /** source addresses / CIDRs the rule matches (`-s`, not negated), when it names any (#15) */
+  sources: z.array(z.string()).optional(),
 });
 export type IptablesDropRule = z.infer<typeof IptablesDropRule>;
 
@@ -232,7 +236,7 @@ export const IpSet = z.object({
   members: z.array(z.string()),
 });
 export const IpSets = z.object({
-  /** Calico's host sets with their members (cali40all-hosts-net, cali60…, felix-calico-hosts-4) */
+  /** Calico's host sets with their members (cali40all-vxlan-net, cali40all-hosts-net, cali60…, felix-calico-hosts-4) */
   hostSets: z.array(IpSet),
   /** every cali* set name → member count */
   caliSetSizes: z.record(z.string(), z.number().int()),

@@ -8,7 +8,7 @@
  * on the lab only; removal restores the state Felix would have programmed.
  */
 import type { Lab, LabNode } from './topology.js';
-import { ALL_HOSTS_IPSET, UPLINK_MTU, VXLAN_MTU, caliRuleId } from './topology.js';
+import { UPLINK_MTU, VXLAN_MTU, VXLAN_PORT, caliRuleId } from './topology.js';
 
 export type FaultKind =
   | 'neighbor-mac-wrong'
@@ -17,6 +17,8 @@ export type FaultKind =
   | 'ip-forward-off'
   | 'forward-drop'
   | 'host-not-in-ipset'
+  | 'guard-set-flushed'
+  | 'encap-drop-input'
   | 'tunnel-down'
   | 'agent-killed'
   | 'felix-not-ready'
@@ -101,6 +103,12 @@ const dropRuleSpec = (peer: LabNode): string[] => [
   '-m', 'comment', '--comment', 'lab fault: drop traffic from peer block', '-j', 'DROP',
 ];
 
+/** A DROP of one peer's VXLAN packets at the top of cali-INPUT (not Felix's: a host firewall's). */
+const encapDropSpec = (peer: LabNode): string[] => [
+  '-s', `${peer.nodeIp}/32`, '-p', 'udp', '-m', 'udp', '--dport', String(VXLAN_PORT),
+  '-m', 'comment', '--comment', 'lab fault: drop VXLAN from one peer', '-j', 'DROP',
+];
+
 const sysctlW = (key: string, value: number | string) => ['sysctl', '-q', '-w', `${key}=${value}`] as const;
 
 export const FAULTS: Record<FaultKind, FaultDef> = {
@@ -166,25 +174,54 @@ export const FAULTS: Record<FaultKind, FaultDef> = {
     describe: (p) => `${p.node}: DROP rule at the top of cali-FORWARD for traffic from ${p.peer}'s block`,
     inject: async ({ lab }, p) => {
       const { n, peer } = nodes(lab, p);
-      await lab.exec(n.ns, ['iptables', '-w', '5', '-I', 'cali-FORWARD', '1', ...dropRuleSpec(peer)]);
+      await lab.exec(n.ns, [lab.flavour.iptables, '-w', '5', '-I', 'cali-FORWARD', '1', ...dropRuleSpec(peer)]);
     },
     remove: async ({ lab }, p) => {
       const { n, peer } = nodes(lab, p);
-      await lab.exec(n.ns, ['iptables', '-w', '5', '-D', 'cali-FORWARD', ...dropRuleSpec(peer)]);
+      await lab.exec(n.ns, [lab.flavour.iptables, '-w', '5', '-D', 'cali-FORWARD', ...dropRuleSpec(peer)]);
     },
     expected: (p) => ({ rule: 'iptables-drops-rising', node: p.node }),
     traffic: BREAKS,
   },
   'host-not-in-ipset': {
     kind: 'host-not-in-ipset',
-    describe: (p) => `${p.node}: ${p.peer}'s node IP missing from ${ALL_HOSTS_IPSET}`,
+    // the set guarding VXLAN: cali40all-vxlan-net (current Felix) or cali40all-hosts-net (older)
+    describe: (p) => `${p.node}: ${p.peer}'s node IP missing from the set guarding VXLAN`,
     inject: async ({ lab }, p) => {
       const { n, peer } = nodes(lab, p);
-      await lab.exec(n.ns, ['ipset', 'del', ALL_HOSTS_IPSET, peer.nodeIp]);
+      await lab.exec(n.ns, ['ipset', 'del', lab.flavour.guardSet, peer.nodeIp]);
     },
     remove: async ({ lab }, p) => {
       const { n, peer } = nodes(lab, p);
-      await lab.exec(n.ns, ['ipset', 'add', '-exist', ALL_HOSTS_IPSET, peer.nodeIp]);
+      await lab.exec(n.ns, ['ipset', 'add', '-exist', lab.flavour.guardSet, peer.nodeIp]);
+    },
+    expected: (p) => ({ rule: 'host-not-in-allowed-set', node: p.node, peer: p.peer }),
+    traffic: BREAKS,
+  },
+  'guard-set-flushed': {
+    kind: 'guard-set-flushed',
+    describe: (p) => `${p.node}: the set guarding VXLAN flushed (every peer's VXLAN dropped)`,
+    inject: async ({ lab }, p) => {
+      await lab.exec(lab.node(p.node).ns, ['ipset', 'flush', lab.flavour.guardSet]);
+    },
+    remove: async ({ lab }, p) => {
+      const n = lab.node(p.node);
+      for (const m of lab.nodes) await lab.exec(n.ns, ['ipset', 'add', '-exist', lab.flavour.guardSet, m.nodeIp]);
+    },
+    // a local check: the set is empty for every peer, so the finding names the set, not a peer
+    expected: (p) => ({ rule: 'ipset-all-hosts-missing', node: p.node }),
+    traffic: BREAKS,
+  },
+  'encap-drop-input': {
+    kind: 'encap-drop-input',
+    describe: (p) => `${p.node}: DROP of ${p.peer}'s VXLAN packets (source its node IP) at the top of cali-INPUT`,
+    inject: async ({ lab }, p) => {
+      const { n, peer } = nodes(lab, p);
+      await lab.exec(n.ns, [lab.flavour.iptables, '-w', '5', '-I', 'cali-INPUT', '1', ...encapDropSpec(peer)]);
+    },
+    remove: async ({ lab }, p) => {
+      const { n, peer } = nodes(lab, p);
+      await lab.exec(n.ns, [lab.flavour.iptables, '-w', '5', '-D', 'cali-INPUT', ...encapDropSpec(peer)]);
     },
     expected: (p) => ({ rule: 'host-not-in-allowed-set', node: p.node, peer: p.peer }),
     traffic: BREAKS,

@@ -10,6 +10,9 @@ export const REQUIRED_TOOLS: ReadonlyArray<{ name: string; argv: readonly [strin
   { name: 'bridge (iproute2)', argv: ['bridge', '-V'] },
   { name: 'iptables', argv: ['iptables', '-V'] },
   { name: 'iptables-restore', argv: ['iptables-restore', '--version'] },
+  // the lab writes current Felix's rules with iptables-nft and older Felix's with iptables-legacy (#15)
+  { name: 'iptables-nft-restore', argv: ['iptables-nft-restore', '--version'] },
+  { name: 'iptables-legacy-restore', argv: ['iptables-legacy-restore', '--version'] },
   { name: 'ipset', argv: ['ipset', '-v'] },
   { name: 'sysctl', argv: ['sysctl', '-V'] },
   { name: 'ping', argv: ['ping', '-V'] },

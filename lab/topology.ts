@@ -6,10 +6,17 @@
  *                         vxlan.calico (VNI 4096, dstport 4789, nolearning, MTU 1450,
  *                         MAC 66:+sha1(node)[0:5]) with tunnel IP = first address of the block
  *                         10.244.N.0/26; blackhole block proto 80; per peer a route, PERMANENT
- *                         neighbour and FDB entry; ipset cali40all-hosts-net; cali-* iptables;
- *                         a Felix health stand-in on 127.0.0.1:9099
+ *                         neighbour and FDB entry; the set guarding VXLAN and cali-* iptables
+ *                         chains as a Felix release writes them (below); a Felix health
+ *                         stand-in on 127.0.0.1:9099
  *   pod ns (<p>-nNpM):    eth0 10.244.N.M/32 behind caliXXXXXXXXXXX (ee:ee:ee:ee:ee:ee, proxy_arp)
  *   aggregator ns (<p>-agg): eth0 10.213.0.100/24 on the bridge
+ *
+ * Two Felix releases (option `felix`, #15): `current` (the default; Felix 3.2x on an iptables-nft
+ * node) guards VXLAN with an ACCEPT of sources in `cali40all-vxlan-net` followed by a catch-all DROP
+ * of the remaining VXLAN packets; `legacy` (older Felix on an iptables-legacy node) with one DROP
+ * negating `cali40all-hosts-net`. Both put kubelet's KUBE-IPTABLES-HINT chain in the mangle table
+ * of their backend, as a Kubernetes node has it.
  *
  * Every address lives only inside the lab's namespaces: the root namespace's addresses, routes and
  * firewall are never touched. The prefix is `cdl` + 4 random hex digits, so labs never collide.
@@ -36,6 +43,25 @@ export const VXLAN_PORT = 4789;
 export const UPLINK_MTU = 1500;
 export const VXLAN_MTU = UPLINK_MTU - 50;
 export const ALL_HOSTS_IPSET = 'cali40all-hosts-net';
+export const ALL_VXLAN_IPSET = 'cali40all-vxlan-net';
+
+/** Which Felix the lab imitates: its rule shapes and iptables backend (#15). */
+export type FelixRelease = 'current' | 'legacy';
+export interface FelixFlavour {
+  release: FelixRelease;
+  /** the set Felix's rules admit VXLAN sources by */
+  guardSet: string;
+  /** iptables backend the rules are written with */
+  backend: 'nft' | 'legacy';
+  /** iptables / iptables-save / iptables-restore binaries of that backend */
+  iptables: string;
+  iptablesSave: string;
+  iptablesRestore: string;
+}
+export const felixFlavour = (release: FelixRelease): FelixFlavour =>
+  release === 'current'
+    ? { release, guardSet: ALL_VXLAN_IPSET, backend: 'nft', iptables: 'iptables-nft', iptablesSave: 'iptables-nft-save', iptablesRestore: 'iptables-nft-restore' }
+    : { release, guardSet: ALL_HOSTS_IPSET, backend: 'legacy', iptables: 'iptables-legacy', iptablesSave: 'iptables-legacy-save', iptablesRestore: 'iptables-legacy-restore' };
 export const WORKLOAD_MAC = 'ee:ee:ee:ee:ee:ee';
 
 export interface LabPod {
@@ -124,8 +150,25 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
   };
 };
 
+/**
+ * The rules guarding VXLAN in cali-INPUT, in the shape of the Felix release (felix/rules/static.go
+ * filterInputChain in current releases).
+ */
+const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): string[] =>
+  release === 'current'
+    ? [
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPv4 VXLAN packets from allowed hosts" -m multiport --dports ${VXLAN_PORT} -m set --match-set ${ALL_VXLAN_IPSET} src -m addrtype --dst-type LOCAL -j ACCEPT`,
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
+      ]
+    : [
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -m udp --dport ${VXLAN_PORT} -j DROP`,
+      ];
+
+/** kubelet's hint chain, which tells Felix (and our agent) which backend the node uses. */
+export const KUBE_HINT_MANGLE = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':KUBE-IPTABLES-HINT - [0:0]', 'COMMIT', ''].join('\n');
+
 /** The filter table a Calico node has, reduced to the chains the checks read. */
-export const calicoFilterRules = (): string => {
+export const calicoFilterRules = (release: FelixRelease = 'current'): string => {
   let n = 0;
   const id = (chain: string): string => caliRuleId(`${chain}/${(n += 1)}`);
   const lines = [
@@ -153,7 +196,7 @@ export const calicoFilterRules = (): string => {
     `-A cali-FORWARD -i cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-from-wl-dispatch`,
     `-A cali-FORWARD -o cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-to-wl-dispatch`,
     `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j cali-to-hep-forward`,
-    `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -m udp --dport ${VXLAN_PORT} -j DROP`,
+    ...vxlanGuardRules(release, id),
     `-A cali-INPUT -i cali+ -m comment --comment "${id('cali-INPUT')}" -g cali-wl-to-host`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
@@ -174,6 +217,8 @@ export const calicoFilterRules = (): string => {
 
 export interface Lab extends LabPlan {
   readonly sh: Sh;
+  /** the Felix release the lab imitates, its guarding set and iptables backend */
+  readonly flavour: FelixFlavour;
   /** temp directory: tokens, control files, logs */
   readonly runDir: string;
   readonly felix: Map<string, Daemon>;
@@ -202,6 +247,8 @@ export interface CreateLabOptions {
   id?: string;
   /** start the Felix health stand-in in every node (default true) */
   felixStandin?: boolean;
+  /** the Felix release whose rules and backend the nodes get (default `current`) */
+  felix?: FelixRelease;
   /**
    * install SIGINT/SIGTERM/exit teardown hooks before the first namespace exists (so Ctrl-C while
    * building still cleans up, and a process that exits without teardown leaves nothing); teardown()
@@ -226,6 +273,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
+  const flavour = felixFlavour(opts.felix ?? 'current');
   /** only what this lab created is ever deleted, so a name clash cannot take another lab down */
   const created: string[] = [];
   const createdUnderlayLast = (): string[] => [...created].reverse();
@@ -256,6 +304,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const lab: Lab = {
     ...plan,
     sh,
+    flavour,
     runDir,
     felix,
     namespaces,
@@ -334,7 +383,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     await uplink(plan.aggregatorNs, 'vagg', plan.aggregatorIp);
 
     for (const n of plan.nodes) {
-      progress(`${n.name}: uplink ${n.nodeIp}, vxlan.calico ${n.tunnelIp} (${n.vtepMac}), block ${n.block}`);
+      progress(`${n.name}: uplink ${n.nodeIp}, vxlan.calico ${n.tunnelIp} (${n.vtepMac}), block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
       await uplink(n.ns, n.underlayIf, n.nodeIp);
       for (const [k, v] of [
         ['net.ipv4.ip_forward', 1],
@@ -381,9 +430,9 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         await ip(pod.ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
       }
 
-      await exec(n.ns, ['ipset', 'create', ALL_HOSTS_IPSET, 'hash:net', 'family', 'inet']);
-      for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', ALL_HOSTS_IPSET, p.nodeIp]);
-      await exec(n.ns, ['iptables-restore', '-w', '5', '--noflush'], { input: calicoFilterRules() });
+      await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
+      for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
+      await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules(flavour.release) });
     }
 
     if (opts.felixStandin !== false) {

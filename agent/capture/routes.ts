@@ -11,6 +11,7 @@ import type { Snapshot } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { capturesRoutes } from '../http/captures.js';
 import { CaptureManager } from './manager.js';
+import { clusterTargets, ProbeLimiter } from './cluster-targets.js';
 
 export interface CaptureWiring {
   runner: CommandRunner;
@@ -21,6 +22,9 @@ export interface CaptureWiring {
   /** default: $CALICO_DIAG_CAPTURE_DIR or <tmpdir>/calico-diag-captures-<node> */
   dir?: string;
 }
+
+/** a diagnosis sends one probe; a responder retrying has room, a script looping has not */
+const PROBES_PER_MINUTE = 12;
 
 export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
   const dir = w.dir ?? process.env.CALICO_DIAG_CAPTURE_DIR ?? join(tmpdir(), `calico-diag-captures-${w.node}`);
@@ -38,6 +42,11 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
   });
   return capturesRoutes({
     manager,
+    clusterTargets: () => {
+      const snap = w.latest()?.snapshot;
+      return snap ? clusterTargets(snap) : null;
+    },
+    limiter: new ProbeLimiter(PROBES_PER_MINUTE, w.now),
     interfaces: () => links()?.map((l) => l.name) ?? null,
     probe: {
       runner: w.runner,

@@ -3,9 +3,15 @@
  * Drops by policy chains (cali-tw/fw/pi/po/pri/pro) are network policy doing its job: info. Other
  * drops (non-Calico hosts, unknown endpoint, INVALID conntrack state, …) are warnings.
  * No previous snapshot, or a counter that went down (reset / rules rewritten): nothing to say.
+ *
+ * #15: a drop that is an encapsulation guard (the iptables section's `encapGuards`: the catch-all
+ * DROP after Felix's ACCEPT of allowed sources, or the older negated-set DROP) is named as such,
+ * with its set: its packets came from sources not in that set. Counters cannot tell which sources;
+ * the aggregator's host-not-in-allowed-set names the peers missing from the set. A drop of
+ * encapsulated packets that names its sources (`-s`) says whose packets they are.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { isPolicyChain, type IptablesDropRule } from '../../contract/snapshot.js';
+import { isPolicyChain, type EncapGuard, type IptablesDropRule } from '../../contract/snapshot.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
 
@@ -15,9 +21,22 @@ const ruleKey = (r: IptablesDropRule): string =>
   `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`;
 
 
-const remedyFor = (r: IptablesDropRule): string => {
+const guardKey = (g: { family: string; table: string; chain: string }, index: number): string => `${g.family}/${g.table}/${g.chain}/${index}`;
+
+const capture = (encap: 'vxlan' | 'ipip' | undefined): string => (encap === 'ipip' ? 'ip proto 4' : encap === 'vxlan' ? 'udp port 4789' : 'udp port 4789 or ip proto 4');
+
+const remedyFor = (r: IptablesDropRule, guard: EncapGuard | undefined): string => {
   const text = r.comments.join(' ');
   const list = `\`${r.family === 'ipv6' ? 'ip6tables' : 'iptables'} -t ${r.table} -L ${r.chain} -v -n --line-numbers\``;
+  if (guard !== undefined) {
+    return (
+      `Encapsulated packets arrive from sources not in ${guard.set}. See which: \`tcpdump -ni any '${capture(guard.encapsulation)}'\` and compare the sources with \`ipset list ${guard.set}\` and \`calicoctl get node -o wide\` ` +
+      `(\`calico-diag findings --rule host-not-in-allowed-set\` names the peers missing from the set). Usually a node's autodetected IP is wrong (IP_AUTODETECTION_METHOD), a NAT/LB rewrites the source, or the set was flushed; fix the node address or restart calico-node here to reprogram the set. Watch the counter with ${list}.`
+    );
+  }
+  if (r.encapsulation !== undefined && r.sources !== undefined) {
+    return `This rule drops the ${r.encapsulation.toUpperCase()} packets of ${r.sources.join(', ')}: tunnelled pod traffic from there is lost. It is not one of Felix's rules unless its comment says so: find who added it (\`iptables-save -c | grep -- '${r.caliId ?? r.chain}'\`, firewall tools) and remove it. Watch ${list}.`;
+  }
   if (r.matchSets.some((m) => m.negated && /all-(hosts|vxlan)-net|calico-hosts/.test(m.name)) || /non-Calico hosts/i.test(text)) {
     const set = r.matchSets.find((m) => m.negated)?.name ?? 'cali40all-hosts-net';
     return (
@@ -41,6 +60,7 @@ export const iptablesDropsRising: LocalCheck = {
     if (previous === undefined || previous.sections.iptables.status !== 'ok') return { status: 'ok' };
     const before = new Map(previous.sections.iptables.data.dropRules.map((r) => [ruleKey(r), r]));
     const findings: FindingDraft[] = [];
+    const guards = new Map((n.data.iptables.encapGuards ?? []).map((g) => [guardKey(g, g.drop.index), g]));
     for (const r of n.data.iptables.dropRules) {
       const key = ruleKey(r);
       // A policy-chain rule missing from the previous snapshot stood at zero packets then
@@ -50,12 +70,20 @@ export const iptablesDropsRising: LocalCheck = {
       const delta = r.packets - prev.packets;
       const policy = isPolicyChain(r.chain);
       const comment = r.comments.join('; ');
+      const guard = guards.get(guardKey(r, r.index));
+      const where = `${r.target} rule in ${r.family} ${r.table}/${r.chain}${r.caliId !== null ? ` (cali:${r.caliId})` : ''}`;
+      const what =
+        guard !== undefined
+          ? `, the ${guard.encapsulation.toUpperCase()} guard, dropped ${delta} more packet(s) from sources not in ${guard.set}`
+          : r.encapsulation !== undefined && r.sources !== undefined
+            ? ` dropped ${delta} more ${r.encapsulation.toUpperCase()} packet(s) from ${r.sources.join(', ')}`
+            : ` dropped ${delta} more packet(s)`;
       findings.push({
         rule,
         severity: policy ? 'info' : 'warning',
         node: snapshot.node,
         subject: key,
-        summary: `${r.target} rule in ${r.family} ${r.table}/${r.chain}${r.caliId !== null ? ` (cali:${r.caliId})` : ''} dropped ${delta} more packet(s)${comment !== '' ? `: "${comment}"` : ''}`,
+        summary: `${where}${what}${comment !== '' ? `: "${comment}"` : ''}`,
         evidence: {
           seen: `packets ${prev.packets} → ${r.packets} (+${delta}) between ${previous.takenAt} and ${snapshot.takenAt}`,
           expected: policy ? 'drops only for traffic a policy is meant to deny' : 'no new drops',
@@ -70,9 +98,13 @@ export const iptablesDropsRising: LocalCheck = {
             packets: r.packets,
             previousPackets: prev.packets,
             rule: r.rule,
+            ...(guard !== undefined
+              ? { guard: { encapsulation: guard.encapsulation, form: guard.form, set: guard.set }, sources: 'not in the set; counters do not say which: see host-not-in-allowed-set' }
+              : {}),
+            ...(guard === undefined && r.encapsulation !== undefined ? { encapsulation: r.encapsulation, sources: r.sources ?? null } : {}),
           },
         },
-        remedy: remedyFor(r),
+        remedy: remedyFor(r, guard),
       });
     }
     return outcome(findings);

@@ -1,6 +1,8 @@
 /**
- * ipsets: `ipset save`, reduced to Calico's host sets (with members: what the "drop VXLAN/IPIP from
- * non-Calico hosts" rules match) and the size of every cali* set. No ipset binary is
+ * ipsets: `ipset save`, reduced to Calico's host sets (with members: the sets Felix's rules guarding
+ * encapsulated traffic match — cali40all-vxlan-net / cali60all-vxlan-net for VXLAN in current
+ * releases, cali40all-hosts-net / cali60all-hosts-net for IPIP and older VXLAN, felix-calico-hosts-4/6
+ * in the oldest; see derive/encap-guards.ts) and the size of every cali* set. No ipset binary is
  * `missing-binary`; no ipset support in the kernel ("Cannot open session to kernel") `not-present`.
  * Any other failure of `ipset save` (non-zero exit, e.g. an old ipset without `save`) falls back to
  * `ipset list` (issue #2); when that fails too, the `ipset save` failure is reported, with the
@@ -13,7 +15,14 @@ import { fromParsed, runCommand } from './run-command.js';
 
 export const IPSET_ARGV = ['ipset', 'save'] as const;
 export const IPSET_LIST_ARGV = ['ipset', 'list'] as const;
-export const HOST_SETS = ['cali40all-hosts-net', 'cali60all-hosts-net', 'felix-calico-hosts-4', 'felix-calico-hosts-6'] as const;
+export const HOST_SETS = [
+  'cali40all-vxlan-net',
+  'cali60all-vxlan-net',
+  'cali40all-hosts-net',
+  'cali60all-hosts-net',
+  'felix-calico-hosts-4',
+  'felix-calico-hosts-6',
+] as const;
 
 const classify = (stderr: string): UnavailableReason | null =>
   /cannot open session to kernel|protocol not supported|kernel support/i.test(stderr) ? 'not-present' : null;

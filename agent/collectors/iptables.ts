@@ -3,7 +3,9 @@
  * `ip[6]tables-<backend>-save -c` for both families with our own parser and reduce it to what
  * the checks need: per-family totals, builtin and cali-* chains (not the per-workload
  * cali-tw-/cali-fw-/cali-pri-/cali-pro- chains, which scale with pods), and every DROP/REJECT rule
- * with its counters, Calico rule id, comments and ipset matches.
+ * with its counters, Calico rule id, comments and ipset matches; and the rules that guard
+ * encapsulated traffic (derive/encap-guards.ts), from the rules of the non-per-workload chains
+ * that match a protocol (`iptablesPolicyRule` maps a parsed rule to the backend-neutral PolicyRule).
  *
  * Failure mapping: a family whose command or output fails is `unavailable` on its own (an IPv6
  * failure keeps IPv4 and the other way round); the section is unavailable only when both fail,
@@ -13,8 +15,10 @@
  * Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
-import { isPolicyChain, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
-import { parseIptablesSave, type IptablesDump } from '../parsers/iptables-save.js';
+import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
+import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
+import type { PolicyRule } from '../derive/policy-rule.js';
+import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
 import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
@@ -36,6 +40,61 @@ export const isSummarisedChain = (name: string, builtin: boolean): boolean =>
 const detach = (s: string): string => (s.length < 13 ? s : (' ' + s).slice(1));
 
 const firstLine = (s: string): string => s.trim().split('\n')[0]?.trim() ?? '';
+
+/** `--dport N`, `--dports a,b,c` (ranges `a:b` of up to 64 ports expanded), not negated. */
+const portsOf = (values: string[]): number[] => {
+  const out: number[] = [];
+  for (const v of values.join(',').split(',')) {
+    const [lo, hi] = v.split(':');
+    const a = Number(lo);
+    const b = hi === undefined ? a : Number(hi);
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > 65535 || b < a || b - a > 64) continue;
+    for (let p = a; p <= b; p++) out.push(p);
+  }
+  return out;
+};
+
+/** A parsed iptables-save rule as the backend-neutral PolicyRule (pure). */
+export function iptablesPolicyRule(family: FamilyName, table: string, rule: IptablesRule): PolicyRule {
+  let protocol: string | null = null;
+  const dports: number[] = [];
+  let dstTypeLocal: boolean | null = null;
+  const sources: string[] = [];
+  for (const m of ruleMatches(rule)) {
+    for (const o of m.options) {
+      if ((o.flag === '-s' || o.flag === '--source' || o.flag === '--src') && m.module === null && !o.negated) sources.push(...o.values.flatMap((v) => v.split(',')));
+      if ((o.flag === '-p' || o.flag === '--protocol') && m.module === null) protocol = o.negated ? null : (o.values[0] ?? null);
+      else if ((o.flag === '--dport' || o.flag === '--dports' || o.flag === '--destination-port' || o.flag === '--destination-ports') && !o.negated) dports.push(...portsOf(o.values));
+      else if (m.module === 'addrtype' && o.flag === '--dst-type' && o.values[0] === 'LOCAL') dstTypeLocal = !o.negated;
+    }
+  }
+  const caliId = rule.caliId;
+  return {
+    family,
+    table,
+    chain: rule.chain,
+    index: rule.index,
+    verdict: rule.target,
+    protocol,
+    dports,
+    matchSets: rule.matchSets.map((m) => ({ name: m.name, negated: m.negated, direction: m.direction })),
+    dstTypeLocal,
+    packets: rule.packets ?? 0,
+    bytes: rule.bytes ?? 0,
+    caliId,
+    comments: rule.comments.filter((c) => !(caliId !== null && c === `cali:${caliId}`)),
+    text: rule.text,
+    sources,
+  };
+}
+
+/** Cheap text test for rules that may match an encapsulation (iptables-save writes `-p X`). */
+const mayMatchEncap = (text: string): boolean => {
+  const at = text.indexOf(' -p ');
+  if (at < 0) return false;
+  const p = text.slice(at + 4, text.indexOf(' ', at + 4) >>> 0);
+  return p === 'udp' || p === '17' || p === '4' || p === 'ipencap' || p === 'ipip';
+};
 
 export interface FamilyDump {
   dump: IptablesDump;
@@ -70,11 +129,12 @@ export async function readFamily(host: Host, config: CollectorConfig, family: Fa
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
-): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number } {
+): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const idle = { count: 0 };
+  const encapCandidates: PolicyRule[] = [];
   // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
   const shared = new Map<string, string>();
   const intern = (c: string): string => {
@@ -95,18 +155,26 @@ export function summariseFamily(
         chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
       const policyChain = isPolicyChain(chain.name);
+      // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
+      // never in per-workload ones
+      const guardChain = isSummarisedChain(chain.name, chain.builtin) || chain.name.startsWith('felix-');
       for (let i = 0; i < chain.ruleCount; i++) {
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
         // (iptables-save always writes the target as `-j X`)
         const text = chain.ruleTextAt(i);
-        if (!text.includes(' -j DROP') && !text.includes(' -j REJECT')) continue;
+        const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
+        const encapText = mayMatchEncap(text);
+        if (!dropText && !(encapText && guardChain)) continue;
         const rule = chain.ruleAt(i);
         const target = rule.target;
-        if (target !== 'DROP' && target !== 'REJECT') continue;
-        if ((rule.packets ?? 0) === 0 && policyChain) {
+        const isDrop = target === 'DROP' || target === 'REJECT';
+        if (isDrop && (rule.packets ?? 0) === 0 && policyChain) {
           idle.count++;
           continue;
         }
+        const mapped = encapText ? iptablesPolicyRule(family, table.name, rule) : null;
+        if (mapped !== null && guardChain) encapCandidates.push(mapped);
+        if (!isDrop) continue;
         dropRules.push({
           family,
           table: table.name,
@@ -120,10 +188,22 @@ export function summariseFamily(
           matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
           rule: detach(rule.text),
         });
+        const encap = mapped === null ? null : encapOf(mapped);
+        if (encap !== null) {
+          const d = dropRules[dropRules.length - 1] as IptablesDropRule;
+          d.encapsulation = encap;
+          if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
+        }
       }
     }
   }
-  return { totals, chains, dropRules, idlePolicyDropRules: idle.count };
+  const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
+    ...g,
+    set: detach(g.set),
+    chain: detach(g.chain),
+    drop: { ...g.drop, caliId: g.drop.caliId === null ? null : detach(g.drop.caliId), comments: g.drop.comments.map(intern) },
+  }));
+  return { totals, chains, dropRules, idlePolicyDropRules: idle.count, encapGuards };
 }
 
 export const collectIptables: Collector<'iptables'> = async (host, config) => {
@@ -131,6 +211,7 @@ export const collectIptables: Collector<'iptables'> = async (host, config) => {
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const warnings: string[] = [];
+  const encapGuards: EncapGuard[] = [];
   let idlePolicyDropRules = 0;
   // one family at a time: its dump (and the text it points into) is garbage before the next is read
   const family = async (name: FamilyName, n: Family): Promise<Collected<FamilyTotals>> => {
@@ -139,6 +220,7 @@ export const collectIptables: Collector<'iptables'> = async (host, config) => {
     const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
+    for (const g of s.encapGuards) encapGuards.push(g);
     idlePolicyDropRules += s.idlePolicyDropRules;
     for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
     return ok(s.totals);
@@ -146,5 +228,5 @@ export const collectIptables: Collector<'iptables'> = async (host, config) => {
   const ipv4 = await family('ipv4', 4);
   const ipv6 = await family('ipv6', 6);
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
-  return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules });
+  return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules, encapGuards });
 };

@@ -28,4 +28,6 @@ export interface PolicyRule {
   comments: string[];
   /** the rule as the tool printed it */
   text: string;
+  /** source addresses / CIDRs matched (`-s`, `ip saddr`), not negated; absent when not read */
+  sources?: string[];
 }

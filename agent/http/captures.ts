@@ -19,6 +19,7 @@ import { CaptureRequest, ProbeRequest } from '../../contract/capture.js';
 import { NotFound } from '../../common/http.js';
 import type { CaptureManager } from '../capture/manager.js';
 import { sendProbe, type SendProbeDeps } from '../capture/probe.js';
+import type { ProbeLimiter } from '../capture/cluster-targets.js';
 import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
 
 export const UnknownInterface = createError('UNKNOWN_INTERFACE', '%s', 400);
@@ -28,12 +29,26 @@ export const CaptureRunning = createError('CAPTURE_RUNNING', '%s', 409);
 export const NoSnapshot = createError('NO_SNAPSHOT', '%s', 503);
 export const ProbeSourceInvalid = createError('PROBE_SOURCE_INVALID', '%s', 400);
 export const ProbeFailed = createError('PROBE_FAILED', '%s', 500);
+export const ProbeOutsideCluster = createError('PROBE_TARGET_OUTSIDE_CLUSTER', '%s', 403);
+export const ProbeLimited = createError('PROBE_LIMITED', '%s', 429);
+
+/** the header the aggregator names the person or program behind a diagnosis in */
+export const REQUESTED_BY_HEADER = 'x-calico-diag-requested-by';
+
+/** who asked, for the log: the caller's address and what the aggregator says of its own caller */
+const askedBy = (request: { ip: string; headers: Record<string, string | string[] | undefined> }) => {
+  const by = request.headers[REQUESTED_BY_HEADER];
+  return { from: request.ip, requestedBy: typeof by === 'string' ? by.slice(0, 200).replace(/[^\x20-\x7e]/g, '?') : null };
+};
 
 export interface CapturesRoutesDeps {
   manager: CaptureManager;
   /** names of this node's links from the latest snapshot; null when there is none yet */
   interfaces: () => string[] | null;
   probe: SendProbeDeps;
+  /** the cluster addresses this node may probe (latest snapshot); null when there is none yet */
+  clusterTargets: () => ((ip: string) => boolean) | null;
+  limiter: ProbeLimiter;
 }
 
 const IdParams = z.object({ id: z.string().regex(/^[a-z0-9-]{1,40}$/) });
@@ -52,6 +67,7 @@ export const capturesRoutes =
       if (new Set(req.interfaces).size !== req.interfaces.length) throw new CaptureInvalid('interfaces must be distinct');
       const started = deps.manager.start(req);
       if (!started.ok) throw started.code === 'busy' ? new CaptureBusy(started.message) : new CaptureInvalid(started.message);
+      request.log.info({ capture: { id: started.id, interfaces: req.interfaces, peers: req.peers, durationSeconds: req.durationSeconds }, askedBy: askedBy(request) }, 'capture started');
       return reply.code(202).send({ id: started.id, status: 'running' as const });
     });
 
@@ -85,7 +101,13 @@ export const capturesRoutes =
     );
 
     r.post('/v1/probes', { schema: { body: ProbeRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request) => {
-      const out = await sendProbe(request.body, deps.probe);
+      const inCluster = deps.clusterTargets();
+      if (inCluster === null) throw new NoSnapshot('no snapshot yet: this node’s cluster addresses are unknown');
+      if (!inCluster(request.body.target)) throw new ProbeOutsideCluster(`${request.body.target} is not a pod, node or tunnel address this node knows: probes go to cluster addresses only`);
+      const slot = deps.limiter.begin();
+      if ('refused' in slot) throw new ProbeLimited(slot.refused);
+      request.log.info({ probe: { target: request.body.target, source: request.body.source, count: request.body.count }, askedBy: askedBy(request) }, 'probe started');
+      const out = await sendProbe(request.body, deps.probe).finally(slot.done);
       if (!out.ok) {
         if (out.code === 'no-snapshot') throw new NoSnapshot(out.message);
         if (out.code === 'bad-source') throw new ProbeSourceInvalid(out.message);

@@ -130,7 +130,7 @@ export function scanRules(text: string, options: { release?: boolean; chunk?: nu
   const hdrAt = align16(namesAt + len + 16);
   const textAt = hdrAt + 64;
   s.reset();
-  let status = 0;
+  let status: number;
   let base = 0;
   do {
     // whole lines: up to the last line end within `chunk` characters, or the end of a longer line

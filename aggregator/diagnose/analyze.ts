@@ -164,7 +164,7 @@ const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[
         rule: 'host-not-in-allowed-set',
         node: receiver.node.node,
         fromCapture: true,
-        detail: `${receiver.node.node}'s all-hosts ipset lacks ${sender.node.node} (${senderIps.join(', ')}): Felix's rule drops its VXLAN/IPIP packets`,
+        detail: `${receiver.node.node}'s set guarding encapsulated traffic (its allowed hosts) lacks ${sender.node.node} (${senderIps.join(', ')}): Felix's guard drops its VXLAN/IPIP packets`,
       });
     }
   }

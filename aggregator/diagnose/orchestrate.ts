@@ -31,6 +31,8 @@ export interface DiagnoseDeps {
   agent: (node: string) => AgentView | null;
   /** the credential to present to a node's agent */
   token: (node: string) => string;
+  /** who asked for this diagnosis, passed to the agents for their logs */
+  requestedBy?: string;
   now: () => number;
   logger: Logger;
   fetch?: typeof fetch;
@@ -51,7 +53,7 @@ const call = async <T>(deps: DiagnoseDeps, node: string, base: string, method: '
   try {
     const res = await f(new URL(path, base), {
       method,
-      headers: { authorization: `Bearer ${deps.token(node)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${deps.token(node)}`, ...(deps.requestedBy ? { 'x-calico-diag-requested-by': deps.requestedBy } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(timeoutMs),
     });

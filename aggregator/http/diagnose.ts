@@ -21,6 +21,7 @@ import type { Finding } from '../../contract/finding.js';
 import type { ClusterMap } from '../../contract/cluster.js';
 import { DiagnosisHistory, runDiagnosis, type AgentView } from '../diagnose/orchestrate.js';
 import type { AppExtension } from './app.js';
+import { callerOf } from './caller.js';
 import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
 
 export const DiagnosisBusy = createError('DIAGNOSIS_BUSY', '%s', 429);
@@ -49,7 +50,11 @@ export const diagnoseExtension =
     r.post('/v1/diagnose', { schema: { summary: 'Two-node capture diagnosis', body: DiagnoseRequest }, preValidation: bodyWithin(REQUEST_LIMITS) }, async (request) => {
       if (!history.tryBegin()) throw new DiagnosisBusy('another diagnosis is running; agents capture one job at a time');
       try {
-        const out = await runDiagnosis(request.body, deps);
+        const caller = callerOf(request);
+        const who = caller?.kind === 'node' ? `node ${caller.node}` : 'a holder of the shared token';
+        const requestedBy = `${who} from ${request.ip}`;
+        request.log.info({ diagnose: { from: request.body.from, to: request.body.to }, requestedBy }, 'diagnosis requested');
+        const out = await runDiagnosis(request.body, { ...deps, requestedBy });
         if (!out.ok) {
           if (out.status === 404) throw new UnknownEndpoint(out.message);
           if (out.status === 409) throw new Conflict(out.message);

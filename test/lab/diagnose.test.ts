@@ -153,6 +153,16 @@ describe('two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
+  it('#15: a DROP of node1\'s VXLAN in node2\'s cali-INPUT: gap at node2\'s tunnel device (forward), cause on node2 naming node1', async () => {
+    await withFault('encap-drop-input', { node: 'node2', peer: 'node1' }, async () => {
+      const d = await diagnose('node1', pod2());
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
+      expect(d.findings.some((f) => f.rule === 'host-not-in-allowed-set' && f.node === 'node2' && f.peer === 'node1')).toBe(true);
+    });
+  }, 60_000);
+
   it('DROP rule in node2\'s cali-FORWARD: gap before node2\'s pod (forward), iptables finding on node2', async () => {
     await withFault('forward-drop', { node: 'node2', peer: 'node1' }, async () => {
       const d = await diagnose('node1', pod2());

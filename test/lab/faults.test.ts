@@ -70,7 +70,7 @@ describe('lab faults change the kernel dataplane as defined, and removal heals i
   it('the cali-FORWARD DROP rule counts the dropped pod packets', async () => {
     const n1 = L().node('node1');
     const counter = async (): Promise<number> => {
-      const save = (await L().exec(n1.ns, ['iptables-save', '-c', '-t', 'filter'])).stdout;
+      const save = (await L().exec(n1.ns, [L().flavour.iptablesSave, '-c', '-t', 'filter'])).stdout;
       const line = save.split('\n').find((l) => l.includes('-A cali-FORWARD -s 10.244.2.0/26') && l.endsWith('-j DROP'));
       const m = line?.match(/^\[(\d+):\d+\]/);
       return m ? Number(m[1]) : -1;

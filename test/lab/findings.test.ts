@@ -52,7 +52,7 @@ const pollUntil = async (
   tick?: () => Promise<void>,
 ): Promise<{ ok: boolean; last: Finding[]; elapsedMs: number }> => {
   const start = Date.now();
-  let last: Finding[] = [];
+  let last: Finding[];
   for (;;) {
     if (tick) await tick();
     last = await findings();
@@ -101,6 +101,19 @@ describe('lab end to end (agents + aggregator)', () => {
     expect(res.ok, `findings in a healthy lab:\n${brief(res.last)}`).toBe(true);
     expect(res.last.filter((f) => f.severity !== 'info')).toEqual([]);
   }, 30_000);
+
+  it('#15: the agents read current Felix\'s guard from iptables-nft: accept-then-drop on cali40all-vxlan-net, its members collected', async () => {
+    type NodeBody = { report: { sections: { iptables: { status: string; data?: { backend: string; encapGuards?: unknown[] } }; ipsets: { status: string; data?: { hostSets: Array<{ name: string; members: string[] }> } } } } };
+    const res = await P().aggregatorGet<NodeBody>('/v1/nodes/node1');
+    expect(res.status).toBe(200);
+    const ipt = res.body.report.sections.iptables;
+    expect(ipt.data?.backend).toBe('nft');
+    expect(ipt.data?.encapGuards).toEqual([
+      expect.objectContaining({ family: 'ipv4', encapsulation: 'vxlan', form: 'accept-then-drop', set: 'cali40all-vxlan-net', table: 'filter', chain: 'cali-INPUT' }),
+    ]);
+    const set = res.body.report.sections.ipsets.data?.hostSets.find((h) => h.name === 'cali40all-vxlan-net');
+    expect([...(set?.members ?? [])].sort()).toEqual(L().nodes.map((n) => n.nodeIp).sort());
+  });
 
   it('rejects queries without the token', async () => {
     const res = await L().sh.try([

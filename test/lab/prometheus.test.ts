@@ -170,9 +170,9 @@ describe('Prometheus scrapes the lab', () => {
     const peer = L().node('node2');
     const chain = 'cali-pi-_labdeny';
     const spec = ['-s', peer.pods[0]!.ip, '-d', n.pods[0]!.ip, '-m', 'comment', '--comment', 'cali:labdeny01', '-j', 'DROP'];
-    await L().exec(n.ns, ['iptables', '-w', '5', '-N', chain]);
-    await L().exec(n.ns, ['iptables', '-w', '5', '-A', chain, ...spec]);
-    await L().exec(n.ns, ['iptables', '-w', '5', '-I', 'FORWARD', '1', '-j', chain]);
+    await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-N', chain]);
+    await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-A', chain, ...spec]);
+    await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-I', 'FORWARD', '1', '-j', chain]);
     const traffic = async () => void (await L().ping(peer.pods[0]!.ns, n.pods[0]!.ip, { timeoutS: 1 }));
     try {
       // the agent sees the policy drops: an info finding of the same rule on node1
@@ -191,9 +191,9 @@ describe('Prometheus scrapes the lab', () => {
       }
       expect(await query('ALERTS{alertname="CalicoIptablesDropsRising"}')).toEqual([]);
     } finally {
-      await L().exec(n.ns, ['iptables', '-w', '5', '-D', 'FORWARD', '-j', chain]);
-      await L().exec(n.ns, ['iptables', '-w', '5', '-F', chain]);
-      await L().exec(n.ns, ['iptables', '-w', '5', '-X', chain]);
+      await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-D', 'FORWARD', '-j', chain]);
+      await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-F', chain]);
+      await L().exec(n.ns, [L().flavour.iptables, '-w', '5', '-X', chain]);
     }
   }, 120_000);
 

@@ -108,14 +108,20 @@ describe('lab wiring (real kernel)', () => {
     }
   });
 
-  it('has the all-hosts ipset with every node IP and the VXLAN drop rule in cali-INPUT', async () => {
+  it('#15: has current Felix\'s VXLAN guard by default: cali40all-vxlan-net with every node IP, its ACCEPT and the catch-all DROP, in iptables-nft', async () => {
     const n = L().nodes[2]!;
-    const set = (await L().exec(n.ns, ['ipset', 'list', 'cali40all-hosts-net'])).stdout;
+    expect(L().flavour).toMatchObject({ release: 'current', guardSet: 'cali40all-vxlan-net', backend: 'nft' });
+    const set = (await L().exec(n.ns, ['ipset', 'list', 'cali40all-vxlan-net'])).stdout;
     for (const m of L().nodes) expect(set.split('\n')).toContain(m.nodeIp);
-    const save = (await L().exec(n.ns, ['iptables-save'])).stdout;
-    expect(save).toMatch(/-A cali-INPUT -p udp -m comment --comment "cali:[^"]+" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set cali40all-hosts-net src -m udp --dport 4789 -j DROP/);
+    const save = (await L().exec(n.ns, ['iptables-nft-save'])).stdout;
+    expect(save).toMatch(
+      /-A cali-INPUT -p udp -m comment --comment "cali:[^"]+" -m comment --comment "Allow IPv4 VXLAN packets from allowed hosts" -m multiport --dports 4789 -m set --match-set cali40all-vxlan-net src -m addrtype --dst-type LOCAL -j ACCEPT\n-A cali-INPUT -p udp -m comment --comment "cali:[^"]+" -m comment --comment "Drop IPv4 VXLAN packets from non-allowed hosts" -m multiport --dports 4789 -m addrtype --dst-type LOCAL -j DROP/,
+    );
     expect(save).toMatch(/-A INPUT -m comment --comment "cali:[^"]+" -j cali-INPUT/);
     expect(save).toMatch(/-A FORWARD -m comment --comment "cali:[^"]+" -j cali-FORWARD/);
+    expect(save).toContain(':KUBE-IPTABLES-HINT - [0:0]');
+    // nothing in the legacy backend
+    expect((await L().exec(n.ns, ['iptables-legacy-save'])).stdout).not.toContain('cali-');
   });
 
   it('sets ip_forward=1, loose/off rp_filter on the node and proxy_arp on the workload veth', async () => {

@@ -1,120 +1,203 @@
 /**
- * Issue #6: no Docker engine runs here, so the images are checked piece by piece: every COPY
- * source exists in the build context (and is not excluded by .dockerignore), the entrypoint
- * resolves to a file the build produces, the base is pinned, and every Debian package named
- * exists in the archive (apt-cache, after .ci/run's apt-get update).
+ * Issue #6, #13: no Docker engine runs here, so the images are checked from their Dockerfiles (parsed
+ * with dockerfile-ast): the base is the Node of package.json's engines on Debian trixie slim, tini is
+ * PID 1, the OCI labels name the source, only production code and production dependencies reach the
+ * runtime stage (no lab/, bench/, tests), every COPY source exists in the build context, the compile
+ * the build stage runs emits what bin/ imports, and every Debian package named is in the committed
+ * list (image-packages.json) and ships the commands the agent runs.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { Copy, DockerfileParser, Label, type Instruction } from 'dockerfile-ast';
+import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 
-const root = join(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+  engines: { node: string };
+  repository: { url: string };
+};
+const listed = (JSON.parse(readFileSync(join(import.meta.dirname, 'image-packages.json'), 'utf8')) as { packages: Record<string, { commands: string[] }> }).packages;
 const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+/** The production code: what tsconfig.image.json compiles and the images run. */
+const PRODUCTION = ['agent', 'aggregator', 'cli', 'common', 'contract'];
+/** Every command the agent runs (agent/collectors, agent/capture; iptables: both backends, both families). */
+const AGENT_COMMANDS = ['ip', 'bridge', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'nft', 'ipset', 'tcpdump', 'conntrack', 'ping'];
 
-interface Parsed {
-  stages: { from: string; name?: string }[];
-  copies: { sources: string[]; fromStage: boolean }[];
-  packages: string[];
-  entrypoint: string[];
-  user: string | null;
-  labels: string;
+interface Stage {
+  image: string;
+  name: string | null;
+  instructions: Instruction[];
+}
+interface CopyOp {
+  from: string | null;
+  sources: string[];
+  dest: string;
 }
 
-const parseDockerfile = (text: string): Parsed => {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const out: Parsed = { stages: [], copies: [], packages: [], entrypoint: [], user: null, labels: '' };
-  for (const line of lines) {
-    const [instr, ...rest] = line.split(/\s+/);
-    const args = rest.filter((a) => !a.startsWith('--') || a.startsWith('--from'));
-    switch (instr?.toUpperCase()) {
-      case 'FROM':
-        out.stages.push({ from: rest[0] ?? '', ...(rest[2] ? { name: rest[2] } : {}) });
-        break;
-      case 'COPY': {
-        const fromStage = rest.some((a) => a.startsWith('--from='));
-        const plain = args.filter((a) => !a.startsWith('--from'));
-        out.copies.push({ sources: plain.slice(0, -1), fromStage });
-        break;
-      }
-      case 'RUN': {
-        const m = /apt-get install ([^&]*)/.exec(line);
-        if (m?.[1]) out.packages.push(...m[1].split(/\s+/).filter((w) => w && !w.startsWith('-')));
-        break;
-      }
-      case 'ENTRYPOINT':
-        out.entrypoint = JSON.parse(rest.join(' ')) as string[];
-        break;
-      case 'USER':
-        out.user = rest[0] ?? null;
-        break;
-      case 'LABEL':
-        out.labels += ` ${rest.join(' ')}`;
-        break;
-    }
+const stagesOf = (text: string): Stage[] => {
+  const stages: Stage[] = [];
+  for (const i of DockerfileParser.parse(text).getInstructions()) {
+    if (i.getKeyword() === 'FROM') {
+      const [image = '', as, name] = i.getArguments().map((a) => a.getValue());
+      stages.push({ image, name: as?.toUpperCase() === 'AS' ? (name ?? null) : null, instructions: [] });
+    } else stages.at(-1)?.instructions.push(i);
   }
-  return out;
+  return stages;
 };
+const of = (s: Stage, keyword: string): Instruction[] => s.instructions.filter((i) => i.getKeyword() === keyword);
+const args = (i: Instruction): string[] => i.getArguments().map((a) => a.getValue());
+const copies = (s: Stage): CopyOp[] =>
+  s.instructions
+    .filter((i): i is Copy => i instanceof Copy)
+    .map((i) => {
+      const a = args(i);
+      return { from: i.getFromFlag()?.getValue() ?? null, sources: a.slice(0, -1), dest: a.at(-1) ?? '' };
+    });
+/** Packages of the `apt-get install` commands of a stage's RUNs. */
+const aptPackages = (s: Stage): string[] =>
+  of(s, 'RUN').flatMap((i) =>
+    i.getArgumentsContent()?.split('&&').flatMap((cmd) => {
+      const words = cmd.trim().split(/\s+/);
+      return words[0] === 'apt-get' && words.includes('install') ? words.slice(words.indexOf('install') + 1).filter((w) => !w.startsWith('-')) : [];
+    }) ?? [],
+  );
+const labels = (s: Stage): Map<string, string> =>
+  new Map(s.instructions.filter((i): i is Label => i instanceof Label).flatMap((i) => i.getProperties().map((p) => [p.getName(), p.getValue() ?? ''] as const)));
+const entrypoint = (s: Stage): string[] => {
+  const e = of(s, 'ENTRYPOINT').at(-1);
+  return e ? (JSON.parse(e.getArgumentsContent() ?? '[]') as string[]) : [];
+};
+/** A COPY source, or the compile's input, that brings lab/, bench/ or tests into an image. */
+const nonProduction = (path: string): boolean => /^(\.\/)?(lab|bench|test)(\/|$)/.test(path);
+const pinnedNode = /^node:(\d+)\.\d+\.\d+-trixie-slim$/;
+const sourceUrl = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
 
-const aptKnows = (pkg: string): boolean => {
-  try {
-    return execFileSync('apt-cache', ['show', '--no-all-versions', pkg], { encoding: 'utf8', timeout: 30_000, stdio: 'pipe' }).includes(`Package: ${pkg}`);
-  } catch {
-    return false;
-  }
-};
+/** The build stage's compile: the files tsconfig.image.json takes in (imports followed) and where it writes them. */
+const imageCompile = (() => {
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const files = execFileSync(process.execPath, [tsc, '-p', 'tsconfig.image.json', '--listFilesOnly'], { cwd: root, encoding: 'utf8' })
+    .split('\n').filter((f) => f && !f.includes('/node_modules/')).map((f) => relative(root, f));
+  const shown = (p: string) => JSON.parse(execFileSync(process.execPath, [tsc, '-p', p, '--showConfig'], { cwd: root, encoding: 'utf8' })) as { compilerOptions: { outDir: string; rootDir: string }; files: string[] };
+  return { files, image: shown('tsconfig.image.json'), build: shown('tsconfig.build.json') };
+})();
 
 describe.each(['Dockerfile.agent', 'Dockerfile.aggregator'])('%s', (file) => {
-  const df = parseDockerfile(readFileSync(join(root, file), 'utf8'));
+  const stages = stagesOf(readFileSync(join(root, file), 'utf8'));
+  const runtime = stages.at(-1)!;
 
-  it('is multi-stage on a pinned Node LTS base', () => {
-    expect(df.stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of df.stages) expect(s.from).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/);
-    expect(df.labels).toContain('org.opencontainers.image.title');
+  it('is multi-stage on the Node of package.json engines (24 LTS), Debian trixie slim, pinned to a release', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    for (const s of stages) {
+      const major = pinnedNode.exec(s.image)?.[1];
+      expect(major, s.image).toBeDefined();
+      expect(Number(major)).toBe(semver.minVersion(pkg.engines.node)?.major);
+    }
+    expect(new Set(stages.map((s) => s.image)).size).toBe(1);
   });
 
-  it('copies only sources that exist in the build context', () => {
-    const fromContext = df.copies.filter((c) => !c.fromStage).flatMap((c) => c.sources);
-    expect(fromContext.length).toBeGreaterThan(0);
+  it('runs tini as PID 1 in front of node and the CLI', () => {
+    const ep = entrypoint(runtime);
+    expect(ep.slice(0, 3)).toEqual(['/usr/bin/tini', '--', 'node']);
+    expect(ep.at(-1)).toBe('/app/bin/calico-diag.js');
+    expect(aptPackages(runtime)).toContain('tini');
+  });
+
+  it('carries the OCI labels: source, title, description, licenses, version', () => {
+    const l = labels(runtime);
+    expect(l.get('org.opencontainers.image.source')).toBe(sourceUrl);
+    expect(l.get('org.opencontainers.image.title')).toMatch(/^calico-diag-(agent|aggregator)$/);
+    expect(l.get('org.opencontainers.image.description')?.length).toBeGreaterThan(20);
+    expect(l.get('org.opencontainers.image.licenses')).toBe(pkg.license);
+    expect(l.get('org.opencontainers.image.version')).toBe(pkg.version);
+  });
+
+  it('copies only sources that exist in the build context and are not in .dockerignore', () => {
+    const fromContext = stages.flatMap((s) => copies(s).filter((c) => c.from === null).flatMap((c) => c.sources));
+    expect(fromContext.length).toBeGreaterThan(5);
     for (const src of fromContext) {
       expect(existsSync(join(root, src)), `${src} exists`).toBe(true);
       expect(ignored.includes(src.replace(/\/$/, '')), `${src} is not in .dockerignore`).toBe(false);
     }
   });
 
-  it('installs production dependencies only in the runtime stage', () => {
-    expect(readFileSync(join(root, file), 'utf8')).toContain('npm prune --omit=dev');
+  it('brings no lab/, bench/ or tests into any stage; the runtime stage gets only production code and dependencies', () => {
+    const all = stages.flatMap((s) => copies(s).flatMap((c) => c.sources));
+    expect(all.filter(nonProduction)).toEqual([]);
+    expect(ignored).toEqual(expect.arrayContaining(['lab', 'bench', 'test']));
+    const named = new Map(stages.map((s) => [s.name, s] as const));
+    const fromStages = copies(runtime).filter((c) => c.from !== null);
+    expect(fromStages.map((c) => c.sources).flat().sort()).toEqual(['/src/dist', '/src/node_modules']);
+    // node_modules comes from a stage that installs production dependencies only
+    const deps = named.get(fromStages.find((c) => c.sources[0] === '/src/node_modules')?.from ?? '');
+    expect(deps && of(deps, 'RUN').map((i) => i.getArgumentsContent())).toEqual(['npm ci --omit=dev --no-audit --no-fund']);
+    // dist comes from a stage that compiles tsconfig.image.json from the production directories
+    const build = named.get(fromStages.find((c) => c.sources[0] === '/src/dist')?.from ?? '')!;
+    expect(of(build, 'RUN').map((i) => i.getArgumentsContent())).toContain('npx tsc -p tsconfig.image.json');
+    const built = copies(build).filter((c) => c.from === null).flatMap((c) => c.sources);
+    expect(built).toEqual(expect.arrayContaining([...PRODUCTION, 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.image.json', 'package-lock.json']));
+    expect(copies(runtime).filter((c) => c.from === null).flatMap((c) => c.sources).sort()).toEqual(['bin', 'package.json']);
   });
 
-  it('has an entrypoint that resolves to the built CLI', () => {
-    expect(df.entrypoint[0]).toBe('node');
-    const script = df.entrypoint.find((a) => a.endsWith('.js'))?.replace('/app/', '') ?? '';
-    expect(existsSync(join(root, script))).toBe(true);
-    const target = /import '([^']+)'/.exec(readFileSync(join(root, script), 'utf8'))?.[1] ?? '';
-    // bin/calico-diag.js imports ../dist/cli/main.js, which `npm run build` (part of npm test) produces.
-    expect(existsSync(join(root, 'bin', target))).toBe(true);
-  });
-
-  it('names only Debian packages that exist', () => {
-    for (const pkg of df.packages) expect(aptKnows(pkg), `${pkg} in Debian`).toBe(true);
+  it('names only Debian packages of the committed list (image-packages.json)', () => {
+    const named = stages.flatMap(aptPackages);
+    expect(named.length).toBeGreaterThan(0);
+    for (const p of named) expect(Object.keys(listed), `${p} listed`).toContain(p);
   });
 });
 
 describe('images', () => {
-  it('the agent carries the dataplane tools, both iptables backends included', () => {
-    const df = parseDockerfile(readFileSync(join(root, 'Dockerfile.agent'), 'utf8'));
-    expect(df.packages).toEqual(expect.arrayContaining(['iproute2', 'iptables', 'ipset', 'tcpdump', 'conntrack']));
-    // Debian's iptables package ships both backends: check its file list names them.
-    const files = execFileSync('dpkg', ['-L', 'iptables'], { encoding: 'utf8' });
-    expect(files).toMatch(/xtables-legacy-multi/);
-    expect(files).toMatch(/xtables-nft-multi/);
+  it('the build stage\'s compile takes in only production code and emits what bin/calico-diag.js imports', () => {
+    const dirs = new Set(imageCompile.files.map((f) => f.split('/')[0]));
+    expect([...dirs].sort()).toEqual(PRODUCTION);
+    expect(imageCompile.image.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });
+    const target = /import '([^']+)'/.exec(readFileSync(join(root, 'bin/calico-diag.js'), 'utf8'))?.[1] ?? '';
+    expect(target).toBe('../dist/cli/main.js');
+    expect(imageCompile.files).toContain('cli/main.ts');
+    // npm run build (tsconfig.build.json, part of npm test) compiles all of it too, to the same place
+    expect(imageCompile.build.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });
+    const built = new Set(imageCompile.build.files.map((f) => f.replace(/^\.\//, '')));
+    expect(imageCompile.files.filter((f) => !built.has(f))).toEqual([]);
   });
+
+  it('the agent image provides every command the agent runs, both iptables backends and nft included', () => {
+    const agent = stagesOf(readFileSync(join(root, 'Dockerfile.agent'), 'utf8')).at(-1)!;
+    const provided = aptPackages(agent).flatMap((p) => listed[p]?.commands ?? []);
+    expect(AGENT_COMMANDS.filter((c) => !provided.includes(c))).toEqual([]);
+  });
+
+  it('each listed package is a Debian package that ships its commands (dpkg file lists; scripts/setup.sh installs them)', () => {
+    for (const [p, { commands }] of Object.entries(listed)) {
+      const files = execFileSync('dpkg', ['-L', p], { encoding: 'utf8' }).split('\n');
+      for (const c of commands) expect(files.some((f) => new RegExp(`/s?bin/${c}$`).test(f)), `${p} ships ${c}`).toBe(true);
+    }
+    // the path the entrypoints name
+    expect(execFileSync('dpkg', ['-L', 'tini'], { encoding: 'utf8' }).split('\n')).toContain('/usr/bin/tini');
+  });
+
   it('the aggregator runs as a non-root user', () => {
-    const df = parseDockerfile(readFileSync(join(root, 'Dockerfile.aggregator'), 'utf8'));
-    expect(df.user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
+    const agg = stagesOf(readFileSync(join(root, 'Dockerfile.aggregator'), 'utf8')).at(-1)!;
+    expect(args(of(agg, 'USER').at(-1)!)[0]).toMatch(/^[1-9]\d*:[1-9]\d*$/);
   });
-  it('a parse of a Dockerfile with a missing source is caught (the check can fail)', () => {
-    const df = parseDockerfile('FROM node:20.20.2-bookworm-slim AS b\nCOPY nothing-here ./\n');
-    expect(existsSync(join(root, df.copies[0]!.sources[0]!))).toBe(false);
+
+  it('the checks can fail: an old base, a lab COPY, no tini and a missing source are seen', () => {
+    const bad = stagesOf([
+      'FROM node:20.20.2-bookworm-slim AS build',
+      'COPY lab lab',
+      'FROM node:20.20.2-bookworm-slim',
+      'RUN apt-get update && apt-get install -y --no-install-recommends iproute2 && rm -rf /var/lib/apt/lists/*',
+      'COPY --from=build /src/dist ./dist',
+      'COPY nothing-here ./',
+      'ENTRYPOINT ["node", "/app/bin/calico-diag.js"]',
+    ].join('\n'));
+    expect(pinnedNode.test(bad[0]!.image)).toBe(false);
+    expect(copies(bad[0]!).flatMap((c) => c.sources).filter(nonProduction)).toEqual(['lab']);
+    expect(aptPackages(bad[1]!)).toEqual(['iproute2']);
+    expect(entrypoint(bad[1]!)[0]).toBe('node');
+    expect(copies(bad[1]!)).toEqual([{ from: 'build', sources: ['/src/dist'], dest: './dist' }, { from: null, sources: ['nothing-here'], dest: './' }]);
+    expect(existsSync(join(root, 'nothing-here'))).toBe(false);
   });
 });

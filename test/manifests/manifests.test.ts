@@ -192,7 +192,11 @@ describe('manifests', () => {
     expect(c.readinessProbe.httpGet.path).toBe('/healthz');
     expect(c.resources.requests.memory).toBeDefined();
     expect(c.resources.limits.memory).toBeDefined();
-    expect(pod.volumes.find((v: { name: string }) => v.name === 'token').secret.secretName).toBe('calico-diag-token');
+    // #16: the agent proves its node with a projected, audience-bound token and holds no shared secret
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'identity').projected.sources).toEqual([{ serviceAccountToken: { audience: 'calico-diag', expirationSeconds: 3600, path: 'token' } }]);
+    expect(pod.volumes.some((v: { secret?: unknown }) => v.secret !== undefined)).toBe(false);
+    expect(c.env).toContainEqual({ name: 'CALICO_DIAG_TOKEN_FILE', value: '/var/run/calico-diag/identity/token' });
+    expect(c.volumeMounts).toContainEqual({ name: 'identity', mountPath: '/var/run/calico-diag/identity', readOnly: true });
   });
 
   it('aggregator: non-root, read-only root filesystem, probes', () => {
@@ -201,6 +205,7 @@ describe('manifests', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
     expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
+    expect(pod.containers[0].env).toEqual(expect.arrayContaining([{ name: 'CALICO_DIAG_AUTH', value: 'kubernetes' }, { name: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT', value: 'calico-diag:calico-diag-agent' }, { name: 'CALICO_DIAG_AGENT_AUDIENCE', value: 'calico-diag' }]));
   });
 
   it.each([
@@ -214,11 +219,11 @@ describe('manifests', () => {
     for (const c of pod.containers) expect(c.securityContext?.seccompProfile).toBeUndefined();
   });
 
-  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities', () => {
-    // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13)
+  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities, and review tokens', () => {
+    // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13); TokenReviews verify agents (#16)
     const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}:${[...r.verbs].sort().join(',')}`)));
-    expect(grants.sort()).toEqual(['/nodes', '/pods', 'crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`));
+    expect(grants.sort()).toEqual([...['/nodes', '/pods'].map((g) => `${g}:list`), 'authentication.k8s.io/tokenreviews:create', ...['crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`)]);
     // the only namespaced Role is the users' viewer Role (below), and no binding is shipped
     expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['calico-diag-viewer']);
     expect(objects.filter((o) => o.kind === 'RoleBinding')).toEqual([]);

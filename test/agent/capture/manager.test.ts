@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
 import type { CommandRunner } from '../../../agent/exec/runner.js';
@@ -50,7 +50,9 @@ describe('CaptureManager', () => {
     const second = m.start(req());
     expect(second).toMatchObject({ ok: false, code: 'busy' });
     expect(m.get('cap-1')?.status).toBe('running');
-    for (let i = 0; i < 200 && runner.calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // the first capture's command starts after its directory is made: wait for it (a fixed 20 ms
+    // was too short on a loaded machine), then see that the refused start added none
+    await vi.waitFor(() => expect(runner.calls.length).toBeGreaterThan(0), { timeout: 5_000 });
     await new Promise((r) => setTimeout(r, 20));
     expect(runner.calls).toHaveLength(1);
     runner.release();

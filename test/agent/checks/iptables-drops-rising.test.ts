@@ -59,3 +59,61 @@ describe('iptables-drops-rising', () => {
     expect(out).toEqual({ status: 'unknown', reason: "iptables: incompatible (Table `raw' is incompatible)" });
   });
 });
+
+describe('#15 iptables-drops-rising on encapsulated traffic', () => {
+  const guarded = (packets: number) =>
+    vxlanWith('iptables', (t) => {
+      const d = t.dropRules[0]!;
+      t.dropRules[0] = { ...d, index: 3, comments: ['Drop IPv4 VXLAN packets from non-allowed hosts'], matchSets: [], encapsulation: 'vxlan', packets };
+      t.encapGuards = [
+        {
+          family: 'ipv4',
+          encapsulation: 'vxlan',
+          form: 'accept-then-drop',
+          set: 'cali40all-vxlan-net',
+          table: 'filter',
+          chain: 'cali-INPUT',
+          drop: { index: 3, caliId: d.caliId, comments: ['Drop IPv4 VXLAN packets from non-allowed hosts'], packets, bytes: 0 },
+        },
+      ];
+    });
+
+  it("names current Felix's catch-all DROP as the VXLAN guard with its set, and says counters cannot name the sources", () => {
+    const out = iptablesDropsRising.run({ snapshot: { ...guarded(7), takenAt: '2026-11-21T15:00:30.000Z' }, previous: guarded(2) });
+    expect(out.status === 'finding' && out.findings).toMatchObject([
+      {
+        severity: 'warning',
+        summary:
+          'DROP rule in ipv4 filter/cali-INPUT (cali:kAv1vIcdB-ZnfUn0), the VXLAN guard, dropped 5 more packet(s) from sources not in cali40all-vxlan-net: "Drop IPv4 VXLAN packets from non-allowed hosts"',
+        evidence: { details: { guard: { encapsulation: 'vxlan', form: 'accept-then-drop', set: 'cali40all-vxlan-net' }, delta: 5 } },
+      },
+    ]);
+    const f = out.status === 'finding' ? out.findings[0]! : undefined;
+    expect(f?.remedy).toContain('ipset list cali40all-vxlan-net');
+    expect(f?.remedy).toContain('host-not-in-allowed-set');
+  });
+
+  it('a DROP of encapsulated packets that names its sources says whose packets they are', () => {
+    const withDrop = (packets: number) =>
+      vxlanWith('iptables', (t) => {
+        t.dropRules.push({
+          family: 'ipv4',
+          table: 'filter',
+          chain: 'cali-INPUT',
+          index: 1,
+          target: 'DROP',
+          packets,
+          bytes: 0,
+          caliId: null,
+          comments: [],
+          matchSets: [],
+          rule: '-A cali-INPUT -s 10.0.0.31/32 -p udp -m udp --dport 4789 -j DROP',
+          encapsulation: 'vxlan',
+          sources: ['10.0.0.31/32'],
+        });
+      });
+    const out = iptablesDropsRising.run({ snapshot: { ...withDrop(4), takenAt: '2026-11-21T15:00:30.000Z' }, previous: withDrop(0) });
+    expect(out.status === 'finding' && out.findings.map((f) => f.summary)).toEqual(['DROP rule in ipv4 filter/cali-INPUT dropped 4 more VXLAN packet(s) from 10.0.0.31/32']);
+    expect(out.status === 'finding' && out.findings[0]!.evidence.details).toMatchObject({ encapsulation: 'vxlan', sources: ['10.0.0.31/32'] });
+  });
+});

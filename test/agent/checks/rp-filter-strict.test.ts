@@ -9,7 +9,7 @@ describe('rp-filter-strict', () => {
     expect(rpFilterStrict.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });
   });
 
-  it('uses max(all, device): all=1 with tunl0=0 is strict on every watched device (rendoaw ubuntu-3)', () => {
+  it('uses max(all, device): all=1 with tunl0=0 is strict on every watched device (the recorded IPIP node ubuntu-3)', () => {
     const snap = healthyIpipSnapshot();
     const sys = snap.sections.sysctls;
     if (sys.status !== 'ok') throw new Error('fixture');

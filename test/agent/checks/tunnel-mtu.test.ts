@@ -36,7 +36,7 @@ describe('tunnel-mtu', () => {
     expect(out.status === 'finding' && out.findings[0]!.evidence.details).toMatchObject({ uplink: 'enp2s0', maxMtu: 1350 });
   });
 
-  it('flags the real rendoaw ubuntu-3 setup: tunl0 1440 on a 1400 ens3', () => {
+  it('flags a real IPIP setup (ubuntu-3): tunl0 1440 on a 1400 ens3', () => {
     const sections = editSection(healthyIpipSections(), 'links', (ls) => {
       ls.find((l) => l.name === 'tunl0')!.mtu = 1440;
     });

@@ -26,7 +26,7 @@ describe('deriveIdentity', () => {
     expect(deriveUplinks(noDefault)).toEqual(['enp2s0']);
   });
 
-  it('IPIP node (rendoaw ubuntu-3): tunl0 tunnel, proto bird blackhole block, docker0 not an uplink', () => {
+  it('IPIP node (ubuntu-3): tunl0 tunnel, proto bird blackhole block, docker0 not an uplink', () => {
     const id = deriveIdentity(healthyIpipSections());
     expect(id.uplinks).toEqual([{ name: 'ens3', mtu: 1400 }]);
     expect(id.nodeIPs).toEqual(['100.64.1.24']);

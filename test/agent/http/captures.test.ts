@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installErrorHandler, requireBearer } from '../../../common/http.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
 import { capturesRoutes } from '../../../agent/http/captures.js';
+import { ProbeLimiter } from '../../../agent/capture/cluster-targets.js';
 import type { Identity } from '../../../contract/snapshot.js';
 import { parsePcap } from '../../../agent/parsers/pcap.js';
 import { scriptedTcpdump, type ScriptedRunner } from '../capture/scripted-tcpdump.js';
@@ -28,7 +29,7 @@ let app: FastifyInstance;
 let runner: ScriptedRunner;
 let manager: CaptureManager;
 
-const build = (r: ScriptedRunner, opts: { interfaces?: string[] | null } = {}) => {
+const build = (r: ScriptedRunner, opts: { interfaces?: string[] | null; limiter?: ProbeLimiter } = {}) => {
   runner = r;
   let n = 0;
   manager = new CaptureManager({ runner: r, logger, node: 'n1', dir, now: () => 1_763_700_000_000, newId: () => `cap-${++n}` });
@@ -43,6 +44,8 @@ const build = (r: ScriptedRunner, opts: { interfaces?: string[] | null } = {}) =
         manager,
         interfaces: () => (opts.interfaces === undefined ? ['lo', 'eth0', 'vxlan.calico'] : opts.interfaces),
         probe: { runner: r, node: 'n1', now: () => 0, source: () => ({ identity, addresses: ['10.213.0.11', '10.244.1.0'] }) },
+        clusterTargets: () => (ip) => ip.startsWith('10.244.') || ip.startsWith('10.213.0.'),
+        limiter: opts.limiter ?? new ProbeLimiter(100, () => 0),
       }),
     );
   });
@@ -166,5 +169,24 @@ describe('POST /v1/probes', () => {
       expect(res.statusCode).toBe(400);
     }
     expect(runner.calls).toHaveLength(0);
+  });
+
+  // #16: every node could be made to send unbounded ICMP to any address
+  it('403 for a target outside the cluster, 429 past the rate limit; nothing runs for either', async () => {
+    let t = 0;
+    const ping = { stdout: '1 packets transmitted, 1 received, 0% packet loss\n' };
+    build(scriptedTcpdump({}, { ping }), { limiter: new ProbeLimiter(2, () => t) });
+    const outside = await app.inject({ method: 'POST', url: '/v1/probes', headers: auth, payload: { target: '8.8.8.8', source: 'node', count: 1 } });
+    expect(outside.statusCode).toBe(403);
+    expect(outside.json()).toMatchObject({ code: 'PROBE_TARGET_OUTSIDE_CLUSTER' });
+    const probe = () => app.inject({ method: 'POST', url: '/v1/probes', headers: auth, payload: { target: '10.244.2.5', source: 'tunnel', count: 1 } });
+    expect((await probe()).statusCode).toBe(200);
+    expect((await probe()).statusCode).toBe(200);
+    const third = await probe();
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ code: 'PROBE_LIMITED' });
+    expect(runner.calls).toHaveLength(2);
+    t = 61_000;
+    expect((await probe()).statusCode).toBe(200);
   });
 });

@@ -93,7 +93,7 @@ const check = <T>(name: string, seed: number, inputs: string[], json: boolean, p
       try {
         res = parse(input);
       } catch (err) {
-        throw new Error(`${name} case ${c} threw ${String(err)} on ${JSON.stringify(input.slice(0, 300))}`);
+        throw new Error(`${name} case ${c} threw ${String(err)} on ${JSON.stringify(input.slice(0, 300))}`, { cause: err });
       }
       if (res.ok) {
         oks++;

@@ -77,7 +77,7 @@ describe('ip-text parsers fuzz: mutated real text never throws', () => {
         try {
           run(text);
         } catch (err) {
-          throw new Error(`case ${c}: ${(err as Error).message}\n${text}`);
+          throw new Error(`case ${c}: ${(err as Error).message}\n${text}`, { cause: err });
         }
       }
     });

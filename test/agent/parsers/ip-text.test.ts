@@ -1,38 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseIpTextAddrs, parseIpTextLinks, parseIpTextNeigh, parseIpTextRoutes } from '../../../agent/parsers/ip-text.js';
 import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
 import { Address, Link, Neighbour, Route } from '../../../contract/snapshot.js';
+import { transcript } from '../../helpers/transcript.js';
 import { fixture } from './fixture.js';
-
-/** The shared corpus, read in place (its files may not be copied): it sits beside the repo, also in CI. */
-const CORPUS = join(import.meta.dirname, '../../../../shared/corpus/ip-text');
-const corpus = (name: string): string => readFileSync(join(CORPUS, name), 'utf8');
-
-/**
- * A pasted terminal transcript → the output of each command, keyed by the command: prompt lines
- * (`user@host:~$ cmd`, `[root@h ~]# cmd`, `bash# cmd`) start a new output; markdown indentation,
- * fences and the author's `...` elisions are removed.
- */
-const transcript = (text: string): Map<string, string> => {
-  const ls = text.split('\n').filter((l) => !/^\s*(```|\.\.\.)\s*$/.test(l));
-  const indents = ls.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)?.[0].length ?? 0);
-  const cut = Math.min(...indents);
-  const out = new Map<string, string>();
-  let cmd = '';
-  for (const raw of ls) {
-    const l = raw.slice(cut);
-    const p = /^(?:\S+[#$]|\[[^\]]+\][#$])\s+(.*)$/.exec(l);
-    if (p) {
-      cmd = p[1]?.trim() ?? '';
-      out.set(cmd, '');
-      continue;
-    }
-    out.set(cmd, `${out.get(cmd) ?? ''}${l}\n`);
-  }
-  return out;
-};
 
 const value = <T>(p: { ok: true; value: T } | { ok: false; error: unknown }): T => {
   if (!p.ok) throw new Error(JSON.stringify(p.error));
@@ -76,7 +49,7 @@ describe('ip-text parsers vs ip -j parsers on the same namespace (cdT, iproute2 
   });
 });
 
-describe('ip-text parsers on recorded Calico IPIP nodes (rendoaw, CC-BY-4.0, iproute2 of Ubuntu 16.04)', () => {
+describe('ip-text parsers on recorded Calico IPIP nodes (CC-BY-4.0 blog posts, iproute2 of Ubuntu 16.04)', () => {
   it('ip a: tunl0@NONE link/ipip is kind ipip with its /32, cali*@if4 in a pod netns have no parent', () => {
     for (const [file, tunl] of [
       ['ip-text/rendoaw-ubuntu3-ip-a-tunl0-cali.txt', '10.201.0.128'],
@@ -123,52 +96,73 @@ describe('ip-text parsers on recorded Calico IPIP nodes (rendoaw, CC-BY-4.0, ipr
   });
 });
 
-describe('ip-text parsers on the shared corpus, read in place (not copied: no license)', () => {
-  it('ip -d link: vxlan.calico with nolearning, veth @if2 in link-netns <uuid> (9506hqwy, newer iproute2)', () => {
-    const links = value(parseIpTextLinks(corpus('9506hqwy-controller-ip-d-link-show-vxlan-calico.txt')));
-    expect(links).toHaveLength(12);
-    expect(links.find((l) => l.name === 'vxlan.calico')).toMatchObject({ kind: 'vxlan', vxlan: { id: 4096, port: 4789, local: '10.0.0.11', link: 'enp2s0', learning: false } });
-    expect(links.filter((l) => l.kind === 'veth' && l.parent === null && l.name.startsWith('cali'))).toHaveLength(8);
-    expect(links.find((l) => l.name === 'lo')?.kind).toBeNull();
+describe('ip-text parsers on the copied public files (CC-BY-4.0 and Apache-2.0; test/fixtures/ip-text/SOURCES.md)', () => {
+  it('inside a Calico pod: tunl0@NONE DOWN is ipip, eth0@ifN /32 has no parent here; default via 169.254.1.1 and its link route', () => {
+    for (const [file, mac, ip] of [
+      ['ip-text/rendoaw-pod-ip-a-ip-r.txt', 'ea:ff:92:a4:32:63', '10.201.0.197'],
+      ['ip-text/rendoaw-pod-ip-a-ip-r-ip-6-r-dualstack.txt', 'be:7f:e9:4a:c3:67', '10.91.101.192'],
+    ] as const) {
+      const out = transcript(fixture(file));
+      const links = value(parseIpTextLinks(out.get('ip a') ?? ''));
+      expect(links.map((l) => l.name)).toEqual(['lo', 'tunl0', 'eth0']);
+      expect(links[1]).toMatchObject({ kind: 'ipip', flags: ['NOARP'], operstate: 'DOWN', mtu: 1480, mac: null });
+      expect(links[2]).toMatchObject({ ifindex: 4, kind: null, parent: null, mac, operstate: 'UP' });
+      expect(value(parseIpTextAddrs(out.get('ip a') ?? '')).find((a) => a.ifname === 'eth0' && a.family === 'inet')).toEqual({ ifname: 'eth0', family: 'inet', local: ip, prefixlen: 32, scope: 'global' });
+      const routes = value(parseIpTextRoutes(out.get('ip r') ?? '', 'inet'));
+      expect(routes).toEqual([
+        expect.objectContaining({ dst: 'default', gateway: '169.254.1.1', dev: 'eth0', scope: 'global' }),
+        expect.objectContaining({ dst: '169.254.1.1/32', gateway: null, dev: 'eth0', scope: 'link' }),
+      ]);
+    }
   });
 
-  it('ip link (BGP mode, pooriya): cali*@if3 with link-netnsid; ip neigh: vxlan.calico PERMANENT entries', () => {
-    const links = value(parseIpTextLinks(corpus('pooriya-control1-ip-link-bgp-mode.txt')));
-    expect(links.filter((l) => l.name.startsWith('cali'))).toHaveLength(6);
-    expect(links.every((l) => l.parent === null)).toBe(true);
-    const neigh = value(parseIpTextNeigh(corpus('pooriya-control1-ip-neigh-show-vxlan-calico.txt')));
-    expect(neigh.filter((n) => n.dev === 'vxlan.calico' && n.state.includes('PERMANENT'))).toHaveLength(2);
-    expect(neigh.find((n) => n.state.includes('DELAY'))?.dev).toBe('calic7ceee6b788');
+  it('dual-stack pod: ip -6 r host route proto kernel and the default via a link-local gateway; a trailing bare prompt is not output', () => {
+    const out = transcript(fixture('ip-text/rendoaw-pod-ip-a-ip-r-ip-6-r-dualstack.txt'));
+    const v6 = value(parseIpTextRoutes(out.get('ip -6 r') ?? '', 'inet6'));
+    expect(v6.map((r) => r.dst)).toEqual(['3000:1:101:0:7e48:cff1:8353:e140/128', 'fe80::/64', 'default']);
+    expect(v6[2]).toMatchObject({ family: 'inet6', gateway: 'fe80::382d:fcff:fe52:46af', dev: 'eth0', metric: 1024 });
   });
 
-  // transcript from projectcalico/node issue #12 (corpus: ip-text/issue-node-12-*)
-  it('unindented CentOS transcript: tunl0@NONE and its route', () => {
-    const out = transcript(corpus('issue-node-12-ip-a-ip-route-tunl0-unindented-excerpt.txt'));
-    // the excerpt's `ip a` output has its lines unindented by the poster: it is not iproute2's format
-    const a = parseIpTextLinks(out.get('ip a') ?? '');
-    expect(a.ok).toBe(false);
-    expect(!a.ok && a.error).toMatchObject({ code: 'syntax', line: 2 });
-    const routes = value(parseIpTextRoutes(out.get('ip route') ?? '', 'inet'));
-    expect(routes[0]).toMatchObject({ dst: 'default', protocol: 'static', metric: 100 });
+  it('dual-stack node: v6 blackhole dev lo (error -22), proto ra default (expires, hoplimit skipped); v4 onlink via tunl0', () => {
+    const out = transcript(fixture('ip-text/rendoaw-kube1-ip-r-ip-6-r-dualstack.txt'));
+    // the first command's prompt line is not in the excerpt: its output is keyed ''
+    const v4 = value(parseIpTextRoutes(out.get('') ?? '', 'inet'));
+    expect(v4).toHaveLength(7);
+    expect(v4.filter((r) => r.dev === 'tunl0' && r.protocol === 'bird' && r.flags.includes('onlink')).map((r) => r.gateway)).toEqual(['100.64.1.22', '100.64.1.22']);
+    const v6 = value(parseIpTextRoutes(out.get('ip -6 r') ?? '', 'inet6'));
+    expect(v6).toHaveLength(8);
+    expect(v6.find((r) => r.type === 'blackhole')).toMatchObject({ dst: 'fd80:24e2:f998:72d6:fb13:7db7:9fcc:7e40/122', dev: 'lo', protocol: 'bird', metric: 1024 });
+    expect(v6.find((r) => r.dst === 'default')).toMatchObject({ gateway: 'fe80::5e00:100', dev: 'ens3', protocol: 'ra', metric: 1024 });
   });
 
-  it('every ip route / ip neigh / ip link file in the corpus parses into contract-valid values or a typed error', () => {
-    // files whose name says what they hold; excerpts may be cut mid-line, so a typed error is allowed there
-    const names = readdirNames().filter((n) => /route|ip-r-|neigh|link|ip-a-|addr/.test(n));
-    expect(names.length).toBeGreaterThan(10);
-    for (const n of names) {
-      for (const t of transcript(corpus(n)).values()) {
-        for (const p of [parseIpTextRoutes(t, 'inet'), parseIpTextNeigh(t), parseIpTextLinks(t), parseIpTextAddrs(t)]) {
-          if (p.ok) continue;
-          expect(['empty', 'syntax', 'truncated']).toContain(p.error.code);
+  it('an elided fragment (the author\'s "..."): blackhole /26 proto bird with no device', () => {
+    const routes = value(parseIpTextRoutes(transcript(fixture('ip-text/rendoaw-ubuntu3-ip-route-fragment-blackhole.txt')).get('ip r') ?? '', 'inet'));
+    expect(routes.map((r) => r.type)).toEqual(['unicast', 'unicast', 'blackhole']);
+    expect(routes[2]).toMatchObject({ dst: '10.91.1.128/26', protocol: 'bird', dev: null });
+  });
+
+  it('ip -br addr (brief format, not what the agent runs) is a typed syntax error at line 1, not a throw', () => {
+    const text = fixture('ip-text/kaweezle-iknite-ip-br-4-addr-flannel-node.txt');
+    for (const p of [parseIpTextLinks(text), parseIpTextAddrs(text)]) expect(p).toMatchObject({ ok: false, error: { code: 'syntax', line: 1 } });
+  });
+
+  it('every copied public file: each command\'s output parses into contract-valid values or a typed error', () => {
+    const files = readdirSync(fileURLToPath(new URL('../../fixtures/ip-text/', import.meta.url))).filter((f) => /^(rendoaw|kaweezle)-.*\.txt$/.test(f));
+    expect(files).toHaveLength(10);
+    for (const f of files) {
+      for (const t of transcript(fixture(`ip-text/${f}`)).values()) {
+        const checks = [
+          [parseIpTextRoutes(t, 'inet'), Route], [parseIpTextRoutes(t, 'inet6'), Route], [parseIpTextNeigh(t), Neighbour],
+          [parseIpTextLinks(t), Link], [parseIpTextAddrs(t), Address],
+        ] as const;
+        for (const [p, schema] of checks) {
+          if (p.ok) for (const v of p.value) expect(schema.safeParse(v).success, `${f}: ${JSON.stringify(v)}`).toBe(true);
+          else expect(['empty', 'syntax', 'truncated']).toContain(p.error.code);
         }
       }
     }
   });
 });
-
-import { readdirSync } from 'node:fs';
-const readdirNames = (): string[] => readdirSync(CORPUS).filter((n) => n.endsWith('.txt'));
 
 describe('ip-text parsers: formats from iproute2 print functions', () => {
   it('ip -d link: ipip tunl0 (link_iptnl.c) and wireguard kinds; old "RX: bytes  packets ..." stats header', () => {

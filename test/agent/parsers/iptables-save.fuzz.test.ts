@@ -62,7 +62,7 @@ describe('parseIptablesSave fuzz', () => {
       try {
         r = parseIptablesSave(text);
       } catch (e) {
-        throw new Error(`case ${n} threw: ${String(e)}\n${JSON.stringify(text.slice(0, 400))}`);
+        throw new Error(`case ${n} threw: ${String(e)}\n${JSON.stringify(text.slice(0, 400))}`, { cause: e });
       }
       if (r.ok) {
         oks++;

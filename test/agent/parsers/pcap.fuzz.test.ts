@@ -67,7 +67,7 @@ describe('parsePcap fuzz (seeded mutations of real captures)', () => {
       try {
         result = parsePcap(input, { interface: 'eth0' });
       } catch (err) {
-        throw new Error(`mutant ${i} of ${seed.name} threw: ${(err as Error).message}`);
+        throw new Error(`mutant ${i} of ${seed.name} threw: ${(err as Error).message}`, { cause: err });
       }
       if (!result.ok) {
         errors++;
