@@ -20,13 +20,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CORPUS_TESTS, ...ROOT_TESTS] },
+        // groupOrder 1 and 2 (not 0): vitest moves a single-worker project of group 0 to the end
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CORPUS_TESTS, ...ROOT_TESTS], sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
-        // The root tests share one kernel: `npm run test:root` runs their files one at a time
-        // (--no-file-parallelism), and after the unit project when both run together.
-        test: { name: 'root', include: ROOT_TESTS, exclude: [...configDefaults.exclude, CORPUS_TESTS], sequence: { groupOrder: 1 } },
+        // The root tests share one kernel: their files run one at a time, after the unit project.
+        test: { name: 'root', include: ROOT_TESTS, exclude: [...configDefaults.exclude, CORPUS_TESTS], fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },
