@@ -28,6 +28,7 @@ export const AGENT_OPTIONS = [
   { key: 'advertiseUrl', flag: '--advertise-url', env: 'CALICO_DIAG_ADVERTISE_URL' },
   { key: 'felixHealthUrl', flag: '--felix-health-url', env: 'CALICO_DIAG_FELIX_HEALTH_URL' },
   { key: 'birdSocket', flag: '--bird-socket', env: 'CALICO_DIAG_BIRD_SOCKET' },
+  { key: 'capturePayload', flag: '--capture-payload', env: 'CALICO_DIAG_CAPTURE_PAYLOAD' },
 ] as const;
 export type AgentOptionKey = (typeof AGENT_OPTIONS)[number]['key'];
 export type AgentFlags = Partial<Record<AgentOptionKey, string | undefined>>;
@@ -67,6 +68,8 @@ const AgentConfigSchema = z.object({
   advertiseUrl: httpUrl.optional(),
   felixHealthUrl: httpUrl,
   birdSocket: z.string().min(1),
+  /** keep whole packets in captures; default headers only (#16) */
+  capturePayload: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
   commandTimeoutMs: z.number().int().positive(),
 });
 export type AgentConfig = z.output<typeof AgentConfigSchema>;
@@ -97,6 +100,7 @@ export const resolveAgentConfig = (flags: AgentFlags, env: Readonly<Record<strin
     advertiseUrl: pick('advertiseUrl'),
     felixHealthUrl: pick('felixHealthUrl') ?? DEFAULT_FELIX_HEALTH_URL,
     birdSocket: pick('birdSocket') ?? DEFAULT_BIRD_SOCKET,
+    capturePayload: pick('capturePayload') ?? 'false',
     commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };
   const r = AgentConfigSchema.safeParse(input);

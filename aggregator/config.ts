@@ -19,6 +19,7 @@ export const AGGREGATOR_OPTIONS = [
   { key: 'bodyLimit', flag: '--body-limit', env: 'CALICO_DIAG_BODY_LIMIT' },
   { key: 'kube', flag: '--kube', env: 'CALICO_DIAG_KUBE' },
   { key: 'maxFindingSeries', flag: '--max-finding-series', env: 'CALICO_DIAG_MAX_FINDING_SERIES' },
+  { key: 'maxNodes', flag: '--max-nodes', env: 'CALICO_DIAG_MAX_NODES' },
   { key: 'auth', flag: '--auth', env: 'CALICO_DIAG_AUTH' },
   { key: 'agentServiceAccount', flag: '--agent-service-account', env: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT' },
   { key: 'agentAudience', flag: '--agent-audience', env: 'CALICO_DIAG_AGENT_AUDIENCE' },
@@ -54,6 +55,8 @@ const Schema = z.object({
     .int('must be a whole number of series')
     .min(0, 'must be at least 0')
     .max(100_000, 'must be at most 100000'),
+  /** reports from more nodes are refused while the datastore cannot say which nodes exist */
+  maxNodes: z.coerce.number({ error: 'must be a whole number of nodes' }).int('must be a whole number of nodes').min(1, 'must be at least 1').max(100_000, 'must be at most 100000'),
   /** shared: one token for agents and readers (weaker); kubernetes: agents prove their node (TokenReview) */
   auth: z.enum(['shared', 'kubernetes'], { error: 'must be shared or kubernetes' }),
   agentServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE:NAME'),
@@ -74,6 +77,7 @@ export const resolveAggregatorConfig = (flags: AggregatorFlags, env: Readonly<Re
     bodyLimit: pick('bodyLimit') ?? String(DEFAULT_BODY_LIMIT_BYTES),
     kube: pick('kube') ?? 'auto',
     maxFindingSeries: pick('maxFindingSeries') ?? String(DEFAULT_MAX_FINDING_SERIES),
+    maxNodes: pick('maxNodes') ?? '10000',
     auth: pick('auth') ?? 'shared',
     agentServiceAccount: pick('agentServiceAccount') ?? 'calico-diag:calico-diag-agent',
     agentAudience: pick('agentAudience') ?? 'calico-diag',

@@ -24,6 +24,7 @@ import { stampFindings, type Finding, type FindingDraft } from '../contract/find
 import { createCorrelateCache, type CorrelateInput, type DatastoreView, type NodeState } from './correlate/types.js';
 import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
 import type { ReportStore } from './store.js';
+import { remedyForLocalRule } from '../common/remedies.js';
 
 export type CorrelateFn = (input: CorrelateInput) => { map: ClusterMap; findings: FindingDraft[] };
 
@@ -82,7 +83,8 @@ export const mergeFindings = (drafts: readonly FindingDraft[], nodes: readonly N
       if (byId.has(f.id)) continue;
       const prev = before.get(f.id);
       const firstSeen = prev && Date.parse(prev.firstSeen) < Date.parse(f.firstSeen) ? prev.firstSeen : f.firstSeen;
-      byId.set(f.id, { ...f, firstSeen });
+      // #16: what a responder is told to run comes from our catalogue, not from the report
+      byId.set(f.id, { ...f, firstSeen, remedy: remedyForLocalRule(f.rule) });
     }
   }
   return [...byId.values()].sort(byImportance);

@@ -58,6 +58,16 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   const metrics = createAggregatorMetrics(registry, { maxActiveSeries: o.config.maxFindingSeries });
   const clock = o.clock ?? systemClock;
   const store = new ReportStore();
+  // the engine's datastore reads, remembered for the report gate: which node names exist (#16)
+  let known: { view: DatastoreView; names: ReadonlySet<string> } | undefined;
+  const datastore = o.datastore
+    ? async () => {
+        const view = await o.datastore!();
+        if (view && view !== known?.view) known = { view, names: new Set(view.nodes.map((n) => n.name)) };
+        if (!view) known = undefined;
+        return view;
+      }
+    : undefined;
   let token = o.token;
   const engine = new CorrelationEngine({
     store,
@@ -67,7 +77,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     ruleIds: correlateRules.map((r) => r.id),
-    ...(o.datastore ? { datastore: o.datastore } : {}),
+    ...(datastore ? { datastore } : {}),
     ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
     ...(o.periodicMs !== undefined ? { periodicMs: o.periodicMs } : {}),
   });
@@ -93,6 +103,8 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     token: () => token,
     authenticator,
     ...(agentKeyFor ? { agentKeyFor } : {}),
+    knownNodes: () => known?.names ?? null,
+    maxNodes: o.config.maxNodes,
     logger: log,
     clock,
     staleAfterIntervals: o.config.staleIntervals,

@@ -51,7 +51,7 @@ const serve = async (): Promise<void> => {
   writeFileSync(tokenFile, TOKEN);
   // staleIntervals is large because the simulated full round can take longer than 3 × 30 s (the
   // simulation is slower than real time): agent-stale would otherwise fire for the first nodes
-  const config: AggregatorConfig = { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 10_000, bodyLimit: 256 * 1024 * 1024, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' };
+  const config: AggregatorConfig = { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 10_000, bodyLimit: 256 * 1024 * 1024, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' };
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const handle = await startAggregator({
     config,

@@ -15,7 +15,7 @@ export interface AgentCommandDeps {
   run?: RunAgentProcess;
 }
 
-type AgentCliFlags = AgentFlags & { node?: string; aggregator?: string };
+type AgentCliFlags = Omit<AgentFlags, 'capturePayload'> & { node?: string; aggregator?: string; capturePayload?: boolean };
 
 export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCommandDeps = {}): void => {
   const env = deps.env ?? process.env;
@@ -32,12 +32,13 @@ export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCo
     .option('--advertise-url <url>', 'URL the aggregator reaches this agent on (env CALICO_DIAG_ADVERTISE_URL)')
     .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL; default http://127.0.0.1:9099)')
     .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET; default /var/run/calico/bird.ctl)')
+    .option('--capture-payload', 'keep whole packets in captures; by default only their headers are kept (env CALICO_DIAG_CAPTURE_PAYLOAD=true)')
     .action(async (opts: AgentCliFlags) => {
       // --node-name and --aggregator-url are the older spellings, kept hidden
       if (opts.node !== undefined && opts.nodeName !== undefined) throw new CliError('--node and --node-name cannot be used together');
       if (opts.aggregator !== undefined && opts.aggregatorUrl !== undefined) throw new CliError('--aggregator and --aggregator-url cannot be used together');
-      const { node, aggregator, ...rest } = opts;
-      const flags: AgentFlags = { ...rest, nodeName: node ?? opts.nodeName, aggregatorUrl: aggregator ?? opts.aggregatorUrl };
+      const { node, aggregator, capturePayload, ...rest } = opts;
+      const flags: AgentFlags = { ...rest, nodeName: node ?? opts.nodeName, aggregatorUrl: aggregator ?? opts.aggregatorUrl, ...(capturePayload ? { capturePayload: 'true' } : {}) };
       const cfg = resolveAgentConfig(flags, env);
       if (!cfg.ok) throw new CliError(cfg.message);
       const token = await readTokenFile(cfg.config.tokenFile);

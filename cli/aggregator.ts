@@ -27,6 +27,7 @@ export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: Ag
     .option('--body-limit <size>', 'largest report body accepted, e.g. 32MiB (env CALICO_DIAG_BODY_LIMIT; default 32MiB)')
     .option('--kube <mode>', 'read the Kubernetes/Calico datastore: auto or off (env CALICO_DIAG_KUBE; default auto)')
     .option('--max-finding-series <n>', 'cap on calico_diag_finding_active series; the rest is counted in calico_diag_finding_active_dropped (env CALICO_DIAG_MAX_FINDING_SERIES; default 1000)')
+    .option('--max-nodes <n>', 'while the datastore cannot say which nodes exist, refuse reports from more nodes than this (env CALICO_DIAG_MAX_NODES; default 10000)')
     .option('--auth <mode>', 'shared: one token for agents and readers (weaker); kubernetes: agents prove their node with projected service-account tokens (env CALICO_DIAG_AUTH; default shared)')
     .option('--agent-service-account <ns:name>', "the agents' service account, with --auth kubernetes (env CALICO_DIAG_AGENT_SERVICE_ACCOUNT; default calico-diag:calico-diag-agent)")
     .option('--agent-audience <audience>', "the audience of the agents' projected tokens (env CALICO_DIAG_AGENT_AUDIENCE; default calico-diag)")

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { CaptureRecord, CaptureRequest, CaptureResult } from '../../contract/capture.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { parsePcap } from '../parsers/pcap.js';
-import { buildBpfFilter, buildTcpdumpArgv } from './tcpdump-argv.js';
+import { buildBpfFilter, buildTcpdumpArgv, FULL_SNAPLEN, headerSnaplen } from './tcpdump-argv.js';
 
 export interface CaptureManagerOptions {
   runner: CommandRunner;
@@ -33,6 +33,8 @@ export interface CaptureManagerOptions {
   maxBytes?: number;
   /** tcpdump -Z user; default root when running as root (so it can write into the 0700 dir) */
   tcpdumpUser?: string;
+  /** keep whole packets (the agent's --capture-payload); default: headers only (headerSnaplen) */
+  fullPayload?: boolean;
   /** interface index → name, for `-i any` (SLL2) captures */
   ifindexNames?: () => Record<number, string>;
   /** extra ms over the capture duration before the runner kills tcpdump (default 3000) */
@@ -83,7 +85,8 @@ export class CaptureManager {
     const user = this.o.tcpdumpUser ?? (process.getuid?.() === 0 ? 'root' : undefined);
     const argvs = [];
     for (const f of files) {
-      const a = buildTcpdumpArgv({ iface: f.iface, file: f.file, maxPackets: req.maxPackets, durationSeconds: req.durationSeconds, filter, ...(user ? { user } : {}) });
+      const snaplen = this.o.fullPayload ? FULL_SNAPLEN : headerSnaplen(req);
+      const a = buildTcpdumpArgv({ iface: f.iface, file: f.file, maxPackets: req.maxPackets, durationSeconds: req.durationSeconds, filter, snaplen, ...(user ? { user } : {}) });
       if (!a.ok) return { ok: false, code: 'invalid', message: a.message };
       argvs.push(a.argv);
     }
@@ -206,12 +209,23 @@ export class CaptureManager {
       this.jobs.delete(j.result.id);
       await rm(j.dir, { recursive: true, force: true });
     }
+    // #16: kept captures pushed the agent past its memory limit. Decoded records stay in memory for
+    // the newest DECODED_KEPT captures only (a diagnosis reads its capture right after it ends);
+    // older ones keep their pcap files (GET …/pcap) and say their records were released.
+    for (const j of finished.slice(DECODED_KEPT)) {
+      const n = j.result.records?.length ?? 0;
+      if (n === 0) continue;
+      j.result = { ...j.result, records: [], warnings: [...j.result.warnings, `${n} decoded records released to bound memory; the pcap files are kept`] };
+    }
     // Leftovers of an earlier process (ids we do not know) go too.
     const known = new Set(this.jobs.keys());
     const entries = await readdir(this.o.dir).catch(() => [] as string[]);
     for (const e of entries) if (/^cap-/.test(e) && !known.has(e)) await rm(join(this.o.dir, e), { recursive: true, force: true });
   }
 }
+
+/** finished captures whose decoded records stay in memory (see prune) */
+export const DECODED_KEPT = 2;
 
 const vxlanPortsOf = (req: CaptureRequest): number[] => {
   const ports = req.match.flatMap((m) => (m.kind === 'vxlan' ? [m.port ?? 4789] : []));

@@ -21,6 +21,8 @@ export interface CaptureWiring {
   latest: () => { snapshot: Snapshot } | null;
   /** default: $CALICO_DIAG_CAPTURE_DIR or <tmpdir>/calico-diag-captures-<node> */
   dir?: string;
+  /** keep whole packets (--capture-payload); default headers only */
+  fullPayload?: boolean;
 }
 
 /** a diagnosis sends one probe; a responder retrying has room, a script looping has not */
@@ -38,6 +40,7 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     node: w.node,
     dir,
     now: w.now,
+    fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
   });
   return capturesRoutes({

@@ -56,6 +56,25 @@ export const buildBpfFilter = (req: Pick<CaptureRequest, 'match' | 'peers'>): st
   return FILTER_ALPHABET.test(filter) ? filter : null;
 };
 
+/**
+ * Bytes per packet that hold every header the decoder reads and no payload (#16: captures on any
+ * node read pod traffic): the link header (up to 20, Linux cooked v2 on `any`), then for each kind
+ * the request matches — ICMP: IP + 20; TCP: IP + the 20-byte TCP header; IPIP: outer IP + inner
+ * IP + 20; VXLAN: outer IP + UDP 8 + VXLAN 8 + inner Ethernet 14 + inner IP + 20 — with IPv6
+ * headers (40) when a peer is IPv6, IPv4 (20) otherwise. 20 bytes of the innermost transport header
+ * hold TCP's flags (a reset is a finding); past a UDP or ICMP header that leaves at most 12 bytes.
+ */
+export const headerSnaplen = (req: Pick<CaptureRequest, 'match' | 'peers'>): number => {
+  const ip = req.peers.some((p) => p.includes(':')) ? 40 : 20;
+  const link = 20;
+  const l4 = 20;
+  const sizes = req.match.map((m) => (m.kind === 'vxlan' ? ip + 8 + 8 + 14 + ip + l4 : m.kind === 'ipip' ? ip + ip + l4 : ip + l4));
+  return link + Math.max(...sizes);
+};
+
+/** With the agent's --capture-payload: whole packets. */
+export const FULL_SNAPLEN = 262_144;
+
 export interface TcpdumpArgvOptions {
   iface: string;
   file: string;
@@ -64,8 +83,8 @@ export interface TcpdumpArgvOptions {
   filter: string;
   /** `-Z user`: the user tcpdump runs as after opening the device (it must be able to write `file`) */
   user?: string;
-  /** bytes kept per packet: enough for every header we decode (VXLAN+IPv6+TCP ≈ 200) */
-  snaplen?: number;
+  /** bytes kept per packet (headerSnaplen, or FULL_SNAPLEN with --capture-payload) */
+  snaplen: number;
 }
 
 /**
@@ -80,7 +99,8 @@ export const buildTcpdumpArgv = (o: TcpdumpArgvOptions): ArgvResult => {
   if (!FILTER_ALPHABET.test(o.filter)) return { ok: false, message: 'invalid filter' };
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.file) || o.file.includes('..')) return { ok: false, message: 'invalid capture file path' };
   if (o.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) return { ok: false, message: 'invalid user' };
-  const snaplen = o.snaplen ?? 256;
+  if (!Number.isInteger(o.snaplen) || o.snaplen < 1 || o.snaplen > FULL_SNAPLEN) return { ok: false, message: 'invalid snap length' };
+  const snaplen = o.snaplen;
   const argv: [string, ...string[]] = [
     'timeout',
     '--signal=INT',

@@ -7,10 +7,16 @@
  * repeats. The bundle is untrusted input: the manifest is validated and its file names must be
  * plain names inside DIR.
  *
+ * Bounds (#16: a 5 MB bundle repeating its file references took the reader to 1.5 GiB, and links
+ * were followed): every file is opened without following links and must be a regular file; each is
+ * read once however often the manifest names it; the manifest and all the files together are
+ * capped (`BUNDLE_LIMITS`).
+ *
  * Design/concurrency: the whole bundle is loaded up front; the per-key answer queues are the only
  * state and belong to this one Host instance.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { RunResult } from '../exec/runner.js';
@@ -71,6 +77,29 @@ export const ManifestSchema = z.object({
   entries: z.array(Entry),
 });
 
+export const BUNDLE_LIMITS = {
+  manifestBytes: 8 * 1024 * 1024,
+  /** all recorded outputs together (a 100k-rule node's bundle is ~40 MB) */
+  totalBytes: 128 * 1024 * 1024,
+  entries: 20_000,
+};
+
+/** Reads a regular file of the bundle, never through a link, within `budget.left` bytes. */
+const readBundleFile = async (path: string, budget: { left: number }): Promise<string> => {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ELOOP' ? `${basename(path)} is a symbolic link` : err.code === 'ENOENT' ? `${basename(path)} does not exist` : err.message);
+  });
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${basename(path)} is not a regular file`);
+    if (st.size > budget.left) throw new Error(`the bundle is larger than ${BUNDLE_LIMITS.totalBytes} bytes`);
+    budget.left -= st.size;
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+};
+
 export type ReplayResult = { ok: true; host: Host; node: string; createdAt: string } | { ok: false; message: string };
 
 /** Answers in recorded order; the last answer repeats. */
@@ -93,9 +122,10 @@ const queues = <T>() => {
 export const loadBundle = async (dir: string): Promise<ReplayResult> => {
   let raw: string;
   try {
-    raw = await readFile(join(dir, MANIFEST), 'utf8');
+    raw = await readBundleFile(join(dir, MANIFEST), { left: BUNDLE_LIMITS.manifestBytes });
   } catch (err) {
-    return { ok: false, message: `cannot read bundle ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${MANIFEST}` : (err as Error).message}` };
+    const m = (err as Error).message;
+    return { ok: false, message: `cannot read bundle ${dir}: ${m === `${MANIFEST} does not exist` ? `no ${MANIFEST}` : m}` };
   }
   let json: unknown;
   try {
@@ -108,7 +138,15 @@ export const loadBundle = async (dir: string): Promise<ReplayResult> => {
     const i = parsed.error.issues[0]!;
     return { ok: false, message: `bundle ${dir}: ${MANIFEST} is invalid at ${i.path.join('.') || '(root)'}: ${i.message}` };
   }
-  const text = async (name: string): Promise<string> => readFile(join(dir, name), 'utf8');
+  if (parsed.data.entries.length > BUNDLE_LIMITS.entries) return { ok: false, message: `bundle ${dir}: more than ${BUNDLE_LIMITS.entries} entries` };
+  const budget = { left: BUNDLE_LIMITS.totalBytes };
+  const read = new Map<string, Promise<string>>();
+  /** each file once: a name the manifest repeats costs its size one time */
+  const text = (name: string): Promise<string> => {
+    let t = read.get(name);
+    if (t === undefined) read.set(name, (t = readBundleFile(join(dir, name), budget)));
+    return t;
+  };
 
   const commands = queues<RunResult>();
   const files = queues<FileRead>();

@@ -40,6 +40,10 @@ export interface AggregatorAppDeps {
   authenticator?: Authenticator;
   /** the key an agent is given, with its accepted report, for the aggregator's calls to it */
   agentKeyFor?: (node: string) => string;
+  /** the cluster's node names from the datastore; null while it is unavailable (then `maxNodes` bounds the store) */
+  knownNodes?: () => ReadonlySet<string> | null;
+  /** reports from more nodes than this are refused while the datastore cannot say which exist */
+  maxNodes?: number;
   logger: Logger;
   clock: Clock;
   staleAfterIntervals: number;

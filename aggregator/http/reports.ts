@@ -27,6 +27,11 @@ const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutc
 
 const FindingForAnotherNode = createError('FINDING_NODE_MISMATCH', '%s', 400);
 const NotThisNode = createError('NODE_IDENTITY', '%s', 403);
+const UnknownNode = createError('UNKNOWN_NODE', '%s', 403);
+const TooManyNodes = createError('TOO_MANY_NODES', '%s', 429);
+
+/** without a datastore to say which nodes exist: the store's bound (~60 KiB a node at 5000 nodes) */
+export const DEFAULT_MAX_NODES = 10_000;
 
 export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): void => {
   const { store, engine, metrics, clock } = deps;
@@ -70,6 +75,12 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         const caller = callerOf(request);
         if (caller?.kind !== 'node') throw new NotThisNode('reports need an agent credential bound to a node (its projected service-account token)');
         if (caller.node !== report.node) throw new NotThisNode(`this credential belongs to node ${caller.node}, not to ${report.node}`);
+      }
+      // #16: 100k invented node names took the aggregator past its memory limit
+      if (!store.get(report.node)) {
+        const names = deps.knownNodes?.() ?? null;
+        if (names !== null && !names.has(report.node)) throw new UnknownNode(`no node ${report.node} in the cluster: reports are taken only for the cluster's nodes`);
+        if (names === null && store.size >= (deps.maxNodes ?? DEFAULT_MAX_NODES)) throw new TooManyNodes(`the aggregator holds reports of ${store.size} nodes, its limit (--max-nodes): a new node is refused until the datastore confirms it or nodes leave`);
       }
       // #16: an agent speaks for its own node only: a finding planted in another node's name is refused
       const foreign = report.findings.find((f) => f.node !== report.node);

@@ -19,9 +19,17 @@ describe('agent config', () => {
         intervalSeconds: 30,
         felixHealthUrl: 'http://127.0.0.1:9099',
         birdSocket: '/var/run/calico/bird.ctl',
+        capturePayload: false,
         commandTimeoutMs: 10_000,
       },
     });
+  });
+
+  // #16: captures keep headers only unless the agent was started to keep payload
+  it('keeps capture payload only when asked', () => {
+    expect(resolveAgentConfig({ capturePayload: 'true' }, base)).toMatchObject({ ok: true, config: { capturePayload: true } });
+    expect(resolveAgentConfig({}, { ...base, CALICO_DIAG_CAPTURE_PAYLOAD: 'true' })).toMatchObject({ ok: true, config: { capturePayload: true } });
+    expect(resolveAgentConfig({ capturePayload: 'yes' }, base)).toMatchObject({ ok: false, message: expect.stringMatching(/--capture-payload .*true or false/) });
   });
 
   it('reads every CALICO_DIAG_* variable, and flags win over env', () => {

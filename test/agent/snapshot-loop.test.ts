@@ -183,6 +183,7 @@ describe('agent daemon wiring', () => {
       advertiseUrl: 'http://127.0.0.1:9477',
       felixHealthUrl: 'http://127.0.0.1:9',
       birdSocket: '/nonexistent',
+      capturePayload: false,
       commandTimeoutMs: 1000,
     };
     const agent = await startAgent({ config, token: 's3cret', logger: silent, registry: new Registry(), host: emptyHost, collectors: sampleCollectors() });

@@ -4,15 +4,15 @@ import { resolveAggregatorConfig } from '../../aggregator/config.js';
 describe('aggregator/config', () => {
   it('uses defaults for everything but the token file', () => {
     const r = resolveAggregatorConfig({ tokenFile: '/t' }, {});
-    expect(r).toEqual({ ok: true, config: { listen: { host: '0.0.0.0', port: 9478 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 32 * 1024 * 1024, kube: 'auto', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
+    expect(r).toEqual({ ok: true, config: { listen: { host: '0.0.0.0', port: 9478 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 32 * 1024 * 1024, kube: 'auto', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
   });
 
   it('takes env vars, and flags over env vars', () => {
     const env = { CALICO_DIAG_LISTEN: '127.0.0.1:9999', CALICO_DIAG_TOKEN_FILE: '/env-token', CALICO_DIAG_STALE_INTERVALS: '5', CALICO_DIAG_BODY_LIMIT: '8MiB', CALICO_DIAG_KUBE: 'off', CALICO_DIAG_MAX_FINDING_SERIES: '0' };
     const fromEnv = resolveAggregatorConfig({}, env);
-    expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off', maxFindingSeries: 0, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
+    expect(fromEnv).toEqual({ ok: true, config: { listen: { host: '127.0.0.1', port: 9999 }, tokenFile: '/env-token', staleIntervals: 5, bodyLimit: 8 * 1024 * 1024, kube: 'off', maxFindingSeries: 0, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' } });
     const r = resolveAggregatorConfig({ listen: '[::1]:9478', staleIntervals: '2', bodyLimit: '65536', maxFindingSeries: '50' }, env);
-    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
+    expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
   it('names the flag and the env var of a bad or missing value', () => {

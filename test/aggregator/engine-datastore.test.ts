@@ -35,6 +35,6 @@ describe('aggregator datastore feed for the engine', () => {
   });
 
   it('reads nothing with --kube off', () => {
-    expect(datastoreFor({ listen: { host: '127.0.0.1', port: 0 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 4096, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' }, pino({ level: 'silent' }), () => 0)).toBeUndefined();
+    expect(datastoreFor({ listen: { host: '127.0.0.1', port: 0 }, tokenFile: '/t', staleIntervals: 3, bodyLimit: 4096, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' }, pino({ level: 'silent' }), () => 0)).toBeUndefined();
   });
 });

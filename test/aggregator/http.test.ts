@@ -43,14 +43,14 @@ afterEach(async () => {
   while (apps.length) await apps.pop()!.close();
 });
 
-const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]>; maxConcurrentReports?: number } = {}) => {
+const setup = async (opts: { bodyLimit?: number; bad?: Record<string, FindingDraft[]>; maxConcurrentReports?: number; maxNodes?: number; knownNodes?: ReadonlySet<string> | null } = {}) => {
   const registry = new Registry();
   const metrics = createAggregatorMetrics(registry);
   const logger = pino({ level: 'silent' });
   const store = new ReportStore();
   const clock = fixedClock();
   const engine = new CorrelationEngine({ store, correlate: fakeCorrelate(opts.bad), metrics, logger, clock, staleAfterIntervals: 3, debounceMs: 60_000 });
-  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.maxConcurrentReports ? { maxConcurrentReports: opts.maxConcurrentReports } : {}) });
+  const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}), ...(opts.maxConcurrentReports ? { maxConcurrentReports: opts.maxConcurrentReports } : {}), ...(opts.maxNodes ? { maxNodes: opts.maxNodes } : {}), ...(opts.knownNodes !== undefined ? { knownNodes: () => opts.knownNodes ?? null } : {}) });
   apps.push({ close: async () => { await engine.stop(); await app.close(); } });
   const post = (payload: unknown, headers: Record<string, string> = auth) =>
     app.inject({ method: 'POST', url: '/v1/reports', payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
@@ -413,5 +413,28 @@ describe('aggregator/http report bounds', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'FINDING_NODE_MISMATCH' });
     expect(store.size).toBe(0);
+  });
+});
+
+describe('aggregator/http node bounds', () => {
+  // #16: 100k invented node names took the aggregator to 3 GiB (limit 2 GiB)
+  it('refuses a new node past --max-nodes while the datastore cannot say which nodes exist; known nodes keep reporting', async () => {
+    const { post, store } = await setup({ maxNodes: 2 });
+    expect((await post(report(0, 1))).statusCode).toBe(200);
+    expect((await post(report(1, 1))).statusCode).toBe(200);
+    const third = await post(report(2, 1));
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({ code: 'TOO_MANY_NODES' });
+    expect((await post(report(0, 2))).statusCode).toBe(200);
+    expect(store.size).toBe(2);
+  });
+
+  it('refuses a node name the datastore does not know', async () => {
+    const { post, store } = await setup({ knownNodes: new Set(['node-00000']) });
+    expect((await post(report(0, 1))).statusCode).toBe(200);
+    const unknown = await post(report(1, 1));
+    expect(unknown.statusCode).toBe(403);
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_NODE' });
+    expect(store.size).toBe(1);
   });
 });

@@ -39,7 +39,7 @@ describe('cli aggregator', () => {
     const r = await configure(['--listen', '127.0.0.1:19478', '--stale-intervals', '4', '--kube', 'off'], { CALICO_DIAG_TOKEN_FILE: tokenFile, CALICO_DIAG_BODY_LIMIT: '1MiB' });
     expect(r.error).toBeUndefined();
     expect(r.token).toBe('proc-token');
-    expect(r.config).toEqual({ listen: { host: '127.0.0.1', port: 19478 }, tokenFile, staleIntervals: 4, bodyLimit: 1024 * 1024, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
+    expect(r.config).toEqual({ listen: { host: '127.0.0.1', port: 19478 }, tokenFile, staleIntervals: 4, bodyLimit: 1024 * 1024, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
   it('takes the finding series cap from --max-finding-series or CALICO_DIAG_MAX_FINDING_SERIES', async () => {

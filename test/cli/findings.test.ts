@@ -32,7 +32,7 @@ const NOW = Date.parse('2026-01-01T00:10:00.000Z');
 
 beforeAll(async () => {
   agg = await startAggregator({
-    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
+    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
     token: TOKEN,
     logger: pino({ level: 'silent' }),
     clock: { now: () => Date.parse('2026-01-01T00:00:00.000Z'), monotonic: () => 0 },

@@ -45,7 +45,7 @@ let secretAllowed = true;
 
 beforeAll(async () => {
   agg = await startAggregator({
-    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
+    config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 3, bodyLimit: 1 << 22, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
     token: AGG_TOKEN,
     logger: pino({ level: 'silent' }),
     clock: { now: () => Date.now(), monotonic: () => 0 },

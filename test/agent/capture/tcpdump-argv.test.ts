@@ -1,6 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePcap } from '../../../agent/parsers/pcap.js';
 import { describe, expect, it } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
-import { buildBpfFilter, buildTcpdumpArgv } from '../../../agent/capture/tcpdump-argv.js';
+import { buildBpfFilter, buildTcpdumpArgv, headerSnaplen } from '../../../agent/capture/tcpdump-argv.js';
 
 /** mulberry32 */
 const prng = (seed: number) => () => {
@@ -69,6 +72,7 @@ describe('buildBpfFilter', () => {
         durationSeconds: v.data.durationSeconds,
         filter: filter as string,
         user: 'root',
+        snaplen: headerSnaplen(v.data),
       });
       expect(argv.ok).toBe(true);
       if (!argv.ok) continue;
@@ -86,7 +90,7 @@ describe('buildBpfFilter', () => {
 
 describe('buildTcpdumpArgv', () => {
   it('bounds tcpdump by -c and a SIGINT at the duration, writes with -U, never uses a shell', () => {
-    const r = buildTcpdumpArgv({ iface: 'eth0', file: '/tmp/cd/cap-1/eth0.pcap', maxPackets: 50, durationSeconds: 4, filter: 'udp dst port 4789', user: 'root' });
+    const r = buildTcpdumpArgv({ iface: 'eth0', file: '/tmp/cd/cap-1/eth0.pcap', maxPackets: 50, durationSeconds: 4, filter: 'udp dst port 4789', user: 'root', snaplen: 256 });
     expect(r).toEqual({
       ok: true,
       filter: 'udp dst port 4789',
@@ -95,7 +99,7 @@ describe('buildTcpdumpArgv', () => {
   });
 
   it('refuses bad interface names, counts, durations, paths and filters', () => {
-    const base = { iface: 'eth0', file: '/tmp/x.pcap', maxPackets: 5, durationSeconds: 5, filter: 'icmp' };
+    const base = { iface: 'eth0', file: '/tmp/x.pcap', maxPackets: 5, durationSeconds: 5, filter: 'icmp', snaplen: 128 };
     expect(buildTcpdumpArgv({ ...base, iface: '-w/etc/passwd' }).ok).toBe(false);
     expect(buildTcpdumpArgv({ ...base, iface: 'eth0;reboot' }).ok).toBe(false);
     expect(buildTcpdumpArgv({ ...base, maxPackets: 0 }).ok).toBe(false);
@@ -103,5 +107,60 @@ describe('buildTcpdumpArgv', () => {
     expect(buildTcpdumpArgv({ ...base, file: '/tmp/../etc/x' }).ok).toBe(false);
     expect(buildTcpdumpArgv({ ...base, filter: 'icmp; rm -rf /' }).ok).toBe(false);
     expect(buildTcpdumpArgv({ ...base, user: 'root;id' }).ok).toBe(false);
+    expect(buildTcpdumpArgv({ ...base, snaplen: 0 }).ok).toBe(false);
   });
 });
+
+describe('headers-only snap length', () => {
+  // #16: captures read pod traffic payload on any node
+  it('keeps the headers the decoder reads for each kind and family, and no more', () => {
+    expect(headerSnaplen({ match: [{ kind: 'icmp' }], peers: ['10.0.0.2'] })).toBe(20 + 20 + 20);
+    expect(headerSnaplen({ match: [{ kind: 'icmp' }, { kind: 'vxlan', port: 4789 }], peers: ['10.0.0.2'] })).toBe(20 + 20 + 8 + 8 + 14 + 20 + 20);
+    expect(headerSnaplen({ match: [{ kind: 'ipip' }], peers: [] })).toBe(20 + 20 + 20 + 20);
+    expect(headerSnaplen({ match: [{ kind: 'vxlan', port: 4789 }], peers: ['fd00::2'] })).toBe(20 + 40 + 8 + 8 + 14 + 40 + 20);
+  });
+
+  it('is enough for the decoder: every recorded capture cut to it decodes to the same records', () => {
+    for (const name of readdirSync(PCAPS).filter((f) => f.endsWith('.pcap'))) {
+      const whole = new Uint8Array(readFileSync(join(PCAPS, name)));
+      const full = parsePcap(whole);
+      expect(full.ok, name).toBe(true);
+      if (!full.ok) continue;
+      const v6 = full.value.records.some((r) => r.outerSrc.includes(':'));
+      const snap = headerSnaplen({ match: [{ kind: 'icmp' }, { kind: 'vxlan', port: 4789 }, { kind: 'tcp', port: 80 }], peers: v6 ? ['fd00::1'] : ['10.0.0.1'] });
+      const cut = parsePcap(truncatePcap(whole, snap));
+      expect(cut.ok, name).toBe(true);
+      if (cut.ok) expect(cut.value.records.map(stripLengths), name).toEqual(full.value.records.map(stripLengths));
+    }
+  });
+});
+
+const PCAPS = join(import.meta.dirname, '../../fixtures/pcap');
+
+/** the records without what a shorter capture length changes (captured bytes) */
+const stripLengths = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => !/caplen|captured|truncated/i.test(k)));
+
+/** A classic pcap file whose packets are cut to `snap` bytes, as tcpdump -s would have written them. */
+const truncatePcap = (file: Uint8Array, snap: number): Uint8Array => {
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const magic = dv.getUint32(0, true);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const out: Uint8Array[] = [file.slice(0, 24)];
+  const header = new DataView(out[0]!.buffer);
+  header.setUint32(16, Math.min(snap, header.getUint32(16, le)), le);
+  for (let off = 24; off + 16 <= file.length; ) {
+    const incl = dv.getUint32(off + 8, le);
+    const keep = Math.min(incl, snap);
+    const rec = file.slice(off, off + 16 + keep);
+    new DataView(rec.buffer).setUint32(8, keep, le);
+    out.push(rec);
+    off += 16 + incl;
+  }
+  const all = new Uint8Array(out.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of out) {
+    all.set(b, at);
+    at += b.length;
+  }
+  return all;
+};

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,36 @@ describe('snapshot bundles: --save / --from', () => {
     };
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(evil));
     expect(await loadBundle(dir)).toMatchObject({ ok: false, message: expect.stringMatching(/entries\.0\.result.*plain file name|invalid/) });
+  });
+
+  // #16: bundle symlinks were followed
+  it('refuses a recorded output that is a link, or not a regular file', async () => {
+    const manifest = (file: string) => ({ bundleVersion: 1, createdAt: 'x', node: 'n', entries: [{ kind: 'file', path: '/proc/sys/x', result: { ok: true, file } }] });
+    await symlink('/etc/hostname', join(dir, 'out.txt'));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest('out.txt')));
+    expect(await loadBundle(dir)).toMatchObject({ ok: false, message: expect.stringMatching(/out\.txt is a symbolic link/) });
+    await mkdir(join(dir, 'sub'));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest('sub')));
+    expect(await loadBundle(dir)).toMatchObject({ ok: false, message: expect.stringMatching(/sub is not a regular file/) });
+    await rm(join(dir, 'manifest.json'));
+    await symlink('/etc/hostname', join(dir, 'manifest.json'));
+    expect(await loadBundle(dir)).toMatchObject({ ok: false, message: expect.stringMatching(/manifest\.json is a symbolic link/) });
+  });
+
+  // #16: a 5 MB bundle with repeated file references took `snapshot --from` to 1.5 GiB
+  it('reads a file the manifest names many times once, and refuses a bundle past its size cap', async () => {
+    await writeFile(join(dir, 'big.txt'), 'x'.repeat(1024 * 1024));
+    const entries = Array.from({ length: 5000 }, (_, i) => ({ kind: 'file', path: `/proc/sys/p${i}`, result: { ok: true, file: 'big.txt' } }));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ bundleVersion: 1, createdAt: 'x', node: 'n', entries }));
+    const before = process.memoryUsage().rss;
+    const b = await loadBundle(dir);
+    expect(b.ok).toBe(true);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    if (b.ok) expect(await b.host.readFile('/proc/sys/p4999')).toMatchObject({ ok: true });
+    const many = Array.from({ length: 200 }, (_, i) => ({ kind: 'file', path: `/proc/sys/q${i}`, result: { ok: true, file: `f${i}.txt` } }));
+    for (let i = 0; i < 200; i++) await writeFile(join(dir, `f${i}.txt`), 'y'.repeat(1024 * 1024));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ bundleVersion: 1, createdAt: 'x', node: 'n', entries: many }));
+    expect(await loadBundle(dir)).toMatchObject({ ok: false, message: expect.stringMatching(/larger than 134217728 bytes/) });
   });
 
   it('makes safe, readable names', () => {
