@@ -153,7 +153,9 @@ describe('two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
-  it('#15: a DROP of node1\'s VXLAN in node2\'s cali-INPUT: gap at node2\'s tunnel device (forward), cause on node2 naming node1', async () => {
+  // #15
+
+  it('a DROP of node1\'s VXLAN in node2\'s cali-INPUT: gap at node2\'s tunnel device (forward), cause on node2 naming node1', async () => {
     await withFault('encap-drop-input', { node: 'node2', peer: 'node1' }, async () => {
       const d = await diagnose('node1', pod2());
       expect(d.verdict, explain(d)).toBe('one-way-gap');

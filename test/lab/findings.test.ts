@@ -102,7 +102,9 @@ describe('lab end to end (agents + aggregator)', () => {
     expect(res.last.filter((f) => f.severity !== 'info')).toEqual([]);
   }, 30_000);
 
-  it('#15: the agents read current Felix\'s guard from iptables-nft: accept-then-drop on cali40all-vxlan-net, its members collected', async () => {
+  // #15
+
+  it('the agents read current Felix\'s guard from iptables-nft: accept-then-drop on cali40all-vxlan-net, its members collected', async () => {
     type NodeBody = { report: { sections: { iptables: { status: string; data?: { backend: string; encapGuards?: unknown[] } }; ipsets: { status: string; data?: { hostSets: Array<{ name: string; members: string[] }> } } } } };
     const res = await P().aggregatorGet<NodeBody>('/v1/nodes/node1');
     expect(res.status).toBe(200);

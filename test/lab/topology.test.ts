@@ -108,7 +108,9 @@ describe('lab wiring (real kernel)', () => {
     }
   });
 
-  it('#15: has current Felix\'s VXLAN guard by default: cali40all-vxlan-net with every node IP, its ACCEPT and the catch-all DROP, in iptables-nft', async () => {
+  // #15
+
+  it('has current Felix\'s VXLAN guard by default: cali40all-vxlan-net with every node IP, its ACCEPT and the catch-all DROP, in iptables-nft', async () => {
     const n = L().nodes[2]!;
     expect(L().flavour).toMatchObject({ release: 'current', guardSet: 'cali40all-vxlan-net', backend: 'nft' });
     const set = (await L().exec(n.ns, ['ipset', 'list', 'cali40all-vxlan-net'])).stdout;
