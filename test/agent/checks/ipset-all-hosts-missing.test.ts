@@ -60,7 +60,8 @@ const guard = (over: Partial<EncapGuard> = {}): EncapGuard => ({
   ...over,
 });
 
-describe('#15 ipset-all-hosts-missing reads the guards the rules present', () => {
+// #15
+describe('ipset-all-hosts-missing reads the guards the rules present', () => {
   it('is ok when the guarding set of current Felix holds members', () => {
     expect(ipsetAllHostsMissing.run({ snapshot: currentFelix() })).toEqual({ status: 'ok' });
   });

@@ -60,7 +60,8 @@ describe('iptables-drops-rising', () => {
   });
 });
 
-describe('#15 iptables-drops-rising on encapsulated traffic', () => {
+// #15
+describe('iptables-drops-rising on encapsulated traffic', () => {
   const guarded = (packets: number) =>
     vxlanWith('iptables', (t) => {
       const d = t.dropRules[0]!;

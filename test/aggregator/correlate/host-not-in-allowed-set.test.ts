@@ -80,7 +80,8 @@ const currentFelix = () => {
 };
 const iptablesOf = (nodes: ReturnType<typeof buildCluster>, on: string) => okData(nodeNamed(nodes, on), 'iptables');
 
-describe('#15 host-not-in-allowed-set checks the set the guards actually use', () => {
+// #15
+describe('host-not-in-allowed-set checks the set the guards actually use', () => {
   it('current Felix, healthy: none, though cali40all-hosts-net is empty (no rule uses it)', () => {
     expect(run(currentFelix())).toEqual([]);
   });
