@@ -127,7 +127,7 @@ const daemon = async (seconds: number, interval: number): Promise<void> => {
   const here = fileURLToPath(import.meta.url);
   const main = join(dirname(here), '../cli', here.endsWith('.ts') ? 'main.ts' : 'main.js');
   const nodeArgs = here.endsWith('.ts') ? ['--import', 'tsx', main] : [main];
-  const child = spawn(process.execPath, [...nodeArgs, 'agent', '--node-name', 'bench-agent', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--interval', String(interval)], {
+  const child = spawn(process.execPath, [...nodeArgs, 'agent', '--node', 'bench-agent', '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--interval', String(interval)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const pid = child.pid;

@@ -60,6 +60,13 @@ interface Opts extends OutputFlags {
   timeoutMs?: string;
 }
 
+/** The evidence line the mode derivation wrote for the policy dataplane, after a colon. */
+const policyEvidence = (evidence: readonly string[]): string => {
+  const e = evidence.find((x) => x.startsWith('policy dataplane '));
+  const i = e?.indexOf(': ') ?? -1;
+  return e === undefined || i < 0 ? '' : ` (${e.slice(i + 2)})`;
+};
+
 export interface RenderOptions {
   /** -o wide: tunnel MAC/VNI/port, collector timings and details, finding peers and evidence */
   wide?: boolean;
@@ -77,6 +84,10 @@ export const renderSnapshot = (r: SnapshotResult, opts: RenderOptions = {}): str
     ['node', s.node],
     ['taken at', `${s.takenAt} (${Math.round(s.durationMs)} ms)`],
     ['mode', `encapsulation ${m.encapsulation}, wireguard ${yesNo(m.wireguard)}, ebpf ${yesNo(m.ebpf)}, bgp ${yesNo(m.bgp)}`],
+    // older snapshots (--from a bundle of an older agent's report) have no policy dataplane
+    ...(m.policyDataplane !== undefined
+      ? [['policy dataplane', `${m.policyDataplane}${policyEvidence(m.evidence)}`] as [string, string]]
+      : []),
     ['node IPs', id.nodeIPs.join(', ') || '(none found)'],
     ['uplinks', id.uplinks.map((u) => `${u.name} (mtu ${u.mtu})`).join(', ') || '(none found)'],
     ['blocks', id.blocks.join(', ') || '(none)'],

@@ -157,7 +157,8 @@ const draftFor = (b: IndexedNode, a: IndexedNode, wanted: string[], setNames: st
 };
 
 /** Chains on the path of packets leaving or passing through the node: not where arriving encapsulated traffic is dropped. */
-const NOT_INPUT = /OUTPUT|POSTROUTING|FORWARD|^cali-(tw|fw|pri|pro|pi|po)-/;
+// (Calico's nftables dataplane prefixes its chains with the iptables table: filter-cali-tw-…)
+const NOT_INPUT = /OUTPUT|POSTROUTING|FORWARD|^(filter-)?cali-(tw|fw|pri|pro|pi|po)-/;
 
 const REMEDY_DROP =
   "A rule on this node drops the peer's encapsulated (VXLAN/IPIP) packets by their source address, so pod traffic from the peer is lost here. " +
