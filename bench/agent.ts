@@ -21,11 +21,13 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLocalChecks } from '../agent/checks/index.js';
-import { agentVersion, DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
+import { DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
 import { realHost } from '../agent/exec/host.js';
 import { execRunner } from '../agent/exec/runner.js';
 import { buildReport } from '../agent/push.js';
-import { systemClock, takeSnapshot } from '../agent/snapshot.js';
+import { takeSnapshot } from '../agent/snapshot.js';
+import { systemClock } from '../common/clock.js';
+import { packageVersion } from '../common/config.js';
 import { hashSection } from '../contract/hash.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
 
@@ -64,7 +66,7 @@ const snapshots = async (count: number): Promise<void> => {
       config: { timeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, felixHealthUrl: DEFAULT_FELIX_HEALTH_URL, birdSocket: DEFAULT_BIRD_SOCKET },
       node,
       clock: systemClock,
-      agentVersion: agentVersion(),
+      agentVersion: packageVersion(),
     });
   const durations: number[] = [];
   const full: number[] = [];

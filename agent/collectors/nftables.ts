@@ -17,7 +17,7 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
 import { parseNftJson, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
-import { parseIp } from '../derive/ip.js';
+import { parseIp } from '../../common/net.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { RUN_REASON, firstLine } from './run-command.js';

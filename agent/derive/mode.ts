@@ -5,7 +5,7 @@
  */
 import type { Identity, Mode, Route, Sections } from '../../contract/snapshot.js';
 import { BPF_DEVICES, isCalicoProto, isTunnelDevice, isWorkloadDevice, localBlockRoutes, routeDevices } from './identity.js';
-import { isDefaultDst } from './ip.js';
+import { isDefaultDst } from '../../common/net.js';
 
 /** Routes to other nodes (with a next hop) through one of `devices`; kernel fe80::/64 and own-address routes do not count. */
 const routesVia = (routes: readonly Route[], devices: readonly string[]): Route[] =>

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Host } from '../../agent/collectors/types.js';
 import { runCli } from '../../cli/main.js';
 import { memoryIo } from '../../cli/io.js';
-import type { Clock } from '../../agent/snapshot.js';
+import type { Clock } from '../../common/clock.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ip/${name}`, import.meta.url), 'utf8');
 

@@ -48,6 +48,15 @@ describe('docs/architecture.md rule catalogue', () => {
   });
 });
 
+describe('docs/architecture.md paths', () => {
+  it('names only files that exist (from the repository root, or inside agent/ or aggregator/ where a paragraph is about one of them)', () => {
+    const paths = [...new Set([...doc.matchAll(/`([a-z][a-zA-Z0-9._-]*\/[a-zA-Z0-9._/-]*[a-zA-Z0-9])`/g)].map((m) => m[1] as string))];
+    expect(paths.length).toBeGreaterThan(20);
+    const missing = paths.filter((p) => !['', 'agent/', 'aggregator/'].some((base) => existsSync(`${repo}${base}${p}`)));
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('rule catalogue rendering', () => {
   it('replaces only the text between the markers, and refuses a document without them', () => {
     const before = `# t\n\n${CATALOGUE_BEGIN}\nold | table\n${CATALOGUE_END}\n\nafter\n`;

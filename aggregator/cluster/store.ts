@@ -13,7 +13,7 @@
  *   hash per (node, section) is held.
  * - Memory (issue #3; 5000 nodes): in a full VXLAN mesh every node holds N−1 routes, neighbours
  *   and FDB entries and an all-hosts ipset with N members, and the entries about peer X are the
- *   same on every node. Those four lists are held packed (entry-table.ts):
+ *   same on every node. Those four lists are held packed (packed.ts):
  *
  *       tables.routes      values: [route about node-0, route about node-1, …]   (one frozen object
  *       tables.neighbours  values: [neigh about node-0, …]                        per distinct entry,
@@ -28,7 +28,7 @@
  *   section: its `data` (host sets: `members`) is a getter that builds the plain array of shared
  *   entries on each read, for the few readers that want one node's list (GET /v1/nodes/:name; the
  *   cluster map's allowedHosts, a getter too, for diagnose and GET /v1/cluster); the correlation
- *   rules read the ids (correlate/common.ts entryList) and judge each distinct entry once per pass.
+ *   rules read the ids (peer-state.ts) and judge each distinct entry once per pass.
  * - Tables are append-only (an id never changes meaning), so they only grow while reports bring
  *   new entries. When a table holds more than twice the entries alive after its last compaction
  *   (and at least `compactAbove`), ingest compacts it: a new table holding only the entries the
@@ -47,12 +47,12 @@
  *   objects; only once the whole report is accepted are the inserted entries interned and the new
  *   id list built from the held ids. A refused report interns nothing and changes nothing.
  */
-import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../contract/delta.js';
-import { hashSection } from '../contract/hash.js';
-import type { Report } from '../contract/report.js';
-import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../contract/snapshot.js';
-import { EntryTable, entryKey, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type PackedList } from './entry-table.js';
-import type { NodeState, ResolvedReport } from './correlate/types.js';
+import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
+import { hashSection } from '../../contract/hash.js';
+import type { Report } from '../../contract/report.js';
+import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
+import { EntryTable, entryKey, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type PackedList } from './packed.js';
+import type { NodeState, ResolvedReport } from './node-state.js';
 
 export type IngestResult =
   | { kind: 'accepted'; node: string; seq: number; changed: SectionName[]; restarted: boolean }

@@ -1,6 +1,6 @@
 /**
  * Packed per-peer lists (issue #3): the store's layout for the N-sized sections (routes,
- * neighbours, FDB entries, all-hosts ipset members) and what the correlation rules read of it.
+ * neighbours, FDB entries, all-hosts ipset members) behind the cluster model (./cluster.ts) the correlation rules read.
  *
  * - An EntryTable holds the distinct entries of one kind (one table for routes, one for
  *   neighbours, …): `values[id]` is a frozen entry, `keys[id]` its JSON text. Tables are
@@ -12,7 +12,7 @@
  *   kind), else a Uint32Array. 2 or 4 bytes per entry instead of an 8-byte pointer.
  * - A packed section (`packedSection`) looks like the wire section (`{ status: 'ok', data }`) to
  *   any reader, but `data` is a getter that builds the plain array on each read. Rules that walk
- *   every node read the packed list instead (`packedOf`, and correlate/common.ts entryList).
+ *   every node read the packed list instead (`packedOf`, and ./peer-state.ts).
  *
  * Pure data structures; no IO, no module-level state.
  */

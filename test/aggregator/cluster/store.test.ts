@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ackedOf, meshSnapshot, nodeIP, toReport } from '../../bench/aggregator-mesh.js';
-import { hashSection } from '../../contract/hash.js';
-import { Report } from '../../contract/report.js';
-import { packedOf } from '../../aggregator/entry-table.js';
-import { ReportStore } from '../../aggregator/store.js';
-import { buildReport } from '../../agent/push.js';
-import { SECTION_NAMES, type SectionName, type Sections } from '../../contract/snapshot.js';
+import { ackedOf, meshSnapshot, nodeIP, toReport } from '../../../bench/aggregator-mesh.js';
+import { hashSection } from '../../../contract/hash.js';
+import { Report } from '../../../contract/report.js';
+import { packedOf } from '../../../aggregator/cluster/packed.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
+import { buildReport } from '../../../agent/push.js';
+import { SECTION_NAMES, type SectionName, type Sections } from '../../../contract/snapshot.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:30.000Z';
