@@ -401,7 +401,8 @@ describe('analyze: inconclusive', () => {
   });
 });
 
-describe('analyze: direct paths (no encapsulation between the pair, #19)', () => {
+// #19
+describe('analyze: direct paths (no encapsulation between the pair)', () => {
   const NA = node('node-a', 1, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
   const NB = node('node-b', 2, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
   /** plain packets on the uplinks, no tunnel device on either side */
