@@ -133,17 +133,5 @@ export const readTokenFile = async (path: string): Promise<TokenResult> => {
   return { ok: true, token };
 };
 
-/** The calico-diag version from package.json (found upward from this module, in src and in dist). */
-export const agentVersion = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'calico-diag' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0-unknown';
-};
+/** The calico-diag version from package.json (common/version.ts: the CLI reads it without loading this module). */
+export { agentVersion } from '../common/version.js';
