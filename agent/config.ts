@@ -4,10 +4,7 @@
  * message naming the flag and the env var. Stateless: the token is read here once and re-read by
  * the daemon through `readTokenFile` (so a rotated token file takes effect).
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseDuration } from '../common/duration.js';
 import { NodeName } from '../contract/report.js';
