@@ -2,13 +2,15 @@
  * Agent cost benchmark (#17; not a test: it measures, it does not assert). Root only.
  *
  *   npm run bench:agent                       # build, then node dist/bench/agent.js
- *   node dist/bench/agent.js [--rules 100000] [--backend legacy|nft] [--no-hint] [--runs 3]
+ *   node dist/bench/agent.js [--rules 100000] [--backend legacy|nft] [--family 4|6] [--no-hint] [--runs 3]
  *                            [--daemon-seconds 120] [--interval 30] [--churn] [--skip-snapshot] [--skip-daemon] [--root DIR]
  *
  * Loads the generated Calico-like dump (bench/gen-iptables.ts, `--rules` rules, seed 42) with
  * `ipset restore` + `iptables-<backend>-restore -c` into a throw-away namespace `cdlB<pid>`
  * (deleted afterwards, also on failure), with kubelet's KUBE-IPTABLES-HINT chain in that backend's
  * mangle table unless `--no-hint` (then backend detection counts the rules of full dumps, as Felix).
+ * `--family 6`: the same ruleset as IPv6 (each a.b.c.d/len as fd00::a:b:c:d/(96+len), inet6 sets),
+ * loaded and read with the ip6tables tools.
  *
  * 1. One snapshot: alternating `--runs` times, a bare `ip netns exec NS iptables-<backend>-save -c`
  *    (output to /dev/null) and `ip netns exec NS node --max-semi-space-size=2 bin/calico-diag.js
@@ -26,6 +28,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateIptablesSave } from './gen-iptables.js';
@@ -93,19 +96,25 @@ async function main(): Promise<void> {
   const daemonSeconds = argNum('--daemon-seconds', 120);
   const interval = argNum('--interval', 30);
   const churn = flag('--churn');
-  const text = generateIptablesSave({ rules, seed: 42 });
+  const family = argStr('--family', '4');
+  if (family !== '4' && family !== '6') throw new Error('--family 4|6');
+  const v = family === '6' ? '6' : '';
+  const v4text = generateIptablesSave({ rules, seed: 42 });
+  // IPv6: the same ruleset with each IPv4 address a.b.c.d/len as fd00::a:b:c:d/(96+len)
+  const text = family === '4' ? v4text : v4text.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?/g, (_m, a: string, b: string, c: string, d: string, len?: string) =>
+    `fd00::${[a, b, c, d].map((x) => Number(x).toString(16)).join(':')}/${96 + Number(len ?? 32)}`);
   const sets = [...new Set([...text.matchAll(/--match-set (\S+)/g)].map((m) => m[1] as string))];
   const policyChains = [...new Set([...text.matchAll(/^:(cali-pi-\S+)/gm)].map((m) => m[1] as string))].slice(0, 50);
   const tmp = mkdtempSync(join(tmpdir(), 'cdlB-'));
   spawnSync('ip', ['netns', 'del', NS]);
-  const out: Record<string, unknown> = { rules, backend, kubeHint: hint, node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+  const out: Record<string, unknown> = { rules, backend, family: `ipv${family}`, kubeHint: hint, node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
   let agent: ReturnType<typeof spawn> | null = null;
   try {
     must(['ip', 'netns', 'add', NS]);
     must(['ip', 'netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
-    must(['ip', 'netns', 'exec', NS, 'ipset', 'restore'], sets.map((s) => `create ${s} hash:net\n`).join(''));
-    must(['ip', 'netns', 'exec', NS, `iptables-${backend}-restore`, '-c'], text);
-    if (hint) must(['ip', 'netns', 'exec', NS, `iptables-${backend}`, '-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
+    must(['ip', 'netns', 'exec', NS, 'ipset', 'restore'], sets.map((s) => `create ${s} hash:net${family === '6' ? ' family inet6' : ''}\n`).join(''));
+    must(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-restore`, '-c'], text);
+    if (hint) must(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}`, '-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
 
     if (!flag('--skip-snapshot')) {
       const save: Timed[] = [];
@@ -113,7 +122,7 @@ async function main(): Promise<void> {
       const bare: Timed[] = [];
       const cli = ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'snapshot', '--json'];
       for (let i = 0; i < runs; i++) {
-        save.push(timed(['ip', 'netns', 'exec', NS, `iptables-${backend}-save`, '-c']));
+        save.push(timed(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-save`, '-c']));
         snap.push(timed(cli));
         bare.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '-e', '0']));
       }
@@ -140,25 +149,26 @@ async function main(): Promise<void> {
     if (!flag('--skip-daemon')) {
       const token = join(tmp, 'token');
       writeFileSync(token, 'cdlB-bench-token\n');
-      agent = spawn('ip', ['netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'agent', '--node', 'bench', '--token-file', token, '--listen', '127.0.0.1:0', '--interval', `${interval}s`], {
+      agent = spawn('ip', ['netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'agent', '--node', 'bench', '--token-file', token, '--listen', '127.0.0.1:9477' /* the namespace's own loopback */, '--interval', `${interval}s`], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const pid = agent.pid as number; // `ip netns exec` execs node: the same pid
       let snapshots = 0;
       const durations: number[] = [];
-      agent.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        for (const line of chunk.split('\n')) {
-          const m = /"msg":"snapshot taken"/.test(line) ? /"durationMs":([\d.]+)/.exec(line) : null;
-          if (m) {
-            snapshots++;
-            durations.push(Number(m[1]));
-          }
+      let failed = '';
+      createInterface({ input: agent.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        const m = /"msg":"snapshot taken"/.test(line) ? /"durationMs":([\d.]+)/.exec(line) : null;
+        if (m) {
+          snapshots++;
+          durations.push(Number(m[1]));
         }
       });
-      agent.stderr?.resume();
+      agent.stderr?.setEncoding('utf8').on('data', (s: string) => void (failed += s));
+      agent.once('exit', (code) => void (failed ||= `agent exited with ${code}`));
       const t0 = Date.now();
       while (snapshots < 1) {
+        if (failed !== '' && agent.exitCode !== null) throw new Error(`agent failed: ${failed.slice(0, 300)}`);
         if (Date.now() - t0 > 300_000) throw new Error('agent took no snapshot in 5 minutes');
         await sleep(200);
       }
@@ -169,7 +179,7 @@ async function main(): Promise<void> {
         churnTimer = setInterval(() => {
           const chain = policyChains[churnUpdates % policyChains.length] as string;
           const update = `*filter\n-F ${chain}\n-A ${chain} -p tcp -m set --match-set ${sets[churnUpdates % sets.length]} src -m multiport --dports ${1000 + (churnUpdates % 5000)} -m comment --comment "cali:churn${churnUpdates}" -j MARK --set-xmark 0x10000/0x10000\n-A ${chain} -m comment --comment "cali:churnd${churnUpdates}" -j DROP\nCOMMIT\n`;
-          spawnSync('ip', ['netns', 'exec', NS, `iptables-${backend}-restore`, '--noflush'], { input: update });
+          spawnSync('ip', ['netns', 'exec', NS, `ip${v}tables-${backend}-restore`, '--noflush'], { input: update });
           churnUpdates++;
         }, 5000);
       }
