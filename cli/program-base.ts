@@ -5,7 +5,7 @@
  * become one line on stderr and exit 1, never a stack trace) and the test seams `CliDeps`.
  */
 import { Command, CommanderError } from 'commander';
-import { agentVersion } from '../common/version.js';
+import { packageVersion } from '../common/version.js';
 import type { AgentCommandDeps } from './agent.js';
 import { termSafe } from './format.js';
 import { CliError, type CliIo } from './io.js';
@@ -25,7 +25,7 @@ export const PROGRAM_DESCRIPTION = 'Calico dataplane diagnostics: per-node agent
 export const newProgram = (name: string, description: string, io: CliIo): Command =>
   new Command(name)
     .description(description)
-    .version(agentVersion(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
