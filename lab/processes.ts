@@ -74,9 +74,12 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--interval', String(intervalS),
         '--aggregator-url', aggregatorUrl,
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
+        ...(n.birdSocket !== null ? ['--bird-socket', n.birdSocket] : []),
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
-      env,
+      // captures in the lab's own directory: the default (<tmpdir>/calico-diag-captures-<node>) is
+      // shared by every lab on the machine with a node of that name, whose agents prune each other's
+      env: { CALICO_DIAG_CAPTURE_DIR: join(lab.runDir, `captures-${name}`), ...env },
     });
     agents.set(name, d);
     await waitUp(d, n.ns, `http://127.0.0.1:${AGENT_PORT}/healthz`);

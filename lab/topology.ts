@@ -34,11 +34,15 @@ import type { CommandRunner } from '../agent/exec/runner.js';
 import { inNs, makeSh, type Argv, type Sh } from './sh.js';
 import { nodeEntry, spawnInNs, type Daemon } from './spawn.js';
 import { listNamespaces, teardownNamespaces, teardownSync } from './cleanup.js';
+import { startBird, waitForSessions, type BirdInstance, type BirdNodeConfig } from './bird.js';
 import { programNftDataplane } from './felix-nftables.js';
 
 export const LAB_PREFIX = 'cdl';
 export const UNDERLAY_CIDR = '10.213.0.0/24';
 export const UNDERLAY_GW = '10.213.0.1';
+/** CrossSubnet labs: the second underlay subnet, routed to the first by the underlay namespace */
+export const UNDERLAY2_CIDR = '10.213.1.0/24';
+export const UNDERLAY2_GW = '10.213.1.1';
 export const AGGREGATOR_IP = '10.213.0.100';
 export const POOL_CIDR = '10.244.0.0/16';
 export const VXLAN_VNI = 4096;
@@ -47,6 +51,21 @@ export const UPLINK_MTU = 1500;
 export const VXLAN_MTU = UPLINK_MTU - 50;
 export const ALL_HOSTS_IPSET = 'cali40all-hosts-net';
 export const ALL_VXLAN_IPSET = 'cali40all-vxlan-net';
+/**
+ * Dual-stack mode (#15): the IPv6 underlay is a ULA /64 on the same bridge. Like the IPv4 underlay
+ * it is the same in every lab: each lab's addresses live only inside its own namespaces (its own
+ * bridge), so two labs never share a link and cannot clash.
+ */
+export const UNDERLAY6_PREFIX = 'fd00:cd::';
+export const UNDERLAY6_GW = 'fd00:cd::1';
+/** the IPv6 pool; node N gets the Calico-default /122 block fd00:10:244:N::/122 */
+export const POOL6_CIDR = 'fd00:10:244::/48';
+export const VXLAN6_DEVICE = 'vxlan-v6.calico';
+/** IPv6 VXLAN overhead is 70 bytes (40-byte IPv6 header instead of 20) */
+export const VXLAN6_MTU = UPLINK_MTU - 70;
+export const ALL_VXLAN_IPSET6 = 'cali60all-vxlan-net';
+/** The link-local address the kernel gives a veth with Calico's ee:ee:ee:ee:ee:ee MAC (EUI-64). */
+export const WORKLOAD_LL6 = 'fe80::ecee:eeff:feee:eeee';
 
 /** Which Felix the lab imitates: its rule shapes and iptables backend (#15). */
 export type FelixRelease = 'current' | 'legacy';
@@ -71,6 +90,8 @@ export interface LabPod {
   name: string;
   ns: string;
   ip: string;
+  /** dual-stack labs: the pod's IPv6 address (from its node's /122 block) */
+  ip6?: string;
   /** host-side veth, `cali` + 11 hex digits of sha1(workload id) like Calico's CNI plugin */
   caliIf: string;
 }
@@ -87,7 +108,52 @@ export interface LabNode {
   vtepMac: string;
   pods: LabPod[];
   felixControlFile: string;
+  /** underlay subnet of eth0 (CrossSubnet labs have two) and its router */
+  subnet: string;
+  gateway: string;
+  /** BIRD control socket in BGP labs (the agent's --bird-socket), else null */
+  birdSocket: string | null;
+  /** dual-stack labs: the node's IPv6 underlay address, block, tunnel address and VTEP MAC */
+  v6?: LabNode6;
 }
+
+export interface LabNode6 {
+  nodeIp: string;
+  block: string;
+  tunnelIp: string;
+  vtepMac: string;
+}
+
+/**
+ * How pod traffic between nodes is routed:
+ *  - routing 'static' (default): the lab programs every route the way Felix does (VXLAN, no BGP);
+ *  - routing 'bgp': BIRD runs in every node (lab/bird.ts, node-to-node mesh, AS 64512);
+ *  - encapsulation 'none' (needs bgp): BIRD programs the peer blocks `proto bird` via the peers'
+ *    node IPs and the blocks' blackholes; no vxlan.calico;
+ *  - crossSubnet (VXLAN): the last nodes sit on a second underlay subnet; Felix (the lab) routes
+ *    same-subnet peers directly via their node IP on eth0 and other-subnet peers via vxlan.calico.
+ */
+export interface LabRouting {
+  routing: 'static' | 'bgp';
+  encapsulation: 'vxlan' | 'none';
+  crossSubnet: boolean;
+}
+
+export const DEFAULT_ROUTING: LabRouting = { routing: 'static', encapsulation: 'vxlan', crossSubnet: false };
+
+/** Checks a routing choice: no encapsulation needs BGP to carry the routes; CrossSubnet is a VXLAN mode. */
+export const validateRouting = (r: LabRouting): LabRouting => {
+  if (r.encapsulation === 'none' && r.routing !== 'bgp') throw new Error('a lab without encapsulation needs routing: bgp');
+  if (r.crossSubnet && r.encapsulation !== 'vxlan') throw new Error('crossSubnet is a VXLAN mode');
+  return r;
+};
+
+/** Nodes on the second subnet in a CrossSubnet lab: the upper half (node3 of 3). */
+export const onSecondSubnet = (index: number, nodes: number): boolean => index > Math.ceil(nodes / 2);
+
+/** True when the pair is routed without encapsulation in this lab. */
+export const directPair = (r: LabRouting, a: LabNode, b: LabNode): boolean =>
+  r.encapsulation === 'none' || (r.crossSubnet && a.subnet === b.subnet);
 
 export interface LabPlan {
   id: string;
@@ -96,6 +162,7 @@ export interface LabPlan {
   aggregatorNs: string;
   aggregatorIp: string;
   nodes: LabNode[];
+  routing: LabRouting;
 }
 
 /** Felix's VTEP MAC: 0x66 followed by the first 5 bytes of sha1(nodename). */
@@ -103,6 +170,13 @@ export const felixVtepMac = (nodeName: string): string => {
   const h = createHash('sha1').update(nodeName).digest();
   return ['66', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 };
+
+/**
+ * The IPv6 VTEP MAC of a lab node, as Felix derives it when the Node resource has no
+ * `vxlanTunnelMACAddrV6`: 0x66 followed by the first 5 bytes of sha1(nodename + "-v6")
+ * (felix/calc/vxlan_resolver.go, vtepMACForHost with ipVersion 6), so it differs from the IPv4 MAC.
+ */
+export const felixVtepMac6 = (nodeName: string): string => felixVtepMac(`${nodeName}-v6`);
 
 /** Calico CNI's host-side veth name: "cali" + first 11 hex digits of sha1(workload id). */
 export const caliIfName = (workloadId: string): string =>
@@ -113,7 +187,8 @@ export const caliRuleId = (text: string): string =>
   `cali:${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
 
 /** Pure addressing plan for a lab instance (no IO). */
-export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string }): LabPlan => {
+export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string; routing?: Partial<LabRouting>; dualStack?: boolean }): LabPlan => {
+  const routing = validateRouting({ ...DEFAULT_ROUTING, ...opts.routing });
   if (opts.nodes < 2 || opts.nodes > 50) throw new Error('a lab has 2..50 nodes');
   if (opts.podsPerNode < 1 || opts.podsPerNode > 60) throw new Error('a lab node has 1..60 pods');
   const prefix = `${LAB_PREFIX}${opts.id}`;
@@ -128,19 +203,27 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
         ns: `${prefix}-n${i}p${j}`,
         ip: `10.244.${i}.${j}`,
         caliIf: caliIfName(`${prefix}/default/${podName}/eth0`),
+        ...(opts.dualStack ? { ip6: `fd00:10:244:${i}::${j.toString(16)}` } : {}),
       });
     }
+    const second = routing.crossSubnet && onSecondSubnet(i, opts.nodes);
     nodes.push({
       index: i,
       name,
       ns: `${prefix}-n${i}`,
-      nodeIp: `10.213.0.${10 + i}`,
+      nodeIp: `10.213.${second ? 1 : 0}.${10 + i}`,
+      subnet: second ? UNDERLAY2_CIDR : UNDERLAY_CIDR,
+      gateway: second ? UNDERLAY2_GW : UNDERLAY_GW,
+      birdSocket: routing.routing === 'bgp' ? join(opts.runDir, `bird-${name}.ctl`) : null,
       underlayIf: `vn${i}`,
       block: `10.244.${i}.0/26`,
       tunnelIp: `10.244.${i}.0`,
       vtepMac: felixVtepMac(name),
       pods,
       felixControlFile: join(opts.runDir, `felix-${name}.json`),
+      ...(opts.dualStack
+        ? { v6: { nodeIp: `fd00:cd::${(10 + i).toString(16)}`, block: `fd00:10:244:${i}::/122`, tunnelIp: `fd00:10:244:${i}::`, vtepMac: felixVtepMac6(name) } }
+        : {}),
     });
   }
   return {
@@ -150,6 +233,7 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
     aggregatorNs: `${prefix}-agg`,
     aggregatorIp: AGGREGATOR_IP,
     nodes,
+    routing,
   };
 };
 
@@ -157,8 +241,13 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
  * The rules guarding VXLAN in cali-INPUT, in the shape of the Felix release (felix/rules/static.go
  * filterInputChain in current releases).
  */
-const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): string[] =>
-  release === 'current'
+const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string, family: LabFamily = 'ipv4'): string[] =>
+  family === 'ipv6'
+    ? [
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPv6 VXLAN packets from allowed hosts" -m multiport --dports ${VXLAN_PORT} -m set --match-set ${ALL_VXLAN_IPSET6} src -m addrtype --dst-type LOCAL -j ACCEPT`,
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv6 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
+      ]
+    : release === 'current'
     ? [
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPv4 VXLAN packets from allowed hosts" -m multiport --dports ${VXLAN_PORT} -m set --match-set ${ALL_VXLAN_IPSET} src -m addrtype --dst-type LOCAL -j ACCEPT`,
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
@@ -170,8 +259,14 @@ const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): 
 /** kubelet's hint chain, which tells Felix (and our agent) which backend the node uses. */
 export const KUBE_HINT_MANGLE = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':KUBE-IPTABLES-HINT - [0:0]', 'COMMIT', ''].join('\n');
 
-/** The filter table a Calico node has, reduced to the chains the checks read. */
-export const calicoFilterRules = (release: FelixRelease = 'current'): string => {
+/** An address family of the lab's dataplane. */
+export type LabFamily = 'ipv4' | 'ipv6';
+
+/**
+ * The filter table a Calico node has, reduced to the chains the checks read; `ipv6` gives the
+ * ip6tables table of a dual-stack node (current Felix's IPv6 guard on `cali60all-vxlan-net`).
+ */
+export const calicoFilterRules = (release: FelixRelease = 'current', family: LabFamily = 'ipv4'): string => {
   let n = 0;
   const id = (chain: string): string => caliRuleId(`${chain}/${(n += 1)}`);
   const lines = [
@@ -199,7 +294,7 @@ export const calicoFilterRules = (release: FelixRelease = 'current'): string => 
     `-A cali-FORWARD -i cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-from-wl-dispatch`,
     `-A cali-FORWARD -o cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-to-wl-dispatch`,
     `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j cali-to-hep-forward`,
-    ...vxlanGuardRules(release, id),
+    ...vxlanGuardRules(release, id, family),
     `-A cali-INPUT -i cali+ -m comment --comment "${id('cali-INPUT')}" -g cali-wl-to-host`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
@@ -229,6 +324,10 @@ export interface Lab extends LabPlan {
   /** temp directory: tokens, control files, logs */
   readonly runDir: string;
   readonly felix: Map<string, Daemon>;
+  /** BIRD per node in BGP labs */
+  readonly birds: Map<string, BirdInstance>;
+  /** the BIRD config each node runs (faults rewrite and reload it) */
+  birdConfig(node: string): BirdNodeConfig;
   /** every namespace of this lab, the underlay last */
   namespaces(): string[];
   node(name: string): LabNode;
@@ -262,14 +361,26 @@ export interface CreateLabOptions {
    * removes them once it has finished. Default true.
    */
   exitHooks?: boolean;
+  /** routing mode (default: static VXLAN, as Felix without BGP) */
+  routing?: Partial<LabRouting>;
   /** policy dataplane programmed on every node (default iptables) */
   dataplane?: LabDataplane;
+  /**
+   * dual-stack VXLAN (#15): besides IPv4, every node gets an IPv6 underlay address, a /122 IPv6
+   * block, vxlan-v6.calico with its per-peer routes, neighbours and FDB entries, the ip6tables guard
+   * on cali60all-vxlan-net; every pod an IPv6 address. Needs `felix: 'current'` and iptables.
+   */
+  dualStack?: boolean;
 }
 
 const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '-w', `${key}=${value}`];
 
 /** Builds a lab. On any failure everything already created is torn down and the error rethrown. */
 export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
+  const r = { ...DEFAULT_ROUTING, ...opts.routing };
+  if (opts.dualStack && ((opts.felix ?? 'current') !== 'current' || (opts.dataplane ?? 'iptables') !== 'iptables' || r.routing !== 'static' || r.encapsulation !== 'vxlan' || r.crossSubnet)) {
+    throw new Error('a dual-stack lab models current Felix on the iptables dataplane with static VXLAN Always routing');
+  }
   const sh = makeSh(opts.runner);
   // A random id whose namespaces do not exist yet (another live lab may hold any given id).
   const existing = new Set(await listNamespaces(sh));
@@ -279,9 +390,10 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   }
   const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
-  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir });
+  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir, ...(opts.routing ? { routing: opts.routing } : {}), dualStack: opts.dualStack === true });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
+  const birds = new Map<string, BirdInstance>();
   const flavour = felixFlavour(opts.felix ?? 'current');
   /** only what this lab created is ever deleted, so a name clash cannot take another lab down */
   const created: string[] = [];
@@ -298,7 +410,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   let uninstallHooks: (() => void) | undefined;
   const teardown = (): Promise<void> => {
     tearing ??= (async () => {
-      await Promise.all([...felix.values()].map((d) => d.stop(1000)));
+      await Promise.all([...felix.values(), ...[...birds.values()].map((b) => b.daemon)].map((d) => d.stop(1000)));
       await teardownNamespaces(sh, createdUnderlayLast());
       rmSync(runDir, { recursive: true, force: true });
       tornDown = true;
@@ -318,6 +430,8 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     flavour,
     runDir,
     felix,
+    birds,
+    birdConfig: (name) => birdConfigFor(plan, lab.node(name)),
     namespaces,
     node: (name) => {
       const n = plan.nodes.find((x) => x.name === name);
@@ -328,7 +442,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     ping: async (fromNs, toIp, o = {}) => {
       const count = o.count ?? 1;
       const argv: Argv = [
-        'ping', '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1),
+        'ping', ...(toIp.includes(':') ? ['-6'] : []), '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1),
         ...(count > 1 ? ['-i', '0.2'] : []),
         ...(o.size !== undefined ? ['-s', String(o.size)] : []),
         ...(o.df ? ['-M', 'do'] : []),
@@ -382,20 +496,36 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     await ip(ul, 'link', 'add', 'br0', 'type', 'bridge');
     await ip(ul, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
     await ip(ul, 'link', 'set', 'br0', 'up');
+    if (opts.dualStack) {
+      // No DAD anywhere in the lab: addresses are unique by construction and usable at once.
+      for (const ns of namespaces()) {
+        for (const k of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await exec(ns, sysctl(k, 0));
+        for (const k of ['net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad']) await exec(ns, sysctl(k, 0));
+      }
+      await ip(ul, '-6', 'addr', 'add', `${UNDERLAY6_GW}/64`, 'dev', 'br0', 'nodad');
+    }
+    if (plan.routing.crossSubnet) {
+      // the underlay namespace routes between the two subnets (the "router" of a CrossSubnet cluster)
+      progress(`second underlay subnet ${UNDERLAY2_CIDR}, routed by ${ul}`);
+      await ip(ul, 'link', 'add', 'br1', 'type', 'bridge');
+      await ip(ul, 'addr', 'add', `${UNDERLAY2_GW}/24`, 'dev', 'br1');
+      await ip(ul, 'link', 'set', 'br1', 'up');
+      await exec(ul, sysctl('net.ipv4.ip_forward', 1));
+    }
 
-    const uplink = async (ns: string, peerIf: string, addr: string): Promise<void> => {
+    const uplink = async (ns: string, peerIf: string, addr: string, gw = UNDERLAY_GW): Promise<void> => {
       await ip(ns, 'link', 'add', 'eth0', 'mtu', String(UPLINK_MTU), 'type', 'veth', 'peer', 'name', peerIf, 'mtu', String(UPLINK_MTU), 'netns', ul);
-      await ip(ul, 'link', 'set', peerIf, 'master', 'br0', 'up');
+      await ip(ul, 'link', 'set', peerIf, 'master', gw === UNDERLAY_GW ? 'br0' : 'br1', 'up');
       await ip(ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       await ip(ns, 'link', 'set', 'eth0', 'up');
-      await ip(ns, 'route', 'add', 'default', 'via', UNDERLAY_GW, 'dev', 'eth0');
+      await ip(ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0');
     };
 
     await uplink(plan.aggregatorNs, 'vagg', plan.aggregatorIp);
 
     for (const n of plan.nodes) {
-      progress(`${n.name}: uplink ${n.nodeIp}, vxlan.calico ${n.tunnelIp} (${n.vtepMac}), block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
-      await uplink(n.ns, n.underlayIf, n.nodeIp);
+      progress(`${n.name}: uplink ${n.nodeIp}${plan.routing.encapsulation === 'vxlan' ? `, vxlan.calico ${n.tunnelIp} (${n.vtepMac})` : ''}, block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
+      await uplink(n.ns, n.underlayIf, n.nodeIp, n.gateway);
       for (const [k, v] of [
         ['net.ipv4.ip_forward', 1],
         ['net.ipv4.conf.all.rp_filter', 0],
@@ -404,26 +534,32 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       ] as const) {
         await exec(n.ns, sysctl(k, v));
       }
-      await ip(
-        n.ns, 'link', 'add', 'vxlan.calico', 'address', n.vtepMac, 'mtu', String(VXLAN_MTU),
-        'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', n.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
-      );
-      await ip(n.ns, 'addr', 'add', `${n.tunnelIp}/32`, 'dev', 'vxlan.calico');
-      await ip(n.ns, 'link', 'set', 'vxlan.calico', 'up');
-      await exec(n.ns, sysctl('net/ipv4/conf/vxlan.calico/rp_filter', 0));
-      await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
+      const vxlan = plan.routing.encapsulation === 'vxlan';
+      if (vxlan) {
+        await ip(
+          n.ns, 'link', 'add', 'vxlan.calico', 'address', n.vtepMac, 'mtu', String(VXLAN_MTU),
+          'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', n.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
+        );
+        await ip(n.ns, 'addr', 'add', `${n.tunnelIp}/32`, 'dev', 'vxlan.calico');
+        await ip(n.ns, 'link', 'set', 'vxlan.calico', 'up');
+        await exec(n.ns, sysctl('net/ipv4/conf/vxlan.calico/rp_filter', 0));
+        // without encapsulation BIRD's static protocol programs the block's blackhole (proto bird)
+        await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
+      }
 
       for (const p of plan.nodes) {
-        if (p === n) continue;
-        await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
+        if (p === n || !vxlan) continue;
+        if (directPair(plan.routing, n, p)) await ip(n.ns, 'route', 'add', p.block, 'via', p.nodeIp, 'dev', 'eth0', 'proto', '80');
+        else await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
         await ip(n.ns, 'neigh', 'replace', p.tunnelIp, 'lladdr', p.vtepMac, 'dev', 'vxlan.calico', 'nud', 'permanent');
         await sh.must(['bridge', '-n', n.ns, 'fdb', 'append', p.vtepMac, 'dev', 'vxlan.calico', 'dst', p.nodeIp, 'self', 'permanent']);
       }
 
       for (const pod of n.pods) {
+        const podMtu = String(plan.routing.encapsulation === 'none' ? UPLINK_MTU : VXLAN_MTU);
         await ip(
-          n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', String(VXLAN_MTU),
-          'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(VXLAN_MTU), 'netns', pod.ns,
+          n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', podMtu,
+          'type', 'veth', 'peer', 'name', 'eth0', 'mtu', podMtu, 'netns', pod.ns,
         );
         for (const [k, v] of [
           [`net.ipv4.conf.${pod.caliIf}.proxy_arp`, 1],
@@ -446,8 +582,18 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       } else {
         await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
         for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
-        await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules(flavour.release) });
+        // Felix adds its VXLAN guard rules only when VXLAN is on.
+        const rules = plan.routing.encapsulation === 'vxlan' ? calicoFilterRules(flavour.release) : withoutVxlanRules(calicoFilterRules(flavour.release));
+        await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + rules });
       }
+      if (n.v6) await programIpv6(lab, plan, n);
+    }
+
+    if (plan.routing.routing === 'bgp') {
+      progress(`starting BIRD in every node (AS ${'64512'}, node-to-node mesh)`);
+      for (const n of plan.nodes) birds.set(n.name, startBird(runDir, n.ns, birdConfigFor(plan, n)));
+      await waitForSessions(sh, [...birds.values()], 30_000);
+      if (plan.routing.encapsulation === 'none') await waitForBirdRoutes(sh, plan, 15_000);
     }
 
     if (opts.felixStandin !== false) {
@@ -473,6 +619,39 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   }
 };
 
+/** A filter table without Felix's VXLAN guard rules (a node with no encapsulation), of either release. */
+export const withoutVxlanRules = (rules: string): string =>
+  rules
+    .split('\n')
+    .filter((l) => !/IPv4 VXLAN packets from/.test(l))
+    .join('\n');
+
+/** The BIRD config a lab node runs when healthy. */
+export const birdConfigFor = (plan: LabPlan, n: LabNode): BirdNodeConfig => ({
+  nodeName: n.name,
+  nodeIp: n.nodeIp,
+  blocks: [n.block],
+  pool: POOL_CIDR,
+  poolEncapsulation: plan.routing.encapsulation,
+  peers: plan.nodes.filter((p) => p !== n).map((p) => ({ name: p.name, nodeIp: p.nodeIp })),
+});
+
+/** Waits until BIRD has programmed every peer block (proto bird) in every node. */
+export const waitForBirdRoutes = async (sh: Sh, plan: LabPlan, deadlineMs: number): Promise<void> => {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const n of plan.nodes) {
+      const r = await sh.try(['ip', '-n', n.ns, '-j', 'route', 'show', 'proto', 'bird']);
+      const dsts = new Set((JSON.parse(r.stdout || '[]') as Array<{ dst: string }>).map((x) => x.dst));
+      for (const p of plan.nodes) if (p !== n && !dsts.has(p.block)) missing.push(`${n.name}: ${p.block}`);
+    }
+    if (missing.length === 0) return;
+    if (Date.now() > until) throw new Error(`BIRD did not program ${missing.join(', ')} within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+};
+
 /** Polls a URL from inside a namespace (curl) until it answers at all, or the deadline passes. */
 export const waitForHttp = async (sh: Sh, ns: string, url: string, deadlineMs: number): Promise<void> => {
   const until = Date.now() + deadlineMs;
@@ -488,4 +667,53 @@ export const waitForHttp = async (sh: Sh, ns: string, url: string, deadlineMs: n
 const teardownSyncFallback = (nss: string[], runDir: string): void => {
   teardownSync(nss);
   rmSync(runDir, { recursive: true, force: true });
+};
+
+/**
+ * Programs the IPv6 half of a dual-stack node (#15) as Felix and Calico's CNI plugin do: the IPv6
+ * underlay address, vxlan-v6.calico (VNI 4096, port 4789, nolearning, MTU uplink - 70, its own VTEP
+ * MAC) with the tunnel address (first address of the node's /122 block), the blackhole block route,
+ * per peer a route `<block> via <tunnel IP> dev vxlan-v6.calico onlink`, a PERMANENT neighbour and
+ * an FDB entry to the peer's IPv6 node address; each pod an IPv6 address whose default route goes
+ * via the host-side veth's link-local address (fe80::ecee:eeff:feee:eeee, the EUI-64 address of
+ * ee:ee:ee:ee:ee:ee, as the CNI plugin sets it), a /128 host route; the ip6tables filter table with
+ * the `cali60all-vxlan-net` guard and that set (family inet6) holding every node's IPv6 address.
+ */
+export const programIpv6 = async (lab: Lab, plan: LabPlan, n: LabNode): Promise<void> => {
+  const v6 = n.v6;
+  if (!v6) throw new Error(`${n.name} has no IPv6 plan`);
+  const ip = (ns: string, ...args: string[]) => lab.sh.must(['ip', '-n', ns, ...args]);
+  await ip(n.ns, '-6', 'addr', 'add', `${v6.nodeIp}/64`, 'dev', 'eth0', 'nodad');
+  await ip(n.ns, '-6', 'route', 'add', 'default', 'via', UNDERLAY6_GW, 'dev', 'eth0');
+  await lab.exec(n.ns, sysctl('net.ipv6.conf.all.forwarding', 1));
+  await ip(
+    n.ns, 'link', 'add', VXLAN6_DEVICE, 'address', v6.vtepMac, 'mtu', String(VXLAN6_MTU),
+    'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', v6.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
+  );
+  await ip(n.ns, '-6', 'addr', 'add', `${v6.tunnelIp}/128`, 'dev', VXLAN6_DEVICE, 'nodad');
+  await ip(n.ns, 'link', 'set', VXLAN6_DEVICE, 'up');
+  await ip(n.ns, '-6', 'route', 'add', 'blackhole', v6.block, 'proto', '80');
+  for (const p of plan.nodes) {
+    if (p === n || !p.v6) continue;
+    await programPeer6(lab, n, p);
+  }
+  for (const pod of n.pods) {
+    if (!pod.ip6) continue;
+    await lab.exec(n.ns, sysctl(`net.ipv6.conf.${pod.caliIf}.proxy_ndp`, 1));
+    await lab.exec(n.ns, sysctl(`net.ipv6.conf.${pod.caliIf}.forwarding`, 1));
+    await ip(n.ns, '-6', 'route', 'add', `${pod.ip6}/128`, 'dev', pod.caliIf);
+    await ip(pod.ns, '-6', 'addr', 'add', `${pod.ip6}/128`, 'dev', 'eth0', 'nodad');
+    await ip(pod.ns, '-6', 'route', 'add', 'default', 'via', WORKLOAD_LL6, 'dev', 'eth0');
+  }
+  await lab.exec(n.ns, ['ipset', 'create', ALL_VXLAN_IPSET6, 'hash:net', 'family', 'inet6']);
+  for (const p of plan.nodes) if (p.v6) await lab.exec(n.ns, ['ipset', 'add', ALL_VXLAN_IPSET6, p.v6.nodeIp]);
+  await lab.exec(n.ns, ['ip6tables-nft-restore', '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules('current', 'ipv6') });
+};
+
+/** Node n's IPv6 VXLAN state for one peer, as Felix programs it (also restores it after a fault). */
+export const programPeer6 = async (lab: Lab, n: LabNode, p: LabNode): Promise<void> => {
+  if (!p.v6) throw new Error(`${p.name} has no IPv6 plan`);
+  await lab.sh.must(['ip', '-n', n.ns, '-6', 'route', 'replace', p.v6.block, 'via', p.v6.tunnelIp, 'dev', VXLAN6_DEVICE, 'onlink', 'proto', '80']);
+  await lab.sh.must(['ip', '-n', n.ns, '-6', 'neigh', 'replace', p.v6.tunnelIp, 'lladdr', p.v6.vtepMac, 'dev', VXLAN6_DEVICE, 'nud', 'permanent']);
+  await lab.sh.must(['bridge', '-n', n.ns, 'fdb', 'replace', p.v6.vtepMac, 'dev', VXLAN6_DEVICE, 'dst', p.v6.nodeIp, 'self', 'permanent']);
 };
