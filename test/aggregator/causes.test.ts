@@ -21,7 +21,8 @@ const f = (rule: string, node: string, opts: { peer?: string; subject?: string; 
 });
 const by = (fs: Finding[]) => new Map(fs.map((x) => [x.id, x.explainedBy]));
 
-describe('root causes (#18)', () => {
+// #18
+describe('root causes', () => {
   it('a tunnel device down explains the routes, neighbours and FDB entries missing on that node, not on others', () => {
     const down = f('tunnel-down', 'a', { subject: 'vxlan.calico', details: { device: 'vxlan.calico' } });
     const route = f('route-missing', 'a', { peer: 'b', subject: '10.0.1.0/26' });

@@ -76,7 +76,8 @@ describe('calico-diag diagnose', () => {
     expect(io.err()).toMatch(/capturing on both nodes/);
   });
 
-  it('#18: prints one Rule line per rule whose counter rose with the lost probes', async () => {
+  // #18
+  it('prints one Rule line per rule whose counter rose with the lost probes', async () => {
     const withRule = {
       ...GAP,
       rules: [{ node: 'node2', family: 'ipv4', table: 'filter', chain: 'cali-pi-_labdeny', index: 1, target: 'DROP', caliId: 'labdeny01', comments: [], rule: '-A cali-pi-_labdeny -j DROP', packets: 3, policy: { name: null, source: 'unknown', direction: 'ingress' } }],

@@ -121,7 +121,8 @@ describe('cli findings', () => {
     expect((badNode.error as Error).message).toMatch(/answered 400/);
   });
 
-  it('folds findings another one explains under their root (#18), and says which root a filtered-out one follows from', () => {
+  // #18
+  it('folds findings another one explains under their root, and says which root a filtered-out one follows from', () => {
     const base = { evidence: { seen: 's', expected: 'e', details: {} }, remedy: 'fix it', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z' };
     const down = { ...base, id: 'tunnel-down/a//', rule: 'tunnel-down', severity: 'critical' as const, node: 'a', summary: 'vxlan.calico is down' };
     const route = { ...base, id: 'route-missing/a/b/', rule: 'route-missing', severity: 'critical' as const, node: 'a', peer: 'b', summary: 'no route to b', explainedBy: down.id };

@@ -82,7 +82,7 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #5: two-node capture diagnosis in the lab', () => {
+describe('two-node capture diagnosis in the lab', () => {
   it('healthy: node1 → pod on node2 and node1 → node2 are healthy, every hop seen', async () => {
     const d = await diagnose('node1', pod2());
     expect(d.verdict, explain(d)).toBe('healthy');
@@ -153,7 +153,9 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
-  it('#15: a DROP of node1\'s VXLAN in node2\'s cali-INPUT: gap at node2\'s tunnel device (forward), cause on node2 naming node1', async () => {
+  // #15
+
+  it('a DROP of node1\'s VXLAN in node2\'s cali-INPUT: gap at node2\'s tunnel device (forward), cause on node2 naming node1', async () => {
     await withFault('encap-drop-input', { node: 'node2', peer: 'node1' }, async () => {
       const d = await diagnose('node1', pod2());
       expect(d.verdict, explain(d)).toBe('one-way-gap');
@@ -163,7 +165,8 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
-  it('#18: node1 encapsulates from a secondary address node2 does not allow: the diagnosis names the outer source and IP autodetection', async () => {
+  // #18
+  it('node1 encapsulates from a secondary address node2 does not allow: the diagnosis names the outer source and IP autodetection', async () => {
     const secondary = secondaryUplinkIp(L().node('node1'));
     await withFault('encap-source-secondary', { node: 'node1', peer: 'node2' }, async () => {
       // the finding must be this fault's (naming the secondary address), not an earlier test's
@@ -197,7 +200,8 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
-  it('#18: a DROP in a policy chain on node2: the diagnosis names that rule (table, chain, cali: id) from its counter', async () => {
+  // #18
+  it('a DROP in a policy chain on node2: the diagnosis names that rule (table, chain, cali: id) from its counter', async () => {
     const n1 = L().node('node1');
     const n2 = L().node('node2');
     const ipt = L().flavour.iptables;

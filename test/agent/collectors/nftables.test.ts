@@ -19,6 +19,9 @@ const NO_IPTABLES: Record<string, FakeAnswer> = {};
 for (const v of ['', '6'])
   for (const b of ['-nft', '-legacy', ''])
     for (const a of ['', ' -t mangle', ' -c']) NO_IPTABLES[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
+for (const v of ['', '6'])
+  for (const b of ['-nft', ''])
+    for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) NO_IPTABLES[`ip${v}tables${b} -t mangle -S ${c}`] = { error: 'missing-binary' };
 
 /** the recorded answer of nft for the host sets Felix did not create (nftables mode writes cali40all-vxlan-net only) */
 const noSuchSet = (c: string): Record<string, FakeAnswer> => {
@@ -33,7 +36,7 @@ const nftNode = (c: string, over: Record<string, FakeAnswer> = {}) =>
   fakeHost({
     commands: {
       ...NO_IPTABLES,
-      'nft -j list tables': { stdout: lab(c, 'nft-j-list-tables.json') },
+      'nft -j list chains': { stdout: lab(c, 'nft-j-list-tables.json') },
       'nft -j list ruleset': { stdout: lab(c, 'nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab(c, 'nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
       ...noSuchSet(c),
@@ -55,7 +58,7 @@ describe('collectIptables on the nftables dataplane', () => {
     if (r.status !== 'ok') throw new Error(JSON.stringify(r));
     const d = r.data;
     expect(d.backend).toBe('nftables');
-    expect(d.backendReason).toMatch(/^Calico nftables table\(s\) ip calico \(nft -j list tables\); iptables unreadable \(missing-binary/);
+    expect(d.backendReason).toMatch(/^Calico nftables table\(s\) ip calico \(nft -j list chains\); iptables unreadable \(missing-binary/);
     expect(d.ipv4).toMatchObject({ status: 'ok', data: { tables: ['calico'] } });
     expect(d.ipv6).toEqual({ status: 'ok', data: { tables: [], chains: 0, rules: 0, caliChains: 0 } });
     const names = d.chains.map((c) => c.chain);
@@ -102,8 +105,10 @@ describe('collectIptables on the nftables dataplane', () => {
   it('Calico nftables tables and cali-* iptables chains both present: iptables is read, with a warning naming both', async () => {
     const save = '*filter\n:INPUT ACCEPT [0:0]\n:cali-INPUT - [0:0]\n-A INPUT -j cali-INPUT\nCOMMIT\n';
     const host = nftNode('healthy-node1', {
-      'ip6tables-nft-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n' },
+      // backend detection asks iptables-nft for the kube hint chains by name (#17)
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: save },
       'ip6tables-nft-save -c': { stdout: '' },
     });
@@ -130,22 +135,24 @@ describe('collectIptables on the nftables dataplane', () => {
 
   it('no cali-* chains in iptables and nft unreadable: the section says the nftables dataplane could not be ruled out', async () => {
     const host = nftNode('healthy-node1', {
-      'ip6tables-nft-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n' },
+      // backend detection asks iptables-nft for the kube hint chains by name (#17)
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' },
       'ip6tables-nft-save -c': { stdout: '' },
-      'nft -j list tables': { stdout: '', stderr: 'Error: JSON support not compiled-in\n', exitCode: 1 },
+      'nft -j list chains': { stdout: '', stderr: 'Error: JSON support not compiled-in\n', exitCode: 1 },
     });
     const r = await collectIptables(host, config, context());
     valid('iptables', r);
     expect(r).toMatchObject({
       status: 'ok',
-      data: { backend: 'nft', warnings: ['no cali-* chains in iptables and nft tables unreadable (command-failed: nft -j list tables: exit 1: Error: JSON support not compiled-in)'] },
+      data: { backend: 'nft', warnings: ['no cali-* chains in iptables and nft tables unreadable (command-failed: nft -j list chains: exit 1: Error: JSON support not compiled-in)'] },
     });
   });
 
   it('no calico table (or no nft): the iptables result as before', async () => {
-    const r = await collectIptables(nftNode('healthy-node1', { 'nft -j list tables': { stdout: '{"nftables":[{"table":{"family":"inet","name":"filter","handle":1}}]}' } }), config, context());
+    const r = await collectIptables(nftNode('healthy-node1', { 'nft -j list chains': { stdout: '{"nftables":[{"table":{"family":"inet","name":"filter","handle":1}}]}' } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
   });
 });
@@ -156,7 +163,7 @@ describe('collectIpsets on the nftables dataplane', () => {
     const r = await collectIpsets(host, config, context());
     expect(host.run.calls.map((x) => x.argv.join(' '))).toEqual([
       'ipset save',
-      'nft -j list tables',
+      'nft -j list chains',
       'nft -j list set ip calico cali40all-hosts-net',
       'nft -j list set ip calico cali40all-vxlan-net',
       'nft -j list set ip calico felix-calico-hosts-4',

@@ -37,16 +37,19 @@ const build = (answers: Record<string, FakeAnswer>) => {
 };
 const auth = { authorization: 'Bearer s3cret' };
 
-describe('agent GET /v1/counters (#18)', () => {
+// #18
+describe('agent GET /v1/counters', () => {
   it('answers the DROP/REJECT rules with their counters, read now, and needs the token', async () => {
     const { app, run } = build({
-      'ip6tables-nft-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: '' },
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
       'ip6tables-legacy-save -t mangle': { stdout: '' },
       'iptables-legacy-save -t mangle': { stdout: HINT },
       'iptables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v4-c.txt'), 'utf8') },
       'ip6tables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v6-c.txt'), 'utf8') },
-      'nft -j list tables': { error: 'missing-binary' },
+      'nft -j list chains': { error: 'missing-binary' },
     });
     expect((await app.inject({ method: 'GET', url: '/v1/counters' })).statusCode).toBe(401);
     const [a, b] = await Promise.all([app.inject({ method: 'GET', url: '/v1/counters', headers: auth }), app.inject({ method: 'GET', url: '/v1/counters', headers: auth })]);
@@ -63,7 +66,8 @@ describe('agent GET /v1/counters (#18)', () => {
   it('iptables that cannot be read is a typed unavailable answer', async () => {
     const answers: Record<string, FakeAnswer> = {};
     for (const v of ['', '6']) for (const b of ['-nft', '-legacy', '']) for (const a of ['', ' -t mangle', ' -c']) answers[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
-    answers['nft -j list tables'] = { error: 'missing-binary' };
+    answers['nft -j list chains'] = { error: 'missing-binary' };
+    for (const v of ['', '6']) for (const b of ['-nft', '-legacy', '']) for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) answers[`ip${v}tables${b} -t mangle -S ${c}`] = { error: 'missing-binary' };
     const { app } = build(answers);
     const res = await app.inject({ method: 'GET', url: '/v1/counters', headers: auth });
     expect(res.statusCode).toBe(200);

@@ -200,7 +200,8 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(verdicts).toEqual(['one-way-gap']);
   });
 
-  it('#18: names the rule whose counter rose with the lost probes, read around the probes on both nodes', async () => {
+  // #18
+  it('names the rule whose counter rose with the lost probes, read around the probes on both nodes', async () => {
     const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket', { drop: { chain: 'cali-OUTPUT', caliId: 'quiet', comments: [] } });
     const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { drop: { chain: 'cali-pi-_hvIhg5e42MGXRa9paIF', caliId: 'kZzWM4wu2A_MNzjD', comments: ['Policy default/deny-all ingress'] } });
     build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
@@ -290,7 +291,8 @@ describe('DiagnosisHistory', () => {
   });
 });
 
-describe('diagnose on a direct path (#19)', () => {
+// #19
+describe('diagnose on a direct path', () => {
   const noEncap: Mode = { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] };
   const directView = (i: number, peer: number, withRoute = true): AgentView => ({
     agentUrl: `http://10.213.0.1${i}:9477`,

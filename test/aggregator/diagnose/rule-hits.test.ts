@@ -20,7 +20,8 @@ const rule = (chain: string, packets: number, opts: { caliId?: string | null; co
 });
 const read = (rules: ReturnType<typeof rule>[], status: 'ok' | 'unavailable' = 'ok'): RuleCounters => ({ node: 'n2', takenAt: 'x', backend: 'nft', status, rules });
 
-describe('rule hits (#18)', () => {
+// #18
+describe('rule hits', () => {
   it('names the rules that rose by at least the lost probes, matched by rule text across shifted indexes', () => {
     const before = read([rule('cali-FORWARD', 100, { caliId: 'abc', comments: ['lab fault'], index: 1 }), rule('cali-INPUT', 5)]);
     const after = read([
