@@ -57,7 +57,13 @@ export const renderDiagnosis = (d: Diagnosis, opts: RenderOptions = {}): string 
     h.direction,
     h.node,
     ...(opts.wide ? [h.device ?? '-'] : []),
-    h.status === 'not-captured' ? `not captured${h.note ? `: ${h.note}` : ''}` : `${h.seqs.length}/${h.expected}`,
+    h.status === 'not-captured'
+      ? `not captured${h.note ? `: ${h.note}` : ''}`
+      : h.status === 'not-ready'
+        ? `not ready${h.note ? `: ${h.note}` : ''}`
+        : h.deviceState === 'down' || h.deviceState === 'missing'
+          ? `device ${h.deviceState}: 0/${h.expected}`
+          : `${h.seqs.length}/${h.expected}`,
     ...(opts.wide ? [h.seqs.length > 0 ? h.seqs.join(',') : '-'] : []),
   ]);
   const headers = ['', 'HOP', 'DIRECTION', 'NODE', ...(opts.wide ? ['DEVICE'] : []), 'PROBES', ...(opts.wide ? ['SEQS SEEN'] : [])];

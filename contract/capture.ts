@@ -95,6 +95,26 @@ export type CaptureStatus = z.infer<typeof CaptureStatus>;
 export const CaptureStarted = z.object({ id: z.string(), status: CaptureStatus });
 export type CaptureStarted = z.infer<typeof CaptureStarted>;
 
+/**
+ * The state of a device in the node's latest snapshot when it could not be captured: `down` (no UP
+ * flag or operstate DOWN), `missing` (no such link), `up`, or `unknown` (no snapshot of the links).
+ */
+export const DeviceState = z.enum(['up', 'down', 'missing', 'unknown']);
+export type DeviceState = z.infer<typeof DeviceState>;
+
+/**
+ * One device of a capture job (each is captured by its own tcpdump): `starting` until tcpdump has
+ * opened it, `listening` while it captures, `captured` when its file is decoded, `failed` when it
+ * could not be captured (its `state` from the snapshot then says why, e.g. down or missing).
+ */
+export const DeviceCapture = z.object({
+  interface: z.string(),
+  status: z.enum(['starting', 'listening', 'captured', 'failed']),
+  state: DeviceState.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type DeviceCapture = z.infer<typeof DeviceCapture>;
+
 export const CaptureResult = z.object({
   id: z.string(),
   node: z.string(),
@@ -107,8 +127,10 @@ export const CaptureResult = z.object({
   /** packets in the file (records + undecodable ones) */
   packets: z.number().int().optional(),
   warnings: z.array(z.string()).default([]),
-  /** present when failed */
+  /** present when failed (every device failed) */
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** each device's own outcome: a job is done when at least one device was captured */
+  devices: z.array(DeviceCapture).optional(),
 });
 export type CaptureResult = z.infer<typeof CaptureResult>;
 

@@ -50,8 +50,14 @@ export const HopObservation = z.object({
   node: z.string(),
   /** the device captured for this hop (null for source-received) */
   device: z.string().nullable(),
-  /** seen: probes observed; missing: captured but no probe; not-captured: the capture failed/absent */
-  status: z.enum(['seen', 'missing', 'not-captured']),
+  /**
+   * seen: probes observed; missing: captured but no probe, or the device is down/missing (no packet
+   * can pass it); not-captured: the capture failed/absent; not-ready: the device's capture was not
+   * yet listening when the probes were sent (never read as a gap)
+   */
+  status: z.enum(['seen', 'missing', 'not-captured', 'not-ready']),
+  /** the device's state from the node's snapshot when it could not be captured */
+  deviceState: z.enum(['up', 'down', 'missing', 'unknown']).optional(),
   /** probe sequence numbers observed at this hop */
   seqs: z.array(z.number().int()),
   expected: z.number().int(),

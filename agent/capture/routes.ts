@@ -42,6 +42,13 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     now: w.now,
     fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
+    deviceState: (iface) => {
+      const all = links();
+      if (all === null) return 'unknown';
+      const l = all.find((x) => x.name === iface);
+      if (!l) return 'missing';
+      return !l.flags.includes('UP') || l.operstate.toUpperCase() === 'DOWN' ? 'down' : 'up';
+    },
   });
   return capturesRoutes({
     manager,

@@ -9,7 +9,7 @@
  * the first hop that was captured and saw none of the probes is the gap; a later hop that still
  * saw probes makes the captures inconsistent (inconclusive), never a guess.
  */
-import type { CaptureRecord } from '../../contract/capture.js';
+import type { CaptureRecord, DeviceState } from '../../contract/capture.js';
 import type { ClusterNode } from '../../contract/cluster.js';
 import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, Verdict } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
@@ -20,6 +20,10 @@ export interface CaptureView {
   ok: boolean;
   records: CaptureRecord[];
   error?: string;
+  /** the device's snapshot state when it could not be captured (down/missing: no packet passes it) */
+  state?: DeviceState;
+  /** its capture had not confirmed listening when the probes were sent */
+  notReady?: boolean;
 }
 
 export interface SideInput {
@@ -100,7 +104,13 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
   }
   const cap = spec.capture === 'uplink' ? side.uplink : spec.capture === 'tunnel' ? side.tunnel : (side.workload ?? null);
   if (!cap) return { ...base, device: null, status: 'not-captured', seqs: [], note: 'no capture for this hop' };
-  if (!cap.ok) return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed' };
+  if (!cap.ok) {
+    // #18: a device that is down or gone passes no packet: that is this hop's evidence, not a hole
+    if (cap.state === 'down' || cap.state === 'missing') {
+      return { ...base, device: cap.device, status: 'missing', deviceState: cap.state, seqs: [], note: `${cap.device} is ${cap.state === 'down' ? 'down' : 'missing'} on ${side.node.node} (snapshot): no packet can pass it` };
+    }
+    return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed', ...(cap.state ? { deviceState: cap.state } : {}) };
+  }
   let records = cap.records;
   let note: string | undefined;
   if (spec.capture === 'tunnel' && spec.hop.endsWith('-in')) {
@@ -117,6 +127,9 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
     }
   }
   const seqs = seqsOf(records, probe, spec.kind, spec.capture === 'uplink');
+  if (seqs.length === 0 && cap.notReady) {
+    return { ...base, device: cap.device, status: 'not-ready', seqs, note: 'its capture was not listening yet when the probes were sent' };
+  }
   return { ...base, device: cap.device, status: seqs.length > 0 ? 'seen' : 'missing', seqs, ...(note ? { note } : {}) };
 };
 
@@ -137,9 +150,18 @@ const vniMismatch = (records: CaptureRecord[], probe: ProbeView, kind: Kind, rec
 };
 
 /** Causes the captures and the cluster map show by themselves at the gap hop. */
-const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[] => {
+const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop, gapHop: HopObservation): Cause[] => {
   const { source: src, destination: dst } = input;
   const causes: Cause[] = [];
+  if (gapHop.deviceState === 'down' || gapHop.deviceState === 'missing') {
+    const tunnelHop = /-tunnel-/.test(hop);
+    causes.push({
+      rule: tunnelHop ? (gapHop.deviceState === 'down' ? 'tunnel-down' : 'tunnel-missing') : 'device-down',
+      node: gapHop.node,
+      fromCapture: true,
+      detail: `${gapHop.node}'s ${gapHop.device ?? 'device'} is ${gapHop.deviceState === 'down' ? 'down' : 'missing'}, so it could not be captured and no probe can pass it`,
+    });
+  }
   const forward = hop === 'destination-tunnel-in' || hop === 'source-uplink-out' || hop === 'destination-uplink-in';
   const [sender, receiver, kind]: [SideInput, SideInput, Kind] = forward ? [src, dst, 'request'] : [dst, src, 'reply'];
   if (hop === 'destination-tunnel-in' || hop === 'source-tunnel-in') {
@@ -240,13 +262,13 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   }
 
   const hops = specs.map((s) => observe(input, probe, s));
-  const captured = hops.filter((h) => h.status !== 'not-captured');
+  const captured = hops.filter((h) => h.status === 'seen' || h.status === 'missing');
   const gapIndex = hops.findIndex((h) => h.status === 'missing');
   const lost = probe.sent - probe.received;
 
   if (gapIndex < 0) {
     const verdict: Verdict = captured.length > 1 ? 'healthy' : 'inconclusive';
-    const notCaptured = hops.filter((h) => h.status === 'not-captured').map((h) => h.hop);
+    const notCaptured = hops.filter((h) => h.status === 'not-captured' || h.status === 'not-ready').map((h) => h.hop);
     return {
       ...common,
       probe: probeOut,
@@ -280,7 +302,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
 
   const gap = { node: gapHop.node, hop: gapHop.hop, direction: gapHop.direction };
   const findings = relevantFindings(input, gapHop.hop);
-  const fromCapture = capturedCauses(input, probe, gapHop.hop);
+  const fromCapture = capturedCauses(input, probe, gapHop.hop, gapHop);
   const causes: Cause[] = [...fromCapture];
   for (const f of findings) {
     if (!causes.some((c) => c.rule === f.rule && c.node === f.node)) causes.push({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false });
@@ -300,7 +322,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
 };
 
 const rank = (c: Cause, findings: Finding[]): number => {
-  if (c.fromCapture && c.rule === 'vxlan-neighbor-mac-mismatch') return 3;
+  if (c.fromCapture && (c.rule === 'vxlan-neighbor-mac-mismatch' || c.rule === 'tunnel-down' || c.rule === 'tunnel-missing' || c.rule === 'device-down')) return 3;
   if (!c.fromCapture) return findings.find((f) => f.rule === c.rule)?.severity === 'critical' ? 2 : 1.5;
   if (c.rule === 'host-not-in-allowed-set' || c.rule === 'tunnel-config-mismatch') return 2.5;
   return 1;

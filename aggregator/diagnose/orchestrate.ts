@@ -90,9 +90,12 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
   const tunnel = view?.identity.tunnels.find((t) => t.family === family && t.kind !== 'wireguard') ?? null;
   const uplink = view?.identity.uplinks[0]?.name ?? null;
   const workload = workloadIp ? (view?.identity.workloads.find((w) => w.ip === workloadIp)?.dev ?? node.workloads.find((w) => w.ip === workloadIp)?.dev ?? null) : null;
-  const interfaces = [uplink, tunnel?.device ?? null, workload].filter((x): x is string => x !== null);
-  const match: MatchSpec[] = [{ kind: 'icmp' }];
   const enc = view?.mode.encapsulation ?? node.mode.encapsulation;
+  // A tunnel device the node's mode needs but its snapshot lacks is still asked for by Calico's
+  // name: the agent reports it missing, which is that hop's evidence (#18).
+  const tunnelDevice = tunnel?.device ?? (enc === 'vxlan' ? (v6 ? 'vxlan-v6.calico' : 'vxlan.calico') : enc === 'ipip' && !v6 ? 'tunl0' : null);
+  const interfaces = [uplink, tunnelDevice, workload].filter((x): x is string => x !== null);
+  const match: MatchSpec[] = [{ kind: 'icmp' }];
   if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
   else match.push({ kind: 'vxlan', port: tunnel?.port ?? 4789 });
   const peerIp = peer.nodeIPs.find((ip) => isV6(ip) === v6) ?? peer.nodeIPs[0];
@@ -101,17 +104,30 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
     node,
     url: view?.agentUrl ?? null,
     uplink,
-    tunnel: tunnel?.device ?? null,
+    tunnel: tunnelDevice,
     workload,
     request: interfaces.length > 0 ? { interfaces, peers, match, durationSeconds, maxPackets: 2000 } : null,
   };
 };
 
-const view = (result: CaptureResult | null, error: string | null, device: string | null): CaptureView | null => {
+/**
+ * The analysis' view of one device: its records when it was captured; its failure and snapshot
+ * state when not; `notReady` when its tcpdump had not confirmed listening when the probes left.
+ */
+const view = (result: CaptureResult | null, error: string | null, device: string | null, notReady: ReadonlySet<string>): CaptureView | null => {
   if (device === null) return null;
+  const dev = result?.devices?.find((d) => d.interface === device);
+  if (dev?.status === 'failed') return { device, ok: false, records: [], error: dev.error?.message ?? 'capture failed', ...(dev.state ? { state: dev.state } : {}) };
   if (!result || result.status !== 'done') return { device, ok: false, records: [], error: error ?? result?.error?.message ?? 'capture did not finish' };
-  return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device) };
+  return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device), ...(notReady.has(device) ? { notReady: true } : {}) };
 };
+
+/**
+ * How long to wait for every capture to listen before the probes go: the capture window less the
+ * probes' own time and a second for the last records, at least 1.5 s (slow nodes: user-mode
+ * kernels take seconds to start tcpdump). Devices still not listening then are reported not-ready.
+ */
+export const listenBudgetMs = (durationSeconds: number, count: number): number => Math.max(1500, durationSeconds * 1000 - count * PROBE_INTERVAL_MS - 1000);
 
 export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Promise<DiagnoseOutcome> => {
   const started = deps.now();
@@ -159,17 +175,24 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   };
   const [srcCap, dstCap] = await Promise.all([startCapture(src), startCapture(dst)]);
 
-  // 2. wait until every tcpdump listens (bounded)
-  const listening = async (p: Plan, capId: string | null): Promise<void> => {
-    if (!capId || !p.url) return;
-    for (let i = 0; i < 30; i++) {
-      const r = await call<{ listening?: boolean; status: string }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
-      if (!r.ok || r.body.listening || r.body.status !== 'running') return;
+  // 2. wait until every device's tcpdump listens or has failed (bounded); the ones still starting
+  //    when the budget is spent are not-ready: their hops are never read as a gap (#18)
+  const budgetMs = listenBudgetMs(durationSeconds, count);
+  const listening = async (p: Plan, capId: string | null): Promise<Set<string>> => {
+    if (!capId || !p.url) return new Set();
+    const until = deps.now() + budgetMs;
+    let starting: string[] = [];
+    for (;;) {
+      const r = await call<{ listening?: boolean; status: string; devices?: Array<{ interface: string; status: string }> }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      if (!r.ok || r.body.listening || r.body.status !== 'running') return new Set();
+      starting = (r.body.devices ?? []).filter((d) => d.status === 'starting').map((d) => d.interface);
+      if (deps.now() >= until) break;
       await sleep(100);
     }
-    warnings.push(`${p.node.node}: tcpdump did not confirm it was listening within 3 s`);
+    warnings.push(`${p.node.node}: capture on ${starting.join(', ') || 'its devices'} did not confirm it was listening within ${budgetMs} ms; probes sent anyway`);
+    return new Set(starting);
   };
-  await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
+  const [srcNotReady, dstNotReady] = await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
   // 3. probes from the source node
   const probeId = randomInt(1, 65536);
@@ -209,12 +232,12 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
 
   sampleFindings();
   const all = [...seenFindings.values()];
-  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }): SideInput => ({
+  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }, notReady: ReadonlySet<string>): SideInput => ({
     node: p.node,
     findings: all.filter((f) => f.node === p.node.node),
-    uplink: view(res.result, res.error, p.uplink),
-    tunnel: view(res.result, res.error, p.tunnel),
-    ...(p.workload ? { workload: view(res.result, res.error, p.workload) } : {}),
+    uplink: view(res.result, res.error, p.uplink, notReady),
+    tunnel: view(res.result, res.error, p.tunnel, notReady),
+    ...(p.workload ? { workload: view(res.result, res.error, p.workload, notReady) } : {}),
   });
   const diagnosis = analyze({
     id,
@@ -222,8 +245,8 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     from: from.endpoint,
     to: to.endpoint,
     probe,
-    source: side(src, srcRes),
-    destination: side(dst, dstRes),
+    source: side(src, srcRes, srcNotReady),
+    destination: side(dst, dstRes, dstNotReady),
     warnings,
   });
   diagnosis.durationMs = deps.now() - started;

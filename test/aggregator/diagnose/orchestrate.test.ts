@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installErrorHandler, requireBearer } from '../../../common/http.js';
 import { diagnoseExtension } from '../../../aggregator/http/diagnose.js';
 import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
-import { DiagnosisHistory, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
+import { DiagnosisHistory, listenBudgetMs, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
 import type { CaptureRecord, CaptureRequest } from '../../../contract/capture.js';
 import type { ClusterMap, ClusterNode } from '../../../contract/cluster.js';
 import { Diagnosis } from '../../../contract/diagnosis.js';
@@ -40,11 +40,17 @@ const MAP: ClusterMap = { nodes: [clusterNode('node-a', 1), clusterNode('node-b'
 let wire = { id: 0, target: '' };
 
 /** A fake agent answering the capture and probe API like the real one, from a script of what passes. */
-const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean) => {
+interface FakeDevices {
+  /** devices whose tcpdump failed, with their snapshot state */
+  failed?: Record<string, 'down' | 'missing'>;
+  /** devices whose tcpdump never confirms listening */
+  starting?: string[];
+}
+const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean, dev: FakeDevices = {}) => {
   const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
   const records = (): CaptureRecord[] => {
     const out: CaptureRecord[] = [];
-    for (const iface of state.capture?.interfaces ?? [])
+    for (const iface of (state.capture?.interfaces ?? []).filter((i) => !dev.failed?.[i]))
       for (const kind of ['request', 'reply'] as const)
         for (const seq of [1, 2, 3]) {
           if (!passes(kind, iface)) continue;
@@ -71,7 +77,13 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
     }
     if (method === 'GET' && path === `/v1/captures/cap-${name}`) {
       const probed = wire.id !== 0;
-      return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening: true, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
+      const devices = (state.capture?.interfaces ?? []).map((i) => {
+        const failed = dev.failed?.[i];
+        if (failed) return { interface: i, status: 'failed', state: failed, error: { code: failed === 'missing' ? 'DEVICE_MISSING' : 'CAPTURE_FAILED', message: `${i}: cannot capture` } };
+        return { interface: i, status: probed ? 'captured' : dev.starting?.includes(i) ? 'starting' : 'listening' };
+      });
+      const listening = devices.every((d) => d.status !== 'starting');
+      return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening, devices, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
     }
     if (method === 'POST' && path === '/v1/probes') {
       const b = body as { id: number; target: string };
@@ -195,6 +207,53 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(d.verdict).toBe('healthy');
     expect(d.hops.filter((h) => h.node === 'node-b').every((h) => h.status === 'not-captured')).toBe(true);
     expect(d.warnings.join()).toMatch(/node-b: capture not started/);
+  });
+
+  // #18: one device that cannot be captured no longer loses the node's whole capture
+  it('a destination tunnel device that is down is the gap hop\'s evidence; the node\'s other hops are still captured', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { failed: { 'vxlan.calico': 'down' } });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.hops.find((h) => h.hop === 'destination-uplink-in')).toMatchObject({ status: 'seen', seqs: [1, 2, 3] });
+    expect(d.hops.find((h) => h.hop === 'destination-tunnel-in')).toMatchObject({ status: 'missing', deviceState: 'down', device: 'vxlan.calico' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-down', node: 'node-b', fromCapture: true });
+  });
+
+  it('a tunnel device the snapshot lacks is still asked for by Calico\'s name and reported missing', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { failed: { 'vxlan.calico': 'missing' } });
+    const v = views();
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), { ...v, 'node-b': { ...v['node-b']!, identity: { ...identity(2), tunnels: [] } } });
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(b.state.capture?.interfaces).toEqual(['eth0', 'vxlan.calico', 'cali00000000002']);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-missing', node: 'node-b' });
+  });
+
+  it('probes wait for every device to listen; one still starting when the budget is spent is not-ready, never the gap', async () => {
+    // the pod's device never confirms listening and sees nothing: without #18 this read as a gap there
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface !== 'cali00000000002', { starting: ['cali00000000002'] });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.hops.find((h) => h.hop === 'destination-workload-in')).toMatchObject({ status: 'not-ready' });
+    expect(d.gap?.hop).not.toBe('destination-workload-in');
+    expect(d.warnings.join()).toMatch(/node-b: capture on cali00000000002 did not confirm it was listening/);
+    // the probe was sent only after the listening budget ran out on node-b
+    const polls = b.state.calls.filter((c) => c.method === 'GET');
+    expect(polls.length).toBeGreaterThan(3);
+  });
+
+  it('the listening budget tolerates slow nodes but stays inside the capture window', () => {
+    expect(listenBudgetMs(4, 3)).toBe(2400);
+    expect(listenBudgetMs(2, 3)).toBe(1500);
+    expect(listenBudgetMs(10, 3)).toBe(8400);
   });
 
   it('refuses unknown (404), invalid (400) and same-node (400) ends, unknown agent URL (409), without calling agents', async () => {
