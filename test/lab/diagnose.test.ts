@@ -181,6 +181,18 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
+  // #18: one device that cannot be opened lost node2's whole capture and the verdict named node1
+  it('node2\'s vxlan.calico down: gap at node2\'s tunnel device (forward) with its state as evidence; node2\'s uplink still captured', async () => {
+    await withFault('tunnel-down', { node: 'node2', peer: 'node1' }, async () => {
+      const d = await diagnose('node1', pod2());
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.hops.find((h) => h.hop === 'destination-tunnel-in'), explain(d)).toMatchObject({ status: 'missing', deviceState: 'down', device: 'vxlan.calico' });
+      expect(d.hops.find((h) => h.hop === 'destination-uplink-in'), explain(d)).toMatchObject({ status: 'seen' });
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'tunnel-down', node: 'node2' });
+    });
+  }, 60_000);
+
   it('unknown and invalid ends are refused', async () => {
     const unknown = await P().aggregatorPost<{ code: string }>('/v1/diagnose', { from: 'node1', to: 'node9' });
     expect(unknown.status).toBe(404);
