@@ -230,7 +230,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
-    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), fullPayload: config.capturePayload })],
+    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), fullPayload: config.capturePayload, tracefs: config.tracefs })],
   });
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ listen: address, node: config.nodeName, intervalSeconds: config.intervalSeconds, aggregator: config.aggregatorUrl ?? null }, 'agent started');

@@ -115,6 +115,20 @@ export const DeviceCapture = z.object({
 });
 export type DeviceCapture = z.infer<typeof DeviceCapture>;
 
+/**
+ * Kernel drop reasons counted during the capture window on this node (skb:kfree_skb, Linux ≥ 5.17):
+ * by reason and the kernel function that dropped; kernel-wide, so other traffic of the node counts
+ * too. `available: false` with `why` when tracefs, the permission or the kernel support is missing.
+ */
+export const DropReasons = z.object({
+  available: z.boolean(),
+  counts: z.array(z.object({ reason: z.string(), location: z.string(), count: z.number().int() })),
+  /** drops counted in total (counts keeps the most frequent pairs) */
+  total: z.number().int(),
+  why: z.string().optional(),
+});
+export type DropReasons = z.infer<typeof DropReasons>;
+
 export const CaptureResult = z.object({
   id: z.string(),
   node: z.string(),
@@ -131,6 +145,8 @@ export const CaptureResult = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** each device's own outcome: a job is done when at least one device was captured */
   devices: z.array(DeviceCapture).optional(),
+  /** kernel drop reasons of the window (when done or failed) */
+  drops: DropReasons.optional(),
 });
 export type CaptureResult = z.infer<typeof CaptureResult>;
 

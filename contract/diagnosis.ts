@@ -5,6 +5,7 @@
  * once, and walks the hop table below to find the first hop where the probes vanish.
  */
 import { z } from 'zod';
+import { DropReasons } from './capture.js';
 import { Finding, RuleId } from './finding.js';
 
 export const DiagnoseRequest = z
@@ -58,6 +59,8 @@ export const HopObservation = z.object({
   status: z.enum(['seen', 'missing', 'not-captured', 'not-ready']),
   /** the device's state from the node's snapshot when it could not be captured */
   deviceState: z.enum(['up', 'down', 'missing', 'unknown']).optional(),
+  /** at the gap hop: the kernel drop reasons the hop's node counted during the window (#18) */
+  drops: DropReasons.optional(),
   /** probe sequence numbers observed at this hop */
   seqs: z.array(z.number().int()),
   expected: z.number().int(),

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { CaptureRecord, CaptureRequest, CaptureResult, DeviceCapture, DeviceState } from '../../contract/capture.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { parsePcap } from '../parsers/pcap.js';
+import type { DropTracer } from './drop-reasons.js';
 import { buildBpfFilter, buildTcpdumpArgv, FULL_SNAPLEN, headerSnaplen } from './tcpdump-argv.js';
 
 export interface CaptureManagerOptions {
@@ -44,6 +45,8 @@ export interface CaptureManagerOptions {
   newId?: () => string;
   /** a device's state in the latest snapshot (up/down/missing); a missing one is not started */
   deviceState?: (iface: string) => DeviceState;
+  /** a kernel drop-reason tracer for one capture's window (drop-reasons.ts); none: not reported */
+  dropTracer?: (id: string) => DropTracer;
 }
 
 export type StartResult = { ok: true; id: string } | { ok: false; code: 'busy' | 'invalid'; message: string };
@@ -160,7 +163,16 @@ export class CaptureManager {
         records.push(...decoded.value.records);
         warnings.push(...decoded.value.warnings.map((w) => `${f.iface}: ${w}`));
       };
-      await Promise.all(job.files.map((f, i) => runDevice(f, argvs[i] as [string, ...string[]])));
+      // The drop-reason tracer is armed for the window and always removed (collect), also on failure.
+      const tracer = this.o.dropTracer?.(job.result.id) ?? null;
+      await tracer?.arm();
+      let drops: CaptureResult['drops'];
+      try {
+        await Promise.all(job.files.map((f, i) => runDevice(f, argvs[i] as [string, ...string[]])));
+      } finally {
+        drops = tracer ? await tracer.collect() : undefined;
+      }
+      if (drops) job.result = { ...job.result, drops };
       records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
       const finishedAt = new Date(this.o.now()).toISOString();
       const failed = job.files.filter((f) => f.status === 'failed');

@@ -11,6 +11,7 @@ import type { Snapshot } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { capturesRoutes } from '../http/captures.js';
 import { CaptureManager } from './manager.js';
+import { DropTracer, nodeTraceFs } from './drop-reasons.js';
 import { clusterTargets, ProbeLimiter } from './cluster-targets.js';
 
 export interface CaptureWiring {
@@ -23,6 +24,8 @@ export interface CaptureWiring {
   dir?: string;
   /** keep whole packets (--capture-payload); default headers only */
   fullPayload?: boolean;
+  /** tracefs mount for kernel drop reasons (--tracefs); null/absent: not traced */
+  tracefs?: string | null;
 }
 
 /** a diagnosis sends one probe; a responder retrying has room, a script looping has not */
@@ -42,6 +45,7 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     now: w.now,
     fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
+    ...(w.tracefs ? { dropTracer: (id: string) => new DropTracer(nodeTraceFs, w.tracefs as string, id) } : {}),
     deviceState: (iface) => {
       const all = links();
       if (all === null) return 'unknown';

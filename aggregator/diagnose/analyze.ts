@@ -9,7 +9,7 @@
  * the first hop that was captured and saw none of the probes is the gap; a later hop that still
  * saw probes makes the captures inconsistent (inconclusive), never a guess.
  */
-import type { CaptureRecord, DeviceState } from '../../contract/capture.js';
+import type { CaptureRecord, DeviceState, DropReasons } from '../../contract/capture.js';
 import type { ClusterNode } from '../../contract/cluster.js';
 import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, Verdict } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
@@ -32,6 +32,8 @@ export interface SideInput {
   uplink: CaptureView | null;
   tunnel: CaptureView | null;
   workload?: CaptureView | null;
+  /** kernel drop reasons the node counted during the capture window; absent: not asked */
+  drops?: DropReasons | null;
 }
 
 export interface ProbeView {
@@ -301,6 +303,9 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   }
 
   const gap = { node: gapHop.node, hop: gapHop.hop, direction: gapHop.direction };
+  const gapSide = gapHop.node === input.destination.node.node ? input.destination : input.source;
+  if (gapSide.drops) gapHop.drops = gapSide.drops;
+  const dropWords = gapSide.drops ? ` ${describeDrops(gapHop.node, gapSide.drops)}` : '';
   const findings = relevantFindings(input, gapHop.hop);
   const fromCapture = capturedCauses(input, probe, gapHop.hop, gapHop);
   const causes: Cause[] = [...fromCapture];
@@ -316,9 +321,17 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   const where = hopWords(gapHop.hop, input.source.node.node, input.destination.node.node, gapHop.device);
   const summary =
     verdict === 'no-path'
-      ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}`
-      : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}`;
+      ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}${dropWords}`
+      : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}${dropWords}`;
   return { ...common, probe: probeOut, verdict, gap, hops, causes, findings, summary, remedy };
+};
+
+/** One sentence on the kernel drop reasons of the gap node's window (pure). */
+export const describeDrops = (node: string, d: DropReasons): string => {
+  if (!d.available) return `Kernel drop reasons unavailable on ${node}: ${d.why ?? 'unknown'}.`;
+  if (d.counts.length === 0) return `The kernel of ${node} counted no IP packet drop with a reason during the window.`;
+  const top = d.counts.slice(0, 3).map((c) => `${c.reason} ×${c.count} at ${c.location}`);
+  return `Kernel drop reasons on ${node} during the window (all traffic of the node): ${top.join(', ')}${d.counts.length > 3 ? `, and ${d.total - d.counts.slice(0, 3).reduce((n, c) => n + c.count, 0)} more` : ''}.`;
 };
 
 const rank = (c: Cause, findings: Finding[]): number => {

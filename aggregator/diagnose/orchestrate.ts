@@ -238,6 +238,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     uplink: view(res.result, res.error, p.uplink, notReady),
     tunnel: view(res.result, res.error, p.tunnel, notReady),
     ...(p.workload ? { workload: view(res.result, res.error, p.workload, notReady) } : {}),
+    ...(res.result?.drops ? { drops: res.result.drops } : {}),
   });
   const diagnosis = analyze({
     id,

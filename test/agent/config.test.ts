@@ -19,6 +19,7 @@ describe('agent config (issue #2)', () => {
         felixHealthUrl: 'http://127.0.0.1:9099',
         birdSocket: '/var/run/calico/bird.ctl',
         capturePayload: false,
+        tracefs: '/sys/kernel/tracing',
         commandTimeoutMs: 10_000,
       },
     });

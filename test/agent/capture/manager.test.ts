@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
+import type { DropTracer } from '../../../agent/capture/drop-reasons.js';
 import type { CommandRunner } from '../../../agent/exec/runner.js';
 import { scriptedTcpdump } from './scripted-tcpdump.js';
 
@@ -117,6 +118,27 @@ describe('CaptureManager', () => {
     m2.start(req({ interfaces: ['vxlan.calico'] }));
     expect(await m2.wait('cap-m2')).toMatchObject({ status: 'failed', error: { code: 'DEVICE_MISSING' } });
     expect(none.calls).toEqual([]);
+  });
+
+  it('arms the drop-reason tracer for the window and reports what it counted, also when the capture fails', async () => {
+    const events: string[] = [];
+    const tracer = (id: string) =>
+      ({
+        arm: async () => void events.push(`arm ${id}`),
+        collect: async () => {
+          events.push(`collect ${id}`);
+          return { available: true, total: 2, counts: [{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 2 }] };
+        },
+      }) as unknown as DropTracer;
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-t', dropTracer: tracer });
+    m.start(req());
+    expect((await m.wait('cap-t'))?.drops).toEqual({ available: true, total: 2, counts: [{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 2 }] });
+    const failing = scriptedTcpdump({}, { failing: { eth0: { exitCode: 1, stderr: 'tcpdump: eth0: No such device exists' } } });
+    const m2 = new CaptureManager({ runner: failing, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-u', dropTracer: tracer });
+    m2.start(req());
+    expect(await m2.wait('cap-u')).toMatchObject({ status: 'failed', drops: { available: true } });
+    expect(events).toEqual(['arm cap-t', 'collect cap-t', 'arm cap-u', 'collect cap-u']);
   });
 
   it('tcpdump killed by the runner past duration + margin: the file it wrote is still decoded, with a warning', async () => {
