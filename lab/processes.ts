@@ -76,7 +76,9 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
-      env,
+      // each lab's agents keep their captures in the lab's run directory: two labs on one host have
+      // the same node names, and an agent prunes capture directories it does not know
+      env: { CALICO_DIAG_CAPTURE_DIR: join(lab.runDir, `captures-${name}`), ...env },
     });
     agents.set(name, d);
     await waitUp(d, n.ns, `http://127.0.0.1:${AGENT_PORT}/healthz`);

@@ -4,6 +4,9 @@
  * node, hop and direction where the probes vanish and the cause; the healthy lab is healthy.
  * One shared lab; runs as root, never skipped.
  */
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
@@ -21,6 +24,8 @@ let unhook: (() => void) | undefined;
 const L = (): Lab => lab ?? (() => { throw new Error('lab not built'); })();
 const P = (): LabProcesses => procs ?? (() => { throw new Error('lab processes not started'); })();
 const timings: string[] = [];
+/** a private tracefs mount for the agents' drop reasons (#18); the host's /sys/kernel/tracing is left alone */
+let tracefs: string | undefined;
 
 const diagnose = async (from: string, to: string): Promise<Diagnosis> => {
   const t0 = Date.now();
@@ -32,6 +37,7 @@ const diagnose = async (from: string, to: string): Promise<Diagnosis> => {
 
 const explain = (d: Diagnosis) =>
   `${d.verdict} gap=${JSON.stringify(d.gap)} causes=${JSON.stringify(d.causes.map((c) => `${c.rule}@${c.node}`))}\n` +
+  `  drops: ${JSON.stringify(d.hops.find((h) => h.drops)?.drops ?? null)}\n` +
   d.hops.map((h) => `  ${h.hop.padEnd(26)} ${h.node} ${h.device ?? ''} ${h.status} ${h.seqs.join(',')}`).join('\n') +
   `\n  ${d.summary}\n  warnings: ${d.warnings.join(' | ')}`;
 
@@ -60,11 +66,24 @@ const withFault = async (kind: FaultKind, p: FaultParams, body: () => Promise<vo
 
 const pod2 = () => L().node('node2').pods[0]!.ip;
 
+/**
+ * The kernel drop reasons attached to the gap hop (#18) that account for at least every probe sent
+ * (the tracepoint is kernel-wide: other traffic of the host adds its own drops).
+ */
+const gapReasons = (d: Diagnosis): string[] => {
+  const hop = d.hops.find((h) => h.hop === d.gap?.hop && h.node === d.gap?.node);
+  const sent = d.probe?.sent ?? 1;
+  return (hop?.drops?.counts ?? []).filter((c) => c.count >= sent).map((c) => c.reason);
+};
+
 beforeAll(async () => {
   await requireLabHost();
   lab = await createLab({ nodes: 2 });
   unhook = lab.installExitHooks();
-  procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });
+  tracefs = mkdtempSync(join(tmpdir(), 'cdl-tracefs-'));
+  const mounted = await execRunner({ argv: ['mount', '-t', 'tracefs', 'nodev', tracefs], timeoutMs: 5000 });
+  if (!mounted.ok || mounted.exitCode !== 0) throw new Error(`cannot mount tracefs: ${mounted.ok ? mounted.stderr : mounted.message}`);
+  procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3, env: { CALICO_DIAG_TRACEFS: tracefs } });
   await procs.startAggregator();
   await procs.startAgents();
   // both nodes in the cluster map of a correlation pass (what the diagnosis resolves ends with)
@@ -80,6 +99,10 @@ afterAll(async () => {
   await procs?.stopAll();
   await lab?.teardown();
   unhook?.();
+  if (tracefs) {
+    await execRunner({ argv: ['umount', tracefs], timeoutMs: 5000 });
+    rmdirSync(tracefs);
+  }
 });
 
 describe('issue #5: two-node capture diagnosis in the lab', () => {
@@ -138,6 +161,9 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
         expect(d.causes[0], explain(d)).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node1', fromCapture: true });
         expect(d.causes[0]?.detail).toContain(WRONG_VTEP_MAC);
         expect(d.causes[0]?.detail).toContain(L().node('node2').vtepMac);
+        // #18: node2's kernel says why: a frame for another host's MAC
+        expect(gapReasons(d), explain(d)).toContain('OTHERHOST');
+        expect(d.summary).toMatch(/Kernel drop reasons on node2 during the window.*OTHERHOST/);
       } finally {
         await L().exec(n1.ns, ['bridge', 'fdb', 'del', WRONG_VTEP_MAC, 'dev', 'vxlan.calico']);
       }
@@ -150,6 +176,7 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.verdict, explain(d)).toBe('one-way-gap');
       expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
+      expect(gapReasons(d), explain(d)).toContain('NETFILTER_DROP');
     });
   }, 60_000);
 
@@ -169,6 +196,7 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.verdict, explain(d)).toBe('one-way-gap');
       expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-workload-in', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'iptables-drops-rising', node: 'node2' });
+      expect(gapReasons(d), explain(d)).toContain('NETFILTER_DROP');
     });
   }, 60_000);
 
@@ -190,6 +218,8 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.hops.find((h) => h.hop === 'destination-tunnel-in'), explain(d)).toMatchObject({ status: 'missing', deviceState: 'down', device: 'vxlan.calico' });
       expect(d.hops.find((h) => h.hop === 'destination-uplink-in'), explain(d)).toMatchObject({ status: 'seen' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'tunnel-down', node: 'node2' });
+      // the VXLAN port has no socket while the device is down
+      expect(gapReasons(d), explain(d)).toContain('NO_SOCKET');
     });
   }, 60_000);
 
