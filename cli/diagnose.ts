@@ -78,6 +78,16 @@ export const renderDiagnosis = (d: Diagnosis, opts: RenderOptions = {}): string 
   lines.push(`Verdict: ${paint(VERDICT_STYLE[d.verdict], line(`${VERDICT_WORDS[d.verdict]}${where}`))}`);
   lines.push(line(d.summary));
   for (const c of d.causes) lines.push(line(`Cause: ${c.rule} on ${c.node}${c.fromCapture ? ' (seen in the capture)' : ' (finding)'}: ${c.detail}`));
+  const drops = d.hops.find((h) => h.drops)?.drops;
+  if (drops && d.gap) {
+    lines.push(
+      line(
+        drops.available
+          ? `Kernel drops on ${d.gap.node} in the window: ${drops.counts.length ? drops.counts.slice(0, 5).map((c) => `${c.reason} ×${c.count} (${c.location})`).join(', ') : 'none with a reason'}`
+          : `Kernel drops on ${d.gap.node}: unavailable (${drops.why ?? 'unknown'})`,
+      ),
+    );
+  }
   for (const f of d.findings) lines.push(line(`Finding: ${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`));
   lines.push(line(`Runbook: ${d.remedy}`));
   for (const w of d.warnings) lines.push(line(`warning: ${w}`));

@@ -4,14 +4,12 @@
  * node, hop and direction where the probes vanish and the cause; the healthy lab is healthy.
  * One shared lab; runs as root, never skipped.
  */
-import { mkdtempSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
+import { mountPrivateTracefs, type PrivateTracefs } from '../../lab/tracefs.js';
 import { nodeEntry } from '../../lab/spawn.js';
 import { execRunner } from '../../agent/exec/runner.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
@@ -25,7 +23,7 @@ const L = (): Lab => lab ?? (() => { throw new Error('lab not built'); })();
 const P = (): LabProcesses => procs ?? (() => { throw new Error('lab processes not started'); })();
 const timings: string[] = [];
 /** a private tracefs mount for the agents' drop reasons (#18); the host's /sys/kernel/tracing is left alone */
-let tracefs: string | undefined;
+let tracefs: PrivateTracefs | undefined;
 
 const diagnose = async (from: string, to: string): Promise<Diagnosis> => {
   const t0 = Date.now();
@@ -80,10 +78,8 @@ beforeAll(async () => {
   await requireLabHost();
   lab = await createLab({ nodes: 2 });
   unhook = lab.installExitHooks();
-  tracefs = mkdtempSync(join(tmpdir(), 'cdl-tracefs-'));
-  const mounted = await execRunner({ argv: ['mount', '-t', 'tracefs', 'nodev', tracefs], timeoutMs: 5000 });
-  if (!mounted.ok || mounted.exitCode !== 0) throw new Error(`cannot mount tracefs: ${mounted.ok ? mounted.stderr : mounted.message}`);
-  procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3, env: { CALICO_DIAG_TRACEFS: tracefs } });
+  tracefs = await mountPrivateTracefs();
+  procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3, env: { CALICO_DIAG_TRACEFS: tracefs.dir } });
   await procs.startAggregator();
   await procs.startAgents();
   // both nodes in the cluster map of a correlation pass (what the diagnosis resolves ends with)
@@ -99,10 +95,7 @@ afterAll(async () => {
   await procs?.stopAll();
   await lab?.teardown();
   unhook?.();
-  if (tracefs) {
-    await execRunner({ argv: ['umount', tracefs], timeoutMs: 5000 });
-    rmdirSync(tracefs);
-  }
+  await tracefs?.unmount();
 });
 
 describe('issue #5: two-node capture diagnosis in the lab', () => {
@@ -145,6 +138,8 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.gap, explain(d)).toEqual({ node: 'node1', hop: 'source-uplink-out', direction: 'forward' });
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node1' });
       expect(d.causes[0]?.detail).toContain('66:de:ad:be:ef:01');
+      // #18: node1's vxlan.calico has no FDB entry for the wrong MAC: no target to send to
+      expect(gapReasons(d), explain(d)).toContain('NO_TX_TARGET');
       expect(d.findings.some((f) => f.rule === 'vxlan-neighbor-mac-mismatch' && f.node === 'node1')).toBe(true);
     });
   }, 60_000);
