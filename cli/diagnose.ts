@@ -28,6 +28,7 @@ interface DiagnoseFlags extends OutputFlags {
   from: string;
   to: string;
   count?: string;
+  size?: string;
   duration?: string;
 }
 
@@ -113,10 +114,12 @@ export const registerDiagnoseCommand = (program: Command, io: CliIo, deps: Diagn
     .option('--aggregator <url>', 'aggregator base URL (env CALICO_DIAG_AGGREGATOR_URL)')
     .option('--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE)')
     .option('--count <n>', 'probes to send (1..20, default 3)')
+    .option('--size <bytes>', "probe payload bytes (16..8952), sent with don't-fragment so MTU faults show (default: ping's 56)")
     .option('--duration <duration>', 'capture window, whole seconds 2s..30s (default 4s; a plain number is seconds)');
   addOutputOptions(cmd).action(async (opts: DiagnoseFlags) => {
     const format = outputFormat(opts);
     const count = intFlag('count', opts.count, 1, 20);
+    const size = intFlag('size', opts.size, 16, 8952);
     let durationSeconds: number | undefined;
     if (opts.duration !== undefined) {
       const ms = durationFlag('--duration', opts.duration, 's', { minMs: 2000, maxMs: 30_000 });
@@ -124,7 +127,7 @@ export const registerDiagnoseCommand = (program: Command, io: CliIo, deps: Diagn
       durationSeconds = ms / 1000;
     }
     const target = await connect(opts, '/v1/diagnose');
-    const body = { from: opts.from, to: opts.to, ...(count ? { count } : {}), ...(durationSeconds ? { durationSeconds } : {}) };
+    const body = { from: opts.from, to: opts.to, ...(count ? { count } : {}), ...(durationSeconds ? { durationSeconds } : {}), ...(size ? { size } : {}) };
     const window = durationSeconds ?? 4;
     io.stderr(`diagnosing ${safeLine(opts.from)} → ${safeLine(opts.to)}: capturing on both nodes for ~${window} s while probes run `);
     const ticker = setInterval(() => io.stderr('.'), deps.tickMs ?? 1000);

@@ -163,6 +163,8 @@ export const ProbeRequest = z
     intervalMs: z.number().int().min(200).max(1000).default(200),
     /** ICMP echo identifier; the agent picks one when absent */
     id: z.number().int().min(1).max(65535).optional(),
+    /** ICMP payload bytes, sent with don't-fragment (`ping -M do -s`) so MTU faults show */
+    size: z.number().int().min(16).max(8952).optional(),
   })
   .strict();
 export type ProbeRequest = z.infer<typeof ProbeRequest>;

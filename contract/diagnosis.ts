@@ -17,6 +17,8 @@ export const DiagnoseRequest = z
     count: z.number().int().min(1).max(20).optional(),
     /** capture window in seconds (default 4) */
     durationSeconds: z.number().int().min(2).max(30).optional(),
+    /** probe payload bytes, sent with don't-fragment (default: ping's 56, fragmentable) */
+    size: z.number().int().min(16).max(8952).optional(),
   })
   .strict();
 export type DiagnoseRequest = z.infer<typeof DiagnoseRequest>;
@@ -105,7 +107,7 @@ export const Diagnosis = z.object({
   causes: z.array(Cause),
   /** static findings of both nodes that explain the gap */
   findings: z.array(Finding),
-  probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int() }).optional(),
+  probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int(), size: z.number().int().optional() }).optional(),
   summary: z.string(),
   remedy: z.string(),
   durationMs: z.number().optional(),

@@ -39,15 +39,20 @@ export const resolveProbeSource = (req: Pick<ProbeRequest, 'source' | 'target'>,
   return mine.includes(wanted.text) ? { ok: true, ip: wanted.text } : { ok: false, message: `${wanted.text} is not an address of this node` };
 };
 
-/** `ping -n -c N -i S -W 1 -e ID -I SRC TARGET`, every element from a validated value. */
-export const buildPingArgv = (o: { source: string; target: string; count: number; intervalMs: number; id: number }): [string, ...string[]] | null => {
+/**
+ * `ping -n -c N -i S -W 1 -e ID [-M do -s SIZE] -I SRC TARGET`, every element from a validated
+ * value; with a size the probes carry that many payload bytes and must not be fragmented.
+ */
+export const buildPingArgv = (o: { source: string; target: string; count: number; intervalMs: number; id: number; size?: number | undefined }): [string, ...string[]] | null => {
   const s = canonicalIp(o.source);
   const t = canonicalIp(o.target);
   if (!s || !t || s.family !== t.family) return null;
   if (!Number.isInteger(o.count) || o.count < 1 || o.count > 20) return null;
   if (!Number.isInteger(o.intervalMs) || o.intervalMs < 200 || o.intervalMs > 1000) return null;
   if (!Number.isInteger(o.id) || o.id < 1 || o.id > 65535) return null;
-  return ['ping', ...(t.family === 6 ? ['-6'] : ['-4']), '-n', '-c', String(o.count), '-i', (o.intervalMs / 1000).toFixed(3), '-W', '1', '-e', String(o.id), '-I', s.text, t.text];
+  if (o.size !== undefined && (!Number.isInteger(o.size) || o.size < 16 || o.size > 8952)) return null;
+  const size = o.size === undefined ? [] : ['-M', 'do', '-s', String(o.size)];
+  return ['ping', ...(t.family === 6 ? ['-6'] : ['-4']), '-n', '-c', String(o.count), '-i', (o.intervalMs / 1000).toFixed(3), '-W', '1', '-e', String(o.id), ...size, '-I', s.text, t.text];
 };
 
 /** Parses iputils ping output: replies per sequence and the transmitted/received summary (pure). */
@@ -78,7 +83,7 @@ export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise
   const id = req.id ?? randomInt(1, 65536);
   const count = req.count ?? 3;
   const intervalMs = req.intervalMs ?? 200;
-  const argv = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id });
+  const argv = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id, size: req.size });
   if (!argv) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
   const startedAt = new Date(deps.now()).toISOString();
   const run = await deps.runner({ argv, timeoutMs: count * intervalMs + 3000, maxOutputBytes: 64 * 1024 });

@@ -34,6 +34,8 @@ export interface SideInput {
   workload?: CaptureView | null;
   /** kernel drop reasons the node counted during the capture window; absent: not asked */
   drops?: DropReasons | null;
+  /** the MTU of the node's uplink (its latest report), for probes with a size */
+  uplinkMtu?: number | null;
 }
 
 export interface ProbeView {
@@ -43,6 +45,8 @@ export interface ProbeView {
   sent: number;
   received: number;
   error?: string;
+  /** payload bytes of don't-fragment probes (absent: ping's default, fragmentable) */
+  size?: number;
 }
 
 export interface AnalyzeInput {
@@ -216,6 +220,31 @@ const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop, gapHop:
   return causes;
 };
 
+/**
+ * Large don't-fragment probes (#18): a node whose uplink cannot carry them once encapsulated loses
+ * them whichever way they go (the first may leave before the kernel learns the path MTU; the reply
+ * then dies on the way in). Pure arithmetic on the probe size, the mode and the uplink MTUs.
+ */
+const mtuCauses = (input: AnalyzeInput, probe: ProbeView): Cause[] => {
+  if (probe.size === undefined) return [];
+  const v6 = isV6(probe.target);
+  const packet = probe.size + (v6 ? 48 : 28);
+  const out: Cause[] = [];
+  for (const side of [input.source, input.destination]) {
+    const enc = side.node.mode.encapsulation;
+    const overhead = enc === 'vxlan' ? (v6 ? 70 : 50) : enc === 'ipip' ? 20 : 0;
+    const mtu = side.uplinkMtu;
+    if (!mtu || packet + overhead <= mtu) continue;
+    out.push({
+      rule: 'tunnel-mtu',
+      node: side.node.node,
+      fromCapture: true,
+      detail: `${side.node.node}'s uplink MTU ${mtu} cannot carry the ${packet}-byte probes once encapsulated (${packet + overhead} bytes with ${enc}): the tunnel MTU must be at most ${mtu - overhead}`,
+    });
+  }
+  return out;
+};
+
 const relevantFindings = (input: AnalyzeInput, hop: Hop): Finding[] => {
   const rules = HOP_RULES[hop];
   const out: Finding[] = [];
@@ -241,7 +270,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   if (!probe) {
     return { ...common, verdict: 'inconclusive', hops: [], causes: [], findings: [], summary: `${route}: the probe could not be sent (source agent unreachable).`, remedy: remedyFor('inconclusive') };
   }
-  const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received };
+  const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received, ...(probe.size !== undefined ? { size: probe.size } : {}) };
   const workload = input.to.kind === 'pod';
   const specs = SPECS.filter((s) => workload || s.capture !== 'workload');
 
@@ -307,7 +336,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   if (gapSide.drops) gapHop.drops = gapSide.drops;
   const dropWords = gapSide.drops ? ` ${describeDrops(gapHop.node, gapSide.drops)}` : '';
   const findings = relevantFindings(input, gapHop.hop);
-  const fromCapture = capturedCauses(input, probe, gapHop.hop, gapHop);
+  const fromCapture = [...mtuCauses(input, probe), ...capturedCauses(input, probe, gapHop.hop, gapHop)];
   const causes: Cause[] = [...fromCapture];
   for (const f of findings) {
     if (!causes.some((c) => c.rule === f.rule && c.node === f.node)) causes.push({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false });
@@ -335,7 +364,7 @@ export const describeDrops = (node: string, d: DropReasons): string => {
 };
 
 const rank = (c: Cause, findings: Finding[]): number => {
-  if (c.fromCapture && (c.rule === 'vxlan-neighbor-mac-mismatch' || c.rule === 'tunnel-down' || c.rule === 'tunnel-missing' || c.rule === 'device-down')) return 3;
+  if (c.fromCapture && ['vxlan-neighbor-mac-mismatch', 'tunnel-down', 'tunnel-missing', 'device-down', 'tunnel-mtu'].includes(c.rule)) return 3;
   if (!c.fromCapture) return findings.find((f) => f.rule === c.rule)?.severity === 'critical' ? 2 : 1.5;
   if (c.rule === 'host-not-in-allowed-set' || c.rule === 'tunnel-config-mismatch') return 2.5;
   return 1;

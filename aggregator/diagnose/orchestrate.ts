@@ -202,12 +202,12 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     srcView.agentUrl,
     'POST',
     '/v1/probes',
-    { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId },
+    { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(req.size ? { size: req.size } : {}) },
     count * PROBE_INTERVAL_MS + 5000,
   );
   let probe: ProbeView | null = null;
   if (pr.ok) {
-    probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}) };
+    probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}), ...(req.size ? { size: req.size } : {}) };
   } else warnings.push(`probe failed: ${pr.message}`);
   sampleFindings();
 
@@ -232,8 +232,9 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
 
   sampleFindings();
   const all = [...seenFindings.values()];
-  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }, notReady: ReadonlySet<string>): SideInput => ({
+  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }, notReady: ReadonlySet<string>, v: AgentView | null): SideInput => ({
     node: p.node,
+    uplinkMtu: v?.identity.uplinks[0]?.mtu ?? null,
     findings: all.filter((f) => f.node === p.node.node),
     uplink: view(res.result, res.error, p.uplink, notReady),
     tunnel: view(res.result, res.error, p.tunnel, notReady),
@@ -246,8 +247,8 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     from: from.endpoint,
     to: to.endpoint,
     probe,
-    source: side(src, srcRes, srcNotReady),
-    destination: side(dst, dstRes, dstNotReady),
+    source: side(src, srcRes, srcNotReady, srcView),
+    destination: side(dst, dstRes, dstNotReady, dstView),
     warnings,
   });
   diagnosis.durationMs = deps.now() - started;

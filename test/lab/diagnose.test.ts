@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
-import { WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
+import { BIG_PING_SIZE, WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { mountPrivateTracefs, type PrivateTracefs } from '../../lab/tracefs.js';
 import { nodeEntry } from '../../lab/spawn.js';
@@ -25,9 +25,9 @@ const timings: string[] = [];
 /** a private tracefs mount for the agents' drop reasons (#18); the host's /sys/kernel/tracing is left alone */
 let tracefs: PrivateTracefs | undefined;
 
-const diagnose = async (from: string, to: string): Promise<Diagnosis> => {
+const diagnose = async (from: string, to: string, extra: { size?: number } = {}): Promise<Diagnosis> => {
   const t0 = Date.now();
-  const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from, to }, 40);
+  const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from, to, ...extra }, 40);
   if (res.status !== 200) throw new Error(`POST /v1/diagnose answered ${res.status}: ${JSON.stringify(res.body)}\n${P().logTail('aggregator', 20)}`);
   timings.push(`${from}->${to}:${res.body.verdict}:${Date.now() - t0}ms`);
   return res.body;
@@ -215,6 +215,23 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
       expect(d.causes[0], explain(d)).toMatchObject({ rule: 'tunnel-down', node: 'node2' });
       // the VXLAN port has no socket while the device is down
       expect(gapReasons(d), explain(d)).toContain('NO_SOCKET');
+    });
+  }, 60_000);
+
+  // #18: an MTU fault only shows with large probes that may not be fragmented
+  it('node1\'s uplink MTU too small for its tunnel: small probes pass, large don\'t-fragment probes vanish at node1 with its uplink MTU as the cause', async () => {
+    await withFault('tunnel-mtu-too-big', { node: 'node1', peer: 'node2' }, async () => {
+      const small = await diagnose('node1', pod2());
+      expect(small.verdict, explain(small)).toBe('healthy');
+      const d = await diagnose('node1', pod2(), { size: BIG_PING_SIZE });
+      // Where they vanish is the kernel's call: the first probe may leave before node1 learns the
+      // path MTU (its reply, 1500 bytes outside, then dies entering node1's 1400-byte uplink); once
+      // learnt, ping is refused locally. Either way the gap is node1's and so is the cause.
+      expect(d.gap?.node, explain(d)).toBe('node1');
+      expect(['source-tunnel-out', 'source-uplink-out', 'source-uplink-in'], explain(d)).toContain(d.gap?.hop);
+      expect(d.probe?.size).toBe(BIG_PING_SIZE);
+      expect(d.causes[0], explain(d)).toMatchObject({ rule: 'tunnel-mtu', node: 'node1', fromCapture: true });
+      expect(d.causes[0]?.detail, explain(d)).toContain('uplink MTU 1400');
     });
   }, 60_000);
 

@@ -448,3 +448,22 @@ describe('analyze: kernel drop reasons', () => {
     expect(s.verdict).toBe('healthy');
   });
 });
+
+describe('analyze: large don\'t-fragment probes', () => {
+  it('a node whose uplink cannot carry the encapsulated probes is the cause, whichever hop they vanish at (#18)', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0, size: 1422 };
+    input.source.uplinkMtu = 1400;
+    input.destination.uplinkMtu = 1500;
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-in', direction: 'return' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-mtu', node: 'node-a', fromCapture: true });
+    expect(d.causes[0]?.detail).toContain('uplink MTU 1400 cannot carry the 1450-byte probes once encapsulated (1500 bytes with vxlan)');
+    expect(d.probe?.size).toBe(1422);
+    // the same probes fit a 1500 uplink: no MTU cause
+    const fits = analyze({ ...input, source: { ...input.source, uplinkMtu: 1500 } });
+    expect(fits.causes.some((c) => c.rule === 'tunnel-mtu')).toBe(false);
+  });
+});
