@@ -181,7 +181,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const listening = async (p: Plan, capId: string | null): Promise<Set<string>> => {
     if (!capId || !p.url) return new Set();
     const until = deps.now() + budgetMs;
-    let starting: string[] = [];
+    let starting: string[];
     for (;;) {
       const r = await call<{ listening?: boolean; status: string; devices?: Array<{ interface: string; status: string }> }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
       if (!r.ok || r.body.listening || r.body.status !== 'running') return new Set();
