@@ -163,6 +163,11 @@ export const ProbeRequest = z
     intervalMs: z.number().int().min(200).max(1000).default(200),
     /** ICMP echo identifier; the agent picks one when absent */
     id: z.number().int().min(1).max(65535).optional(),
+    /**
+     * a pod of this node: the probe leaves from that pod's own network namespace with the pod's IP
+     * as source (`source` is then not used), so its workload hops and egress policy are on the path
+     */
+    pod: IpAddress.optional(),
     /** ICMP payload bytes, sent with don't-fragment (`ping -M do -s`) so MTU faults show */
     size: z.number().int().min(16).max(8952).optional(),
   })

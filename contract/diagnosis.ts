@@ -25,10 +25,12 @@ export type DiagnoseRequest = z.infer<typeof DiagnoseRequest>;
 
 /**
  * The hops, in path order. Forward: the echo request from the source to the target; return: the
- * echo reply. The workload hops exist only when the target is a pod; `source-received` is ping on
- * the source counting the reply (the reply reached the socket).
+ * echo reply. The destination workload hops exist only when the target is a pod, the source ones
+ * only when the probe left from a pod (its own namespace); `source-received` is ping on the
+ * source counting the reply (the reply reached the socket).
  */
 export const HOPS = [
+  'source-workload-out',
   'source-tunnel-out',
   'source-uplink-out',
   'destination-uplink-in',
@@ -39,6 +41,7 @@ export const HOPS = [
   'destination-uplink-out',
   'source-uplink-in',
   'source-tunnel-in',
+  'source-workload-in',
   'source-received',
 ] as const;
 export const Hop = z.enum(HOPS);

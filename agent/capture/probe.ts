@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { canonicalIp, type ProbeRequest, type ProbeResult } from '../../contract/capture.js';
 import type { Identity } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
+import { findPodNetns, NETNS_NAME } from './pod-netns.js';
 
 export interface ProbeSource {
   identity: Identity;
@@ -78,13 +79,25 @@ export type ProbeOutcome = { ok: true; result: ProbeResult } | { ok: false; code
 export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise<ProbeOutcome> => {
   const src = deps.source();
   if (!src) return { ok: false, code: 'no-snapshot', message: 'no snapshot yet: this node’s addresses are unknown' };
-  const resolved = resolveProbeSource(req, src);
+  // From a pod: its own network namespace, its own address (#18)
+  let netns: string | null = null;
+  let resolved: ResolvedSource;
+  if (req.pod !== undefined) {
+    const pod = canonicalIp(req.pod);
+    const w = pod ? src.identity.workloads.find((x) => canonicalIp(x.ip)?.text === pod.text) : undefined;
+    if (!pod || !w) return { ok: false, code: 'bad-source', message: `${req.pod} is not a pod of this node` };
+    const ns = await findPodNetns(w.dev, deps.runner);
+    if (!ns.ok) return { ok: false, code: 'bad-source', message: `cannot enter the network namespace of pod ${pod.text}: ${ns.message}` };
+    netns = ns.name;
+    resolved = { ok: true, ip: pod.text };
+  } else resolved = resolveProbeSource(req, src);
   if (!resolved.ok) return { ok: false, code: 'bad-source', message: resolved.message };
   const id = req.id ?? randomInt(1, 65536);
   const count = req.count ?? 3;
   const intervalMs = req.intervalMs ?? 200;
-  const argv = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id, size: req.size });
-  if (!argv) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
+  const ping = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id, size: req.size });
+  if (!ping || (netns !== null && !NETNS_NAME.test(netns))) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
+  const argv: [string, ...string[]] = netns === null ? ping : ['ip', 'netns', 'exec', netns, ...ping];
   const startedAt = new Date(deps.now()).toISOString();
   const run = await deps.runner({ argv, timeoutMs: count * intervalMs + 3000, maxOutputBytes: 64 * 1024 });
   if (!run.ok) return { ok: false, code: 'failed', message: run.message };

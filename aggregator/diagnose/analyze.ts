@@ -71,6 +71,7 @@ interface HopSpec {
 }
 
 const SPECS: HopSpec[] = [
+  { hop: 'source-workload-out', direction: 'forward', side: 'source', capture: 'workload', kind: 'request' },
   { hop: 'source-tunnel-out', direction: 'forward', side: 'source', capture: 'tunnel', kind: 'request' },
   { hop: 'source-uplink-out', direction: 'forward', side: 'source', capture: 'uplink', kind: 'request' },
   { hop: 'destination-uplink-in', direction: 'forward', side: 'destination', capture: 'uplink', kind: 'request' },
@@ -81,6 +82,7 @@ const SPECS: HopSpec[] = [
   { hop: 'destination-uplink-out', direction: 'return', side: 'destination', capture: 'uplink', kind: 'reply' },
   { hop: 'source-uplink-in', direction: 'return', side: 'source', capture: 'uplink', kind: 'reply' },
   { hop: 'source-tunnel-in', direction: 'return', side: 'source', capture: 'tunnel', kind: 'reply' },
+  { hop: 'source-workload-in', direction: 'return', side: 'source', capture: 'workload', kind: 'reply' },
   { hop: 'source-received', direction: 'return', side: 'source', capture: 'socket', kind: 'reply' },
 ];
 
@@ -271,14 +273,16 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
     return { ...common, verdict: 'inconclusive', hops: [], causes: [], findings: [], summary: `${route}: the probe could not be sent (source agent unreachable).`, remedy: remedyFor('inconclusive') };
   }
   const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received, ...(probe.size !== undefined ? { size: probe.size } : {}) };
-  const workload = input.to.kind === 'pod';
-  const specs = SPECS.filter((s) => workload || s.capture !== 'workload');
+  // workload hops: the target pod's, and the source pod's when the probe left from the pod itself
+  const workloadOf = { destination: input.to.kind === 'pod', source: input.from.kind === 'pod' && probe.source === input.from.ip };
+  const specs = SPECS.filter((s) => s.capture !== 'workload' || workloadOf[s.side]);
 
   if (probe.sent === 0) {
     // ping could not even send: no route / unusable source address on the source node
-    const hops = specs.map((s) => ({ ...observe(input, { ...probe, sent: 0 }, s), status: s.hop === 'source-tunnel-out' ? ('missing' as const) : ('not-captured' as const) }));
-    const gap = { node: input.source.node.node, hop: 'source-tunnel-out' as const, direction: 'forward' as const };
-    const findings = relevantFindings(input, 'source-tunnel-out');
+    const first = (specs[0] as HopSpec).hop;
+    const hops = specs.map((s) => ({ ...observe(input, { ...probe, sent: 0 }, s), status: s.hop === first ? ('missing' as const) : ('not-captured' as const) }));
+    const gap = { node: input.source.node.node, hop: first, direction: 'forward' as const };
+    const findings = relevantFindings(input, first);
     return {
       ...common,
       probe: probeOut,

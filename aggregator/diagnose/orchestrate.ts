@@ -146,11 +146,12 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const warnings: string[] = [];
   const durationSeconds = req.durationSeconds ?? DEFAULT_CAPTURE_SECONDS;
   const count = req.count ?? DEFAULT_PROBES;
-  // the probe always leaves from the source node's tunnel IP (the agent lives in the host namespace)
+  // From a node the probe leaves from its tunnel IP; from a pod from the pod's own namespace (#18),
+  // falling back to the node's tunnel IP when the agent cannot enter it.
   const srcTunnel = srcView.identity.tunnels.find((t) => t.family === (v6 ? 'inet6' : 'inet') && t.ip)?.ip ?? null;
-  if (from.endpoint.kind === 'pod') warnings.push(`probes are sent from ${from.node.node}'s tunnel IP, not from the pod ${from.endpoint.ip}`);
-  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : [])];
-  const src = plan(from.node, srcView, to.node, probeIps, v6, null, durationSeconds);
+  const fromPod = from.endpoint.kind === 'pod' ? from.endpoint.ip : null;
+  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : []), ...(fromPod ? [fromPod] : [])];
+  const src = plan(from.node, srcView, to.node, probeIps, v6, fromPod, durationSeconds);
   const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds);
   if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
   const log = deps.logger.child({ component: 'diagnose' });
@@ -196,15 +197,21 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
 
   // 3. probes from the source node
   const probeId = randomInt(1, 65536);
-  const pr = await call<ProbeResult>(
-    deps,
-    from.node.node,
-    srcView.agentUrl,
-    'POST',
-    '/v1/probes',
-    { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(req.size ? { size: req.size } : {}) },
-    count * PROBE_INTERVAL_MS + 5000,
-  );
+  const sendProbe = (pod: string | null) =>
+    call<ProbeResult>(
+      deps,
+      from.node.node,
+      srcView.agentUrl as string,
+      'POST',
+      '/v1/probes',
+      { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(pod ? { pod } : {}), ...(req.size ? { size: req.size } : {}) },
+      count * PROBE_INTERVAL_MS + 5000,
+    );
+  let pr = await sendProbe(fromPod);
+  if (!pr.ok && fromPod && /PROBE_SOURCE_INVALID/.test(pr.message)) {
+    warnings.push(`probes are sent from ${from.node.node}'s tunnel IP, not from the pod ${fromPod}: ${pr.message}`);
+    pr = await sendProbe(null);
+  }
   let probe: ProbeView | null = null;
   if (pr.ok) {
     probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}), ...(req.size ? { size: req.size } : {}) };

@@ -37,7 +37,7 @@ const clusterNode = (name: string, i: number): ClusterNode => ({
 const MAP: ClusterMap = { nodes: [clusterNode('node-a', 1), clusterNode('node-b', 2)] };
 
 /** What the probe put on the wire, shared by the fake agents of one test (set by the source's /v1/probes). */
-let wire = { id: 0, target: '' };
+let wire = { id: 0, target: '', source: '10.244.1.0' };
 
 /** A fake agent answering the capture and probe API like the real one, from a script of what passes. */
 interface FakeDevices {
@@ -54,7 +54,7 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
       for (const kind of ['request', 'reply'] as const)
         for (const seq of [1, 2, 3]) {
           if (!passes(kind, iface)) continue;
-          const [s, d] = kind === 'request' ? ['10.244.1.0', wire.target] : [wire.target, '10.244.1.0'];
+          const [s, d] = kind === 'request' ? [wire.source, wire.target] : [wire.target, wire.source];
           out.push({
             time: `2026-11-21T15:00:0${seq}.000000Z`,
             interface: iface,
@@ -86,10 +86,10 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
       return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening, devices, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
     }
     if (method === 'POST' && path === '/v1/probes') {
-      const b = body as { id: number; target: string };
-      wire = { id: b.id, target: b.target };
+      const b = body as { id: number; target: string; pod?: string };
+      wire = { id: b.id, target: b.target, source: b.pod ?? '10.244.1.0' };
       const answered = passes('reply', 'socket') ? 3 : 0;
-      return [200, { id: b.id, node: name, source: '10.244.1.0', target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
+      return [200, { id: b.id, node: name, source: wire.source, target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
     }
     return [404, { code: 'NOT_FOUND', message: path }];
   };
@@ -108,7 +108,7 @@ const fetchFor = (agents: Record<string, ReturnType<typeof fakeAgent>>): typeof 
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
-  wire = { id: 0, target: '' };
+  wire = { id: 0, target: '', source: '10.244.1.0' };
   await app?.close();
   app = undefined;
 });
@@ -248,6 +248,25 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     // the probe was sent only after the listening budget ran out on node-b
     const polls = b.state.calls.filter((c) => c.method === 'GET');
     expect(polls.length).toBeGreaterThan(3);
+  });
+
+  // #18: probes from a pod leave from the pod's own namespace; its workload hops join the table
+  it('from a pod: the probe asks for the pod\'s namespace, the pod\'s device is captured and both source workload hops are walked', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.244.1.5', to: '10.244.2.5', size: 1400 } });
+    const d = Diagnosis.parse(res.json());
+    expect(a.state.calls.find((c) => c.path === '/v1/probes')?.body).toMatchObject({ pod: '10.244.1.5', size: 1400 });
+    expect(a.state.capture?.interfaces).toEqual(['eth0', 'vxlan.calico', 'cali00000000001']);
+    expect(a.state.capture?.peers).toContain('10.244.1.5');
+    expect(d.verdict).toBe('healthy');
+    expect(d.hops.map((h) => h.hop)).toEqual([
+      'source-workload-out', 'source-tunnel-out', 'source-uplink-out', 'destination-uplink-in', 'destination-tunnel-in', 'destination-workload-in',
+      'destination-workload-out', 'destination-tunnel-out', 'destination-uplink-out', 'source-uplink-in', 'source-tunnel-in', 'source-workload-in', 'source-received',
+    ]);
+    expect(d.probe).toMatchObject({ source: '10.244.1.5', size: 1400 });
+    expect(d.warnings.join()).not.toMatch(/tunnel IP/);
   });
 
   it('the listening budget tolerates slow nodes but stays inside the capture window', () => {
