@@ -235,6 +235,33 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
+  // #18: probes from a pod leave from the pod's own namespace, so its hops and egress policy count
+  it('from a pod: probes leave the pod\'s own namespace and every hop of both pods is seen', async () => {
+    const pod1 = L().node('node1').pods[0]!;
+    const d = await diagnose(pod1.ip, pod2());
+    expect(d.verdict, explain(d)).toBe('healthy');
+    expect(d.probe?.source).toBe(pod1.ip);
+    expect(d.hops, explain(d)).toHaveLength(13);
+    expect(d.hops.filter((h) => h.status !== 'seen'), explain(d)).toEqual([]);
+    expect(d.hops.find((h) => h.hop === 'source-workload-out')?.device).toBe(pod1.caliIf);
+  }, 60_000);
+
+  it('a DROP in node1\'s workload egress policy chain: the probes leave the pod but never reach node1\'s tunnel; the kernel says NETFILTER_DROP', async () => {
+    const n1 = L().node('node1');
+    const pod1 = n1.pods[0]!;
+    const rule = ['cali-from-wl-dispatch', '-i', pod1.caliIf, '-m', 'comment', '--comment', 'lab fault: egress policy drop', '-j', 'DROP'];
+    await L().exec(n1.ns, ['iptables', '-w', '-I', ...rule]);
+    try {
+      const d = await diagnose(pod1.ip, pod2());
+      expect(d.verdict, explain(d)).toBe('one-way-gap');
+      expect(d.gap, explain(d)).toEqual({ node: 'node1', hop: 'source-tunnel-out', direction: 'forward' });
+      expect(d.hops.find((h) => h.hop === 'source-workload-out'), explain(d)).toMatchObject({ status: 'seen', seqs: [1, 2, 3] });
+      expect(gapReasons(d), explain(d)).toContain('NETFILTER_DROP');
+    } finally {
+      await L().exec(n1.ns, ['iptables', '-w', '-D', ...rule]);
+    }
+  }, 60_000);
+
   it('unknown and invalid ends are refused', async () => {
     const unknown = await P().aggregatorPost<{ code: string }>('/v1/diagnose', { from: 'node1', to: 'node9' });
     expect(unknown.status).toBe(404);
