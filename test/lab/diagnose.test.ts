@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
-import { BIG_PING_SIZE, WRONG_VTEP_MAC, injectFault, type FaultKind, type FaultParams } from '../../lab/faults.js';
+import { BIG_PING_SIZE, WRONG_VTEP_MAC, injectFault, programPeer, type FaultKind, type FaultParams } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { mountPrivateTracefs, type PrivateTracefs } from '../../lab/tracefs.js';
 import { nodeEntry } from '../../lab/spawn.js';
@@ -260,6 +260,25 @@ describe('issue #5: two-node capture diagnosis in the lab', () => {
     } finally {
       await L().exec(n1.ns, ['iptables', '-w', '-D', ...rule]);
     }
+  }, 60_000);
+
+  // #18: strict rp_filter only bites on an asymmetric path: node2 routes node1's block back over its
+  // uplink while node1's packets arrive through vxlan.calico
+  it('strict rp_filter on node2 with an asymmetric way back: gap before node2\'s pod; the kernel says IP_RPFILTER', async () => {
+    const n1 = L().node('node1');
+    const n2 = L().node('node2');
+    await withFault('rp-filter-strict', { node: 'node2', peer: 'node1' }, async () => {
+      await L().exec(n2.ns, ['ip', 'route', 'replace', n1.block, 'via', n1.nodeIp, 'dev', 'eth0']);
+      try {
+        const d = await diagnose('node1', pod2());
+        expect(d.verdict, explain(d)).toBe('one-way-gap');
+        expect(d.gap, explain(d)).toEqual({ node: 'node2', hop: 'destination-workload-in', direction: 'forward' });
+        expect(d.causes.map((c) => `${c.rule}@${c.node}`), explain(d)).toContain('rp-filter-strict@node2');
+        expect(gapReasons(d), explain(d)).toContain('IP_RPFILTER');
+      } finally {
+        await programPeer(L(), n2, n1);
+      }
+    });
   }, 60_000);
 
   it('unknown and invalid ends are refused', async () => {
