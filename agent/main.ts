@@ -18,13 +18,15 @@ import { captureRoutesFor } from './capture/routes.js';
 import { runLocalChecks } from './checks/index.js';
 import type { CollectorRegistry } from './collectors/index.js';
 import type { Host } from './collectors/types.js';
-import { agentVersion, readTokenFile, type AgentConfig } from './config.js';
+import { packageVersion as agentVersion, readTokenFile } from '../common/config.js';
+import type { AgentConfig } from './config.js';
 import { realHost } from './exec/host.js';
 import { execRunner, killRunningCommands } from './exec/runner.js';
 import { buildAgentApp, type LatestState } from './http/app.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { createPusher, type Pusher, type Timers } from './push.js';
-import { systemClock, takeSnapshot, type Clock } from './snapshot.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { takeSnapshot } from './snapshot.js';
 
 export interface SnapshotLoop {
   start(): void;

@@ -22,9 +22,15 @@ const BUILTIN_CHAINS = new Set(['INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POS
 /** Felix chains created per workload endpoint, host endpoint, policy or profile: unbounded. */
 const PER_OBJECT_CALI_PREFIXES = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-', 'cali-pi-', 'cali-po-', 'cali-th-', 'cali-fh-', 'cali-thfw-', 'cali-fhfw-', 'cali-sm-'];
 
-/** True for chains whose drop counters are exported: builtin chains and Felix's fixed cali-* chains. */
-export const isBoundedChain = (chain: string): boolean =>
-  BUILTIN_CHAINS.has(chain) || (chain.startsWith('cali-') && !PER_OBJECT_CALI_PREFIXES.some((p) => chain.startsWith(p)));
+/**
+ * True for chains whose drop counters are exported: builtin chains and Felix's fixed cali-* chains.
+ * Calico's nftables dataplane names the same chains with their iptables table in front
+ * (`filter-INPUT`, `filter-cali-INPUT`, `filter-cali-tw-…`): judged without that prefix.
+ */
+export const isBoundedChain = (name: string): boolean => {
+  const chain = name.replace(/^(filter|nat|mangle|raw)-/, '');
+  return BUILTIN_CHAINS.has(chain) || (chain.startsWith('cali-') && !PER_OBJECT_CALI_PREFIXES.some((p) => chain.startsWith(p)));
+};
 
 export interface AgentMetrics {
   registry: Registry;

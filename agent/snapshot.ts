@@ -11,20 +11,13 @@
  * (agent shutdown) ends the snapshot the same way at once.
  * Stateless; the caller owns the Host, config and clock.
  */
+import type { Clock } from '../common/clock.js';
 import { unavailable, type Unavailable } from '../contract/result.js';
 import { SECTION_NAMES, type SectionName, type Sections, type Snapshot } from '../contract/snapshot.js';
 import { collectors as defaultCollectors, type CollectorRegistry } from './collectors/index.js';
 import type { CollectContext, CollectorConfig, Host } from './collectors/types.js';
 import { deriveIdentity, deriveUplinks } from './derive/identity.js';
 import { deriveMode } from './derive/mode.js';
-
-export interface Clock {
-  /** epoch ms */
-  now(): number;
-  /** ms on a monotonic clock, for durations */
-  monotonic(): number;
-}
-export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
 export interface SnapshotDeps {
   host: Host;

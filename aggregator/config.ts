@@ -4,7 +4,7 @@
  * env var. Pure (env passed in). HOST:PORT parsing and the token file are shared with the agent.
  */
 import { z } from 'zod';
-import { Listen } from '../agent/config.js';
+import { Listen } from '../common/config.js';
 
 export const DEFAULT_AGGREGATOR_PORT = 9478;
 export const DEFAULT_STALE_INTERVALS = 3;

@@ -14,26 +14,22 @@
  *   local findings (from its report) keep the earliest firstSeen seen.
  * - A pass first forgets nodes that are gone (no report for `forgetAfterMs`, or stale and no longer
  *   in the datastore), so deleted nodes do not stay stale forever nor keep their metric series.
- * - The correlate cache (correlate/types.ts CorrelateCache) lives as long as the engine: a steady
+ * - The correlate cache (cluster/cluster.ts ClusterCache) lives as long as the engine: a steady
  *   pass recomputes only nodes whose per-peer sections changed.
  * - Time comes from the injected clock; the pass duration is measured with its monotonic reading.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
 import type { ClusterMap } from '../contract/cluster.js';
-import { stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
-import { createCorrelateCache, type CorrelateInput, type DatastoreView, type NodeState } from './correlate/types.js';
+import { bySeverity, stampFindings, type Finding, type FindingDraft } from '../contract/finding.js';
+import { createClusterCache } from './cluster/cluster.js';
+import { nodeIsStale, type NodeState } from './cluster/node-state.js';
+import type { CorrelateInput, DatastoreView } from './correlate/types.js';
 import { forgetNode, recordFindings, recordNodeStates, type AggregatorMetrics } from './metrics.js';
-import type { ReportStore } from './store.js';
+import type { ReportStore } from './cluster/store.js';
+import { remedyForLocalRule } from '../common/remedies.js';
 
 export type CorrelateFn = (input: CorrelateInput) => { map: ClusterMap; findings: FindingDraft[] };
-
-export interface Clock {
-  /** wall clock, Unix ms */
-  now(): number;
-  /** monotonic ms, for durations */
-  monotonic(): number;
-}
-export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
 export interface EngineOptions {
   store: ReportStore;
@@ -65,12 +61,9 @@ export interface PassSummary {
   cleared: number;
 }
 
-export const isStale = (s: NodeState, nowMs: number, staleAfterIntervals: number): boolean =>
-  nowMs - Date.parse(s.receivedAt) > staleAfterIntervals * s.report.intervalSeconds * 1000;
 
-const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 const byImportance = (a: Finding, b: Finding): number =>
-  SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.rule.localeCompare(b.rule) || a.node.localeCompare(b.node) || a.id.localeCompare(b.id);
+  bySeverity(a, b) || a.rule.localeCompare(b.rule) || a.node.localeCompare(b.node) || a.id.localeCompare(b.id);
 
 /** Correlation findings (stamped) merged with each node's local findings; pure. */
 export const mergeFindings = (drafts: readonly FindingDraft[], nodes: readonly NodeState[], previous: readonly Finding[], now: string): Finding[] => {
@@ -82,7 +75,8 @@ export const mergeFindings = (drafts: readonly FindingDraft[], nodes: readonly N
       if (byId.has(f.id)) continue;
       const prev = before.get(f.id);
       const firstSeen = prev && Date.parse(prev.firstSeen) < Date.parse(f.firstSeen) ? prev.firstSeen : f.firstSeen;
-      byId.set(f.id, { ...f, firstSeen });
+      // #16: what a responder is told to run comes from our catalogue, not from the report
+      byId.set(f.id, { ...f, firstSeen, remedy: remedyForLocalRule(f.rule) });
     }
   }
   return [...byId.values()].sort(byImportance);
@@ -99,7 +93,7 @@ export class CorrelationEngine {
   private stopped = false;
   private lastExpected: number | null = null;
   /** per-rule results carried across passes; only this engine's passes touch it (one at a time) */
-  private readonly cache = createCorrelateCache();
+  private readonly cache = createClusterCache();
   private readonly log: Logger;
 
   constructor(private readonly o: EngineOptions) {
@@ -173,7 +167,7 @@ export class CorrelationEngine {
   nodeCounts(nowMs = this.o.clock.now()): { reporting: number; stale: number; expected: number | null } {
     let stale = 0;
     const all = this.o.store.nodes();
-    for (const n of all) if (isStale(n, nowMs, this.o.staleAfterIntervals)) stale++;
+    for (const n of all) if (nodeIsStale(n, nowMs, this.o.staleAfterIntervals)) stale++;
     return { reporting: all.length - stale, stale, expected: this.lastExpected };
   }
 
@@ -182,7 +176,7 @@ export class CorrelationEngine {
     const listed = datastore ? new Set(datastore.nodes.map((n) => n.name)) : undefined;
     for (const s of this.o.store.nodes()) {
       const silentMs = nowMs - Date.parse(s.receivedAt);
-      const deleted = listed !== undefined && !listed.has(s.node) && isStale(s, nowMs, this.o.staleAfterIntervals);
+      const deleted = listed !== undefined && !listed.has(s.node) && nodeIsStale(s, nowMs, this.o.staleAfterIntervals);
       if (silentMs <= forgetAfter && !deleted) continue;
       this.o.store.remove(s.node);
       forgetNode(this.o.metrics, s.node);

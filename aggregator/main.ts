@@ -8,17 +8,18 @@ import { untilStopSignal } from '../common/process.js';
 import pino, { type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { collectProcessMetrics } from '../common/metrics.js';
-import { agentVersion, readTokenFile } from '../agent/config.js';
+import { packageVersion, readTokenFile } from '../common/config.js';
 import type { Collected } from '../contract/result.js';
 import type { AggregatorConfig } from './config.js';
 import { correlate as realCorrelate, correlateRules } from './correlate/index.js';
 import type { DatastoreView } from './correlate/types.js';
-import { CorrelationEngine, systemClock, type Clock, type CorrelateFn } from './engine.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { CorrelationEngine, type CorrelateFn } from './engine.js';
 import { buildAggregatorApp, type AppExtension } from './http/app.js';
 import { diagnoseExtension } from './http/diagnose.js';
 import { loadKubeConfig, readDatastore } from './k8s/datastore.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
-import { ReportStore } from './store.js';
+import { ReportStore } from './cluster/store.js';
 import { agentKeys, kubernetesAuthenticator, sharedTokenAuthenticator, type Authenticator, type KubernetesAuthOptions } from './auth/identity.js';
 import { verifiedAgentUrl } from './auth/agent-url.js';
 import type { AgentView } from './diagnose/orchestrate.js';
@@ -109,7 +110,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     clock,
     staleAfterIntervals: o.config.staleIntervals,
     bodyLimit: o.config.bodyLimit,
-    version: agentVersion(),
+    version: packageVersion(),
     extensions: [
       diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),

@@ -12,8 +12,8 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { safeLabel } from '../common/metrics.js';
-import type { Finding } from '../contract/finding.js';
-import type { ResolvedReport } from './correlate/types.js';
+import { bySeverity, Severity, type Finding } from '../contract/finding.js';
+import type { ResolvedReport } from './cluster/node-state.js';
 
 export const REPORT_OUTCOMES = ['accepted', 'stale', 'sections_required', 'invalid', 'unauthorized', 'too_large'] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
@@ -21,7 +21,6 @@ export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
 export const SECTION_FORMS = ['full', 'delta', 'unchanged'] as const;
 export type SectionForm = (typeof SECTION_FORMS)[number];
 export const NODE_STATES = ['reporting', 'stale', 'expected'] as const;
-export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 
 export interface AggregatorMetrics {
   findings: Gauge<'rule' | 'severity'>;
@@ -149,7 +148,7 @@ export const forgetNode = (m: AggregatorMetrics, node: string): void => {
 /** Replace the finding gauges with the findings of the latest pass. */
 export const recordFindings = (m: AggregatorMetrics, findings: readonly Finding[], ruleIds: readonly string[] = []): void => {
   const counts = new Map<string, number>();
-  for (const rule of ruleIds) for (const severity of SEVERITIES) counts.set(`${rule}\u0000${severity}`, 0);
+  for (const rule of ruleIds) for (const severity of Severity.options) counts.set(`${rule}\u0000${severity}`, 0);
   for (const f of findings) {
     const k = `${f.rule}\u0000${f.severity}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -159,8 +158,7 @@ export const recordFindings = (m: AggregatorMetrics, findings: readonly Finding[
     const [rule, severity] = k.split('\u0000') as [string, string];
     m.findings.set({ rule: safeLabel(rule), severity }, n);
   }
-  const rank = { critical: 0, warning: 1, info: 2 } as const;
-  const active = findings.filter((f) => f.severity !== 'info').sort((a, b) => rank[a.severity] - rank[b.severity] || a.id.localeCompare(b.id));
+  const active = findings.filter((f) => f.severity !== 'info').sort((a, b) => bySeverity(a, b) || a.id.localeCompare(b.id));
   m.findingActive.reset();
   const exported = active.slice(0, m.maxActiveSeries);
   for (const f of exported) m.findingActive.set({ rule: safeLabel(f.rule), severity: f.severity, node: safeLabel(f.node), peer: safeLabel(f.peer ?? '') }, 1);

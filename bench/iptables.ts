@@ -12,18 +12,16 @@
  *
  * Generates a deterministic Calico-like `iptables-save -c` dump (bench/gen-iptables.ts), then in
  * the same process, alternating, times (a) a bare line split (`text.split('\n')` and touching each
- * line), (b) `parseIptablesSave` (wall and process CPU time: CPU time is steadier on a busy
- * machine; the WebAssembly rule scan for this ASCII text) and (b') the same with `scanner: 'js'`
- * (the JavaScript loop that non-ASCII text takes), then separately (c) parse + materialising every
- * rule's derived fields (tokens, target, comments, ipset matches) as a consumer reading all rules
- * would. Reports medians, MB/s, the parse/split ratios, heap and RSS.
+ * line) and (b) `parseIptablesSave` (wall and process CPU time: CPU time is steadier on a busy
+ * machine), then separately (c) parse + deriving every rule's fields (tokens, target, comments,
+ * ipset matches) as a consumer reading all rules would. Reports medians, MB/s, the parse/split
+ * ratios, heap and RSS.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateIptablesSave } from './gen-iptables.js';
 import { iptablesTotals, parseIptablesSave } from '../agent/parsers/iptables-save.js';
-import { scanRules } from '../agent/parsers/iptables-scan.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -52,13 +50,11 @@ function main(): void {
   const fullMs: number[] = [];
   const splitCpuMs: number[] = [];
   const parseCpuMs: number[] = [];
-  const jsMs: number[] = [];
   let sink = 0;
   const rssBefore = process.memoryUsage().rss;
   let heapAfterParse = 0;
   const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-  // phase 1: bare split and parse, alternating; the first WARMUP rounds warm up the JIT (when
-  // measured, the JavaScript loop was still being re-optimised in rounds 3-5)
+  // phase 1: bare split and parse, alternating; the first WARMUP rounds warm up the JIT
   for (let r = 0; r < runs + WARMUP; r++) {
     let c = process.cpuUsage();
     let t = performance.now();
@@ -74,17 +70,11 @@ function main(): void {
     const pc = cpuMs(process.cpuUsage(c));
     if (!res.ok) throw new Error(`benchmark input did not parse: ${res.error.message}`);
 
-    // the JavaScript loop alone (what non-ASCII input takes), for comparison
-    t = performance.now();
-    const js = parseIptablesSave(text, { scanner: 'js' });
-    const j = performance.now() - t;
-    if (!js.ok) throw new Error(js.error.message);
     if (r >= WARMUP) {
       splitMs.push(s);
       parseMs.push(p);
       splitCpuMs.push(sc);
       parseCpuMs.push(pc);
-      jsMs.push(j);
     }
     if (r === runs + WARMUP - 1) {
       heapAfterParse = process.memoryUsage().heapUsed;
@@ -122,9 +112,6 @@ function main(): void {
     splitCpuMsMedian: Number(median(splitCpuMs).toFixed(1)),
     parseCpuMsMedian: Number(median(parseCpuMs).toFixed(1)),
     ratioParseToSplitCpu: Number((median(parseCpuMs) / median(splitCpuMs)).toFixed(2)),
-    scanner: scanRules(text) === null ? 'js' : 'wasm',
-    jsLoopParseMsMedian: Number(median(jsMs).toFixed(1)),
-    ratioJsLoopToSplit: Number((median(jsMs) / split).toFixed(2)),
     parseAndDeriveAllMsMedian: Number(full.toFixed(1)),
     ratioParseAndDeriveAllToSplit: Number((full / split).toFixed(2)),
     heapUsedAfterParseMiB: Number(mib(heapAfterParse)),

@@ -32,8 +32,8 @@ import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { hashSection } from '../contract/hash.js';
 import type { Report } from '../contract/report.js';
 import { SECTION_NAMES, type Route, type SectionName } from '../contract/snapshot.js';
-import type { NodeState } from '../aggregator/correlate/types.js';
-import { ReportStore } from '../aggregator/store.js';
+import type { NodeState } from '../aggregator/cluster/node-state.js';
+import { ReportStore } from '../aggregator/cluster/store.js';
 import { MeshReports } from './aggregator.js';
 import { meshSnapshot, nodeName, peerRoute, toReport } from './aggregator-mesh.js';
 

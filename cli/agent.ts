@@ -3,7 +3,8 @@
  * Bad configuration and an unreadable/empty token file stop it before it listens (exit 1).
  */
 import { Option, type Command } from 'commander';
-import { readTokenFile, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
+import { readTokenFile } from '../common/config.js';
+import { resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 // The daemon (fastify, prom-client) is loaded only when the command runs, so one-shot commands
 // such as `snapshot` start small.
 type RunAgentProcess = typeof import('../agent/main.js').runAgentProcess;

@@ -3,7 +3,7 @@
  * or, in the kubectl plugin, the API server's service proxy: cli/kubectl.ts), one bounded request,
  * and every failure as a one-line CliError. Stateless.
  */
-import { readTokenFile } from '../agent/config.js';
+import { readTokenFile } from '../common/config.js';
 import { safeLine } from './format.js';
 import { CliError } from './io.js';
 

@@ -3,7 +3,7 @@
  * (aggregator/config.ts). Bad configuration or an unreadable token file stop it before it listens.
  */
 import type { Command } from 'commander';
-import { readTokenFile } from '../agent/config.js';
+import { readTokenFile } from '../common/config.js';
 import { resolveAggregatorConfig, type AggregatorFlags } from '../aggregator/config.js';
 // The server (fastify, the Kubernetes client) is loaded only when the command runs: every other
 // command starts without it (the Kubernetes client alone is ~70 MiB of RSS).

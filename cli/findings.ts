@@ -56,7 +56,7 @@ export const renderFindings = (findings: readonly Finding[], nowMs: number, opts
     formatAge(f.firstSeen, nowMs),
     ...(opts.wide ? [formatAge(f.lastSeen, nowMs), f.evidence.seen, f.evidence.expected, f.id] : []),
   ]);
-  const counts = (['critical', 'warning', 'info'] as const).map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
+  const counts = Severity.options.map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
   const remedies = new Map<string, string>();
   for (const f of findings) if (!remedies.has(f.rule)) remedies.set(f.rule, f.remedy);
   return (

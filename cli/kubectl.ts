@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 // so --help and completion start small
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { readTokenFile } from '../agent/config.js';
+import { readTokenFile } from '../common/config.js';
 import { directConnect, type AggregatorConnect, type AggregatorFlags } from './aggregator-client.js';
 import { safeLine } from './format.js';
 import { CliError, processIo, type CliIo } from './io.js';

@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { agentVersion } from '../agent/config.js';
+import { packageVersion } from '../common/config.js';
 import { killRunningCommands } from '../agent/exec/runner.js';
 import { exitOnSignals } from '../common/process.js';
 import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
@@ -37,7 +37,7 @@ export interface CliDeps {
 const newProgram = (name: string, description: string, io: CliIo): Command =>
   new Command(name)
     .description(description)
-    .version(agentVersion(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });

@@ -18,22 +18,22 @@ import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { CheckStatus, Finding } from '../contract/finding.js';
+import { atLeast, bySeverity, Severity, type CheckStatus, type Finding } from '../contract/finding.js';
 import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
 import { runLocalChecks } from '../agent/checks/index.js';
 import type { Host } from '../agent/collectors/types.js';
-import { agentVersion, DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
+import { packageVersion as agentVersion } from '../common/config.js';
+import { DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
 import { realHost } from '../agent/exec/host.js';
 import { execRunner } from '../agent/exec/runner.js';
 import { recordingHost } from '../agent/host/record.js';
 import { loadBundle } from '../agent/host/replay.js';
-import { systemClock, takeSnapshot, type Clock } from '../agent/snapshot.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { takeSnapshot } from '../agent/snapshot.js';
 import { noColour, painter, renderFields, renderTable, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
 import { addOutputOptions, durationFlag, isStructured, outputFormat, renderStructured, type OutputFlags } from './output.js';
 
-const SEVERITY_RANK = { critical: 3, warning: 2, info: 1 } as const;
-type Sev = keyof typeof SEVERITY_RANK;
 
 export interface SnapshotResult {
   snapshot: Snapshot;
@@ -53,12 +53,19 @@ interface Opts extends OutputFlags {
   from?: string;
   node?: string;
   nodeName?: string;
-  failOn?: Sev;
+  failOn?: Severity;
   felixHealthUrl?: string;
   birdSocket?: string;
   timeout?: string;
   timeoutMs?: string;
 }
+
+/** The evidence line the mode derivation wrote for the policy dataplane, after a colon. */
+const policyEvidence = (evidence: readonly string[]): string => {
+  const e = evidence.find((x) => x.startsWith('policy dataplane '));
+  const i = e?.indexOf(': ') ?? -1;
+  return e === undefined || i < 0 ? '' : ` (${e.slice(i + 2)})`;
+};
 
 export interface RenderOptions {
   /** -o wide: tunnel MAC/VNI/port, collector timings and details, finding peers and evidence */
@@ -77,6 +84,10 @@ export const renderSnapshot = (r: SnapshotResult, opts: RenderOptions = {}): str
     ['node', s.node],
     ['taken at', `${s.takenAt} (${Math.round(s.durationMs)} ms)`],
     ['mode', `encapsulation ${m.encapsulation}, wireguard ${yesNo(m.wireguard)}, ebpf ${yesNo(m.ebpf)}, bgp ${yesNo(m.bgp)}`],
+    // older snapshots (--from a bundle of an older agent's report) have no policy dataplane
+    ...(m.policyDataplane !== undefined
+      ? [['policy dataplane', `${m.policyDataplane}${policyEvidence(m.evidence)}`] as [string, string]]
+      : []),
     ['node IPs', id.nodeIPs.join(', ') || '(none found)'],
     ['uplinks', id.uplinks.map((u) => `${u.name} (mtu ${u.mtu})`).join(', ') || '(none found)'],
     ['blocks', id.blocks.join(', ') || '(none)'],
@@ -109,7 +120,7 @@ export const renderSnapshot = (r: SnapshotResult, opts: RenderOptions = {}): str
   const unknown = checks.filter((c) => c.status === 'unknown');
   if (unknown.length > 0) out += renderTable(['UNKNOWN CHECK', 'REASON'], unknown.map((c) => [c.rule, c.reason ?? '']), { maxCellWidth: 100 });
   out += '\nFindings\n';
-  const sorted = [...findings].sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.rule.localeCompare(b.rule));
+  const sorted = [...findings].sort((a, b) => bySeverity(a, b) || a.rule.localeCompare(b.rule));
   const sevStyle = (col: number, cell: string) => (col === 1 ? severityStyle(cell) : undefined);
   out +=
     sorted.length === 0
@@ -129,7 +140,7 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
     .option('--from <dir>', 'replay a bundle recorded with --save instead of reading this host')
     .option('--node <name>', 'node name (default: the bundle node, CALICO_DIAG_NODE_NAME, or the hostname)')
     .addOption(new Option('--node-name <name>').hideHelp())
-    .addOption(new Option('--fail-on <severity>', 'exit 2 when a finding of this severity or worse exists').choices(['critical', 'warning', 'info']))
+    .addOption(new Option('--fail-on <severity>', 'exit 2 when a finding of this severity or worse exists').choices(Severity.options))
     .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL)')
     .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET)')
     .option('--timeout <duration>', `per-command timeout, e.g. 10s or 500ms (default ${DEFAULT_COMMAND_TIMEOUT_MS / 1000}s; a plain number is seconds)`)
@@ -194,8 +205,8 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
     if (recorder && opts.save && !isStructured(format)) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
 
     if (opts.failOn) {
-      const min = SEVERITY_RANK[opts.failOn];
-      const hits = findings.filter((f) => SEVERITY_RANK[f.severity] >= min);
+      const min = opts.failOn;
+      const hits = findings.filter((f) => atLeast(f.severity, min));
       if (hits.length > 0) throw new CliError(`${hits.length} finding(s) at severity ${opts.failOn} or worse`, 2);
     }
   });

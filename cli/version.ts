@@ -6,7 +6,7 @@
  * refuses is a note in the output, not a failure: the command exits 0 with the CLI's version.
  */
 import type { Command } from 'commander';
-import { agentVersion } from '../agent/config.js';
+import { packageVersion as agentVersion } from '../common/config.js';
 import { NodesResponse, VersionResponse } from '../aggregator/http/schemas.js';
 import { AggregatorError, directConnect, parseAnswer, requestAggregator, type AggregatorConnect, type AggregatorFlags } from './aggregator-client.js';
 import { renderFields } from './format.js';

@@ -38,20 +38,34 @@ export const requireBearer =
     if (!presented || !(typeof wanted === 'string' ? [wanted] : wanted).some((t) => tokenMatches(presented, t))) throw new Unauthorized();
   };
 
+/** Fields a coded error adds to its body (e.g. `details`): attached with withExtra, sent for 4xx only. */
+const EXTRA = Symbol('extra');
+
+/** `err` carrying `extra` body fields (`details`, or a field clients read such as `sections`). */
+export const withExtra = <E extends Error>(err: E, extra: Record<string, unknown>): E => Object.assign(err, { [EXTRA]: extra });
+
+/** The one error body both services send: `{statusCode, code, error, message, ...extra}`. */
+export const errorBody = (status: number, code: string, message: string, extra: Record<string, unknown> = {}) => ({
+  statusCode: status,
+  code,
+  error: httpErrorName(status),
+  message,
+  ...extra,
+});
+
 /**
  * Error handler giving every failure the body `{statusCode, code, error, message, details?}`:
- * zod validation issues → 400 with the issues, oversized bodies → 413, bad JSON → 400.
+ * zod validation issues → 400 with the issues, oversized bodies → 413, bad JSON → 400; a coded
+ * error's extra fields (withExtra) join its body.
  */
 export const installErrorHandler = (app: FastifyInstance): void => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
-      return reply.code(400).send({
-        statusCode: 400,
-        code: 'INVALID_REQUEST',
-        error: 'Bad Request',
-        message: `request ${err.validationContext ?? 'body'} does not match the schema`,
-        details: err.validation.map((v) => ({ path: v.instancePath, message: v.message, keyword: v.keyword })),
-      });
+      return reply.code(400).send(
+        errorBody(400, 'INVALID_REQUEST', `request ${err.validationContext ?? 'body'} does not match the schema`, {
+          details: err.validation.map((v) => ({ path: v.instancePath, message: v.message, keyword: v.keyword })),
+        }),
+      );
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
@@ -61,16 +75,12 @@ export const installErrorHandler = (app: FastifyInstance): void => {
         : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code?.startsWith('FST_ERR_CTP')
           ? 'INVALID_BODY'
           : (err.code ?? 'INTERNAL');
-    return reply.code(status).send({
-      statusCode: status,
-      code,
-      error: httpErrorName(status),
-      message: status >= 500 ? 'internal error' : err.message,
-    });
+    if (status >= 500) return reply.code(status).send(errorBody(status, code, 'internal error'));
+    return reply.code(status).send(errorBody(status, code, err.message, (err as { [EXTRA]?: Record<string, unknown> })[EXTRA]));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler(async (request) => {
+    throw new NotFound(`no route ${request.method} ${request.url.split('?')[0]}`);
+  });
 };
 
 const httpErrorName = (status: number): string =>

@@ -3,6 +3,19 @@ import { z } from 'zod';
 export const Severity = z.enum(['critical', 'warning', 'info']);
 export type Severity = z.infer<typeof Severity>;
 
+/** The one severity order: 0 for the most severe (critical), growing toward info. */
+export const severityRank = (s: Severity): number => Severity.options.indexOf(s);
+/** Sorts most severe first. */
+export const bySeverity = (a: Pick<Finding, 'severity'>, b: Pick<Finding, 'severity'>): number => severityRank(a.severity) - severityRank(b.severity);
+/** Whether `s` is `min` or more severe (e.g. `--fail-on warning` fails on warning and critical). */
+export const atLeast = (s: Severity, min: Severity): boolean => severityRank(s) <= severityRank(min);
+/** The most severe of `severities` (info for none). */
+export const mostSevere = (severities: Iterable<Severity>): Severity => {
+  let worst: Severity = 'info';
+  for (const s of severities) if (severityRank(s) < severityRank(worst)) worst = s;
+  return worst;
+};
+
 /** A stable kebab-case rule id: users alert and filter on it. */
 export const RuleId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
 

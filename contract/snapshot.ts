@@ -159,7 +159,10 @@ export type IptablesDropRule = z.infer<typeof IptablesDropRule>;
  * stood at zero packets.
  */
 export const POLICY_CHAIN_PREFIXES = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-', 'cali-pi-', 'cali-po-'] as const;
-export const isPolicyChain = (chain: string): boolean => POLICY_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
+/** Calico's nftables dataplane names the same chains with their iptables table in front: `filter-cali-tw-…` */
+export const NFT_POLICY_CHAIN_PREFIXES = POLICY_CHAIN_PREFIXES.map((p) => `filter-${p}`);
+export const isPolicyChain = (chain: string): boolean =>
+  POLICY_CHAIN_PREFIXES.some((p) => chain.startsWith(p)) || NFT_POLICY_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
 
 export const IptablesChainSummary = z.object({
   family: z.enum(['ipv4', 'ipv6']),
@@ -207,8 +210,12 @@ export const EncapGuard = z.object({
 export type EncapGuard = z.infer<typeof EncapGuard>;
 
 export const Iptables = z.object({
-  backend: z.enum(['legacy', 'nft']),
-  /** how the backend was chosen, as Felix does it (kube hint chains, else rule counts) */
+  /**
+   * legacy / nft: the iptables backend; nftables: Calico's native nftables dataplane (tables
+   * `ip calico` / `ip6 calico`, read with `nft -j list ruleset`), reduced to this same shape
+   */
+  backend: z.enum(['legacy', 'nft', 'nftables']),
+  /** how the backend was chosen, as Felix does it (kube hint chains, else rule counts), or the nftables evidence */
   backendReason: z.string(),
   ipv4: collected(IptablesFamily),
   ipv6: collected(IptablesFamily),
@@ -271,6 +278,11 @@ export const Mode = z.object({
   wireguard: z.boolean(),
   ebpf: z.boolean(),
   bgp: z.boolean(),
+  /**
+   * which dataplane enforces policy: iptables (legacy or nft backend), Calico's native nftables
+   * dataplane, eBPF, or unknown (the reason is in evidence); optional so older reports stay valid
+   */
+  policyDataplane: z.enum(['iptables-legacy', 'iptables-nft', 'nftables', 'ebpf', 'unknown']).optional(),
   evidence: z.array(z.string()),
 });
 export type Mode = z.infer<typeof Mode>;

@@ -21,12 +21,18 @@ export const REQUIRED_TOOLS: ReadonlyArray<{ name: string; argv: readonly [strin
   { name: 'node', argv: ['node', '--version'] },
 ];
 
-export const preflight = async (sh: Sh = makeSh()): Promise<string[]> => {
+/** The nftables-dataplane lab needs nft instead of iptables and ipset. */
+export const toolsFor = (dataplane: 'iptables' | 'nftables'): ReadonlyArray<{ name: string; argv: readonly [string, ...string[]] }> =>
+  dataplane === 'iptables'
+    ? REQUIRED_TOOLS
+    : [...REQUIRED_TOOLS.filter((t) => !['iptables', 'iptables-restore', 'ipset'].includes(t.name)), { name: 'nft (nftables)', argv: ['nft', '--version'] }];
+
+export const preflight = async (sh: Sh = makeSh(), dataplane: 'iptables' | 'nftables' = 'iptables'): Promise<string[]> => {
   const problems: string[] = [];
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     problems.push(`must run as root (uid 0), not uid ${process.getuid()}: the lab creates network namespaces, veths and iptables rules`);
   }
-  for (const t of REQUIRED_TOOLS) {
+  for (const t of toolsFor(dataplane)) {
     // Only a missing binary counts here: a tool that runs but refuses (not root) is the uid problem.
     const r = await sh.runner({ argv: t.argv, timeoutMs: 5000 });
     if (!r.ok && r.kind === 'missing-binary') problems.push(`missing tool: ${t.name} (${t.argv[0]} not found on PATH)`);
@@ -35,8 +41,8 @@ export const preflight = async (sh: Sh = makeSh()): Promise<string[]> => {
 };
 
 /** Throws one clear error listing every problem (lab tests: a lab test is never skipped). */
-export const requireLabHost = async (): Promise<void> => {
-  const problems = await preflight();
+export const requireLabHost = async (dataplane: 'iptables' | 'nftables' = 'iptables'): Promise<void> => {
+  const problems = await preflight(makeSh(), dataplane);
   if (problems.length > 0) {
     throw new Error(`the namespace lab cannot run here:\n  - ${problems.join('\n  - ')}\n(run the lab tests as root: sudo npm run test:lab)`);
   }

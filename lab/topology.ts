@@ -7,8 +7,10 @@
  *                         MAC 66:+sha1(node)[0:5]) with tunnel IP = first address of the block
  *                         10.244.N.0/26; blackhole block proto 80; per peer a route, PERMANENT
  *                         neighbour and FDB entry; the set guarding VXLAN and cali-* iptables
- *                         chains as a Felix release writes them (below); a Felix health
- *                         stand-in on 127.0.0.1:9099
+ *                         chains as a Felix release writes them (below), or, with
+ *                         `dataplane: 'nftables'`, Calico's nftables dataplane (a `table ip
+ *                         calico`, lab/felix-nftables.ts); a Felix health stand-in on
+ *                         127.0.0.1:9099
  *   pod ns (<p>-nNpM):    eth0 10.244.N.M/32 behind caliXXXXXXXXXXX (ee:ee:ee:ee:ee:ee, proxy_arp)
  *   aggregator ns (<p>-agg): eth0 10.213.0.100/24 on the bridge
  *
@@ -32,6 +34,7 @@ import type { CommandRunner } from '../agent/exec/runner.js';
 import { inNs, makeSh, type Argv, type Sh } from './sh.js';
 import { nodeEntry, spawnInNs, type Daemon } from './spawn.js';
 import { listNamespaces, teardownNamespaces, teardownSync } from './cleanup.js';
+import { programNftDataplane } from './felix-nftables.js';
 
 export const LAB_PREFIX = 'cdl';
 export const UNDERLAY_CIDR = '10.213.0.0/24';
@@ -215,7 +218,11 @@ export const calicoFilterRules = (release: FelixRelease = 'current'): string => 
   return lines.join('\n');
 };
 
+/** Which policy dataplane the lab's Felix stand-in programs: ipset + iptables, or nftables (`ip calico`). */
+export type LabDataplane = 'iptables' | 'nftables';
+
 export interface Lab extends LabPlan {
+  readonly dataplane: LabDataplane;
   readonly sh: Sh;
   /** the Felix release the lab imitates, its guarding set and iptables backend */
   readonly flavour: FelixFlavour;
@@ -255,6 +262,8 @@ export interface CreateLabOptions {
    * removes them once it has finished. Default true.
    */
   exitHooks?: boolean;
+  /** policy dataplane programmed on every node (default iptables) */
+  dataplane?: LabDataplane;
 }
 
 const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '-w', `${key}=${value}`];
@@ -301,8 +310,10 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const exec = (ns: string, argv: Argv, o?: { input?: string; timeoutMs?: number }) => sh.must(inNs(ns, argv), o);
   const ip = (ns: string, ...args: string[]) => sh.must(['ip', '-n', ns, ...args]);
 
+  const dataplane = opts.dataplane ?? 'iptables';
   const lab: Lab = {
     ...plan,
+    dataplane,
     sh,
     flavour,
     runDir,
@@ -430,9 +441,13 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         await ip(pod.ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
       }
 
-      await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
-      for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
-      await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules(flavour.release) });
+      if (dataplane === 'nftables') {
+        await programNftDataplane(lab, plan, n);
+      } else {
+        await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
+        for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
+        await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules(flavour.release) });
+      }
     }
 
     if (opts.felixStandin !== false) {

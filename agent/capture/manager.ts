@@ -245,12 +245,23 @@ export class CaptureManager {
       this.jobs.delete(j.result.id);
       await rm(j.dir, { recursive: true, force: true });
     }
+    // #16: kept captures pushed the agent past its memory limit. Decoded records stay in memory for
+    // the newest DECODED_KEPT captures only (a diagnosis reads its capture right after it ends);
+    // older ones keep their pcap files (GET …/pcap) and say their records were released.
+    for (const j of finished.slice(DECODED_KEPT)) {
+      const n = j.result.records?.length ?? 0;
+      if (n === 0) continue;
+      j.result = { ...j.result, records: [], warnings: [...j.result.warnings, `${n} decoded records released to bound memory; the pcap files are kept`] };
+    }
     // Leftovers of an earlier process (ids we do not know) go too.
     const known = new Set(this.jobs.keys());
     const entries = await readdir(this.o.dir).catch(() => [] as string[]);
     for (const e of entries) if (/^cap-/.test(e) && !known.has(e)) await rm(join(this.o.dir, e), { recursive: true, force: true });
   }
 }
+
+/** finished captures whose decoded records stay in memory (see prune) */
+export const DECODED_KEPT = 2;
 
 const vxlanPortsOf = (req: CaptureRequest): number[] => {
   const ports = req.match.flatMap((m) => (m.kind === 'vxlan' ? [m.port ?? 4789] : []));

@@ -23,8 +23,12 @@ import type { CheckOutcome, LocalCheck } from './types.js';
 const rule = 'ipset-all-hosts-missing';
 const HOST_SET = /all-(hosts|vxlan)-net|calico-hosts/;
 
-const REMEDY = (name: string): string =>
-  `Check it: \`ipset list ${name}\`. Felix fills it from the Node resources' addresses (\`calicoctl get node -o wide\`): if nodes lack an address, fix IP autodetection (IP_AUTODETECTION_METHOD). ` +
+/** How to list the set: an ipset, or on Calico's nftables dataplane an nft set of the calico table. */
+const listSet = (name: string, backend: Iptables['backend']): string =>
+  backend === 'nftables' ? `nft list set ${name.startsWith('cali60') || name.endsWith('-6') ? 'ip6' : 'ip'} calico ${name}` : `ipset list ${name}`;
+
+const REMEDY = (name: string, backend: Iptables['backend']): string =>
+  `Check it: \`${listSet(name, backend)}\`. Felix fills it from the Node resources' addresses (\`calicoctl get node -o wide\`): if nodes lack an address, fix IP autodetection (IP_AUTODETECTION_METHOD). ` +
   `If the set is missing, something flushed ipsets (a firewall reload: firewalld/iptables-restore scripts); restart calico-node on this node to reprogram it and stop that tool from managing cali* sets.`;
 
 /** Members of a set: from hostSets, else its size from caliSetSizes; undefined when absent. */
@@ -60,7 +64,8 @@ const fromGuards = (snapshot: Snapshot, iptables: Iptables, ipsets: IpSets, guar
     if (seen.has(key)) continue;
     seen.add(key);
     const size = sizeOf(ipsets, g.set);
-    if (size === undefined && !collectedName(g.set)) {
+    // on the nftables dataplane only the guarding sets the collector read are known (nftables.ts NFT_HOST_SETS)
+    if (size === undefined && (iptables.backend === 'nftables' || !collectedName(g.set))) {
       unknown.push(`${g.set}: members not collected (guards ${g.encapsulation} in ${ruleLabel(g)})`);
       continue;
     }
@@ -92,7 +97,7 @@ const fromGuards = (snapshot: Snapshot, iptables: Iptables, ipsets: IpSets, guar
           mode: enc,
         },
       },
-      remedy: REMEDY(g.set),
+      remedy: REMEDY(g.set, iptables.backend),
     });
   }
   if (findings.length === 0 && unknown.length > 0) return { status: 'unknown', reason: unknown.join('; ') };
@@ -122,7 +127,7 @@ const fromDropRules = (snapshot: Snapshot, iptables: Iptables, ipsets: IpSets): 
         expected: `${name} holds every Calico node IP`,
         details: { set: name, chain: where.chain, comment: where.comment, members: size ?? null, encapsulation: enc },
       },
-      remedy: REMEDY(name),
+      remedy: REMEDY(name, iptables.backend),
     });
   }
   return outcome(findings);

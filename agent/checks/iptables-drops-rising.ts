@@ -27,28 +27,32 @@ const capture = (encap: 'vxlan' | 'ipip' | undefined): string => (encap === 'ipi
 
 const remedyFor = (r: IptablesDropRule, guard: EncapGuard | undefined): string => {
   const text = r.comments.join(' ');
-  const list = `\`${r.family === 'ipv6' ? 'ip6tables' : 'iptables'} -t ${r.table} -L ${r.chain} -v -n --line-numbers\``;
+  // Calico's nftables dataplane names tables `family table` (`ip calico`): nft commands there
+  const nft = r.table.includes(' ');
+  const list = nft ? `\`nft -a list chain ${r.table} ${r.chain}\`` : `\`${r.family === 'ipv6' ? 'ip6tables' : 'iptables'} -t ${r.table} -L ${r.chain} -v -n --line-numbers\``;
+  const listSet = (name: string): string => (nft ? `nft list set ${r.table.split(' ')[0] ?? 'ip'} calico ${name}` : `ipset list ${name}`);
+  const grepRule = `${nft ? 'nft -a list ruleset' : 'iptables-save -c'} | grep -- '${r.caliId ?? r.chain}'`;
   if (guard !== undefined) {
     return (
-      `Encapsulated packets arrive from sources not in ${guard.set}. See which: \`tcpdump -ni any '${capture(guard.encapsulation)}'\` and compare the sources with \`ipset list ${guard.set}\` and \`calicoctl get node -o wide\` ` +
+      `Encapsulated packets arrive from sources not in ${guard.set}. See which: \`tcpdump -ni any '${capture(guard.encapsulation)}'\` and compare the sources with \`${listSet(guard.set)}\` and \`calicoctl get node -o wide\` ` +
       `(\`calico-diag findings --rule host-not-in-allowed-set\` names the peers missing from the set). Usually a node's autodetected IP is wrong (IP_AUTODETECTION_METHOD), a NAT/LB rewrites the source, or the set was flushed; fix the node address or restart calico-node here to reprogram the set. Watch the counter with ${list}.`
     );
   }
   if (r.encapsulation !== undefined && r.sources !== undefined) {
-    return `This rule drops the ${r.encapsulation.toUpperCase()} packets of ${r.sources.join(', ')}: tunnelled pod traffic from there is lost. It is not one of Felix's rules unless its comment says so: find who added it (\`iptables-save -c | grep -- '${r.caliId ?? r.chain}'\`, firewall tools) and remove it. Watch ${list}.`;
+    return `This rule drops the ${r.encapsulation.toUpperCase()} packets of ${r.sources.join(', ')}: tunnelled pod traffic from there is lost. It is not one of Felix's rules unless its comment says so: find who added it (\`${grepRule}\`, firewall tools) and remove it. Watch ${list}.`;
   }
   if (r.matchSets.some((m) => m.negated && /all-(hosts|vxlan)-net|calico-hosts/.test(m.name)) || /non-Calico hosts/i.test(text)) {
     const set = r.matchSets.find((m) => m.negated)?.name ?? 'cali40all-hosts-net';
     return (
       `Encapsulated packets arrive from a source address Calico does not know as a node. Capture the sources: \`tcpdump -ni any 'udp port 4789 or ip proto 4'\`; ` +
-      `compare with \`ipset list ${set}\` and \`calicoctl get node -o wide\`. Usually a node's autodetected IP is wrong (IP_AUTODETECTION_METHOD) or a NAT/LB rewrites the source; fix the node address. Watch the counter with ${list}.`
+      `compare with \`${listSet(set)}\` and \`calicoctl get node -o wide\`. Usually a node's autodetected IP is wrong (IP_AUTODETECTION_METHOD) or a NAT/LB rewrites the source; fix the node address. Watch the counter with ${list}.`
     );
   }
   if (isPolicyChain(r.chain))
     return `A network policy denies this traffic. Find which policy owns ${r.chain} (\`calicoctl get networkpolicy,globalnetworkpolicy -A -o wide\`), and if the traffic should pass, add an allow rule. Watch ${list}.`;
   if (/INVALID/.test(r.rule))
     return `Conntrack marks these packets INVALID: often asymmetric routing (the reply returns via another node or device) or a full/flushed conntrack table. Check \`conntrack -S\` and routes to the peers; watch ${list}.`;
-  return `Identify the traffic: ${list}, then \`iptables-save -c | grep -- '${r.caliId ?? r.chain}'\` for the full rule, and a capture on the matching interface. Felix's rule comment says: "${text}".`;
+  return `Identify the traffic: ${list}, then \`${grepRule}\` for the full rule, and a capture on the matching interface. Felix's rule comment says: "${text}".`;
 };
 
 export const iptablesDropsRising: LocalCheck = {

@@ -4,8 +4,9 @@
  * resolves the next hop another way, or the route was not programmed by Calico.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { isEncapDevice, routeHops } from '../derive/identity.js';
-import { isDefaultDst } from '../derive/ip.js';
+import { routeHops } from '../../contract/calico.js';
+import { isEncapDevice } from '../derive/identity.js';
+import { isDefaultDst } from '../../common/net.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
 

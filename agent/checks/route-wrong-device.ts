@@ -4,8 +4,9 @@
  * but leaves through a device other than the tunnel, so the packet is never encapsulated.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { isTunnelDevice, isVxlanDevice, localBlockRoutes, routeHops } from '../derive/identity.js';
-import { cidrIndex, isDefaultDst, isHostRoute, type CidrIndex } from '../derive/ip.js';
+import { routeHops } from '../../contract/calico.js';
+import { isTunnelDevice, isVxlanDevice, localBlockRoutes } from '../derive/identity.js';
+import { cidrIndex, isDefaultDst, isHostRoute, type CidrIndex } from '../../common/net.js';
 import { remoteBlockRoutes } from '../derive/mode.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';

@@ -4,7 +4,7 @@
  * pool ran out and IPAM borrowed from another node's block, so the return path goes to that node.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { cidrContains, parseIp } from '../derive/ip.js';
+import { cidrContains, parseIp } from '../../common/net.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
 

@@ -4,7 +4,8 @@
  * peer does not answer ARP/ND on the underlay, so nothing reaches its pods.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { isTunnelDevice, isVxlanDevice, routeHops } from '../derive/identity.js';
+import { routeHops } from '../../contract/calico.js';
+import { isTunnelDevice, isVxlanDevice } from '../derive/identity.js';
 import { remoteBlockRoutes } from '../derive/mode.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';

@@ -5,7 +5,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import { isVxlanDevice } from '../derive/identity.js';
-import { isLinkLocal } from '../derive/ip.js';
+import { isLinkLocal } from '../../common/net.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
 

@@ -9,7 +9,9 @@
  * fallback's reason in the detail.
  */
 import type { Collector } from './types.js';
-import { ok, type UnavailableReason } from '../../contract/result.js';
+import { ok, unavailable, type UnavailableReason } from '../../contract/result.js';
+import type { IpSets } from '../../contract/snapshot.js';
+import { nftIpSets, probeNftTables, readNftHostSets } from './nftables.js';
 import { parseIpsetList, parseIpsetSave } from '../parsers/ipset.js';
 import { fromParsed, runCommand } from './run-command.js';
 
@@ -27,7 +29,29 @@ export const HOST_SETS = [
 const classify = (stderr: string): UnavailableReason | null =>
   /cannot open session to kernel|protocol not supported|kernel support/i.test(stderr) ? 'not-present' : null;
 
-export const collectIpsets: Collector<'ipsets'> = async (host, config) => {
+/**
+ * With Calico's native nftables dataplane the guarding sets are nft sets of the `ip calico` /
+ * `ip6 calico` tables (ipset has none then): their members are read with
+ * `nft -j list set <family> calico <name>` (nftables.ts readNftHostSets) and merged into the section. A calico table whose listing
+ * fails makes the section unavailable with that reason (a set we cannot read is unknown, never empty).
+ */
+export const collectIpsets: Collector<'ipsets'> = async (host, config, context) => {
+  const fromIpset = await collectIpsetSets(host, config, context);
+  const probe = await probeNftTables(host, config);
+  if (probe.status !== 'ok' || probe.data.calico.length === 0) return fromIpset;
+  const merged: IpSets = fromIpset.status === 'ok' ? { hostSets: [...fromIpset.data.hostSets], caliSetSizes: { ...fromIpset.data.caliSetSizes } } : { hostSets: [], caliSetSizes: {} };
+  for (const t of probe.data.calico) {
+    const family = t.split(' ')[0] as string;
+    const r = await readNftHostSets(host, config, family);
+    if (r.status !== 'ok') return unavailable(r.reason, `${r.detail} (Calico nftables table ${t} present)`);
+    const sets = nftIpSets(r.data);
+    merged.hostSets.push(...sets.hostSets);
+    Object.assign(merged.caliSetSizes, sets.caliSetSizes);
+  }
+  return ok(merged);
+};
+
+const collectIpsetSets: Collector<'ipsets'> = async (host, config) => {
   const r = await runCommand(host, config, IPSET_ARGV, { classify });
   let sets;
   if (r.ok) sets = fromParsed(IPSET_ARGV.join(' '), parseIpsetSave(r.out.stdout));

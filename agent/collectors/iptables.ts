@@ -12,6 +12,8 @@
  * with the IPv4 reason. iptables-nft's "Table `x' is incompatible" → `incompatible`; missing
  * binary, timeout, output cap → the runner's reason; other parse errors → `invalid-output`.
  * Empty output (no table loaded, e.g. ip6tables modules absent) is zero tables, not an error.
+ * Calico's native nftables dataplane (`ip calico` / `ip6 calico` tables and no cali-* chains in
+ * iptables) is read instead through nftables.ts into the same section (backend `nftables`).
  * Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
@@ -20,6 +22,8 @@ import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
+import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
+import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
 
@@ -116,7 +120,7 @@ export async function readFamily(host: Host, config: CollectorConfig, family: Fa
   if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
   // iptables-nft prints its warnings on stderr, sometimes without a newline between them
   const warnings = [...new Set(r.stderr.split(/\n|(?=# Warning:)/).map((l) => l.replace(/^#\s*/, '').trim()).filter((l) => l.length > 0))];
-  const p = parseIptablesSave(r.stdout, { releaseMemory: true });
+  const p = parseIptablesSave(r.stdout);
   if (!p.ok) {
     if (p.error.code === 'empty') return ok({ dump: { tables: [], generatedBy: null, hasCounters: false, warnings: [] }, warnings });
     const reason: UnavailableReason = p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output';
@@ -206,7 +210,37 @@ export function summariseFamily(
   return { totals, chains, dropRules, idlePolicyDropRules: idle.count, encapGuards };
 }
 
-export const collectIptables: Collector<'iptables'> = async (host, config) => {
+/**
+ * The policy section: iptables as Felix's iptables dataplane writes it, or Calico's native nftables
+ * dataplane (nftables.ts) when `nft -j list tables` shows Felix's `ip calico` / `ip6 calico` tables
+ * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
+ * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
+ */
+export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
+  const ipt = await collectIptablesRules(host, config, context);
+  const probe = await probeNftTables(host, config);
+  const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
+  if (probe.status !== 'ok') {
+    // no Calico rules in iptables and nft unreadable: the nftables dataplane cannot be ruled out
+    if (ipt.status === 'ok' && caliChains === 0) return ok({ ...ipt.data, warnings: [...(ipt.data.warnings ?? []), `${NFT_UNREADABLE_WARNING} (${probe.reason}: ${probe.detail})`] });
+    return ipt;
+  }
+  if (probe.data.calico.length === 0) return ipt;
+  const tables = probe.data.calico.join(', ');
+  if (ipt.status === 'ok' && caliChains > 0) {
+    return ok({ ...ipt.data, warnings: [...(ipt.data.warnings ?? []), `${BOTH_DATAPLANES_WARNING}: nft ${tables}; ${caliChains} cali-* chain(s) in iptables-${ipt.data.backend} (read)`] });
+  }
+  const why =
+    ipt.status === 'ok'
+      ? `no cali-* chains in iptables (${ipt.data.backend} backend)`
+      : `iptables unreadable (${ipt.reason}: ${ipt.detail})`;
+  const evidence = `Calico nftables table(s) ${tables} (nft -j list tables); ${why}`;
+  const rs = await readNftRuleset(host, config);
+  if (rs.status !== 'ok') return unavailable(rs.reason, `${rs.detail} (${evidence})`);
+  return ok(nftIptablesSection(rs.data, evidence));
+};
+
+const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const decision = await detectIptablesBackend(host, config);
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];

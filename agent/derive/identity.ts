@@ -4,16 +4,9 @@
  * agree with. No IO; a section that is unavailable simply contributes nothing.
  */
 import type { Address, Identity, Link, Route, Sections, Tunnel } from '../../contract/snapshot.js';
-import { isDefaultDst, isHostRoute, isLinkLocal, stripPrefix } from './ip.js';
+import { isDefaultDst, isHostRoute, isLinkLocal, stripPrefix } from '../../common/net.js';
+import { CALICO_TUNNELS, tunnelFromLink } from '../../contract/calico.js';
 
-/** Calico's tunnel device names (felix dataplanedefs) → what they carry. */
-export const CALICO_TUNNELS: Readonly<Record<string, { kind: Tunnel['kind']; family: Tunnel['family'] }>> = {
-  'vxlan.calico': { kind: 'vxlan', family: 'inet' },
-  'vxlan-v6.calico': { kind: 'vxlan', family: 'inet6' },
-  tunl0: { kind: 'ipip', family: 'inet' },
-  'wireguard.cali': { kind: 'wireguard', family: 'inet' },
-  'wg-v6.cali': { kind: 'wireguard', family: 'inet6' },
-};
 export const VXLAN_DEVICES = ['vxlan.calico', 'vxlan-v6.calico'] as const;
 export const ENCAP_DEVICES = ['vxlan.calico', 'vxlan-v6.calico', 'tunl0'] as const;
 /** eBPF dataplane's special veth pair: bpfin.cali/bpfout.cali (older releases: bpfnatin/bpfnatout). */
@@ -41,10 +34,6 @@ export const routeDevices = (r: Route): string[] => {
   for (const nh of r.nexthops) if (nh.dev !== null) devs.push(nh.dev);
   return devs;
 };
-
-/** Next hops of a route as (gateway, dev, flags) triples, including ECMP next hops. */
-export const routeHops = (r: Route): { gateway: string | null; dev: string | null; flags: string[] }[] =>
-  r.nexthops.length > 0 ? r.nexthops : [{ gateway: r.gateway, dev: r.dev, flags: r.flags }];
 
 const isMainTable = (r: Route): boolean => r.table === 'main' || r.table === '' || r.table === '254';
 
@@ -79,20 +68,6 @@ const globalAddresses = (addresses: readonly Address[], ifname: string, family?:
   addresses.filter(
     (a) => a.ifname === ifname && (family === undefined || a.family === family) && a.scope !== 'link' && a.scope !== 'host' && !isLinkLocal(a.local),
   );
-
-/** The Tunnel a Calico tunnel device's link describes, with the tunnel address `ip` found for it. */
-export const tunnelFromLink = (l: Link, kind: Tunnel['kind'], family: Tunnel['family'], ip: string | null): Tunnel => ({
-  device: l.name,
-  kind,
-  family,
-  ip,
-  mac: l.mac,
-  vni: l.vxlan?.id ?? null,
-  port: l.vxlan?.port ?? null,
-  mtu: l.mtu,
-  operstate: l.operstate,
-  local: l.vxlan?.local ?? null,
-});
 
 const tunnelOf = (l: Link, addresses: readonly Address[]): Tunnel | null => {
   const def = CALICO_TUNNELS[l.name];

@@ -5,7 +5,7 @@
  */
 import type { Identity, Mode, Route, Sections } from '../../contract/snapshot.js';
 import { BPF_DEVICES, isCalicoProto, isTunnelDevice, isWorkloadDevice, localBlockRoutes, routeDevices } from './identity.js';
-import { isDefaultDst } from './ip.js';
+import { isDefaultDst } from '../../common/net.js';
 
 /** Routes to other nodes (with a next hop) through one of `devices`; kernel fe80::/64 and own-address routes do not count. */
 const routesVia = (routes: readonly Route[], devices: readonly string[]): Route[] =>
@@ -107,5 +107,36 @@ export const deriveMode = (sections: Sections, identity: Identity): Mode => {
     evidence.push(why);
   }
 
-  return { encapsulation, wireguard, ebpf, bgp, evidence };
+  const policy = derivePolicyDataplane(sections, ebpf);
+  evidence.push(policy.evidence);
+
+  return { encapsulation, wireguard, ebpf, bgp, policyDataplane: policy.dataplane, evidence };
+};
+
+/** The warning the iptables section carries when Calico's nftables tables and cali-* iptables chains both exist. */
+export const BOTH_DATAPLANES_WARNING = 'Calico nftables tables and cali-* iptables chains both present';
+
+/** The warning the iptables section carries when it holds no cali-* chains and nft could not be read. */
+export const NFT_UNREADABLE_WARNING = 'no cali-* chains in iptables and nft tables unreadable';
+
+/**
+ * Which dataplane enforces policy, with its evidence: eBPF (its devices), Calico's nftables
+ * dataplane (the iptables section read from `ip calico` tables), iptables legacy / nft (cali-*
+ * chains in that backend), else unknown with the reason.
+ */
+export const derivePolicyDataplane = (sections: Sections, ebpf: boolean): { dataplane: NonNullable<Mode['policyDataplane']>; evidence: string } => {
+  if (ebpf) return { dataplane: 'ebpf', evidence: 'policy dataplane ebpf: eBPF dataplane devices present' };
+  const ipt = sections.iptables;
+  if (ipt.status !== 'ok') return { dataplane: 'unknown', evidence: `policy dataplane unknown: iptables section unavailable (${ipt.reason}${ipt.detail !== '' ? `: ${ipt.detail}` : ''})` };
+  const d = ipt.data;
+  if (d.backend === 'nftables') return { dataplane: 'nftables', evidence: `policy dataplane nftables: ${d.backendReason}` };
+  const cannotTell = (d.warnings ?? []).find((w) => w.startsWith(BOTH_DATAPLANES_WARNING) || w.startsWith(NFT_UNREADABLE_WARNING));
+  if (cannotTell !== undefined) return { dataplane: 'unknown', evidence: `policy dataplane unknown: ${cannotTell}` };
+  const fams = [d.ipv4, d.ipv6].filter((f) => f.status === 'ok');
+  const caliChains = fams.reduce((n, f) => n + f.data.caliChains, 0);
+  if (caliChains > 0) return { dataplane: `iptables-${d.backend}`, evidence: `policy dataplane iptables-${d.backend}: ${caliChains} cali-* chain(s); backend chosen by ${d.backendReason}` };
+  return {
+    dataplane: 'unknown',
+    evidence: `policy dataplane unknown: no cali-* chains in iptables (${d.backend} backend${fams.length < 2 ? `, ${2 - fams.length} family unreadable` : ''}) and no Calico nftables table`,
+  };
 };

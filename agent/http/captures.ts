@@ -12,26 +12,16 @@
  * read from the latest snapshot on every request.
  */
 import { createReadStream } from 'node:fs';
-import createError from '@fastify/error';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CaptureRequest, ProbeRequest } from '../../contract/capture.js';
 import { NotFound } from '../../common/http.js';
+import { CaptureBusy, CaptureInvalid, CaptureRunning, NoSnapshot, ProbeFailed, ProbeLimited, ProbeOutsideCluster, ProbeSourceInvalid, UnknownInterface } from './errors.js';
 import type { CaptureManager } from '../capture/manager.js';
 import { sendProbe, type SendProbeDeps } from '../capture/probe.js';
 import type { ProbeLimiter } from '../capture/cluster-targets.js';
 import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
-
-export const UnknownInterface = createError('UNKNOWN_INTERFACE', '%s', 400);
-export const CaptureBusy = createError('CAPTURE_BUSY', '%s', 429);
-export const CaptureInvalid = createError('CAPTURE_INVALID', '%s', 400);
-export const CaptureRunning = createError('CAPTURE_RUNNING', '%s', 409);
-export const NoSnapshot = createError('NO_SNAPSHOT', '%s', 503);
-export const ProbeSourceInvalid = createError('PROBE_SOURCE_INVALID', '%s', 400);
-export const ProbeFailed = createError('PROBE_FAILED', '%s', 500);
-export const ProbeOutsideCluster = createError('PROBE_TARGET_OUTSIDE_CLUSTER', '%s', 403);
-export const ProbeLimited = createError('PROBE_LIMITED', '%s', 429);
 
 /** the header the aggregator names the person or program behind a diagnosis in */
 export const REQUESTED_BY_HEADER = 'x-calico-diag-requested-by';

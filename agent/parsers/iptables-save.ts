@@ -1,40 +1,60 @@
 /**
- * Our own parser for `iptables-save` / `ip6tables-save` output (with or without `-c`). Pure.
+ * Our own parser for `iptables-save` / `ip6tables-save` output (with or without `-c`). Pure: no IO,
+ * never throws; bad input gives a typed error naming its 1-based line.
  *
- * Design for speed (a big Calico node: 100k rules, 16k chains, ~15 MB; numbers in bench/results.md):
- * one pass over the text, no per-line split, no regex, no closure and no object per rule or per
- * chain while parsing. For ASCII text the rule lines are scanned by a WebAssembly module
- * (iptables-scan.ts) and only declarations, tables, comments and the first rule line of each run of
- * a chain come back here (class `Pass`); other text takes a JavaScript loop over indexOf /
- * charCodeAt (`jsPass`) that hands `Pass` the same lines. Either way every line is validated
- * (structure, counters, chain, balanced quotes) and packed into typed arrays (`ParseData`): a rule
- * is four 32-bit numbers (line, offsets) and two counters, its chain found through the runs; a
- * chain ten numbers (offsets of its name and policy, counters, the span of its rule records). A
- * rule line's chain is found by comparing its `-A CHAIN` with the previous rule line's (iptables-save
- * prints a chain's rules together), else by probing the next declared chains, else by a hash index
- * over the names in place.
- * `IptablesTable.chains` makes the chain objects on first access; `IptablesRule` objects (raw text,
- * tokens with quotes removed and `!` kept as a token, target, -j vs -g, target args, every comment,
- * cali id, ipset matches) are made on access and derive their fields on first use; totals read the
- * packed counters. The grouping of tokens into matches/options with their negations is
- * `ruleMatches`, on demand.
+ * Grammar (one item per line; blank lines are skipped; a trailing `\r` is dropped):
+ *
+ *   dump        = { comment | table }
+ *   table       = "*" NAME  { comment | declaration | rule }  "COMMIT"
+ *   declaration = ":" CHAIN " " POLICY [ " " counters ]          POLICY is "-" for a user chain
+ *   rule        = [ counters ] "-A " CHAIN { argument }             spaces separate the parts
+ *   counters    = "[" DIGITS ":" DIGITS "]"                       packets, bytes
+ *   argument    = a token as iptables-restore reads it: blanks separate tokens; `"` opens a quoted
+ *                 part in which `\x` stands for `x`, and its closing `"` ends the token
+ *   comment     = "#" ...
+ *
+ * The state machine has two states, one step per line:
+ *
+ *            "*name"                   "COMMIT"
+ *   OUTSIDE ─────────▶ IN TABLE name ──────────▶ OUTSIDE
+ *                       ▲       │ ":CHAIN ...", "[p:b] -A CHAIN ...", "# ..."
+ *                       └───────┘
+ *
+ *   OUTSIDE reads comments and `*name`; IN TABLE reads comments, declarations, rules and `COMMIT`.
+ *   Declarations may follow rules (iptables-restore accepts that; iptables-save never prints it).
+ *   End of input: OUTSIDE gives the dump (or `empty` when no table was read), IN TABLE `truncated`.
  *
  * Strictness follows iptables-restore, which is what would load the text back:
- *  - a rule or chain line before any `*table` line is an error (`syntax`);
+ *  - a rule, declaration or COMMIT outside a table, `*name` inside one, a table seen twice → `syntax`;
  *  - a rule for a chain that was never declared: builtin chains of the table are implicit
  *    (iptables-restore accepts `-A INPUT` without `:INPUT`), user chains must be declared
  *    (iptables-restore fails "chain ... does not exist") → `syntax`;
+ *  - a chain declared twice, malformed counters, an unterminated quote, or a line that is none of
+ *    the kinds above → `syntax`;
  *  - a table without COMMIT at the end of input → `truncated` (partial dumps, cut pastes);
- *  - an unterminated quote or a line that is none of the known kinds → `syntax`;
+ *  - no table at all → `empty`;
  *  - iptables-nft's "# Table `x' is incompatible, use 'nft' tool." → `incompatible`
  *    (iptables-nft-save prints it on stdout and exits 0, projectcalico/calico#8403);
  *  - iptables-nft ≥ 1.8.9's "# Table `x' contains incompatible base-chains, use 'nft' tool to list
  *    them." is followed by the table's iptables-visible part: recorded in `warnings`, parsing goes on
  *    (the chains it hides are not iptables chains, so not Felix's);
  *  - "# Warning: iptables-legacy tables present, ..." is recorded in `warnings` and ignored.
+ *
+ * The parse checks every line but tokenizes no rule and makes no object per rule: it keeps the line
+ * number and offset of each rule line, and a chain makes `IptablesRule` objects of its own on access;
+ * a rule's tokens, target, comments, `cali:` id and ipset matches are derived on first use (a
+ * 100k-rule dump is mostly read for totals and a few DROP rules). `ruleMatches` groups a rule's
+ * tokens into options and match modules on demand.
+ *
+ * Speed (bench/iptables.ts: 100k Calico-like rules, 15.7 MB, at most 4× a bare `split('\n')`):
+ * rule lines are read in place in the text, without a copy of each line; a rule's chain is first
+ * compared with the previous rule line's and the next declared ones (iptables-save prints rules
+ * chain by chain in declaration order), then looked up by name; the search for quotes goes once
+ * over the text, not once per line.
  */
-import { parsed, parseError, type ParseError, type Parsed } from '../../contract/result.js';
-import { ERR_COUNTERS, ERR_QUOTE, EV, EV_RUN, SCAN_REC, scanRules, type RuleScan } from './iptables-scan.js';
+import type { ParseError } from '../../contract/result.js';
+
+// ─── The dump ────────────────────────────────────────────────────────────────────────────────────
 
 export interface IptablesSetMatch {
   name: string;
@@ -55,13 +75,12 @@ interface Derived {
 }
 
 /**
- * One `-A` line. The parse pass fills the cheap fields (position, chain, counters, raw text) and
- * checks the quoting; tokens and everything derived from them are computed on first access of any
- * of those getters and memoised (a 100k-rule dump is mostly read for totals and a few DROP rules).
- * Not shared across threads; memoisation is the only mutation.
+ * One `-A` line. The fields the parse reads are set at once; the tokens and everything derived from
+ * them are computed on first access of any of those getters and kept. Memoisation is the only
+ * mutation.
  */
 export class IptablesRule {
-  #d: Derived | undefined = undefined;
+  #derived: Derived | undefined = undefined;
   constructor(
     /** 1-based line number in the input */
     readonly line: number,
@@ -73,17 +92,14 @@ export class IptablesRule {
     readonly bytes: number | null,
     /** the rule line as printed, without the counter prefix (starts with `-A `) */
     readonly text: string,
-    /** offset in `text` where the tokens after `-A CHAIN` start */
+    /** offset in `text` where the arguments after `-A CHAIN` start */
     private readonly argsAt: number,
   ) {}
 
   #derive(): Derived {
-    if (this.#d === undefined) {
-      const tokens: string[] = [];
-      tokenize(this.text, this.argsAt, this.text.length, tokens);
-      this.#d = deriveFromTokens(tokens);
-    }
-    return this.#d;
+    // the parse checked the quotes, so the tokenizer always succeeds here
+    this.#derived ??= deriveFromTokens(tokenize(this.text, this.argsAt) ?? []);
+    return this.#derived;
   }
   /** every token after `-A CHAIN`, quotes removed, escapes resolved, `!` kept as a token */
   get tokens(): string[] {
@@ -113,272 +129,105 @@ export class IptablesRule {
     return this.#derive().matchSets;
   }
   toJSON() {
-    const d = this.#derive();
-    return { line: this.line, chain: this.chain, index: this.index, packets: this.packets, bytes: this.bytes, text: this.text, ...d };
-  }
-}
-
-/** Fields per rule record in `ParseData.rec`: line, start, end, argsAt (relative to start). */
-const REC = SCAN_REC;
-/** Fields per chain in `ParseData.ch`. */
-const CH = 10;
-const CH_NAME = 0; // offset of the name in the text (an implicit builtin chain: in its first rule)
-const CH_NAME_END = 1;
-const CH_POLICY = 2; // offset of the policy, -1 for an implicit builtin chain
-const CH_POLICY_END = 3;
-const CH_LINE = 4; // line of the declaration, 0 for an implicit builtin chain
-const CH_PACKETS = 5;
-const CH_BYTES = 6;
-const CH_FIRST = 7; // first rule record, -1 while it has none
-const CH_LAST = 8;
-const CH_COUNT = 9;
-
-/**
- * Everything one parse produces, packed: a rule is four 32-bit numbers in `rec` and two counters in
- * `ctr` (packets -1: none), its chain is found through `runs`; a chain is ten numbers in `ch`
- * (offsets into the text, counters and the span of its rule records), numbered in order of
- * appearance over all tables. Chain and rule objects are made from it on access. Owned by one
- * parse; appended to while parsing, read-only after.
- */
-class ParseData {
-  rec = new Int32Array(0);
-  ctr = new Float64Array(0);
-  n = 0;
-  /** chain, first record, end record of every run of consecutive records of one chain */
-  readonly runs: number[] = [];
-  ch: Float64Array;
-  chainCount = 0;
-  /** per chain whose records are not one contiguous run (input that interleaves chains) */
-  #lists: Map<number, number[]> | null = null;
-  constructor(
-    readonly text: string,
-    expectedChains: number,
-  ) {
-    this.ch = new Float64Array(CH * Math.max(64, expectedChains));
-  }
-  /** room for `cap` records, written by the JavaScript pass */
-  reserve(cap: number): void {
-    this.rec = new Int32Array(REC * cap);
-    this.ctr = new Float64Array(2 * cap);
-  }
-  /** the records of a WebAssembly scan */
-  adopt(scan: RuleScan): void {
-    this.rec = scan.rec;
-    this.ctr = scan.ctr;
-  }
-  grow(): void {
-    const rec = new Int32Array(this.rec.length * 2);
-    rec.set(this.rec);
-    this.rec = rec;
-    const ctr = new Float64Array(this.ctr.length * 2);
-    ctr.set(this.ctr);
-    this.ctr = ctr;
-  }
-  addChain(nameAt: number, nameEnd: number, policyAt: number, policyEnd: number, line: number, packets: number, bytes: number): number {
-    const c = this.chainCount++;
-    let b = c * CH;
-    if (b + CH > this.ch.length) {
-      const ch = new Float64Array(this.ch.length * 2);
-      ch.set(this.ch);
-      this.ch = ch;
-    }
-    const ch = this.ch;
-    ch[b++] = nameAt;
-    ch[b++] = nameEnd;
-    ch[b++] = policyAt;
-    ch[b++] = policyEnd;
-    ch[b++] = line;
-    ch[b++] = packets;
-    ch[b++] = bytes;
-    ch[b++] = -1;
-    ch[b++] = -1;
-    ch[b] = 0;
-    return c;
-  }
-  /** records [from, to) belong to chain c (called once per run of consecutive records) */
-  addRun(c: number, from: number, to: number): void {
-    if (to <= from) return;
-    this.runs.push(c, from, to);
-    const b = c * CH;
-    const ch = this.ch;
-    if (ch[b + CH_FIRST] === -1) ch[b + CH_FIRST] = from;
-    ch[b + CH_LAST] = to - 1;
-    ch[b + CH_COUNT] = (ch[b + CH_COUNT] as number) + to - from;
-  }
-  nameOf(c: number): string {
-    return this.text.slice(this.ch[c * CH + CH_NAME] as number, this.ch[c * CH + CH_NAME_END] as number);
-  }
-  nameLength(c: number): number {
-    return (this.ch[c * CH + CH_NAME_END] as number) - (this.ch[c * CH + CH_NAME] as number);
-  }
-  /** text[at, at+len) equals chain c's name */
-  nameIs(c: number, at: number, len: number): boolean {
-    const b = c * CH;
-    const nameAt = this.ch[b + CH_NAME] as number;
-    if ((this.ch[b + CH_NAME_END] as number) - nameAt !== len) return false;
-    const text = this.text;
-    // last characters first (Calico's names share long prefixes), then one native compare
-    if (text.charCodeAt(at + len - 1) !== text.charCodeAt(nameAt + len - 1)) return false;
-    return at === nameAt || text.slice(at, at + len).indexOf(text.slice(nameAt, nameAt + len)) === 0;
-  }
-  /** the record numbers of chain c in order */
-  records(c: number): { first: number; count: number; list: number[] | null } {
-    const b = c * CH;
-    const first = this.ch[b + CH_FIRST] as number;
-    const count = this.ch[b + CH_COUNT] as number;
-    if (count === 0 || (this.ch[b + CH_LAST] as number) - first + 1 === count) return { first, count, list: null };
-    if (this.#lists === null) {
-      // one pass over all records builds the lists of every scattered chain
-      const lists = new Map<number, number[]>();
-      for (let k = 0; k < this.chainCount; k++) {
-        const kb = k * CH;
-        const kc = this.ch[kb + CH_COUNT] as number;
-        if (kc > 0 && (this.ch[kb + CH_LAST] as number) - (this.ch[kb + CH_FIRST] as number) + 1 !== kc) lists.set(k, []);
-      }
-      const runs = this.runs;
-      for (let k = 0; k < runs.length; k += 3) {
-        const list = lists.get(runs[k] as number);
-        if (list !== undefined) for (let r = runs[k + 1] as number, to = runs[k + 2] as number; r < to; r++) list.push(r);
-      }
-      this.#lists = lists;
-    }
-    return { first, count, list: this.#lists.get(c) ?? null };
+    const { line, chain, index, packets, bytes, text } = this;
+    return { line, chain, index, packets, bytes, text, ...this.#derive() };
   }
 }
 
 /**
- * One chain, made on access from the parse's packed data. Its rules are records there; `rules`
- * materialises `IptablesRule` objects on first access and keeps them; `ruleCount`,
- * `ruleCounters()`, `ruleTextAt()` and `ruleAt()` read the records without materialising all rules.
- * Not shared across threads; memoisation is the only mutation.
+ * One chain of a table. It knows which of the parse's rule lines are its own and makes
+ * `IptablesRule` objects from them on access: `rules` makes them all once and keeps them; `ruleAt`,
+ * `ruleTextAt` and `ruleCounters` read single lines (the collector walks 100k rules for a few DROP
+ * ones). Only the parse adds rules; the kept `rules` are the only other mutation.
  */
 export class IptablesChain {
-  readonly name: string;
-  /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) */
-  readonly policy: string | null;
-  /** chain counters from the declaration (builtin chains carry policy counters) */
-  readonly packets: number;
-  readonly bytes: number;
-  readonly builtin: boolean;
-  /** line of the declaration, null for an implicit builtin chain */
-  readonly line: number | null;
-  #data: ParseData;
-  #first: number;
-  #count: number;
-  #idx: number[] | null;
+  readonly #lines: RuleLines;
+  /**
+   * This chain's rules: the `#count` rule lines from number `#first` on, or the list `#ids` once
+   * another chain's rule came between two of them (iptables-save prints a chain's rules together).
+   */
+  #first = 0;
+  #count = 0;
+  #ids: number[] | null = null;
   #rules: IptablesRule[] | undefined = undefined;
-  /** @internal made by `IptablesTable.chains` */
-  constructor(data: ParseData, c: number, table: string) {
-    const ch = data.ch;
-    const b = c * CH;
-    this.#data = data;
-    this.name = data.nameOf(c);
-    const policyAt = ch[b + CH_POLICY] as number;
-    const policy = policyAt < 0 ? '-' : data.text.slice(policyAt, ch[b + CH_POLICY_END] as number);
-    this.policy = policy === '-' ? null : policy;
-    this.packets = ch[b + CH_PACKETS] as number;
-    this.bytes = ch[b + CH_BYTES] as number;
-    this.builtin = isBuiltin(table, this.name);
-    this.line = policyAt < 0 ? null : (ch[b + CH_LINE] as number);
-    const r = data.records(c);
-    this.#first = r.first;
-    this.#count = r.count;
-    this.#idx = r.list;
+  /** @internal made by the parse */
+  constructor(
+    readonly name: string,
+    /** ACCEPT / DROP / … for builtin chains, null for user chains (`-`) and implicit builtin chains */
+    readonly policy: string | null,
+    /** chain counters from the declaration (builtin chains carry policy counters) */
+    readonly packets: number,
+    readonly bytes: number,
+    readonly builtin: boolean,
+    /** line of the declaration, null for a builtin chain used without one */
+    readonly line: number | null,
+    lines: RuleLines,
+  ) {
+    this.#lines = lines;
+  }
+  /** @internal the parse found rule line number `id` of this chain */
+  addRule(id: number): void {
+    if (this.#ids === null && this.#count > 0 && this.#first + this.#count !== id) {
+      this.#ids = Array.from({ length: this.#count }, (_, i) => this.#first + i);
+    }
+    if (this.#ids !== null) this.#ids.push(id);
+    else if (this.#count === 0) this.#first = id;
+    this.#count++;
   }
   get ruleCount(): number {
     return this.#count;
   }
-  /** the i-th rule's record number */
-  #at(i: number): number {
-    return this.#idx === null ? this.#first + i : (this.#idx[i] as number);
+  /** the i-th rule (0-based): the kept one once `rules` was read, else a new object */
+  ruleAt(i: number): IptablesRule {
+    const id = this.#id(i);
+    if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
+    const { r, end } = this.#read(id);
+    return new IptablesRule(this.#lines.lineNumber(id), this.name, i + 1, r.packets, r.bytes, this.#lines.text.slice(r.at, end), r.nameEnd - r.at);
+  }
+  /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
+  ruleTextAt(i: number): string {
+    const { r, end } = this.#read(this.#id(i));
+    return this.#lines.text.slice(r.at, end);
+  }
+  get rules(): IptablesRule[] {
+    this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
+    return this.#rules;
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
     let packets = 0;
     let bytes = 0;
-    const c = this.#data.ctr;
-    for (let i = 0; i < this.#count; i++) {
-      const k = this.#at(i) * 2;
-      const p = c[k] as number;
-      if (p >= 0) {
-        packets += p;
-        bytes += c[k + 1] as number;
-      }
+    for (let i = 0; i < this.ruleCount; i++) {
+      const { r } = this.#read(this.#id(i));
+      packets += r.packets ?? 0;
+      bytes += r.bytes ?? 0;
     }
     return { packets, bytes };
   }
-  /** the i-th rule's text (0-based), without materialising the rule */
-  ruleTextAt(i: number): string {
-    const k = this.#at(i) * REC;
-    const d = this.#data.rec;
-    return this.#data.text.slice(d[k + 1] as number, d[k + 2] as number);
+  /** the number of the i-th rule line of this chain; a RangeError for an i past its rules (a caller's bug) */
+  #id(i: number): number {
+    if (!(i >= 0 && i < this.#count)) throw new RangeError(`chain ${this.name} has no rule ${i} (it has ${this.#count})`);
+    return this.#ids === null ? this.#first + i : (this.#ids[i] as number);
   }
-  /** the i-th rule (0-based): the memoised one once `rules` was read, else a fresh object */
-  ruleAt(i: number): IptablesRule {
-    if (this.#rules !== undefined) return this.#rules[i] as IptablesRule;
-    return this.#make(i);
-  }
-  #make(i: number): IptablesRule {
-    const r = this.#at(i);
-    const d = this.#data.rec;
-    const k = r * REC;
-    const c = this.#data.ctr;
-    const p = c[r * 2] as number;
-    return new IptablesRule(
-      d[k] as number,
-      this.name,
-      i + 1,
-      p >= 0 ? p : null,
-      p >= 0 ? (c[r * 2 + 1] as number) : null,
-      this.#data.text.slice(d[k + 1] as number, d[k + 2] as number),
-      d[k + 3] as number,
-    );
-  }
-  get rules(): IptablesRule[] {
-    if (this.#rules === undefined) {
-      const out: IptablesRule[] = new Array(this.#count);
-      for (let i = 0; i < this.#count; i++) out[i] = this.#make(i);
-      this.#rules = out;
-    }
-    return this.#rules;
+  /** rule line number `id` read again (the parse checked it) */
+  #read(id: number): { r: RuleLine; end: number } {
+    const { text } = this.#lines;
+    const start = this.#lines.offset(id);
+    const end = lineEnd(text, start);
+    return { r: readRuleLine(text, start, end) as RuleLine, end };
   }
   toJSON() {
-    return { name: this.name, policy: this.policy, packets: this.packets, bytes: this.bytes, builtin: this.builtin, line: this.line, rules: this.rules };
+    const { name, policy, packets, bytes, builtin, line, rules } = this;
+    return { name, policy, packets, bytes, builtin, line, rules };
   }
 }
 
-/** One `*table` … `COMMIT` block; its chains are made on first access of `chains`. */
-export class IptablesTable {
-  #data: ParseData;
-  #from: number;
-  #to = -1;
-  #chains: IptablesChain[] | undefined = undefined;
-  /** @internal made by the parser: chains numbered from `from` belong to this table */
-  constructor(
-    readonly name: string,
-    /** line of the `*table` line */
-    readonly line: number,
-    data: ParseData,
-    from: number,
-  ) {
-    this.#data = data;
-    this.#from = from;
-  }
-  /** @internal parser use: the table's last chain is numbered to − 1 */
-  close(to: number): void {
-    this.#to = to;
-  }
-  get chains(): IptablesChain[] {
-    if (this.#chains === undefined) {
-      const out: IptablesChain[] = [];
-      for (let c = this.#from; c < this.#to; c++) out.push(new IptablesChain(this.#data, c, this.name));
-      this.#chains = out;
-    }
-    return this.#chains;
-  }
-  toJSON() {
-    return { name: this.name, line: this.line, chains: this.chains };
-  }
+/** One `*table` … `COMMIT` block; chains in order of declaration (or of first use, if implicit). */
+export interface IptablesTable {
+  name: string;
+  /** line of the `*table` line */
+  line: number;
+  chains: IptablesChain[];
 }
 
 export interface IptablesWarning {
@@ -394,6 +243,17 @@ export interface IptablesDump {
   hasCounters: boolean;
   warnings: IptablesWarning[];
 }
+
+/**
+ * Why the input is not a dump. `line` (1-based) and `text` (that line, without its line end) are
+ * set for every error but `empty` input; `message` starts with `line N: `.
+ */
+export interface IptablesParseError extends ParseError {
+  code: 'empty' | 'syntax' | 'truncated' | 'incompatible';
+  text?: string;
+}
+
+export type IptablesParsed = { ok: true; value: IptablesDump } | { ok: false; error: IptablesParseError };
 
 export interface IptablesTotals {
   tables: number;
@@ -417,27 +277,17 @@ export interface IptablesMatch {
   options: IptablesMatchOption[];
 }
 
+// ─── The parser ──────────────────────────────────────────────────────────────────────────────────
+
 /** Builtin chains per table (iptables and ip6tables). */
-const BUILTIN: Record<string, readonly string[]> = {
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  raw: ['PREROUTING', 'OUTPUT'],
-  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+const BUILTIN: Record<string, ReadonlySet<string>> = {
+  filter: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
+  nat: new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']),
+  mangle: new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']),
+  raw: new Set(['PREROUTING', 'OUTPUT']),
+  security: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
 };
-
-const isBuiltin = (table: string, chain: string): boolean => BUILTIN[table]?.includes(chain) ?? false;
-
-const CH_SPACE = 32;
-const CH_TAB = 9;
-const CH_CR = 13;
-const CH_QUOTE = 34;
-const CH_BACKSLASH = 92;
-const CH_COLON = 58;
-const CH_LBRACKET = 91;
-const CH_RBRACKET = 93;
-const CH_0 = 48;
-const CH_9 = 57;
+const NO_BUILTIN: ReadonlySet<string> = new Set();
 
 const INCOMPATIBLE_PREFIX = '# Table `';
 const INCOMPATIBLE_SUFFIX = "' is incompatible, use 'nft' tool.";
@@ -445,551 +295,410 @@ const INCOMPATIBLE_CHAINS_SUFFIX = "' contains incompatible base-chains, use 'nf
 const LEGACY_WARNING_PREFIX = '# Warning: iptables-legacy tables present';
 const GENERATED_PREFIX = '# Generated by ';
 
-/** One step of the chain-name hash the parse pass computes while it scans a declared name. */
-const hashStep = (h: number, c: number): number => (Math.imul(h, 31) + c) | 0;
+const TAB = 9;
+const CR = 13;
+const SPACE = 32;
+const QUOTE = 34;
+const HASH = 35;
+const STAR = 42;
+const DASH = 45;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+const COLON = 58;
+const LBRACKET = 91;
+const BACKSLASH = 92;
+const RBRACKET = 93;
+
+/** Parses a whole `iptables-save [-c]` dump. Never throws. */
+export function parseIptablesSave(text: string): IptablesParsed {
+  return new Parser(text).parse();
+}
 
 /**
- * The chains of one open table by name: open addressing over the names' hashes, candidates
- * compared in place in the text, so that looking up a rule's chain makes no string. Owned by one
- * parse; only appended to.
+ * The rule lines of one parse in input order: the line number and offset of each, numbered from 0.
+ * Typed arrays, so that a big dump leaves few objects for the garbage collector to copy. Only
+ * appended to.
  */
-class ChainIndex {
-  // per slot: chain number + 1 (0 = empty) and the name's hash
-  #slots: Int32Array;
-  #hashes: Int32Array;
-  #n = 0;
-  /** `expected`: a guess of the table's chain count (the index doubles when it is exceeded) */
-  constructor(
-    private readonly data: ParseData,
-    expected: number,
-  ) {
-    let size = 64;
-    while (size < expected * 2) size *= 2;
-    this.#slots = new Int32Array(size);
-    this.#hashes = new Int32Array(size);
-  }
-  /** the chain named text[at, at+len) whose hash is h, or -1 */
-  find(at: number, len: number, h: number): number {
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    for (let s = (h ^ (h >>> 13)) & mask; ; s = (s + 1) & mask) {
-      const v = slots[s] as number;
-      if (v === 0) return -1;
-      if (this.#hashes[s] === h && this.data.nameIs(v - 1, at, len)) return v - 1;
+class RuleLines {
+  #lineNumbers = new Int32Array(1024);
+  #offsets = new Int32Array(1024);
+  #count = 0;
+  constructor(readonly text: string) {}
+  /** Adds the rule line n, which starts at text[offset]; returns its number. */
+  add(n: number, offset: number): number {
+    if (this.#count === this.#offsets.length) {
+      this.#lineNumbers = doubled(this.#lineNumbers);
+      this.#offsets = doubled(this.#offsets);
     }
+    this.#lineNumbers[this.#count] = n;
+    this.#offsets[this.#count] = offset;
+    return this.#count++;
   }
-  /** adds chain c, not yet in the index, whose name hashes to h */
-  add(c: number, h: number): void {
-    if (++this.#n * 2 > this.#slots.length) {
-      const slots = this.#slots;
-      const hashes = this.#hashes;
-      this.#slots = new Int32Array(slots.length * 2);
-      this.#hashes = new Int32Array(slots.length * 2);
-      for (let s = 0; s < slots.length; s++) if (slots[s] !== 0) this.#put(slots[s] as number, hashes[s] as number);
-    }
-    this.#put(c + 1, h);
+  lineNumber(id: number): number {
+    return this.#lineNumbers[id] as number;
   }
-  #put(v: number, h: number): void {
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    let s = (h ^ (h >>> 13)) & mask;
-    while (slots[s] !== 0) s = (s + 1) & mask;
-    slots[s] = v;
-    this.#hashes[s] = h;
+  offset(id: number): number {
+    return this.#offsets[id] as number;
   }
 }
 
-/** The hash of text[at, end) as the parse pass computes it for declared names. */
-const hashRange = (text: string, at: number, end: number): number => {
-  let h = 0;
-  for (let i = at; i < end; i++) h = hashStep(h, text.charCodeAt(i));
-  return h;
+const doubled = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 };
 
-/**
- * Reads `[digits:digits]` starting at `pos` (which holds '['); returns the index after ']' or -1.
- * The digit loops need no bound: text[end] is a line end (or past the string: NaN), never a digit.
- */
-const readCounters = (text: string, pos: number, end: number, out: { a: number; b: number }): number => {
-  let i = pos + 1;
-  let a = 0;
-  let c = text.charCodeAt(i);
-  while (c >= CH_0 && c <= CH_9) {
-    a = a * 10 + (c - CH_0);
-    c = text.charCodeAt(++i);
-  }
-  if (i === pos + 1 || i >= end || c !== CH_COLON) return -1;
-  const bAt = ++i;
-  let b = 0;
-  c = text.charCodeAt(i);
-  while (c >= CH_0 && c <= CH_9) {
-    b = b * 10 + (c - CH_0);
-    c = text.charCodeAt(++i);
-  }
-  if (i === bAt || i >= end || c !== CH_RBRACKET) return -1;
-  out.a = a;
-  out.b = b;
-  return i + 1;
-};
+/** The table being read (state IN TABLE). */
+interface OpenTable {
+  table: IptablesTable;
+  /** the table's builtin chains */
+  builtin: ReadonlySet<string>;
+  /** index of each chain in `table.chains` by name */
+  byName: Map<string, number>;
+  /** index of the chain of the last rule line */
+  cursor: number;
+}
+
+/** How many chains from that of the last rule line on `chainOfRule` compares before it looks a name up. */
+const PROBE = 4;
 
 /**
- * Tokenizes text[pos, end) the way iptables-restore does (xshared add_param_to_argv): blanks
- * separate tokens, `"` opens/closes a quoted part, inside quotes `\x` stands for `x`, a closing
- * quote ends the token. Pushes into `out`; returns false on an unterminated quote.
+ * One parse: `parse` cuts the text into lines, `step` reads one line (not blank) and returns null,
+ * or the error that ends the parse. Lines are handled as offsets [start, end) into the text (without
+ * the line end); rule lines, nearly all of a big dump, are read in place, other lines as strings.
  */
-const tokenize = (text: string, pos: number, end: number, out: string[]): boolean => {
-  let i = pos;
-  while (i < end) {
-    let c = text.charCodeAt(i);
-    if (c === CH_SPACE || c === CH_TAB) {
-      i++;
-      continue;
-    }
-    const start = i;
-    // fast path: a plain token without quotes
-    while (i < end && c !== CH_SPACE && c !== CH_TAB && c !== CH_QUOTE) {
-      i++;
-      c = i < end ? text.charCodeAt(i) : 0;
-    }
-    if (c !== CH_QUOTE || i >= end) {
-      out.push(text.slice(start, i));
-      continue;
-    }
-    // slow path: a token containing a quoted part
-    let buf = text.slice(start, i);
-    i++; // opening quote
-    let segStart = i;
-    let closed = false;
-    while (i < end) {
-      c = text.charCodeAt(i);
-      if (c === CH_BACKSLASH && i + 1 < end) {
-        buf += text.slice(segStart, i);
-        buf += text[i + 1];
-        i += 2;
-        segStart = i;
-        continue;
-      }
-      if (c === CH_QUOTE) {
-        closed = true;
-        break;
-      }
-      i++;
-    }
-    if (!closed) return false;
-    buf += text.slice(segStart, i);
-    i++; // closing quote ends the token
-    out.push(buf);
-  }
-  return true;
-};
-
-type Failure = { ok: false; error: ParseError };
-
-/**
- * The state of one parse and what it does for everything but the bulk of rule lines: declarations,
- * tables, COMMIT, comments, and the first rule line of each run (its chain is looked up here).
- * Shared by the two drivers below: the WebAssembly scan calls it once per event, the JavaScript
- * loop once per such line. A method that finds the input malformed sets `failure` and returns false
- * (or -1). Owned by one parse.
- */
-class Pass {
+class Parser {
   readonly tables: IptablesTable[] = [];
   readonly warnings: IptablesWarning[] = [];
   generatedBy: string | null = null;
   hasCounters = false;
-  sawContent = false;
-  failure: Failure | null = null;
-  /** the chain of the current run of rule records, -1 at the start of a table */
-  last = -1;
-  /** the first record of the current run */
-  runFrom = 0;
-  #table: IptablesTable | null = null;
-  #index: ChainIndex | null = null;
-  // the number after the chain found by the in-order probe (iptables-save prints rules in
-  // declaration order)
-  #cursor = 0;
-  readonly #seenTables = new Set<string>();
-  /** chain number of each declaration line so far, in order */
-  readonly #declChains: number[] = [];
-  readonly #counters = { a: 0, b: 0 };
-  constructor(
-    readonly text: string,
-    readonly data: ParseData,
-  ) {}
+  /** the table being read; null in state OUTSIDE */
+  open: OpenTable | null = null;
+  /** where the first `"` at or after the last rule line read is (`quotesClosed`) */
+  nextQuote = -1;
 
-  #fail(code: ParseError['code'], message: string, line: number): false {
-    this.failure = parseError(code, message, line) as Failure;
-    return false;
+  readonly ruleLines: RuleLines;
+
+  constructor(readonly text: string) {
+    this.ruleLines = new RuleLines(text);
+  }
+
+  parse(): IptablesParsed {
+    const text = this.text;
+    let n = 0;
+    let start = 0;
+    let end = 0;
+    for (let next = 0; next < text.length; next = end + (text.charCodeAt(end) === CR ? 2 : 1)) {
+      n++;
+      start = next;
+      end = lineEnd(text, start);
+      const error = end > start ? this.step(start, end, n) : null;
+      if (error !== null) return { ok: false, error };
+    }
+    return this.finish(n, text.slice(start, end));
+  }
+
+  step(start: number, end: number, n: number): IptablesParseError | null {
+    const text = this.text;
+    switch (text.charCodeAt(start)) {
+      case DASH:
+      case LBRACKET:
+        return this.rule(start, end, n);
+      case COLON:
+        return this.declaration(text.slice(start, end), n);
+      case HASH:
+        return this.comment(text.slice(start, end), n);
+      case STAR:
+        return this.tableHeader(text.slice(start, end), n);
+      default: {
+        const line = text.slice(start, end);
+        if (line === 'COMMIT') return this.commit(line, n);
+        return syntax(line, n, `unrecognised line "${line.slice(0, 60)}"`);
+      }
+    }
+  }
+
+  /** `[p:b] -A CHAIN args...` at text[start, end): adds the rule to its chain. */
+  rule(start: number, end: number, n: number): IptablesParseError | null {
+    const text = this.text;
+    if (this.open === null) return syntax(text.slice(start, end), n, 'rule before any *table line');
+    const r = readRuleLine(text, start, end);
+    if (typeof r === 'string') return syntax(text.slice(start, end), n, r);
+    const chain = this.chainOfRule(r);
+    if (chain === null) {
+      return syntax(text.slice(start, end), n, `rule for undeclared chain "${text.slice(r.nameAt, r.nameEnd)}" in table ${this.open.table.name}`);
+    }
+    if (!this.quotesClosed(r.at, end)) return syntax(text.slice(start, end), n, 'unterminated quote');
+    if (r.packets !== null) this.hasCounters = true;
+    chain.addRule(this.ruleLines.add(n, start));
+    return null;
   }
 
   /**
-   * The rule line at text[textStart, end) (after its counters) starts a run at record r: checks
-   * `-A CHAIN` and finds the chain. `decl`: the ordinal of the chain's declaration line when the
-   * WebAssembly scan found it (its name compared), else -1. Returns the end of the chain name
-   * (unknown: 0 when `decl` was given), or -1.
+   * Whether every quoted part of text[from, end) is closed. The next `"` is searched for from where
+   * the last search stopped, not from each line: the text is searched once, however few quotes.
    */
-  runStart(textStart: number, end: number, lineNo: number, r: number, decl: number): number {
-    const { text, data } = this;
-    const table = this.#table;
-    const index = this.#index;
-    if (table === null || index === null) {
-      this.#fail('syntax', `line ${lineNo}: rule before any *table line`, lineNo);
-      return -1;
+  quotesClosed(from: number, end: number): boolean {
+    if (this.nextQuote < from) this.nextQuote = indexOrEnd(this.text, '"', from);
+    while (this.nextQuote < end) {
+      const close = closingQuote(this.text, this.nextQuote);
+      if (close < 0 || close >= end) return false;
+      this.nextQuote = indexOrEnd(this.text, '"', close + 1);
     }
-    if (decl >= 0) {
-      const chain = this.#declChains[decl] as number;
-      this.#cursor = chain + 1;
-      this.#startRun(chain, r);
-      return 0;
-    }
-    let p = textStart;
-    if (!(text.charCodeAt(p) === 45 && text.charCodeAt(p + 1) === 65 /* A */ && text.charCodeAt(p + 2) === CH_SPACE)) {
-      this.#fail('syntax', `line ${lineNo}: expected "-A CHAIN", got "${text.slice(p, Math.min(end, p + 40))}"`, lineNo);
-      return -1;
-    }
-    p += 3;
-    while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
-    let chain = -1;
-    let q = p;
-    // iptables-save prints rules in declaration order, so try the next few declared chains
-    // (length, last character, one native compare), then the hash index
-    for (let k = this.#cursor, stop = Math.min(data.chainCount, this.#cursor + 4); k < stop; k++) {
-      const e = p + data.nameLength(k);
-      if (e <= end && (e === end || text.charCodeAt(e) === CH_SPACE) && data.nameIs(k, p, e - p)) {
-        chain = k;
-        this.#cursor = k + 1;
-        q = e;
-        break;
-      }
-    }
-    if (chain < 0) {
-      q = text.indexOf(' ', p);
-      if (q < 0 || q > end) q = end;
-      if (q === p) {
-        this.#fail('syntax', `line ${lineNo}: "-A" without a chain name`, lineNo);
-        return -1;
-      }
-      const h = hashRange(text, p, q);
-      chain = index.find(p, q - p, h);
-      if (chain < 0) {
-        if (!isBuiltin(table.name, text.slice(p, q))) {
-          this.#fail('syntax', `line ${lineNo}: rule for undeclared chain "${text.slice(p, q)}" in table ${table.name}`, lineNo);
-          return -1;
-        }
-        // builtin chains are implicit (iptables-restore accepts `-A INPUT` without `:INPUT`)
-        chain = data.addChain(p, q, -1, -1, 0, 0, 0);
-        index.add(chain, h);
-      }
-    }
-    this.#startRun(chain, r);
-    return q;
-  }
-
-  #startRun(chain: number, r: number): void {
-    if (this.last >= 0) this.data.addRun(this.last, this.runFrom, r);
-    this.last = chain;
-    this.runFrom = r;
-    this.sawContent = true;
+    return true;
   }
 
   /**
-   * A line that is not a rule line (not blank); n: the rule records so far; for a `*table` line,
-   * `chains`: its number of declarations when known (sizes the name index), else -1; for a
-   * declaration, `nameEnd` and `hash` when known (else -1 and 0).
+   * The chain a rule line names in the open table: declared, or an implicit builtin one (made here);
+   * null if neither. iptables-save prints the rules chain by chain in declaration order, so the
+   * chain is nearly always the previous rule line's or one declared shortly after it: those are
+   * compared first, before a look-up by name.
    */
-  line(start: number, end: number, lineNo: number, n: number, chains: number, nameEnd: number, hash: number): boolean {
-    const { text, data } = this;
-    const first = text.charCodeAt(start);
-    if (first === CH_COLON) {
-      const index = this.#index;
-      if (index === null) return this.#fail('syntax', `line ${lineNo}: chain declaration before any *table line`, lineNo);
-      let q = nameEnd;
-      let h = hash;
-      if (q < 0) {
-        q = start + 1;
-        while (q < end) {
-          const c = text.charCodeAt(q);
-          if (c === CH_SPACE) break;
-          h = hashStep(h, c);
-          q++;
-        }
+  chainOfRule(r: RuleLine): IptablesChain | null {
+    const open = this.open as OpenTable;
+    const { chains } = open.table;
+    const name = this.text.slice(r.nameAt, r.nameEnd);
+    for (let i = open.cursor; i < chains.length && i < open.cursor + PROBE; i++) {
+      if ((chains[i] as IptablesChain).name === name) {
+        open.cursor = i;
+        return chains[i] as IptablesChain;
       }
-      if (q === start + 1) return this.#fail('syntax', `line ${lineNo}: chain declaration without a name`, lineNo);
-      let r = q + 1;
-      while (r < end && text.charCodeAt(r) !== CH_SPACE) r++;
-      if (q + 1 >= end || r === q + 1) return this.#fail('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} has no policy`, lineNo);
-      let packets = 0;
-      let bytes = 0;
-      let s = r;
-      while (s < end && text.charCodeAt(s) === CH_SPACE) s++;
-      if (s < end) {
-        const counters = this.#counters;
-        const after = text.charCodeAt(s) === CH_LBRACKET ? readCounters(text, s, end, counters) : -1;
-        if (after < 0 || after !== end) return this.#fail('syntax', `line ${lineNo}: malformed chain counters for ${text.slice(start + 1, q)}`, lineNo);
-        packets = counters.a;
-        bytes = counters.b;
-      }
-      if (index.find(start + 1, q - start - 1, h) >= 0) {
-        return this.#fail('syntax', `line ${lineNo}: chain ${text.slice(start + 1, q)} declared twice`, lineNo);
-      }
-      const chain = data.addChain(start + 1, q, q + 1, r, lineNo, packets, bytes);
-      index.add(chain, h);
-      this.#declChains.push(chain);
-      this.sawContent = true;
-      return true;
     }
-
-    if (first === 35 /* # */) {
-      const line = text.slice(start, end);
-      if (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_SUFFIX)) {
-        const name = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
-        return this.#fail('incompatible', `line ${lineNo}: table ${name} is incompatible with iptables-nft (use nft to read it)`, lineNo);
-      }
-      if (line.startsWith(LEGACY_WARNING_PREFIX) || (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_CHAINS_SUFFIX))) {
-        this.warnings.push({ line: lineNo, message: line.slice(2) });
-      } else if (this.generatedBy === null && line.startsWith(GENERATED_PREFIX)) {
-        this.generatedBy = line.slice(2);
-      }
-      return true;
+    let i = open.byName.get(name);
+    if (i === undefined) {
+      if (!open.builtin.has(name)) return null;
+      i = this.addChain(new IptablesChain(name, null, 0, 0, true, null, this.ruleLines)) as number;
     }
-
-    if (first === 42 /* * */) {
-      const table = this.#table;
-      if (table !== null) return this.#fail('syntax', `line ${lineNo}: table ${table.name} (line ${table.line}) not committed before a new *table`, lineNo);
-      const name = text.slice(start + 1, end).trimEnd();
-      if (name.length === 0 || name.includes(' ')) return this.#fail('syntax', `line ${lineNo}: bad table line`, lineNo);
-      if (this.#seenTables.has(name)) return this.#fail('syntax', `line ${lineNo}: table ${name} appears twice`, lineNo);
-      this.#seenTables.add(name);
-      const from = data.chainCount;
-      this.#table = new IptablesTable(name, lineNo, data, from);
-      this.tables.push(this.#table);
-      // without a count: a Calico declaration per ~1 KiB of dump (16 698 in the 15.7 MB benchmark)
-      this.#index = new ChainIndex(data, chains >= 0 ? chains + 8 : Math.min((text.length - end) >> 10, 1 << 15));
-      this.#cursor = from;
-      this.sawContent = true;
-      return true;
-    }
-
-    if (end - start === 6 && text.startsWith('COMMIT', start)) {
-      const table = this.#table;
-      if (table === null) return this.#fail('syntax', `line ${lineNo}: COMMIT outside a table`, lineNo);
-      if (this.last >= 0) data.addRun(this.last, this.runFrom, n);
-      table.close(data.chainCount);
-      this.#table = null;
-      this.#index = null;
-      this.last = -1;
-      return true;
-    }
-
-    return this.#fail('syntax', `line ${lineNo}: unrecognised line "${text.slice(start, Math.min(end, start + 60))}"`, lineNo);
+    open.cursor = i;
+    return chains[i] as IptablesChain;
   }
 
-  /** The end of the input after `lines` lines and n rule records. */
-  finish(lines: number, n: number): Parsed<IptablesDump> {
-    const table = this.#table;
-    if (table !== null) {
-      return parseError('truncated', `line ${lines}: input ends inside table ${table.name} (opened at line ${table.line}) without COMMIT`, lines);
+  /** Adds a chain to the open table: its index there, or null when the table has one of that name. */
+  addChain(chain: IptablesChain): number | null {
+    const open = this.open as OpenTable;
+    const i = open.table.chains.length;
+    open.byName.set(chain.name, i);
+    if (open.byName.size === i) return null; // the name was there already
+    open.table.chains.push(chain);
+    return i;
+  }
+
+  /** `:CHAIN POLICY [p:b]` */
+  declaration(line: string, n: number): IptablesParseError | null {
+    if (this.open === null) return syntax(line, n, 'chain declaration before any *table line');
+    const nameEnd = indexOrEnd(line, ' ', 1);
+    const name = line.slice(1, nameEnd);
+    if (name.length === 0) return syntax(line, n, 'chain declaration without a name');
+    const policyEnd = indexOrEnd(line, ' ', nameEnd + 1);
+    const policy = line.slice(nameEnd + 1, policyEnd);
+    if (policy.length === 0) return syntax(line, n, `chain ${name} has no policy`);
+    let counters: Counters = { packets: 0, bytes: 0, end: policyEnd };
+    const countersAt = skipSpaces(line, policyEnd, line.length);
+    if (countersAt < line.length) {
+      const read = readCounters(line, countersAt, line.length);
+      if (read === null || read.end !== line.length) return syntax(line, n, `malformed chain counters for ${name}`);
+      counters = read;
     }
-    if (!this.sawContent) {
-      return lines === 0 ? parseError('empty', 'empty input') : parseError('empty', `line ${lines}: no iptables table in input`, lines);
+    const builtin = this.open.builtin.has(name);
+    const chain = new IptablesChain(name, policy === '-' ? null : policy, counters.packets, counters.bytes, builtin, n, this.ruleLines);
+    if (this.addChain(chain) === null) return syntax(line, n, `chain ${name} declared twice`);
+    return null;
+  }
+
+  /** `# ...`: iptables-nft's incompatibility notice, warnings, the `# Generated by` header, else nothing. */
+  comment(line: string, n: number): IptablesParseError | null {
+    if (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_SUFFIX)) {
+      const table = line.slice(INCOMPATIBLE_PREFIX.length, line.length - INCOMPATIBLE_SUFFIX.length);
+      return fail('incompatible', line, n, `table ${table} is incompatible with iptables-nft (use nft to read it)`);
     }
-    this.data.n = n;
-    return parsed({ tables: this.tables, generatedBy: this.generatedBy, hasCounters: this.hasCounters, warnings: this.warnings });
+    if (line.startsWith(LEGACY_WARNING_PREFIX) || (line.startsWith(INCOMPATIBLE_PREFIX) && line.endsWith(INCOMPATIBLE_CHAINS_SUFFIX))) {
+      this.warnings.push({ line: n, message: line.slice(2) });
+    } else if (this.generatedBy === null && line.startsWith(GENERATED_PREFIX)) {
+      this.generatedBy = line.slice(2);
+    }
+    return null;
+  }
+
+  /** `*name`: OUTSIDE → IN TABLE */
+  tableHeader(line: string, n: number): IptablesParseError | null {
+    if (this.open !== null) {
+      const { name, line: at } = this.open.table;
+      return syntax(line, n, `table ${name} (line ${at}) not committed before a new *table`);
+    }
+    const name = line.slice(1).trimEnd();
+    if (name.length === 0 || name.includes(' ')) return syntax(line, n, 'bad table line');
+    if (this.tables.some((t) => t.name === name)) return syntax(line, n, `table ${name} appears twice`);
+    const table: IptablesTable = { name, line: n, chains: [] };
+    this.tables.push(table);
+    this.open = { table, builtin: BUILTIN[name] ?? NO_BUILTIN, byName: new Map(), cursor: 0 };
+    return null;
+  }
+
+  /** `COMMIT`: IN TABLE → OUTSIDE */
+  commit(line: string, n: number): IptablesParseError | null {
+    if (this.open === null) return syntax(line, n, 'COMMIT outside a table');
+    this.open = null;
+    return null;
+  }
+
+  /** The end of the input after n lines, the last of them `last`. */
+  finish(n: number, last: string): IptablesParsed {
+    if (this.open !== null) {
+      const { name, line } = this.open.table;
+      return { ok: false, error: fail('truncated', last, n, `input ends inside table ${name} (opened at line ${line}) without COMMIT`) };
+    }
+    if (this.tables.length === 0) {
+      return { ok: false, error: n === 0 ? { code: 'empty', message: 'empty input' } : fail('empty', last, n, 'no iptables table in input') };
+    }
+    return { ok: true, value: { tables: this.tables, generatedBy: this.generatedBy, hasCounters: this.hasCounters, warnings: this.warnings } };
   }
 }
 
-const malformedCounters = (text: string, start: number, end: number, lineNo: number) =>
-  parseError('syntax', `line ${lineNo}: malformed counters "${text.slice(start, Math.min(end, start + 40))}"`, lineNo);
-const unterminatedQuote = (lineNo: number) => parseError('syntax', `line ${lineNo}: unterminated quote`, lineNo);
+const fail = (code: IptablesParseError['code'], text: string, line: number, message: string): IptablesParseError => ({
+  code,
+  message: `line ${line}: ${message}`,
+  line,
+  text,
+});
+const syntax = (text: string, line: number, message: string) => fail('syntax', text, line, message);
 
-export interface ParseOptions {
-  /**
-   * `auto` (default): the WebAssembly scan for the rule lines when it can answer (ASCII text),
-   * else the JavaScript loop; `js`: always the JavaScript loop. Both give the same result (tested).
-   */
-  scanner?: 'auto' | 'js';
-  /**
-   * Let the scan's memory go after this parse (a chunk of the text and the rule records: ~5 MB
-   * for a 15 MB dump). For callers that parse once in a while (the collector, the CLI); a caller
-   * parsing often keeps it (the default) and saves growing it again.
-   */
-  releaseMemory?: boolean;
-  /** characters the scan copies into its memory at a time (default SCAN_CHUNK, 1 Mi; tests use tiny ones) */
-  scanChunk?: number;
+/** The end of the line that starts at text[start]: where its `\n` or `\r\n` is, or the end of the text (before a last `\r`). */
+const lineEnd = (text: string, start: number): number => {
+  const end = indexOrEnd(text, '\n', start);
+  return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+};
+
+/** The parts of a rule line: its counters, where `-A` starts, where the chain name is (offsets in the text). */
+interface RuleLine {
+  packets: number | null;
+  bytes: number | null;
+  at: number;
+  nameAt: number;
+  nameEnd: number;
 }
 
-/** Parses a whole `iptables-save [-c]` dump. Never throws. */
-export function parseIptablesSave(text: string, options: ParseOptions = {}): Parsed<IptablesDump> {
-  const scan = options.scanner === 'js' ? null : scanRules(text, { release: options.releaseMemory === true, chunk: options.scanChunk });
-  if (scan !== null) {
-    const result = wasmPass(new Pass(text, new ParseData(text, scan.decls + 16)), scan);
-    if (result !== null) return result;
+/** Reads `[p:b] -A CHAIN ...` at text[start, end) up to the chain name; a string says why it is not a rule line. */
+const readRuleLine = (text: string, start: number, end: number): RuleLine | string => {
+  let counters: Counters | null = null;
+  let at = start;
+  if (text.charCodeAt(start) === LBRACKET) {
+    counters = readCounters(text, start, end);
+    if (counters === null) return `malformed counters "${text.slice(start, Math.min(end, start + 40))}"`;
+    at = skipSpaces(text, counters.end, end);
   }
-  // a Calico rule line is ~150 bytes, a chain per ~6 rules (16 698 chains for 100k rules in the
-  // benchmark dump): size the records once for the usual case (capped: the input may be mostly not
-  // rules; the arrays double when needed)
-  const expected = Math.min(Math.ceil(text.length / 120), 1 << 17);
-  return jsPass(new Pass(text, new ParseData(text, Math.min(Math.ceil(expected / 6), 1 << 15))), expected);
+  if (!(end - at >= 3 && text.startsWith('-A ', at))) return `expected "-A CHAIN", got "${text.slice(at, Math.min(end, at + 40))}"`;
+  const nameAt = skipSpaces(text, at + 3, end);
+  const nameEnd = Math.min(indexOrEnd(text, ' ', nameAt), end);
+  if (nameEnd === nameAt) return '"-A" without a chain name';
+  return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
+};
+
+/** `[packets:bytes]`; `end` is the index after `]`. */
+interface Counters {
+  packets: number;
+  bytes: number;
+  end: number;
 }
+
+/** `[digits:digits]` at s[at] (before `end`), or null. Numbers are read digit by digit in doubles (past 2^53 each step rounds). */
+const readCounters = (s: string, at: number, end: number): Counters | null => {
+  if (s.charCodeAt(at) !== LBRACKET) return null;
+  let i = at + 1;
+  let packets = 0;
+  for (; i < end && isDigit(s.charCodeAt(i)); i++) packets = packets * 10 + (s.charCodeAt(i) - DIGIT_0);
+  if (i === at + 1 || i >= end || s.charCodeAt(i) !== COLON) return null;
+  const bytesAt = ++i;
+  let bytes = 0;
+  for (; i < end && isDigit(s.charCodeAt(i)); i++) bytes = bytes * 10 + (s.charCodeAt(i) - DIGIT_0);
+  if (i === bytesAt || i >= end || s.charCodeAt(i) !== RBRACKET) return null;
+  return { packets, bytes, end: i + 1 };
+};
+
+const isDigit = (c: number): boolean => c >= DIGIT_0 && c <= DIGIT_9;
+
+const skipSpaces = (s: string, i: number, end: number): number => {
+  while (i < end && s.charCodeAt(i) === SPACE) i++;
+  return i;
+};
+
+/** The index of `c` in s at or after `from`, else s.length. */
+const indexOrEnd = (s: string, c: string, from: number): number => {
+  const i = s.indexOf(c, from);
+  return i < 0 ? s.length : i;
+};
 
 /**
- * The driver over a WebAssembly scan: rule records are done, the events go to `pass`. Null in the
- * one case the scan leaves to JavaScript (it stops at a rule line without `-A `, which the
- * JavaScript side should then have failed on).
+ * The index of the `"` that closes the quoted part opened at s[open], or -1. Inside quotes `\`
+ * escapes the next character, so a `"` after an odd run of backslashes does not close.
  */
-function wasmPass(pass: Pass, scan: RuleScan): Parsed<IptablesDump> | null {
-  const { text, data } = pass;
-  data.adopt(scan);
-  pass.hasCounters = scan.hasCounters;
-  const ev = scan.ev;
-  for (let b = 0; b < ev.length; b += EV) {
-    const lineNo = ev[b] as number;
-    const r = ev[b + 3] as number;
-    if (ev[b + 4] === EV_RUN) {
-      if (pass.runStart(ev[b + 7] as number, ev[b + 2] as number, lineNo, r, ev[b + 6] as number) < 0) return pass.failure as Failure;
-    } else if (!pass.line(ev[b + 1] as number, ev[b + 2] as number, lineNo, r, ev[b + 5] as number, ev[b + 6] as number, ev[b + 7] as number)) {
-      return pass.failure as Failure;
-    }
-  }
-  // the scan stopped at its first malformed rule line; the events before it were fine
-  if (scan.errKind === ERR_COUNTERS) return malformedCounters(text, scan.errStart, scan.errEnd, scan.lines);
-  if (scan.errKind === ERR_QUOTE) return unterminatedQuote(scan.lines);
-  if (scan.errKind !== 0) return null;
-  return pass.finish(scan.lines, scan.n);
-}
+const closingQuote = (s: string, open: number): number => {
+  let close = s.indexOf('"', open + 1);
+  while (close >= 0 && backslashesBefore(s, open, close) % 2 === 1) close = s.indexOf('"', close + 1);
+  return close;
+};
+
+const backslashesBefore = (s: string, open: number, at: number): number => {
+  let i = at - 1;
+  while (i > open && s.charCodeAt(i) === BACKSLASH) i--;
+  return at - 1 - i;
+};
+
+// ─── Rule tokens, on demand ──────────────────────────────────────────────────────────────────────
 
 /**
- * The driver in JavaScript: one pass over the text with indexOf / charCodeAt. A rule line's
- * `-A CHAIN` is checked against the previous rule line's in place; only the first line of a run goes
- * to `pass`.
+ * Tokenizes s[from…] the way iptables-restore does (xshared add_param_to_argv): blanks separate
+ * tokens, `"` opens a quoted part, inside quotes `\x` stands for `x`, a closing quote ends the
+ * token. Null on an unterminated quote.
  */
-function jsPass(pass: Pass, expected: number): Parsed<IptablesDump> {
-  const { text, data } = pass;
-  const len = text.length;
-  data.reserve(Math.max(64, expected));
-  let rec = data.rec;
-  let ctr = data.ctr;
-  let n = 0; // rule records so far
-  // the previous rule line's `-A NAME` text (a slice of the input)
-  let lastPrefix = '';
-  const counters = { a: 0, b: 0 };
-  // next '"' at or after the current rule's arguments (amortised: each quote is found once)
-  let nextQuote = -1;
-  let lastOpen = -1;
-  let lineNo = 0;
-  let pos = 0;
-
-  while (pos < len) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = len;
-    lineNo++;
-    let end = nl;
-    if (end > pos && text.charCodeAt(end - 1) === CH_CR) end--;
-    const start = pos;
-    pos = nl + 1;
-    if (end === start) continue; // blank line
-    const first = text.charCodeAt(start);
-    if (first !== 45 /* - */ && first !== CH_LBRACKET) {
-      if (!pass.line(start, end, lineNo, n, -1, -1, 0)) return pass.failure as Failure;
+const tokenize = (s: string, from: number): string[] | null => {
+  const tokens: string[] = [];
+  let i = from;
+  while (i < s.length) {
+    if (isBlank(s.charCodeAt(i))) {
+      i++;
       continue;
     }
-    // rule line: [pkts:bytes] -A CHAIN tokens...
-    let p = start;
-    let packets = -1;
-    let bytes = 0;
-    if (first === CH_LBRACKET) {
-      const after = readCounters(text, start, end, counters);
-      if (after < 0) return malformedCounters(text, start, end, lineNo);
-      packets = counters.a;
-      bytes = counters.b;
-      pass.hasCounters = true;
-      p = after;
-      while (p < end && text.charCodeAt(p) === CH_SPACE) p++;
+    // a token: plain characters, then at most one quoted part, which ends it
+    let end = i;
+    while (end < s.length && !isBlank(s.charCodeAt(end)) && s.charCodeAt(end) !== QUOTE) end++;
+    let token = s.slice(i, end);
+    if (s.charCodeAt(end) === QUOTE) {
+      const close = closingQuote(s, end);
+      if (close < 0) return null;
+      const quoted = s.slice(end + 1, close);
+      token += quoted.includes('\\') ? quoted.replace(/\\(.)/gs, '$1') : quoted;
+      end = close + 1;
     }
-    const textStart = p;
-    let q = p + lastPrefix.length;
-    // rules come grouped by chain: most lines start like the previous one. Check its `-A CHAIN`
-    // in place first: the character after it must end the name, then one native search in a
-    // slice exactly one character longer (bounded, makes no copy)
-    if (!(pass.last >= 0 && q <= end && (q === end || text.charCodeAt(q) === CH_SPACE) && text.slice(p, q + 1).indexOf(lastPrefix) === 0)) {
-      q = pass.runStart(textStart, end, lineNo, n, -1);
-      if (q < 0) return pass.failure as Failure;
-      lastPrefix = text.slice(textStart, q);
-    }
-    // quoting check without tokenizing (tokens are derived lazily): quotes must balance,
-    // inside quotes a backslash escapes the next character (as in tokenize)
-    if (nextQuote < q) {
-      nextQuote = text.indexOf('"', q);
-      if (nextQuote < 0) nextQuote = len; // none left: do not search again for every line
-    }
-    let inQuote = false;
-    while (nextQuote < end) {
-      if (inQuote) {
-        let bs = 0;
-        let b = nextQuote - 1;
-        while (b > lastOpen && text.charCodeAt(b) === CH_BACKSLASH) {
-          bs++;
-          b--;
-        }
-        if ((bs & 1) === 0) inQuote = false;
-      } else {
-        inQuote = true;
-        lastOpen = nextQuote;
-      }
-      nextQuote = text.indexOf('"', nextQuote + 1);
-      if (nextQuote < 0) nextQuote = len;
-    }
-    if (inQuote) return unterminatedQuote(lineNo);
-    let k = n * REC;
-    if (k + REC > rec.length) {
-      data.grow();
-      rec = data.rec;
-      ctr = data.ctr;
-    }
-    rec[k++] = lineNo;
-    rec[k++] = textStart;
-    rec[k++] = end;
-    rec[k] = q - textStart;
-    ctr[n * 2] = packets;
-    ctr[n * 2 + 1] = bytes;
-    n++;
+    tokens.push(token);
+    i = end;
   }
-  return pass.finish(lineNo, n);
-}
+  return tokens;
+};
+
+const isBlank = (c: number): boolean => c === SPACE || c === TAB;
 
 /** Derives target, comments, cali id and ipset matches from a rule's tokens (one loop). */
 const deriveFromTokens = (tokens: string[]): Derived => {
-  let target: string | null = null;
-  let targetKind: 'jump' | 'goto' | null = null;
-  let targetArgs: string[] = [];
-  const comments: string[] = [];
-  let caliId: string | null = null;
-  const matchSets: IptablesSetMatch[] = [];
-  const n = tokens.length;
-  for (let i = 0; i < n; i++) {
+  const d: Derived = { tokens, target: null, targetKind: null, targetArgs: [], comments: [], caliId: null, matchSets: [] };
+  for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as string;
-    if (t.charCodeAt(0) !== 45 /* - */ || t.length < 2) continue;
+    const next = tokens[i + 1];
+    if (next === undefined) break;
     if (t === '--comment') {
-      const v = tokens[i + 1];
-      if (v === undefined) continue;
-      comments.push(v);
-      if (caliId === null && v.startsWith('cali:')) caliId = v.slice(5);
+      d.comments.push(next);
+      if (d.caliId === null && next.startsWith('cali:')) d.caliId = next.slice(5);
       i++;
     } else if (t === '--match-set') {
-      const name = tokens[i + 1];
-      if (name === undefined) continue;
-      matchSets.push({ name, negated: i > 0 && tokens[i - 1] === '!', direction: tokens[i + 2] ?? '' });
+      d.matchSets.push({ name: next, negated: tokens[i - 1] === '!', direction: tokens[i + 2] ?? '' });
       i += 2;
-    } else if ((t === '-j' || t === '-g' || t === '--jump' || t === '--goto') && target === null) {
-      const v = tokens[i + 1];
-      if (v === undefined) continue;
-      target = v;
-      targetKind = t === '-j' || t === '--jump' ? 'jump' : 'goto';
-      if (i + 2 < n) targetArgs = tokens.slice(i + 2);
+    } else if (t === '-j' || t === '--jump' || t === '-g' || t === '--goto') {
+      d.target = next;
+      d.targetKind = t === '-j' || t === '--jump' ? 'jump' : 'goto';
+      d.targetArgs = tokens.slice(i + 2);
       break; // iptables-save prints the target last; its options follow
     }
   }
-  return { tokens, target, targetKind, targetArgs, comments, caliId, matchSets };
+  return d;
 };
 
 /**
@@ -1016,50 +725,46 @@ export function ruleMatches(rule: Pick<IptablesRule, 'tokens'>): IptablesMatch[]
       i++;
       continue;
     }
-    if (t.length > 1 && t.charCodeAt(0) === 45) {
+    if (isFlag(t)) {
       const opt: IptablesMatchOption = { flag: t, negated: negateNext, values: [] };
       negateNext = false;
       // basic options take exactly one value; module options take the values up to the next flag
-      const basic = current.module === null && t.charCodeAt(1) !== 45 && t !== '-f';
+      const basic = current.module === null && !t.startsWith('--') && t !== '-f';
       while (i + 1 < toks.length) {
         const v = toks[i + 1] as string;
-        if (v === '!' || (v.length > 1 && v.charCodeAt(0) === 45 && !(t === '--comment' && opt.values.length === 0))) break;
+        if (v === '!' || (isFlag(v) && !(t === '--comment' && opt.values.length === 0))) break;
         opt.values.push(v);
         i++;
         if (basic || t === '--comment') break;
       }
-      // basic option flags of the leading group belong there even after a -m module
       current.options.push(opt);
       continue;
     }
     // a stray value: attach to the previous option
-    const prev = current.options[current.options.length - 1];
-    if (prev) prev.values.push(t);
+    current.options[current.options.length - 1]?.values.push(t);
   }
   if (out[0] && out[0].options.length === 0 && out.length > 1) out.shift();
   return out;
 }
 
+const isFlag = (t: string): boolean => t.length > 1 && t.startsWith('-');
+
 /** Totals over a dump: tables, chains, rules, and packets/bytes summed over rule counters. */
 export function iptablesTotals(dump: IptablesDump): IptablesTotals {
-  let chains = 0;
-  let rules = 0;
-  let packets = 0;
-  let bytes = 0;
+  const totals: IptablesTotals = { tables: dump.tables.length, chains: 0, rules: 0, packets: 0, bytes: 0 };
   for (const table of dump.tables) {
-    chains += table.chains.length;
+    totals.chains += table.chains.length;
     for (const chain of table.chains) {
-      rules += chain.ruleCount;
+      totals.rules += chain.ruleCount;
       const c = chain.ruleCounters();
-      packets += c.packets;
-      bytes += c.bytes;
+      totals.packets += c.packets;
+      totals.bytes += c.bytes;
     }
   }
-  return { tables: dump.tables.length, chains, rules, packets, bytes };
+  return totals;
 }
 
 /** Tokenizes one line of iptables arguments as iptables-restore does; null on an unterminated quote. */
 export function tokenizeIptablesArgs(text: string): string[] | null {
-  const out: string[] = [];
-  return tokenize(text, 0, text.length, out) ? out : null;
+  return tokenize(text, 0);
 }

@@ -5,7 +5,6 @@
  * evidence about now, and a removed node must not raise N route findings on its peers).
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { indexFor } from './common.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'agent-stale';
@@ -18,11 +17,10 @@ const REMEDY =
 export const agentStale: CorrelateRule = {
   id: RULE_ID,
   description: 'a node with no report for more than staleAfterIntervals intervals',
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster, input) {
     const nowMs = Date.parse(input.now);
     const out: FindingDraft[] = [];
-    for (const n of index.nodes) {
+    for (const n of cluster.nodes) {
       if (!n.stale) continue;
       const interval = n.state.report.intervalSeconds;
       const ageS = Number.isNaN(n.receivedAtMs) || Number.isNaN(nowMs) ? null : Math.round((nowMs - n.receivedAtMs) / 1000);

@@ -4,9 +4,8 @@
  * nodes whose routes section is ok are judged; affinities of nodes that do not report are
  * node-not-reporting's business.
  */
+import { parseCidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
-import { indexFor, ok } from './common.js';
-import { parseCidr } from './net.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'block-affinity-mismatch';
@@ -20,18 +19,15 @@ const REMEDY =
 export const blockAffinityMismatch: CorrelateRule = {
   id: RULE_ID,
   description: 'datastore block affinity for node X but the blackhole route is on node Y or absent',
-  run(input, _map, given) {
+  run(cluster, input) {
     const ds = input.datastore;
     if (!hasDatastorePart(ds, 'blockAffinities')) return [];
-    const index = indexFor(input, given);
     const out: FindingDraft[] = [];
     for (const aff of ds.blockAffinities) {
       if (aff.state !== 'confirmed') continue;
-      const c = parseCidr(aff.cidr);
-      if (c === null) continue;
-      const g = index.blockKey.get(aff.cidr) ?? index.blockKey.get(c.text);
-      const owners = g === undefined ? [] : index.blockGroups[g]!.owners.map((i) => index.nodes[i]!);
-      const x = index.byName.get(aff.node);
+      if (parseCidr(aff.cidr) === null) continue;
+      const owners = cluster.block(aff.cidr)?.owners ?? [];
+      const x = cluster.node(aff.node);
       for (const y of owners) {
         if (y.name === aff.node) continue;
         out.push({
@@ -49,8 +45,8 @@ export const blockAffinityMismatch: CorrelateRule = {
           remedy: REMEDY,
         });
       }
-      if (x === undefined || x.stale || !ok(x, 'routes')) continue;
-      if (owners.some((o) => o.i === x.i)) continue;
+      if (x === undefined || x.stale || !x.has('routes')) continue;
+      if (owners.includes(x)) continue;
       out.push({
         rule: RULE_ID,
         severity: 'warning',

@@ -7,9 +7,8 @@
  * and only the other one gets the finding; without them both do.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, ok } from './common.js';
-import { parseCidr, stripHostPrefix, type Cidr } from './net.js';
+import { parseCidr, stripHostPrefix, type Cidr } from '../../common/net.js';
+import type { NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'block-conflict';
@@ -27,14 +26,13 @@ const REMEDY_WORKLOAD =
 interface Claim {
   c: Cidr;
   raw: string;
-  owner: IndexedNode;
+  owner: NodeView;
 }
 
 export const blockConflict: CorrelateRule = {
   id: RULE_ID,
   description: 'two nodes claim overlapping blocks, or the same workload /32 lives on two nodes',
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster, input) {
     const out: FindingDraft[] = [];
     const affinity = new Map<string, string>();
     if (hasDatastorePart(input.datastore, 'blockAffinities')) {
@@ -44,10 +42,10 @@ export const blockConflict: CorrelateRule = {
         if (c !== null) affinity.set(c.text, a.node);
       }
     }
-    const nodes = index.fresh.filter((n) => ok(n, 'routes'));
+    const nodes = cluster.fresh.filter((n) => n.has('routes'));
     const claims: Claim[] = [];
     for (const n of nodes) {
-      for (const raw of n.cluster.blocks) {
+      for (const raw of n.blocks) {
         const c = parseCidr(raw);
         if (c !== null) claims.push({ c, raw, owner: n });
       }
@@ -94,9 +92,9 @@ export const blockConflict: CorrelateRule = {
       stack.push(cur);
     }
 
-    const where = new Map<string, { n: IndexedNode; dev: string }>();
+    const where = new Map<string, { n: NodeView; dev: string }>();
     for (const n of nodes) {
-      for (const w of n.cluster.workloads) {
+      for (const w of n.entry.workloads) {
         const ip = stripHostPrefix(w.ip);
         const prev = where.get(ip);
         if (prev === undefined) {

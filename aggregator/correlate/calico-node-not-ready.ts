@@ -18,7 +18,7 @@ const REMEDY =
 export const calicoNodeNotReady: CorrelateRule = {
   id: RULE_ID,
   description: 'calico-node pod not Ready, restarting, or missing on a node',
-  run(input) {
+  run(_cluster, input) {
     const ds = input.datastore;
     if (!hasDatastorePart(ds, 'calicoNodePods')) return [];
     const out: FindingDraft[] = [];

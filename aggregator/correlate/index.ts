@@ -1,6 +1,6 @@
 /**
  * Correlation: (nodes' latest reports, now, datastore view) → cluster map + finding drafts. Pure.
- * The cluster index is built once per pass and shared by every rule (see ../cluster-map.ts).
+ * The cluster is built once per pass and shared by every rule (see ../cluster/cluster.ts).
  *
  * Output bound: when one node breaks toward many peers at once (e.g. Felix stopped programming),
  * a rule would emit one finding per peer, N² in the worst case. Per (rule, node) at most
@@ -8,8 +8,8 @@
  * subject "(more)" that counts them and names the first omitted peers.
  */
 import type { ClusterMap } from '../../contract/cluster.js';
-import type { FindingDraft } from '../../contract/finding.js';
-import { buildClusterIndex } from '../cluster-map.js';
+import { mostSevere, type FindingDraft } from '../../contract/finding.js';
+import { Cluster } from '../cluster/cluster.js';
 import { agentStale } from './agent-stale.js';
 import { blockAffinityMismatch } from './block-affinity-mismatch.js';
 import { blockConflict } from './block-conflict.js';
@@ -65,7 +65,7 @@ export const capPerNode = (drafts: FindingDraft[], max = MAX_PER_NODE): FindingD
     const kept = list.slice(0, max - 1);
     const rest = list.slice(max - 1);
     const first = rest[0]!;
-    const worst = rest.some((d) => d.severity === 'critical') ? 'critical' : rest.some((d) => d.severity === 'warning') ? 'warning' : 'info';
+    const worst = mostSevere(rest.map((d) => d.severity));
     out.push(...kept, {
       rule: first.rule,
       severity: worst,
@@ -84,8 +84,8 @@ export const capPerNode = (drafts: FindingDraft[], max = MAX_PER_NODE): FindingD
 };
 
 export const correlate = (input: CorrelateInput): { map: ClusterMap; findings: FindingDraft[] } => {
-  const { map, index } = buildClusterIndex(input);
+  const cluster = new Cluster(input);
   const findings: FindingDraft[] = [];
-  for (const rule of correlateRules) for (const d of capPerNode(rule.run(input, map, index))) findings.push(d);
-  return { map, findings };
+  for (const rule of correlateRules) for (const d of capPerNode(rule.run(cluster, input))) findings.push(d);
+  return { map: cluster.map, findings };
 };

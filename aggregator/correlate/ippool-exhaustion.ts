@@ -3,9 +3,8 @@
  * cluster has nodes. Cluster-wide: `node` is "(cluster)", subject the pool name.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { CLUSTER_SUBJECT } from './common.js';
 import { poolUsage } from './ippool.js';
-import type { CorrelateRule } from './types.js';
+import { CLUSTER_SUBJECT, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'ippool-exhaustion';
 export const EXHAUSTION_RATIO = 0.8;
@@ -19,7 +18,7 @@ const REMEDY =
 export const ippoolExhaustion: CorrelateRule = {
   id: RULE_ID,
   description: 'an IP pool has 80% or more of its blocks in use, or fewer blocks than nodes',
-  run(input) {
+  run(_cluster, input) {
     const out: FindingDraft[] = [];
     for (const u of poolUsage(input)) {
       const full = u.used >= u.capacity;

@@ -3,9 +3,8 @@
  * "(cluster)", subject the pool name.
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { CLUSTER_SUBJECT } from './common.js';
 import { poolUsage } from './ippool.js';
-import type { CorrelateRule } from './types.js';
+import { CLUSTER_SUBJECT, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'ippool-no-free-blocks';
 
@@ -17,7 +16,7 @@ const REMEDY =
 export const ippoolNoFreeBlocks: CorrelateRule = {
   id: RULE_ID,
   description: 'every block of an enabled IP pool is allocated',
-  run(input) {
+  run(_cluster, input) {
     const out: FindingDraft[] = [];
     for (const u of poolUsage(input)) {
       if (u.used < u.capacity) continue;

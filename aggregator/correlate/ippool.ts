@@ -4,7 +4,7 @@
  * from the datastore's BlockAffinities when they were read, else from the blocks nodes report
  * (blackhole routes, stale nodes included: their blocks stay allocated).
  */
-import { parseCidr, contains, type Cidr } from './net.js';
+import { parseCidr, contains, type Cidr } from '../../common/net.js';
 import { hasDatastorePart, type CorrelateInput } from './types.js';
 
 export interface PoolUsage {

@@ -15,7 +15,7 @@ const REMEDY =
 export const nodeNotReporting: CorrelateRule = {
   id: RULE_ID,
   description: 'a Kubernetes Node without a reporting agent',
-  run(input) {
+  run(_cluster, input) {
     const ds = input.datastore;
     if (!hasDatastorePart(ds, 'nodes')) return [];
     const reporting = new Set(input.nodes.map((n) => n.node));

@@ -5,7 +5,6 @@
  * Needs the node's routes section ok (blocks are read from routes).
  */
 import type { FindingDraft } from '../../contract/finding.js';
-import { indexFor, ok } from './common.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'node-without-block';
@@ -18,17 +17,16 @@ const REMEDY =
 export const nodeWithoutBlock: CorrelateRule = {
   id: RULE_ID,
   description: 'a reporting node holds no IPAM block',
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster, input) {
     const ds = input.datastore;
     const affine = new Set<string>();
     const useAffinities = hasDatastorePart(ds, 'blockAffinities');
     if (useAffinities) for (const a of ds.blockAffinities) affine.add(a.node);
     const out: FindingDraft[] = [];
-    for (const n of index.fresh) {
-      if (!ok(n, 'routes') || n.cluster.blocks.length > 0) continue;
+    for (const n of cluster.fresh) {
+      if (!n.has('routes') || n.blocks.length > 0) continue;
       if (useAffinities && affine.has(n.name)) continue;
-      const enc = n.state.report.mode.encapsulation;
+      const enc = n.mode.encapsulation;
       if (enc === 'unknown') continue;
       const overlay = enc !== 'none';
       out.push({

@@ -5,11 +5,10 @@
  * left uncovered fall back to a longest-prefix lookup over A's routes (an aggregate route counts,
  * the default route and anything shorter than the block's IP pool do not).
  */
+import { contains, parseCidr, PrefixTable, type Cidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
-import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, isMainTable, sectionList } from './common.js';
-import { contains, parseCidr, PrefixTable, type Cidr } from './net.js';
-import { scanRoutes } from './route-scan.js';
+import type { Route } from '../../contract/snapshot.js';
+import { isMainTable, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-missing';
@@ -20,58 +19,56 @@ const REMEDY =
   "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
   'makes Felix/BIRD reprogram the routes.';
 
-const expectedFor = (b: IndexedNode, block: string): string => {
+const expectedFor = (b: NodeView, block: string): string => {
   const enc = b.state.report.mode.encapsulation;
   if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
   if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
   return `${block} via ${b.underlayIPs[0] ?? '<node IP>'}`;
 };
 
+/** Longest-prefix lookup over a node's main-table unicast routes (not the default route). */
+const routeTable = (routes: readonly Route[]): PrefixTable<string> => {
+  const table = new PrefixTable<string>();
+  for (const r of routes) {
+    if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
+    const c = parseCidr(r.dst);
+    if (c !== null && c.prefix > 0) table.add(c, r.dst);
+  }
+  return table;
+};
+
 export const routeMissing: CorrelateRule = {
   id: RULE_ID,
   description: "A has no route covering one of B's blocks",
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster, input) {
     const out: FindingDraft[] = [];
-    const groups = index.blockGroups;
     const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
       ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
       : [];
+    // an aggregate route counts, but not one shorter than the IP pool the block comes from
     const minPrefixFor = (c: Cidr): number => {
       let best = 1;
       for (const p of pools) if (contains(p, c) && p.prefix > best) best = p.prefix;
       return best;
     };
-    for (const { node: a, uncovered } of scanRoutes(index)) {
-      if (uncovered.length === 0) continue;
-      const routes = sectionList(index, a, 'routes');
-      if (routes === null) continue;
+    for (const a of cluster.fresh) {
+      if (!a.programsBlockRoutes) continue;
+      const missing = cluster.blockRoutes(a)?.missing ?? [];
       let table: PrefixTable<string> | null = null;
-      for (const g of uncovered) {
-        const group = groups[g]!;
-        const b = index.nodes[group.owners[0]!]!;
-        if (table === null) {
-          table = new PrefixTable<string>();
-          for (const id of routes.ids) {
-            const r = routes.table.values[id]!;
-            if (r.type !== 'unicast' || !isMainTable(r) || r.dst === 'default') continue;
-            const c = parseCidr(r.dst);
-            if (c !== null && c.prefix > 0) table.add(c, r.dst);
-          }
-        }
-        const hit = table.lookup(group.cidr, minPrefixFor(group.cidr));
-        if (hit !== undefined) continue;
+      for (const { peer: b, block } of missing) {
+        table ??= routeTable(cluster.routes(a) ?? []);
+        if (table.lookup(block.cidr, minPrefixFor(block.cidr)) !== undefined) continue;
         out.push({
           rule: RULE_ID,
           severity: 'critical',
           node: a.name,
           peer: b.name,
-          subject: group.raw,
-          summary: `${a.name} has no route for ${b.name}'s block ${group.raw}`,
+          subject: block.raw,
+          summary: `${a.name} has no route for ${b.name}'s block ${block.raw}`,
           evidence: {
-            seen: `no route in the main table covers ${group.raw}`,
-            expected: expectedFor(b, group.raw),
-            details: { block: group.raw, peerNodeIPs: b.underlayIPs, peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null, mode: a.state.report.mode.encapsulation },
+            seen: `no route in the main table covers ${block.raw}`,
+            expected: expectedFor(b, block.raw),
+            details: { block: block.raw, peerNodeIPs: b.underlayIPs, peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null, mode: a.mode.encapsulation },
           },
           remedy: REMEDY,
         });

@@ -8,11 +8,10 @@
  * Every next hop of an ECMP route must satisfy this. Only exact block routes are judged: aggregate
  * routes (e.g. learned from a top-of-rack router) may legitimately point at a router.
  */
+import { routeHops } from '../../contract/calico.js';
 import type { FindingDraft } from '../../contract/finding.js';
-import { routeHops } from '../../agent/derive/identity.js';
-import type { ClusterIndex, IndexedNode } from '../cluster-map.js';
-import { describeRoute, indexFor, ownerName, vxlanDevice } from './common.js';
-import { scanRoutes } from './route-scan.js';
+import type { Route } from '../../contract/snapshot.js';
+import type { NodeView } from '../cluster/cluster.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-wrong-next-hop';
@@ -23,47 +22,42 @@ const REMEDY =
   'the block changed hands or a tunnel address was reassigned: check `calicoctl ipam show --show-blocks` and the Node ' +
   "resources' tunnel addresses, then restart calico-node here so Felix/BIRD reprogram the route.";
 
-const expectedFor = (a: IndexedNode, b: IndexedNode, block: string, v6: boolean): string => {
-  const bt = v6 ? b.vxlan6 : b.vxlan;
+const expectedFor = (a: NodeView, b: NodeView, block: string, v6: boolean): string => {
+  const bt = b.vxlanTunnel(v6 ? 'inet6' : 'inet');
   const forms: string[] = [];
-  const enc = a.state.report.mode.encapsulation;
-  if ((enc === 'vxlan' || enc === 'vxlan+ipip') && bt?.ip) forms.push(`${block} via ${bt.ip} dev ${vxlanDevice(a, v6 ? 'inet6' : 'inet')} onlink`);
+  const enc = a.mode.encapsulation;
+  if ((enc === 'vxlan' || enc === 'vxlan+ipip') && bt?.ip) forms.push(`${block} via ${bt.ip} dev ${a.vxlanDevice(v6 ? 'inet6' : 'inet')} onlink`);
   if ((enc === 'ipip' || enc === 'vxlan+ipip') && b.underlayIPs[0]) forms.push(`${block} via ${b.underlayIPs[0]} dev tunl0 onlink`);
   if (b.underlayIPs[0]) forms.push(`${block} via ${b.underlayIPs[0]}${forms.length > 0 ? ' (direct, CrossSubnet within a subnet)' : ''}`);
   return forms.join(' or ');
 };
 
-const gatewayOwner = (index: ClusterIndex, gw: string | null): string | null =>
-  gw === null ? null : (ownerName(index, index.byTunnelIP.get(gw)) ?? ownerName(index, index.byNodeIP.get(gw)));
-
 export const routeWrongNextHop: CorrelateRule = {
   id: RULE_ID,
   description: "A routes B's block via something other than B",
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster) {
     const out: FindingDraft[] = [];
-    for (const { node: a, wrong } of scanRoutes(index)) {
-      for (const { route: r, group: g } of wrong) {
-        const group = index.blockGroups[g]!;
-        const b = index.nodes[group.owners[0]!]!;
+    for (const a of cluster.fresh) {
+      if (!a.programsBlockRoutes) continue;
+      for (const { peer: b, block, route: r } of cluster.blockRoutes(a)?.mismatched ?? []) {
         const v6 = r.family === 'inet6';
         const hops = routeHops(r);
-        const owners = hops.map((h) => gatewayOwner(index, h.gateway));
+        const owners = hops.map((h) => (h.gateway === null ? null : (cluster.ownerOfAddress(h.gateway)?.name ?? null)));
         const other = owners.find((o) => o !== null && o !== b.name) ?? null;
         out.push({
           rule: RULE_ID,
           severity: 'critical',
           node: a.name,
           peer: b.name,
-          subject: group.raw,
-          summary: `${a.name} routes ${b.name}'s block ${group.raw} ${hops.map((h) => `via ${h.gateway ?? '(no gateway)'} dev ${h.dev ?? '?'}`).join(', ')}${other ? ` (that is ${other})` : ''}`,
+          subject: block.raw,
+          summary: `${a.name} routes ${b.name}'s block ${block.raw} ${hops.map((h) => `via ${h.gateway ?? '(no gateway)'} dev ${h.dev ?? '?'}`).join(', ')}${other ? ` (that is ${other})` : ''}`,
           evidence: {
             seen: describeRoute(r),
-            expected: expectedFor(a, b, group.raw, v6),
+            expected: expectedFor(a, b, block.raw, v6),
             details: {
-              block: group.raw,
+              block: block.raw,
               nextHops: hops.map((h, k) => ({ gateway: h.gateway, dev: h.dev, gatewayOwner: owners[k] ?? null })),
-              peerTunnelIP: (v6 ? b.vxlan6 : b.vxlan)?.ip ?? null,
+              peerTunnelIP: b.vxlanTunnel(v6 ? 'inet6' : 'inet')?.ip ?? null,
               peerNodeIPs: b.underlayIPs,
             },
           },
@@ -73,4 +67,9 @@ export const routeWrongNextHop: CorrelateRule = {
     }
     return out;
   },
+};
+
+const describeRoute = (r: Route): string => {
+  const via = routeHops(r).map((h) => [h.gateway ? `via ${h.gateway}` : null, h.dev ? `dev ${h.dev}` : null].filter(Boolean).join(' ')).join(' / ');
+  return [r.type !== 'unicast' ? r.type : null, r.dst, via, `proto ${r.protocol}`].filter(Boolean).join(' ');
 };

@@ -6,8 +6,7 @@
  */
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Tunnel } from '../../contract/snapshot.js';
-import type { IndexedNode } from '../cluster-map.js';
-import { indexFor } from './common.js';
+import type { NodeView } from '../cluster/cluster.js';
 import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'tunnel-config-mismatch';
@@ -33,12 +32,11 @@ type Attr = 'vni' | 'port' | 'mtu';
 export const tunnelConfigMismatch: CorrelateRule = {
   id: RULE_ID,
   description: 'VNI, UDP port or tunnel MTU differ across nodes (minority nodes vs the majority value)',
-  run(input, _map, given) {
-    const index = indexFor(input, given);
+  run(cluster) {
     const out: FindingDraft[] = [];
-    const groups = new Map<string, { n: IndexedNode; t: Tunnel; attr: Attr; value: number }[]>();
-    for (const n of index.fresh) {
-      for (const t of n.cluster.tunnels) {
+    const groups = new Map<string, { n: NodeView; t: Tunnel; attr: Attr; value: number }[]>();
+    for (const n of cluster.fresh) {
+      for (const t of n.entry.tunnels) {
         const attrs: Attr[] = t.kind === 'vxlan' ? ['vni', 'port', 'mtu'] : ['mtu'];
         for (const attr of attrs) {
           const value = t[attr];

@@ -3,11 +3,10 @@
  * node IP (Felix programs `<B VTEP MAC> dst <B node IP> self permanent`). Missing, or pointing at
  * another host, A's encapsulated packets for B go nowhere or to the wrong host.
  */
-import type { FdbEntry, Tunnel } from '../../contract/snapshot.js';
-import type { IndexedNode } from '../cluster-map.js';
-import { indexFor, ownerName, sectionList, SKIP, wrongFor } from './common.js';
+import type { FindingDraft } from '../../contract/finding.js';
+import type { Tunnel } from '../../contract/snapshot.js';
+import type { NodeView } from '../cluster/cluster.js';
 import type { CorrelateRule } from './types.js';
-import { scanVxlanPeers, vxlanTunnel, type VxlanFamily } from './vxlan-peer-scan.js';
 
 export const RULE_ID = 'vxlan-fdb-mismatch';
 
@@ -17,62 +16,57 @@ const REMEDY =
   "entry (`bridge fdb del <MAC> dev vxlan.calico`) so Felix reprograms it, or restart calico-node here; if it comes back " +
   "wrong, the peer's Node resource carries a stale address (projectcalico.org/IPv4Address).";
 
-const expectedDst = (b: IndexedNode, family: VxlanFamily): string | null => vxlanTunnel(b, family)?.local ?? b.underlayIPs[0] ?? null;
+const expectedDst = (b: NodeView, family: 'inet' | 'inet6'): string | null => b.vxlanTunnel(family)?.local ?? b.underlayIPs[0] ?? null;
 
 export const vxlanFdbMismatch: CorrelateRule = {
   id: RULE_ID,
   description: "A's FDB entry for B's VTEP MAC is missing or its dst is not B's node IP",
-  run(input, _map, given) {
-    const index = indexFor(input, given);
-    return scanVxlanPeers<FdbEntry>(index, {
-      rule: RULE_ID,
-      entries: (a) => sectionList(index, a, 'fdb'),
-      eligible: (b, bt) => bt.mac !== null && index.byVtepMac.get(bt.mac.toLowerCase()) === b.i && (bt.local ?? b.underlayIPs[0] ?? null) !== null,
-      judge: (e, family) => {
-        let bi = index.byVtepMac.get(e.mac);
-        if (bi === undefined) bi = index.byVtepMac.get(e.mac.toLowerCase());
-        if (bi === undefined || bi < 0) return SKIP;
-        const b = index.nodes[bi] as IndexedNode;
-        if (vxlanTunnel(b, family) === null) return SKIP;
-        return e.dst !== null && b.underlayIPs.includes(e.dst) ? bi : wrongFor(bi);
-      },
-      wrong: (a, b, e, dev, family) => {
-        const mac = (vxlanTunnel(b, family) as Tunnel).mac;
-        const exp = expectedDst(b, family);
-        const dstOwner = e.dst === null ? null : ownerName(index, index.byNodeIP.get(e.dst));
-        return {
-          rule: RULE_ID,
-          severity: 'critical',
-          node: a.name,
-          peer: b.name,
-          subject: mac ?? undefined,
-          summary: `${a.name}: FDB entry for ${b.name}'s VTEP ${mac} sends to ${e.dst ?? 'no destination'}${dstOwner ? ` (${dstOwner})` : ''}, not ${exp}`,
-          evidence: {
-            seen: `${mac} dev ${dev} dst ${e.dst ?? '(none)'}`,
-            expected: `${mac} dev ${dev} dst ${exp} self permanent`,
-            details: { device: dev, mac, seenDst: e.dst, expectedDst: exp, peerNodeIPs: b.underlayIPs, seenDstOwner: dstOwner },
-          },
-          remedy: REMEDY,
-        };
-      },
-      missing: (a, b, dev, family) => {
-        const bt = vxlanTunnel(b, family) as Tunnel & { mac: string };
-        const exp = expectedDst(b, family) as string;
-        return {
-          rule: RULE_ID,
-          severity: 'critical',
-          node: a.name,
-          peer: b.name,
-          subject: bt.mac,
-          summary: `${a.name}: no FDB entry on ${dev} for ${b.name}'s VTEP ${bt.mac}`,
-          evidence: {
-            seen: `no entry for ${bt.mac} on ${dev}`,
-            expected: `${bt.mac} dev ${dev} dst ${exp} self permanent`,
-            details: { device: dev, mac: bt.mac, seenDst: null, expectedDst: exp, missing: true },
-          },
-          remedy: REMEDY,
-        };
-      },
-    });
+  run(cluster) {
+    const out: FindingDraft[] = [];
+    for (const a of cluster.fresh) {
+      for (const family of ['inet', 'inet6'] as const) {
+        const fdb = cluster.vxlanPeerEntries(a, 'fdb', family);
+        if (fdb === null) continue;
+        const dev = a.vxlanDevice(family);
+        for (const { peer: b, entry: e } of fdb.mismatched) {
+          const mac = (b.vxlanTunnel(family) as Tunnel).mac;
+          const exp = expectedDst(b, family);
+          const dstOwner = e.dst === null ? null : (cluster.ownerOfNodeIP(e.dst)?.name ?? null);
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: b.name,
+            subject: mac ?? undefined,
+            summary: `${a.name}: FDB entry for ${b.name}'s VTEP ${mac} sends to ${e.dst ?? 'no destination'}${dstOwner ? ` (${dstOwner})` : ''}, not ${exp}`,
+            evidence: {
+              seen: `${mac} dev ${dev} dst ${e.dst ?? '(none)'}`,
+              expected: `${mac} dev ${dev} dst ${exp} self permanent`,
+              details: { device: dev, mac, seenDst: e.dst, expectedDst: exp, peerNodeIPs: b.underlayIPs, seenDstOwner: dstOwner },
+            },
+            remedy: REMEDY,
+          });
+        }
+        for (const b of fdb.missing) {
+          const mac = (b.vxlanTunnel(family) as Tunnel & { mac: string }).mac;
+          const exp = expectedDst(b, family) as string;
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: b.name,
+            subject: mac,
+            summary: `${a.name}: no FDB entry on ${dev} for ${b.name}'s VTEP ${mac}`,
+            evidence: {
+              seen: `no entry for ${mac} on ${dev}`,
+              expected: `${mac} dev ${dev} dst ${exp} self permanent`,
+              details: { device: dev, mac, seenDst: null, expectedDst: exp, missing: true },
+            },
+            remedy: REMEDY,
+          });
+        }
+      }
+    }
+    return out;
   },
 };

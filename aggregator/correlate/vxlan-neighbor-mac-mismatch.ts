@@ -3,11 +3,9 @@
  * must hold B's VTEP MAC (Felix programs `<B tunnel IP> lladdr <B VTEP MAC> PERMANENT`). A wrong or
  * absent MAC makes A encapsulate B's traffic toward the wrong VTEP (or not at all).
  */
-import type { IndexedNode } from '../cluster-map.js';
-import type { Neighbour, Tunnel } from '../../contract/snapshot.js';
-import { indexFor, sameMac, sectionList, SKIP, wrongFor } from './common.js';
+import type { FindingDraft } from '../../contract/finding.js';
+import type { Tunnel } from '../../contract/snapshot.js';
 import type { CorrelateRule } from './types.js';
-import { scanVxlanPeers, vxlanTunnel } from './vxlan-peer-scan.js';
 
 export const RULE_ID = 'vxlan-neighbor-mac-mismatch';
 
@@ -20,53 +18,49 @@ const REMEDY =
 export const vxlanNeighborMacMismatch: CorrelateRule = {
   id: RULE_ID,
   description: "A's neighbour entry for B's VXLAN tunnel IP holds a MAC other than B's VTEP MAC, or is missing",
-  run(input, _map, given) {
-    const index = indexFor(input, given);
-    return scanVxlanPeers<Neighbour>(index, {
-      rule: RULE_ID,
-      entries: (a) => sectionList(index, a, 'neighbours'),
-      eligible: (b, bt) => bt.ip !== null && bt.mac !== null && index.byTunnelIP.get(bt.ip) === b.i,
-      judge: (e, family) => {
-        const bi = index.byTunnelIP.get(e.dst);
-        if (bi === undefined || bi < 0) return SKIP;
-        const bt = vxlanTunnel(index.nodes[bi] as IndexedNode, family);
-        if (bt === null || bt.ip !== e.dst || bt.mac === null) return SKIP;
-        return sameMac(e.lladdr, bt.mac) ? bi : wrongFor(bi);
-      },
-      wrong: (a, b, e, dev, family) => {
-        const bt = vxlanTunnel(b, family) as Tunnel;
-        return {
-          rule: RULE_ID,
-          severity: 'critical',
-          node: a.name,
-          peer: b.name,
-          subject: bt.ip ?? undefined,
-          summary: `${a.name}: neighbour ${bt.ip} on ${dev} has MAC ${e.lladdr ?? 'none'}, but ${b.name}'s VTEP MAC is ${bt.mac}`,
-          evidence: {
-            seen: `${bt.ip} dev ${dev} lladdr ${e.lladdr ?? '(none)'} ${e.state.join(',')}`.trim(),
-            expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
-            details: { device: dev, tunnelIP: bt.ip, seenMac: e.lladdr, expectedMac: bt.mac, state: e.state },
-          },
-          remedy: REMEDY,
-        };
-      },
-      missing: (a, b, dev, family) => {
-        const bt = vxlanTunnel(b, family) as Tunnel & { ip: string; mac: string };
-        return {
-          rule: RULE_ID,
-          severity: 'critical',
-          node: a.name,
-          peer: b.name,
-          subject: bt.ip,
-          summary: `${a.name}: no neighbour entry on ${dev} for ${b.name}'s tunnel IP ${bt.ip}`,
-          evidence: {
-            seen: `no entry for ${bt.ip} on ${dev}`,
-            expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
-            details: { device: dev, tunnelIP: bt.ip, seenMac: null, expectedMac: bt.mac, missing: true },
-          },
-          remedy: REMEDY,
-        };
-      },
-    });
+  run(cluster) {
+    const out: FindingDraft[] = [];
+    for (const a of cluster.fresh) {
+      for (const family of ['inet', 'inet6'] as const) {
+        const neighbours = cluster.vxlanPeerEntries(a, 'neighbours', family);
+        if (neighbours === null) continue;
+        const dev = a.vxlanDevice(family);
+        for (const { peer: b, entry: e } of neighbours.mismatched) {
+          const bt = b.vxlanTunnel(family) as Tunnel;
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: b.name,
+            subject: bt.ip ?? undefined,
+            summary: `${a.name}: neighbour ${bt.ip} on ${dev} has MAC ${e.lladdr ?? 'none'}, but ${b.name}'s VTEP MAC is ${bt.mac}`,
+            evidence: {
+              seen: `${bt.ip} dev ${dev} lladdr ${e.lladdr ?? '(none)'} ${e.state.join(',')}`.trim(),
+              expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
+              details: { device: dev, tunnelIP: bt.ip, seenMac: e.lladdr, expectedMac: bt.mac, state: e.state },
+            },
+            remedy: REMEDY,
+          });
+        }
+        for (const b of neighbours.missing) {
+          const bt = b.vxlanTunnel(family) as Tunnel & { ip: string; mac: string };
+          out.push({
+            rule: RULE_ID,
+            severity: 'critical',
+            node: a.name,
+            peer: b.name,
+            subject: bt.ip,
+            summary: `${a.name}: no neighbour entry on ${dev} for ${b.name}'s tunnel IP ${bt.ip}`,
+            evidence: {
+              seen: `no entry for ${bt.ip} on ${dev}`,
+              expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
+              details: { device: dev, tunnelIP: bt.ip, seenMac: null, expectedMac: bt.mac, missing: true },
+            },
+            remedy: REMEDY,
+          });
+        }
+      }
+    }
+    return out;
   },
 };

@@ -10,12 +10,13 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { installErrorHandler } from '../../common/http.js';
+import type { Clock } from '../../common/clock.js';
 import { sharedTokenAuthenticator, type Authenticator } from '../auth/identity.js';
 import { authenticate } from './caller.js';
 import { serverTimeoutOptions, type ServerTimeouts } from '../../common/server-timeouts.js';
-import type { Clock, CorrelationEngine } from '../engine.js';
+import type { CorrelationEngine } from '../engine.js';
 import type { AggregatorMetrics } from '../metrics.js';
-import type { ReportStore } from '../store.js';
+import type { ReportStore } from '../cluster/store.js';
 import { queryRoutes } from './query.js';
 import { reportRoutes } from './reports.js';
 import { versionRoutes } from './version.js';

@@ -10,36 +10,23 @@
  * Counts calico_diag_diagnoses_total{verdict}. State: the DiagnosisHistory passed in (or created
  * per extension instance).
  */
-import createError from '@fastify/error';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import { BadRequest, Conflict, NotFound } from '../../common/http.js';
 import { Diagnosis, DiagnoseRequest } from '../../contract/diagnosis.js';
-import type { Finding } from '../../contract/finding.js';
-import type { ClusterMap } from '../../contract/cluster.js';
-import { DiagnosisHistory, runDiagnosis, type AgentView } from '../diagnose/orchestrate.js';
+import { DiagnosisHistory, runDiagnosis, type DiagnoseDeps } from '../diagnose/orchestrate.js';
 import type { AppExtension } from './app.js';
 import { callerOf } from './caller.js';
 import { bodyWithin, REQUEST_LIMITS } from '../../common/json-limits.js';
+import { DiagnosisBusy, UnknownEndpoint } from './errors.js';
 
-export const DiagnosisBusy = createError('DIAGNOSIS_BUSY', '%s', 429);
-export const UnknownEndpoint = createError('UNKNOWN_ENDPOINT', '%s', 404);
-
-export interface DiagnoseRouteDeps {
-  clusterMap: () => ClusterMap;
-  findings: () => readonly Finding[];
-  agent: (node: string) => AgentView | null;
-  /** the credential to present to a node's agent */
-  token: (node: string) => string;
-  now: () => number;
-  logger: Logger;
+/** What the routes need: the diagnosis's own deps (diagnose/orchestrate.ts) plus the verdict counter and the kept history. */
+export type DiagnoseRouteDeps = DiagnoseDeps & {
   /** calico_diag_diagnoses_total{verdict} */
   countVerdict?: (verdict: Diagnosis['verdict']) => void;
-  fetch?: typeof fetch;
   history?: DiagnosisHistory;
-}
+};
 
 export const diagnoseExtension =
   (deps: DiagnoseRouteDeps): AppExtension =>

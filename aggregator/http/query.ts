@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFound } from '../../common/http.js';
 import type { Finding } from '../../contract/finding.js';
-import { isStale } from '../engine.js';
+import { nodeIsStale } from '../cluster/node-state.js';
 import type { AggregatorAppDeps } from './app.js';
 import { ClusterResponse, errorResponses, FindingsQuery, FindingsResponse, NodeParams, NodeResponse, NodesResponse } from './schemas.js';
 
@@ -46,7 +46,7 @@ export const queryRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): vo
         name: s.node,
         lastReport: s.receivedAt,
         takenAt: s.report.takenAt,
-        stale: isStale(s, now, staleAfterIntervals),
+        stale: nodeIsStale(s, now, staleAfterIntervals),
         mode: s.report.mode,
         agentVersion: s.report.agentVersion,
         seq: s.report.seq,
@@ -65,7 +65,7 @@ export const queryRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): vo
       return {
         name: s.node,
         receivedAt: s.receivedAt,
-        stale: isStale(s, clock.now(), staleAfterIntervals),
+        stale: nodeIsStale(s, clock.now(), staleAfterIntervals),
         report: s.report,
         findings: engine.findings().filter((f) => f.node === name),
       };

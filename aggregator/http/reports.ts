@@ -11,6 +11,8 @@ import { Report, ReportAccepted } from '../../contract/report.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
 import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metrics.js';
 import type { AggregatorAppDeps } from './app.js';
+import { withExtra } from '../../common/http.js';
+import { SectionDeltaInvalid, SectionHashMismatch, SectionsRequired, StaleReport } from './errors.js';
 import { Gate } from './gate.js';
 import { ConflictBody, errorResponses } from './schemas.js';
 import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
@@ -68,7 +70,7 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         if (outcome) metrics.reportsTotal.inc({ outcome });
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const report = request.body;
       // #16: with node identities a credential reports for its own node only
       if (deps.authenticator?.mode === 'kubernetes') {
@@ -108,38 +110,20 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         }
         case 'stale':
           outcomes.set(request, 'stale');
-          return reply.code(409).send({
-            statusCode: 409,
-            code: 'STALE_REPORT',
-            error: 'Conflict',
-            message: `report seq ${result.seq} is not newer than seq ${result.lastSeq} from the same agent; ignored`,
+          throw withExtra(new StaleReport(`report seq ${result.seq} is not newer than seq ${result.lastSeq} from the same agent; ignored`), {
             details: { seq: result.seq, lastSeq: result.lastSeq },
           });
         case 'sections-required':
           outcomes.set(request, 'sections_required');
-          return reply.code(409).send({
-            statusCode: 409,
-            code: 'SECTIONS_REQUIRED',
-            error: 'Conflict',
-            message: `the aggregator does not hold these sections at the hashes sent; send them in full: ${result.sections.join(', ')}`,
+          throw withExtra(new SectionsRequired(`the aggregator does not hold these sections at the hashes sent; send them in full: ${result.sections.join(', ')}`), {
             sections: result.sections,
           });
         case 'hash-mismatch':
           outcomes.set(request, 'invalid');
-          return reply.code(400).send({
-            statusCode: 400,
-            code: 'SECTION_HASH_MISMATCH',
-            error: 'Bad Request',
-            message: `section data does not match its hash: ${result.sections.join(', ')}`,
-            details: { sections: result.sections },
-          });
+          throw withExtra(new SectionHashMismatch(`section data does not match its hash: ${result.sections.join(', ')}`), { details: { sections: result.sections } });
         case 'delta-invalid':
           outcomes.set(request, 'invalid');
-          return reply.code(400).send({
-            statusCode: 400,
-            code: 'SECTION_DELTA_INVALID',
-            error: 'Bad Request',
-            message: `section delta does not fit the list held for its base: ${result.problems.map((p) => `${p.section}: ${p.message}`).join('; ')}`,
+          throw withExtra(new SectionDeltaInvalid(`section delta does not fit the list held for its base: ${result.problems.map((p) => `${p.section}: ${p.message}`).join('; ')}`), {
             details: { problems: result.problems },
           });
       }

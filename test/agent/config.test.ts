@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentVersion, readTokenFile, resolveAgentConfig } from '../../agent/config.js';
+import { packageVersion as agentVersion, readTokenFile } from '../../common/config.js';
+import { resolveAgentConfig } from '../../agent/config.js';
 
 describe('agent config (issue #2)', () => {
   const base = { CALICO_DIAG_NODE_NAME: 'node-a', CALICO_DIAG_TOKEN_FILE: '/run/token' };

@@ -48,6 +48,11 @@ describe('agent metrics (issue #2)', () => {
       expect(isBoundedChain(c)).toBe(false);
   });
 
+  it("classifies the nftables dataplane's chains like their iptables names (#15)", () => {
+    for (const c of ['filter-INPUT', 'filter-FORWARD', 'filter-cali-INPUT', 'raw-cali-PREROUTING', 'filter-cali-from-wl-dispatch']) expect(isBoundedChain(c), c).toBe(true);
+    for (const c of ['filter-cali-tw-cali123', 'filter-cali-fw-cali123', 'filter-cali-pri-kns.default', 'filter-cali-pi-_abc']) expect(isBoundedChain(c), c).toBe(false);
+  });
+
   it('counts findings per rule and severity and forgets resolved ones', async () => {
     const m = fresh();
     m.setFindings([sampleFinding('tunnel-mtu', 'warning'), { ...sampleFinding('tunnel-mtu', 'warning'), id: 'other' }, sampleFinding('tunnel-down', 'critical')]);

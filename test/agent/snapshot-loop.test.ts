@@ -7,7 +7,7 @@ import type { Host } from '../../agent/collectors/types.js';
 import type { AgentConfig } from '../../agent/config.js';
 import { createSnapshotLoop, defaultAdvertiseUrl, startAgent, staleAfterMs } from '../../agent/main.js';
 import type { Timers } from '../../agent/push.js';
-import type { Clock } from '../../agent/snapshot.js';
+import type { Clock } from '../../common/clock.js';
 import { Report } from '../../contract/report.js';
 import type { Snapshot } from '../../contract/snapshot.js';
 import { sampleSnapshot } from './snapshot-sample.js';

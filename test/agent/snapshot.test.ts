@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CollectorRegistry } from '../../agent/collectors/index.js';
 import type { CollectContext, Host } from '../../agent/collectors/types.js';
-import { takeSnapshot, type Clock, type SnapshotDeps } from '../../agent/snapshot.js';
+import type { Clock } from '../../common/clock.js';
+import { takeSnapshot, type SnapshotDeps } from '../../agent/snapshot.js';
 import { ok, unavailable } from '../../contract/result.js';
 import { Snapshot } from '../../contract/snapshot.js';
 import { sampleSnapshot } from './snapshot-sample.js';

@@ -5,9 +5,10 @@ import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
 import type { Finding, FindingDraft } from '../../contract/finding.js';
 import { Report } from '../../contract/report.js';
 import type { CorrelateInput } from '../../aggregator/correlate/types.js';
-import { CorrelationEngine, mergeFindings, type Clock, type CorrelateFn } from '../../aggregator/engine.js';
+import type { Clock } from '../../common/clock.js';
+import { CorrelationEngine, mergeFindings, type CorrelateFn } from '../../aggregator/engine.js';
 import { createAggregatorMetrics, recordNodeReport } from '../../aggregator/metrics.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 

@@ -20,7 +20,7 @@ import { correlate } from '../../aggregator/correlate/index.js';
 import { CorrelationEngine } from '../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../aggregator/metrics.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 
 const LAB = join(import.meta.dirname, '../fixtures/lab');
 const read = (dir: string, file: string) => readFileSync(join(LAB, dir, file), 'utf8');

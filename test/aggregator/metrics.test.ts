@@ -4,7 +4,7 @@ import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
 import type { Finding } from '../../contract/finding.js';
 import { Report } from '../../contract/report.js';
 import { createAggregatorMetrics, forgetNode, recordFindings, recordNodeReport, recordNodeStates } from '../../aggregator/metrics.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 
 const finding = (node: string, peer: string, severity: Finding['severity'], rule = 'vxlan-fdb-mismatch'): Finding => ({
   id: `${rule}/${node}/${peer}/`,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { churnRoutesSection, runCompactionBench } from '../../bench/store-compaction.js';
 import { meshSnapshot, nodeName } from '../../bench/aggregator-mesh.js';
-import { packedOf } from '../../aggregator/entry-table.js';
-import { ReportStore } from '../../aggregator/store.js';
+import { packedOf } from '../../aggregator/cluster/packed.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
 
 describe('bench/store-compaction', () => {

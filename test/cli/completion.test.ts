@@ -58,7 +58,7 @@ describe('calico-diag completion', () => {
     expect(fish.out).toContain("complete -c calico-diag -n 'not __fish_seen_subcommand_from");
     expect(fish.out).toMatch(/-a 'findings' -d /);
     expect(fish.out).toMatch(/-n '__fish_seen_subcommand_from nodes' -s o -l output -x -a 'table wide json yaml'/);
-    expect(fish.out).toMatch(/-n '__fish_seen_subcommand_from parse; and not __fish_seen_subcommand_from iptables-save' -a 'iptables-save'/);
+    expect(fish.out).toMatch(/-n '__fish_seen_subcommand_from parse; and not __fish_seen_subcommand_from iptables-save nft' -a 'iptables-save'/);
   });
 
   it('refuses an unknown shell', async () => {

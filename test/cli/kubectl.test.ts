@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
-import { agentVersion } from '../../agent/config.js';
+import { packageVersion as agentVersion } from '../../common/config.js';
 import { TOKEN_HEADER as AGGREGATOR_TOKEN_HEADER } from '../../aggregator/http/app.js';
 import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
 import { memoryIo } from '../../cli/io.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { agentVersion } from '../../agent/config.js';
+import { packageVersion as agentVersion } from '../../common/config.js';
 import { memoryIo } from '../../cli/io.js';
 import { runCli } from '../../cli/main.js';
 

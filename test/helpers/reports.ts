@@ -6,9 +6,12 @@
  * onlink` via the peer tunnel IP, PERMANENT neighbours, `self permanent` FDB entries, blackhole
  * block routes, `cali*` /32 routes. Each call returns fresh objects, so tests may mutate them.
  */
+import { hashSection } from '../../contract/hash.js';
 import type { Report } from '../../contract/report.js';
-import type { Address, FdbEntry, IpSets, Link, Mode, Neighbour, Route, Sections, Tunnel } from '../../contract/snapshot.js';
-import type { CorrelateInput, DatastoreView, NodeState, ResolvedReport } from '../../aggregator/correlate/types.js';
+import { SECTION_NAMES, type Address, type FdbEntry, type IpSets, type Link, type Mode, type Neighbour, type Route, type Sections, type Tunnel } from '../../contract/snapshot.js';
+import type { NodeState, ResolvedReport } from '../../aggregator/cluster/node-state.js';
+import { ReportStore } from '../../aggregator/cluster/store.js';
+import type { CorrelateInput, DatastoreView } from '../../aggregator/correlate/types.js';
 import { ok, unavailable, type UnavailableReason } from '../../contract/result.js';
 import { addr, fdbEntry, link, neigh, route } from './snapshot.js';
 
@@ -257,8 +260,31 @@ export const buildNodeState = (spec: NodeSpec, peers: readonly NodeSpec[], mode:
 export const buildCluster = (specs: readonly NodeSpec[], mode: MeshMode, opts: { now?: string; hostSet?: string } = {}): NodeState[] =>
   specs.map((s) => buildNodeState(s, specs.filter((p) => p !== s), mode, opts));
 
-export const inputOf = (nodes: NodeState[], extra: { now?: string; datastore?: DatastoreView; staleAfterIntervals?: number } = {}): CorrelateInput => ({
-  nodes,
+/** A resolved report as an agent sends it: every section in full with its hash (a copy: the store freezes what it interns). */
+export const wireReport = (r: ResolvedReport, seq = r.seq): Report => {
+  const sections = {} as Record<string, { hash: string; data: unknown }>;
+  for (const name of SECTION_NAMES) {
+    const data = JSON.parse(JSON.stringify(r.sections[name])) as unknown;
+    sections[name] = { hash: hashSection(data), data };
+  }
+  return { ...r, seq, sections } as unknown as Report;
+};
+
+/** `nodes` ingested into `store` (a new one by default) the way reports arrive; the store's states. */
+export const stored = (nodes: readonly NodeState[], store = new ReportStore()): NodeState[] => {
+  for (const n of nodes) {
+    const held = store.get(n.node);
+    const seq = held === undefined || held.report.agentId !== n.report.agentId ? n.report.seq : held.report.seq + 1;
+    const r = store.ingest(wireReport(n.report, seq), n.receivedAt);
+    if (r.kind !== 'accepted') throw new Error(`${n.node}: the store did not take the report: ${JSON.stringify(r)}`);
+  }
+  const names = new Set(nodes.map((n) => n.node));
+  return store.nodes().filter((n) => names.has(n.node));
+};
+
+/** The correlation input over `nodes` as the aggregator holds them (through the store's ingest). */
+export const inputOf = (nodes: NodeState[], extra: { now?: string; datastore?: DatastoreView; staleAfterIntervals?: number; store?: ReportStore } = {}): CorrelateInput => ({
+  nodes: stored(nodes, extra.store),
   now: extra.now ?? NOW,
   staleAfterIntervals: extra.staleAfterIntervals ?? 3,
   datastore: extra.datastore,
@@ -327,46 +353,3 @@ export const healthyDatastore = (): DatastoreView => ({
     { node: 'worker2', cidr: '10.48.0.0/26', state: 'confirmed' },
   ],
 });
-
-/** Freezes a value and everything inside it (what the aggregator's store does to interned entries). */
-export const deepFreeze = <T>(v: T): T => {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-};
-
-/**
- * A healthy VXLAN full mesh of `count` synthetic nodes, built the way the store holds it: the
- * route / neighbour / FDB entry about peer X is one frozen object shared by every node (interned),
- * each node's section arrays hold references. O(count²) pointers, O(count) entry objects.
- */
-export const sharedMesh = (count: number): NodeState[] => {
-  const specs = syntheticSpecs(count);
-  const entries = specs.map((p) =>
-    deepFreeze({
-      route: route(p.block, { gateway: p.tunnelIP, dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] }),
-      neigh: neigh(p.tunnelIP, 'vxlan.calico', p.vtepMac, ['PERMANENT']),
-      fdb: fdbEntry(p.vtepMac, 'vxlan.calico', p.nodeIP),
-    }),
-  );
-  const members = specs.map((p) => p.nodeIP);
-  return specs.map((s, i) => {
-    const st = buildNodeState(s, [], 'vxlan');
-    const sec = st.report.sections;
-    if (sec.routes.status !== 'ok' || sec.neighbours.status !== 'ok' || sec.fdb.status !== 'ok' || sec.ipsets.status !== 'ok') throw new Error('fixture');
-    const routes = sec.routes.data;
-    const neigh = sec.neighbours.data;
-    const fdb = sec.fdb.data;
-    for (let k = 0; k < count; k++) {
-      if (k === i) continue;
-      const e = entries[k]!;
-      routes.push(e.route);
-      neigh.push(e.neigh);
-      fdb.push(e.fdb);
-    }
-    sec.ipsets.data.hostSets[0]!.members = members;
-    return st;
-  });
-};

@@ -57,6 +57,24 @@ describe('CaptureManager', () => {
     expect(await snapOf(true)).toBe('262144');
   });
 
+  // #16: kept captures pushed the agent past its memory limit
+  it('keeps decoded records of the newest captures only; older ones keep their files', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    let n = 0;
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => n, newId: () => `cap-${++n}` });
+    for (let i = 1; i <= 4; i++) {
+      m.start(req());
+      await m.wait(`cap-${i}`);
+    }
+    expect(m.get('cap-4')?.records?.length).toBeGreaterThan(0);
+    expect(m.get('cap-3')?.records?.length).toBeGreaterThan(0);
+    for (const id of ['cap-1', 'cap-2']) {
+      expect(m.get(id)?.records).toEqual([]);
+      expect(m.get(id)?.warnings.at(-1)).toMatch(/decoded records released to bound memory/);
+      expect(m.pcapFile(id, 'eth0')).not.toBeNull();
+    }
+  });
+
   it('one capture at a time: a second start while the first runs is busy, and no command is started', async () => {
     const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { hold: true });
     let id = 0;

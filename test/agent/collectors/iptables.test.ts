@@ -11,8 +11,10 @@ const fixture = (name: string) => readFileSync(join(FIX, name), 'utf8');
 const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/var/run/calico/bird.ctl' };
 const context: CollectContext = { linkNames: null, uplinks: [] };
 
+/** no nft binary: the iptables-only behaviour most cases check */
+const NO_NFT: Record<string, FakeAnswer> = { 'nft -j list tables': { error: 'missing-binary' } };
 const hostWith = (answers: Record<string, FakeAnswer>) => {
-  const run = fakeRunner(answers);
+  const run = fakeRunner({ ...NO_NFT, ...answers });
   const unused = () => {
     throw new Error('not used by the iptables collector');
   };

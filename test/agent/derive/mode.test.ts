@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { deriveMode } from '../../../agent/derive/mode.js';
+import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING, deriveMode, derivePolicyDataplane } from '../../../agent/derive/mode.js';
 import { ok, unavailable } from '../../../contract/result.js';
 import type { Sections } from '../../../contract/snapshot.js';
 import { addr, editSection, healthyIpipSections, healthyVxlanSections, link, route } from '../../helpers/snapshot.js';
@@ -22,7 +22,8 @@ describe('issue #2: deriveMode', () => {
       wireguard: false,
       ebpf: false,
       bgp: false,
-      evidence: ['vxlan.calico present with 1 route(s) via it'],
+      policyDataplane: 'iptables-nft',
+      evidence: ['vxlan.calico present with 1 route(s) via it', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables'],
     });
   });
 
@@ -39,7 +40,7 @@ describe('issue #2: deriveMode', () => {
     );
     const m = mode(s);
     expect(m.encapsulation).toBe('vxlan');
-    expect(m.evidence).toEqual(['vxlan.calico present; 1 Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)']);
+    expect(m.evidence).toEqual(['vxlan.calico present; 1 Felix route(s) via the underlay and none via the tunnel (VXLAN CrossSubnet, peers on this subnet)', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables']);
   });
 
   it('tunl0 without address or routes (ipip module loaded) is not IPIP', () => {
@@ -102,6 +103,64 @@ describe('issue #2: deriveMode', () => {
     });
     const m = mode(s);
     expect(m.encapsulation).toBe('vxlan');
-    expect(m.evidence).toEqual(['vxlan.calico, vxlan-v6.calico present with 2 route(s) via it']);
+    expect(m.evidence).toEqual(['vxlan.calico, vxlan-v6.calico present with 2 route(s) via it', 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables']);
+  });
+});
+
+describe('issue #15: the policy dataplane in the mode, with its evidence', () => {
+  const withIptables = (edit: (d: Extract<Sections['iptables'], { status: 'ok' }>['data']) => void): Sections => editSection(healthyVxlanSections(), 'iptables', edit);
+
+  it('iptables legacy / nft by the cali-* chains of the detected backend', () => {
+    expect(derivePolicyDataplane(healthyVxlanSections(), false)).toEqual({
+      dataplane: 'iptables-nft',
+      evidence: 'policy dataplane iptables-nft: 80 cali-* chain(s); backend chosen by kube hint chains in nft tables',
+    });
+    expect(derivePolicyDataplane(healthyIpipSections(), false).dataplane).toBe('iptables-legacy');
+  });
+
+  it("nftables when the section was read from Calico's nftables tables, with the collector's evidence", () => {
+    const s = withIptables((d) => {
+      d.backend = 'nftables';
+      d.backendReason = 'Calico nftables table(s) ip calico (nft -j list tables); no cali-* chains in iptables (nft backend)';
+    });
+    expect(derivePolicyDataplane(s, false)).toEqual({
+      dataplane: 'nftables',
+      evidence: 'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list tables); no cali-* chains in iptables (nft backend)',
+    });
+  });
+
+  it('ebpf when the eBPF dataplane devices are present', () => {
+    expect(derivePolicyDataplane(healthyVxlanSections(), true).dataplane).toBe('ebpf');
+  });
+
+  it('unknown, with the reason, when it cannot tell: section unavailable, no Calico chains anywhere, or both dataplanes present', () => {
+    expect(derivePolicyDataplane({ ...healthyVxlanSections(), iptables: unavailable('timeout', 'nft -j list ruleset: timed out') }, false)).toEqual({
+      dataplane: 'unknown',
+      evidence: 'policy dataplane unknown: iptables section unavailable (timeout: nft -j list ruleset: timed out)',
+    });
+    const none = withIptables((d) => {
+      d.ipv4 = ok({ tables: ['filter'], chains: 3, rules: 0, caliChains: 0 });
+      d.ipv6 = unavailable('missing-binary', 'ip6tables-nft-save: not found');
+    });
+    expect(derivePolicyDataplane(none, false)).toEqual({
+      dataplane: 'unknown',
+      evidence: 'policy dataplane unknown: no cali-* chains in iptables (nft backend, 1 family unreadable) and no Calico nftables table',
+    });
+    const both = withIptables((d) => {
+      d.warnings = [`${BOTH_DATAPLANES_WARNING}: nft ip calico; 80 cali-* chain(s) in iptables-nft (read)`];
+    });
+    expect(derivePolicyDataplane(both, false)).toEqual({
+      dataplane: 'unknown',
+      evidence: `policy dataplane unknown: ${BOTH_DATAPLANES_WARNING}: nft ip calico; 80 cali-* chain(s) in iptables-nft (read)`,
+    });
+    expect(mode(both).policyDataplane).toBe('unknown');
+    const unreadable = withIptables((d) => {
+      d.ipv4 = ok({ tables: ['filter'], chains: 3, rules: 0, caliChains: 0 });
+      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft -j list tables: timed out)`];
+    });
+    expect(derivePolicyDataplane(unreadable, false)).toEqual({
+      dataplane: 'unknown',
+      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft -j list tables: timed out)',
+    });
   });
 });

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
 
-// The parse pass finds a rule's chain by comparing with the previous line's chain, probing the next
-// declared chains, then a hash index over names in place; it tracks the next quote across lines and
-// packs chains and rules into typed arrays made into objects on access. These guard the cases those
-// shortcuts could get wrong (#2).
+// Finding a rule's chain (the previous rule line's, else by name in the open table), the quote check
+// and the grouping of rules into chains and tables: the cases a faster parser got wrong or could
+// have (#2), kept as behaviour tests of the parser.
 const mustParse = (text: string): IptablesDump => {
   const r = parseIptablesSave(text);
   if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.error)}`);
   return r.value;
 };
 
-describe('parseIptablesSave: chain lookup by in-place name hash', () => {
+describe('parseIptablesSave: finding a rule\'s chain', () => {
   // "Aa" and "BB" have the same 31-polynomial hash (65*31+97 === 66*31+66)
   it('keeps chains whose names collide in the hash apart, interleaved in any order', () => {
     const d = mustParse('*filter\n:Aa - [0:0]\n:BB - [0:0]\n-A BB -j DROP\n-A Aa -j ACCEPT\n-A BB -j RETURN\n-A Aa -s 1.2.3.4 -j DROP\nCOMMIT\n');
@@ -62,7 +61,18 @@ describe('parseIptablesSave: chain lookup by in-place name hash', () => {
   });
 });
 
-describe('parseIptablesSave: quote check across lines', () => {
+describe('parseIptablesSave: quote check', () => {
+  it('a quote on a later line does not close a quote left open; lines without quotes between quoted ones pass', () => {
+    const open = parseIptablesSave('*filter\n:a - [0:0]\n-A a -m comment --comment "x -j DROP\n-A a -m comment --comment "y" -j DROP\nCOMMIT\n');
+    expect(open).toMatchObject({ ok: false, error: { code: 'syntax', line: 3, message: 'line 3: unterminated quote' } });
+    const plain = Array.from({ length: 500 }, () => '-A a -j ACCEPT').join('\n');
+    const d = mustParse(`*filter\n:a - [0:0]\n-A a -m comment --comment "first"\n${plain}\n-A a -m comment --comment "last \\"one\\"" -j DROP\nCOMMIT\n`);
+    const rules = d.tables[0]?.chains[0]?.rules ?? [];
+    expect(rules).toHaveLength(502);
+    expect([rules[0]?.comments, rules[501]?.comments, rules[250]?.comments]).toEqual([['first'], ['last "one"'], []]);
+  });
+
+
   it('checks quotes on lines after the last quote of the input, and an escaped quote inside quotes', () => {
     const d = mustParse('*filter\n:a - [0:0]\n-A a -m comment --comment "x \\" y" -j DROP\n-A a -j DROP\n-A a -j ACCEPT\nCOMMIT\n');
     expect(d.tables[0]?.chains[0]?.rules.map((r) => r.comments)).toEqual([['x " y'], [], []]);
@@ -72,7 +82,28 @@ describe('parseIptablesSave: quote check across lines', () => {
   });
 });
 
-describe('parseIptablesSave: packed chains, made on access', () => {
+describe('parseIptablesSave: chains per table', () => {
+  it('finds chains whose rules come far from declaration order, and takes a declaration after rules (as iptables-restore does)', () => {
+    const names = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    const body = ['c9', 'c0', 'c5', 'c5', 'c1', 'c8', 'c0'].map((c, i) => `[${i}:${i}] -A ${c} -j DROP`).join('\n');
+    const d = mustParse(`*filter\n${names.map((c) => `:${c} - [0:0]`).join('\n')}\n${body}\n:late - [1:2]\n-A late -j c0\nCOMMIT\n`);
+    const counts = Object.fromEntries((d.tables[0]?.chains ?? []).map((c) => [c.name, c.rules.map((r) => r.packets)]));
+    expect(counts).toEqual({ c0: [1, 6], c1: [4], c2: [], c3: [], c4: [], c5: [2, 3], c6: [], c7: [], c8: [5], c9: [0], late: [null] });
+  });
+
+  it('keeps the rules it made: `rules` gives the same objects each time, and `ruleAt` after it', () => {
+    const chain = mustParse('*filter\n:a - [0:0]\n[3:4] -A a -j DROP\nCOMMIT\n').tables[0]?.chains[0];
+    const fresh = chain?.ruleAt(0);
+    expect(fresh).toMatchObject({ line: 3, index: 1, packets: 3, bytes: 4, text: '-A a -j DROP', target: 'DROP' });
+    expect(chain?.rules).toBe(chain?.rules);
+    expect(chain?.ruleAt(0)).toBe(chain?.rules[0]);
+    expect(chain?.ruleTextAt(0)).toBe('-A a -j DROP');
+    // past its rules: an error, not another chain's rule
+    expect(() => chain?.ruleAt(1)).toThrow(RangeError);
+    expect(() => chain?.ruleTextAt(-1)).toThrow(RangeError);
+  });
+
+
   it('gives each table its own chains when many chains span several tables, and serialises them', () => {
     const names = Array.from({ length: 700 }, (_, i) => `cali-tw-cali${String(i).padStart(11, '0')}`);
     const filter = `*filter\n:FORWARD DROP [5:50]\n${names.map((n) => `:${n} - [0:0]`).join('\n')}\n${names.map((n, i) => `[${i}:1] -A ${n} -j DROP`).join('\n')}\nCOMMIT\n`;

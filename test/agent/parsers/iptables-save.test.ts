@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateIptablesSave } from '../../../bench/gen-iptables.js';
 import { iptablesTotals, parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../../../agent/parsers/iptables-save.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
@@ -97,7 +98,10 @@ describe('parseIptablesSave: legacy and nft print the same rules', () => {
 describe('parseIptablesSave: iptables-nft warnings and incompatibility', () => {
   it('issue calico#8403: "# Table `raw\' is incompatible, use \'nft\' tool." is an incompatible error', () => {
     const r = parseIptablesSave("# Table `raw' is incompatible, use 'nft' tool.\n");
-    expect(r).toEqual({ ok: false, error: { code: 'incompatible', line: 1, message: expect.stringContaining('raw') } });
+    expect(r).toEqual({
+      ok: false,
+      error: { code: 'incompatible', line: 1, message: expect.stringContaining('raw'), text: "# Table `raw' is incompatible, use 'nft' tool." },
+    });
   });
 
   it('"contains incompatible base-chains" (iptables-nft 1.8.9, recorded) is a warning, the rest is parsed', () => {
@@ -206,12 +210,12 @@ describe('parseIptablesSave: tokenizer and typed errors', () => {
   });
 
   it('many short rules (more than the record store was sized for) keep every counter', () => {
-    const lines = Array.from({ length: 1000 }, (_, i) => `[${i}:${i * 2}] -A INPUT -j ACCEPT`);
+    const lines = Array.from({ length: 3000 }, (_, i) => `[${i}:${i * 2}] -A INPUT -j ACCEPT`);
     const d = mustParse(`*filter\n:INPUT ACCEPT [0:0]\n${lines.join('\n')}\nCOMMIT\n`);
     const input = chainOf(d, 'filter', 'INPUT');
-    expect(input.ruleCount).toBe(1000);
-    expect(input.ruleAt(999)).toMatchObject({ packets: 999, bytes: 1998, index: 1000, line: 1002 });
-    expect(iptablesTotals(d)).toMatchObject({ packets: 499500, bytes: 999000 });
+    expect(input.ruleCount).toBe(3000);
+    expect(input.ruleAt(2999)).toMatchObject({ packets: 2999, bytes: 5998, index: 3000, line: 3002 });
+    expect(iptablesTotals(d)).toMatchObject({ packets: 4498500, bytes: 8997000 });
   });
 
   it('a builtin chain may be used without a declaration (as iptables-restore allows)', () => {
@@ -242,5 +246,77 @@ describe('parseIptablesSave: tokenizer and typed errors', () => {
       expect(r.error.line).toBe(line);
       if (line !== undefined) expect(r.error.message).toContain(`line ${line}`);
     }
+  });
+
+  it('an error names the first bad line, with its text; earlier lines are judged first', () => {
+    const good = '*filter\n:A - [0:0]\n[1:2] -A A -j ACCEPT\n';
+    for (const [text, message, bad] of [
+      [`${good}[1:x] -A A -j DROP\nCOMMIT\n`, 'line 4: malformed counters "[1:x] -A A -j DROP"', '[1:x] -A A -j DROP'],
+      [`${good}[1:2] -A A -m comment --comment "open -j DROP\r\nCOMMIT\n`, 'line 4: unterminated quote', '[1:2] -A A -m comment --comment "open -j DROP'],
+      [`${good}[1:2] -A B -m comment --comment "open\nCOMMIT\n`, 'line 4: rule for undeclared chain "B" in table filter', '[1:2] -A B -m comment --comment "open'],
+      [`${good}[1:2] --- x\nCOMMIT\n`, 'line 4: expected "-A CHAIN", got "--- x"', '[1:2] --- x'],
+      [`${good}-A \nCOMMIT\n`, 'line 4: "-A" without a chain name', '-A '],
+      [`${good}:B\nCOMMIT\n`, 'line 4: chain B has no policy', ':B'],
+      [`${good}:B - [0:0] x\nCOMMIT\n`, 'line 4: malformed chain counters for B', ':B - [0:0] x'],
+      [`${good}COMMIT\n*filter\nCOMMIT\n`, 'line 5: table filter appears twice', '*filter'],
+      [`:A - [0:0]\n${good}`, 'line 1: chain declaration before any *table line', ':A - [0:0]'],
+    ] as const) {
+      expect(parseIptablesSave(text)).toEqual({ ok: false, error: { code: 'syntax', line: Number(/^line (\d+)/.exec(message)?.[1]), message, text: bad } });
+    }
+  });
+
+  it('a dump cut before COMMIT is truncated at its last line, which the error quotes', () => {
+    expect(parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT')).toEqual({
+      ok: false,
+      error: { code: 'truncated', line: 3, text: '-A INPUT -j ACCEPT', message: 'line 3: input ends inside table filter (opened at line 1) without COMMIT' },
+    });
+  });
+
+  it('reads counters of any length digit by digit in doubles (u64 maximum, past 2^53, one digit)', () => {
+    const text = [
+      '*filter',
+      ':A - [18446744073709551615:1]',
+      '[18446744073709551615:99999999999999999999] -A A -j ACCEPT',
+      '[9007199254740993:123456789012345] -A A -j ACCEPT',
+      '[7:0] -A A -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const chain = chainOf(mustParse(text), 'filter', 'A');
+    // past 2^53 the value is rounded at each step
+    expect(chain.packets).toBe(18446744073709552000);
+    expect(chain.rules.map((x) => [x.packets, x.bytes])).toEqual([
+      [18446744073709552000, 100000000000000020000],
+      [9007199254740992, 123456789012345],
+      [7, 0],
+    ]);
+  });
+
+  it('reads non-ASCII comments', () => {
+    const d = mustParse('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "Grüße: \\"é\\"" -j ACCEPT\nCOMMIT\n');
+    expect(allRules(d)[0]?.comments).toEqual(['Grüße: "é"']);
+  });
+
+  it('a rule line without arguments, and one with tabs and a quoted part inside a token', () => {
+    const d = mustParse('*filter\n:a - [0:0]\n-A a\n-A a -m comment\t--comment x"y z"\t-j  DROP\nCOMMIT\n');
+    const [bare, tabbed] = chainOf(d, 'filter', 'a').rules;
+    expect(bare).toMatchObject({ text: '-A a', tokens: [], target: null });
+    expect(tabbed?.tokens).toEqual(['-m', 'comment', '--comment', 'xy z', '-j', 'DROP']);
+    expect(tabbed?.comments).toEqual(['xy z']);
+  });
+});
+
+describe('parseIptablesSave: generated Calico-like dumps (bench/gen-iptables.ts)', () => {
+  const view = (r: ReturnType<typeof parseIptablesSave>): string => JSON.stringify(r.ok ? r.value : r.error);
+
+  it.each([
+    ['with counters', { rules: 2000, seed: 1, counters: true }],
+    ['without counters', { rules: 2000, seed: 2, counters: false }],
+  ])('reads every rule %s, and the same dump from CRLF line ends', (_name, opts) => {
+    const text = generateIptablesSave(opts);
+    const r = parseIptablesSave(text);
+    expect(r.ok && iptablesTotals(r.value).rules).toBe(2000);
+    expect(r.ok && r.value.hasCounters).toBe(opts.counters);
+    expect(view(parseIptablesSave(text.replaceAll('\n', '\r\n')))).toBe(view(r));
   });
 });

@@ -8,7 +8,7 @@ import { CorrelationEngine } from '../../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../../aggregator/http/app.js';
 import { tokenReviewer } from '../../../aggregator/k8s/token-review.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics.js';
-import { ReportStore } from '../../../aggregator/store.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
 import { meshSnapshot, toReport } from '../../../bench/aggregator-mesh.js';
 
 const SHARED = 'reader-token';

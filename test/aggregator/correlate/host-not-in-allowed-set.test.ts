@@ -150,6 +150,27 @@ describe('#15 host-not-in-allowed-set checks the set the guards actually use', (
     expect(f[0]!.summary).toContain("drops worker2's VXLAN packets (source 10.0.1.31/32)");
   });
 
+  it("on Calico's nftables dataplane: a drop in filter-cali-INPUT names the peer; one in a filter-cali-tw- policy chain does not (#15)", () => {
+    const nodes = currentFelix();
+    const drop = {
+      family: 'ipv4' as const,
+      table: 'ip calico',
+      chain: 'filter-cali-INPUT',
+      index: 1,
+      target: 'DROP' as const,
+      packets: 4,
+      bytes: 536,
+      caliId: 'U2aKfmyQcF2mv2R9',
+      comments: ['lab fault: drop VXLAN from one peer'],
+      matchSets: [],
+      rule: 'ip saddr 10.0.1.31 udp dport 4789 counter packets 4 bytes 536 drop',
+      encapsulation: 'vxlan' as const,
+      sources: ['10.0.1.31'],
+    };
+    iptablesOf(nodes, 'worker1').dropRules.push(drop, { ...drop, chain: 'filter-cali-tw-cali1234567890a', index: 3 });
+    expect(run(nodes).map((x) => [x.node, x.peer, x.subject])).toEqual([['worker1', 'worker2', 'ipv4/ip calico/filter-cali-INPUT/1']]);
+  });
+
   it('a DROP of a whole underlay CIDR names every peer inside it', () => {
     const nodes = currentFelix();
     iptablesOf(nodes, 'control1').dropRules.push({

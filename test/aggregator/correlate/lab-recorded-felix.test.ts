@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
-import type { NodeState } from '../../../aggregator/correlate/types.js';
+import type { NodeState } from '../../../aggregator/cluster/node-state.js';
 import { runLocalChecks } from '../../../agent/checks/index.js';
 import { summariseFamily } from '../../../agent/collectors/iptables.js';
 import { HOST_SETS } from '../../../agent/collectors/ipsets.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
-import type { NodeState } from '../../../aggregator/correlate/types.js';
+import type { NodeState } from '../../../aggregator/cluster/node-state.js';
 import { ok, unavailable, type Parsed } from '../../../contract/result.js';
 import type { Sections } from '../../../contract/snapshot.js';
 import { deriveIdentity } from '../../../agent/derive/identity.js';

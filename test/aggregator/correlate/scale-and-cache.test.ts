@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
-import { createCorrelateCache, type NodeState } from '../../../aggregator/correlate/types.js';
-import { packedOf } from '../../../aggregator/entry-table.js';
-import { ReportStore } from '../../../aggregator/store.js';
+import { createClusterCache } from '../../../aggregator/cluster/cluster.js';
+import type { NodeState } from '../../../aggregator/cluster/node-state.js';
+import { packedOf } from '../../../aggregator/cluster/packed.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
 import { ackedOf, blockOf, meshSnapshot, nodeIP, nodeName, toReport, tunnelIP } from '../../../bench/aggregator-mesh.js';
 import { Report } from '../../../contract/report.js';
-import { SECTION_NAMES, type Sections } from '../../../contract/snapshot.js';
-import { buildCluster, deepFreeze, inputOf, nodeNamed, okData, sharedMesh, VXLAN_NODES } from '../../helpers/reports.js';
+import { buildCluster, inputOf, nodeNamed, okData, VXLAN_NODES } from '../../helpers/reports.js';
 
 const key = (f: { rule: string; node: string; peer?: string | undefined; subject?: string | undefined }) => `${f.rule}/${f.node}/${f.peer ?? ''}/${f.subject ?? ''}`;
 
@@ -18,26 +18,27 @@ const faulty = (): NodeState[] => {
   return nodes;
 };
 
-describe('issue #3: shared (interned, frozen) entries and the cross-pass cache give the same findings', () => {
-  it('frozen entries (as the store interns them) → the same findings as plain objects', () => {
-    const plain = correlate(inputOf(faulty())).findings.map(key).sort();
-    expect(plain).toEqual([
+describe('issue #3: the cross-pass cache gives the findings a cold pass gives', () => {
+  it('three faults in a mesh → exactly their three findings', () => {
+    expect(correlate(inputOf(faulty())).findings.map(key).sort()).toEqual([
       'route-wrong-next-hop/worker2/control1/10.48.0.128/26',
       'vxlan-fdb-mismatch/control1/worker1/66:14:9d:f4:2c:1f',
       'vxlan-neighbor-mac-mismatch/worker1/control1/10.48.0.129',
     ]);
-    const frozen = faulty().map((n) => ({ ...n, report: { ...n.report, sections: deepFreeze(n.report.sections) } }));
-    expect(correlate(inputOf(frozen)).findings.map(key).sort()).toEqual(plain);
   });
 
-  it('with a cache: unchanged arrays reuse results, a replaced array is rechecked, a changed truth drops the cache', () => {
-    const cache = createCorrelateCache();
+  it('with a cache and one store: unchanged sections reuse results, a changed one is rechecked, a changed truth drops the cache', () => {
+    const cache = createClusterCache();
+    const store = new ReportStore();
     const nodes = buildCluster(VXLAN_NODES, 'vxlan');
-    const run = () => correlate({ ...inputOf(nodes), cache }).findings.map(key).sort();
+    const run = () => correlate({ ...inputOf(nodes, { store }), cache }).findings.map(key).sort();
     expect(run()).toEqual([]);
+    const routesHeld = packedOf(store.get('worker1')!.report.sections.routes);
     expect(run()).toEqual([]);
+    // the same data again: the store keeps the section it holds, the results carried with it stay valid
+    expect(packedOf(store.get('worker1')!.report.sections.routes)).toBe(routesHeld);
 
-    // worker1 reports a new neighbours section (new array) with a wrong MAC
+    // worker1 reports a neighbours section with a wrong MAC
     const w1 = nodeNamed(nodes, 'worker1');
     const healthyNeigh = okData(w1, 'neighbours');
     const broken = healthyNeigh.map((e) => (e.dst === '10.48.0.129' ? { ...e, lladdr: '66:00:00:00:00:09' } : e));
@@ -47,7 +48,7 @@ describe('issue #3: shared (interned, frozen) entries and the cross-pass cache g
     w1.report.sections.neighbours = { status: 'ok', data: healthyNeigh };
     expect(run()).toEqual([]);
 
-    // control1's VTEP MAC changes (its own truth) while the peers' arrays stay the same objects:
+    // control1's VTEP MAC changes (its own truth) while the peers' sections stay the same:
     // the cached "all good" results must not survive
     const c1 = nodeNamed(nodes, 'control1');
     c1.report.identity.tunnels[0]!.mac = '66:c9:ee:00:00:01';
@@ -62,58 +63,43 @@ describe('issue #3: shared (interned, frozen) entries and the cross-pass cache g
 });
 
 describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
-  it('1000 nodes, every node holding every peer’s route/neighbour/FDB entry: no finding; three faults → exactly three findings', () => {
-    const nodes = sharedMesh(1000);
-    expect(correlate(inputOf(nodes)).findings).toEqual([]);
-    const a = nodes[17]!;
-    const b = nodes[734]!;
-    const bSpec = b.report.identity;
-    // a: wrong MAC for b's tunnel IP (a new, unshared entry replaces the interned one)
-    const neigh = okData(a, 'neighbours');
-    const ni = neigh.findIndex((e) => e.dst === bSpec.tunnels[0]!.ip);
-    neigh[ni] = { ...neigh[ni]!, lladdr: '66:de:ad:be:ef:01' };
-    // a: no route for b's block
-    const routes = okData(a, 'routes');
-    routes.splice(routes.findIndex((r) => r.dst === bSpec.blocks[0]), 1);
-    // b: its all-hosts set lacks a's node IP
-    const ipsets = okData(b, 'ipsets');
-    ipsets.hostSets = [{ ...ipsets.hostSets[0]!, members: ipsets.hostSets[0]!.members.filter((m) => m !== a.report.identity.nodeIPs[0]) }];
-    const f = correlate(inputOf(nodes)).findings.map((x) => [x.rule, x.node, x.peer]);
-    expect(f.sort()).toEqual([
-      ['host-not-in-allowed-set', b.node, a.node],
-      ['route-missing', a.node, b.node],
-      ['vxlan-neighbor-mac-mismatch', a.node, b.node],
+  it('200 nodes, every node holding every peer’s route/neighbour/FDB entry: no finding; three faults → exactly three findings', () => {
+    const N = 200;
+    const AT = '2026-01-01T00:00:30.000Z';
+    const pass = (faults: Parameters<typeof meshSnapshot>[3]) => {
+      const store = new ReportStore();
+      for (let i = 0; i < N; i++) store.ingest(Report.parse(toReport(meshSnapshot(i, N, 1, faults), { agentId: 'agent-aaaaaaaa', seq: 1 })), AT);
+      return correlate({ nodes: store.nodes(), now: AT, staleAfterIntervals: 3 }).findings.map((x) => [x.rule, x.node, x.peer]).sort();
+    };
+    expect(pass({})).toEqual([]);
+    expect(pass({ wrongNeighbourMac: [{ at: 17, peer: 134 }], missingRoute: [{ at: 17, peer: 134 }], missingFromIpset: [{ at: 134, peer: 17 }] })).toEqual([
+      ['host-not-in-allowed-set', nodeName(134), nodeName(17)],
+      ['route-missing', nodeName(17), nodeName(134)],
+      ['vxlan-neighbor-mac-mismatch', nodeName(17), nodeName(134)],
     ]);
-  });
+  }, 60_000);
 });
 
-describe('issue #3: the rules read the store layout (entry ids) and find what they find on plain reports', () => {
+describe('issue #3: reports as the agents send them, full and then hash-only', () => {
   const N = 40;
   const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
   const AT = '2026-01-01T00:00:30.000Z';
   const reportOf = (i: number, seq: number, acked?: Map<string, string>) => Report.parse(toReport(meshSnapshot(i, N, seq, faults), { agentId: 'agent-aaaaaaaa', seq }, acked));
-  const plainNodes = (): NodeState[] =>
-    Array.from({ length: N }, (_, i) => {
-      const r = reportOf(i, 1);
-      const sections = Object.fromEntries(SECTION_NAMES.map((name) => [name, r.sections[name].data])) as unknown as Sections;
-      return { node: r.node, receivedAt: AT, report: { ...r, sections } };
-    });
 
-  it('packed (ReportStore) and plain NodeStates give the same findings, cold and with the cache across hash-only reports', () => {
-    const plain = correlate(inputOf(plainNodes(), { now: AT })).findings.map(key).sort();
-    expect(plain).toEqual([
+  it('the same findings cold and with the cache across hash-only reports', () => {
+    const expected = [
       `host-not-in-allowed-set/${nodeName(5)}/${nodeName(6)}/cali40all-hosts-net:${nodeIP(6)}`,
       `route-missing/${nodeName(3)}/${nodeName(4)}/${blockOf(4)}`,
       `vxlan-neighbor-mac-mismatch/${nodeName(1)}/${nodeName(2)}/${tunnelIP(2)}`,
-    ]);
+    ];
     const store = new ReportStore();
     for (let i = 0; i < N; i++) expect(store.ingest(reportOf(i, 1), AT).kind).toBe('accepted');
     expect(packedOf(store.get(nodeName(0))!.report.sections.routes)).not.toBeNull();
-    const cache = createCorrelateCache();
-    const pass = () => correlate({ ...inputOf(store.nodes(), { now: AT }), cache }).findings.map(key).sort();
-    expect(pass()).toEqual(plain);
+    const cache = createClusterCache();
+    const pass = () => correlate({ nodes: store.nodes(), now: AT, staleAfterIntervals: 3, cache }).findings.map(key).sort();
+    expect(pass()).toEqual(expected);
     // steady state: per-peer sections travel as hashes only, the store keeps the packed sections
     for (let i = 0; i < N; i++) expect(store.ingest(reportOf(i, 2, ackedOf(toReport(meshSnapshot(i, N, 1, faults), { agentId: 'agent-aaaaaaaa', seq: 1 }))), AT).kind).toBe('accepted');
-    expect(pass()).toEqual(plain);
+    expect(pass()).toEqual(expected);
   });
 });

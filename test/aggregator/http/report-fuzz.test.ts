@@ -16,7 +16,7 @@ import { correlate } from '../../../aggregator/correlate/index.js';
 import { CorrelationEngine } from '../../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics.js';
-import { ReportStore } from '../../../aggregator/store.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
 import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
 import { parseBridgeFdbJson } from '../../../agent/parsers/bridge-fdb.js';
 import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CorrelationEngine } from '../../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics.js';
-import { ReportStore } from '../../../aggregator/store.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
 import type { ServerTimeouts } from '../../../common/server-timeouts.js';
 
 const TOKEN = 'slow-client-token';

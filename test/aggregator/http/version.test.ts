@@ -9,7 +9,7 @@ import { meshSnapshot, toReport } from '../../../bench/aggregator-mesh.js';
 import { CorrelationEngine } from '../../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics.js';
-import { ReportStore } from '../../../aggregator/store.js';
+import { ReportStore } from '../../../aggregator/cluster/store.js';
 
 const TOKEN = 'version-test-token';
 const apps: { close(): Promise<unknown> }[] = [];

@@ -1,0 +1,277 @@
+/**
+ * Calico's native nftables dataplane (FelixConfiguration `nftablesMode: Enabled`): tables
+ * `ip calico` / `ip6 calico`. Detected with `nft -j list tables`; read with `nft -j list ruleset`
+ * (bounded: timeout and output cap) through our own parser (parsers/nft-json.ts), then reduced to
+ * the SAME snapshot shapes the iptables collector gives (`Iptables`: chains, DROP/REJECT rules with
+ * counters, `cali:` ids, comments and set matches, idle policy drops, encapsulation guards; and
+ * `IpSets`: the guarding sets' members), so every check reads either dataplane unchanged.
+ *
+ * Families: `ip` tables are ipv4, `ip6` tables ipv6; tables of other families (`inet`, `arp`,
+ * `bridge`, `netdev`) are not summarised, and a warning says how many rules that leaves out.
+ * Chain counters: nftables chains have none (only rules with a `counter` statement count), so a
+ * chain summary's packets/bytes are 0. A guarding set's range members become the CIDRs covering
+ * them (the membership checks read addresses and CIDRs). The commands are run through `Host` (IO); the reductions
+ * (`summariseNftRuleset`, `nftIpSets`) are pure. Stateless.
+ */
+import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
+import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
+import { parseNftJson, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
+import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
+import { parseIp } from '../../common/net.js';
+import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
+import type { PolicyRule } from '../derive/policy-rule.js';
+import { RUN_REASON, firstLine } from './run-command.js';
+import type { RunResult } from '../exec/runner.js';
+import type { CollectorConfig, Host } from './types.js';
+
+export const NFT_LIST_TABLES_ARGV = ['nft', '-j', 'list', 'tables'] as const;
+export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const;
+/** Felix's table name in both families */
+export const CALICO_NFT_TABLE = 'calico';
+/**
+ * Output caps. A parsed JSON ruleset holds about 10 times its text in memory (measured: 16 MiB of
+ * `nft -j list ruleset`, 60k rules, peaked at +160 MiB RSS parsed and reduced), so 8 MiB (~30k
+ * rules, ~+85 MiB) is what fits beside the agent's other work in its 256 MiB limit; a larger
+ * ruleset is unavailable('output-too-large'), never a crash. The table list and one set are small.
+ */
+export const NFT_TABLES_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const NFT_RULESET_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+export const NFT_SET_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+export const nftTimeoutMs = (config: CollectorConfig): number => Math.max(config.timeoutMs, 60_000);
+
+/** The sets whose members may send encapsulated traffic (what ipsets.hostSets carries). */
+export const NFT_HOST_SETS = [
+  'cali40all-hosts-net',
+  'cali60all-hosts-net',
+  'cali40all-vxlan-net',
+  'cali60all-vxlan-net',
+  'felix-calico-hosts-4',
+  'felix-calico-hosts-6',
+] as const;
+
+type FamilyName = 'ipv4' | 'ipv6';
+type ChainSummary = Iptables['chains'][number];
+type FamilyTotals = { tables: string[]; chains: number; rules: number; caliChains: number };
+
+const parseReason = (e: NftJsonError): UnavailableReason => (e.code === 'too-large' ? 'output-too-large' : 'invalid-output');
+const describeError = (e: NftJsonError): string =>
+  `${e.code}: ${e.message}${e.path !== undefined && !e.message.startsWith(e.path) ? ` at ${e.path}` : ''}`;
+
+/** Runs one bounded `nft -j …` command and parses it. */
+const runNft = async (host: Host, config: CollectorConfig, argv: readonly [string, ...string[]], maxOutputBytes: number): Promise<Collected<NftRuleset>> =>
+  runNftResult(argv, await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes }), maxOutputBytes);
+
+/** A finished `nft -j …` run as a parsed ruleset or unavailable(reason). */
+const runNftResult = (argv: readonly [string, ...string[]], r: RunResult, maxOutputBytes: number): Collected<NftRuleset> => {
+  const cmd = argv.join(' ');
+  if (!r.ok) return unavailable(RUN_REASON[r.kind], `${cmd}: ${r.message}`);
+  if (r.exitCode !== 0) {
+    const why = firstLine(r.stderr) || `exit code ${r.exitCode}`;
+    const reason: UnavailableReason = /operation not permitted|permission denied/i.test(r.stderr) ? 'permission-denied' : /protocol not supported/i.test(r.stderr) ? 'not-present' : 'command-failed';
+    return unavailable(reason, `${cmd}: exit ${r.exitCode}: ${why}`);
+  }
+  const p = parseNftJson(r.stdout, { maxChars: maxOutputBytes });
+  if (!p.ok) return unavailable(parseReason(p.error), `${cmd}: ${describeError(p.error)}`);
+  return ok(p.value);
+};
+
+export interface NftTablesProbe {
+  /** every table, as `family name` */
+  tables: string[];
+  /** Felix's tables among them (`ip calico`, `ip6 calico`) */
+  calico: string[];
+}
+
+/** `nft -j list tables`: which tables exist, and whether Felix's nftables dataplane is among them. */
+export const probeNftTables = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
+  const r = await runNft(host, config, NFT_LIST_TABLES_ARGV, NFT_TABLES_MAX_OUTPUT_BYTES);
+  if (r.status !== 'ok') return r;
+  const tables = r.data.tables.map((t) => `${t.family} ${t.name}`);
+  const calico = r.data.tables.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`);
+  return ok({ tables, calico });
+};
+
+export const readNftRuleset = (host: Host, config: CollectorConfig): Promise<Collected<NftRuleset>> =>
+  runNft(host, config, NFT_LIST_RULESET_ARGV, NFT_RULESET_MAX_OUTPUT_BYTES);
+
+/** The guarding set names of one family: `cali40…` / `felix-…-4` for ip, `cali60…` / `felix-…-6` for ip6. */
+export const hostSetNamesFor = (family: string): string[] =>
+  NFT_HOST_SETS.filter((n) => (family === 'ip6' ? n.startsWith('cali60') || n.endsWith('-6') : n.startsWith('cali40') || n.endsWith('-4')));
+
+/**
+ * The guarding sets of one Calico table with their elements, one small `nft -j list set <family>
+ * calico <name>` each (not the whole table again: the iptables collector parses the ruleset at the
+ * same time). A set nft says does not exist ("No such file or directory") is absent, not an error.
+ */
+export const readNftHostSets = async (host: Host, config: CollectorConfig, family: string): Promise<Collected<NftRuleset>> => {
+  const out: NftRuleset = { metainfo: null, tables: [], chains: [], sets: [], maps: [], other: {} };
+  for (const name of hostSetNamesFor(family)) {
+    const argv = ['nft', '-j', 'list', 'set', family, CALICO_NFT_TABLE, name] as const;
+    const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_SET_MAX_OUTPUT_BYTES });
+    if (r.ok && r.exitCode !== 0 && /no such file or directory/i.test(r.stderr)) continue;
+    const p = await runNftResult(argv, r, NFT_SET_MAX_OUTPUT_BYTES);
+    if (p.status !== 'ok') return p;
+    out.sets.push(...p.data.sets);
+  }
+  return ok(out);
+};
+
+/** Felix's nft chain names carry the iptables table as a prefix: `filter-cali-tw-…`. */
+const chainBase = (name: string): string => name.replace(/^(filter|nat|mangle|raw)-/, '');
+/** Per-workload chains: one set per pod, left out of `chains` to keep the snapshot bounded. */
+const PER_WORKLOAD = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro-'] as const;
+const isSummarised = (name: string, base: boolean): boolean => {
+  const b = chainBase(name);
+  return base || (b.startsWith('cali-') && !PER_WORKLOAD.some((p) => b.startsWith(p)));
+};
+
+export interface NftSummary {
+  ipv4: FamilyTotals;
+  ipv6: FamilyTotals;
+  chains: ChainSummary[];
+  dropRules: IptablesDropRule[];
+  idlePolicyDropRules: number;
+  encapGuards: EncapGuard[];
+  warnings: string[];
+}
+
+/** The pure reduction of a ruleset to the `Iptables` section's shapes (both families). */
+export const summariseNftRuleset = (rs: NftRuleset): NftSummary => {
+  const totals = (family: string): FamilyTotals => ({
+    tables: rs.tables.filter((t) => t.family === family).map((t) => t.name),
+    chains: 0,
+    rules: 0,
+    caliChains: 0,
+  });
+  const fam: Record<FamilyName, FamilyTotals> = { ipv4: totals('ip'), ipv6: totals('ip6') };
+  const chains: ChainSummary[] = [];
+  const dropRules: IptablesDropRule[] = [];
+  const policyRules: PolicyRule[] = [];
+  const skipped = new Map<string, number>();
+  let idle = 0;
+  for (const chain of rs.chains) {
+    const family = nftFamily(chain.family);
+    if (family === null) {
+      const k = `${chain.family} ${chain.table}`;
+      skipped.set(k, (skipped.get(k) ?? 0) + chain.rules.length);
+      continue;
+    }
+    const t = fam[family];
+    t.chains++;
+    t.rules += chain.rules.length;
+    const calico = chain.table === CALICO_NFT_TABLE;
+    if (calico || chainBase(chain.name).startsWith('cali-')) t.caliChains++;
+    const table = `${chain.family} ${chain.table}`;
+    if (isSummarised(chain.name, chain.hook !== null)) {
+      chains.push({
+        family,
+        table,
+        chain: chain.name,
+        policy: chain.policy === null ? null : chain.policy.toUpperCase(),
+        packets: 0,
+        bytes: 0,
+        rules: chain.rules.length,
+      });
+    }
+    const policyChain = isPolicyChain(chain.name);
+    for (const rule of chain.rules) {
+      const p = nftPolicyRule(rule);
+      if (p === null) continue;
+      policyRules.push(p);
+      if (p.verdict !== 'DROP' && p.verdict !== 'REJECT') continue;
+      if (p.packets === 0 && policyChain) {
+        idle++;
+        continue;
+      }
+      const encap = encapOf(p);
+      dropRules.push({
+        family,
+        table,
+        chain: chain.name,
+        index: p.index,
+        target: p.verdict,
+        packets: p.packets,
+        bytes: p.bytes,
+        caliId: p.caliId,
+        comments: p.comments,
+        matchSets: p.matchSets,
+        rule: p.text,
+        // a drop of encapsulated traffic, and whose (as the iptables collector gives it)
+        ...(encap !== null ? { encapsulation: encap, ...(p.sources !== undefined ? { sources: p.sources } : {}) } : {}),
+      });
+    }
+  }
+  const warnings = [...skipped].map(([t, n]) => `nft table ${t} (${n} rule(s)) not summarised: only ip and ip6 tables map to the ipv4/ipv6 sections`);
+  return { ipv4: fam.ipv4, ipv6: fam.ipv6, chains, dropRules, idlePolicyDropRules: idle, encapGuards: deriveEncapGuards(policyRules), warnings };
+};
+
+/** The `Iptables` section for the nftables dataplane, with the detection evidence as backendReason. */
+export const nftIptablesSection = (rs: NftRuleset, backendReason: string, extraWarnings: string[] = []): Iptables => {
+  const s = summariseNftRuleset(rs);
+  return {
+    backend: 'nftables',
+    backendReason,
+    ipv4: ok(s.ipv4),
+    ipv6: ok(s.ipv6),
+    chains: s.chains,
+    dropRules: s.dropRules,
+    warnings: [...extraWarnings, ...s.warnings],
+    idlePolicyDropRules: s.idlePolicyDropRules,
+    encapGuards: s.encapGuards,
+  };
+};
+
+const formatIp = (family: 'inet' | 'inet6', v: bigint): string => {
+  if (family === 'inet') return [24n, 16n, 8n, 0n].map((sh) => String((v >> sh) & 0xffn)).join('.');
+  const g = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((sh) => ((v >> sh) & 0xffffn).toString(16));
+  // RFC 5952: the longest run (≥ 2) of zero groups, the first of equals, becomes `::`
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === '0') j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.len < 2) return g.join(':');
+  return `${g.slice(0, best.at).join(':')}::${g.slice(best.at + best.len).join(':')}`;
+};
+
+/**
+ * An interval set's range member (`10.0.0.1-10.0.0.9`, as nft prints a range) as the exact list of
+ * CIDRs covering it, so the membership checks (which read addresses and CIDRs) see every address
+ * in it; null when it is not an address range.
+ */
+export const rangeToCidrs = (member: string): string[] | null => {
+  const dash = member.indexOf('-');
+  if (dash < 0) return null;
+  const a = parseIp(member.slice(0, dash));
+  const b = parseIp(member.slice(dash + 1));
+  if (a === null || b === null || a.family !== b.family || a.value > b.value) return null;
+  const bits = a.family === 'inet' ? 32n : 128n;
+  const out: string[] = [];
+  let lo = a.value;
+  // at most 2 × bits blocks: largest aligned block that starts at lo and stays within the range
+  while (lo <= b.value && out.length <= 2 * Number(bits)) {
+    let size = 0n;
+    while (size < bits && (lo & ((1n << (size + 1n)) - 1n)) === 0n && lo + (1n << (size + 1n)) - 1n <= b.value) size++;
+    out.push(`${formatIp(a.family, lo)}/${bits - size}`);
+    lo += 1n << size;
+  }
+  return out;
+};
+
+/** Felix's nft sets of the calico tables as the `IpSets` section: host sets with members, every cali* set's size. */
+export const nftIpSets = (rs: NftRuleset): IpSets => {
+  const hostSets: IpSets['hostSets'] = [];
+  const caliSetSizes: Record<string, number> = {};
+  for (const s of rs.sets) {
+    const family = nftFamily(s.family);
+    if (family === null || s.table !== CALICO_NFT_TABLE) continue;
+    if (s.name.startsWith('cali')) caliSetSizes[s.name] = s.elements.length;
+    if ((NFT_HOST_SETS as readonly string[]).includes(s.name)) {
+      const members = s.elements.flatMap((m) => rangeToCidrs(m) ?? [m]);
+      hostSets.push({ name: s.name, type: `nft:${s.type}`, family: family === 'ipv4' ? 'inet' : 'inet6', members });
+    }
+  }
+  return { hostSets, caliSetSizes };
+};

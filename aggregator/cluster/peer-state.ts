@@ -1,0 +1,413 @@
+/**
+ * Per-peer state checked against the peer's own truth: the walks behind Cluster.vxlanPeerEntries,
+ * Cluster.blockRoutes and Cluster.peersNotInHostSets (./cluster.ts), and the memoisation that keeps
+ * a pass O(total state) at 5000 nodes. Pure; everything here lives for one pass, except what is
+ * carried across passes through the caller's cache.
+ *
+ * How it stays cheap (issue #3):
+ * - The store holds each node's routes, neighbours, FDB entries and all-hosts members as ids into
+ *   one table of distinct entries per kind (./packed.ts); in a mesh the entry about peer X is the
+ *   same on every node. What an entry means (the peer it points at, whether it matches that peer's
+ *   truth) is computed once per distinct entry and question and kept as an Int32Array code per
+ *   entry id (PassMemo.codes); a node's walk then reads one slot per entry.
+ * - The peers every node must cover are counted once per pass, so a node that covers them all
+ *   skips the per-peer "missing" walk.
+ * - A node's result is carried to the next pass, keyed by its packed list (the same object while
+ *   the section's hash is unchanged), until the cluster's truth (the fingerprint) changes.
+ * Results name peers by their position in Cluster.nodes (stable while the fingerprint is) and hold
+ * entries, never per-pass objects, so carried results do not keep old passes alive.
+ */
+import { contains, parseCidr, stripHostPrefix, type Cidr, type Family } from '../../common/net.js';
+import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
+import type { NodeView } from './node-view.js';
+import { EntryTable, pack, packedOf, type EntryIds } from './packed.js';
+
+export interface Block {
+  /** the CIDR text as its (first) owner reported it */
+  raw: string;
+  cidr: Cidr;
+  /** the fresh nodes whose blackhole route claims exactly this block */
+  owners: NodeView[];
+}
+
+/** The lookups of one pass (./cluster.ts builds them over the fresh nodes). */
+export interface PassIndex {
+  nodes: readonly NodeView[];
+  fresh: readonly NodeView[];
+  /** tunnel IP → node position; -1 when two fresh nodes claim it */
+  byTunnelIP: Map<string, number>;
+  /** VTEP MAC (lower case) → node position; -1 when ambiguous */
+  byVtepMac: Map<string, number>;
+  /** node IP → node position; -1 when ambiguous */
+  byNodeIP: Map<string, number>;
+  /** encapsulation source address → node position; -1 when ambiguous */
+  byEncapSourceIP: Map<string, number>;
+  blocks: readonly Block[];
+  /** block CIDR text (as reported, and normalised) → position in blocks */
+  blockKey: Map<string, number>;
+  /** the block a route's destination is exactly */
+  blockOfRoute(r: Route): number | undefined;
+}
+
+/** Results carried across passes: per question, per list key (a caller-owned cache). */
+export type Carry = Map<string, WeakMap<object, unknown>>;
+
+const SKIP = -1;
+const UNSET = -0x80000000;
+/** code of an entry that points at peer `b` but does not match its truth */
+const mismatch = (b: number): number => -3 - b;
+const mismatchedPeer = (code: number): number => -3 - code;
+
+/** One node's list as ids into a table of distinct entries; `key` is what results are carried under. */
+interface EntryList<E> {
+  key: object;
+  table: EntryTable<E>;
+  ids: EntryIds;
+}
+
+/** Per-pass memo: verdict codes per entry id and question, pass-wide results, and the carried ones. */
+export class PassMemo {
+  private readonly memos = new Map<object, Map<string, Int32Array>>();
+  private readonly local = new Map<string, EntryTable<unknown>>();
+  private readonly lists = new WeakMap<object, EntryList<unknown>>();
+  private readonly shared = new Map<string, unknown>();
+  /** results of this pass, per question and list key (a walk's stamps are valid once per node and pass) */
+  private readonly results = new Map<string, WeakMap<object, unknown>>();
+
+  constructor(private readonly carry: Carry | null) {}
+
+  /** Codes for `question` about the entries of `table`: one slot per id, UNSET until computed. */
+  codes(table: EntryTable<unknown>, question: string): Int32Array {
+    let perTable = this.memos.get(table);
+    if (perTable === undefined) this.memos.set(table, (perTable = new Map()));
+    let memo = perTable.get(question);
+    if (memo === undefined || memo.length < table.size) {
+      const grown = new Int32Array(Math.max(table.size, (memo?.length ?? 0) * 2)).fill(UNSET);
+      if (memo !== undefined) grown.set(memo);
+      perTable.set(question, (memo = grown));
+    }
+    return memo;
+  }
+
+  /** The result computed for `key` earlier in this pass, or carried from an earlier pass. */
+  carried<T>(question: string, key: object): T | undefined {
+    return (this.results.get(question)?.get(key) ?? this.carry?.get(question)?.get(key)) as T | undefined;
+  }
+
+  /** Keeps a result for the rest of this pass and, with a cache, for later passes. */
+  keep(question: string, key: object, value: unknown): void {
+    for (const store of this.carry === null ? [this.results] : [this.results, this.carry]) {
+      let m = store.get(question);
+      if (m === undefined) store.set(question, (m = new WeakMap()));
+      m.set(key, value);
+    }
+  }
+
+  /**
+   * The list `holder` (a section or a host set) holds: the store's packed list, or, for a state
+   * not built by the store, `plain` packed for this pass with the store's own pack() into a table
+   * of this pass (entries left unfrozen).
+   */
+  list<E>(kind: string, holder: object, plain: () => readonly E[]): EntryList<E> {
+    const packed = packedOf<E>(holder);
+    if (packed !== null) return { key: packed, table: packed.table, ids: packed.ids };
+    const arr = plain();
+    const held = this.lists.get(arr);
+    if (held !== undefined) return held as EntryList<E>;
+    let table = this.local.get(kind) as EntryTable<E> | undefined;
+    if (table === undefined) this.local.set(kind, (table = new EntryTable<E>(false) as EntryTable<unknown> as EntryTable<E>));
+    const { ids } = pack(table, arr);
+    const list: EntryList<E> = { key: arr, table, ids };
+    this.lists.set(arr, list as EntryList<unknown>);
+    return list;
+  }
+
+  /** `make()` once per pass under `key`. */
+  once<T>(key: string, make: () => T): T {
+    if (!this.shared.has(key)) this.shared.set(key, make());
+    return this.shared.get(key) as T;
+  }
+}
+
+export type VxlanKind = 'neighbours' | 'fdb';
+const FAMILIES: readonly Family[] = ['inet', 'inet6'];
+
+export interface VxlanScan<E> {
+  /** entries about a peer that do not match its truth, for peers with no entry that does */
+  mismatched: { peer: number; entry: E }[];
+  /** peers the node must hold an entry for and holds none */
+  missing: number[];
+}
+
+const sameMac = (a: string | null, b: string | null): boolean => a !== null && b !== null && (a === b || a.toLowerCase() === b.toLowerCase());
+
+/** The peer a VXLAN entry on a node's device points at, and whether it matches that peer's truth (a code). */
+const judgeVxlan = {
+  /** a neighbour for B's tunnel IP must hold B's VTEP MAC */
+  neighbours: (x: PassIndex, e: Neighbour, family: Family): number => {
+    const bi = x.byTunnelIP.get(e.dst);
+    if (bi === undefined || bi < 0) return SKIP;
+    const bt = x.nodes[bi]!.vxlanTunnel(family);
+    if (bt === null || bt.ip !== e.dst || bt.mac === null) return SKIP;
+    return sameMac(e.lladdr, bt.mac) ? bi : mismatch(bi);
+  },
+  /** an FDB entry for B's VTEP MAC must send to one of B's node IPs */
+  fdb: (x: PassIndex, e: FdbEntry, family: Family): number => {
+    const bi = x.byVtepMac.get(e.mac) ?? x.byVtepMac.get(e.mac.toLowerCase());
+    if (bi === undefined || bi < 0) return SKIP;
+    const b = x.nodes[bi]!;
+    if (b.vxlanTunnel(family) === null) return SKIP;
+    return e.dst !== null && b.underlayIPs.includes(e.dst) ? bi : mismatch(bi);
+  },
+};
+
+/** Whether every VXLAN node of the family must hold an entry of this kind for peer b. */
+const mustCover = {
+  neighbours: (x: PassIndex, b: NodeView, family: Family): boolean => {
+    const bt = b.vxlanTunnel(family);
+    return bt !== null && bt.ip !== null && bt.mac !== null && x.byTunnelIP.get(bt.ip) === b.i;
+  },
+  fdb: (x: PassIndex, b: NodeView, family: Family): boolean => {
+    const bt = b.vxlanTunnel(family);
+    return bt !== null && bt.mac !== null && x.byVtepMac.get(bt.mac.toLowerCase()) === b.i && (bt.local ?? b.underlayIPs[0] ?? null) !== null;
+  },
+};
+
+/** Peers (flags by position) every node must cover, and how many, per family; once per pass. */
+const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView, family: Family) => boolean) =>
+  memo.once(`cover|${key}`, () => {
+    const out = { inet: { flags: new Uint8Array(x.nodes.length), count: 0 }, inet6: { flags: new Uint8Array(x.nodes.length), count: 0 } };
+    for (const b of x.fresh) {
+      for (const family of FAMILIES) {
+        if (!must(b, family)) continue;
+        out[family].flags[b.i] = 1;
+        out[family].count++;
+      }
+    }
+    return out;
+  });
+
+/** Node a's neighbours or FDB entries on its VXLAN devices, per family; null when the section is not ok or a has no VXLAN tunnel. */
+export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: NodeView, kind: K): Record<Family, VxlanScan<K extends 'fdb' ? FdbEntry : Neighbour>> | null => {
+  type E = K extends 'fdb' ? FdbEntry : Neighbour;
+  const section = a.state.report.sections[kind];
+  if (section.status !== 'ok' || (a.vxlan === null && a.vxlan6 === null)) return null;
+  const list = memo.list<E>(kind, section, () => section.data as unknown as E[]);
+  const held = memo.carried<Record<Family, VxlanScan<E>>>(kind, list.key);
+  if (held !== undefined) return held;
+  const n = x.nodes.length;
+  const seen = memo.once(`seen|${kind}`, () => new Int32Array(n).fill(-1));
+  const good = memo.once(`good|${kind}`, () => new Int32Array(n).fill(-1));
+  const cover = coverage(x, memo, kind, (b, family) => mustCover[kind](x, b, family));
+  const judge = judgeVxlan[kind] as (x: PassIndex, e: E, family: Family) => number;
+  const out = { inet: { mismatched: [], missing: [] }, inet6: { mismatched: [], missing: [] } } as Record<Family, VxlanScan<E>>;
+  const { ids, table } = list;
+  const values = table.values;
+  for (const family of FAMILIES) {
+    if (a.vxlanTunnel(family) === null) continue;
+    const dev = a.vxlanDevice(family);
+    const stamp = a.i + (family === 'inet' ? 0 : n);
+    const { flags, count } = cover[family];
+    const wrong: { peer: number; entry: E }[] = [];
+    let seenCount = 0;
+    // the code of an entry depends on the entry, the family and a's device name only
+    const codes = memo.codes(table, `${kind}|${family}|${dev}`);
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number;
+      let v = codes[id] as number;
+      if (v === UNSET) {
+        const e = values[id] as E & { dev: string };
+        codes[id] = v = e.dev !== dev ? SKIP : judge(x, e, family);
+      }
+      if (v === SKIP || v === a.i) continue;
+      const bi = v >= 0 ? v : mismatchedPeer(v);
+      if (bi === a.i) continue;
+      if (seen[bi] !== stamp) {
+        seen[bi] = stamp;
+        seenCount += flags[bi] as number;
+      }
+      if (v >= 0) good[bi] = stamp;
+      else wrong.push({ peer: bi, entry: values[id] as E });
+    }
+    const result = out[family];
+    for (const w of wrong) if (good[w.peer] !== stamp) result.mismatched.push(w);
+    if (seenCount < count - (flags[a.i] as number)) {
+      for (const b of x.fresh) if (b.i !== a.i && seen[b.i] !== stamp && flags[b.i] === 1) result.missing.push(b.i);
+    }
+  }
+  memo.keep(kind, list.key, out);
+  return out;
+};
+
+/** Routes in the main table (ip -j omits `table` for main; collectors write `main`). */
+export const isMainTable = (r: Route): boolean => r.table === 'main' || r.table === '254' || r.table === '' || r.table === 'unspec';
+
+/** Device names a node's route verdicts depend on: nodes with the same names share verdicts. */
+interface HopContext {
+  vx4: string;
+  vx6: string;
+  ipip: string;
+  tunnelDevices: ReadonlySet<string>;
+}
+
+const contextOf = (a: NodeView): HopContext => ({ vx4: a.vxlanDevice('inet'), vx6: a.vxlanDevice('inet6'), ipip: a.ipip?.device ?? 'tunl0', tunnelDevices: a.tunnelDevices });
+
+/**
+ * Does this next hop lead to node b? VXLAN: via b's tunnel IP on the VXLAN device; IPIP: via one
+ * of b's node IPs on tunl0; WireGuard devices: not judged (the peer is chosen by allowed IPs);
+ * another tunnel device: no; anything else (no encapsulation): via one of b's node IPs.
+ */
+const hopReaches = (ctx: HopContext, b: NodeView, gateway: string | null, dev: string | null, v6: boolean): boolean => {
+  if (dev === null) return false;
+  if (dev === (v6 ? ctx.vx6 : ctx.vx4)) {
+    const bt = b.vxlanTunnel(v6 ? 'inet6' : 'inet');
+    return bt !== null && bt.ip !== null && gateway === bt.ip;
+  }
+  if (dev === ctx.ipip) return gateway !== null && b.underlayIPs.includes(gateway);
+  if (dev.startsWith('wireguard') || dev.startsWith('wg-v6')) return true;
+  if (ctx.tunnelDevices.has(dev)) return false;
+  return gateway !== null && b.underlayIPs.includes(gateway);
+};
+
+/** `block * 2 + (leads elsewhere ? 1 : 0)` for a main-table unicast route that is exactly a block, else SKIP. */
+const judgeRoute = (x: PassIndex, ctx: HopContext, r: Route): number => {
+  if (r.type !== 'unicast' || !isMainTable(r)) return SKIP;
+  const g = x.blockOfRoute(r);
+  if (g === undefined) return SKIP;
+  const owners = x.blocks[g]!.owners;
+  if (owners.length !== 1) return g * 2;
+  const b = owners[0]!;
+  const v6 = r.family === 'inet6';
+  const hops = r.nexthops.length === 0 ? [{ gateway: r.gateway, dev: r.dev }] : r.nexthops;
+  return g * 2 + (hops.every((h) => hopReaches(ctx, b, h.gateway, h.dev, v6)) ? 0 : 1);
+};
+
+export interface RouteScan {
+  /** blocks (one owner, not this node, the owner's routes ok) with no exact route here */
+  uncovered: number[];
+  /** exact block routes whose next hop does not lead to the block's owner */
+  wrong: { route: Route; block: number }[];
+}
+
+/** Node a's exact block routes against the blocks' owners; null when a's routes are not ok. */
+export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan | null => {
+  const section = a.state.report.sections.routes;
+  if (section.status !== 'ok') return null;
+  const list = memo.list<Route>('routes', section, () => section.data);
+  const held = memo.carried<RouteScan>('routes', list.key);
+  if (held !== undefined) return held;
+  const blocks = x.blocks;
+  // blocks every node must route (one owner whose routes are ok), counted once per pass
+  const must = memo.once('cover|routes', () => {
+    const flags = new Uint8Array(blocks.length);
+    const owned = new Int32Array(x.nodes.length);
+    const firstOwner = new Int32Array(blocks.length).fill(-1);
+    let count = 0;
+    for (let g = 0; g < blocks.length; g++) {
+      const owners = blocks[g]!.owners;
+      if (owners.length > 0) firstOwner[g] = owners[0]!.i;
+      if (owners.length !== 1 || !owners[0]!.has('routes')) continue;
+      flags[g] = 1;
+      count++;
+      owned[owners[0]!.i]!++;
+    }
+    return { flags, owned, firstOwner, count, covered: new Int32Array(blocks.length).fill(-1) };
+  });
+  const { flags, owned, firstOwner, covered } = must;
+  const ctx = contextOf(a);
+  const codes = memo.codes(list.table, `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`);
+  const scan: RouteScan = { uncovered: [], wrong: [] };
+  let coveredCount = 0;
+  const { ids } = list;
+  const values = list.table.values;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k] as number;
+    let v = codes[id] as number;
+    if (v === UNSET) codes[id] = v = judgeRoute(x, ctx, values[id] as Route);
+    if (v === SKIP) continue;
+    const g = v >> 1;
+    const owner = firstOwner[g];
+    if (covered[g] !== a.i) {
+      covered[g] = a.i;
+      if (flags[g] === 1 && owner !== a.i) coveredCount++;
+    }
+    if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: values[id] as Route, block: g });
+  }
+  if (coveredCount < must.count - owned[a.i]!) {
+    for (let g = 0; g < blocks.length; g++) if (covered[g] !== a.i && flags[g] === 1 && firstOwner[g] !== a.i) scan.uncovered.push(g);
+  }
+  memo.keep('routes', list.key, scan);
+  return scan;
+};
+
+/** How many members a host set holds (without building its list of strings). */
+export const memberCount = (memo: PassMemo, set: { members: string[] }): number => memo.list('members', set, () => set.members).ids.length;
+
+/**
+ * Peers (positions) whose encapsulated traffic node b's host sets `sets` do not let in: none of
+ * their encapsulation source addresses of `family` is a member or inside a CIDR member. Only peers
+ * whose source addresses are known and belong to them alone are judged.
+ */
+export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: Family, sets: readonly { name: string; members: string[] }[], carryKey: object): number[] => {
+  const question = `hosts|${family}|${sets.map((s) => s.name).join(',')}`;
+  const held = memo.carried<number[]>(question, carryKey);
+  if (held !== undefined) return held;
+  const n = x.nodes.length;
+  const cover = coverage(x, memo, 'hosts', (a, fam) => {
+    const wanted = a.encapSources(fam);
+    return wanted.length > 0 && wanted.every((ip) => x.byEncapSourceIP.get(ip) === a.i);
+  });
+  const { flags, count } = cover[family];
+  // one stamp per walk (a node may have several groups of sets per family)
+  const marked = memo.once('marked|hosts', () => ({ by: new Int32Array(n), walks: 0 }));
+  const stamp = ++marked.walks;
+  const nets: Cidr[] = [];
+  let markedCount = 0;
+  for (const s of sets) {
+    const { ids, table } = memo.list('members', s, () => s.members);
+    const codes = memo.codes(table, 'hosts');
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number;
+      let ai = codes[id] as number;
+      if (ai === UNSET) codes[id] = ai = memberCode(x, table.values[id] as string);
+      if (ai === NET) {
+        const c = parseNet(table.values[id] as string);
+        if (c !== null) nets.push(c);
+        continue;
+      }
+      if (ai >= 0 && marked.by[ai] !== stamp) {
+        marked.by[ai] = stamp;
+        if (ai !== b.i) markedCount += flags[ai] as number;
+      }
+    }
+  }
+  const out: number[] = [];
+  if (markedCount < count - (flags[b.i] as number)) {
+    for (const a of x.fresh) {
+      if (a.i === b.i || marked.by[a.i] === stamp || flags[a.i] === 0) continue;
+      if (a.encapSources(family).some((ip) => inNets(nets, ip))) continue;
+      out.push(a.i);
+    }
+  }
+  memo.keep(question, carryKey, out);
+  return out;
+};
+
+const NONE = -2;
+const NET = -3;
+const parseNet = (m: string): Cidr | null => parseCidr(stripHostPrefix(m));
+const inNets = (nets: readonly Cidr[], ip: string): boolean => {
+  const c = parseCidr(ip);
+  return c !== null && nets.some((net) => contains(net, c));
+};
+
+/** A member's code: the node position its address belongs to (-1 ambiguous), NONE, or NET (a CIDR, checked by containment). */
+const memberCode = (x: PassIndex, m: string): number => {
+  let ai = x.byEncapSourceIP.get(m);
+  if (ai === undefined && m.includes('/')) {
+    const key = stripHostPrefix(m);
+    ai = x.byEncapSourceIP.get(key);
+    if (ai === undefined && key.includes('/')) return NET;
+  }
+  return ai === undefined ? NONE : ai;
+};

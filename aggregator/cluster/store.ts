@@ -1,0 +1,368 @@
+/**
+ * The report store: the latest resolved report per node, the report before it, and per
+ * (node, section) the hash of the data held.
+ *
+ * Design and concurrency
+ * - Everything happens synchronously inside `ingest()`: it checks the whole report first
+ *   (sequence, hashes, sections it must reuse) and only then replaces the node's entry in one
+ *   assignment. A refused report (stale, sections-required, hash-mismatch) leaves the store
+ *   exactly as it was. Node's single thread means no locking is needed; a correlation pass that
+ *   took `nodes()` holds an array of NodeState objects that later ingests replace, never mutate.
+ * - Delta: a section sent with only its hash reuses the data held for that node when the hash is
+ *   the one held; any other hash makes the whole report 409 SECTIONS_REQUIRED. Only the latest
+ *   hash per (node, section) is held.
+ * - Memory (issue #3; 5000 nodes): in a full VXLAN mesh every node holds N−1 routes, neighbours
+ *   and FDB entries and an all-hosts ipset with N members, and the entries about peer X are the
+ *   same on every node. Those four lists are held packed (packed.ts):
+ *
+ *       tables.routes      values: [route about node-0, route about node-1, …]   (one frozen object
+ *       tables.neighbours  values: [neigh about node-0, …]                        per distinct entry,
+ *       tables.fdb         values: [fdb about node-0, …]                          keyed by its JSON)
+ *       tables.members     values: ['172.16.0.1', '172.16.0.2', …]
+ *
+ *       node-00007 routes section → { status: 'ok', [packed]: { table: tables.routes,
+ *                                                              ids: Uint16Array [0, 1, …, 4999] } }
+ *
+ *   so N² entries cost N² ids of 2 bytes (4 once a table passes 65 536 entries) plus N objects per
+ *   kind, instead of N² 8-byte pointers in JS arrays. A packed section still reads as the wire
+ *   section: its `data` (host sets: `members`) is a getter that builds the plain array of shared
+ *   entries on each read, for the few readers that want one node's list (GET /v1/nodes/:name; the
+ *   cluster map's allowedHosts, a getter too, for diagnose and GET /v1/cluster); the correlation
+ *   rules read the ids (peer-state.ts) and judge each distinct entry once per pass.
+ * - Tables are append-only (an id never changes meaning), so they only grow while reports bring
+ *   new entries. When a table holds more than twice the entries alive after its last compaction
+ *   (and at least `compactAbove`), ingest compacts it: a new table holding only the entries the
+ *   nodes' latest reports use, and every node's sections of that kind re-packed against it (new
+ *   NodeState objects, assigned one by one like an ingest; readers holding the old ones keep a
+ *   consistent old table). The correlate cache then starts cold once.
+ * - `previous` (for counters that must rise between reports) keeps the sections as they were, except
+ *   the N-sized per-peer sections (routes, neighbours, fdb, ipsets): those are replaced by
+ *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
+ *   (a node joins: every node's routes change) does not hold two copies of N² entries. Sections
+ *   that did not change are shared with the latest report, not copied.
+ * - Entry-level delta (issue #3; contract/delta.ts): routes, neighbours, fdb and the ipsets host
+ *   sets' members may arrive as splices of the held lists. The splices are checked against the
+ *   held packed list (base hash, ranges); the result's hash is computed from the table's entry keys
+ *   (each entry's JSON text, already held) and the inserted entries' JSON, without building entry
+ *   objects; only once the whole report is accepted are the inserted entries interned and the new
+ *   id list built from the held ids. A refused report interns nothing and changes nothing.
+ */
+import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
+import { hashSection } from '../../contract/hash.js';
+import type { Report } from '../../contract/report.js';
+import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
+import { EntryTable, entryKey, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type PackedList } from './packed.js';
+import type { NodeState, ResolvedReport } from './node-state.js';
+
+export type IngestResult =
+  | { kind: 'accepted'; node: string; seq: number; changed: SectionName[]; restarted: boolean }
+  | { kind: 'stale'; node: string; seq: number; lastSeq: number }
+  | { kind: 'sections-required'; node: string; sections: SectionName[] }
+  | { kind: 'hash-mismatch'; node: string; sections: SectionName[] }
+  | { kind: 'delta-invalid'; node: string; problems: { section: SectionName; message: string }[] };
+
+/** Splices checked against a held list, applied only when the whole report is accepted. */
+interface PendingSplices<E> {
+  list: PackedList<E>;
+  splices: readonly Splice<E>[];
+  /** the inserted entries' keys (entryKey: an object's JSON, a string itself), per splice */
+  keys: string[][];
+}
+type PendingDelta =
+  | { kind: 'list'; splices: PendingSplices<unknown> }
+  | { kind: 'ipsets'; sets: { head: { name: string; type: string; family: 'inet' | 'inet6' | null }; splices: PendingSplices<string> }[]; caliSetSizes: Record<string, number> };
+
+interface Entry {
+  state: NodeState;
+  hashes: Record<SectionName, string>;
+}
+
+/** The kinds of per-peer entries, one table each. */
+export type EntryKind = 'routes' | 'neighbours' | 'fdb' | 'members';
+type Tables = { routes: EntryTable<Route>; neighbours: EntryTable<Neighbour>; fdb: EntryTable<FdbEntry>; members: EntryTable<string> };
+const ENTRY_KINDS: readonly EntryKind[] = ['routes', 'neighbours', 'fdb', 'members'];
+const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new EntryTable(), fdb: new EntryTable(), members: new EntryTable() });
+
+/** The section of `name` holding entries of `kind`. */
+const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> = { routes: 'routes', neighbours: 'neighbours', fdb: 'fdb', members: 'ipsets' };
+
+/** A freshly received section with its per-peer lists packed against `tables`. */
+const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables): Sections[SectionName] => {
+  if (section.status !== 'ok') return section;
+  switch (name) {
+    case 'routes':
+    case 'neighbours':
+    case 'fdb': {
+      const table = tables[name] as EntryTable<unknown>;
+      return packedSection(pack(table, section.data as unknown[])) as Sections[SectionName];
+    }
+    case 'ipsets': {
+      const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
+      return { status: 'ok', data: { ...d, hostSets: d.hostSets.map((s) => packedHostSet(s, pack(tables.members, s.members))) } };
+    }
+    default:
+      return section;
+  }
+};
+
+/**
+ * `list` packed against `table`, the compacted successor of `old`; `remap` (old id → new id, -1 not
+ * yet mapped) is shared by every list of the kind, so each entry is looked up once.
+ */
+const repack = <E>(list: PackedList<E>, table: EntryTable<E>, old: EntryTable<E>, remap: Int32Array): PackedList<E> => {
+  if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: never the case today
+  const ids = new Uint32Array(list.ids.length);
+  for (let k = 0; k < list.ids.length; k++) {
+    const was = list.ids[k] as number;
+    let id = remap[was] as number;
+    if (id < 0) remap[was] = id = table.intern(old.keys[was], old.values[was] as E);
+    ids[k] = id;
+  }
+  return packedIds(table, ids);
+};
+
+/** The section re-packed against the compacted table of `kind` (the section itself when it holds none). */
+const repackSection = (kind: EntryKind, section: Sections[SectionName], table: EntryTable<unknown>, old: EntryTable<unknown>, remap: Int32Array): Sections[SectionName] => {
+  if (section.status !== 'ok') return section;
+  if (kind !== 'members') {
+    const list = packedOf<unknown>(section);
+    return list === null ? section : (packedSection(repack(list, table, old, remap)) as Sections[SectionName]);
+  }
+  const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
+  const hostSets = d.hostSets.map((s) => {
+    const list = packedOf<string>(s);
+    return list === null ? s : packedHostSet(s, repack(list, table as EntryTable<string>, old as EntryTable<string>, remap));
+  });
+  return { status: 'ok', data: { ...d, hostSets } };
+};
+
+export interface StoreOptions {
+  /** a table is compacted only once it holds more than this many entries (default 65 536) */
+  compactAbove?: number;
+}
+
+export class ReportStore {
+  private readonly entries = new Map<string, Entry>();
+  private tables: Tables = newTables();
+  /** per kind, the entries alive after the last compaction (0 before any) */
+  private readonly liveAfterCompaction: Record<EntryKind, number> = { routes: 0, neighbours: 0, fdb: 0, members: 0 };
+  private readonly compactAbove: number;
+
+  constructor(opts: StoreOptions = {}) {
+    this.compactAbove = opts.compactAbove ?? 0x10000;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Check and take a report. `rawSections` is the sections object as it arrived (before schema
+   * parsing), when available: the agent hashed that text, so its hash is checked first.
+   */
+  ingest(report: Report, receivedAt: string, rawSections?: unknown): IngestResult {
+    const node = report.node;
+    const held = this.entries.get(node);
+    const restarted = held !== undefined && held.state.report.agentId !== report.agentId;
+    if (held && !restarted && report.seq <= held.state.report.seq) {
+      return { kind: 'stale', node, seq: report.seq, lastSeq: held.state.report.seq };
+    }
+
+    const missing: SectionName[] = [];
+    const mismatched: SectionName[] = [];
+    const changed: SectionName[] = [];
+    const invalid: { section: SectionName; message: string }[] = [];
+    const deltas = new Map<SectionName, PendingDelta>();
+    const raw = (rawSections && typeof rawSections === 'object' ? rawSections : {}) as Record<string, { data?: unknown } | undefined>;
+    for (const name of SECTION_NAMES) {
+      const s = report.sections[name];
+      const delta = (s as { delta?: ListDelta<unknown> | IpsetsDelta }).delta;
+      if (s.data === undefined && delta !== undefined && !(held && held.hashes[name] === s.hash)) {
+        const base = held && held.hashes[name] === delta.base ? held.state.report.sections[name] : null;
+        const checked = base === null ? null : checkDelta(name, base, delta, this.tables.members);
+        if (checked === null) missing.push(name);
+        else if (typeof checked === 'string') invalid.push({ section: name, message: checked });
+        else if (pendingHash(checked) !== s.hash) missing.push(name);
+        else {
+          deltas.set(name, checked);
+          changed.push(name);
+        }
+      } else if (s.data === undefined) {
+        if (!held || held.hashes[name] !== s.hash) missing.push(name);
+      } else if (!hashMatches(s.hash, raw[name]?.data, s.data)) {
+        mismatched.push(name);
+      } else if (!held || held.hashes[name] !== s.hash) {
+        changed.push(name);
+      }
+    }
+    if (mismatched.length > 0) return { kind: 'hash-mismatch', node, sections: mismatched };
+    if (invalid.length > 0) return { kind: 'delta-invalid', node, problems: invalid };
+    if (missing.length > 0) return { kind: 'sections-required', node, sections: missing };
+
+    const sections = {} as Record<SectionName, Sections[SectionName]>;
+    const hashes = {} as Record<SectionName, string>;
+    for (const name of SECTION_NAMES) {
+      const s = report.sections[name];
+      hashes[name] = s.hash;
+      const pending = deltas.get(name);
+      sections[name] =
+        pending !== undefined
+          ? this.applyDelta(name, pending)
+          : held && held.hashes[name] === s.hash
+          ? held.state.report.sections[name] // same data: keep the held (packed) section object
+          : packSection(name, s.data as Sections[SectionName], this.tables);
+    }
+    const resolved: ResolvedReport = { ...report, sections: sections as Sections };
+    const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
+    this.entries.set(node, { state, hashes });
+    this.compactIfNeeded();
+    return { kind: 'accepted', node, seq: report.seq, changed, restarted };
+  }
+
+  get(node: string): NodeState | undefined {
+    return this.entries.get(node)?.state;
+  }
+
+  /** The current state of every node (a new array; its elements are never mutated later). */
+  nodes(): NodeState[] {
+    return Array.from(this.entries.values(), (e) => e.state);
+  }
+
+  remove(node: string): boolean {
+    return this.entries.delete(node);
+  }
+
+  /** How many distinct per-peer entries the tables hold, all kinds together (for the memory benchmark). */
+  get internedEntries(): number {
+    let n = 0;
+    for (const kind of ENTRY_KINDS) n += this.tables[kind].size;
+    return n;
+  }
+
+  /** Entries per table (tests, benchmark). */
+  tableSizes(): Record<EntryKind, number> {
+    return { routes: this.tables.routes.size, neighbours: this.tables.neighbours.size, fdb: this.tables.fdb.size, members: this.tables.members.size };
+  }
+
+  /** The section a checked delta gives, its inserted entries interned. */
+  private applyDelta(name: SectionName, d: PendingDelta): Sections[SectionName] {
+    if (d.kind === 'list') return packedSection(applySplicesTo(this.tables[name as ListDeltaSectionName] as EntryTable<unknown>, d.splices)) as Sections[SectionName];
+    const hostSets = d.sets.map((x) => packedHostSet({ ...x.head, members: [] as string[] }, applySplicesTo(this.tables.members, x.splices)));
+    return { status: 'ok', data: { hostSets, caliSetSizes: d.caliSetSizes } } as Sections[SectionName];
+  }
+
+  private compactIfNeeded(): void {
+    for (const kind of ENTRY_KINDS) {
+      const size = this.tables[kind].size;
+      if (size > this.compactAbove && size > 2 * this.liveAfterCompaction[kind]) this.compact(kind);
+    }
+  }
+
+  /** Replaces the table of `kind` with one holding only the entries the latest reports use. */
+  private compact(kind: EntryKind): void {
+    const old = this.tables[kind] as EntryTable<unknown>;
+    const table = new EntryTable<unknown>();
+    const remap = new Int32Array(old.size).fill(-1);
+    const name = SECTION_OF[kind];
+    for (const [node, e] of this.entries) {
+      const { report } = e.state;
+      const section = repackSection(kind, report.sections[name], table, old, remap);
+      if (section === report.sections[name]) continue;
+      const sections = { ...report.sections, [name]: section } as Sections;
+      this.entries.set(node, { hashes: e.hashes, state: { ...e.state, report: { ...report, sections } } });
+    }
+    (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
+    this.liveAfterCompaction[kind] = table.size;
+  }
+}
+
+/** Sections too big to keep twice per node (they grow with the cluster). */
+export const PEER_SECTIONS: readonly SectionName[] = ['routes', 'neighbours', 'fdb', 'ipsets'];
+const NOT_KEPT = Object.freeze({ status: 'unavailable', reason: 'not-present', detail: 'not kept for the previous report' } as const);
+
+const slim = (r: ResolvedReport): ResolvedReport => {
+  const sections = { ...r.sections } as Record<SectionName, Sections[SectionName]>;
+  for (const name of PEER_SECTIONS) sections[name] = NOT_KEPT;
+  return { ...r, sections: sections as Sections };
+};
+
+/**
+ * The delta checked against the held section `base`: the pending delta, a message when its splices
+ * do not fit the held lists (400), or null when the held section is not one a delta can apply to
+ * (409: the agent sends the section in full).
+ */
+const checkDelta = (name: SectionName, base: Sections[SectionName], delta: ListDelta<unknown> | IpsetsDelta, members: EntryTable<string>): PendingDelta | string | null => {
+  if (base.status !== 'ok') return null;
+  if (!('hostSets' in delta)) {
+    const list = packedOf<unknown>(base);
+    if (list === null || name === 'ipsets') return null;
+    const problem = spliceError(list.ids.length, delta.splices);
+    return problem ?? { kind: 'list', splices: { list, splices: delta.splices, keys: delta.splices.map((sp) => sp.insert.map(entryKey)) } };
+  }
+  if (name !== 'ipsets') return null;
+  const held = new Map<string, PackedList<string>>();
+  for (const set of (base as Sections['ipsets'] & { status: 'ok' }).data.hostSets) {
+    const list = packedOf<string>(set);
+    if (list === null) return null;
+    if (!held.has(set.name)) held.set(set.name, list);
+  }
+  const empty: PackedList<string> = { table: members, ids: new Uint16Array(0) };
+  const sets: (PendingDelta & { kind: 'ipsets' })['sets'] = [];
+  for (const x of delta.hostSets) {
+    const list = held.get(x.name) ?? empty;
+    const problem = spliceError(list.ids.length, x.splices);
+    if (problem !== null) return `host set ${JSON.stringify(x.name)}: ${problem}`;
+    sets.push({ head: { name: x.name, type: x.type, family: x.family }, splices: { list, splices: x.splices, keys: x.splices.map((sp) => sp.insert.map(entryKey)) } });
+  }
+  return { kind: 'ipsets', sets, caliSetSizes: delta.caliSetSizes };
+};
+
+/** The keys of the list pending splices give: the held entries' keys and the inserted ones, in order. */
+const splicedKeys = (p: PendingSplices<unknown>): string[] => {
+  const { list } = p;
+  const keys = list.table.keys as string[];
+  const ids = list.ids;
+  const out: string[] = [];
+  applySplices(
+    ids.length,
+    (k) => keys[ids[k] as number]!,
+    p.splices.map((sp, a) => ({ at: sp.at, remove: sp.remove, insert: p.keys[a]! })),
+    (key) => key,
+    (key) => key,
+    (key) => void out.push(key),
+  );
+  return out;
+};
+
+/** hashSection of the section a pending delta gives, from entry keys, without building it. */
+const pendingHash = (d: PendingDelta): string =>
+  d.kind === 'list'
+    ? hashListSection(splicedKeys(d.splices)) // the keys of objects are their JSON text
+    : hashIpsetsSection(
+        d.sets.map((x) => ({ ...x.head, members: splicedKeys(x.splices as PendingSplices<unknown>) })), // members are their own keys
+        d.caliSetSizes,
+      );
+
+/** The held list with the splices applied, the inserted entries interned into `table`. */
+const applySplicesTo = <E>(table: EntryTable<E>, p: PendingSplices<E>): PackedList<E> => {
+  const { list } = p;
+  const ids = new Uint32Array(splicedLength(list.ids.length, p.splices));
+  let k = 0;
+  const same = list.table === table;
+  const insertedKeys = p.keys.flat(); // in the order applySplices inserts the entries
+  let next = 0;
+  applySplices(
+    list.ids.length,
+    (i) => list.ids[i] as number,
+    p.splices,
+    (id: number) => (same ? id : table.intern(list.table.keys[id], list.table.values[id] as E)),
+    (e) => table.intern(insertedKeys[next++], e),
+    (id) => {
+      ids[k++] = id;
+    },
+  );
+  return packedIds(table, ids);
+};
+
+const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>
+  (raw !== undefined && hashSection(raw) === hash) || hashSection(parsed) === hash;
