@@ -45,6 +45,8 @@ interface FakeDevices {
   failed?: Record<string, 'down' | 'missing'>;
   /** devices whose tcpdump never confirms listening */
   starting?: string[];
+  /** the agent cannot enter pods' namespaces */
+  noPodNetns?: boolean;
 }
 const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean, dev: FakeDevices = {}) => {
   const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
@@ -87,6 +89,7 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
     }
     if (method === 'POST' && path === '/v1/probes') {
       const b = body as { id: number; target: string; pod?: string };
+      if (b.pod && dev.noPodNetns) return [400, { code: 'PROBE_SOURCE_INVALID', message: `cannot enter the network namespace of pod ${b.pod}` }];
       wire = { id: b.id, target: b.target, source: b.pod ?? '10.244.1.0' };
       const answered = passes('reply', 'socket') ? 3 : 0;
       return [200, { id: b.id, node: name, source: wire.source, target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
@@ -267,6 +270,18 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     ]);
     expect(d.probe).toMatchObject({ source: '10.244.1.5', size: 1400 });
     expect(d.warnings.join()).not.toMatch(/tunnel IP/);
+  });
+
+  it('from a pod whose namespace the agent cannot enter: probes fall back to the node\'s tunnel IP, said in a warning, without the source pod hops', async () => {
+    const a = fakeAgent('node-a', () => true, { noPodNetns: true });
+    const b = fakeAgent('node-b', () => true);
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.244.1.5', to: '10.244.2.5' } })).json());
+    expect(a.state.calls.filter((c) => c.path === '/v1/probes').map((c) => (c.body as { pod?: string }).pod)).toEqual(['10.244.1.5', undefined]);
+    expect(d.verdict).toBe('healthy');
+    expect(d.probe?.source).toBe('10.244.1.0');
+    expect(d.hops.some((h) => h.hop.startsWith('source-workload'))).toBe(false);
+    expect(d.warnings.join()).toMatch(/probes are sent from node-a's tunnel IP, not from the pod 10.244.1.5: .*cannot enter the network namespace/);
   });
 
   it('the listening budget tolerates slow nodes but stays inside the capture window', () => {
