@@ -12,11 +12,12 @@
  * node's kernel during the window", not per packet of the probe. The root tracing instance is never
  * touched. All file IO goes through `TraceFs` so unit tests inject a fake; parsing is pure.
  */
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DropReasons } from '../../contract/capture.js';
 
 export interface TraceFs {
+  readdir(path: string): Promise<string[]>;
   mkdir(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   readFile(path: string): Promise<string>;
@@ -24,6 +25,7 @@ export interface TraceFs {
 }
 
 export const nodeTraceFs: TraceFs = {
+  readdir: (p) => readdir(p),
   mkdir: async (p) => {
     await mkdir(p);
   },
@@ -70,19 +72,45 @@ const why = (err: unknown): string => {
   return (e?.code ?? e?.message ?? String(err)).slice(0, 120);
 };
 
+const PREFIX = 'calico-diag-';
+const OWNER = /^[a-z0-9]{1,16}$/;
+
+/**
+ * Removes the instances an earlier run of this agent left behind (killed mid-capture): only names
+ * with this owner's tag, listed before any new capture starts. Returns how many it removed.
+ */
+export const removeStaleInstances = async (fs: TraceFs, root: string, owner: string): Promise<number> => {
+  if (!OWNER.test(owner)) return 0;
+  const dir = join(root, 'instances');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const n of names) {
+    if (!n.startsWith(`${PREFIX}${owner}-`)) continue;
+    await fs.writeFile(join(dir, n, 'events', 'skb', 'kfree_skb', 'enable'), '0').catch(() => undefined);
+    await fs.rmdir(join(dir, n)).then(
+      () => removed++,
+      () => undefined,
+    );
+  }
+  return removed;
+};
+
 export class DropTracer {
   private readonly instance: string;
   private armed = false;
   private created = false;
   private unavailable: string | null = null;
 
+  /** `owner`: a short tag of this agent (its node), so it can find its own leftovers again */
   constructor(
     private readonly fs: TraceFs,
     private readonly root: string,
     id: string,
+    owner?: string,
   ) {
     if (!/^[a-z0-9-]{1,40}$/.test(id)) throw new Error('bad tracer id');
-    this.instance = join(root, 'instances', `calico-diag-${id}`);
+    if (owner !== undefined && !OWNER.test(owner)) throw new Error('bad tracer owner');
+    this.instance = join(root, 'instances', `${PREFIX}${owner ? `${owner}-` : ''}${id}`);
   }
 
   private get event(): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DropTracer, KFREE_SKB_FILTER, parseKfreeSkbTrace, type TraceFs } from '../../../agent/capture/drop-reasons.js';
+import { DropTracer, KFREE_SKB_FILTER, parseKfreeSkbTrace, removeStaleInstances, type TraceFs } from '../../../agent/capture/drop-reasons.js';
 
 // Lines as this lab's kernel (6.18) writes them to an instance's `trace`.
 const TRACE = `# tracer: nop
@@ -20,6 +20,7 @@ const fakeFs = (files: Record<string, string>, fail: Partial<Record<'mkdir' | 'f
   const dirs = new Set<string>();
   const log: string[] = [];
   const fs: TraceFs = {
+    readdir: async (p) => [...dirs].filter((d) => d.startsWith(`${p}/`)).map((d) => d.slice(p.length + 1)),
     mkdir: async (p) => {
       if (fail.mkdir) throw fail.mkdir;
       dirs.add(p);
@@ -115,5 +116,19 @@ describe('DropTracer', () => {
 
   it('refuses an id that is not a plain capture id (it names a directory)', () => {
     expect(() => new DropTracer(fakeFs({}).fs, ROOT, '../x')).toThrow();
+  });
+
+  it('an agent removes only its own leftover instances (tagged with its owner), never another agent\'s', async () => {
+    const { fs, dirs } = fakeFs({});
+    for (const n of ['calico-diag-aa11-cap-1', 'calico-diag-aa11-cap-2', 'calico-diag-bb22-cap-3', 'someone-else']) dirs.add(`${ROOT}/instances/${n}`);
+    expect(await removeStaleInstances(fs, ROOT, 'aa11')).toBe(2);
+    expect([...dirs].sort()).toEqual([`${ROOT}/instances/calico-diag-bb22-cap-3`, `${ROOT}/instances/someone-else`]);
+    expect(() => new DropTracer(fs, ROOT, 'cap-9', 'A/B')).toThrow();
+    const withFormat = fakeFs({ [`${ROOT}/events/skb/kfree_skb/format`]: FORMAT });
+    const owned = new DropTracer(withFormat.fs, ROOT, 'cap-9', 'aa11');
+    await owned.arm();
+    expect([...withFormat.dirs]).toEqual([`${ROOT}/instances/calico-diag-aa11-cap-9`]);
+    await owned.collect();
+    expect(withFormat.dirs.size).toBe(0);
   });
 });
