@@ -94,7 +94,8 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
   } else authenticator = sharedTokenAuthenticator(() => token);
   const agentView = (node: string): AgentView | null => {
     const r = store.get(node)?.report;
-    return r ? { identity: r.identity, mode: r.mode, agentUrl: verifiedAgentUrl(r.agentUrl, r.identity.nodeIPs) } : null;
+    // routes: whether the diagnosed path is tunnelled or direct (#19)
+    return r ? { identity: r.identity, mode: r.mode, sections: { routes: r.sections.routes }, agentUrl: verifiedAgentUrl(r.agentUrl, r.identity.nodeIPs) } : null;
   };
   const app = await buildAggregatorApp({
     store,

@@ -74,10 +74,11 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
         '--interval', String(intervalS),
         '--aggregator-url', aggregatorUrl,
         '--advertise-url', `http://${n.nodeIp}:${AGENT_PORT}`,
+        ...(n.birdSocket !== null ? ['--bird-socket', n.birdSocket] : []),
       ],
       logFile: join(lab.runDir, `agent-${name}.log`),
-      // each lab's agents keep their captures in the lab's run directory: two labs on one host have
-      // the same node names, and an agent prunes capture directories it does not know
+      // captures in the lab's own directory: the default (<tmpdir>/calico-diag-captures-<node>) is
+      // shared by every lab on the machine with a node of that name, whose agents prune each other's
       env: { CALICO_DIAG_CAPTURE_DIR: join(lab.runDir, `captures-${name}`), ...env },
     });
     agents.set(name, d);

@@ -34,11 +34,15 @@ import type { CommandRunner } from '../agent/exec/runner.js';
 import { inNs, makeSh, type Argv, type Sh } from './sh.js';
 import { nodeEntry, spawnInNs, type Daemon } from './spawn.js';
 import { listNamespaces, teardownNamespaces, teardownSync } from './cleanup.js';
+import { startBird, waitForSessions, type BirdInstance, type BirdNodeConfig } from './bird.js';
 import { programNftDataplane } from './felix-nftables.js';
 
 export const LAB_PREFIX = 'cdl';
 export const UNDERLAY_CIDR = '10.213.0.0/24';
 export const UNDERLAY_GW = '10.213.0.1';
+/** CrossSubnet labs: the second underlay subnet, routed to the first by the underlay namespace */
+export const UNDERLAY2_CIDR = '10.213.1.0/24';
+export const UNDERLAY2_GW = '10.213.1.1';
 export const AGGREGATOR_IP = '10.213.0.100';
 export const POOL_CIDR = '10.244.0.0/16';
 export const VXLAN_VNI = 4096;
@@ -87,7 +91,43 @@ export interface LabNode {
   vtepMac: string;
   pods: LabPod[];
   felixControlFile: string;
+  /** underlay subnet of eth0 (CrossSubnet labs have two) and its router */
+  subnet: string;
+  gateway: string;
+  /** BIRD control socket in BGP labs (the agent's --bird-socket), else null */
+  birdSocket: string | null;
 }
+
+/**
+ * How pod traffic between nodes is routed:
+ *  - routing 'static' (default): the lab programs every route the way Felix does (VXLAN, no BGP);
+ *  - routing 'bgp': BIRD runs in every node (lab/bird.ts, node-to-node mesh, AS 64512);
+ *  - encapsulation 'none' (needs bgp): BIRD programs the peer blocks `proto bird` via the peers'
+ *    node IPs and the blocks' blackholes; no vxlan.calico;
+ *  - crossSubnet (VXLAN): the last nodes sit on a second underlay subnet; Felix (the lab) routes
+ *    same-subnet peers directly via their node IP on eth0 and other-subnet peers via vxlan.calico.
+ */
+export interface LabRouting {
+  routing: 'static' | 'bgp';
+  encapsulation: 'vxlan' | 'none';
+  crossSubnet: boolean;
+}
+
+export const DEFAULT_ROUTING: LabRouting = { routing: 'static', encapsulation: 'vxlan', crossSubnet: false };
+
+/** Checks a routing choice: no encapsulation needs BGP to carry the routes; CrossSubnet is a VXLAN mode. */
+export const validateRouting = (r: LabRouting): LabRouting => {
+  if (r.encapsulation === 'none' && r.routing !== 'bgp') throw new Error('a lab without encapsulation needs routing: bgp');
+  if (r.crossSubnet && r.encapsulation !== 'vxlan') throw new Error('crossSubnet is a VXLAN mode');
+  return r;
+};
+
+/** Nodes on the second subnet in a CrossSubnet lab: the upper half (node3 of 3). */
+export const onSecondSubnet = (index: number, nodes: number): boolean => index > Math.ceil(nodes / 2);
+
+/** True when the pair is routed without encapsulation in this lab. */
+export const directPair = (r: LabRouting, a: LabNode, b: LabNode): boolean =>
+  r.encapsulation === 'none' || (r.crossSubnet && a.subnet === b.subnet);
 
 export interface LabPlan {
   id: string;
@@ -96,6 +136,7 @@ export interface LabPlan {
   aggregatorNs: string;
   aggregatorIp: string;
   nodes: LabNode[];
+  routing: LabRouting;
 }
 
 /** Felix's VTEP MAC: 0x66 followed by the first 5 bytes of sha1(nodename). */
@@ -113,7 +154,8 @@ export const caliRuleId = (text: string): string =>
   `cali:${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
 
 /** Pure addressing plan for a lab instance (no IO). */
-export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string }): LabPlan => {
+export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string; routing?: Partial<LabRouting> }): LabPlan => {
+  const routing = validateRouting({ ...DEFAULT_ROUTING, ...opts.routing });
   if (opts.nodes < 2 || opts.nodes > 50) throw new Error('a lab has 2..50 nodes');
   if (opts.podsPerNode < 1 || opts.podsPerNode > 60) throw new Error('a lab node has 1..60 pods');
   const prefix = `${LAB_PREFIX}${opts.id}`;
@@ -130,11 +172,15 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
         caliIf: caliIfName(`${prefix}/default/${podName}/eth0`),
       });
     }
+    const second = routing.crossSubnet && onSecondSubnet(i, opts.nodes);
     nodes.push({
       index: i,
       name,
       ns: `${prefix}-n${i}`,
-      nodeIp: `10.213.0.${10 + i}`,
+      nodeIp: `10.213.${second ? 1 : 0}.${10 + i}`,
+      subnet: second ? UNDERLAY2_CIDR : UNDERLAY_CIDR,
+      gateway: second ? UNDERLAY2_GW : UNDERLAY_GW,
+      birdSocket: routing.routing === 'bgp' ? join(opts.runDir, `bird-${name}.ctl`) : null,
       underlayIf: `vn${i}`,
       block: `10.244.${i}.0/26`,
       tunnelIp: `10.244.${i}.0`,
@@ -150,6 +196,7 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
     aggregatorNs: `${prefix}-agg`,
     aggregatorIp: AGGREGATOR_IP,
     nodes,
+    routing,
   };
 };
 
@@ -229,6 +276,10 @@ export interface Lab extends LabPlan {
   /** temp directory: tokens, control files, logs */
   readonly runDir: string;
   readonly felix: Map<string, Daemon>;
+  /** BIRD per node in BGP labs */
+  readonly birds: Map<string, BirdInstance>;
+  /** the BIRD config each node runs (faults rewrite and reload it) */
+  birdConfig(node: string): BirdNodeConfig;
   /** every namespace of this lab, the underlay last */
   namespaces(): string[];
   node(name: string): LabNode;
@@ -262,6 +313,8 @@ export interface CreateLabOptions {
    * removes them once it has finished. Default true.
    */
   exitHooks?: boolean;
+  /** routing mode (default: static VXLAN, as Felix without BGP) */
+  routing?: Partial<LabRouting>;
   /** policy dataplane programmed on every node (default iptables) */
   dataplane?: LabDataplane;
 }
@@ -279,9 +332,10 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   }
   const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
-  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir });
+  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir, ...(opts.routing ? { routing: opts.routing } : {}) });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
+  const birds = new Map<string, BirdInstance>();
   const flavour = felixFlavour(opts.felix ?? 'current');
   /** only what this lab created is ever deleted, so a name clash cannot take another lab down */
   const created: string[] = [];
@@ -298,7 +352,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   let uninstallHooks: (() => void) | undefined;
   const teardown = (): Promise<void> => {
     tearing ??= (async () => {
-      await Promise.all([...felix.values()].map((d) => d.stop(1000)));
+      await Promise.all([...felix.values(), ...[...birds.values()].map((b) => b.daemon)].map((d) => d.stop(1000)));
       await teardownNamespaces(sh, createdUnderlayLast());
       rmSync(runDir, { recursive: true, force: true });
       tornDown = true;
@@ -318,6 +372,8 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     flavour,
     runDir,
     felix,
+    birds,
+    birdConfig: (name) => birdConfigFor(plan, lab.node(name)),
     namespaces,
     node: (name) => {
       const n = plan.nodes.find((x) => x.name === name);
@@ -382,20 +438,28 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     await ip(ul, 'link', 'add', 'br0', 'type', 'bridge');
     await ip(ul, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
     await ip(ul, 'link', 'set', 'br0', 'up');
+    if (plan.routing.crossSubnet) {
+      // the underlay namespace routes between the two subnets (the "router" of a CrossSubnet cluster)
+      progress(`second underlay subnet ${UNDERLAY2_CIDR}, routed by ${ul}`);
+      await ip(ul, 'link', 'add', 'br1', 'type', 'bridge');
+      await ip(ul, 'addr', 'add', `${UNDERLAY2_GW}/24`, 'dev', 'br1');
+      await ip(ul, 'link', 'set', 'br1', 'up');
+      await exec(ul, sysctl('net.ipv4.ip_forward', 1));
+    }
 
-    const uplink = async (ns: string, peerIf: string, addr: string): Promise<void> => {
+    const uplink = async (ns: string, peerIf: string, addr: string, gw = UNDERLAY_GW): Promise<void> => {
       await ip(ns, 'link', 'add', 'eth0', 'mtu', String(UPLINK_MTU), 'type', 'veth', 'peer', 'name', peerIf, 'mtu', String(UPLINK_MTU), 'netns', ul);
-      await ip(ul, 'link', 'set', peerIf, 'master', 'br0', 'up');
+      await ip(ul, 'link', 'set', peerIf, 'master', gw === UNDERLAY_GW ? 'br0' : 'br1', 'up');
       await ip(ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
       await ip(ns, 'link', 'set', 'eth0', 'up');
-      await ip(ns, 'route', 'add', 'default', 'via', UNDERLAY_GW, 'dev', 'eth0');
+      await ip(ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0');
     };
 
     await uplink(plan.aggregatorNs, 'vagg', plan.aggregatorIp);
 
     for (const n of plan.nodes) {
-      progress(`${n.name}: uplink ${n.nodeIp}, vxlan.calico ${n.tunnelIp} (${n.vtepMac}), block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
-      await uplink(n.ns, n.underlayIf, n.nodeIp);
+      progress(`${n.name}: uplink ${n.nodeIp}${plan.routing.encapsulation === 'vxlan' ? `, vxlan.calico ${n.tunnelIp} (${n.vtepMac})` : ''}, block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
+      await uplink(n.ns, n.underlayIf, n.nodeIp, n.gateway);
       for (const [k, v] of [
         ['net.ipv4.ip_forward', 1],
         ['net.ipv4.conf.all.rp_filter', 0],
@@ -404,26 +468,32 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       ] as const) {
         await exec(n.ns, sysctl(k, v));
       }
-      await ip(
-        n.ns, 'link', 'add', 'vxlan.calico', 'address', n.vtepMac, 'mtu', String(VXLAN_MTU),
-        'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', n.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
-      );
-      await ip(n.ns, 'addr', 'add', `${n.tunnelIp}/32`, 'dev', 'vxlan.calico');
-      await ip(n.ns, 'link', 'set', 'vxlan.calico', 'up');
-      await exec(n.ns, sysctl('net/ipv4/conf/vxlan.calico/rp_filter', 0));
-      await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
+      const vxlan = plan.routing.encapsulation === 'vxlan';
+      if (vxlan) {
+        await ip(
+          n.ns, 'link', 'add', 'vxlan.calico', 'address', n.vtepMac, 'mtu', String(VXLAN_MTU),
+          'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', n.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
+        );
+        await ip(n.ns, 'addr', 'add', `${n.tunnelIp}/32`, 'dev', 'vxlan.calico');
+        await ip(n.ns, 'link', 'set', 'vxlan.calico', 'up');
+        await exec(n.ns, sysctl('net/ipv4/conf/vxlan.calico/rp_filter', 0));
+        // without encapsulation BIRD's static protocol programs the block's blackhole (proto bird)
+        await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
+      }
 
       for (const p of plan.nodes) {
-        if (p === n) continue;
-        await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
+        if (p === n || !vxlan) continue;
+        if (directPair(plan.routing, n, p)) await ip(n.ns, 'route', 'add', p.block, 'via', p.nodeIp, 'dev', 'eth0', 'proto', '80');
+        else await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
         await ip(n.ns, 'neigh', 'replace', p.tunnelIp, 'lladdr', p.vtepMac, 'dev', 'vxlan.calico', 'nud', 'permanent');
         await sh.must(['bridge', '-n', n.ns, 'fdb', 'append', p.vtepMac, 'dev', 'vxlan.calico', 'dst', p.nodeIp, 'self', 'permanent']);
       }
 
       for (const pod of n.pods) {
+        const podMtu = String(plan.routing.encapsulation === 'none' ? UPLINK_MTU : VXLAN_MTU);
         await ip(
-          n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', String(VXLAN_MTU),
-          'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(VXLAN_MTU), 'netns', pod.ns,
+          n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', podMtu,
+          'type', 'veth', 'peer', 'name', 'eth0', 'mtu', podMtu, 'netns', pod.ns,
         );
         for (const [k, v] of [
           [`net.ipv4.conf.${pod.caliIf}.proxy_arp`, 1],
@@ -446,8 +516,17 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       } else {
         await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
         for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
-        await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules(flavour.release) });
+        // Felix adds its VXLAN guard rules only when VXLAN is on.
+        const rules = plan.routing.encapsulation === 'vxlan' ? calicoFilterRules(flavour.release) : withoutVxlanRules(calicoFilterRules(flavour.release));
+        await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + rules });
       }
+    }
+
+    if (plan.routing.routing === 'bgp') {
+      progress(`starting BIRD in every node (AS ${'64512'}, node-to-node mesh)`);
+      for (const n of plan.nodes) birds.set(n.name, startBird(runDir, n.ns, birdConfigFor(plan, n)));
+      await waitForSessions(sh, [...birds.values()], 30_000);
+      if (plan.routing.encapsulation === 'none') await waitForBirdRoutes(sh, plan, 15_000);
     }
 
     if (opts.felixStandin !== false) {
@@ -470,6 +549,39 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   } catch (err) {
     await teardown().catch(() => undefined);
     throw err;
+  }
+};
+
+/** A filter table without Felix's VXLAN guard rules (a node with no encapsulation), of either release. */
+export const withoutVxlanRules = (rules: string): string =>
+  rules
+    .split('\n')
+    .filter((l) => !/IPv4 VXLAN packets from/.test(l))
+    .join('\n');
+
+/** The BIRD config a lab node runs when healthy. */
+export const birdConfigFor = (plan: LabPlan, n: LabNode): BirdNodeConfig => ({
+  nodeName: n.name,
+  nodeIp: n.nodeIp,
+  blocks: [n.block],
+  pool: POOL_CIDR,
+  poolEncapsulation: plan.routing.encapsulation,
+  peers: plan.nodes.filter((p) => p !== n).map((p) => ({ name: p.name, nodeIp: p.nodeIp })),
+});
+
+/** Waits until BIRD has programmed every peer block (proto bird) in every node. */
+export const waitForBirdRoutes = async (sh: Sh, plan: LabPlan, deadlineMs: number): Promise<void> => {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const n of plan.nodes) {
+      const r = await sh.try(['ip', '-n', n.ns, '-j', 'route', 'show', 'proto', 'bird']);
+      const dsts = new Set((JSON.parse(r.stdout || '[]') as Array<{ dst: string }>).map((x) => x.dst));
+      for (const p of plan.nodes) if (p !== n && !dsts.has(p.block)) missing.push(`${n.name}: ${p.block}`);
+    }
+    if (missing.length === 0) return;
+    if (Date.now() > until) throw new Error(`BIRD did not program ${missing.join(', ')} within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 300));
   }
 };
 

@@ -10,13 +10,17 @@ if command -v apt-get >/dev/null; then
   # nftables and tini are in the images too: test/manifests/dockerfiles.test.ts reads their file lists.
   $SUDO apt-get install -y -qq --no-install-recommends \
     iproute2 iptables nftables ipset tcpdump conntrack kmod procps iputils-ping curl time tini \
-    prometheus ca-certificates >/dev/null
+    prometheus ca-certificates bird >/dev/null
   # kubectl builds the kustomize base in the manifest tests; Debian's kubernetes-client has it.
   command -v kubectl >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
-  # Debian starts the prometheus service on install; calico-diag's tests run their own instance.
-  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-    $SUDO systemctl stop prometheus || true
-  fi
+  # Debian starts the prometheus and bird services on install; calico-diag's tests run their own
+  # instances (BIRD: one per lab node namespace), never the root namespace's.
+  for svc in prometheus bird bird6; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+      $SUDO systemctl stop "$svc" || true
+      [ "$svc" = prometheus ] || $SUDO systemctl disable "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 # Node 24 LTS is calico-diag's runtime. Where the machine has an older Node, install Node 24 from the
 # npm registry's `node` package (it ships the binary) and put it first on PATH via /usr/local/bin;

@@ -21,6 +21,8 @@ import { nodeNotReporting } from './node-not-reporting.js';
 import { nodeWithoutBlock } from './node-without-block.js';
 import { routeMissing } from './route-missing.js';
 import { routeWrongNextHop } from './route-wrong-next-hop.js';
+import { routeWrongForm } from './route-form.js';
+import { bgpSessionDown } from './bgp-session-down.js';
 import { tunnelConfigMismatch } from './tunnel-config-mismatch.js';
 import type { CorrelateInput, CorrelateRule } from './types.js';
 import { vxlanFdbMismatch } from './vxlan-fdb-mismatch.js';
@@ -31,6 +33,8 @@ export const correlateRules: CorrelateRule[] = [
   vxlanFdbMismatch,
   routeMissing,
   routeWrongNextHop,
+  routeWrongForm,
+  bgpSessionDown,
   blockConflict,
   tunnelConfigMismatch,
   hostNotInAllowedSet,

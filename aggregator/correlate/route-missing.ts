@@ -4,12 +4,17 @@
  * routes (overlay or BGP). Exact block routes are matched by CIDR through the index; only blocks
  * left uncovered fall back to a longest-prefix lookup over A's routes (an aggregate route counts,
  * the default route and anything shorter than the block's IP pool do not).
+ * The expected route has the form the pair must have (route-form.ts: tunnel or direct, Felix or
+ * BIRD). When A's BIRD has a session toward B, the finding says its state (#19): a session that is
+ * not Established explains the missing route; an Established one means B does not advertise it.
  */
 import { contains, parseCidr, PrefixTable, type Cidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Route } from '../../contract/snapshot.js';
 import { isMainTable, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
+import { describeExpected, FormContext } from './route-form.js';
+import { describeEnd, sessionToward } from './bgp-session-down.js';
 
 export const RULE_ID = 'route-missing';
 
@@ -19,7 +24,7 @@ const REMEDY =
   "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
   'makes Felix/BIRD reprogram the routes.';
 
-const expectedFor = (b: NodeView, block: string): string => {
+const fallbackExpected = (b: NodeView, block: string): string => {
   const enc = b.state.report.mode.encapsulation;
   if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
   if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
@@ -42,6 +47,7 @@ export const routeMissing: CorrelateRule = {
   description: "A has no route covering one of B's blocks",
   run(cluster, input) {
     const out: FindingDraft[] = [];
+    const forms = new FormContext(cluster, input);
     const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
       ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
       : [];
@@ -58,17 +64,34 @@ export const routeMissing: CorrelateRule = {
       for (const { peer: b, block } of missing) {
         table ??= routeTable(cluster.routes(a) ?? []);
         if (table.lookup(block.cidr, minPrefixFor(block.cidr)) !== undefined) continue;
+        const form = forms.expectedPairForm(a, b);
+        const session = a.mode.bgp ? sessionToward(a, b) : null;
+        const byBird = form?.programmer === 'bird';
+        const because =
+          session === null || !byBird
+            ? ''
+            : !session.established
+              ? `: BGP session ${session.protocol} to ${b.name} is ${session.state} ${session.info}`.trimEnd()
+              : `: BGP session ${session.protocol} to ${b.name} is Established, so ${b.name} does not advertise the block`;
         out.push({
           rule: RULE_ID,
           severity: 'critical',
           node: a.name,
           peer: b.name,
           subject: block.raw,
-          summary: `${a.name} has no route for ${b.name}'s block ${block.raw}`,
+          summary: `${a.name} has no route for ${b.name}'s block ${block.raw}${because}`,
           evidence: {
-            seen: `no route in the main table covers ${block.raw}`,
-            expected: expectedFor(b, block.raw),
-            details: { block: block.raw, peerNodeIPs: b.underlayIPs, peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null, mode: a.mode.encapsulation },
+            seen: `no route in the main table covers ${block.raw}${session ? `; ${describeEnd(session)}` : ''}`,
+            expected: form ? describeExpected(form, a, b, block.raw) : fallbackExpected(b, block.raw),
+            details: {
+              block: block.raw,
+              peerNodeIPs: b.underlayIPs,
+              peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null,
+              mode: a.mode.encapsulation,
+              expectedForm: form ? { form: form.form, programmer: form.programmer, reason: form.reason } : null,
+              // the BGP session toward the peer (A's end): not Established explains the missing route
+              bgpSession: session ? { ...session, explains: !session.established && byBird } : null,
+            },
           },
           remedy: REMEDY,
         });

@@ -8,12 +8,15 @@
  * IPIP); tunnel and workload hops the plain ones. The hop table (HOPS) is walked in path order:
  * the first hop that was captured and saw none of the probes is the gap; a later hop that still
  * saw probes makes the captures inconsistent (inconclusive), never a guess.
+ * On a direct path (no encapsulation between the pair, #19) there are no tunnel hops and the
+ * uplink hops count the plain packets; gaps are located the same way, with the direct-path rules.
  */
 import type { CaptureRecord, DeviceState, DropReasons } from '../../contract/capture.js';
 import type { ClusterNode } from '../../contract/cluster.js';
 import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, Verdict } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
-import { HOP_RULES, hopWords, remedyFor } from './remedies.js';
+import { DIRECT_HOP_REMEDIES, DIRECT_HOP_RULES, HOP_RULES, hopWords, remedyFor } from './remedies.js';
+import type { PathForm } from './path.js';
 
 export interface CaptureView {
   device: string;
@@ -59,6 +62,8 @@ export interface AnalyzeInput {
   source: SideInput;
   destination: SideInput;
   warnings?: string[];
+  /** tunnel (default) or direct: a direct path has no tunnel hops and plain packets on the uplinks */
+  path?: PathForm;
 }
 
 type Kind = 'request' | 'reply';
@@ -134,7 +139,7 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
       }
     }
   }
-  const seqs = seqsOf(records, probe, spec.kind, spec.capture === 'uplink');
+  const seqs = seqsOf(records, probe, spec.kind, spec.capture === 'uplink' && input.path !== 'direct');
   if (seqs.length === 0 && cap.notReady) {
     return { ...base, device: cap.device, status: 'not-ready', seqs, note: 'its capture was not listening yet when the probes were sent' };
   }
@@ -248,7 +253,7 @@ const mtuCauses = (input: AnalyzeInput, probe: ProbeView): Cause[] => {
 };
 
 const relevantFindings = (input: AnalyzeInput, hop: Hop): Finding[] => {
-  const rules = HOP_RULES[hop];
+  const rules = (input.path === 'direct' ? DIRECT_HOP_RULES[hop] : HOP_RULES[hop]) ?? [];
   const out: Finding[] = [];
   for (const [role, rule] of rules) {
     const side = input[role];
@@ -275,11 +280,13 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received, ...(probe.size !== undefined ? { size: probe.size } : {}) };
   // workload hops: the target pod's, and the source pod's when the probe left from the pod itself
   const workloadOf = { destination: input.to.kind === 'pod', source: input.from.kind === 'pod' && probe.source === input.from.ip };
-  const specs = SPECS.filter((s) => s.capture !== 'workload' || workloadOf[s.side]);
+  const direct = input.path === 'direct';
+  const specs = SPECS.filter((s) => (s.capture !== 'workload' || workloadOf[s.side]) && !(direct && s.capture === 'tunnel'));
+  const first = specs[0]!.hop;
+  const hopRemedy = (hop: Hop): string | undefined => (direct ? DIRECT_HOP_REMEDIES[hop] : undefined) ?? remedyFor(hop);
 
   if (probe.sent === 0) {
     // ping could not even send: no route / unusable source address on the source node
-    const first = (specs[0] as HopSpec).hop;
     const hops = specs.map((s) => ({ ...observe(input, { ...probe, sent: 0 }, s), status: s.hop === first ? ('missing' as const) : ('not-captured' as const) }));
     const gap = { node: input.source.node.node, hop: first, direction: 'forward' as const };
     const findings = relevantFindings(input, first);
@@ -313,7 +320,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
       findings: [],
       summary:
         verdict === 'healthy'
-          ? `${route}: healthy — ${probe.received}/${probe.sent} probes answered and every captured hop saw them${lost > 0 ? ` (${lost} lost on the way)` : ''}${notCaptured.length ? `; not captured: ${notCaptured.join(', ')}` : ''}.`
+          ? `${route}: healthy — ${probe.received}/${probe.sent} probes answered and every captured hop saw them${direct ? ' (direct path, no tunnel)' : ''}${lost > 0 ? ` (${lost} lost on the way)` : ''}${notCaptured.length ? `; not captured: ${notCaptured.join(', ')}` : ''}.`
           : `${route}: the replies arrived but no hop could be captured.`,
       remedy: remedyFor(verdict),
     };
@@ -340,7 +347,8 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   if (gapSide.drops) gapHop.drops = gapSide.drops;
   const dropWords = gapSide.drops ? ` ${describeDrops(gapHop.node, gapSide.drops)}` : '';
   const findings = relevantFindings(input, gapHop.hop);
-  const fromCapture = [...mtuCauses(input, probe), ...capturedCauses(input, probe, gapHop.hop, gapHop)];
+  // the capture-derived causes are about VXLAN/IPIP frames: none on a direct path
+  const fromCapture = direct ? [] : [...mtuCauses(input, probe), ...capturedCauses(input, probe, gapHop.hop, gapHop)];
   const causes: Cause[] = [...fromCapture];
   for (const f of findings) {
     if (!causes.some((c) => c.rule === f.rule && c.node === f.node)) causes.push({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false });
@@ -350,7 +358,7 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   const verdict: Verdict = gapIndex === 0 ? 'no-path' : 'one-way-gap';
   const lastSeen = hops.slice(0, gapIndex).filter((h) => h.status === 'seen').pop();
   const top = causes[0];
-  const remedy = findings.find((f) => f.rule === top?.rule)?.remedy ?? remedyFor(top?.rule, gapHop.hop);
+  const remedy = findings.find((f) => f.rule === top?.rule)?.remedy ?? (top ? remedyFor(top.rule, gapHop.hop) : hopRemedy(gapHop.hop)) ?? remedyFor(gapHop.hop);
   const where = hopWords(gapHop.hop, input.source.node.node, input.destination.node.node, gapHop.device);
   const summary =
     verdict === 'no-path'

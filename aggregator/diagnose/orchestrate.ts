@@ -14,14 +14,17 @@ import type { CaptureRequestInput, CaptureResult, MatchSpec, ProbeResult } from 
 import type { ClusterMap, ClusterNode } from '../../contract/cluster.js';
 import type { Diagnosis, DiagnoseRequest } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
-import type { Identity, Mode } from '../../contract/snapshot.js';
+import type { Identity, Mode, Sections } from '../../contract/snapshot.js';
 import { analyze, type CaptureView, type ProbeView, type SideInput } from './analyze.js';
+import { pathForm, type PathForm } from './path.js';
 import { resolveEndpoint } from './resolve.js';
 
 export interface AgentView {
   agentUrl?: string | undefined;
   identity: Identity;
   mode: Mode;
+  /** the latest report's routes: whether the path to the target is tunnelled or direct */
+  sections?: Partial<Pick<Sections, 'routes'>> | undefined;
 }
 
 export interface DiagnoseDeps {
@@ -85,18 +88,22 @@ interface Plan {
 
 const isV6 = (ip: string) => ip.includes(':');
 
-const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips: string[], v6: boolean, workloadIp: string | null, durationSeconds: number): Plan => {
+const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips: string[], v6: boolean, workloadIp: string | null, durationSeconds: number, path: PathForm): Plan => {
   const family = v6 ? 'inet6' : 'inet';
-  const tunnel = view?.identity.tunnels.find((t) => t.family === family && t.kind !== 'wireguard') ?? null;
+  // a direct path (no encapsulation between the pair) crosses no tunnel device: none is captured
+  const tunnel = path === 'direct' ? null : (view?.identity.tunnels.find((t) => t.family === family && t.kind !== 'wireguard') ?? null);
   const uplink = view?.identity.uplinks[0]?.name ?? null;
   const workload = workloadIp ? (view?.identity.workloads.find((w) => w.ip === workloadIp)?.dev ?? node.workloads.find((w) => w.ip === workloadIp)?.dev ?? null) : null;
   const enc = view?.mode.encapsulation ?? node.mode.encapsulation;
   // A tunnel device the node's mode needs but its snapshot lacks is still asked for by Calico's
-  // name: the agent reports it missing, which is that hop's evidence (#18).
-  const tunnelDevice = tunnel?.device ?? (enc === 'vxlan' ? (v6 ? 'vxlan-v6.calico' : 'vxlan.calico') : enc === 'ipip' && !v6 ? 'tunl0' : null);
+  // name: the agent reports it missing, which is that hop's evidence (#18). A direct path (no
+  // encapsulation between the pair) crosses no tunnel device: none is captured.
+  const tunnelDevice = path === 'direct' ? null : (tunnel?.device ?? (enc === 'vxlan' ? (v6 ? 'vxlan-v6.calico' : 'vxlan.calico') : enc === 'ipip' && !v6 ? 'tunl0' : null));
   const interfaces = [uplink, tunnelDevice, workload].filter((x): x is string => x !== null);
   const match: MatchSpec[] = [{ kind: 'icmp' }];
-  if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
+  if (path === 'direct') {
+    // plain packets only: the icmp match above
+  } else if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
   else match.push({ kind: 'vxlan', port: tunnel?.port ?? 4789 });
   const peerIp = peer.nodeIPs.find((ip) => isV6(ip) === v6) ?? peer.nodeIPs[0];
   const peers = [...new Set([...(peerIp ? [peerIp] : []), ...ips])];
@@ -146,13 +153,17 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const warnings: string[] = [];
   const durationSeconds = req.durationSeconds ?? DEFAULT_CAPTURE_SECONDS;
   const count = req.count ?? DEFAULT_PROBES;
-  // From a node the probe leaves from its tunnel IP; from a pod from the pod's own namespace (#18),
-  // falling back to the node's tunnel IP when the agent cannot enter it.
+  // From a node the probe leaves from its tunnel IP (a node without one — BGP without encapsulation —
+  // from its node IP); from a pod from the pod's own namespace (#18), falling back to the node's
+  // address when the agent cannot enter it.
   const srcTunnel = srcView.identity.tunnels.find((t) => t.family === (v6 ? 'inet6' : 'inet') && t.ip)?.ip ?? null;
+  const srcNodeIp = from.node.nodeIPs.find((ip) => isV6(ip) === v6) ?? null;
+  const probeSource: 'tunnel' | 'node' = srcTunnel ? 'tunnel' : 'node';
   const fromPod = from.endpoint.kind === 'pod' ? from.endpoint.ip : null;
-  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : []), ...(fromPod ? [fromPod] : [])];
-  const src = plan(from.node, srcView, to.node, probeIps, v6, fromPod, durationSeconds);
-  const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds);
+  const path = pathForm(srcView, to.endpoint.ip);
+  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : srcNodeIp ? [srcNodeIp] : []), ...(fromPod ? [fromPod] : [])];
+  const src = plan(from.node, srcView, to.node, probeIps, v6, fromPod, durationSeconds, path.form);
+  const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds, path.form);
   if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
   const log = deps.logger.child({ component: 'diagnose' });
   // Findings seen at any point of the window: a "rising" counter finding may come and go within it.
@@ -204,18 +215,33 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
       srcView.agentUrl as string,
       'POST',
       '/v1/probes',
-      { target: to.endpoint.ip, source: 'tunnel', count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(pod ? { pod } : {}), ...(req.size ? { size: req.size } : {}) },
+      { target: to.endpoint.ip, source: probeSource, count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(pod ? { pod } : {}), ...(req.size ? { size: req.size } : {}) },
       count * PROBE_INTERVAL_MS + 5000,
     );
   let pr = await sendProbe(fromPod);
   if (!pr.ok && fromPod && /PROBE_SOURCE_INVALID/.test(pr.message)) {
-    warnings.push(`probes are sent from ${from.node.node}'s tunnel IP, not from the pod ${fromPod}: ${pr.message}`);
+    warnings.push(`probes are sent from ${from.node.node}'s ${probeSource} IP, not from the pod ${fromPod}: ${pr.message}`);
     pr = await sendProbe(null);
   }
   let probe: ProbeView | null = null;
   if (pr.ok) {
     probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}), ...(req.size ? { size: req.size } : {}) };
-  } else warnings.push(`probe failed: ${pr.message}`);
+  } else {
+    warnings.push(`probe failed: ${pr.message}`);
+    // The source agent probes only addresses its own routes cover (#16): refusing a pod of a peer's
+    // block means no Calico route there covers it, the packets would follow the default route. That
+    // is the gap itself (e.g. BGP without encapsulation after the session went down, #19).
+    if (pr.message.includes('PROBE_TARGET_OUTSIDE_CLUSTER')) {
+      probe = {
+        id: probeId,
+        source: srcTunnel ?? srcNodeIp ?? '',
+        target: to.endpoint.ip,
+        sent: 0,
+        received: 0,
+        error: `${from.node.node} has no route covering ${to.endpoint.ip}: its agent refused to probe it`,
+      };
+    }
+  }
   sampleFindings();
 
   // 4. collect when the capture window closes
@@ -257,6 +283,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     source: side(src, srcRes, srcNotReady, srcView),
     destination: side(dst, dstRes, dstNotReady, dstView),
     warnings,
+    path: path.form,
   });
   diagnosis.durationMs = deps.now() - started;
   log.info({ diagnosis: { id, verdict: diagnosis.verdict, gap: diagnosis.gap ?? null, durationMs: diagnosis.durationMs } }, 'diagnosis done');

@@ -74,6 +74,58 @@ export const HOP_RULES: Record<Hop, Array<[Role, string]>> = {
   ],
 };
 
+/**
+ * The same for a pair routed without encapsulation (BGP without encapsulation, CrossSubnet peers
+ * on one subnet, #19): the path has uplink and workload hops only, and a probe that leaves the
+ * uplink but never arrives was sent the wrong way (no route: the default gateway) or filtered.
+ */
+export const DIRECT_HOP_RULES: Partial<Record<Hop, Array<[Role, string]>>> = {
+  'source-uplink-out': [
+    ['source', 'route-missing'],
+    ['source', 'route-wrong-next-hop'],
+    ['source', 'route-wrong-form'],
+    ['source', 'underlay-neighbor-failed'],
+    ['source', 'bgp-session-down'],
+    ['source', 'bgp-peer-down'],
+    ['source', 'iptables-drops-rising'],
+  ],
+  'destination-uplink-in': [
+    ['source', 'route-missing'],
+    ['source', 'route-wrong-next-hop'],
+    ['source', 'route-wrong-form'],
+    ['source', 'bgp-session-down'],
+    ['source', 'bgp-peer-down'],
+  ],
+  'destination-workload-in': HOP_RULES['destination-workload-in'],
+  'destination-workload-out': HOP_RULES['destination-workload-out'],
+  'destination-uplink-out': [
+    ['destination', 'route-missing'],
+    ['destination', 'route-wrong-next-hop'],
+    ['destination', 'bgp-session-down'],
+    ['destination', 'bgp-peer-down'],
+    ['destination', 'rp-filter-strict'],
+    ['destination', 'iptables-drops-rising'],
+    ['destination', 'ip-forward-disabled'],
+  ],
+  'source-uplink-in': [
+    ['destination', 'route-missing'],
+    ['destination', 'route-wrong-next-hop'],
+    ['destination', 'route-wrong-form'],
+    ['destination', 'bgp-session-down'],
+    ['destination', 'bgp-peer-down'],
+  ],
+  'source-received': HOP_RULES['source-received'],
+};
+
+/** Runbook steps for hops of a direct path where the tunnel wording does not apply. */
+export const DIRECT_HOP_REMEDIES: Partial<Record<Hop, string>> = {
+  'source-uplink-out': 'The source node never sent the probes out of its uplink: check its route to the target (`ip route get <target>`; `proto bird` routes come from BGP: `birdcl show protocols`).',
+  'destination-uplink-in':
+    'The probes left the source uplink but never reached the destination: without a route to the block the source sends them to its default gateway; else the underlay or a firewall drops them. Check `ip route get <target>` on the source and its BGP sessions.',
+  'destination-uplink-out': "The reply never left the destination's uplink: the destination has no (or a wrong) route back to the source (`ip route get <source IP>` there; BGP: `birdcl show protocols`).",
+  'source-uplink-in': 'The reply left the destination but never reached the source: the destination routes it elsewhere (no route back: its default gateway) or the underlay drops it.',
+};
+
 /** Runbook steps, keyed by rule id, hop (when nothing names a rule) or verdict. */
 export const REMEDIES = {
   healthy: 'Nothing to fix on this path. If the application still fails, look at its port, network policy and DNS.',
@@ -95,6 +147,9 @@ export const REMEDIES = {
   'ip-forward-disabled': 'Enable forwarding on the node named: sysctl -w net.ipv4.ip_forward=1 (and persist it).',
   'tunnel-missing': 'The tunnel device is missing on the node named: check calico-node logs and the IPPool encapsulation mode.',
   'tunnel-down': 'The tunnel device is down on the node named: `ip link set vxlan.calico up`, then check why calico-node let it go down.',
+  'route-wrong-form': 'On the node named, the route to the peer\'s block has the wrong form for the pair (tunnel vs direct): compare the IP pool\'s vxlanMode/ipipMode (CrossSubnet?) with both nodes\' subnets, delete the stray route and let calico-node reprogram it.',
+  'bgp-session-down': 'The BGP session between the two nodes is down: compare both ends (`birdcl -s /var/run/calico/bird.ctl show protocols all`), check TCP 179 between the node IPs and the AS numbers (`calicoctl get bgpconfig,bgppeer,node -o yaml`).',
+  'bgp-peer-down': 'A BGP session of the node named is not Established: `calicoctl node status` / `birdcl show protocols all` on it (Last error); check TCP 179 and AS numbers.',
   'tunnel-mtu': 'Set the tunnel MTU to the uplink MTU minus the encapsulation overhead (VXLAN 50) in the Calico configuration.',
   'source-workload-out': 'The probes never left the source pod: its own routes (`ip route` in the pod) or an egress policy rule for it on its node (`iptables-save -c | grep -A3 cali-fw-<pod device>`) stops them.',
   'source-workload-in': 'The reply reached the source node but never entered the source pod: an ingress rule for the pod (`cali-tw-<pod device>`) or the route to the pod on its node drops it.',

@@ -37,6 +37,13 @@ export const inCidr = (ip: string, cidr: string): boolean => {
 const tunnelIp = (n: ClusterNode, v6: boolean): string | null =>
   n.tunnels.find((t) => t.ip && (canonicalIp(t.ip)?.family === 6) === v6 && t.kind !== 'wireguard')?.ip ?? null;
 
+/**
+ * The address a node is probed at: its tunnel IP; a node without encapsulation (BGP, #19) has none
+ * and is reached at its node IP.
+ */
+const probeIp = (n: ClusterNode, v6: boolean): string | null =>
+  tunnelIp(n, v6) ?? (n.mode.encapsulation === 'none' ? (n.nodeIPs.find((ip) => (canonicalIp(ip)?.family === 6) === v6) ?? null) : null);
+
 /** Resolves one side. `wantV6` picks the family for node targets (their tunnel IP). */
 export const resolveEndpoint = (input: string, map: ClusterMap, wantV6 = false): Resolved => {
   const ip = canonicalIp(input);
@@ -45,7 +52,7 @@ export const resolveEndpoint = (input: string, map: ClusterMap, wantV6 = false):
     const eq = (x: string | null | undefined) => (x ? canonicalIp(x)?.text === text : false);
     for (const n of map.nodes) {
       if (n.nodeIPs.some(eq)) {
-        const tip = tunnelIp(n, ip.family === 6);
+        const tip = probeIp(n, ip.family === 6);
         if (!tip) return { ok: false, status: 404, message: `node ${n.node} has no tunnel IP of that family to probe` };
         return { ok: true, node: n, endpoint: { input, node: n.node, ip: canonicalIp(tip)?.text ?? tip, kind: 'node' } };
       }
@@ -58,7 +65,7 @@ export const resolveEndpoint = (input: string, map: ClusterMap, wantV6 = false):
   if (!NodeName.safeParse(input).success) return { ok: false, status: 400, message: `${JSON.stringify(input.slice(0, 64))} is neither an IP address nor a node name` };
   const n = map.nodes.find((x) => x.node === input);
   if (!n) return { ok: false, status: 404, message: `no reporting node named ${input}` };
-  const tip = tunnelIp(n, wantV6);
+  const tip = probeIp(n, wantV6);
   if (!tip) return { ok: false, status: 404, message: `node ${n.node} has no tunnel IP to probe` };
   return { ok: true, node: n, endpoint: { input, node: n.node, ip: canonicalIp(tip)?.text ?? tip, kind: 'node' } };
 };

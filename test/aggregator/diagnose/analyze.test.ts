@@ -467,3 +467,73 @@ describe('analyze: large don\'t-fragment probes', () => {
     expect(fits.causes.some((c) => c.rule === 'tunnel-mtu')).toBe(false);
   });
 });
+
+describe('analyze: direct paths (no encapsulation between the pair, #19)', () => {
+  const NA = node('node-a', 1, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
+  const NB = node('node-b', 2, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
+  /** plain packets on the uplinks, no tunnel device on either side */
+  const direct = (): AnalyzeInput => ({
+    ...healthy(),
+    path: 'direct',
+    source: { node: NA, findings: [], uplink: cap('eth0', both('eth0', false, ['request', 'reply'])), tunnel: null },
+    destination: {
+      node: NB,
+      findings: [],
+      uplink: cap('eth0', both('eth0', false, ['request', 'reply'])),
+      tunnel: null,
+      workload: cap('cali00000000002', both('cali00000000002', false, ['request', 'reply'])),
+    },
+  });
+
+  it('a healthy direct path is healthy, with uplink and workload hops only', () => {
+    const d = analyze(direct());
+    expect(d.verdict, d.summary).toBe('healthy');
+    expect(d.hops.map((h) => h.hop)).toEqual([
+      'source-uplink-out', 'destination-uplink-in', 'destination-workload-in', 'destination-workload-out', 'destination-uplink-out', 'source-uplink-in', 'source-received',
+    ]);
+    expect(d.summary).toMatch(/direct path/);
+    expect(Diagnosis.safeParse(d).success).toBe(true);
+  });
+
+  it('encapsulated copies do not count on a direct path, plain ones do not count on a tunnelled one', () => {
+    const input = direct();
+    input.destination.uplink = cap('eth0', both('eth0', true, ['request', 'reply']));
+    expect(statuses(analyze(input))['destination-uplink-in']).toBe('missing');
+    const tunnelled = healthy();
+    tunnelled.destination.uplink = cap('eth0', both('eth0', false, ['request', 'reply']));
+    expect(statuses(analyze(tunnelled))['destination-uplink-in']).toBe('missing');
+  });
+
+  it('no route on the source (BGP session down): gap at destination uplink-in, causes route-missing and the session on the source', () => {
+    const input = direct();
+    input.destination.uplink = cap('eth0', []);
+    input.destination.workload = cap('cali00000000002', []);
+    input.source.uplink = cap('eth0', both('eth0', false, ['request']));
+    input.probe = { ...PROBE, received: 0 };
+    input.source.findings = [finding('route-missing', 'node-a', 'node-b'), finding('bgp-session-down', 'node-a', 'node-b'), finding('vxlan-fdb-mismatch', 'node-a', 'node-b')];
+    const d = analyze(input);
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-uplink-in', direction: 'forward' });
+    expect(d.causes.map((c) => c.rule)).toEqual(['route-missing', 'bgp-session-down']);
+    expect(d.causes.every((c) => !c.fromCapture)).toBe(true);
+  });
+
+  it('no route back on the destination: gap at destination uplink-out, the destination named', () => {
+    const input = direct();
+    input.destination.uplink = cap('eth0', both('eth0', false, ['request']));
+    input.source.uplink = cap('eth0', both('eth0', false, ['request']));
+    input.probe = { ...PROBE, received: 0 };
+    input.destination.findings = [finding('route-missing', 'node-b', 'node-a')];
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-uplink-out', direction: 'return' });
+    expect(d.causes).toEqual([expect.objectContaining({ rule: 'route-missing', node: 'node-b' })]);
+  });
+
+  it('nothing sent on a direct path: the first hop is the source uplink', () => {
+    const input = direct();
+    input.probe = { ...PROBE, sent: 0, received: 0 };
+    const d = analyze(input);
+    expect(d.verdict).toBe('no-path');
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-out', direction: 'forward' });
+  });
+});

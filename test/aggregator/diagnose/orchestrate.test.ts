@@ -47,6 +47,8 @@ interface FakeDevices {
   starting?: string[];
   /** the agent cannot enter pods' namespaces */
   noPodNetns?: boolean;
+  uplinkEncap?: boolean;
+  refuseProbe?: boolean;
 }
 const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean, dev: FakeDevices = {}) => {
   const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
@@ -62,7 +64,7 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
             interface: iface,
             outerSrc: s,
             outerDst: d,
-            encapsulation: iface === 'eth0' ? 'vxlan' : 'none',
+            encapsulation: iface === 'eth0' && dev.uplinkEncap !== false ? 'vxlan' : 'none',
             innerSrc: s,
             innerDst: d,
             protocol: 'icmp',
@@ -89,6 +91,7 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
     }
     if (method === 'POST' && path === '/v1/probes') {
       const b = body as { id: number; target: string; pod?: string };
+      if (dev.refuseProbe) return [403, { code: 'PROBE_TARGET_OUTSIDE_CLUSTER', message: `${b.target} is not a cluster address this node knows` }];
       if (b.pod && dev.noPodNetns) return [400, { code: 'PROBE_SOURCE_INVALID', message: `cannot enter the network namespace of pod ${b.pod}` }];
       wire = { id: b.id, target: b.target, source: b.pod ?? '10.244.1.0' };
       const answered = passes('reply', 'socket') ? 3 : 0;
@@ -337,5 +340,46 @@ describe('DiagnosisHistory', () => {
     expect(h.tryBegin()).toBe(false);
     h.end();
     expect(h.tryBegin()).toBe(true);
+  });
+});
+
+describe('diagnose on a direct path (#19)', () => {
+  const noEncap: Mode = { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] };
+  const directView = (i: number, peer: number, withRoute = true): AgentView => ({
+    agentUrl: `http://10.213.0.1${i}:9477`,
+    identity: { ...identity(i), tunnels: [] },
+    mode: noEncap,
+    sections: {
+      routes: {
+        status: 'ok',
+        data: withRoute
+          ? [{ family: 'inet', type: 'unicast', dst: `10.244.${peer}.0/26`, gateway: `10.213.0.1${peer}`, dev: 'eth0', protocol: 'bird', scope: 'global', flags: [], table: 'main', metric: null, prefsrc: null, nexthops: [] }]
+          : [],
+      },
+    },
+  });
+
+  it('BGP without encapsulation: uplink (and workload) captures only, plain ICMP, probes from the node IP; healthy', async () => {
+    const a = fakeAgent('node-a', () => true, { uplinkEncap: false });
+    const b = fakeAgent('node-b', () => true, { uplinkEncap: false });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), { 'node-a': directView(1, 2), 'node-b': directView(2, 1) });
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.verdict, d.summary).toBe('healthy');
+    expect(a.state.capture).toMatchObject({ interfaces: ['eth0'], match: [{ kind: 'icmp' }] });
+    expect(b.state.capture?.interfaces).toEqual(['eth0', 'cali00000000002']);
+    expect(a.state.calls.find((c) => c.path === '/v1/probes')?.body).toMatchObject({ source: 'node' });
+    expect(d.hops.some((h) => h.hop.includes('tunnel'))).toBe(false);
+  });
+
+  it('a probe the source refuses (no route covers the target) is a gap at the source uplink, not an unreachable agent', async () => {
+    const a = fakeAgent('node-a', () => false, { uplinkEncap: false, refuseProbe: true });
+    const b = fakeAgent('node-b', () => false, { uplinkEncap: false });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), { 'node-a': directView(1, 2, false), 'node-b': directView(2, 1) });
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.verdict).toBe('no-path');
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-out', direction: 'forward' });
+    expect(d.summary).toMatch(/no route covering 10\.244\.2\.5/);
   });
 });
