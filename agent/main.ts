@@ -16,7 +16,8 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Snapshot } from '../contract/snapshot.js';
 import { captureRoutesFor } from './capture/routes.js';
 import { runLocalChecks } from './checks/index.js';
-import type { CollectorRegistry } from './collectors/index.js';
+import { atMostEvery, IPTABLES_READ_INTERVALS } from './collectors/cadence.js';
+import { collectors as defaultCollectors, type CollectorRegistry } from './collectors/index.js';
 import type { Host } from './collectors/types.js';
 import { packageVersion as agentVersion, readTokenFile } from '../common/config.js';
 import type { AgentConfig } from './config.js';
@@ -62,6 +63,23 @@ export const createSnapshotLoop = (deps: LoopDeps): SnapshotLoop => {
   /** aborts the snapshot in progress when the loop stops */
   const stopping = new AbortController();
 
+  /**
+   * The iptables section as it was before the latest fresh read of it: a snapshot that reuses the
+   * last read (agent/collectors/cadence.ts: the daemon reads iptables every second snapshot) is
+   * checked against it, so rules about rising counters see the same rise as at the fresh read
+   * instead of none (a finding would otherwise come and go every other snapshot).
+   */
+  let iptablesBefore: Snapshot['sections']['iptables'] | null = null;
+  const previousForChecks = (snapshot: Snapshot): Snapshot | undefined => {
+    if (latest === null) return undefined;
+    const prev = latest.snapshot;
+    if (snapshot.sections.iptables !== prev.sections.iptables) {
+      iptablesBefore = prev.sections.iptables;
+      return prev;
+    }
+    return iptablesBefore === null ? prev : { ...prev, sections: { ...prev.sections, iptables: iptablesBefore } };
+  };
+
   const once = async (): Promise<void> => {
     await deps.beforeEach?.();
     if (stopped) return;
@@ -69,7 +87,7 @@ export const createSnapshotLoop = (deps: LoopDeps): SnapshotLoop => {
     if (stopped) return; // cut short by shutdown: not a result to publish
     const { checks, findings } = runLocalChecks({
       snapshot,
-      previous: latest?.snapshot,
+      previous: previousForChecks(snapshot),
       previousFindings: latest?.findings ?? [],
       now: snapshot.takenAt,
     });
@@ -196,6 +214,12 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
       })
     : null;
 
+  // #17: the daemon dumps and parses iptables every second snapshot (still within two intervals of
+  // any change); tests' own registries are used as given
+  const collectorRegistry: CollectorRegistry = deps.collectors ?? {
+    ...defaultCollectors,
+    iptables: atMostEvery(defaultCollectors.iptables, IPTABLES_READ_INTERVALS * config.intervalSeconds * 1000, () => clock.monotonic()),
+  };
   const loopLog = log.child({ component: 'loop' });
   const loop = createSnapshotLoop({
     intervalMs: config.intervalSeconds * 1000,
@@ -215,7 +239,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
         node: config.nodeName,
         clock,
         agentVersion: version,
-        ...(deps.collectors ? { collectors: deps.collectors } : {}),
+        collectors: collectorRegistry,
       }),
     onResult: (s) => {
       metrics.observeSnapshot(s.snapshot);

@@ -25,7 +25,7 @@ import { readTokenFile } from '../common/config.js';
 import { directConnect, type AggregatorConnect, type AggregatorFlags } from './aggregator-client.js';
 import { safeLine } from './format.js';
 import { CliError, processIo, type CliIo } from './io.js';
-import { buildPluginProgram, runProgram } from './main.js';
+import { buildPluginProgram, runProgram } from './program.js';
 
 /** Names from manifests/: the namespace, the aggregator Service and port, the token Secret. */
 export const KUBE_DEFAULTS = { namespace: 'calico-diag', service: 'calico-diag-aggregator', port: 9478, secret: 'calico-diag-token' } as const;

@@ -1,97 +1,165 @@
 /**
- * The `calico-diag` command. `buildProgram(io)` assembles the commander program (each area adds
- * its `registerXxxCommand(program, io)` call below); `runCli(argv, io)` runs it in-process and
- * returns the exit code: errors become one line on stderr and exit 1, never a stack trace.
- * Run directly (node dist/cli/main.js, bin/calico-diag.js, or `node --import tsx cli/main.ts`),
- * it runs with the process's argv and streams.
+ * The `calico-diag` command's entry. `runCli(argv, io)` runs it in-process and returns the exit
+ * code (cli/program-base.ts `runProgram`: errors become one line on stderr and exit 1, never a
+ * stack trace). Run directly (node dist/cli/main.js, bin/calico-diag.js, or
+ * `node --import tsx cli/main.ts`), it runs with the process's argv and streams.
+ *
+ * Cold start (#17): the program is built from `COMMANDS`, a table of names, help lines and
+ * loaders. Only the module of the command being run is imported (`import()`); the others are
+ * stand-ins with the same name and help line, so `calico-diag --help` loads commander and this
+ * table only, and `calico-diag findings` the findings module and what it needs. `help <command>`
+ * loads that command; `completion`, which walks the whole tree, loads every command
+ * (cli/program.ts `buildProgram`, the same tree eagerly).
  */
 import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
-import { packageVersion } from '../common/config.js';
-import { killRunningCommands } from '../agent/exec/runner.js';
+import { Help, type Command } from 'commander';
 import { exitOnSignals } from '../common/process.js';
-import { registerAgentCommand, type AgentCommandDeps } from './agent.js';
-import type { AggregatorConnect } from './aggregator-client.js';
-import { registerAggregatorCommand } from './aggregator.js';
-import { registerCompletionCommand } from './completion.js';
-import { registerDiagnoseCommand } from './diagnose.js';
-import { registerFindingsCommand } from './findings.js';
-import { termSafe } from './format.js';
-import { CliError, processIo, type CliIo } from './io.js';
-import { registerNodesCommand } from './nodes.js';
-import { registerParseCommand } from './parse.js';
-import { registerSnapshotCommand, type SnapshotCommandDeps } from './snapshot.js';
-import { registerVersionCommand } from './version.js';
+import { processIo, type CliIo } from './io.js';
+import { newProgram, PROGRAM_DESCRIPTION, runProgram, type CliDeps } from './program-base.js';
 
-/** What tests swap in (a fake host, env, the daemon runner); empty in real use. */
-export interface CliDeps {
-  snapshot?: SnapshotCommandDeps;
-  agent?: AgentCommandDeps;
-  /** env and fetch of the commands that read the aggregator (findings, nodes, diagnose, version) */
-  env?: Readonly<Record<string, string | undefined>>;
-  fetch?: typeof fetch;
+export type { CliDeps } from './program-base.js';
+
+type Register = (program: Command, io: CliIo, deps: CliDeps) => void;
+
+export interface CommandEntry {
+  name: string;
+  /** the command's line in the program's help: its term (`findings [options]`) and summary */
+  term: string;
+  summary: string;
+  load: () => Promise<Register>;
+  /** runs local commands (the runner's children are killed on SIGINT/SIGTERM) */
+  runsCommands?: true;
 }
 
-const newProgram = (name: string, description: string, io: CliIo): Command =>
-  new Command(name)
-    .description(description)
-    .version(packageVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+const aggDeps = (deps: CliDeps) => ({ ...(deps.env ? { env: deps.env } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}) });
 
-export const buildProgram = (io: CliIo, deps: CliDeps = {}): Command => {
-  const program = newProgram('calico-diag', 'Calico dataplane diagnostics: per-node agent, cross-node aggregator, two-node capture diagnosis', io);
-  const agg = { ...(deps.env ? { env: deps.env } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}) };
-  registerSnapshotCommand(program, io, deps.snapshot);
-  registerAgentCommand(program, io, deps.agent);
-  registerAggregatorCommand(program, io);
-  registerFindingsCommand(program, io, agg);
-  registerNodesCommand(program, io, agg);
-  registerParseCommand(program, io);
-  registerDiagnoseCommand(program, io, agg);
-  registerVersionCommand(program, io, agg);
-  registerCompletionCommand(program, io);
-  return program;
+/** In help order. test/cli/lazy-commands.test.ts checks each against the loaded command. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'snapshot',
+    term: 'snapshot [options]',
+    summary: "read this node's dataplane once, run the local checks and print the result",
+    load: async () => {
+      const m = await import('./snapshot.js');
+      return (p, io, d) => m.registerSnapshotCommand(p, io, d.snapshot);
+    },
+    runsCommands: true,
+  },
+  {
+    name: 'agent',
+    term: 'agent [options]',
+    summary: 'run the per-node agent: snapshot loop, /healthz, /metrics, /v1/snapshot, reports to the aggregator',
+    load: async () => {
+      const m = await import('./agent.js');
+      return (p, io, d) => m.registerAgentCommand(p, io, d.agent);
+    },
+    runsCommands: true,
+  },
+  {
+    name: 'aggregator',
+    term: 'aggregator [options]',
+    summary: 'run the aggregator: receives node reports, correlates them, serves /v1/findings, /v1/nodes, /v1/cluster, /metrics',
+    load: async () => {
+      const m = await import('./aggregator.js');
+      return (p, io) => m.registerAggregatorCommand(p, io);
+    },
+  },
+  {
+    name: 'findings',
+    term: 'findings [options]',
+    summary: "show the aggregator's active findings: a table with remedies (-o wide: evidence), or json/yaml",
+    load: async () => {
+      const m = await import('./findings.js');
+      return (p, io, d) => m.registerFindingsCommand(p, io, aggDeps(d));
+    },
+  },
+  {
+    name: 'nodes',
+    term: 'nodes [options]',
+    summary: 'list the nodes reporting to the aggregator: stale or not, findings per severity, last report',
+    load: async () => {
+      const m = await import('./nodes.js');
+      return (p, io, d) => m.registerNodesCommand(p, io, aggDeps(d));
+    },
+  },
+  {
+    name: 'parse',
+    term: 'parse',
+    summary: 'parse a saved tool output from stdin and print what calico-diag reads from it',
+    load: async () => {
+      const m = await import('./parse.js');
+      return (p, io) => m.registerParseCommand(p, io);
+    },
+  },
+  {
+    name: 'diagnose',
+    term: 'diagnose [options]',
+    summary: 'two-node capture diagnosis: where do probes from --from to --to vanish?',
+    load: async () => {
+      const m = await import('./diagnose.js');
+      return (p, io, d) => m.registerDiagnoseCommand(p, io, aggDeps(d));
+    },
+  },
+  {
+    name: 'version',
+    term: 'version [options]',
+    summary: "print this CLI's version, and the aggregator's and its agents' versions when an aggregator is configured",
+    load: async () => {
+      const m = await import('./version.js');
+      return (p, io, d) => m.registerVersionCommand(p, io, aggDeps(d));
+    },
+  },
+  {
+    name: 'completion',
+    term: 'completion <shell>',
+    summary: 'print a shell completion script: bash, zsh or fish',
+    load: async () => {
+      const m = await import('./completion.js');
+      return (p, io) => m.registerCompletionCommand(p, io);
+    },
+  },
+];
+
+/** The commands `argv` runs: its first word that is not an option, and for `help X` also X. */
+export const commandsOf = (argv: readonly string[]): string[] => {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const first = words[0];
+  if (first === undefined) return [];
+  if (first === 'completion') return COMMANDS.map((c) => c.name);
+  if (first === 'help') return words[1] === undefined ? [] : [words[1]];
+  return [first];
 };
 
-/**
- * The kubectl plugin's program (`kubectl calico-diag ...`): the commands that read the aggregator,
- * reaching it through `connect` (cli/kubectl.ts: the API server's service proxy), plus version
- * and completion. `addGlobals` adds the plugin's own flags (--kubeconfig, --context, ...).
- */
-export const buildPluginProgram = (io: CliIo, connect: AggregatorConnect, addGlobals: (program: Command) => void): Command => {
-  const program = newProgram('kubectl-calico_diag', 'calico-diag through the Kubernetes API server: findings, nodes, diagnose and version from the in-cluster aggregator', io);
-  addGlobals(program);
-  registerFindingsCommand(program, io, { connect });
-  registerNodesCommand(program, io, { connect });
-  registerDiagnoseCommand(program, io, { connect });
-  registerVersionCommand(program, io, { connect });
-  registerCompletionCommand(program, io);
-  return program;
-};
+/** Kills the commands the process started; replaced once a command that runs commands is loaded. */
+let killRunning: () => void = () => undefined;
 
-/** Runs a program and turns every failure into an exit code and at most one stderr line. */
-export const runProgram = async (program: Command, argv: readonly string[], io: CliIo): Promise<number> => {
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return 0;
-  } catch (err) {
-    // commander has already printed its own message (usage errors, --help, --version).
-    if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof CliError) {
-      if (err.message !== '') io.stderr(`calico-diag: ${termSafe(err.message)}\n`);
-      return err.exitCode;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`calico-diag: unexpected error: ${termSafe(message.split('\n')[0]!)}\n`);
-    return 1;
+/** The program for `argv`: the commands it runs loaded, the others stand-ins (name and help line only). */
+export const buildProgramFor = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<Command> => {
+  const wanted = new Set(commandsOf(argv));
+  const loaded = await Promise.all(COMMANDS.map(async (c) => (wanted.has(c.name) ? c.load() : null)));
+  if (COMMANDS.some((c) => c.runsCommands && wanted.has(c.name))) {
+    const { killRunningCommands } = await import('../agent/exec/runner.js');
+    killRunning = () => void killRunningCommands();
   }
+  const program = newProgram('calico-diag', PROGRAM_DESCRIPTION, io);
+  const terms = new Map<string, string>();
+  COMMANDS.forEach((c, i) => {
+    const register = loaded[i];
+    if (register) register(program, io, deps);
+    else {
+      program.command(c.name).description(c.summary).allowUnknownOption().allowExcessArguments();
+      terms.set(c.name, c.term);
+    }
+  });
+  const base = new Help();
+  program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? base.subcommandTerm(cmd) });
+  return program;
 };
 
-export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> => runProgram(buildProgram(io, deps), argv, io);
+export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> =>
+  runProgram(await buildProgramFor(argv, io, deps), argv, io);
 
 const isEntry = (): boolean => {
   const arg = process.argv[1];
@@ -106,7 +174,7 @@ const isEntry = (): boolean => {
 };
 
 if (isEntry()) {
-  exitOnSignals(killRunningCommands); // #16: no command the CLI started outlives it
+  exitOnSignals(() => killRunning()); // #16: no command the CLI started outlives it
   const code = await runCli(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

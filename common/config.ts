@@ -2,10 +2,7 @@
  * Configuration pieces both services and the CLI share: the listen address, the bearer-token file
  * (re-read by the daemons so a rotated token takes effect) and the calico-diag version.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 export const Listen = z
@@ -37,17 +34,5 @@ export const readTokenFile = async (path: string): Promise<TokenResult> => {
   return { ok: true, token };
 };
 
-/** The calico-diag version from package.json (found upward from this module, in src and in dist). */
-export const packageVersion = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'calico-diag' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0-unknown';
-};
+/** The calico-diag version from package.json: common/version.ts, its own module so the CLI's help does not load zod (#17). */
+export { packageVersion } from './version.js';

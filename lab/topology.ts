@@ -51,6 +51,21 @@ export const UPLINK_MTU = 1500;
 export const VXLAN_MTU = UPLINK_MTU - 50;
 export const ALL_HOSTS_IPSET = 'cali40all-hosts-net';
 export const ALL_VXLAN_IPSET = 'cali40all-vxlan-net';
+/**
+ * Dual-stack mode (#15): the IPv6 underlay is a ULA /64 on the same bridge. Like the IPv4 underlay
+ * it is the same in every lab: each lab's addresses live only inside its own namespaces (its own
+ * bridge), so two labs never share a link and cannot clash.
+ */
+export const UNDERLAY6_PREFIX = 'fd00:cd::';
+export const UNDERLAY6_GW = 'fd00:cd::1';
+/** the IPv6 pool; node N gets the Calico-default /122 block fd00:10:244:N::/122 */
+export const POOL6_CIDR = 'fd00:10:244::/48';
+export const VXLAN6_DEVICE = 'vxlan-v6.calico';
+/** IPv6 VXLAN overhead is 70 bytes (40-byte IPv6 header instead of 20) */
+export const VXLAN6_MTU = UPLINK_MTU - 70;
+export const ALL_VXLAN_IPSET6 = 'cali60all-vxlan-net';
+/** The link-local address the kernel gives a veth with Calico's ee:ee:ee:ee:ee:ee MAC (EUI-64). */
+export const WORKLOAD_LL6 = 'fe80::ecee:eeff:feee:eeee';
 
 /** Which Felix the lab imitates: its rule shapes and iptables backend (#15). */
 export type FelixRelease = 'current' | 'legacy';
@@ -75,6 +90,8 @@ export interface LabPod {
   name: string;
   ns: string;
   ip: string;
+  /** dual-stack labs: the pod's IPv6 address (from its node's /122 block) */
+  ip6?: string;
   /** host-side veth, `cali` + 11 hex digits of sha1(workload id) like Calico's CNI plugin */
   caliIf: string;
 }
@@ -96,6 +113,15 @@ export interface LabNode {
   gateway: string;
   /** BIRD control socket in BGP labs (the agent's --bird-socket), else null */
   birdSocket: string | null;
+  /** dual-stack labs: the node's IPv6 underlay address, block, tunnel address and VTEP MAC */
+  v6?: LabNode6;
+}
+
+export interface LabNode6 {
+  nodeIp: string;
+  block: string;
+  tunnelIp: string;
+  vtepMac: string;
 }
 
 /**
@@ -145,6 +171,13 @@ export const felixVtepMac = (nodeName: string): string => {
   return ['66', ...[...h.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 };
 
+/**
+ * The IPv6 VTEP MAC of a lab node, as Felix derives it when the Node resource has no
+ * `vxlanTunnelMACAddrV6`: 0x66 followed by the first 5 bytes of sha1(nodename + "-v6")
+ * (felix/calc/vxlan_resolver.go, vtepMACForHost with ipVersion 6), so it differs from the IPv4 MAC.
+ */
+export const felixVtepMac6 = (nodeName: string): string => felixVtepMac(`${nodeName}-v6`);
+
 /** Calico CNI's host-side veth name: "cali" + first 11 hex digits of sha1(workload id). */
 export const caliIfName = (workloadId: string): string =>
   `cali${createHash('sha1').update(workloadId).digest('hex').slice(0, 11)}`;
@@ -154,7 +187,7 @@ export const caliRuleId = (text: string): string =>
   `cali:${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
 
 /** Pure addressing plan for a lab instance (no IO). */
-export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string; routing?: Partial<LabRouting> }): LabPlan => {
+export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; runDir: string; routing?: Partial<LabRouting>; dualStack?: boolean }): LabPlan => {
   const routing = validateRouting({ ...DEFAULT_ROUTING, ...opts.routing });
   if (opts.nodes < 2 || opts.nodes > 50) throw new Error('a lab has 2..50 nodes');
   if (opts.podsPerNode < 1 || opts.podsPerNode > 60) throw new Error('a lab node has 1..60 pods');
@@ -170,6 +203,7 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
         ns: `${prefix}-n${i}p${j}`,
         ip: `10.244.${i}.${j}`,
         caliIf: caliIfName(`${prefix}/default/${podName}/eth0`),
+        ...(opts.dualStack ? { ip6: `fd00:10:244:${i}::${j.toString(16)}` } : {}),
       });
     }
     const second = routing.crossSubnet && onSecondSubnet(i, opts.nodes);
@@ -187,6 +221,9 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
       vtepMac: felixVtepMac(name),
       pods,
       felixControlFile: join(opts.runDir, `felix-${name}.json`),
+      ...(opts.dualStack
+        ? { v6: { nodeIp: `fd00:cd::${(10 + i).toString(16)}`, block: `fd00:10:244:${i}::/122`, tunnelIp: `fd00:10:244:${i}::`, vtepMac: felixVtepMac6(name) } }
+        : {}),
     });
   }
   return {
@@ -204,8 +241,13 @@ export const planLab = (opts: { id: string; nodes: number; podsPerNode: number; 
  * The rules guarding VXLAN in cali-INPUT, in the shape of the Felix release (felix/rules/static.go
  * filterInputChain in current releases).
  */
-const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): string[] =>
-  release === 'current'
+const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string, family: LabFamily = 'ipv4'): string[] =>
+  family === 'ipv6'
+    ? [
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPv6 VXLAN packets from allowed hosts" -m multiport --dports ${VXLAN_PORT} -m set --match-set ${ALL_VXLAN_IPSET6} src -m addrtype --dst-type LOCAL -j ACCEPT`,
+        `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv6 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
+      ]
+    : release === 'current'
     ? [
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPv4 VXLAN packets from allowed hosts" -m multiport --dports ${VXLAN_PORT} -m set --match-set ${ALL_VXLAN_IPSET} src -m addrtype --dst-type LOCAL -j ACCEPT`,
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-allowed hosts" -m multiport --dports ${VXLAN_PORT} -m addrtype --dst-type LOCAL -j DROP`,
@@ -217,8 +259,14 @@ const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string): 
 /** kubelet's hint chain, which tells Felix (and our agent) which backend the node uses. */
 export const KUBE_HINT_MANGLE = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':KUBE-IPTABLES-HINT - [0:0]', 'COMMIT', ''].join('\n');
 
-/** The filter table a Calico node has, reduced to the chains the checks read. */
-export const calicoFilterRules = (release: FelixRelease = 'current'): string => {
+/** An address family of the lab's dataplane. */
+export type LabFamily = 'ipv4' | 'ipv6';
+
+/**
+ * The filter table a Calico node has, reduced to the chains the checks read; `ipv6` gives the
+ * ip6tables table of a dual-stack node (current Felix's IPv6 guard on `cali60all-vxlan-net`).
+ */
+export const calicoFilterRules = (release: FelixRelease = 'current', family: LabFamily = 'ipv4'): string => {
   let n = 0;
   const id = (chain: string): string => caliRuleId(`${chain}/${(n += 1)}`);
   const lines = [
@@ -246,7 +294,7 @@ export const calicoFilterRules = (release: FelixRelease = 'current'): string => 
     `-A cali-FORWARD -i cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-from-wl-dispatch`,
     `-A cali-FORWARD -o cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-to-wl-dispatch`,
     `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j cali-to-hep-forward`,
-    ...vxlanGuardRules(release, id),
+    ...vxlanGuardRules(release, id, family),
     `-A cali-INPUT -i cali+ -m comment --comment "${id('cali-INPUT')}" -g cali-wl-to-host`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
@@ -317,12 +365,22 @@ export interface CreateLabOptions {
   routing?: Partial<LabRouting>;
   /** policy dataplane programmed on every node (default iptables) */
   dataplane?: LabDataplane;
+  /**
+   * dual-stack VXLAN (#15): besides IPv4, every node gets an IPv6 underlay address, a /122 IPv6
+   * block, vxlan-v6.calico with its per-peer routes, neighbours and FDB entries, the ip6tables guard
+   * on cali60all-vxlan-net; every pod an IPv6 address. Needs `felix: 'current'` and iptables.
+   */
+  dualStack?: boolean;
 }
 
 const sysctl = (key: string, value: string | number): Argv => ['sysctl', '-q', '-w', `${key}=${value}`];
 
 /** Builds a lab. On any failure everything already created is torn down and the error rethrown. */
 export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
+  const r = { ...DEFAULT_ROUTING, ...opts.routing };
+  if (opts.dualStack && ((opts.felix ?? 'current') !== 'current' || (opts.dataplane ?? 'iptables') !== 'iptables' || r.routing !== 'static' || r.encapsulation !== 'vxlan' || r.crossSubnet)) {
+    throw new Error('a dual-stack lab models current Felix on the iptables dataplane with static VXLAN Always routing');
+  }
   const sh = makeSh(opts.runner);
   // A random id whose namespaces do not exist yet (another live lab may hold any given id).
   const existing = new Set(await listNamespaces(sh));
@@ -332,7 +390,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   }
   const runDir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}${id}-`));
   writeFileSync(join(runDir, 'owner.pid'), `${process.pid}\n`);
-  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir, ...(opts.routing ? { routing: opts.routing } : {}) });
+  const plan = planLab({ id, nodes: opts.nodes ?? 3, podsPerNode: opts.podsPerNode ?? 1, runDir, ...(opts.routing ? { routing: opts.routing } : {}), dualStack: opts.dualStack === true });
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
   const birds = new Map<string, BirdInstance>();
@@ -384,7 +442,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     ping: async (fromNs, toIp, o = {}) => {
       const count = o.count ?? 1;
       const argv: Argv = [
-        'ping', '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1),
+        'ping', ...(toIp.includes(':') ? ['-6'] : []), '-n', '-q', '-c', String(count), '-W', String(o.timeoutS ?? 1),
         ...(count > 1 ? ['-i', '0.2'] : []),
         ...(o.size !== undefined ? ['-s', String(o.size)] : []),
         ...(o.df ? ['-M', 'do'] : []),
@@ -438,6 +496,14 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     await ip(ul, 'link', 'add', 'br0', 'type', 'bridge');
     await ip(ul, 'addr', 'add', `${UNDERLAY_GW}/24`, 'dev', 'br0');
     await ip(ul, 'link', 'set', 'br0', 'up');
+    if (opts.dualStack) {
+      // No DAD anywhere in the lab: addresses are unique by construction and usable at once.
+      for (const ns of namespaces()) {
+        for (const k of ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6']) await exec(ns, sysctl(k, 0));
+        for (const k of ['net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad']) await exec(ns, sysctl(k, 0));
+      }
+      await ip(ul, '-6', 'addr', 'add', `${UNDERLAY6_GW}/64`, 'dev', 'br0', 'nodad');
+    }
     if (plan.routing.crossSubnet) {
       // the underlay namespace routes between the two subnets (the "router" of a CrossSubnet cluster)
       progress(`second underlay subnet ${UNDERLAY2_CIDR}, routed by ${ul}`);
@@ -520,6 +586,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         const rules = plan.routing.encapsulation === 'vxlan' ? calicoFilterRules(flavour.release) : withoutVxlanRules(calicoFilterRules(flavour.release));
         await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + rules });
       }
+      if (n.v6) await programIpv6(lab, plan, n);
     }
 
     if (plan.routing.routing === 'bgp') {
@@ -600,4 +667,53 @@ export const waitForHttp = async (sh: Sh, ns: string, url: string, deadlineMs: n
 const teardownSyncFallback = (nss: string[], runDir: string): void => {
   teardownSync(nss);
   rmSync(runDir, { recursive: true, force: true });
+};
+
+/**
+ * Programs the IPv6 half of a dual-stack node (#15) as Felix and Calico's CNI plugin do: the IPv6
+ * underlay address, vxlan-v6.calico (VNI 4096, port 4789, nolearning, MTU uplink - 70, its own VTEP
+ * MAC) with the tunnel address (first address of the node's /122 block), the blackhole block route,
+ * per peer a route `<block> via <tunnel IP> dev vxlan-v6.calico onlink`, a PERMANENT neighbour and
+ * an FDB entry to the peer's IPv6 node address; each pod an IPv6 address whose default route goes
+ * via the host-side veth's link-local address (fe80::ecee:eeff:feee:eeee, the EUI-64 address of
+ * ee:ee:ee:ee:ee:ee, as the CNI plugin sets it), a /128 host route; the ip6tables filter table with
+ * the `cali60all-vxlan-net` guard and that set (family inet6) holding every node's IPv6 address.
+ */
+export const programIpv6 = async (lab: Lab, plan: LabPlan, n: LabNode): Promise<void> => {
+  const v6 = n.v6;
+  if (!v6) throw new Error(`${n.name} has no IPv6 plan`);
+  const ip = (ns: string, ...args: string[]) => lab.sh.must(['ip', '-n', ns, ...args]);
+  await ip(n.ns, '-6', 'addr', 'add', `${v6.nodeIp}/64`, 'dev', 'eth0', 'nodad');
+  await ip(n.ns, '-6', 'route', 'add', 'default', 'via', UNDERLAY6_GW, 'dev', 'eth0');
+  await lab.exec(n.ns, sysctl('net.ipv6.conf.all.forwarding', 1));
+  await ip(
+    n.ns, 'link', 'add', VXLAN6_DEVICE, 'address', v6.vtepMac, 'mtu', String(VXLAN6_MTU),
+    'type', 'vxlan', 'id', String(VXLAN_VNI), 'local', v6.nodeIp, 'dev', 'eth0', 'dstport', String(VXLAN_PORT), 'nolearning',
+  );
+  await ip(n.ns, '-6', 'addr', 'add', `${v6.tunnelIp}/128`, 'dev', VXLAN6_DEVICE, 'nodad');
+  await ip(n.ns, 'link', 'set', VXLAN6_DEVICE, 'up');
+  await ip(n.ns, '-6', 'route', 'add', 'blackhole', v6.block, 'proto', '80');
+  for (const p of plan.nodes) {
+    if (p === n || !p.v6) continue;
+    await programPeer6(lab, n, p);
+  }
+  for (const pod of n.pods) {
+    if (!pod.ip6) continue;
+    await lab.exec(n.ns, sysctl(`net.ipv6.conf.${pod.caliIf}.proxy_ndp`, 1));
+    await lab.exec(n.ns, sysctl(`net.ipv6.conf.${pod.caliIf}.forwarding`, 1));
+    await ip(n.ns, '-6', 'route', 'add', `${pod.ip6}/128`, 'dev', pod.caliIf);
+    await ip(pod.ns, '-6', 'addr', 'add', `${pod.ip6}/128`, 'dev', 'eth0', 'nodad');
+    await ip(pod.ns, '-6', 'route', 'add', 'default', 'via', WORKLOAD_LL6, 'dev', 'eth0');
+  }
+  await lab.exec(n.ns, ['ipset', 'create', ALL_VXLAN_IPSET6, 'hash:net', 'family', 'inet6']);
+  for (const p of plan.nodes) if (p.v6) await lab.exec(n.ns, ['ipset', 'add', ALL_VXLAN_IPSET6, p.v6.nodeIp]);
+  await lab.exec(n.ns, ['ip6tables-nft-restore', '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + calicoFilterRules('current', 'ipv6') });
+};
+
+/** Node n's IPv6 VXLAN state for one peer, as Felix programs it (also restores it after a fault). */
+export const programPeer6 = async (lab: Lab, n: LabNode, p: LabNode): Promise<void> => {
+  if (!p.v6) throw new Error(`${p.name} has no IPv6 plan`);
+  await lab.sh.must(['ip', '-n', n.ns, '-6', 'route', 'replace', p.v6.block, 'via', p.v6.tunnelIp, 'dev', VXLAN6_DEVICE, 'onlink', 'proto', '80']);
+  await lab.sh.must(['ip', '-n', n.ns, '-6', 'neigh', 'replace', p.v6.tunnelIp, 'lladdr', p.v6.vtepMac, 'dev', VXLAN6_DEVICE, 'nud', 'permanent']);
+  await lab.sh.must(['bridge', '-n', n.ns, 'fdb', 'replace', p.v6.vtepMac, 'dev', VXLAN6_DEVICE, 'dst', p.v6.nodeIp, 'self', 'permanent']);
 };

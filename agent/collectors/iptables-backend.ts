@@ -2,29 +2,48 @@
  * Which iptables backend (legacy or nft) holds the node's rules, decided exactly as Felix does
  * (projectcalico/calico felix/environment/feature_detect_linux.go DetectBackend, itself a copy of
  * kubernetes-sigs/iptables-wrappers):
- *   1. `ip6tables-nft-save -t mangle` / `iptables-nft-save -t mangle` mention KUBE-IPTABLES-HINT
- *      or KUBE-KUBELET-CANARY → nft;
- *   2. else the same with the legacy binaries → legacy;
- *   3. else count rule lines (lines starting with '-') of full `*-legacy-save` and `*-nft-save`
- *      dumps of both families: legacy ≥ nft → legacy (a tie, e.g. no rules at all, is legacy),
- *      else nft.
+ *   1. the nft mangle tables (ip6 first) hold KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY → nft;
+ *   2. else the same with the legacy mangle tables → legacy;
+ *   3. else count rule lines of full `*-legacy-save` and `*-nft-save` dumps of both families:
+ *      legacy ≥ nft → legacy (a tie, e.g. no rules at all, is legacy), else nft.
  * Like Felix, a command that fails counts as empty output, and each binary falls back to the plain
- * `ip[6]tables-save` when the backend-specific one is not installed (FindBestBinary).
+ * `ip[6]tables[-save]` when the backend-specific one is not installed (FindBestBinary).
+ *
+ * Cost (#17): what Felix reads, read as cheaply as it can be read.
+ * - Stage 1 asks for the two chains by name (`ip[6]tables-nft -t mangle -S KUBE-IPTABLES-HINT`,
+ *   then `-S KUBE-KUBELET-CANARY`), which prints `-N <chain>` when the chain exists and fails
+ *   otherwise: iptables-nft fetches only that chain, where `iptables-nft-save -t mangle` fetches the
+ *   whole nft ruleset (measured with 100k rules in the filter table: 0.35 s of CPU and 118 MiB, as
+ *   much as the full dump; the chain query ~0). The legacy mangle table is its own kernel blob, so
+ *   stage 2 keeps `ip[6]tables-legacy-save -t mangle` (~0).
+ * - Stage 3 reads the full dumps with `-c` and counts their rule lines (lines starting with '-' or,
+ *   with counters, '['), so that the larger dump of each family is kept and handed to the
+ *   collector (`BackendDecision.dumps`) instead of being read a second time.
  * `decideBackend` is the pure part; `detectIptablesBackend` runs the commands through `Host`.
  * Stateless.
  */
+import type { RunResult } from '../exec/runner.js';
 import type { CollectorConfig, Host } from './types.js';
 
 export type IptablesBackend = 'legacy' | 'nft';
 export type Family = 4 | 6;
 
+/** A successful `-c` dump read while deciding, with the command that printed it. */
+export interface SavedDump {
+  argv: [string, ...string[]];
+  result: Extract<RunResult, { ok: true }>;
+}
+
 export interface BackendDecision {
   backend: IptablesBackend;
   reason: string;
+  /** full `-c` dumps of the decided backend read by stage 3, per family, for the collector to use */
+  dumps?: Partial<Record<Family, SavedDump>>;
 }
 
 /** What the decision has seen so far; the stages Felix runs in order. */
 export interface BackendEvidence {
+  /** what the nft mangle tables say of the hint chains (`-S <chain>` output, '' when absent) */
   nftMangle: { v4: string; v6: string };
   legacyMangle?: { v4: string; v6: string };
   /** rule-line counts (countRuleLines) of the full dumps, both families summed; counted as they
@@ -36,13 +55,18 @@ const HINTS = ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY'] as const;
 
 export const hasKubernetesChains = (output: string): boolean => output.includes(HINTS[0]) || output.includes(HINTS[1]);
 
-/** Felix's countRulesInIptableOutput: lines whose first byte is '-'. */
-export const countRuleLines = (output: string): number => {
+/**
+ * Felix's countRulesInIptableOutput: lines whose first byte is '-'. With `withCounters` (a `-c`
+ * dump, whose rule lines start with `[packets:bytes] -A`), lines starting with '[' count too: the
+ * same number as Felix's count of the dump without counters.
+ */
+export const countRuleLines = (output: string, withCounters = false): number => {
   let n = 0;
   let pos = 0;
   const len = output.length;
   while (pos < len) {
-    if (output.charCodeAt(pos) === 45) n++;
+    const c = output.charCodeAt(pos);
+    if (c === 45 || (withCounters && c === 91)) n++;
     const nl = output.indexOf('\n', pos);
     if (nl < 0) break;
     pos = nl + 1;
@@ -80,14 +104,35 @@ export const saveBinaries = (family: Family, backend: IptablesBackend): [string,
 export const SAVE_MAX_OUTPUT_BYTES = 40 * 1024 * 1024;
 export const saveTimeoutMs = (config: CollectorConfig): number => Math.max(config.timeoutMs, 60_000);
 
-/** Runs `<binary> args`, falling back to the plain binary when the specific one is missing; '' on failure (as Felix). */
-const outputOf = async (host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend, args: string[]): Promise<string> => {
-  for (const bin of saveBinaries(family, backend)) {
-    const r = await host.run({ argv: [bin, ...args], timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
-    if (r.ok) return r.stdout;
-    if (r.kind !== 'missing-binary') return '';
+/** Felix's FindBestBinary candidates for the `ip[6]tables` command itself. */
+const listBinaries = (family: Family, backend: IptablesBackend): [string, string] => {
+  const v = family === 6 ? '6' : '';
+  return [`ip${v}tables-${backend}`, `ip${v}tables`];
+};
+
+/** Runs `<binary> args` over `binaries`, falling back when the first is missing; null on failure (as Felix: empty). */
+const runBest = async (host: Host, config: CollectorConfig, binaries: [string, string], args: string[]): Promise<SavedDump | null> => {
+  for (const bin of binaries) {
+    const argv: [string, ...string[]] = [bin, ...args];
+    const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+    if (r.ok) return { argv, result: r };
+    if (r.kind !== 'missing-binary') return null;
   }
-  return '';
+  return null;
+};
+
+const outputOf = async (host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend, args: string[]): Promise<string> =>
+  (await runBest(host, config, saveBinaries(family, backend), args))?.result.stdout ?? '';
+
+/** The nft mangle table's kube hint chains, asked for by name (stdout `-N <chain>` when present). */
+const nftHintOf = async (host: Host, config: CollectorConfig, family: Family): Promise<string> => {
+  let out = '';
+  for (const chain of HINTS) {
+    const r = await runBest(host, config, listBinaries(family, 'nft'), ['-t', 'mangle', '-S', chain]);
+    if (r !== null && r.result.exitCode === 0) out += r.result.stdout;
+    if (hasKubernetesChains(out)) break;
+  }
+  return out;
 };
 
 /** The IO part: gathers evidence stage by stage, as Felix does, until `decideBackend` decides. */
@@ -96,12 +141,31 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
     v6: await outputOf(host, config, 6, backend, args),
     v4: await outputOf(host, config, 4, backend, args),
   });
-  const countBoth = async (backend: IptablesBackend) =>
-    countRuleLines(await outputOf(host, config, 6, backend, [])) + countRuleLines(await outputOf(host, config, 4, backend, []));
-  const ev: BackendEvidence = { nftMangle: await pair('nft', ['-t', 'mangle']) };
+  // stage 3: per family, the larger dump (legacy on a tie) is kept; the smaller one is dropped at once
+  const kept: Partial<Record<Family, { backend: IptablesBackend; rules: number; dump: SavedDump }>> = {};
+  const countBoth = async (backend: IptablesBackend): Promise<number> => {
+    let total = 0;
+    for (const family of [6, 4] as const) {
+      const d = await runBest(host, config, saveBinaries(family, backend), ['-c']);
+      const rules = d === null ? 0 : countRuleLines(d.result.stdout, true);
+      total += rules;
+      const k = kept[family];
+      if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) kept[family] = { backend, rules, dump: d };
+    }
+    return total;
+  };
+  const ev: BackendEvidence = { nftMangle: { v6: await nftHintOf(host, config, 6), v4: await nftHintOf(host, config, 4) } };
   for (;;) {
     const d = decideBackend(ev);
-    if ('backend' in d) return d;
+    if ('backend' in d) {
+      if (ev.full === undefined) return d;
+      const dumps: Partial<Record<Family, SavedDump>> = {};
+      for (const family of [4, 6] as const) {
+        const k = kept[family];
+        if (k !== undefined && k.backend === d.backend) dumps[family] = k.dump;
+      }
+      return { ...d, dumps };
+    }
     if (d.need === 'legacy-mangle') ev.legacyMangle = await pair('legacy', ['-t', 'mangle']);
     else ev.full = { legacy: await countBoth('legacy'), nft: await countBoth('nft') };
   }

@@ -21,7 +21,8 @@ import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables } 
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
-import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend } from './iptables-backend.js';
+import type { RunResult } from '../exec/runner.js';
+import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
@@ -106,11 +107,14 @@ export interface FamilyDump {
   warnings: string[];
 }
 
-/** Runs the save command for one family (with Felix's fallback binary) and parses it. */
-export async function readFamily(host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend): Promise<Collected<FamilyDump>> {
+/**
+ * Runs the save command for one family (with Felix's fallback binary) and parses it; `saved` is
+ * that command's output when backend detection has just read it (#17: the dump is read once).
+ */
+export async function readFamily(host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend, saved?: SavedDump): Promise<Collected<FamilyDump>> {
   const [best, fallback] = saveBinaries(family, backend);
-  let argv: [string, ...string[]] = [best, '-c'];
-  let r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  let argv: [string, ...string[]] = saved?.argv ?? [best, '-c'];
+  let r: RunResult = saved?.result ?? (await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES }));
   if (!r.ok && r.kind === 'missing-binary') {
     argv = [fallback, '-c'];
     r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
@@ -242,6 +246,7 @@ export const collectIptables: Collector<'iptables'> = async (host, config, conte
 
 const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const decision = await detectIptablesBackend(host, config);
+  const saved = decision.dumps ?? {};
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const warnings: string[] = [];
@@ -249,7 +254,8 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   let idlePolicyDropRules = 0;
   // one family at a time: its dump (and the text it points into) is garbage before the next is read
   const family = async (name: FamilyName, n: Family): Promise<Collected<FamilyTotals>> => {
-    const r = await readFamily(host, config, n, decision.backend);
+    const r = await readFamily(host, config, n, decision.backend, saved[n]);
+    delete saved[n]; // the text is the parse's now: not held by the decision too
     if (r.status !== 'ok') return r;
     const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);

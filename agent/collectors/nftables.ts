@@ -82,8 +82,24 @@ export interface NftTablesProbe {
   calico: string[];
 }
 
+/**
+ * Probes run once per Host: a snapshot hands one Host to all its collectors (agent/snapshot.ts), so
+ * the iptables and ipsets collectors share one `nft -j list tables` (#17: on an iptables-nft node
+ * with 100k rules nft fetches its whole cache for it, ~6 s of CPU and 340 MiB each time).
+ */
+const probes = new WeakMap<Host, Promise<Collected<NftTablesProbe>>>();
+
 /** `nft -j list tables`: which tables exist, and whether Felix's nftables dataplane is among them. */
-export const probeNftTables = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
+export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
+  let p = probes.get(host);
+  if (p === undefined) {
+    p = probeOnce(host, config);
+    probes.set(host, p);
+  }
+  return p;
+};
+
+const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
   const r = await runNft(host, config, NFT_LIST_TABLES_ARGV, NFT_TABLES_MAX_OUTPUT_BYTES);
   if (r.status !== 'ok') return r;
   const tables = r.data.tables.map((t) => `${t.family} ${t.name}`);

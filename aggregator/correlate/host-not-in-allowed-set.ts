@@ -21,11 +21,12 @@ import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'host-not-in-allowed-set';
 
-const REMEDY =
+/** The remedy names the family's Node address field, autodetection setting and device (#15). */
+const remedy = (v6: boolean): string =>
   "The peer's address is missing from this node's all-hosts ipset, so encapsulated (VXLAN/IPIP) packets from it are " +
   'dropped by the "from non-Calico hosts" rule. The set is built from the Node resources: check the peer\'s Node ' +
-  'addresses (projectcalico.org/IPv4Address, status.addresses) include the address it sends from (`ip -d link show ' +
-  'vxlan.calico`: local); fix the autodetection method (IP_AUTODETECTION_METHOD) on the peer if not, then let Felix ' +
+  `addresses (projectcalico.org/${v6 ? 'IPv6Address' : 'IPv4Address'}, status.addresses) include the address it sends from (\`ip -d link show ` +
+  `${v6 ? 'vxlan-v6.calico' : 'vxlan.calico'}\`: local); fix the autodetection method (${v6 ? 'IP6_AUTODETECTION_METHOD' : 'IP_AUTODETECTION_METHOD'}) on the peer if not, then let Felix ` +
   'here resync (restart calico-node).';
 
 export const hostNotInAllowedSet: CorrelateRule = {
@@ -73,7 +74,7 @@ const draftFor = (b: NodeView, a: NodeView, wanted: string[], setNames: string[]
         guards: guards.map((g) => ({ family: g.family, encapsulation: g.encapsulation, form: g.form, table: g.table, chain: g.chain, index: g.drop.index, caliId: g.drop.caliId, droppedPackets: g.drop.packets })),
       },
     },
-    remedy: REMEDY,
+    remedy: remedy((wanted[0] ?? '').includes(':')),
   };
 };
 
@@ -81,9 +82,9 @@ const draftFor = (b: NodeView, a: NodeView, wanted: string[], setNames: string[]
 // (Calico's nftables dataplane prefixes its chains with the iptables table: filter-cali-tw-…)
 const NOT_INPUT = /OUTPUT|POSTROUTING|FORWARD|^(filter-)?cali-(tw|fw|pri|pro|pi|po)-/;
 
-const REMEDY_DROP =
+const remedyDrop = (family: string): string =>
   "A rule on this node drops the peer's encapsulated (VXLAN/IPIP) packets by their source address, so pod traffic from the peer is lost here. " +
-  "Felix writes no such rule: find who added it (its comment, `iptables-save -c | grep -- '-s <peer address>'`, firewall tools such as firewalld or a host hardening script) and remove it.";
+  `Felix writes no such rule: find who added it (its comment, \`${family === 'ipv6' ? 'ip6tables-save' : 'iptables-save'} -c | grep -- '-s <peer address>'\`, firewall tools such as firewalld or a host hardening script) and remove it.`;
 
 /** The fresh nodes whose encapsulated traffic a rule's `-s` source matches: an address of theirs, or a CIDR holding one. */
 const peersFrom = (cluster: Cluster, src: string): NodeView[] => {
@@ -124,6 +125,6 @@ const dropDraft = (b: NodeView, a: NodeView, r: IptablesDropRule): FindingDraft 
       expected: `no rule dropping ${encap} from ${a.name} (${a.encapSourceIPs.join(', ')})`,
       details: { family: r.family, table: r.table, chain: r.chain, index: r.index, caliId: r.caliId, sources: r.sources ?? [], peerAddresses: a.encapSourceIPs, packets: r.packets, rule: r.rule },
     },
-    remedy: REMEDY_DROP,
+    remedy: remedyDrop(r.family),
   };
 };

@@ -178,9 +178,12 @@ const eachFormedRoute = (cluster: Cluster, a: NodeView, wanted: number, visit: (
 
 /** The route text the expectation stands for (who programs it is in PairExpectation.programmer). */
 export const describeExpected = (e: PairExpectation, a: NodeView, b: NodeView, block: string): string => {
-  const nodeIp = b.underlayIPs[0] ?? '<node IP>';
+  // #15: an IPv6 block is routed in its own family (B's IPv6 node address, vxlan-v6.calico)
+  const v6 = block.includes(':');
+  const nodeIp = b.underlayIPs.find((ip) => ip.includes(':') === v6) ?? '<node IP>';
   if (e.form === 'direct') return `${block} via ${nodeIp}`;
   if (e.device === (a.ipip?.device ?? 'tunl0')) return `${block} via ${nodeIp} dev ${e.device} onlink`;
+  if (v6) return `${block} via ${b.vxlan6?.ip ?? '<tunnel IP>'} dev ${a.vxlanDevice('inet6')} onlink`;
   return `${block} via ${b.vxlan?.ip ?? '<tunnel IP>'} dev ${e.device ?? 'vxlan.calico'} onlink`;
 };
 

@@ -24,12 +24,20 @@ const REMEDY =
   "confirm the block still belongs to the peer (`calicoctl ipam show --show-blocks`); restarting calico-node here " +
   'makes Felix/BIRD reprogram the routes.';
 
+/** The route for B's block without a known pair form, in the block's family (#15: IPv6 blocks go via vxlan-v6.calico). */
 const fallbackExpected = (b: NodeView, block: string): string => {
+  const v6 = block.includes(':');
   const enc = b.state.report.mode.encapsulation;
-  if ((enc === 'vxlan' || enc === 'vxlan+ipip') && b.vxlan?.ip) return `${block} via ${b.vxlan.ip} dev vxlan.calico onlink`;
-  if (enc === 'ipip') return `${block} via ${b.underlayIPs[0] ?? '<node IP>'} dev tunl0 onlink`;
-  return `${block} via ${b.underlayIPs[0] ?? '<node IP>'}`;
+  const nodeIP = b.underlayIPs.find((ip) => ip.includes(':') === v6) ?? '<node IP>';
+  const tunnel = v6 ? b.vxlan6 : b.vxlan;
+  if ((enc === 'vxlan' || enc === 'vxlan+ipip') && tunnel?.ip) return `${block} via ${tunnel.ip} dev ${tunnel.device} onlink`;
+  if (enc === 'ipip' && !v6) return `${block} via ${nodeIP} dev tunl0 onlink`;
+  return `${block} via ${nodeIP}`;
 };
+
+/** B's tunnel address of the block's family (IPIP carries IPv4 only). */
+const peerTunnelIP = (b: NodeView, block: string): string | null =>
+  block.includes(':') ? (b.vxlan6?.ip ?? null) : (b.vxlan?.ip ?? b.ipip?.ip ?? null);
 
 /** Longest-prefix lookup over a node's main-table unicast routes (not the default route). */
 const routeTable = (routes: readonly Route[]): PrefixTable<string> => {
@@ -86,7 +94,7 @@ export const routeMissing: CorrelateRule = {
             details: {
               block: block.raw,
               peerNodeIPs: b.underlayIPs,
-              peerTunnelIP: b.vxlan?.ip ?? b.ipip?.ip ?? null,
+              peerTunnelIP: peerTunnelIP(b, block.raw),
               mode: a.mode.encapsulation,
               expectedForm: form ? { form: form.form, programmer: form.programmer, reason: form.reason } : null,
               // the BGP session toward the peer (A's end): not Established explains the missing route

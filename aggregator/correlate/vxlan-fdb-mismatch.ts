@@ -10,13 +10,20 @@ import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'vxlan-fdb-mismatch';
 
-const REMEDY =
-  "The VXLAN forwarding entry for the peer's VTEP is missing or points at the wrong host. Check the peer's node IP " +
-  "(`ip -d link show vxlan.calico` there: `local`) against `bridge fdb show dev vxlan.calico` here; delete the wrong " +
-  "entry (`bridge fdb del <MAC> dev vxlan.calico`) so Felix reprograms it, or restart calico-node here; if it comes back " +
-  "wrong, the peer's Node resource carries a stale address (projectcalico.org/IPv4Address).";
+/** The remedy names the family's device and Node field (#15: vxlan-v6.calico for IPv6 peers). */
+const remedy = (family: 'inet' | 'inet6'): string => {
+  const dev = family === 'inet6' ? 'vxlan-v6.calico' : 'vxlan.calico';
+  return (
+    "The VXLAN forwarding entry for the peer's VTEP is missing or points at the wrong host. Check the peer's node IP " +
+    `(\`ip -d link show ${dev}\` there: \`local\`) against \`bridge fdb show dev ${dev}\` here; delete the wrong ` +
+    `entry (\`bridge fdb del <MAC> dev ${dev}\`) so Felix reprograms it, or restart calico-node here; if it comes back ` +
+    `wrong, the peer's Node resource carries a stale address (projectcalico.org/${family === 'inet6' ? 'IPv6Address' : 'IPv4Address'}).`
+  );
+};
 
-const expectedDst = (b: NodeView, family: 'inet' | 'inet6'): string | null => b.vxlanTunnel(family)?.local ?? b.underlayIPs[0] ?? null;
+/** The peer's encapsulation source: its tunnel's `local`, else its first node IP of the same family (#15). */
+const expectedDst = (b: NodeView, family: 'inet' | 'inet6'): string | null =>
+  b.vxlanTunnel(family)?.local ?? b.underlayIPs.find((ip) => ip.includes(':') === (family === 'inet6')) ?? null;
 
 export const vxlanFdbMismatch: CorrelateRule = {
   id: RULE_ID,
@@ -44,7 +51,7 @@ export const vxlanFdbMismatch: CorrelateRule = {
               expected: `${mac} dev ${dev} dst ${exp} self permanent`,
               details: { device: dev, mac, seenDst: e.dst, expectedDst: exp, peerNodeIPs: b.underlayIPs, seenDstOwner: dstOwner },
             },
-            remedy: REMEDY,
+            remedy: remedy(family),
           });
         }
         for (const b of fdb.missing) {
@@ -62,7 +69,7 @@ export const vxlanFdbMismatch: CorrelateRule = {
               expected: `${mac} dev ${dev} dst ${exp} self permanent`,
               details: { device: dev, mac, seenDst: null, expectedDst: exp, missing: true },
             },
-            remedy: REMEDY,
+            remedy: remedy(family),
           });
         }
       }

@@ -9,11 +9,17 @@ import type { CorrelateRule } from './types.js';
 
 export const RULE_ID = 'vxlan-neighbor-mac-mismatch';
 
-const REMEDY =
-  "The neighbour (ARP) entry on the VXLAN device is out of step with the peer's VTEP. Compare the peer's MAC with " +
-  "`ip link show vxlan.calico` on the peer; on this node delete the entry (`ip neigh del <peer tunnel IP> dev vxlan.calico`) " +
-  'so Felix reprograms it, or restart calico-node here; if it comes back wrong, check that the peer\'s Node resource ' +
-  '(projectcalico.org/IPv4VXLANTunnelAddr, VXLAN MAC) matches the device.';
+/** The remedy names the family's device and Node fields (#15: vxlan-v6.calico for IPv6 peers). */
+const remedy = (family: 'inet' | 'inet6'): string => {
+  const dev = family === 'inet6' ? 'vxlan-v6.calico' : 'vxlan.calico';
+  const fields = family === 'inet6' ? 'projectcalico.org/IPv6VXLANTunnelAddr, vxlanTunnelMACAddrV6' : 'projectcalico.org/IPv4VXLANTunnelAddr, vxlanTunnelMACAddr';
+  return (
+    "The neighbour (ARP) entry on the VXLAN device is out of step with the peer's VTEP. Compare the peer's MAC with " +
+    `\`ip link show ${dev}\` on the peer; on this node delete the entry (\`ip neigh del <peer tunnel IP> dev ${dev}\`) ` +
+    "so Felix reprograms it, or restart calico-node here; if it comes back wrong, check that the peer's Node resource " +
+    `(${fields}) matches the device.`
+  );
+};
 
 export const vxlanNeighborMacMismatch: CorrelateRule = {
   id: RULE_ID,
@@ -39,7 +45,7 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
               expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
               details: { device: dev, tunnelIP: bt.ip, seenMac: e.lladdr, expectedMac: bt.mac, state: e.state },
             },
-            remedy: REMEDY,
+            remedy: remedy(family),
           });
         }
         for (const b of neighbours.missing) {
@@ -56,7 +62,7 @@ export const vxlanNeighborMacMismatch: CorrelateRule = {
               expected: `${bt.ip} dev ${dev} lladdr ${bt.mac} PERMANENT`,
               details: { device: dev, tunnelIP: bt.ip, seenMac: null, expectedMac: bt.mac, missing: true },
             },
-            remedy: REMEDY,
+            remedy: remedy(family),
           });
         }
       }

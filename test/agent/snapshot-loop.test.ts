@@ -96,6 +96,35 @@ describe('snapshot loop (issue #2)', () => {
     await loop.stop();
   });
 
+  it('a snapshot reusing the last iptables read is checked against the read before it: a rising DROP counter stays a finding', async () => {
+    // #17: the daemon reads iptables every second snapshot (agent/collectors/cadence.ts)
+    const m = manual();
+    const a = sampleSnapshot({ drops: 1, takenAt: '2026-11-21T12:00:00.000Z' });
+    const b = sampleSnapshot({ drops: 50, takenAt: '2026-11-21T12:00:30.000Z' });
+    const c = { ...sampleSnapshot({ drops: 50, takenAt: '2026-11-21T12:01:00.000Z' }) };
+    c.sections = { ...c.sections, iptables: b.sections.iptables }; // the same object: a reused read
+    const d = sampleSnapshot({ drops: 50, takenAt: '2026-11-21T12:01:30.000Z' }); // a fresh read, nothing new
+    const snaps = [a, b, c, d];
+    let n = 0;
+    const loop = createSnapshotLoop({ intervalMs: 1000, clock: m.clock, timers: m.timers, logger: silent, snapshot: async () => snaps[n++]! });
+    const results = [];
+    for (let i = 0; i < snaps.length; i++) {
+      const next = loop.nextResult();
+      if (i === 0) loop.start();
+      else m.scheduled.at(-1)!.fn();
+      results.push(await next);
+      await new Promise((r) => setImmediate(r));
+    }
+    const rising = results.map((r) => r.findings.filter((f) => f.rule === 'iptables-drops-rising'));
+    expect(rising[0]).toEqual([]);
+    expect(rising[1]).toHaveLength(1);
+    expect(rising[2]).toHaveLength(1);
+    expect(rising[2]![0]!.id).toBe(rising[1]![0]!.id);
+    expect(rising[2]![0]!.firstSeen).toBe(rising[1]![0]!.firstSeen);
+    expect(rising[3]).toEqual([]); // the next fresh read compares with the read before: no new packets
+    await loop.stop();
+  });
+
   it('logs a failing snapshot and goes on', async () => {
     const m = manual();
     let calls = 0;

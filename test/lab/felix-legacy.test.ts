@@ -12,6 +12,7 @@ import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
+import type { Diagnosis } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
 
 const INTERVAL_S = 1;
@@ -81,7 +82,8 @@ describe('#15 lab on older Felix (negated DROP on cali40all-hosts-net, iptables-
     expect(res.ok, `findings in a healthy legacy lab:\n${brief(res.last)}`).toBe(true);
   }, 40_000);
 
-  const kinds: FaultKind[] = ['host-not-in-ipset', 'guard-set-flushed', 'encap-drop-input'];
+  // the guarding-set faults, and the dataplane faults #15 asks of every mode
+  const kinds: FaultKind[] = ['host-not-in-ipset', 'guard-set-flushed', 'encap-drop-input', 'neighbor-mac-wrong', 'route-missing'];
   it.each(kinds)('%s: pod traffic breaks, the expected finding within two intervals on the holder, cleared after removal', async (kind) => {
     const f = await injectFault({ lab: L(), agents: P() }, kind, { node: 'node1', peer: 'node2' });
     const expected = f.expected;
@@ -106,4 +108,19 @@ describe('#15 lab on older Felix (negated DROP on cali40all-hosts-net, iptables-
     expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
     expect(await podPing('node1', 'node2')).toBe(true);
   }, 45_000);
+
+  it('diagnose: node1 missing from node2\'s guarding set puts the gap at node2\'s tunnel device, forward, cause on node2', async () => {
+    const f = await injectFault({ lab: L(), agents: P() }, 'host-not-in-ipset', { node: 'node2', peer: 'node1' });
+    try {
+      await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, f.expected)));
+      const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: L().node('node2').pods[0]!.ip }, 40);
+      expect(res.status).toBe(200);
+      const d = res.body;
+      expect(d.verdict, JSON.stringify(d.hops)).toBe('one-way-gap');
+      expect(d.gap).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.causes[0]).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
+    } finally {
+      await f.remove();
+    }
+  }, 60_000);
 });

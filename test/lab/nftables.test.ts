@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { AGENT_PORT, startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { NFT_FAULTS, injectNftFault, type NftFaultKind } from '../../lab/felix-nftables.js';
-import type { ExpectedFinding } from '../../lab/faults.js';
+import { injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
+import type { Diagnosis } from '../../contract/diagnosis.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
@@ -154,4 +155,33 @@ describe('issue #15: the lab on the nftables dataplane (agents + aggregator)', (
     expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
     expect(await podPing('node1', 'node2')).toBe(true);
   }, 45_000);
+
+  // #15: the dataplane faults of every mode, on the nftables dataplane too
+  const generic: FaultKind[] = ['neighbor-mac-wrong', 'route-missing'];
+  it.each(generic)('%s: the expected finding within two intervals on the holder, cleared after removal', async (kind) => {
+    const f = await injectFault({ lab: L(), agents: P() }, kind, { node: 'node1', peer: 'node2' });
+    try {
+      const detected = await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, f.expected)));
+      expect(detected.ok, `${f.description}: expected ${f.expected.rule} on ${f.expected.node}; findings:\n${brief(detected.last)}`).toBe(true);
+    } finally {
+      await f.remove();
+    }
+    const cleared = await pollUntil(DETECT_DEADLINE_MS + 2 * INTERVAL_S * 1000, (fs) => !fs.some((x) => matches(x, f.expected)) && serious(fs).length === 0);
+    expect(cleared.ok, `after removing ${kind}, still:\n${brief(cleared.last)}`).toBe(true);
+  }, 45_000);
+
+  it('diagnose: node1 missing from node2\'s nft guarding set puts the gap at node2\'s tunnel device, forward, cause on node2', async () => {
+    const f = await injectNftFault(L(), 'nft-host-not-in-set', { node: 'node2', peer: 'node1' });
+    try {
+      await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, f.expected)));
+      const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: L().node('node2').pods[0]!.ip }, 40);
+      expect(res.status).toBe(200);
+      const d = res.body;
+      expect(d.verdict, JSON.stringify(d.hops)).toBe('one-way-gap');
+      expect(d.gap).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
+      expect(d.causes[0]).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
+    } finally {
+      await f.remove();
+    }
+  }, 60_000);
 });

@@ -19,6 +19,9 @@ const NO_IPTABLES: Record<string, FakeAnswer> = {};
 for (const v of ['', '6'])
   for (const b of ['-nft', '-legacy', ''])
     for (const a of ['', ' -t mangle', ' -c']) NO_IPTABLES[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
+for (const v of ['', '6'])
+  for (const b of ['-nft', ''])
+    for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) NO_IPTABLES[`ip${v}tables${b} -t mangle -S ${c}`] = { error: 'missing-binary' };
 
 const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Snapshot> => {
   const lab = (file: string) => fixture(`lab/nftables/${c}/${file}`);

@@ -43,50 +43,110 @@ describe('decideBackend (Felix DetectBackend)', () => {
   });
   it('counts rule lines as Felix does: lines starting with "-" (not counter-prefixed -c lines)', () => {
     expect(countRuleLines('-A a\n[0:0] -A b\n# -A c\n-A d')).toBe(2);
+    // a -c dump counts its counter-prefixed rule lines: the count of the same dump without -c
+    expect(countRuleLines('*filter\n:INPUT ACCEPT [0:0]\n[0:0] -A INPUT -j a\n[3:9] -A INPUT -j b\n# -A c\nCOMMIT\n', true)).toBe(2);
     expect(hasKubernetesChains(':KUBE-KUBELET-CANARY - [0:0]')).toBe(true);
     expect(hasKubernetesChains(':KUBE-SERVICES - [0:0]')).toBe(false);
   });
 });
 
+const NO_CHAIN: FakeAnswer = { stdout: '', stderr: "iptables v1.8.9 (nf_tables): chain `KUBE-IPTABLES-HINT' in table `mangle' is incompatible, use 'nft' tool.\n", exitCode: 1 };
+/** the nft hint-chain queries (#17: by chain name, not a mangle dump), none present */
+const noNftHint = (): Record<string, FakeAnswer> => {
+  const a: Record<string, FakeAnswer> = {};
+  for (const v of ['', '6']) for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) a[`ip${v}tables-nft -t mangle -S ${c}`] = NO_CHAIN;
+  return a;
+};
+const rulesC = (n: number) => `*filter\n:INPUT ACCEPT [0:0]\n${'[1:60] -A INPUT -j ACCEPT\n'.repeat(n)}COMMIT\n`;
+
 describe('detectIptablesBackend (IO through a fake runner)', () => {
-  it('runs only the nft mangle dumps when they carry the hint (ip6 first, as Felix)', async () => {
+  it('asks the nft mangle table for the hint chains by name (ip6 first, as Felix) and stops at the first one found', async () => {
     const { host, run } = hostWith({
-      'ip6tables-nft-save -t mangle': { stdout: MANGLE_WITH_HINT },
-      'iptables-nft-save -t mangle': { stdout: MANGLE_EMPTY },
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
     });
     expect(await detectIptablesBackend(host, config)).toMatchObject({ backend: 'nft' });
-    expect(run.calls.map((c) => c.argv.join(' '))).toEqual(['ip6tables-nft-save -t mangle', 'iptables-nft-save -t mangle']);
+    expect(run.calls.map((c) => c.argv.join(' '))).toEqual([
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT',
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT',
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY',
+    ]);
   });
 
-  it('falls back to ip[6]tables-save when the backend binary is missing, and counts full dumps', async () => {
-    const { host, run } = hostWith({
-      'ip6tables-nft-save -t mangle': { error: 'missing-binary' },
-      'ip6tables-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: MANGLE_EMPTY },
-      'ip6tables-legacy-save -t mangle': { stdout: '' },
-      'iptables-legacy-save -t mangle': { stdout: MANGLE_EMPTY },
-      'ip6tables-legacy-save': { stdout: '' },
-      'iptables-legacy-save': { stdout: rules(1) },
-      'ip6tables-nft-save': { error: 'missing-binary' },
-      'ip6tables-save': { stdout: '' },
-      'iptables-nft-save': { stdout: rules(5) },
+  it('the canary chain alone is a hint too; a failing chain query is no hint', async () => {
+    const { host } = hostWith({
+      ...noNftHint(),
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '-N KUBE-KUBELET-CANARY\n' },
     });
     expect(await detectIptablesBackend(host, config)).toMatchObject({ backend: 'nft' });
-    expect(run.calls.map((c) => c.argv.join(' '))).toContain('ip6tables-save -t mangle');
+    // exit 1 with text on stdout is not a hint
+    const { host: h2 } = hostWith({
+      ...noNftHint(),
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '-N KUBE-KUBELET-CANARY\n', exitCode: 1 },
+      'ip6tables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -t mangle': { stdout: MANGLE_WITH_HINT },
+    });
+    expect(await detectIptablesBackend(h2, config)).toMatchObject({ backend: 'legacy', reason: expect.stringContaining('legacy mangle') });
+  });
+
+  it('falls back to ip[6]tables[-save] when the backend binary is missing, and counts full -c dumps', async () => {
+    const { host, run } = hostWith({
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { error: 'missing-binary' },
+      'ip6tables -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { error: 'missing-binary' },
+      'ip6tables -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
+      'ip6tables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -t mangle': { stdout: MANGLE_EMPTY },
+      'ip6tables-legacy-save -c': { stdout: '' },
+      'iptables-legacy-save -c': { stdout: rulesC(1) },
+      'ip6tables-nft-save -c': { error: 'missing-binary' },
+      'ip6tables-save -c': { stdout: '' },
+      'iptables-nft-save -c': { stdout: rulesC(5) },
+    });
+    const d = await detectIptablesBackend(host, config);
+    expect(d).toMatchObject({ backend: 'nft', reason: expect.stringContaining('nft has 5 rules, legacy 1') });
+    expect(run.calls.map((c) => c.argv.join(' '))).toContain('ip6tables -t mangle -S KUBE-IPTABLES-HINT');
     expect(run.calls.every((c) => c.maxOutputBytes === 40 * 1024 * 1024)).toBe(true);
+    // the decided backend's dumps are handed on, so the collector does not read them again
+    expect(d.dumps?.[4]?.argv).toEqual(['iptables-nft-save', '-c']);
+    expect(d.dumps?.[4]?.result.stdout).toBe(rulesC(5));
+    expect(d.dumps?.[6]).toBeUndefined(); // both v6 dumps empty: the legacy one was kept (tie), not the decided backend's
+  });
+
+  it('without a hint, keeps no dump of the losing backend', async () => {
+    const { host } = hostWith({
+      ...noNftHint(),
+      'ip6tables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -t mangle': { stdout: MANGLE_EMPTY },
+      'ip6tables-legacy-save -c': { stdout: rulesC(2) },
+      'iptables-legacy-save -c': { stdout: rulesC(3) },
+      'ip6tables-nft-save -c': { stdout: rulesC(4) },
+      'iptables-nft-save -c': { stdout: '' },
+    });
+    const d = await detectIptablesBackend(host, config);
+    expect(d).toMatchObject({ backend: 'legacy', reason: expect.stringContaining('legacy has 5 rules, nft 4') });
+    expect(d.dumps?.[4]?.argv).toEqual(['iptables-legacy-save', '-c']);
+    expect(d.dumps?.[6]).toBeUndefined(); // the larger v6 dump was nft's
   });
 
   it('a failing command counts as empty output (Felix ignores Output() errors) → legacy on a tie', async () => {
     const { host } = hostWith({
-      'ip6tables-nft-save -t mangle': { error: 'timeout' },
-      'iptables-nft-save -t mangle': { error: 'permission-denied' },
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { error: 'timeout' },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { error: 'timeout' },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { error: 'permission-denied' },
+      'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': { error: 'permission-denied' },
       'ip6tables-legacy-save -t mangle': { stdout: '', exitCode: 1 },
       'iptables-legacy-save -t mangle': { error: 'timeout' },
-      'ip6tables-legacy-save': { error: 'timeout' },
-      'iptables-legacy-save': { error: 'timeout' },
-      'ip6tables-nft-save': { error: 'timeout' },
-      'iptables-nft-save': { error: 'timeout' },
+      'ip6tables-legacy-save -c': { error: 'timeout' },
+      'iptables-legacy-save -c': { error: 'timeout' },
+      'ip6tables-nft-save -c': { error: 'timeout' },
+      'iptables-nft-save -c': { error: 'timeout' },
     });
-    expect(await detectIptablesBackend(host, config)).toMatchObject({ backend: 'legacy' });
+    const d = await detectIptablesBackend(host, config);
+    expect(d).toMatchObject({ backend: 'legacy' });
+    expect(d.dumps).toEqual({});
   });
 });

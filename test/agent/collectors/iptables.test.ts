@@ -24,15 +24,19 @@ const hostWith = (answers: Record<string, FakeAnswer>) => {
 
 const HINT = '*mangle\n:PREROUTING ACCEPT [0:0]\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n';
 /** backend detection answers: the legacy mangle table carries kubelet's hint → legacy */
+const NO_CHAIN: FakeAnswer = { stdout: '', exitCode: 1 };
 const legacyDetection: Record<string, FakeAnswer> = {
-  'ip6tables-nft-save -t mangle': { stdout: '' },
-  'iptables-nft-save -t mangle': { stdout: '' },
+  'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+  'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
+  'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+  'iptables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
   'ip6tables-legacy-save -t mangle': { stdout: '' },
   'iptables-legacy-save -t mangle': { stdout: HINT },
 };
 const nftDetection: Record<string, FakeAnswer> = {
-  'ip6tables-nft-save -t mangle': { stdout: '' },
-  'iptables-nft-save -t mangle': { stdout: HINT },
+  'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+  'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
+  'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
 };
 
 const schemaCheck = (value: unknown) => {
@@ -89,6 +93,27 @@ describe('collectIptables', () => {
     expect(save?.timeoutMs).toBeGreaterThanOrEqual(60_000);
   });
 
+  it('without kube hint chains, the dumps read to count rules are the ones parsed: each -c dump runs once', async () => {
+    // #17: detection used to dump the winning backend in full, then the collector dumped it again
+    const v4 = fixture('legacy-1.8.9-calico-like-v4-c.txt');
+    const v6 = fixture('legacy-1.8.9-calico-like-v6-c.txt');
+    const { host, run } = hostWith({
+      ...legacyDetection,
+      'iptables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -c': { stdout: v4 },
+      'ip6tables-legacy-save -c': { stdout: v6 },
+      'iptables-nft-save -c': { stdout: '' },
+      'ip6tables-nft-save -c': { stdout: '' },
+    });
+    const r = await collectIptables(host, config, context);
+    if (r.status !== 'ok') throw new Error(JSON.stringify(r));
+    expect(r.data.backendReason).toContain('legacy has 26 rules, nft 0');
+    expect(r.data.ipv4).toEqual({ status: 'ok', data: { tables: ['filter', 'raw'], chains: 12, rules: 22, caliChains: 7 } });
+    expect(r.data.ipv6).toEqual({ status: 'ok', data: { tables: ['filter'], chains: 5, rules: 4, caliChains: 2 } });
+    const saves = run.calls.map((c) => c.argv.join(' ')).filter((c) => c.endsWith('-save -c'));
+    expect(saves.sort()).toEqual(['ip6tables-legacy-save -c', 'ip6tables-nft-save -c', 'iptables-legacy-save -c', 'iptables-nft-save -c']);
+  });
+
   it('nft node: reads iptables-nft-save and keeps stderr warnings (legacy tables present)', async () => {
     const { host } = hostWith({
       ...nftDetection,
@@ -137,6 +162,9 @@ describe('collectIptables', () => {
     for (const v of ['', '6'])
       for (const b of ['-nft', '-legacy', ''])
         for (const a of ['', ' -t mangle', ' -c']) answers[`ip${v}tables${b}-save${a}`] = missing;
+    for (const v of ['', '6'])
+      for (const b of ['-nft', ''])
+        for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) answers[`ip${v}tables${b} -t mangle -S ${c}`] = missing;
     const { host } = hostWith(answers);
     const r = await collectIptables(host, config, context);
     schemaCheck(r);

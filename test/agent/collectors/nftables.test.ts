@@ -19,6 +19,9 @@ const NO_IPTABLES: Record<string, FakeAnswer> = {};
 for (const v of ['', '6'])
   for (const b of ['-nft', '-legacy', ''])
     for (const a of ['', ' -t mangle', ' -c']) NO_IPTABLES[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
+for (const v of ['', '6'])
+  for (const b of ['-nft', ''])
+    for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) NO_IPTABLES[`ip${v}tables${b} -t mangle -S ${c}`] = { error: 'missing-binary' };
 
 /** the recorded answer of nft for the host sets Felix did not create (nftables mode writes cali40all-vxlan-net only) */
 const noSuchSet = (c: string): Record<string, FakeAnswer> => {
@@ -102,8 +105,10 @@ describe('collectIptables on the nftables dataplane', () => {
   it('Calico nftables tables and cali-* iptables chains both present: iptables is read, with a warning naming both', async () => {
     const save = '*filter\n:INPUT ACCEPT [0:0]\n:cali-INPUT - [0:0]\n-A INPUT -j cali-INPUT\nCOMMIT\n';
     const host = nftNode('healthy-node1', {
-      'ip6tables-nft-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n' },
+      // backend detection asks iptables-nft for the kube hint chains by name (#17)
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: save },
       'ip6tables-nft-save -c': { stdout: '' },
     });
@@ -130,8 +135,10 @@ describe('collectIptables on the nftables dataplane', () => {
 
   it('no cali-* chains in iptables and nft unreadable: the section says the nftables dataplane could not be ruled out', async () => {
     const host = nftNode('healthy-node1', {
-      'ip6tables-nft-save -t mangle': { stdout: '' },
-      'iptables-nft-save -t mangle': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n' },
+      // backend detection asks iptables-nft for the kube hint chains by name (#17)
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' },
       'ip6tables-nft-save -c': { stdout: '' },
       'nft -j list tables': { stdout: '', stderr: 'Error: JSON support not compiled-in\n', exitCode: 1 },
