@@ -35,7 +35,7 @@ export interface AggregatorMetrics {
   correlationDuration: Histogram;
   nodeIptablesDrops: Gauge<'node'>;
   nodeInterfaceErrors: Gauge<'node' | 'kind'>;
-  /** incremented by the diagnose routes (engineer F) */
+  /** incremented by the diagnose routes (aggregator/http/diagnose.ts) */
   diagnosesTotal: Counter<'verdict'>;
   maxActiveSeries: number;
 }

@@ -1,5 +1,5 @@
 /**
- * A synthetic VXLAN full mesh of N nodes, as Felix programs it (DESIGN.md "Calico facts"): per
+ * A synthetic VXLAN full mesh of N nodes, as Felix programs it (docs/architecture.md, "What Felix programs"): per
  * remote node a `<block> via <tunnel IP> dev vxlan.calico onlink proto 80` route, a PERMANENT
  * neighbour `<tunnel IP> lladdr <VTEP MAC>`, an FDB entry `<VTEP MAC> dst <node IP> self
  * permanent`, and the node IP in cali40all-hosts-net. Used by the aggregator benchmark and as
@@ -60,7 +60,7 @@ const route = (dst: string, over: Partial<Route>): Route => ({
   ...over,
 });
 
-/** What Felix programs on every other node for node `j` (DESIGN.md). */
+/** What Felix programs on every other node for node `j`. */
 export const peerRoute = (j: number): Route => route(blockOf(j), { gateway: tunnelIP(j), dev: 'vxlan.calico', protocol: '80', flags: ['onlink'] });
 export const peerNeighbour = (j: number, wrongMac = false): Neighbour => ({
   family: 'inet',

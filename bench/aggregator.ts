@@ -359,7 +359,7 @@ const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1
 
 /**
  * The node flags the aggregator ships with: those in Dockerfile.aggregator's ENTRYPOINT between
- * `node` and the script (none today: `node /app/bin/calico-diag.js` ignores the bin's shebang). The
+ * `node` and the script (none in the shipped Dockerfile: `node /app/bin/calico-diag.js` ignores the bin's shebang). The
  * server child runs with these, not with the flags the load generator was started with.
  */
 const shippedFlags = (): string[] => {
@@ -485,7 +485,7 @@ const drive = async (): Promise<void> => {
       ),
       `| steady rounds | ${steady.map((s) => `${s.cores.toFixed(3)} cores / pass ${s.passMs.toFixed(0)} ms (${s.passCpuMs.toFixed(0)} ms CPU) / ${(s.wallMs / 1000).toFixed(1)} s wall / ${s.statuses}`).join('; ')} | |`,
       '',
-      `Machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end (other engineers' tests were running): wall-clock figures are inflated, CPU figures are the server process's own (process.cpuUsage in the aggregator child).`,
+      `Machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end (the machine may be shared with other work, which inflates wall-clock figures); CPU figures are the server process's own (process.cpuUsage in the aggregator child).`,
       '',
     ];
     const section = lines.join('\n');

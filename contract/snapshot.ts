@@ -1,6 +1,6 @@
 /**
  * The node snapshot: what one agent read of its node's dataplane. The single source the local
- * checks and the aggregator read (DESIGN.md). Every section is `Collected<T>`: ok(data) or
+ * checks and the aggregator read (docs/architecture.md). Every section is `Collected<T>`: ok(data) or
  * unavailable(reason, detail), so a partial snapshot is still a valid snapshot.
  */
 import { z } from 'zod';

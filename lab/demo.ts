@@ -151,13 +151,11 @@ const run = async (): Promise<number> => {
     out('\n  findings reported by the aggregator (GET /v1/findings):\n');
     showFindings(serious(await findings(procs)));
 
-    // ==== DIAGNOSE STEP (engineer F): two-node capture diagnosis of node1 → node2 goes here. ====
-    // The lab, the processes (procs.aggregatorPost('/v1/diagnose', ...)) and the fault are live here.
+    // two-node capture diagnosis of node1 → node2 while the fault is still in place
     const target = lab.node('node2').pods[0]?.ip ?? 'node2';
     out(`\n  two-node capture diagnosis (calico-diag diagnose --from node1 --to ${target}):\n`);
     const diag = await procs.aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: target }, 40);
     out(diag.status === 200 ? renderDiagnosis(diag.body).replace(/^(?=.)/gm, '  ') : `  POST /v1/diagnose answered ${diag.status}: ${JSON.stringify(diag.body)}`);
-    // ==== END DIAGNOSE STEP ====
 
     step('4. removing the fault');
     await fault.remove();

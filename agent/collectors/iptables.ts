@@ -216,7 +216,7 @@ export function summariseFamily(
 
 /**
  * The policy section: iptables as Felix's iptables dataplane writes it, or Calico's native nftables
- * dataplane (nftables.ts) when `nft -j list tables` shows Felix's `ip calico` / `ip6 calico` tables
+ * dataplane (nftables.ts) when `nft -j list chains` shows Felix's `ip calico` / `ip6 calico` tables
  * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
  */
@@ -238,7 +238,7 @@ export const collectIptables: Collector<'iptables'> = async (host, config, conte
     ipt.status === 'ok'
       ? `no cali-* chains in iptables (${ipt.data.backend} backend)`
       : `iptables unreadable (${ipt.reason}: ${ipt.detail})`;
-  const evidence = `Calico nftables table(s) ${tables} (nft -j list tables); ${why}`;
+  const evidence = `Calico nftables table(s) ${tables} (nft -j list chains); ${why}`;
   const rs = await readNftRuleset(host, config);
   if (rs.status !== 'ok') return unavailable(rs.reason, `${rs.detail} (${evidence})`);
   return ok(nftIptablesSection(rs.data, evidence));

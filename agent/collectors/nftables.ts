@@ -1,6 +1,6 @@
 /**
  * Calico's native nftables dataplane (FelixConfiguration `nftablesMode: Enabled`): tables
- * `ip calico` / `ip6 calico`. Detected with `nft -j list tables`; read with `nft -j list ruleset`
+ * `ip calico` / `ip6 calico`. Detected with `nft -j list chains`; read with `nft -j list ruleset`
  * (bounded: timeout and output cap) through our own parser (parsers/nft-json.ts), then reduced to
  * the SAME snapshot shapes the iptables collector gives (`Iptables`: chains, DROP/REJECT rules with
  * counters, `cali:` ids, comments and set matches, idle policy drops, encapsulation guards; and
@@ -24,7 +24,7 @@ import { RUN_REASON, firstLine } from './run-command.js';
 import type { RunResult } from '../exec/runner.js';
 import type { CollectorConfig, Host } from './types.js';
 
-export const NFT_LIST_TABLES_ARGV = ['nft', '-j', 'list', 'tables'] as const;
+export const NFT_LIST_TABLES_ARGV = ['nft', '-j', 'list', 'chains'] as const;
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const;
 /** Felix's table name in both families */
 export const CALICO_NFT_TABLE = 'calico';
@@ -32,9 +32,10 @@ export const CALICO_NFT_TABLE = 'calico';
  * Output caps. A parsed JSON ruleset holds about 10 times its text in memory (measured: 16 MiB of
  * `nft -j list ruleset`, 60k rules, peaked at +160 MiB RSS parsed and reduced), so 8 MiB (~30k
  * rules, ~+85 MiB) is what fits beside the agent's other work in its 256 MiB limit; a larger
- * ruleset is unavailable('output-too-large'), never a crash. The table list and one set are small.
+ * ruleset is unavailable('output-too-large'), never a crash. The chain list (~150 bytes a chain)
+ * and one set are small.
  */
-export const NFT_TABLES_MAX_OUTPUT_BYTES = 1024 * 1024;
+export const NFT_TABLES_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 export const NFT_RULESET_MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 export const NFT_SET_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const nftTimeoutMs = (config: CollectorConfig): number => Math.max(config.timeoutMs, 60_000);
@@ -84,12 +85,13 @@ export interface NftTablesProbe {
 
 /**
  * Probes run once per Host: a snapshot hands one Host to all its collectors (agent/snapshot.ts), so
- * the iptables and ipsets collectors share one `nft -j list tables` (#17: on an iptables-nft node
- * with 100k rules nft fetches its whole cache for it, ~6 s of CPU and 340 MiB each time).
+ * the iptables and ipsets collectors share one probe. It is `nft -j list chains`, not `list tables`
+ * (#17: on an iptables-nft node with 100k rules, `list tables` makes nft fetch its whole cache,
+ * ~6 s of CPU and 340 MiB each time; `list chains` ~0.07 s). Felix's tables always hold chains.
  */
 const probes = new WeakMap<Host, Promise<Collected<NftTablesProbe>>>();
 
-/** `nft -j list tables`: which tables exist, and whether Felix's nftables dataplane is among them. */
+/** `nft -j list chains`: which tables exist, and whether Felix's nftables dataplane is among them. */
 export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
   let p = probes.get(host);
   if (p === undefined) {
@@ -102,8 +104,10 @@ export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Col
 const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
   const r = await runNft(host, config, NFT_LIST_TABLES_ARGV, NFT_TABLES_MAX_OUTPUT_BYTES);
   if (r.status !== 'ok') return r;
-  const tables = r.data.tables.map((t) => `${t.family} ${t.name}`);
-  const calico = r.data.tables.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`);
+  // `list chains` names each chain's table; `list tables` (dearer, see below) would list them bare
+  const named = [...r.data.tables.map((t) => ({ family: t.family, name: t.name })), ...r.data.chains.map((c) => ({ family: c.family, name: c.table }))];
+  const tables = [...new Set(named.map((t) => `${t.family} ${t.name}`))];
+  const calico = [...new Set(named.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`))];
   return ok({ tables, calico });
 };
 

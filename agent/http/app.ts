@@ -39,7 +39,7 @@ export interface AgentDeps {
   now: () => number;
   /** /healthz answers 503 when the latest snapshot is older than this */
   staleAfterMs: number;
-  /** Plugins registered with bearer auth already applied, e.g. engineer F's captures/probes routes. */
+  /** Plugins registered with bearer auth already applied, e.g. the captures and probes routes (agent/http/captures.ts). */
   extraRoutes?: FastifyPluginAsync[];
   /** request, header, idle and keep-alive timeouts (default DEFAULT_SERVER_TIMEOUTS) */
   timeouts?: ServerTimeouts;

@@ -110,7 +110,7 @@ const packSection = (name: SectionName, section: Sections[SectionName], tables: 
  * yet mapped) is shared by every list of the kind, so each entry is looked up once.
  */
 const repack = <E>(list: PackedList<E>, table: EntryTable<E>, old: EntryTable<E>, remap: Int32Array): PackedList<E> => {
-  if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: never the case today
+  if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: the store never passes such a list
   const ids = new Uint32Array(list.ids.length);
   for (let k = 0; k < list.ids.length; k++) {
     const was = list.ids[k] as number;

@@ -21,7 +21,7 @@ import { nodeNotReporting } from './node-not-reporting.js';
 import { nodeWithoutBlock } from './node-without-block.js';
 import { routeMissing } from './route-missing.js';
 import { routeWrongNextHop } from './route-wrong-next-hop.js';
-import { routeWrongForm } from './route-form.js';
+import { routeWrongForm } from './route-wrong-form.js';
 import { bgpSessionDown } from './bgp-session-down.js';
 import { tunnelConfigMismatch } from './tunnel-config-mismatch.js';
 import type { CorrelateInput, CorrelateRule } from './types.js';

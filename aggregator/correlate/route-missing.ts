@@ -4,7 +4,7 @@
  * routes (overlay or BGP). Exact block routes are matched by CIDR through the index; only blocks
  * left uncovered fall back to a longest-prefix lookup over A's routes (an aggregate route counts,
  * the default route and anything shorter than the block's IP pool do not).
- * The expected route has the form the pair must have (route-form.ts: tunnel or direct, Felix or
+ * The expected route has the form the pair must have (route-wrong-form.ts: tunnel or direct, Felix or
  * BIRD). When A's BIRD has a session toward B, the finding says its state (#19): a session that is
  * not Established explains the missing route; an Established one means B does not advertise it.
  */
@@ -13,7 +13,7 @@ import type { FindingDraft } from '../../contract/finding.js';
 import type { Route } from '../../contract/snapshot.js';
 import { isMainTable, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateRule } from './types.js';
-import { describeExpected, FormContext } from './route-form.js';
+import { describeExpected, FormContext } from './route-wrong-form.js';
 import { describeEnd, sessionToward } from './bgp-session-down.js';
 
 export const RULE_ID = 'route-missing';

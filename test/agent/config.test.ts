@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion as agentVersion, readTokenFile } from '../../common/config.js';
 import { resolveAgentConfig } from '../../agent/config.js';
 
-describe('agent config (issue #2)', () => {
+// issue #2
+describe('agent config', () => {
   const base = { CALICO_DIAG_NODE_NAME: 'node-a', CALICO_DIAG_TOKEN_FILE: '/run/token' };
 
   it('applies defaults', () => {
@@ -93,7 +94,7 @@ describe('agent config (issue #2)', () => {
   });
 });
 
-describe('token file (issue #2)', () => {
+describe('token file', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-token-'));

@@ -5,7 +5,8 @@ import { sampleFinding, sampleSnapshot } from './snapshot-sample.js';
 
 const fresh = () => createAgentMetrics(new Registry(), { defaultMetrics: false });
 
-describe('agent metrics (issue #2)', () => {
+// issue #2
+describe('agent metrics', () => {
   it('exports collector runs and durations with the unavailable reason as outcome', async () => {
     const m = fresh();
     m.observeSnapshot(sampleSnapshot());
@@ -48,7 +49,8 @@ describe('agent metrics (issue #2)', () => {
       expect(isBoundedChain(c)).toBe(false);
   });
 
-  it("classifies the nftables dataplane's chains like their iptables names (#15)", () => {
+  // #15
+  it("classifies the nftables dataplane's chains like their iptables names", () => {
     for (const c of ['filter-INPUT', 'filter-FORWARD', 'filter-cali-INPUT', 'raw-cali-PREROUTING', 'filter-cali-from-wl-dispatch']) expect(isBoundedChain(c), c).toBe(true);
     for (const c of ['filter-cali-tw-cali123', 'filter-cali-fw-cali123', 'filter-cali-pri-kns.default', 'filter-cali-pi-_abc']) expect(isBoundedChain(c), c).toBe(false);
   });

@@ -1,5 +1,5 @@
 /**
- * The agent's pusher against the real aggregator (engineer D's startAggregator) on 127.0.0.1:
+ * The agent's pusher against the real aggregator (aggregator/main.ts startAggregator) on 127.0.0.1:
  * the delta protocol end to end, including an aggregator restart that forgets every section.
  */
 import pino from 'pino';
@@ -36,7 +36,8 @@ const pusherTo = (address: string, node: string, outcomes: PushOutcome[], fetchF
     ...(fetchFn ? { fetch: fetchFn } : {}),
   });
 
-describe('report push to the real aggregator (issue #3)', () => {
+// issue #3
+describe('report push to the real aggregator', () => {
   it('is accepted, sends deltas, and recovers the sections a restarted aggregator asks for', async () => {
     let agg = await start();
     const port = Number(new URL(agg.address).port);
@@ -62,7 +63,7 @@ describe('report push to the real aggregator (issue #3)', () => {
     }
   });
 
-  it('issue #3: a node joining travels as entry-level deltas, and a restarted aggregator gets full sections', async () => {
+  it('a node joining travels as entry-level deltas, and a restarted aggregator gets full sections', async () => {
     let agg = await start();
     const port = Number(new URL(agg.address).port);
     const outcomes: PushOutcome[] = [];

@@ -11,7 +11,7 @@ import { sampleSnapshot } from './snapshot-sample.js';
 
 type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized';
 
-/** A local stand-in for the aggregator's POST /v1/reports (engineer D's protocol). */
+/** A local stand-in for the aggregator's POST /v1/reports (the protocol of aggregator/http/reports.ts). */
 const fakeAggregator = () => {
   const received: { report: Report; auth: string | undefined }[] = [];
   let mode: Mode = 'accept';
@@ -56,7 +56,8 @@ const manualTimers = () => {
 const payload = (over: Parameters<typeof sampleSnapshot>[0] = {}): PushPayload => ({ snapshot: sampleSnapshot(over), checks: [], findings: [] });
 const withData = (r: Report) => SECTION_NAMES.filter((n) => r.sections[n].data !== undefined);
 
-describe('report push (issue #3)', () => {
+// issue #3
+describe('report push', () => {
   const agg = fakeAggregator();
   let url = '';
   let outcomes: PushOutcome[] = [];
@@ -132,7 +133,7 @@ describe('report push (issue #3)', () => {
     expect(outcomes).toEqual(['accepted', 'sections-required', 'accepted']);
   });
 
-  describe('issue #3: entry-level deltas for routes, neighbours and fdb', () => {
+  describe('entry-level deltas for routes, neighbours and fdb', () => {
     const mesh = (n: number, round = 1): PushPayload => ({ snapshot: meshSnapshot(0, n, round), checks: [], findings: [] });
     type Delta = { base: string; splices: { at: number; remove: number; insert: unknown[] }[] };
     const deltaOf = (r: Report, name: 'routes' | 'neighbours' | 'fdb') => (r.sections[name] as { delta?: Delta }).delta;
@@ -348,7 +349,7 @@ describe('report push (issue #3)', () => {
   });
 });
 
-describe('backoff (issue #3)', () => {
+describe('backoff', () => {
   it('grows exponentially from the interval and is capped', () => {
     const max = () => 0.999999;
     expect(backoffDelayMs(0, 10_000, 300_000, max)).toBe(0);

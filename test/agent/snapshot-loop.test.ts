@@ -30,7 +30,8 @@ const manual = () => {
   return { timers, clock, scheduled, advance: (ms: number) => void (mono += ms) };
 };
 
-describe('snapshot loop (issue #2)', () => {
+// issue #2
+describe('snapshot loop', () => {
   it('never overlaps: the next snapshot is scheduled after the current one ends', async () => {
     const m = manual();
     let active = 0;
@@ -191,7 +192,8 @@ const sampleCollectors = (): CollectorRegistry => {
   };
 };
 
-describe('agent daemon wiring (issue #2, issue #3)', () => {
+// issue #2, issue #3
+describe('agent daemon wiring', () => {
   it('serves healthz, metrics and the snapshot, and pushes reports', async () => {
     const reports: Report[] = [];
     const agg = Fastify({ bodyLimit: 10 * 1024 * 1024 });

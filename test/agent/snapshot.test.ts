@@ -61,7 +61,8 @@ const fakeCollectors = (contexts: Record<string, CollectContext>, order: string[
   };
 };
 
-describe('snapshot assembly (issue #2)', () => {
+// issue #2
+describe('snapshot assembly', () => {
   it('keeps a partial snapshot when collectors are unavailable or crash', async () => {
     const contexts: Record<string, CollectContext> = {};
     const order: string[] = [];

@@ -73,7 +73,8 @@ describe('aggregator/engine', () => {
     expect(engine.lastPass()).toMatchObject({ findings: 1, cleared: 1, nodes: 2 });
   });
 
-  it('issue #3: hands correlate one cache that lives across passes (steady passes reuse per-node results)', async () => {
+  // issue #3
+  it('hands correlate one cache that lives across passes (steady passes reuse per-node results)', async () => {
     const caches: unknown[] = [];
     const { engine, add } = setup((input) => {
       caches.push(input.cache);

@@ -48,7 +48,7 @@ const snapshotFrom = (dir: string, node: string): Snapshot => {
   return { schemaVersion: 1, node, takenAt: T0, durationMs: 50, agentVersion: '0.1.0', sections, timings: {}, mode: deriveMode(sections, identity), identity };
 };
 
-describe('issue #3: aggregator API over reports built from the recorded lab', () => {
+describe('aggregator API over reports built from the recorded lab', () => {
   it('finds the recorded wrong neighbour MAC after full and hash-only reports, and clears it when fixed', async () => {
     let now = Date.parse(T0);
     const clock = { now: () => now, monotonic: () => now };

@@ -21,7 +21,7 @@ const fixedClock = (ms = Date.parse('2026-01-01T00:01:00.000Z')): Clock & { set(
   return { now: () => t, monotonic: () => t, set: (v) => void (t = v) };
 };
 
-/** A stand-in for aggregator/correlate (engineer D2): one finding per node named in `bad`. */
+/** A stand-in for aggregator/correlate: one finding per node named in `bad`. */
 const fakeCorrelate =
   (bad: Record<string, FindingDraft[]> = {}): CorrelateFn =>
   ({ nodes }) => ({
@@ -71,7 +71,8 @@ describe('aggregator/http POST /v1/reports', () => {
     expect(store.size).toBe(0);
   });
 
-  it('issue #3: with one ingestion slot, concurrent reports (and refused ones) all complete and leave no slot held', async () => {
+  // issue #3
+  it('with one ingestion slot, concurrent reports (and refused ones) all complete and leave no slot held', async () => {
     const { post, store } = await setup({ maxConcurrentReports: 1 });
     const results = await Promise.all([
       post(report(0, 1)),
@@ -184,7 +185,7 @@ describe('aggregator/http POST /v1/reports', () => {
   });
 });
 
-describe('aggregator/http POST /v1/reports with entry-level deltas (issue #3)', () => {
+describe('aggregator/http POST /v1/reports with entry-level deltas', () => {
   const DELTA = ['routes', 'neighbours', 'fdb'] as const;
   /** node 0's report for an `n`-node mesh, as the agent builds it once the `n0`-node one was accepted */
   const joinReport = (n0: number, n: number, seq: number): Report => {

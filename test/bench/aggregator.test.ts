@@ -27,7 +27,8 @@ describe('bench/aggregator report text', () => {
     }
   });
 
-  it.each([12, 100])('issue #3: a join and a leave with deltas equal what the agent sends (buildReport), %i nodes', (n) => {
+  // issue #3
+  it.each([12, 100])('a join and a leave with deltas equal what the agent sends (buildReport), %i nodes', (n) => {
     const mesh = new MeshReports(n, faults);
     const agentReport = (i: number, nodes: number, prevNodes: number, round: number, seq: number) => {
       const prev = meshSnapshot(i, prevNodes, 1, faults, takenAt(1));

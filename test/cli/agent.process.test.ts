@@ -19,7 +19,8 @@ const freePort = () =>
     });
   });
 
-describe('calico-diag agent process (issue #2)', () => {
+// issue #2
+describe('calico-diag agent process', () => {
   let dir = '';
   let child: ChildProcess | null = null;
   beforeAll(async () => {

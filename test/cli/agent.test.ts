@@ -6,7 +6,8 @@ import type { AgentConfig } from '../../agent/config.js';
 import { memoryIo } from '../../cli/io.js';
 import { runCli } from '../../cli/main.js';
 
-describe('calico-diag agent (issue #2)', () => {
+// issue #2
+describe('calico-diag agent', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-agentcli-'));

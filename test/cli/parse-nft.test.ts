@@ -7,7 +7,8 @@ import { runCli } from '../../cli/main.js';
 const FIX = join(import.meta.dirname, '../fixtures');
 const fixture = (rel: string) => readFileSync(join(FIX, rel), 'utf8');
 
-describe('calico-diag parse nft (issue #15)', () => {
+// issue #15
+describe('calico-diag parse nft', () => {
   it("--json prints the agent's reduction: guards, drop rules with counters, the guarding set's members", async () => {
     const io = memoryIo(fixture('lab/nftables/nft-encap-drop-node1/nft-j-list-ruleset.json'));
     expect(await runCli(['parse', 'nft', '--json'], io)).toBe(0);

@@ -57,7 +57,8 @@ afterAll(async () => {
   if (bundle) await rm(bundle, { recursive: true, force: true });
 });
 
-describe('calico-diag snapshot in a VXLAN node namespace (issue #2)', () => {
+// issue #2
+describe('calico-diag snapshot in a VXLAN node namespace', () => {
   it('sees the tunnel, its route, neighbour and FDB entry; the bundle replays outside the namespace', async () => {
     const r = await cli(['snapshot', '--json', '--node-name', 'cdc-e2e', '--save', bundle], true);
     expect(r.stderr).toBe('');

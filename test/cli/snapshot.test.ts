@@ -11,7 +11,7 @@ import type { Clock } from '../../common/clock.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ip/${name}`, import.meta.url), 'utf8');
 
-/** The lab VXLAN node recording (test/fixtures/ip, engineer A) for ip; everything else absent. */
+/** The lab VXLAN node recording (test/fixtures/ip) for ip; everything else absent. */
 const ipOutputs: Record<string, string> = {
   'ip -j -d -s link show': fixture('cdA-vxlan-node-ip-j-d-s-link-show.json'),
   'ip -j addr show': fixture('cdA-vxlan-node-ip-j-addr-show.json'),
@@ -40,7 +40,8 @@ const cli = async (argv: string[]) => {
   return { code, out: io.out(), err: io.err() };
 };
 
-describe('calico-diag snapshot (issue #2)', () => {
+// issue #2
+describe('calico-diag snapshot', () => {
   let dir = '';
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-cli-'));

@@ -3,7 +3,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { collectProcessMetrics, safeLabel } from '../../common/metrics.js';
 
-describe('collectProcessMetrics (issue #6: promtool check metrics)', () => {
+// issue #6
+describe('collectProcessMetrics: output passes promtool check metrics', () => {
   it('exports process metrics that promtool accepts, without the _total-suffixed gauges', async () => {
     const registry = new Registry();
     collectProcessMetrics(registry, 'calico_diag_aggregator_');

@@ -28,7 +28,8 @@ const roundTrip = (prev: string[], next: string[]) => {
 
 const list = (n: number, tag = 'e') => Array.from({ length: n }, (_, k) => `${tag}${k}`);
 
-describe('contract/delta computeSplices (issue #3 entry-level deltas)', () => {
+// issue #3
+describe('contract/delta computeSplices: entry-level deltas', () => {
   it('one splice for an insert, a removal or a changed entry', () => {
     const base = list(10);
     expect(roundTrip(base, [...base.slice(0, 4), 'new', ...base.slice(4)])).toEqual([{ at: 4, remove: 0, from: 4, count: 1 }]);
@@ -179,7 +180,7 @@ const reportWith = (routes: unknown): unknown => {
   };
 };
 
-describe('contract/delta ipsetsDelta (issue #3)', () => {
+describe('contract/delta ipsetsDelta', () => {
   const set = (name: string, members: string[]) => ({ name, type: 'hash:net', family: 'inet' as const, members });
   const section = (...sets: ReturnType<typeof set>[]) => ({ status: 'ok' as const, data: { hostSets: sets, caliSetSizes: Object.fromEntries(sets.map((x) => [x.name, x.members.length])) } });
   const ips = (n: number) => Array.from({ length: n }, (_, k) => `10.1.${k >> 8}.${k & 255}`);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Iptables, Mode, isPolicyChain } from '../../contract/snapshot.js';
 
-describe('issue #15: the contract knows the nftables dataplane', () => {
+// issue #15
+describe('the contract knows the nftables dataplane', () => {
   it("isPolicyChain knows Felix's iptables and nftables policy chain names, and nothing else", () => {
     for (const c of ['cali-tw-cali1234', 'cali-pi-_abc', 'filter-cali-tw-cali1234', 'filter-cali-fw-cali1234', 'filter-cali-pri-kns.default', 'filter-cali-po-x']) expect(isPolicyChain(c), c).toBe(true);
     for (const c of ['cali-INPUT', 'filter-cali-INPUT', 'filter-cali-to-wl-dispatch', 'nat-cali-tw-x', 'filter-INPUT']) expect(isPolicyChain(c), c).toBe(false);

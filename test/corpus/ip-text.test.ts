@@ -24,7 +24,7 @@ describe('ip-text parsers on the shared corpus, read in place (not copied: no li
     expect(links.find((l) => l.name === 'lo')?.kind).toBeNull();
   });
 
-  it('ip link (BGP mode, pooriya): cali*@if3 with link-netnsid; ip neigh: vxlan.calico PERMANENT entries', () => {
+  it('ip link (BGP mode): cali*@if3 with link-netnsid; ip neigh: vxlan.calico PERMANENT entries', () => {
     const links = value(parseIpTextLinks(corpus('pooriya-control1-ip-link-bgp-mode.txt')));
     expect(links.filter((l) => l.name.startsWith('cali'))).toHaveLength(6);
     expect(links.every((l) => l.parent === null)).toBe(true);
@@ -33,7 +33,8 @@ describe('ip-text parsers on the shared corpus, read in place (not copied: no li
     expect(neigh.find((n) => n.state.includes('DELAY'))?.dev).toBe('calic7ceee6b788');
   });
 
-  it('unindented CentOS transcript (calico node issue 12): tunl0@NONE and its route', () => {
+  // transcript from projectcalico/node issue #12
+  it('unindented CentOS transcript: tunl0@NONE and its route', () => {
     const out = transcript(corpus('issue-node-12-ip-a-ip-route-tunl0-unindented-excerpt.txt'));
     // the excerpt's `ip a` output has its lines unindented by the poster: it is not iproute2's format
     const a = parseIpTextLinks(out.get('ip a') ?? '');

@@ -128,7 +128,7 @@ const route = async (lab: Lab, node: string, dst: string): Promise<{ dst: string
   return rs[0]!;
 };
 
-describe('issue #19: BGP without encapsulation (BIRD programs the routes)', () => {
+describe('BGP without encapsulation (BIRD programs the routes)', () => {
   const t = labFor({ routing: 'bgp', encapsulation: 'none' });
 
   it('healthy: every peer block via the peer node IP on eth0, proto bird; no warning or critical finding', async () => {
@@ -202,7 +202,7 @@ describe('issue #19: BGP without encapsulation (BIRD programs the routes)', () =
   });
 });
 
-describe('issue #19: VXLAN CrossSubnet with BGP (two subnets joined by a router)', () => {
+describe('VXLAN CrossSubnet with BGP (two subnets joined by a router)', () => {
   const t = labFor({ routing: 'bgp', encapsulation: 'vxlan', crossSubnet: true });
 
   it('healthy: same-subnet peers direct, other-subnet peers via vxlan.calico; BGP Established; no warning or critical finding', async () => {

@@ -72,7 +72,8 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('#15: dual-stack lab plan (pure)', () => {
+// #15
+describe('dual-stack lab plan (pure)', () => {
   it('plans IPv6 underlay addresses, /122 blocks, tunnel addresses, a separate IPv6 VTEP MAC and pod addresses; IPv4-only plans have none', () => {
     const plan = planLab({ id: 'ab12', nodes: 3, podsPerNode: 2, runDir: '/tmp/x', dualStack: true });
     const n2 = plan.nodes[1]!;
@@ -99,7 +100,8 @@ describe('#15: dual-stack lab plan (pure)', () => {
   });
 });
 
-describe('#15: dual-stack lab wiring (real kernel)', () => {
+// #15
+describe('dual-stack lab wiring (real kernel)', () => {
   it('vxlan-v6.calico is VNI 4096, port 4789, nolearning, MTU 1430, the IPv6 VTEP MAC; pods route IPv6 via the host veth\'s link-local address', async () => {
     const n1 = L().node('node1');
     type Link = { address: string; mtu: number; linkinfo: { info_kind: string; info_data: { id: number; port: number; learning: boolean; local6?: string } } };
@@ -113,7 +115,8 @@ describe('#15: dual-stack lab wiring (real kernel)', () => {
   });
 });
 
-describe('#15: dual-stack VXLAN lab (agents + aggregator)', () => {
+// #15
+describe('dual-stack VXLAN lab (agents + aggregator)', () => {
   it('healthy dual-stack lab: pods reach each other over IPv4 and IPv6, every node reports, no critical or warning finding', async () => {
     for (const [a, b] of [['node1', 'node2'], ['node2', 'node3'], ['node3', 'node1'], ['node2', 'node1']] as const) {
       expect(await ping6(a, b), `${a} → ${b} IPv6`).toBe(true);

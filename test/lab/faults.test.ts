@@ -39,7 +39,7 @@ const pings = async (from: string, to: string) => {
 
 const kernelKinds = (Object.keys(FAULTS) as FaultKind[]).filter((k) => k !== 'agent-killed');
 
-describe('issue #4: lab faults change the kernel dataplane as defined, and removal heals it', () => {
+describe('lab faults change the kernel dataplane as defined, and removal heals it', () => {
   it.each(kernelKinds)('%s', async (kind) => {
     const before = await pings('node1', 'node2');
     expect(before).toEqual({ small: true, big: true });

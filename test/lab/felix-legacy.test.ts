@@ -62,7 +62,8 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('#15 lab on older Felix (negated DROP on cali40all-hosts-net, iptables-legacy)', () => {
+// #15
+describe('lab on older Felix (negated DROP on cali40all-hosts-net, iptables-legacy)', () => {
   it('healthy: every node reports, the agents see the legacy backend and the negated-drop guard, no critical or warning finding', async () => {
     expect(L().flavour).toMatchObject({ release: 'legacy', guardSet: 'cali40all-hosts-net', backend: 'legacy' });
     expect((await L().exec(L().node('node1').ns, ['iptables-nft-save'])).stdout).not.toContain('cali-');

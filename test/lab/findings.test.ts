@@ -81,7 +81,7 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #4: lab end to end (agents + aggregator)', () => {
+describe('lab end to end (agents + aggregator)', () => {
   it('healthy lab: pods reach each other, the aggregator holds every node and no critical or warning finding', async () => {
     for (const [a, b] of [['node1', 'node2'], ['node1', 'node3'], ['node2', 'node3'], ['node3', 'node1']] as const) {
       expect(await podPing(a, b), `${a} → ${b}`).toBe(true);
@@ -102,7 +102,9 @@ describe('issue #4: lab end to end (agents + aggregator)', () => {
     expect(res.last.filter((f) => f.severity !== 'info')).toEqual([]);
   }, 30_000);
 
-  it('#15: the agents read current Felix\'s guard from iptables-nft: accept-then-drop on cali40all-vxlan-net, its members collected', async () => {
+  // #15
+
+  it('the agents read current Felix\'s guard from iptables-nft: accept-then-drop on cali40all-vxlan-net, its members collected', async () => {
     type NodeBody = { report: { sections: { iptables: { status: string; data?: { backend: string; encapGuards?: unknown[] } }; ipsets: { status: string; data?: { hostSets: Array<{ name: string; members: string[] }> } } } } };
     const res = await P().aggregatorGet<NodeBody>('/v1/nodes/node1');
     expect(res.status).toBe(200);

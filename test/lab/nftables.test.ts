@@ -93,7 +93,7 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #15: the lab on the nftables dataplane (agents + aggregator)', () => {
+describe('the lab on the nftables dataplane (agents + aggregator)', () => {
   it('healthy: pods reach each other, the agent reports the nftables dataplane and its VXLAN guard, no critical or warning finding', async () => {
     for (const [a, b] of [['node1', 'node2'], ['node2', 'node3'], ['node3', 'node1']] as const) expect(await podPing(a, b), `${a} → ${b}`).toBe(true);
     const snap = await agentSnapshot('node1');

@@ -142,7 +142,8 @@ afterAll(async () => {
   unhook?.();
 });
 
-describe('issue #6: Prometheus scrapes the lab', () => {
+// issue #6
+describe('Prometheus scrapes the lab', () => {
   it('scrapes every agent and the aggregator', async () => {
     const up = await until('4 targets up', 30_000, async () => {
       const r = await query('up == 1');

@@ -36,7 +36,7 @@ afterAll(async () => {
   await lab?.teardown();
 });
 
-describe('issue #4: lab plan (pure)', () => {
+describe('lab plan (pure)', () => {
   it('gives Felix-style VTEP MACs, cali names, blocks and tunnel IPs', () => {
     const plan = planLab({ id: 'ab12', nodes: 3, podsPerNode: 2, runDir: '/tmp/x' });
     expect(plan.prefix).toBe('cdlab12');
@@ -59,7 +59,7 @@ describe('issue #4: lab plan (pure)', () => {
   });
 });
 
-describe('issue #4: lab wiring (real kernel)', () => {
+describe('lab wiring (real kernel)', () => {
   it('pods on every node reach the pods on every other node', async () => {
     for (const a of L().nodes) {
       for (const b of L().nodes) {
@@ -108,7 +108,9 @@ describe('issue #4: lab wiring (real kernel)', () => {
     }
   });
 
-  it('#15: has current Felix\'s VXLAN guard by default: cali40all-vxlan-net with every node IP, its ACCEPT and the catch-all DROP, in iptables-nft', async () => {
+  // #15
+
+  it('has current Felix\'s VXLAN guard by default: cali40all-vxlan-net with every node IP, its ACCEPT and the catch-all DROP, in iptables-nft', async () => {
     const n = L().nodes[2]!;
     expect(L().flavour).toMatchObject({ release: 'current', guardSet: 'cali40all-vxlan-net', backend: 'nft' });
     const set = (await L().exec(n.ns, ['ipset', 'list', 'cali40all-vxlan-net'])).stdout;
@@ -150,7 +152,7 @@ describe('issue #4: lab wiring (real kernel)', () => {
   });
 });
 
-describe('issue #4: teardown', () => {
+describe('teardown', () => {
   it('removes every namespace and process of a lab, and cleanup removes leftovers of a crashed one', async () => {
     const sh = makeSh();
     const small = await createLab({ nodes: 2 });

@@ -248,7 +248,8 @@ describe('manifests', () => {
     expect(objects.filter((o) => o.kind === 'RoleBinding')).toEqual([]);
   });
 
-  it('RBAC: calico-diag-viewer may only proxy to the aggregator Service and read the token Secret (#13 kubectl plugin)', () => {
+  // #13 (the kubectl plugin)
+  it('RBAC: calico-diag-viewer may only proxy to the aggregator Service and read the token Secret', () => {
     const role = find('Role', 'calico-diag-viewer') as unknown as { rules: { apiGroups: string[]; resources: string[]; resourceNames: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.resources.flatMap((res) => r.resourceNames.map((n) => `${r.apiGroups.join(',')}/${res}/${n}:${[...r.verbs].sort().join(',')}`)));
     expect(grants.sort()).toEqual(['/secrets/calico-diag-token:get', '/services/proxy/http:calico-diag-aggregator:9478:create,get']);

@@ -35,7 +35,10 @@ describe('the default suite', () => {
   const files = [...sources('test'), ...sources('lab'), ...sources('bench')].filter((f) => !f.startsWith('test/corpus/') && f !== self);
 
   it('excludes test/corpus, which only the corpus suite includes', () => {
-    expect(unitConfig.test?.exclude).toContain('test/corpus/**');
+    // vitest.config.ts has two projects (unit, and root for the tests that need root): each excludes it
+    const projects = (unitConfig.test?.projects ?? []) as { test?: { name?: string; exclude?: string[] } }[];
+    expect(projects.map((p) => p.test?.name)).toEqual(['unit', 'root']);
+    for (const p of projects) expect(p.test?.exclude, p.test?.name).toContain('test/corpus/**');
     expect(corpusConfig.test?.include).toEqual(['test/corpus/**/*.test.ts']);
   });
 

@@ -18,7 +18,8 @@ const identity: Identity = {
 const source = { identity, addresses: ['10.213.0.11', '10.244.1.0'] };
 const PING = '--- 10.244.2.5 ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time 402ms\n';
 
-describe('pod network namespace (#18)', () => {
+// #18: probes from a pod leave from its own namespace
+describe('pod network namespace', () => {
   it('parses the peer nsid of a veth and the named namespaces by nsid; bad input gives nothing', () => {
     expect(parseLinkNetnsId(LINK)).toBe(0);
     expect(parseLinkNetnsId('[{"ifname":"eth0"}]')).toBeNull();

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { bgpPeerDown } from '../../../agent/checks/bgp-peer-down.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSnapshot, snapshotOf } from '../../helpers/snapshot.js';
 
-describe('issue #2: bgp-peer-down', () => {
+// issue #2
+describe('bgp-peer-down', () => {
   it('is ok when every BGP protocol is Established (kernel/device/static protocols are not judged)', () => {
     expect(bgpPeerDown.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { conntrackNearFull } from '../../../agent/checks/conntrack-near-full.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: conntrack-near-full', () => {
+// issue #2
+describe('conntrack-near-full', () => {
   it('is ok below and at 90%', () => {
     expect(conntrackNearFull.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(conntrackNearFull.run({ snapshot: vxlanWith('sysctls', (s) => void (s.conntrack = { count: 900, max: 1000 })) })).toEqual({ status: 'ok' });

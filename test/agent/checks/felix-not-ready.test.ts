@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { felixNotReady } from '../../../agent/checks/felix-not-ready.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: felix-not-ready', () => {
+// issue #2
+describe('felix-not-ready', () => {
   it('is ok when both probes are ready', () => {
     expect(felixNotReady.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { interfaceErrors } from '../../../agent/checks/interface-errors.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: interface-errors', () => {
+// issue #2
+describe('interface-errors', () => {
   it('is ok without a previous snapshot and with unchanged counters', () => {
     expect(interfaceErrors.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(interfaceErrors.run({ snapshot: healthyVxlanSnapshot(), previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ipForwardDisabled } from '../../../agent/checks/ip-forward-disabled.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, route, vxlanWith, withUnavailable, editSection, snapshotOf } from '../../helpers/snapshot.js';
 
-describe('issue #2: ip-forward-disabled', () => {
+// issue #2
+describe('ip-forward-disabled', () => {
   it('is ok with ip_forward 1 (IPv6 forwarding off on an IPv4-only node is fine)', () => {
     expect(ipForwardDisabled.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
   });

@@ -3,7 +3,8 @@ import { ipsetAllHostsMissing } from '../../../agent/checks/ipset-all-hosts-miss
 import type { EncapGuard, Sections } from '../../../contract/snapshot.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: ipset-all-hosts-missing', () => {
+// issue #2
+describe('ipset-all-hosts-missing', () => {
   it('is ok when the all-hosts set holds the node IPs (VXLAN and IPIP)', () => {
     expect(ipsetAllHostsMissing.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(ipsetAllHostsMissing.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });
@@ -59,7 +60,8 @@ const guard = (over: Partial<EncapGuard> = {}): EncapGuard => ({
   ...over,
 });
 
-describe('#15 ipset-all-hosts-missing reads the guards the rules present', () => {
+// #15
+describe('ipset-all-hosts-missing reads the guards the rules present', () => {
   it('is ok when the guarding set of current Felix holds members', () => {
     expect(ipsetAllHostsMissing.run({ snapshot: currentFelix() })).toEqual({ status: 'ok' });
   });

@@ -7,7 +7,8 @@ const later = (edit: (rules: { chain: string; packets: number }[]) => void) => {
   return { ...snap, takenAt: '2026-11-21T15:00:30.000Z' };
 };
 
-describe('issue #2: iptables-drops-rising', () => {
+// issue #2
+describe('iptables-drops-rising', () => {
   it('is ok without a previous snapshot, and when counters did not move', () => {
     expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot(), previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
@@ -59,7 +60,8 @@ describe('issue #2: iptables-drops-rising', () => {
   });
 });
 
-describe('#15 iptables-drops-rising on encapsulated traffic', () => {
+// #15
+describe('iptables-drops-rising on encapsulated traffic', () => {
   const guarded = (packets: number) =>
     vxlanWith('iptables', (t) => {
       const d = t.dropRules[0]!;

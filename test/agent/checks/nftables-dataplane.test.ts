@@ -29,7 +29,7 @@ const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Sna
     commands: {
       ...NO_IPTABLES,
       'ipset save': { error: 'missing-binary' },
-      'nft -j list tables': { stdout: lab('nft-j-list-tables.json') },
+      'nft -j list chains': { stdout: lab('nft-j-list-tables.json') },
       'nft -j list ruleset': { stdout: lab('nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab('nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
       ...Object.fromEntries(
@@ -43,12 +43,12 @@ const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Sna
   return snap;
 };
 
-describe('issue #15: local checks on the nftables dataplane', () => {
+describe('local checks on the nftables dataplane', () => {
   it('healthy: the mode says nftables with its evidence, and no check raises a warning or critical finding', async () => {
     const snap = await nftSnapshot('healthy-node1');
     expect(snap.mode.policyDataplane).toBe('nftables');
     expect(snap.mode.evidence).toContain(
-      'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list tables); iptables unreadable (missing-binary: iptables-save -c: iptables-save: missing-binary)',
+      'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list chains); iptables unreadable (missing-binary: iptables-save -c: iptables-save: missing-binary)',
     );
     for (const c of localChecks) {
       const out = c.run({ snapshot: snap, previous: snap });

@@ -90,7 +90,7 @@ const labSnapshot = (dir: string, node: string): Snapshot => {
   return snapshotOf(sections, { node });
 };
 
-describe('issue #2: local checks on the real lab recording', () => {
+describe('local checks on the real lab recording', () => {
   for (const n of cluster.nodes) {
     it(`${n.name}: identity and mode match the lab's truth`, () => {
       const snap = labSnapshot(`healthy-${n.name}`, n.name);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { routeNotOnlink } from '../../../agent/checks/route-not-onlink.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: route-not-onlink', () => {
+// issue #2
+describe('route-not-onlink', () => {
   it('is ok when tunnel routes carry onlink (VXLAN and IPIP)', () => {
     expect(routeNotOnlink.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(routeNotOnlink.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { routeWrongDevice } from '../../../agent/checks/route-wrong-device.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, route, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: route-wrong-device', () => {
+// issue #2
+describe('route-wrong-device', () => {
   it('is ok on healthy nodes, including VXLAN cross-subnet routes via the peer node IP on the uplink (9506hqwy)', () => {
     expect(routeWrongDevice.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(routeWrongDevice.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { rpFilterStrict } from '../../../agent/checks/rp-filter-strict.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: rp-filter-strict', () => {
+// issue #2
+describe('rp-filter-strict', () => {
   it('is ok with loose (2) and off (0) values', () => {
     expect(rpFilterStrict.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(rpFilterStrict.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });
   });
 
-  it('uses max(all, device): all=1 with tunl0=0 is strict on every watched device (rendoaw ubuntu-3)', () => {
+  it('uses max(all, device): all=1 with tunl0=0 is strict on every watched device (the recorded IPIP node ubuntu-3)', () => {
     const snap = healthyIpipSnapshot();
     const sys = snap.sections.sysctls;
     if (sys.status !== 'ok') throw new Error('fixture');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { tunnelDown } from '../../../agent/checks/tunnel-down.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, link, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: tunnel-down', () => {
+// issue #2
+describe('tunnel-down', () => {
   it('treats operstate UNKNOWN with UP flag as healthy (vxlan.calico, tunl0)', () => {
     expect(tunnelDown.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(tunnelDown.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { tunnelIpOutsideBlock } from '../../../agent/checks/tunnel-ip-outside-block.js';
 import { addr, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: tunnel-ip-outside-block', () => {
+// issue #2
+describe('tunnel-ip-outside-block', () => {
   it('is ok when the tunnel address lies in a local blackhole block', () => {
     expect(tunnelIpOutsideBlock.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(tunnelIpOutsideBlock.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

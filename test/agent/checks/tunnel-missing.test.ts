@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { tunnelMissing } from '../../../agent/checks/tunnel-missing.js';
 import { editSection, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: tunnel-missing', () => {
+// issue #2
+describe('tunnel-missing', () => {
   it('is ok on healthy VXLAN and IPIP nodes', () => {
     expect(tunnelMissing.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(tunnelMissing.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { overheadOf, tunnelMtu } from '../../../agent/checks/tunnel-mtu.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: tunnel-mtu', () => {
+// issue #2
+describe('tunnel-mtu', () => {
   it('uses Calico overheads: VXLAN 50, VXLAN-v6 70, IPIP 20, WireGuard 60', () => {
     expect(overheadOf({ kind: 'vxlan', family: 'inet' })).toBe(50);
     expect(overheadOf({ kind: 'vxlan', family: 'inet6' })).toBe(70);
@@ -35,7 +36,7 @@ describe('issue #2: tunnel-mtu', () => {
     expect(out.status === 'finding' && out.findings[0]!.evidence.details).toMatchObject({ uplink: 'enp2s0', maxMtu: 1350 });
   });
 
-  it('flags the real rendoaw ubuntu-3 setup: tunl0 1440 on a 1400 ens3', () => {
+  it('flags a real IPIP setup (ubuntu-3): tunl0 1440 on a 1400 ens3', () => {
     const sections = editSection(healthyIpipSections(), 'links', (ls) => {
       ls.find((l) => l.name === 'tunl0')!.mtu = 1440;
     });

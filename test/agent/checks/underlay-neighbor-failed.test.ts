@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { underlayNeighborFailed } from '../../../agent/checks/underlay-neighbor-failed.js';
 import { editSection, healthyIpipSections, healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, snapshotOf, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: underlay-neighbor-failed', () => {
+// issue #2
+describe('underlay-neighbor-failed', () => {
   it('is ok with reachable/stale peers', () => {
     expect(underlayNeighborFailed.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(underlayNeighborFailed.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { vxlanFdbMissing } from '../../../agent/checks/vxlan-fdb-missing.js';
 import { fdbEntry, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: vxlan-fdb-missing', () => {
+// issue #2
+describe('vxlan-fdb-missing', () => {
   it('is ok when every VXLAN neighbour MAC has an FDB entry (case-insensitive)', () => {
     expect(vxlanFdbMissing.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     const upper = vxlanWith('fdb', () => [fdbEntry('66:B9:7E:86:1E:53', 'vxlan.calico', '10.0.0.11')]);

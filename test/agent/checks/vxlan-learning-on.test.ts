@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { vxlanLearningOn } from '../../../agent/checks/vxlan-learning-on.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: vxlan-learning-on', () => {
+// issue #2
+describe('vxlan-learning-on', () => {
   it('is ok with nolearning', () => {
     expect(vxlanLearningOn.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { vxlanNeighborNotPermanent } from '../../../agent/checks/vxlan-neighbor-not-permanent.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, neigh, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: vxlan-neighbor-not-permanent', () => {
+// issue #2
+describe('vxlan-neighbor-not-permanent', () => {
   it('is ok with PERMANENT entries, ignoring link-local and underlay neighbours', () => {
     expect(vxlanNeighborNotPermanent.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     const snap = vxlanWith('neighbours', (ns) => void ns.push(neigh('fe80::1', 'vxlan.calico', null, ['FAILED'])));

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { vxlanVniNondefault } from '../../../agent/checks/vxlan-vni-nondefault.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: vxlan-vni-nondefault', () => {
+// issue #2
+describe('vxlan-vni-nondefault', () => {
   it('is ok with VNI 4096 / port 4789, and on a node without VXLAN', () => {
     expect(vxlanVniNondefault.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(vxlanVniNondefault.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { workloadProxyArpOff } from '../../../agent/checks/workload-proxy-arp-off.js';
 import { healthyVxlanSections, healthyVxlanSnapshot, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: workload-proxy-arp-off', () => {
+// issue #2
+describe('workload-proxy-arp-off', () => {
   it('is ok when every cali* device has proxy_arp on', () => {
     expect(workloadProxyArpOff.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
   });

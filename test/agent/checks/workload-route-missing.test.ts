@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { workloadRouteMissing } from '../../../agent/checks/workload-route-missing.js';
 import { healthyIpipSnapshot, healthyVxlanSections, healthyVxlanSnapshot, link, vxlanWith, withUnavailable } from '../../helpers/snapshot.js';
 
-describe('issue #2: workload-route-missing', () => {
+// issue #2
+describe('workload-route-missing', () => {
   it('is ok when every cali* device has a route (vxlan.calico is not a workload device)', () => {
     expect(workloadRouteMissing.run({ snapshot: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
     expect(workloadRouteMissing.run({ snapshot: healthyIpipSnapshot() })).toEqual({ status: 'ok' });

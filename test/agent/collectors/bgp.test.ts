@@ -19,7 +19,8 @@ describe('collectBgp', () => {
     ]);
   });
 
-  it('issue #2: no socket → not-present; refused → unreachable; timeout; permission', async () => {
+  // issue #2
+  it('no socket → not-present; refused → unreachable; timeout; permission', async () => {
     expect(await collectBgp(fakeHost({}), config, context())).toMatchObject({ status: 'unavailable', reason: 'not-present' });
     for (const [kind, reason] of [
       ['unreachable', 'unreachable'],

@@ -7,7 +7,8 @@ const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0
 const host = {} as Host;
 const context = { linkNames: null, uplinks: [] };
 
-describe('atMostEvery (#17: the daemon reads iptables every second snapshot)', () => {
+// #17
+describe('atMostEvery: the daemon reads iptables every second snapshot', () => {
   it('returns the last result, the same object, until minAgeMs after the read started; then reads again', async () => {
     let now = 0;
     let reads = 0;

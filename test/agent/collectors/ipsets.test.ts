@@ -5,7 +5,7 @@ import { fixture } from '../parsers/fixture.js';
 import { config, context, fakeHost } from './fake-host.js';
 
 /** no nft binary: the ipset-only behaviour these cases check */
-const NO_NFT = { 'nft -j list tables': { error: 'missing-binary' as const } };
+const NO_NFT = { 'nft -j list chains': { error: 'missing-binary' as const } };
 
 describe('collectIpsets', () => {
   it('keeps Calico host sets with members and counts every cali* set', async () => {
@@ -26,7 +26,8 @@ describe('collectIpsets', () => {
     });
   });
 
-  it('issue #2: no ipset binary → missing-binary; no kernel support → not-present; other exit → command-failed', async () => {
+  // issue #2
+  it('no ipset binary → missing-binary; no kernel support → not-present; other exit → command-failed', async () => {
     expect(await collectIpsets(fakeHost({ commands: { ...NO_NFT, 'ipset save': { error: 'missing-binary' } } }), config, context())).toMatchObject({
       status: 'unavailable',
       reason: 'missing-binary',
@@ -50,11 +51,11 @@ describe('collectIpsets', () => {
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('(line 2)') });
   });
 
-  it('issue #2: ipset save failing (old ipset: unknown command) falls back to ipset list, with the same result', async () => {
+  it('ipset save failing (old ipset: unknown command) falls back to ipset list, with the same result', async () => {
     const unknown = { stdout: '', stderr: 'ipset v6.11: Unknown argument: `save\'\n', exitCode: 2 };
     const host = fakeHost({ commands: { ...NO_NFT, 'ipset save': unknown, 'ipset list': { stdout: fixture('ipset/cdA-vxlan-node-ipset-list.txt') } } });
     const viaList = await collectIpsets(host, config, context());
-    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'ipset list', 'nft -j list tables']);
+    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'ipset list', 'nft -j list chains']);
     expect(Sections.shape.ipsets.safeParse(viaList).success).toBe(true);
     const viaSave = await collectIpsets(fakeHost({ commands: { ...NO_NFT, 'ipset save': { stdout: fixture('ipset/cdA-vxlan-node-ipset-save.txt') } } }), config, context());
     if (viaList.status !== 'ok' || viaSave.status !== 'ok') throw new Error('expected ok');
@@ -64,14 +65,14 @@ describe('collectIpsets', () => {
     );
   });
 
-  it('issue #2: no kernel support or no binary does not try ipset list', async () => {
+  it('no kernel support or no binary does not try ipset list', async () => {
     const noModule = { stdout: '', stderr: 'ipset v7.17: Cannot open session to kernel.\n', exitCode: 1 };
     const host = fakeHost({ commands: { ...NO_NFT, 'ipset save': noModule } });
     expect(await collectIpsets(host, config, context())).toMatchObject({ status: 'unavailable', reason: 'not-present' });
-    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'nft -j list tables']);
+    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'nft -j list chains']);
   });
 
-  it('issue #2: unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {
+  it('unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {
     const host = fakeHost({ commands: { ...NO_NFT, 'ipset save': { stdout: '', stderr: 'x\n', exitCode: 1 }, 'ipset list': { stdout: 'Name: a\nType: hash:ip\nbogus\n' } } });
     const r = await collectIpsets(host, config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringContaining('ipset list') });

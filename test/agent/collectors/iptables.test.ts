@@ -12,7 +12,7 @@ const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0
 const context: CollectContext = { linkNames: null, uplinks: [] };
 
 /** no nft binary: the iptables-only behaviour most cases check */
-const NO_NFT: Record<string, FakeAnswer> = { 'nft -j list tables': { error: 'missing-binary' } };
+const NO_NFT: Record<string, FakeAnswer> = { 'nft -j list chains': { error: 'missing-binary' } };
 const hostWith = (answers: Record<string, FakeAnswer>) => {
   const run = fakeRunner({ ...NO_NFT, ...answers });
   const unused = () => {
@@ -145,7 +145,8 @@ describe('collectIptables', () => {
     expect(r.data.dropRules.every((x) => x.family === 'ipv4')).toBe(true);
   });
 
-  it('issue calico#8403: the incompatible message (exit 0) makes the family unavailable: incompatible', async () => {
+  // projectcalico/calico#8403
+  it('the incompatible message (exit 0) makes the family unavailable: incompatible', async () => {
     const { host } = hostWith({
       ...nftDetection,
       'iptables-nft-save -c': { stdout: "# Table `raw' is incompatible, use 'nft' tool.\n" },

@@ -13,7 +13,7 @@ import { config, context, fakeHost } from './fake-host.js';
 
 const NO_J = { stdout: '', stderr: 'Option "-j" is unknown, try "ip -help".\n', exitCode: 255 };
 
-describe('issue #2: text fallback for iproute2 without -j', () => {
+describe('text fallback for iproute2 without -j', () => {
   it('links, addresses, neighbours: -j unknown → text commands, same sections as the JSON path', async () => {
     const old = fakeHost({
       commands: {

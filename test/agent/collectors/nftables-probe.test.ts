@@ -6,7 +6,7 @@ import { fakeRunner } from '../../helpers/fake-runner.js';
 const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/var/run/calico/bird.ctl' };
 const TABLES = '{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"Lester Gooch #5","json_schema_version":1}},{"table":{"family":"ip","name":"calico","handle":1}}]}';
 const hostWith = () => {
-  const run = fakeRunner({ 'nft -j list tables': { stdout: TABLES } });
+  const run = fakeRunner({ 'nft -j list chains': { stdout: TABLES } });
   const unused = () => {
     throw new Error('not used');
   };
@@ -15,7 +15,8 @@ const hostWith = () => {
 };
 
 describe('probeNftTables', () => {
-  it('runs `nft -j list tables` once per Host: the collectors of one snapshot share it (#17)', async () => {
+  // #17
+  it('runs `nft -j list chains` once per Host: the collectors of one snapshot share it', async () => {
     const a = hostWith();
     const [x, y] = await Promise.all([probeNftTables(a.host, config), probeNftTables(a.host, config)]);
     expect(x).toEqual({ status: 'ok', data: { tables: ['ip calico'], calico: ['ip calico'] } });

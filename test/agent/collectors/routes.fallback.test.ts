@@ -7,7 +7,7 @@ import { config, context, fakeHost } from './fake-host.js';
 
 const NO_J = { stdout: '', stderr: 'Option "-j" is unknown, try "ip -help".\n', exitCode: 255 };
 
-describe('issue #2: collectRoutes text fallback', () => {
+describe('collectRoutes text fallback', () => {
   it('-j unknown → `ip -4/-6 route show table all` text, same routes as the JSON path of the same namespace', async () => {
     const old = fakeHost({
       commands: {

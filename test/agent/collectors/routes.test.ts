@@ -24,7 +24,8 @@ describe('collectRoutes', () => {
     ['times out', { error: 'timeout' }],
     ['prints invalid JSON', { stdout: '[{"dst":' }],
   ] as [string, FakeAnswer][]) {
-    it(`issue #2: IPv6 failure alone keeps the IPv4 routes (v6 ${name})`, async () => {
+    // issue #2
+    it(`IPv6 failure alone keeps the IPv4 routes (v6 ${name})`, async () => {
       const r = await collectRoutes(fakeHost({ commands: { [V4]: v4ok, [V6]: answer } }), config, context());
       expect(r.status).toBe('ok');
       if (r.status === 'ok') {

@@ -32,7 +32,7 @@ const cases: { name: string; answer: FakeAnswer; reason: string; detail: RegExp 
 
 describe('collector error mapping (run-command.ts)', () => {
   for (const c of cases) {
-    it(`issue #2: ${c.name} → unavailable ${c.reason}`, async () => {
+    it(`${c.name} → unavailable ${c.reason}`, async () => {
       // the text fallback (issue #2, links.ts) fails too here, so the JSON command's mapping is what is reported
       const host = fakeHost({ commands: { 'ip -j -d -s link show': c.answer, 'ip -d -s link show': { stdout: '', stderr: 'no text either', exitCode: 1 } } });
       const r = await collectLinks(host, config, context());

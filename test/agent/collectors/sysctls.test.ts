@@ -58,7 +58,8 @@ describe('collectSysctls', () => {
     });
   });
 
-  it('issue #2: unreadable ip_forward → unavailable with the file error as reason', async () => {
+  // issue #2
+  it('unreadable ip_forward → unavailable with the file error as reason', async () => {
     const denied = { ok: false as const, kind: 'permission-denied' as const, message: 'EACCES' };
     expect(await collectSysctls(fakeHost({ files: { '/proc/sys/net/ipv4/ip_forward': denied } }), config, context())).toMatchObject({
       status: 'unavailable',

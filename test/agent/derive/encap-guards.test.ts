@@ -37,7 +37,8 @@ const CURRENT_V4_VXLAN = [
 ];
 const CURRENT_CHAINS = ['cali-INPUT', 'cali-OUTPUT', 'cali-wl-to-host', 'cali-fw-cali1234567890a'];
 
-describe('#15 deriveEncapGuards over iptables-save', () => {
+// #15
+describe('deriveEncapGuards over iptables-save', () => {
   it('current Felix, IPv4 VXLAN: the catch-all DROP after the ACCEPT of cali40all-vxlan-net sources', () => {
     expect(guardsOf('ipv4', filter(CURRENT_CHAINS, CURRENT_V4_VXLAN))).toEqual([
       {
@@ -158,7 +159,8 @@ describe('#15 deriveEncapGuards over iptables-save', () => {
   });
 });
 
-describe('#15 iptablesPolicyRule', () => {
+// #15
+describe('iptablesPolicyRule', () => {
   it('maps protocol, ports, sets, dst-type, counters, id and comments', () => {
     const dump = dumpOf(filter(['cali-INPUT'], [CURRENT_V4_VXLAN[1] as string]));
     const rule = dump.tables[0]!.chains.find((c) => c.name === 'cali-INPUT')!.rules[0]!;
@@ -205,7 +207,8 @@ describe('#15 iptablesPolicyRule', () => {
   });
 });
 
-describe('#15 deriveEncapGuards over PolicyRules of the nftables dataplane', () => {
+// #15
+describe('deriveEncapGuards over PolicyRules of the nftables dataplane', () => {
   // ../shared/corpus/nft/calico-felix-fv-cali-nftables-dump.txt (Apache-2.0, projectcalico/calico
   // felix/fv/cali-nftables-dump.txt), chain filter-cali-INPUT:
   //   udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local counter packets 69 bytes 14902 accept comment "cali:Gtn781KKHXqD1ZWy; Allow IPv4 VXLAN packets from allowed hosts"

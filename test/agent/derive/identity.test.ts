@@ -3,7 +3,8 @@ import { deriveIdentity, deriveUplinks } from '../../../agent/derive/identity.js
 import { unavailable } from '../../../contract/result.js';
 import { addr, editSection, healthyIpipSections, healthyVxlanSections, link, route } from '../../helpers/snapshot.js';
 
-describe('issue #2: deriveIdentity', () => {
+// issue #2
+describe('deriveIdentity', () => {
   it('VXLAN node (9506hqwy worker): VXLAN underlay first, then the default-route uplink', () => {
     const id = deriveIdentity(healthyVxlanSections());
     expect(id.uplinks).toEqual([
@@ -25,7 +26,7 @@ describe('issue #2: deriveIdentity', () => {
     expect(deriveUplinks(noDefault)).toEqual(['enp2s0']);
   });
 
-  it('IPIP node (rendoaw ubuntu-3): tunl0 tunnel, proto bird blackhole block, docker0 not an uplink', () => {
+  it('IPIP node (ubuntu-3): tunl0 tunnel, proto bird blackhole block, docker0 not an uplink', () => {
     const id = deriveIdentity(healthyIpipSections());
     expect(id.uplinks).toEqual([{ name: 'ens3', mtu: 1400 }]);
     expect(id.nodeIPs).toEqual(['100.64.1.24']);
@@ -42,7 +43,8 @@ describe('issue #2: deriveIdentity', () => {
     expect(deriveUplinks(s)).toEqual(['enp2s0', 'enp1s0']);
   });
 
-  it('dual stack (rendoaw kube-1 / issue 6619): IPv6 blocks (blackhole and unreachable), IPv6 workloads without scope, vxlan-v6.calico', () => {
+  // shapes from real dual-stack output: projectcalico/calico#6619 and a kube1 node of the blog posts in the corpus (ip-text)
+  it('dual stack: IPv6 blocks (blackhole and unreachable), IPv6 workloads without scope, vxlan-v6.calico', () => {
     let s = editSection(healthyVxlanSections(), 'links', (ls) => {
       ls.push(link('vxlan-v6.calico', { ifindex: 9, kind: 'vxlan', operstate: 'UNKNOWN', mtu: 1430, mac: '66:aa:00:00:00:06', vxlan: { id: 4096, port: 4789, local: '3000:1:1::3', link: 'enp2s0', learning: false } }));
     });

@@ -15,7 +15,8 @@ const bgpNoEncap = (): Sections => {
   return s;
 };
 
-describe('issue #2: deriveMode', () => {
+// issue #2
+describe('deriveMode', () => {
   it('VXLAN: vxlan.calico with routes via it; no BGP without BIRD or bird routes', () => {
     expect(mode(healthyVxlanSections())).toEqual({
       encapsulation: 'vxlan',
@@ -107,7 +108,8 @@ describe('issue #2: deriveMode', () => {
   });
 });
 
-describe('issue #15: the policy dataplane in the mode, with its evidence', () => {
+// issue #15
+describe('the policy dataplane in the mode, with its evidence', () => {
   const withIptables = (edit: (d: Extract<Sections['iptables'], { status: 'ok' }>['data']) => void): Sections => editSection(healthyVxlanSections(), 'iptables', edit);
 
   it('iptables legacy / nft by the cali-* chains of the detected backend', () => {
@@ -121,11 +123,11 @@ describe('issue #15: the policy dataplane in the mode, with its evidence', () =>
   it("nftables when the section was read from Calico's nftables tables, with the collector's evidence", () => {
     const s = withIptables((d) => {
       d.backend = 'nftables';
-      d.backendReason = 'Calico nftables table(s) ip calico (nft -j list tables); no cali-* chains in iptables (nft backend)';
+      d.backendReason = 'Calico nftables table(s) ip calico (nft -j list chains); no cali-* chains in iptables (nft backend)';
     });
     expect(derivePolicyDataplane(s, false)).toEqual({
       dataplane: 'nftables',
-      evidence: 'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list tables); no cali-* chains in iptables (nft backend)',
+      evidence: 'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list chains); no cali-* chains in iptables (nft backend)',
     });
   });
 
@@ -156,11 +158,11 @@ describe('issue #15: the policy dataplane in the mode, with its evidence', () =>
     expect(mode(both).policyDataplane).toBe('unknown');
     const unreadable = withIptables((d) => {
       d.ipv4 = ok({ tables: ['filter'], chains: 3, rules: 0, caliChains: 0 });
-      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft -j list tables: timed out)`];
+      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft -j list chains: timed out)`];
     });
     expect(derivePolicyDataplane(unreadable, false)).toEqual({
       dataplane: 'unknown',
-      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft -j list tables: timed out)',
+      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft -j list chains: timed out)',
     });
   });
 });

@@ -39,7 +39,7 @@ const cdA = (): Sections => {
   };
 };
 
-describe('issue #2: derive on real dual-stack VXLAN node output (cdA)', () => {
+describe('derive on real dual-stack VXLAN node output (cdA)', () => {
   it('identity: eth0 uplink, both tunnels, v4+v6 blackhole/unreachable blocks, the workload', () => {
     const snap = snapshotOf(cdA());
     expect(snap.identity.uplinks).toEqual([{ name: 'eth0', mtu: 1500 }]);

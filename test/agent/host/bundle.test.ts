@@ -39,7 +39,8 @@ const exercise = async (h: Host) => [
 
 const withoutDurations = (rs: unknown[]) => JSON.parse(JSON.stringify(rs, (k, v) => (k === 'durationMs' ? 0 : v)));
 
-describe('snapshot bundles: --save / --from (issue #2)', () => {
+// issue #2
+describe('snapshot bundles: --save / --from', () => {
   let dir = '';
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cdC-bundle-'));

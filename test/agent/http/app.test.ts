@@ -25,7 +25,8 @@ const build = (over: { latest?: LatestState | null; now?: number; extraRoutes?: 
 };
 const auth = { authorization: 'Bearer s3cret' };
 
-describe('agent HTTP API (issue #2)', () => {
+// issue #2
+describe('agent HTTP API', () => {
   it('GET /healthz needs no token and gives the snapshot age', async () => {
     const res = await build().inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);

@@ -62,7 +62,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('POST /v1/captures refuses bad requests before anything starts (issue #5)', () => {
+// issue #5
+describe('POST /v1/captures refuses bad requests before anything starts', () => {
   const cases: Array<[string, unknown, number, string]> = [
     ['unknown interface', { ...good, interfaces: ['eth9'] }, 400, 'UNKNOWN_INTERFACE'],
     ['duration 3600', { ...good, durationSeconds: 3600 }, 400, 'INVALID_REQUEST'],

@@ -114,7 +114,7 @@ const check = <T>(name: string, seed: number, inputs: string[], json: boolean, p
   });
 };
 
-describe('parser fuzz (issue #2)', () => {
+describe('parser fuzz', () => {
   const links = [fixture('ip/cdA-vxlan-node-ip-j-d-s-link-show.json'), fixture('ip/kaweezle-iknite-ip-j-link-show-flannel-node.json')];
   const addrs = [fixture('ip/cdA-vxlan-node-ip-j-addr-show.json'), fixture('ip/cdA-vxlan-node-ip-j-4-addr-show.json')];
   const routes = [

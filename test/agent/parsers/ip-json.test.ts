@@ -183,7 +183,8 @@ describe('parseIpRoutes', () => {
     expect(r[0]).toMatchObject({ family: 'inet', gateway: 'fe80::1' });
   });
 
-  it('iproute2/iproute2 issue #37: reads 5.9/5.10 output with the route type as a bare string', () => {
+  // iproute2/iproute2 issue #37
+  it('reads iproute2 5.9/5.10 output with the route type as a bare string', () => {
     // shape of the bug report's `ip -j route show table local` output, with this fixture's addresses
     const text =
       '[{"broadcast","dst":"10.99.0.255","dev":"eth0","table":"local","protocol":"kernel","scope":"link","prefsrc":"10.99.0.2","flags":[]},' +

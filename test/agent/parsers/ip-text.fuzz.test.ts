@@ -54,7 +54,7 @@ const check = <T>(p: Parsed<T[]>, schema: z.ZodType): void => {
   for (const v of p.value) expect(schema.safeParse(v).success).toBe(true);
 };
 
-describe('ip-text parsers fuzz (issue #2): mutated real text never throws', () => {
+describe('ip-text parsers fuzz: mutated real text never throws', () => {
   const cases = [
     ['ip-text/cdT-node-ip-d-s-link-show.txt', (t: string) => check(parseIpTextLinks(t), Link)],
     ['ip-text/cdT-node-ip-addr-show.txt', (t: string) => check(parseIpTextAddrs(t), Address)],

@@ -56,7 +56,7 @@ const value = <T>(p: { ok: true; value: T } | { ok: false; error: unknown }): T 
   return p.value;
 };
 
-describe('issue #2: ip text parsers agree with ip -j parsers on a live namespace', () => {
+describe('ip text parsers agree with ip -j parsers on a live namespace', () => {
   it('links (counters apart), addresses, routes of both families, neighbours', async () => {
     const textLinks = value(parseIpTextLinks(await inNs('ip', '-d', '-s', 'link', 'show')));
     const jsonLinks = value(parseIpLinks(await inNs('ip', '-j', '-d', '-s', 'link', 'show')));

@@ -49,7 +49,7 @@ describe('ip-text parsers vs ip -j parsers on the same namespace (cdT, iproute2 
   });
 });
 
-describe('ip-text parsers on recorded Calico IPIP nodes (rendoaw, CC-BY-4.0, iproute2 of Ubuntu 16.04)', () => {
+describe('ip-text parsers on recorded Calico IPIP nodes (CC-BY-4.0 blog posts, iproute2 of Ubuntu 16.04)', () => {
   it('ip a: tunl0@NONE link/ipip is kind ipip with its /32, cali*@if4 in a pod netns have no parent', () => {
     for (const [file, tunl] of [
       ['ip-text/rendoaw-ubuntu3-ip-a-tunl0-cali.txt', '10.201.0.128'],
@@ -96,7 +96,7 @@ describe('ip-text parsers on recorded Calico IPIP nodes (rendoaw, CC-BY-4.0, ipr
   });
 });
 
-describe('ip-text parsers on the copyable corpus files (rendoaw CC-BY-4.0, kaweezle Apache-2.0; test/fixtures/ip-text/SOURCES.md)', () => {
+describe('ip-text parsers on the copied public files (CC-BY-4.0 and Apache-2.0; test/fixtures/ip-text/SOURCES.md)', () => {
   it('inside a Calico pod: tunl0@NONE DOWN is ipip, eth0@ifN /32 has no parent here; default via 169.254.1.1 and its link route', () => {
     for (const [file, mac, ip] of [
       ['ip-text/rendoaw-pod-ip-a-ip-r.txt', 'ea:ff:92:a4:32:63', '10.201.0.197'],

@@ -96,7 +96,8 @@ describe('parseIptablesSave: legacy and nft print the same rules', () => {
 });
 
 describe('parseIptablesSave: iptables-nft warnings and incompatibility', () => {
-  it('issue calico#8403: "# Table `raw\' is incompatible, use \'nft\' tool." is an incompatible error', () => {
+  // projectcalico/calico#8403
+  it('"# Table `raw\' is incompatible, use \'nft\' tool." is an incompatible error', () => {
     const r = parseIptablesSave("# Table `raw' is incompatible, use 'nft' tool.\n");
     expect(r).toEqual({
       ok: false,

@@ -59,7 +59,7 @@ const mutate = (r: Rand, text: string): string => {
   }
 };
 
-describe('nft JSON parser fuzz (issue #15)', () => {
+describe('nft JSON parser fuzz', () => {
   const inputs = [
     fixture('nft/calico-felix-fv-cali-nftables-dump.json'),
     fixture('nft/shapes.json'),

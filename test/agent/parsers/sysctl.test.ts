@@ -38,7 +38,7 @@ describe('parseSysctlText (sysctl -a style)', () => {
     expect(e.find((x) => x.path.join('.') === 'net.ipv4.ip_forward')?.value).toBe('1');
   });
 
-  it('reads rp_filter of a Calico IPIP node (rendoaw blog, CC-BY-4.0), ignoring arp_filter', () => {
+  it('reads rp_filter of a Calico IPIP node (CC-BY-4.0 blog post), ignoring arp_filter', () => {
     const e = must(parseSysctlText(outputOnly(fixture('sysctl/rendoaw-sysctl-a-grep-rp_filter-calico-node.txt'))));
     const rp = confValues(e, 'ipv4', 'rp_filter');
     expect(rp.get('tunl0')).toBe(1);
@@ -47,7 +47,7 @@ describe('parseSysctlText (sysctl -a style)', () => {
     expect(rp.size).toBe(10);
   });
 
-  it('reads forwarding and sysctl -w echoes (rendoaw blog, CC-BY-4.0)', () => {
+  it('reads forwarding and sysctl -w echoes (CC-BY-4.0 blog post)', () => {
     const f = must(parseSysctlText(outputOnly(fixture('sysctl/rendoaw-sysctl-forwarding-tunl0-cali.txt'))));
     expect(confValues(f, 'ipv4', 'forwarding').get('cali90490b35e30')).toBe(1);
     expect(confValues(f, 'ipv4', 'mc_forwarding').get('tunl0')).toBe(0);

@@ -6,7 +6,8 @@ import { fdbEntry } from '../../helpers/snapshot.js';
 
 const buildClusterMap = (input: ReturnType<typeof inputOf>) => new Cluster(input).map;
 
-describe('issue #3: cluster map from the nodes’ own reports', () => {
+// issue #3
+describe('cluster map from the nodes’ own reports', () => {
   it('VXLAN: node IPs, tunnel device/IP/VTEP MAC/VNI/port/MTU, blocks, workloads, all-hosts members', () => {
     const map = buildClusterMap(inputOf(buildCluster(VXLAN_NODES, 'vxlan')));
     expect(map.nodes.map((n) => n.node)).toEqual(['control1', 'worker1', 'worker2']);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EntryTable, idArray, materialise, pack, packedHostSet, packedOf, packedSection } from '../../../aggregator/cluster/packed.js';
 
-describe('issue #3: packed per-peer lists (aggregator/cluster/packed)', () => {
+// issue #3
+describe('packed per-peer lists (aggregator/cluster/packed)', () => {
   it('interns equal entries once, frozen, and materialises a packed list back to the shared entries', () => {
     const table = new EntryTable<{ dst: string; flags: string[] }>();
     const a = pack(table, [{ dst: '10.0.0.0/26', flags: ['onlink'] }, { dst: '10.0.0.64/26', flags: [] }]);

@@ -120,7 +120,8 @@ describe('aggregator/store', () => {
     expect(Object.isFrozen(aboutNode3On0)).toBe(true);
   });
 
-  describe('issue #3: per-peer lists held as entry ids in typed arrays', () => {
+  // issue #3
+  describe('per-peer lists held as entry ids in typed arrays', () => {
     const PEER = ['routes', 'neighbours', 'fdb'] as const;
     const hostSetOf = (sections: Sections) => (sections.ipsets.status === 'ok' ? sections.ipsets.data.hostSets[0]! : null);
 
@@ -204,7 +205,7 @@ describe('aggregator/store', () => {
     });
   });
 
-  describe('issue #3: entry-level deltas for routes, neighbours, fdb and ipsets', () => {
+  describe('entry-level deltas for routes, neighbours, fdb and ipsets', () => {
     const AGENT = 'agent-aaaaaaaa';
     const DELTA = ['routes', 'neighbours', 'fdb'] as const;
     const meta = (seq: number) => ({ agentId: AGENT, seq, agentVersion: '0.1.0', intervalSeconds: 30, sentAt: T1 });

@@ -18,7 +18,8 @@ const moveBlock = (nodes: ReturnType<typeof buildCluster>) => {
   r1.splice(r1.findIndex((x) => x.dst === '10.48.0.0/26'), 1, bh);
 };
 
-describe('issue #3: block-affinity-mismatch', () => {
+// issue #3
+describe('block-affinity-mismatch', () => {
   it('routes agree with affinities: none', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
   });

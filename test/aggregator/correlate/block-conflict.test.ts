@@ -13,7 +13,8 @@ const claim = (nodes: ReturnType<typeof buildCluster>, on: string, block: string
   okData(n, 'routes').push({ family: 'inet', type: 'blackhole', dst: block, gateway: null, dev: null, protocol: '80', scope: 'global', flags: [], table: 'main', metric: null, prefsrc: null, nexthops: [] });
 };
 
-describe('issue #3: block-conflict', () => {
+// issue #3
+describe('block-conflict', () => {
   it('healthy cluster: none', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
   });

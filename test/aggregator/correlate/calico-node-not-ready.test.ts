@@ -6,7 +6,8 @@ const RULE = 'calico-node-not-ready';
 const run = (ds: ReturnType<typeof healthyDatastore>) =>
   correlate(inputOf(buildCluster(VXLAN_NODES, 'vxlan'), { datastore: ds })).findings.filter((f) => f.rule === RULE);
 
-describe('issue #3: calico-node-not-ready', () => {
+// issue #3
+describe('calico-node-not-ready', () => {
   it('all Ready with few restarts: none', () => {
     expect(run(healthyDatastore())).toEqual([]);
   });

@@ -6,7 +6,8 @@ const RULE = 'host-not-in-allowed-set';
 const run = (nodes: ReturnType<typeof buildCluster>) => correlate(inputOf(nodes)).findings.filter((f) => f.rule === RULE);
 const members = (nodes: ReturnType<typeof buildCluster>, on: string) => okData(nodeNamed(nodes, on), 'ipsets').hostSets[0]!.members;
 
-describe('issue #3: host-not-in-allowed-set', () => {
+// issue #3
+describe('host-not-in-allowed-set', () => {
   it('healthy: none (cali40all-hosts-net and the older felix-calico-hosts-4)', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
     expect(run(buildCluster(IPIP_NODES, 'ipip', { hostSet: 'felix-calico-hosts-4' }))).toEqual([]);
@@ -79,7 +80,8 @@ const currentFelix = () => {
 };
 const iptablesOf = (nodes: ReturnType<typeof buildCluster>, on: string) => okData(nodeNamed(nodes, on), 'iptables');
 
-describe('#15 host-not-in-allowed-set checks the set the guards actually use', () => {
+// #15
+describe('host-not-in-allowed-set checks the set the guards actually use', () => {
   it('current Felix, healthy: none, though cali40all-hosts-net is empty (no rule uses it)', () => {
     expect(run(currentFelix())).toEqual([]);
   });
@@ -150,7 +152,8 @@ describe('#15 host-not-in-allowed-set checks the set the guards actually use', (
     expect(f[0]!.summary).toContain("drops worker2's VXLAN packets (source 10.0.1.31/32)");
   });
 
-  it("on Calico's nftables dataplane: a drop in filter-cali-INPUT names the peer; one in a filter-cali-tw- policy chain does not (#15)", () => {
+  // #15
+  it("on Calico's nftables dataplane: a drop in filter-cali-INPUT names the peer; one in a filter-cali-tw- policy chain does not", () => {
     const nodes = currentFelix();
     const drop = {
       family: 'ipv4' as const,

@@ -6,7 +6,8 @@ const rules = ['ippool-exhaustion', 'ippool-no-free-blocks'];
 const poolFindings = (ds: ReturnType<typeof healthyDatastore> | undefined) =>
   correlate(inputOf(buildCluster(VXLAN_NODES, 'vxlan'), ds ? { datastore: ds } : {})).findings.filter((f) => rules.includes(f.rule));
 
-describe('issue #3: IP pool arithmetic (runbook: 2^(blockSize − prefix) blocks, one per node at least)', () => {
+// issue #3
+describe('IP pool arithmetic (runbook: 2^(blockSize − prefix) blocks, one per node at least)', () => {
   it('a /16 pool of /26 blocks (1024) with 3 in use: nothing; no datastore: nothing (pools unknown)', () => {
     expect(poolFindings(healthyDatastore())).toEqual([]);
     expect(poolFindings(undefined)).toEqual([]);

@@ -62,7 +62,7 @@ const ipOf = (mode: string, node: string) => truth(mode).nodes.find((n) => n.nam
 const mesh = (ip: string) => `Mesh_${ip.replaceAll('.', '_')}`;
 const brief = (fs: { rule: string; node: string; peer?: string }[]) => fs.map((f) => `${f.rule} ${f.node}${f.peer ? `→${f.peer}` : ''}`).sort();
 
-describe('issue #19: BGP without encapsulation, recorded', () => {
+describe('BGP without encapsulation, recorded', () => {
   it('healthy: nodes are BGP without encapsulation, blocks are BIRD blackholes, no finding at all', () => {
     const nodes = cluster('none', 'healthy');
     const { map, findings } = correlate(inputOf(nodes));
@@ -131,7 +131,7 @@ describe('issue #19: BGP without encapsulation, recorded', () => {
   });
 });
 
-describe('issue #19: VXLAN CrossSubnet with BGP, recorded', () => {
+describe('VXLAN CrossSubnet with BGP, recorded', () => {
   it('healthy: no finding; same-subnet peers direct, the other subnet through the tunnel', () => {
     const nodes = cluster('crosssubnet', 'healthy');
     expect(correlate(inputOf(nodes)).findings).toEqual([]);

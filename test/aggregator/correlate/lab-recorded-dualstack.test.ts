@@ -94,7 +94,8 @@ const cluster = (dir = 'healthy-node1') => [stateFrom(dir, 'node1'), stateFrom('
 const serious = <F extends { severity: string }>(fs: F[]) => fs.filter((f) => f.severity !== 'info');
 const ruleOf = (rule: string, fs: { rule: string; node: string; peer?: string }[]) => fs.filter((f) => f.rule === rule).map((f) => [f.node, f.peer ?? null]);
 
-describe('#15 recorded dual-stack lab', () => {
+// #15
+describe('recorded dual-stack lab', () => {
   it('healthy: both tunnels in the identity, a guard per family, no local or cluster finding above info', () => {
     const nodes = cluster();
     for (const n of nodes) {

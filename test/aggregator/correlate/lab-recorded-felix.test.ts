@@ -106,7 +106,8 @@ const GUARD: Record<Release, object> = {
   legacy: { family: 'ipv4', encapsulation: 'vxlan', form: 'negated-drop', set: 'cali40all-hosts-net', table: 'filter', chain: 'cali-INPUT', drop: expect.objectContaining({ index: 1 }) },
 };
 
-describe.each(['current', 'legacy'] as const)('#15 recorded lab, %s Felix', (release) => {
+// #15
+describe.each(['current', 'legacy'] as const)('recorded lab, %s Felix', (release) => {
   it('healthy: each node derives its guard and the guarding set holds every node IP; no local or cluster finding above info', () => {
     const nodes = cluster(release);
     for (const n of nodes) {
@@ -144,7 +145,8 @@ describe.each(['current', 'legacy'] as const)('#15 recorded lab, %s Felix', (rel
   });
 });
 
-describe('#15 recorded lab, current Felix: the other faults still land on the holder', () => {
+// #15
+describe('recorded lab, current Felix: the other faults still land on the holder', () => {
   it('wrong neighbour MAC → vxlan-neighbor-mac-mismatch on node1 naming node2', () => {
     expect(ruleOf('vxlan-neighbor-mac-mismatch', correlate(inputOf(cluster('current', 'neighbor-mac-wrong-node1'))).findings)).toEqual([['node1', 'node2']]);
   });

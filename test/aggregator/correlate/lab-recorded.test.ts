@@ -66,7 +66,8 @@ const truth = JSON.parse(readFileSync(join(LAB, 'cluster.json'), 'utf8')) as {
   nodes: { name: string; nodeIp: string; block: string; tunnelIp: string; vtepMac: string }[];
 };
 
-describe('issue #3: correlation over reports built from the recorded lab', () => {
+// issue #3
+describe('correlation over reports built from the recorded lab', () => {
   it("healthy lab: the cluster map matches the lab's truth and there is no finding", () => {
     const nodes = ['node1', 'node2', 'node3'].map((n) => stateFrom(`healthy-${n}`, n));
     const { map, findings } = correlate(inputOf(nodes));

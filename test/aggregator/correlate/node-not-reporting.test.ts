@@ -4,7 +4,8 @@ import { buildCluster, inputOf, VXLAN_NODES, healthyDatastore } from '../../help
 
 const RULE = 'node-not-reporting';
 
-describe('issue #3: node-not-reporting', () => {
+// issue #3
+describe('node-not-reporting', () => {
   it('every Kubernetes node reports: no finding at all with a healthy datastore', () => {
     expect(correlate(inputOf(buildCluster(VXLAN_NODES, 'vxlan'), { datastore: healthyDatastore() })).findings).toEqual([]);
   });

@@ -14,7 +14,8 @@ const withoutBlock = (mode: 'vxlan' | 'bgp') => {
   return nodes;
 };
 
-describe('issue #3: node-without-block', () => {
+// issue #3
+describe('node-without-block', () => {
   it('healthy: none', () => {
     expect(correlate(inputOf(buildCluster(VXLAN_NODES, 'vxlan'))).findings.filter((f) => f.rule === RULE)).toEqual([]);
   });

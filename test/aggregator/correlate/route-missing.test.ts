@@ -14,7 +14,8 @@ const dropRoute = (nodes: ReturnType<typeof buildCluster>, on: string, dst: stri
   routes.splice(i, 1);
 };
 
-describe('issue #3: route-missing', () => {
+// issue #3
+describe('route-missing', () => {
   const cases: [MeshMode, typeof VXLAN_NODES, string, string, string, string][] = [
     ['vxlan', VXLAN_NODES, 'worker1', 'worker2', '10.48.0.0/26', '10.48.0.0/26 via 10.48.0.46 dev vxlan.calico onlink'],
     ['ipip', IPIP_NODES, 'ubuntu-4', 'ubuntu-3', '10.201.0.128/26', '10.201.0.128/26 via 100.64.1.24 dev tunl0 onlink'],

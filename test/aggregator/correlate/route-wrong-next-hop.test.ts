@@ -10,7 +10,8 @@ const routeFor = (nodes: ReturnType<typeof buildCluster>, on: string, dst: strin
   return r;
 };
 
-describe('issue #3: route-wrong-next-hop', () => {
+// issue #3
+describe('route-wrong-next-hop', () => {
   it('healthy VXLAN, VXLAN CrossSubnet, IPIP and BGP clusters: none', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
     expect(run(buildCluster(VXLAN_NODES, 'vxlan-crosssubnet'))).toEqual([]);
@@ -74,7 +75,7 @@ describe('issue #3: route-wrong-next-hop', () => {
   });
 });
 
-describe('issue #3: route-wrong-next-hop leaves doubly-claimed blocks to block-conflict', () => {
+describe('route-wrong-next-hop leaves doubly-claimed blocks to block-conflict', () => {
   it('no next-hop finding for a block two nodes claim', () => {
     const nodes = buildCluster(VXLAN_NODES, 'vxlan');
     const w1 = nodeNamed(nodes, 'worker1');

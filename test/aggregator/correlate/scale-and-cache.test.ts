@@ -18,7 +18,8 @@ const faulty = (): NodeState[] => {
   return nodes;
 };
 
-describe('issue #3: the cross-pass cache gives the findings a cold pass gives', () => {
+// issue #3
+describe('the cross-pass cache gives the findings a cold pass gives', () => {
   it('three faults in a mesh → exactly their three findings', () => {
     expect(correlate(inputOf(faulty())).findings.map(key).sort()).toEqual([
       'route-wrong-next-hop/worker2/control1/10.48.0.128/26',
@@ -62,7 +63,7 @@ describe('issue #3: the cross-pass cache gives the findings a cold pass gives', 
   });
 });
 
-describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
+describe('a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
   it('200 nodes, every node holding every peer’s route/neighbour/FDB entry: no finding; three faults → exactly three findings', () => {
     const N = 200;
     const AT = '2026-01-01T00:00:30.000Z';
@@ -80,7 +81,7 @@ describe('issue #3: a large synthetic VXLAN mesh (correctness only; speed is ben
   }, 60_000);
 });
 
-describe('issue #3: reports as the agents send them, full and then hash-only', () => {
+describe('reports as the agents send them, full and then hash-only', () => {
   const N = 40;
   const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
   const AT = '2026-01-01T00:00:30.000Z';

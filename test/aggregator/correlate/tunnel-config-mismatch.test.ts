@@ -5,7 +5,8 @@ import { buildCluster, inputOf, IPIP_NODES, nodeNamed, okData, VXLAN_NODES } fro
 const RULE = 'tunnel-config-mismatch';
 const run = (nodes: ReturnType<typeof buildCluster>) => correlate(inputOf(nodes)).findings.filter((f) => f.rule === RULE);
 
-describe('issue #3: tunnel-config-mismatch', () => {
+// issue #3
+describe('tunnel-config-mismatch', () => {
   it('healthy clusters: none', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
     expect(run(buildCluster(IPIP_NODES, 'ipip'))).toEqual([]);

@@ -5,7 +5,8 @@ import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, 
 const RULE = 'vxlan-fdb-mismatch';
 const run = (nodes: ReturnType<typeof buildCluster>) => correlate(inputOf(nodes)).findings.filter((f) => f.rule === RULE);
 
-describe('issue #3: vxlan-fdb-mismatch', () => {
+// issue #3
+describe('vxlan-fdb-mismatch', () => {
   it('healthy VXLAN and VXLAN CrossSubnet clusters: no finding', () => {
     expect(run(buildCluster(VXLAN_NODES, 'vxlan'))).toEqual([]);
     expect(run(buildCluster(VXLAN_NODES, 'vxlan-crosssubnet'))).toEqual([]);

@@ -5,7 +5,8 @@ import { buildCluster, inputOf, IPIP_NODES, makeUnavailable, nodeNamed, okData, 
 const RULE = 'vxlan-neighbor-mac-mismatch';
 const run = (nodes: ReturnType<typeof buildCluster>) => correlate(inputOf(nodes)).findings.filter((f) => f.rule === RULE);
 
-describe('issue #3: vxlan-neighbor-mac-mismatch', () => {
+// issue #3
+describe('vxlan-neighbor-mac-mismatch', () => {
   it('a healthy 3-node VXLAN cluster has no findings at all', () => {
     expect(correlate(inputOf(buildCluster(VXLAN_NODES, 'vxlan'))).findings).toEqual([]);
   });

@@ -135,7 +135,8 @@ describe('analyze: healthy', () => {
 });
 
 describe('analyze: gaps on the forward path', () => {
-  it('issue #5: wrong neighbour MAC on the source → gap at destination tunnel-in, cause on the source from the inner MAC', () => {
+  // issue #5
+  it('wrong neighbour MAC on the source → gap at destination tunnel-in, cause on the source from the inner MAC', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
     const wrongMac = { innerDstMac: '66:00:00:00:00:99' };
@@ -158,7 +159,7 @@ describe('analyze: gaps on the forward path', () => {
     expect(statuses(d)['destination-uplink-in']).toBe('seen');
   });
 
-  it('issue #5: frames with a foreign inner MAC seen by the destination tunnel tap are not delivered (PACKET_OTHERHOST)', () => {
+  it('frames with a foreign inner MAC seen by the destination tunnel tap are not delivered (PACKET_OTHERHOST)', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
     const wrongMac = { innerDstMac: '66:00:00:00:00:99' };
@@ -175,7 +176,7 @@ describe('analyze: gaps on the forward path', () => {
     expect(d.causes[0]).toMatchObject({ rule: 'vxlan-neighbor-mac-mismatch', node: 'node-a' });
   });
 
-  it('issue #5: source missing from the destination all-hosts ipset → gap at destination tunnel-in, cause on the destination', () => {
+  it('source missing from the destination all-hosts ipset → gap at destination tunnel-in, cause on the destination', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
     input.destination.node = { ...B, allowedHosts: ['10.213.0.12'] };
@@ -191,7 +192,7 @@ describe('analyze: gaps on the forward path', () => {
     expect(d.findings).toHaveLength(1);
   });
 
-  it('issue #5: DROP rule in cali-FORWARD on the destination → gap at destination workload-in', () => {
+  it('DROP rule in cali-FORWARD on the destination → gap at destination workload-in', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0 };
     input.source.uplink = cap('eth0', both('eth0', true, ['request']));
@@ -271,7 +272,7 @@ describe('analyze: gaps on the return path', () => {
     return input;
   };
 
-  it('issue #5: missing return route on the destination → gap at destination tunnel-out (return)', () => {
+  it('missing return route on the destination → gap at destination tunnel-out (return)', () => {
     const input = forwardOk();
     input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
     input.destination.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
@@ -450,7 +451,8 @@ describe('analyze: kernel drop reasons', () => {
 });
 
 describe('analyze: large don\'t-fragment probes', () => {
-  it('a node whose uplink cannot carry the encapsulated probes is the cause, whichever hop they vanish at (#18)', () => {
+  // #18
+  it('a node whose uplink cannot carry the encapsulated probes is the cause, whichever hop they vanish at', () => {
     const input = healthy();
     input.probe = { ...PROBE, received: 0, size: 1422 };
     input.source.uplinkMtu = 1400;
@@ -468,7 +470,8 @@ describe('analyze: large don\'t-fragment probes', () => {
   });
 });
 
-describe('analyze: direct paths (no encapsulation between the pair, #19)', () => {
+// #19
+describe('analyze: direct paths (no encapsulation between the pair)', () => {
   const NA = node('node-a', 1, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
   const NB = node('node-b', 2, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });
   /** plain packets on the uplinks, no tunnel device on either side */

@@ -343,7 +343,8 @@ describe('DiagnosisHistory', () => {
   });
 });
 
-describe('diagnose on a direct path (#19)', () => {
+// #19
+describe('diagnose on a direct path', () => {
   const noEncap: Mode = { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] };
   const directView = (i: number, peer: number, withRoute = true): AgentView => ({
     agentUrl: `http://10.213.0.1${i}:9477`,

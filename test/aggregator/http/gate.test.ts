@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Gate } from '../../../aggregator/http/gate.js';
 
-describe('aggregator/http/gate (issue #3: bounded report ingestion)', () => {
+// issue #3
+describe('aggregator/http/gate: bounded report ingestion', () => {
   it('holds at most `limit` slots and hands them out in arrival order', async () => {
     const gate = new Gate(2);
     const a = await gate.acquire();

@@ -116,7 +116,8 @@ afterEach(async () => {
   }
 });
 
-describe('issue #3: readDatastore against a local Kubernetes-shaped API server', () => {
+// issue #3
+describe('readDatastore against a local Kubernetes-shaped API server', () => {
   it('maps Nodes, calico-node pods, IPPools and BlockAffinities with the bearer token', async () => {
     const kc = await serve(healthy);
     const r = await readDatastore(kc, { timeoutMs: 2000 });
