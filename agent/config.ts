@@ -14,6 +14,8 @@ export const DEFAULT_FELIX_HEALTH_URL = 'http://127.0.0.1:9099';
 export const DEFAULT_BIRD_SOCKET = '/var/run/calico/bird.ctl';
 export const DEFAULT_INTERVAL_SECONDS = 30;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+/** where the kernel's tracefs is mounted (drop reasons during captures, #18); `off` disables */
+export const DEFAULT_TRACEFS = '/sys/kernel/tracing';
 
 /** One option: its config key, CLI flag and env var (the docs table is generated from the same facts). */
 export const AGENT_OPTIONS = [
@@ -26,6 +28,7 @@ export const AGENT_OPTIONS = [
   { key: 'felixHealthUrl', flag: '--felix-health-url', env: 'CALICO_DIAG_FELIX_HEALTH_URL' },
   { key: 'birdSocket', flag: '--bird-socket', env: 'CALICO_DIAG_BIRD_SOCKET' },
   { key: 'capturePayload', flag: '--capture-payload', env: 'CALICO_DIAG_CAPTURE_PAYLOAD' },
+  { key: 'tracefs', flag: '--tracefs', env: 'CALICO_DIAG_TRACEFS' },
 ] as const;
 export type AgentOptionKey = (typeof AGENT_OPTIONS)[number]['key'];
 export type AgentFlags = Partial<Record<AgentOptionKey, string | undefined>>;
@@ -57,6 +60,11 @@ const AgentConfigSchema = z.object({
   birdSocket: z.string().min(1),
   /** keep whole packets in captures; default headers only (#16) */
   capturePayload: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+  /** tracefs mount for kernel drop reasons during captures; null: off (#18) */
+  tracefs: z
+    .string()
+    .refine((v) => v === 'off' || /^\/[^\0]*$/.test(v), 'must be an absolute path or off')
+    .transform((v) => (v === 'off' ? null : v)),
   commandTimeoutMs: z.number().int().positive(),
 });
 export type AgentConfig = z.output<typeof AgentConfigSchema>;
@@ -88,6 +96,7 @@ export const resolveAgentConfig = (flags: AgentFlags, env: Readonly<Record<strin
     felixHealthUrl: pick('felixHealthUrl') ?? DEFAULT_FELIX_HEALTH_URL,
     birdSocket: pick('birdSocket') ?? DEFAULT_BIRD_SOCKET,
     capturePayload: pick('capturePayload') ?? 'false',
+    tracefs: pick('tracefs') ?? DEFAULT_TRACEFS,
     commandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
   };
   const r = AgentConfigSchema.safeParse(input);

@@ -34,6 +34,7 @@ export const registerAgentCommand = (program: Command, _io: CliIo, deps: AgentCo
     .option('--felix-health-url <url>', 'Felix health endpoint (env CALICO_DIAG_FELIX_HEALTH_URL; default http://127.0.0.1:9099)')
     .option('--bird-socket <path>', 'BIRD control socket (env CALICO_DIAG_BIRD_SOCKET; default /var/run/calico/bird.ctl)')
     .option('--capture-payload', 'keep whole packets in captures; by default only their headers are kept (env CALICO_DIAG_CAPTURE_PAYLOAD=true)')
+    .option('--tracefs <path|off>', 'tracefs mount for kernel drop reasons during captures, or off (env CALICO_DIAG_TRACEFS; default /sys/kernel/tracing)')
     .action(async (opts: AgentCliFlags) => {
       // --node-name and --aggregator-url are the older spellings, kept hidden
       if (opts.node !== undefined && opts.nodeName !== undefined) throw new CliError('--node and --node-name cannot be used together');

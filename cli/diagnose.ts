@@ -29,6 +29,7 @@ interface DiagnoseFlags extends OutputFlags {
   from: string;
   to: string;
   count?: string;
+  size?: string;
   duration?: string;
 }
 
@@ -58,7 +59,13 @@ export const renderDiagnosis = (d: Diagnosis, opts: RenderOptions = {}): string 
     h.direction,
     h.node,
     ...(opts.wide ? [h.device ?? '-'] : []),
-    h.status === 'not-captured' ? `not captured${h.note ? `: ${h.note}` : ''}` : `${h.seqs.length}/${h.expected}`,
+    h.status === 'not-captured'
+      ? `not captured${h.note ? `: ${h.note}` : ''}`
+      : h.status === 'not-ready'
+        ? `not ready${h.note ? `: ${h.note}` : ''}`
+        : h.deviceState === 'down' || h.deviceState === 'missing'
+          ? `device ${h.deviceState}: 0/${h.expected}`
+          : `${h.seqs.length}/${h.expected}`,
     ...(opts.wide ? [h.seqs.length > 0 ? h.seqs.join(',') : '-'] : []),
   ]);
   const headers = ['', 'HOP', 'DIRECTION', 'NODE', ...(opts.wide ? ['DEVICE'] : []), 'PROBES', ...(opts.wide ? ['SEQS SEEN'] : [])];
@@ -73,6 +80,16 @@ export const renderDiagnosis = (d: Diagnosis, opts: RenderOptions = {}): string 
   lines.push(`Verdict: ${paint(VERDICT_STYLE[d.verdict], line(`${VERDICT_WORDS[d.verdict]}${where}`))}`);
   lines.push(line(d.summary));
   for (const c of d.causes) lines.push(line(`Cause: ${c.rule} on ${c.node}${c.fromCapture ? ' (seen in the capture)' : ' (finding)'}: ${c.detail}`));
+  const drops = d.hops.find((h) => h.drops)?.drops;
+  if (drops && d.gap) {
+    lines.push(
+      line(
+        drops.available
+          ? `Kernel drops on ${d.gap.node} in the window: ${drops.counts.length ? drops.counts.slice(0, 5).map((c) => `${c.reason} ×${c.count} (${c.location})`).join(', ') : 'none with a reason'}`
+          : `Kernel drops on ${d.gap.node}: unavailable (${drops.why ?? 'unknown'})`,
+      ),
+    );
+  }
   for (const f of d.findings) lines.push(line(`Finding: ${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`));
   // #18: the rules whose counters rose with the lost probes
   for (const r of d.rules ?? []) lines.push(line(`Rule: ${describeRuleHit(r)}`));
@@ -100,10 +117,12 @@ export const registerDiagnoseCommand = (program: Command, io: CliIo, deps: Diagn
     .option('--aggregator <url>', 'aggregator base URL (env CALICO_DIAG_AGGREGATOR_URL)')
     .option('--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE)')
     .option('--count <n>', 'probes to send (1..20, default 3)')
+    .option('--size <bytes>', "probe payload bytes (16..8952), sent with don't-fragment so MTU faults show (default: ping's 56)")
     .option('--duration <duration>', 'capture window, whole seconds 2s..30s (default 4s; a plain number is seconds)');
   addOutputOptions(cmd).action(async (opts: DiagnoseFlags) => {
     const format = outputFormat(opts);
     const count = intFlag('count', opts.count, 1, 20);
+    const size = intFlag('size', opts.size, 16, 8952);
     let durationSeconds: number | undefined;
     if (opts.duration !== undefined) {
       const ms = durationFlag('--duration', opts.duration, 's', { minMs: 2000, maxMs: 30_000 });
@@ -111,7 +130,7 @@ export const registerDiagnoseCommand = (program: Command, io: CliIo, deps: Diagn
       durationSeconds = ms / 1000;
     }
     const target = await connect(opts, '/v1/diagnose');
-    const body = { from: opts.from, to: opts.to, ...(count ? { count } : {}), ...(durationSeconds ? { durationSeconds } : {}) };
+    const body = { from: opts.from, to: opts.to, ...(count ? { count } : {}), ...(durationSeconds ? { durationSeconds } : {}), ...(size ? { size } : {}) };
     const window = durationSeconds ?? 4;
     io.stderr(`diagnosing ${safeLine(opts.from)} → ${safeLine(opts.to)}: capturing on both nodes for ~${window} s while probes run `);
     const ticker = setInterval(() => io.stderr('.'), deps.tickMs ?? 1000);

@@ -95,6 +95,40 @@ export type CaptureStatus = z.infer<typeof CaptureStatus>;
 export const CaptureStarted = z.object({ id: z.string(), status: CaptureStatus });
 export type CaptureStarted = z.infer<typeof CaptureStarted>;
 
+/**
+ * The state of a device in the node's latest snapshot when it could not be captured: `down` (no UP
+ * flag or operstate DOWN), `missing` (no such link), `up`, or `unknown` (no snapshot of the links).
+ */
+export const DeviceState = z.enum(['up', 'down', 'missing', 'unknown']);
+export type DeviceState = z.infer<typeof DeviceState>;
+
+/**
+ * One device of a capture job (each is captured by its own tcpdump): `starting` until tcpdump has
+ * opened it, `listening` while it captures, `captured` when its file is decoded, `failed` when it
+ * could not be captured (its `state` from the snapshot then says why, e.g. down or missing).
+ */
+export const DeviceCapture = z.object({
+  interface: z.string(),
+  status: z.enum(['starting', 'listening', 'captured', 'failed']),
+  state: DeviceState.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type DeviceCapture = z.infer<typeof DeviceCapture>;
+
+/**
+ * Kernel drop reasons counted during the capture window on this node (skb:kfree_skb, Linux ≥ 5.17):
+ * by reason and the kernel function that dropped; kernel-wide, so other traffic of the node counts
+ * too. `available: false` with `why` when tracefs, the permission or the kernel support is missing.
+ */
+export const DropReasons = z.object({
+  available: z.boolean(),
+  counts: z.array(z.object({ reason: z.string(), location: z.string(), count: z.number().int() })),
+  /** drops counted in total (counts keeps the most frequent pairs) */
+  total: z.number().int(),
+  why: z.string().optional(),
+});
+export type DropReasons = z.infer<typeof DropReasons>;
+
 export const CaptureResult = z.object({
   id: z.string(),
   node: z.string(),
@@ -107,8 +141,12 @@ export const CaptureResult = z.object({
   /** packets in the file (records + undecodable ones) */
   packets: z.number().int().optional(),
   warnings: z.array(z.string()).default([]),
-  /** present when failed */
+  /** present when failed (every device failed) */
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** each device's own outcome: a job is done when at least one device was captured */
+  devices: z.array(DeviceCapture).optional(),
+  /** kernel drop reasons of the window (when done or failed) */
+  drops: DropReasons.optional(),
 });
 export type CaptureResult = z.infer<typeof CaptureResult>;
 
@@ -125,6 +163,13 @@ export const ProbeRequest = z
     intervalMs: z.number().int().min(200).max(1000).default(200),
     /** ICMP echo identifier; the agent picks one when absent */
     id: z.number().int().min(1).max(65535).optional(),
+    /**
+     * a pod of this node: the probe leaves from that pod's own network namespace with the pod's IP
+     * as source (`source` is then not used), so its workload hops and egress policy are on the path
+     */
+    pod: IpAddress.optional(),
+    /** ICMP payload bytes, sent with don't-fragment (`ping -M do -s`) so MTU faults show */
+    size: z.number().int().min(16).max(8952).optional(),
   })
   .strict();
 export type ProbeRequest = z.infer<typeof ProbeRequest>;

@@ -5,6 +5,7 @@
  * once, and walks the hop table below to find the first hop where the probes vanish.
  */
 import { z } from 'zod';
+import { DropReasons } from './capture.js';
 import { Finding, RuleId } from './finding.js';
 
 export const DiagnoseRequest = z
@@ -16,16 +17,20 @@ export const DiagnoseRequest = z
     count: z.number().int().min(1).max(20).optional(),
     /** capture window in seconds (default 4) */
     durationSeconds: z.number().int().min(2).max(30).optional(),
+    /** probe payload bytes, sent with don't-fragment (default: ping's 56, fragmentable) */
+    size: z.number().int().min(16).max(8952).optional(),
   })
   .strict();
 export type DiagnoseRequest = z.infer<typeof DiagnoseRequest>;
 
 /**
  * The hops, in path order. Forward: the echo request from the source to the target; return: the
- * echo reply. The workload hops exist only when the target is a pod; `source-received` is ping on
- * the source counting the reply (the reply reached the socket).
+ * echo reply. The destination workload hops exist only when the target is a pod, the source ones
+ * only when the probe left from a pod (its own namespace); `source-received` is ping on the
+ * source counting the reply (the reply reached the socket).
  */
 export const HOPS = [
+  'source-workload-out',
   'source-tunnel-out',
   'source-uplink-out',
   'destination-uplink-in',
@@ -36,6 +41,7 @@ export const HOPS = [
   'destination-uplink-out',
   'source-uplink-in',
   'source-tunnel-in',
+  'source-workload-in',
   'source-received',
 ] as const;
 export const Hop = z.enum(HOPS);
@@ -79,8 +85,16 @@ export const HopObservation = z.object({
   node: z.string(),
   /** the device captured for this hop (null for source-received) */
   device: z.string().nullable(),
-  /** seen: probes observed; missing: captured but no probe; not-captured: the capture failed/absent */
-  status: z.enum(['seen', 'missing', 'not-captured']),
+  /**
+   * seen: probes observed; missing: captured but no probe, or the device is down/missing (no packet
+   * can pass it); not-captured: the capture failed/absent; not-ready: the device's capture was not
+   * yet listening when the probes were sent (never read as a gap)
+   */
+  status: z.enum(['seen', 'missing', 'not-captured', 'not-ready']),
+  /** the device's state from the node's snapshot when it could not be captured */
+  deviceState: z.enum(['up', 'down', 'missing', 'unknown']).optional(),
+  /** at the gap hop: the kernel drop reasons the hop's node counted during the window (#18) */
+  drops: DropReasons.optional(),
   /** probe sequence numbers observed at this hop */
   seqs: z.array(z.number().int()),
   expected: z.number().int(),
@@ -129,7 +143,7 @@ export const Diagnosis = z.object({
   findings: z.array(Finding),
   /** rules on either node whose counters rose with the lost probes (#18); absent when the counters were not read */
   rules: z.array(RuleHit).optional(),
-  probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int() }).optional(),
+  probe: z.object({ id: z.number().int(), source: z.string(), target: z.string(), sent: z.number().int(), received: z.number().int(), size: z.number().int().optional() }).optional(),
   summary: z.string(),
   remedy: z.string(),
   durationMs: z.number().optional(),

@@ -6,6 +6,7 @@
  */
 import { createLab, type Lab } from './topology.js';
 import { startLabProcesses, type LabProcesses } from './processes.js';
+import { mountPrivateTracefs } from './tracefs.js';
 import { injectFault } from './faults.js';
 import { preflight } from './preflight.js';
 import type { Finding } from '../contract/finding.js';
@@ -111,7 +112,12 @@ const run = async (): Promise<number> => {
 
   step('1. bringing the lab up');
   const lab = await createLab({ nodes: 3, progress: (l) => out(`  ${l}`) });
-  const procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3 });
+  // the agents read kernel drop reasons through a private tracefs mount (#18), unmounted at the end
+  const tracefs = await mountPrivateTracefs().catch((err: unknown) => {
+    out(`  (kernel drop reasons unavailable: ${err instanceof Error ? err.message : String(err)})`);
+    return null;
+  });
+  const procs = startLabProcesses(lab, { intervalS: INTERVAL_S, staleIntervals: 3, ...(tracefs ? { env: { CALICO_DIAG_TRACEFS: tracefs.dir } } : {}) });
   try {
     out(`  starting the aggregator in ${lab.aggregatorNs} (${lab.aggregatorIp}:9478)`);
     await procs.startAggregator();
@@ -161,6 +167,7 @@ const run = async (): Promise<number> => {
     step('5. tearing down');
     await procs.stopAll();
     await lab.teardown();
+    await tracefs?.unmount();
     out(`  removed ${lab.namespaces().length} namespaces (${lab.prefix}-*) and every process in them`);
   }
   return 0;

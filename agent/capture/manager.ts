@@ -5,7 +5,9 @@
  * slot synchronously, before its first await, so two concurrent requests can never both start (the
  * second gets `busy` → HTTP 429). A job runs one tcpdump per requested interface (tcpdump captures
  * one device per process), all through the command runner with timeout = duration + margin, each
- * bounded by `-c maxPackets` and a SIGINT at the duration. Files live in a private directory
+ * bounded by `-c maxPackets` and a SIGINT at the duration. Each device stands on its own (#18): a
+ * device that cannot be captured (down, missing, renamed) is marked failed with its state from the
+ * snapshot while the others go on; the job fails only when no device could be captured. Files live in a private directory
  * (0700), one sub-directory per capture; after every job the oldest captures beyond `keep` or
  * beyond `maxBytes` in total are removed, together with their in-memory entries. Results are
  * decoded with our own pcap parser. The state (jobs map, active slot) belongs to the instance.
@@ -14,9 +16,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CaptureRecord, CaptureRequest, CaptureResult } from '../../contract/capture.js';
+import type { CaptureRecord, CaptureRequest, CaptureResult, DeviceCapture, DeviceState } from '../../contract/capture.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { parsePcap } from '../parsers/pcap.js';
+import type { DropTracer } from './drop-reasons.js';
 import { buildBpfFilter, buildTcpdumpArgv, FULL_SNAPLEN, headerSnaplen } from './tcpdump-argv.js';
 
 export interface CaptureManagerOptions {
@@ -40,14 +43,26 @@ export interface CaptureManagerOptions {
   /** extra ms over the capture duration before the runner kills tcpdump (default 3000) */
   marginMs?: number;
   newId?: () => string;
+  /** a device's state in the latest snapshot (up/down/missing); a missing one is not started */
+  deviceState?: (iface: string) => DeviceState;
+  /** a kernel drop-reason tracer for one capture's window (drop-reasons.ts); none: not reported */
+  dropTracer?: (id: string) => DropTracer;
 }
 
 export type StartResult = { ok: true; id: string } | { ok: false; code: 'busy' | 'invalid'; message: string };
 
+interface DeviceJob {
+  iface: string;
+  file: string;
+  status: DeviceCapture['status'];
+  state?: DeviceState;
+  error?: { code: string; message: string };
+}
+
 interface Job {
   result: CaptureResult;
   dir: string;
-  files: Array<{ iface: string; file: string }>;
+  files: DeviceJob[];
   /** epoch ms of the start, for retention order */
   startedMs: number;
   /** settles when the job is finished (done or failed) */
@@ -73,15 +88,22 @@ export class CaptureManager {
     return this.active !== null;
   }
 
-  /** Starts a capture job; the request must already be validated (interfaces included). */
-  start(req: CaptureRequest): StartResult {
+  /**
+   * Starts a capture job; the request must already be validated. `missing`: requested devices the
+   * node does not have (they fail alone as DEVICE_MISSING, as do those `deviceState` says missing).
+   */
+  start(req: CaptureRequest, opts: { missing?: readonly string[] } = {}): StartResult {
     if (this.active !== null) return { ok: false, code: 'busy', message: `capture ${this.active} is still running; one capture at a time per node` };
     const filter = buildBpfFilter(req);
     if (filter === null) return { ok: false, code: 'invalid', message: 'the capture filter could not be built from the request' };
     const id = this.o.newId?.() ?? `cap-${randomBytes(6).toString('hex')}`;
     if (!/^[a-z0-9-]{1,40}$/.test(id)) return { ok: false, code: 'invalid', message: 'bad capture id' };
     const dir = join(this.o.dir, id);
-    const files = req.interfaces.map((iface) => ({ iface, file: join(dir, fileName(iface)) }));
+    const files: DeviceJob[] = req.interfaces.map((iface) => ({ iface, file: join(dir, fileName(iface)), status: 'starting' as const }));
+    for (const f of files) {
+      const state = f.iface === 'any' ? undefined : opts.missing?.includes(f.iface) ? 'missing' : this.o.deviceState?.(f.iface);
+      if (state === 'missing') Object.assign(f, { status: 'failed', state, error: { code: 'DEVICE_MISSING', message: `${f.iface}: no such device on this node` } });
+    }
     const user = this.o.tcpdumpUser ?? (process.getuid?.() === 0 ? 'root' : undefined);
     const argvs = [];
     for (const f of files) {
@@ -108,74 +130,88 @@ export class CaptureManager {
       await chmod(this.o.dir, 0o700);
       await mkdir(job.dir, { mode: 0o700 });
       this.log.info({ capture: { id: job.result.id, interfaces: req.interfaces, durationSeconds: req.durationSeconds } }, 'capture started');
-      const runs = await Promise.all(argvs.map((argv) => this.o.runner({ argv, timeoutMs, maxOutputBytes: 64 * 1024 })));
       const records: CaptureRecord[] = [];
       const warnings: string[] = [];
       let packets = 0;
-      let failure: { code: string; message: string } | null = null;
-      for (const [i, run] of runs.entries()) {
-        const f = job.files[i] as { iface: string; file: string };
+      const fail = (f: DeviceJob, code: string, message: string) => {
+        f.status = 'failed';
+        f.error = { code, message: `${f.iface}: ${message}` };
+        const state = f.iface === 'any' ? undefined : this.o.deviceState?.(f.iface);
+        if (state) f.state = state;
+      };
+      const runDevice = async (f: DeviceJob, argv: [string, ...string[]]): Promise<void> => {
+        if (f.status === 'failed') return;
+        const run = await this.o.runner({ argv, timeoutMs, maxOutputBytes: 64 * 1024 });
         // timeout(1) exits 124 when it stopped tcpdump at the duration: the normal end of a capture.
-        if (!run.ok && run.kind !== 'timeout') {
-          failure ??= { code: run.kind === 'missing-binary' ? 'TCPDUMP_MISSING' : 'CAPTURE_FAILED', message: `${f.iface}: ${run.message}` };
-          continue;
-        }
+        if (!run.ok && run.kind !== 'timeout') return fail(f, run.kind === 'missing-binary' ? 'TCPDUMP_MISSING' : 'CAPTURE_FAILED', run.message);
         // Killed past duration + margin: what it wrote until then is still worth decoding.
         if (!run.ok) warnings.push(`${f.iface}: tcpdump had to be killed after ${timeoutMs} ms; the file may end early`);
         else if (run.exitCode !== 0 && run.exitCode !== 124) {
           const line = run.stderr.trim().split('\n').filter((l) => !/^(listening on|tcpdump: verbose)/.test(l)).pop() ?? '';
-          failure ??= { code: 'CAPTURE_FAILED', message: `${f.iface}: tcpdump exited ${run.exitCode}: ${line.slice(0, 300)}` };
-          continue;
+          return fail(f, 'CAPTURE_FAILED', `tcpdump exited ${run.exitCode}: ${line.slice(0, 300)}`);
         }
         let bytes: Uint8Array;
         try {
           bytes = await readFile(f.file);
         } catch {
-          failure ??= { code: 'CAPTURE_FAILED', message: `${f.iface}: tcpdump wrote no capture file` };
-          continue;
+          return fail(f, 'CAPTURE_FAILED', 'tcpdump wrote no capture file');
         }
         const decoded = parsePcap(bytes, { interface: f.iface, ifindexNames: this.o.ifindexNames?.() ?? {}, vxlanPorts: vxlanPortsOf(req) });
-        if (!decoded.ok) {
-          failure ??= { code: 'CAPTURE_UNREADABLE', message: `${f.iface}: ${decoded.error.message}` };
-          continue;
-        }
+        if (!decoded.ok) return fail(f, 'CAPTURE_UNREADABLE', decoded.error.message);
+        f.status = 'captured';
         packets += decoded.value.packets;
         records.push(...decoded.value.records);
         warnings.push(...decoded.value.warnings.map((w) => `${f.iface}: ${w}`));
+      };
+      // The drop-reason tracer is armed for the window and always removed (collect), also on failure.
+      const tracer = this.o.dropTracer?.(job.result.id) ?? null;
+      await tracer?.arm();
+      let drops: CaptureResult['drops'];
+      try {
+        await Promise.all(job.files.map((f, i) => runDevice(f, argvs[i] as [string, ...string[]])));
+      } finally {
+        drops = tracer ? await tracer.collect() : undefined;
       }
+      if (drops) job.result = { ...job.result, drops };
       records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
       const finishedAt = new Date(this.o.now()).toISOString();
-      if (failure) {
+      const failed = job.files.filter((f) => f.status === 'failed');
+      for (const f of failed) warnings.push(`${f.error?.message ?? f.iface}${f.state ? ` (device ${f.state})` : ''}`);
+      if (failed.length === job.files.length) {
+        const failure = failed[0]?.error ?? { code: 'CAPTURE_FAILED', message: 'no device could be captured' };
         job.result = { ...job.result, status: 'failed', finishedAt, error: failure, warnings, records, packets };
         this.log.warn({ capture: { id: job.result.id, error: failure } }, 'capture failed');
       } else {
         job.result = { ...job.result, status: 'done', finishedAt, records, packets, warnings };
-        this.log.info({ capture: { id: job.result.id, packets, records: records.length } }, 'capture done');
+        this.log.info({ capture: { id: job.result.id, packets, records: records.length, failedDevices: failed.map((f) => f.iface) } }, 'capture done');
       }
     } catch (err) {
+      for (const f of job.files) if (f.status !== 'failed') Object.assign(f, { status: 'failed', error: { code: 'CAPTURE_FAILED', message: (err as Error).message } });
       job.result = { ...job.result, status: 'failed', finishedAt: new Date(this.o.now()).toISOString(), error: { code: 'CAPTURE_FAILED', message: (err as Error).message } };
       this.log.warn({ capture: { id: job.result.id }, err }, 'capture failed');
     }
     await this.prune();
   }
 
-  /** True once every tcpdump of the job has opened its device (it creates its file then). */
+  /**
+   * True once every device of the job is settled: its tcpdump has opened it (tcpdump creates its
+   * file then) or it failed. Updates each device's status from `starting` to `listening`.
+   */
   async listening(id: string): Promise<boolean> {
     const job = this.jobs.get(id);
     if (!job) return false;
-    if (job.result.status !== 'running') return true;
     for (const f of job.files) {
-      try {
-        await stat(f.file);
-      } catch {
-        return false;
-      }
+      if (f.status !== 'starting') continue;
+      if (await stat(f.file).then(() => true, () => false)) f.status = 'listening';
     }
-    return true;
+    return job.files.every((f) => f.status !== 'starting');
   }
 
   get(id: string): CaptureResult | null {
-    return this.jobs.get(id)?.result ?? null;
+    const job = this.jobs.get(id);
+    if (!job) return null;
+    const devices: DeviceCapture[] = job.files.map((f) => ({ interface: f.iface, status: f.status, ...(f.state ? { state: f.state } : {}), ...(f.error ? { error: f.error } : {}) }));
+    return { ...job.result, devices };
   }
 
   /** Waits until the job ends (tests, shutdown). */
@@ -183,7 +219,7 @@ export class CaptureManager {
     const job = this.jobs.get(id);
     if (!job) return null;
     await job.finished;
-    return job.result;
+    return this.get(id);
   }
 
   /** The capture file of a finished job for one interface (default: the first). */

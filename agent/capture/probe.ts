@@ -10,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { canonicalIp, type ProbeRequest, type ProbeResult } from '../../contract/capture.js';
 import type { Identity } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
+import { findPodNetns, NETNS_NAME } from './pod-netns.js';
 
 export interface ProbeSource {
   identity: Identity;
@@ -39,15 +40,20 @@ export const resolveProbeSource = (req: Pick<ProbeRequest, 'source' | 'target'>,
   return mine.includes(wanted.text) ? { ok: true, ip: wanted.text } : { ok: false, message: `${wanted.text} is not an address of this node` };
 };
 
-/** `ping -n -c N -i S -W 1 -e ID -I SRC TARGET`, every element from a validated value. */
-export const buildPingArgv = (o: { source: string; target: string; count: number; intervalMs: number; id: number }): [string, ...string[]] | null => {
+/**
+ * `ping -n -c N -i S -W 1 -e ID [-M do -s SIZE] -I SRC TARGET`, every element from a validated
+ * value; with a size the probes carry that many payload bytes and must not be fragmented.
+ */
+export const buildPingArgv = (o: { source: string; target: string; count: number; intervalMs: number; id: number; size?: number | undefined }): [string, ...string[]] | null => {
   const s = canonicalIp(o.source);
   const t = canonicalIp(o.target);
   if (!s || !t || s.family !== t.family) return null;
   if (!Number.isInteger(o.count) || o.count < 1 || o.count > 20) return null;
   if (!Number.isInteger(o.intervalMs) || o.intervalMs < 200 || o.intervalMs > 1000) return null;
   if (!Number.isInteger(o.id) || o.id < 1 || o.id > 65535) return null;
-  return ['ping', ...(t.family === 6 ? ['-6'] : ['-4']), '-n', '-c', String(o.count), '-i', (o.intervalMs / 1000).toFixed(3), '-W', '1', '-e', String(o.id), '-I', s.text, t.text];
+  if (o.size !== undefined && (!Number.isInteger(o.size) || o.size < 16 || o.size > 8952)) return null;
+  const size = o.size === undefined ? [] : ['-M', 'do', '-s', String(o.size)];
+  return ['ping', ...(t.family === 6 ? ['-6'] : ['-4']), '-n', '-c', String(o.count), '-i', (o.intervalMs / 1000).toFixed(3), '-W', '1', '-e', String(o.id), ...size, '-I', s.text, t.text];
 };
 
 /** Parses iputils ping output: replies per sequence and the transmitted/received summary (pure). */
@@ -73,13 +79,25 @@ export type ProbeOutcome = { ok: true; result: ProbeResult } | { ok: false; code
 export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise<ProbeOutcome> => {
   const src = deps.source();
   if (!src) return { ok: false, code: 'no-snapshot', message: 'no snapshot yet: this node’s addresses are unknown' };
-  const resolved = resolveProbeSource(req, src);
+  // From a pod: its own network namespace, its own address (#18)
+  let netns: string | null = null;
+  let resolved: ResolvedSource;
+  if (req.pod !== undefined) {
+    const pod = canonicalIp(req.pod);
+    const w = pod ? src.identity.workloads.find((x) => canonicalIp(x.ip)?.text === pod.text) : undefined;
+    if (!pod || !w) return { ok: false, code: 'bad-source', message: `${req.pod} is not a pod of this node` };
+    const ns = await findPodNetns(w.dev, deps.runner);
+    if (!ns.ok) return { ok: false, code: 'bad-source', message: `cannot enter the network namespace of pod ${pod.text}: ${ns.message}` };
+    netns = ns.name;
+    resolved = { ok: true, ip: pod.text };
+  } else resolved = resolveProbeSource(req, src);
   if (!resolved.ok) return { ok: false, code: 'bad-source', message: resolved.message };
   const id = req.id ?? randomInt(1, 65536);
   const count = req.count ?? 3;
   const intervalMs = req.intervalMs ?? 200;
-  const argv = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id });
-  if (!argv) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
+  const ping = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id, size: req.size });
+  if (!ping || (netns !== null && !NETNS_NAME.test(netns))) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
+  const argv: [string, ...string[]] = netns === null ? ping : ['ip', 'netns', 'exec', netns, ...ping];
   const startedAt = new Date(deps.now()).toISOString();
   const run = await deps.runner({ argv, timeoutMs: count * intervalMs + 3000, maxOutputBytes: 64 * 1024 });
   if (!run.ok) return { ok: false, code: 'failed', message: run.message };

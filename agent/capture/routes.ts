@@ -11,6 +11,8 @@ import type { Snapshot } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { capturesRoutes } from '../http/captures.js';
 import { CaptureManager } from './manager.js';
+import { createHash } from 'node:crypto';
+import { DropTracer, nodeTraceFs, removeStaleInstances } from './drop-reasons.js';
 import { clusterTargets, ProbeLimiter } from './cluster-targets.js';
 
 export interface CaptureWiring {
@@ -23,6 +25,8 @@ export interface CaptureWiring {
   dir?: string;
   /** keep whole packets (--capture-payload); default headers only */
   fullPayload?: boolean;
+  /** tracefs mount for kernel drop reasons (--tracefs); null/absent: not traced */
+  tracefs?: string | null;
 }
 
 /** a diagnosis sends one probe; a responder retrying has room, a script looping has not */
@@ -34,6 +38,13 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     const s = w.latest()?.snapshot.sections.links;
     return s && s.status === 'ok' ? s.data : null;
   };
+  // tracing instances carry a tag of this node; leftovers of an earlier run of this agent go now
+  const owner = createHash('sha256').update(w.node).digest('hex').slice(0, 8);
+  if (w.tracefs) {
+    void removeStaleInstances(nodeTraceFs, w.tracefs, owner).then((n) => {
+      if (n > 0) w.logger.info({ tracefs: w.tracefs, removed: n }, 'removed tracing instances left by an earlier run');
+    });
+  }
   const manager = new CaptureManager({
     runner: w.runner,
     logger: w.logger,
@@ -42,6 +53,14 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     now: w.now,
     fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
+    ...(w.tracefs ? { dropTracer: (id: string) => new DropTracer(nodeTraceFs, w.tracefs as string, id, owner) } : {}),
+    deviceState: (iface) => {
+      const all = links();
+      if (all === null) return 'unknown';
+      const l = all.find((x) => x.name === iface);
+      if (!l) return 'missing';
+      return !l.flags.includes('UP') || l.operstate.toUpperCase() === 'DOWN' ? 'down' : 'up';
+    },
   });
   return capturesRoutes({
     manager,

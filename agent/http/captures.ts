@@ -1,9 +1,10 @@
 /**
  * Agent routes for captures and probes (registered inside the app's bearer-authenticated /v1 scope):
  *
- *   POST /v1/captures          CaptureRequest → 202 {id, status}; 400 on any invalid value or an
- *                              interface this node does not have; 429 CAPTURE_BUSY while one runs
- *   GET  /v1/captures/:id      CaptureResult (+ listening: every tcpdump has opened its device)
+ *   POST /v1/captures          CaptureRequest → 202 {id, status}; 400 on any invalid value or when
+ *                              no interface is this node's (a missing one among others fails alone); 429 CAPTURE_BUSY while one runs
+ *   GET  /v1/captures/:id      CaptureResult with each device's outcome (+ listening: every device
+ *                              has been opened by its tcpdump or has failed)
  *   GET  /v1/captures/:id/pcap the capture file (application/vnd.tcpdump.pcap), ?interface=
  *   POST /v1/probes            ProbeRequest → ProbeResult (ICMP echo, matched by id/seq)
  *
@@ -53,9 +54,12 @@ export const capturesRoutes =
       const known = deps.interfaces();
       if (known === null) throw new NoSnapshot('no snapshot yet: this node’s interfaces are unknown');
       const unknown = req.interfaces.filter((i) => i !== 'any' && !known.includes(i));
-      if (unknown.length > 0) throw new UnknownInterface(`no such interface on this node: ${unknown.join(', ')}`);
+      // #18: a device the node lost (deleted, renamed) among others becomes that device's failed
+      // outcome (DEVICE_MISSING) while the others are captured; only a request naming no device
+      // of this node is refused.
+      if (unknown.length === req.interfaces.length) throw new UnknownInterface(`no such interface on this node: ${unknown.join(', ')}`);
       if (new Set(req.interfaces).size !== req.interfaces.length) throw new CaptureInvalid('interfaces must be distinct');
-      const started = deps.manager.start(req);
+      const started = deps.manager.start(req, { missing: unknown });
       if (!started.ok) throw started.code === 'busy' ? new CaptureBusy(started.message) : new CaptureInvalid(started.message);
       request.log.info({ capture: { id: started.id, interfaces: req.interfaces, peers: req.peers, durationSeconds: req.durationSeconds }, askedBy: askedBy(request) }, 'capture started');
       return reply.code(202).send({ id: started.id, status: 'running' as const });

@@ -11,7 +11,7 @@
  * On a direct path (no encapsulation between the pair, #19) there are no tunnel hops and the
  * uplink hops count the plain packets; gaps are located the same way, with the direct-path rules.
  */
-import type { CaptureRecord } from '../../contract/capture.js';
+import type { CaptureRecord, DeviceState, DropReasons } from '../../contract/capture.js';
 import type { ClusterNode } from '../../contract/cluster.js';
 import type { Cause, Diagnosis, Direction, Endpoint, Hop, HopObservation, RuleHit, Verdict } from '../../contract/diagnosis.js';
 import type { Finding } from '../../contract/finding.js';
@@ -25,6 +25,10 @@ export interface CaptureView {
   ok: boolean;
   records: CaptureRecord[];
   error?: string;
+  /** the device's snapshot state when it could not be captured (down/missing: no packet passes it) */
+  state?: DeviceState;
+  /** its capture had not confirmed listening when the probes were sent */
+  notReady?: boolean;
 }
 
 export interface SideInput {
@@ -33,6 +37,10 @@ export interface SideInput {
   uplink: CaptureView | null;
   tunnel: CaptureView | null;
   workload?: CaptureView | null;
+  /** kernel drop reasons the node counted during the capture window; absent: not asked */
+  drops?: DropReasons | null;
+  /** the MTU of the node's uplink (its latest report), for probes with a size */
+  uplinkMtu?: number | null;
 }
 
 export interface ProbeView {
@@ -42,6 +50,8 @@ export interface ProbeView {
   sent: number;
   received: number;
   error?: string;
+  /** payload bytes of don't-fragment probes (absent: ping's default, fragmentable) */
+  size?: number;
 }
 
 export interface AnalyzeInput {
@@ -73,6 +83,7 @@ interface HopSpec {
 }
 
 const SPECS: HopSpec[] = [
+  { hop: 'source-workload-out', direction: 'forward', side: 'source', capture: 'workload', kind: 'request' },
   { hop: 'source-tunnel-out', direction: 'forward', side: 'source', capture: 'tunnel', kind: 'request' },
   { hop: 'source-uplink-out', direction: 'forward', side: 'source', capture: 'uplink', kind: 'request' },
   { hop: 'destination-uplink-in', direction: 'forward', side: 'destination', capture: 'uplink', kind: 'request' },
@@ -83,6 +94,7 @@ const SPECS: HopSpec[] = [
   { hop: 'destination-uplink-out', direction: 'return', side: 'destination', capture: 'uplink', kind: 'reply' },
   { hop: 'source-uplink-in', direction: 'return', side: 'source', capture: 'uplink', kind: 'reply' },
   { hop: 'source-tunnel-in', direction: 'return', side: 'source', capture: 'tunnel', kind: 'reply' },
+  { hop: 'source-workload-in', direction: 'return', side: 'source', capture: 'workload', kind: 'reply' },
   { hop: 'source-received', direction: 'return', side: 'source', capture: 'socket', kind: 'reply' },
 ];
 
@@ -112,7 +124,13 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
   }
   const cap = spec.capture === 'uplink' ? side.uplink : spec.capture === 'tunnel' ? side.tunnel : (side.workload ?? null);
   if (!cap) return { ...base, device: null, status: 'not-captured', seqs: [], note: 'no capture for this hop' };
-  if (!cap.ok) return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed' };
+  if (!cap.ok) {
+    // #18: a device that is down or gone passes no packet: that is this hop's evidence, not a hole
+    if (cap.state === 'down' || cap.state === 'missing') {
+      return { ...base, device: cap.device, status: 'missing', deviceState: cap.state, seqs: [], note: `${cap.device} is ${cap.state === 'down' ? 'down' : 'missing'} on ${side.node.node} (snapshot): no packet can pass it` };
+    }
+    return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed', ...(cap.state ? { deviceState: cap.state } : {}) };
+  }
   let records = cap.records;
   let note: string | undefined;
   if (spec.capture === 'tunnel' && spec.hop.endsWith('-in')) {
@@ -129,6 +147,9 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
     }
   }
   const seqs = seqsOf(records, probe, spec.kind, spec.capture === 'uplink' && input.path !== 'direct');
+  if (seqs.length === 0 && cap.notReady) {
+    return { ...base, device: cap.device, status: 'not-ready', seqs, note: 'its capture was not listening yet when the probes were sent' };
+  }
   return { ...base, device: cap.device, status: seqs.length > 0 ? 'seen' : 'missing', seqs, ...(note ? { note } : {}) };
 };
 
@@ -180,9 +201,18 @@ export const unexpectedEncapSources = (
 };
 
 /** Causes the captures and the cluster map show by themselves at the gap hop. */
-const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[] => {
+const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop, gapHop: HopObservation): Cause[] => {
   const { source: src, destination: dst } = input;
   const causes: Cause[] = [];
+  if (gapHop.deviceState === 'down' || gapHop.deviceState === 'missing') {
+    const tunnelHop = /-tunnel-/.test(hop);
+    causes.push({
+      rule: tunnelHop ? (gapHop.deviceState === 'down' ? 'tunnel-down' : 'tunnel-missing') : 'device-down',
+      node: gapHop.node,
+      fromCapture: true,
+      detail: `${gapHop.node}'s ${gapHop.device ?? 'device'} is ${gapHop.deviceState === 'down' ? 'down' : 'missing'}, so it could not be captured and no probe can pass it`,
+    });
+  }
   const forward = hop === 'destination-tunnel-in' || hop === 'source-uplink-out' || hop === 'destination-uplink-in';
   const [sender, receiver, kind]: [SideInput, SideInput, Kind] = forward ? [src, dst, 'request'] : [dst, src, 'reply'];
   if (hop === 'destination-tunnel-in' || hop === 'source-tunnel-in') {
@@ -247,6 +277,31 @@ const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop): Cause[
   return causes;
 };
 
+/**
+ * Large don't-fragment probes (#18): a node whose uplink cannot carry them once encapsulated loses
+ * them whichever way they go (the first may leave before the kernel learns the path MTU; the reply
+ * then dies on the way in). Pure arithmetic on the probe size, the mode and the uplink MTUs.
+ */
+const mtuCauses = (input: AnalyzeInput, probe: ProbeView): Cause[] => {
+  if (probe.size === undefined) return [];
+  const v6 = isV6(probe.target);
+  const packet = probe.size + (v6 ? 48 : 28);
+  const out: Cause[] = [];
+  for (const side of [input.source, input.destination]) {
+    const enc = side.node.mode.encapsulation;
+    const overhead = enc === 'vxlan' ? (v6 ? 70 : 50) : enc === 'ipip' ? 20 : 0;
+    const mtu = side.uplinkMtu;
+    if (!mtu || packet + overhead <= mtu) continue;
+    out.push({
+      rule: 'tunnel-mtu',
+      node: side.node.node,
+      fromCapture: true,
+      detail: `${side.node.node}'s uplink MTU ${mtu} cannot carry the ${packet}-byte probes once encapsulated (${packet + overhead} bytes with ${enc}): the tunnel MTU must be at most ${mtu - overhead}`,
+    });
+  }
+  return out;
+};
+
 const relevantFindings = (input: AnalyzeInput, hop: Hop): Finding[] => {
   const rules = (input.path === 'direct' ? DIRECT_HOP_RULES[hop] : HOP_RULES[hop]) ?? [];
   const out: Finding[] = [];
@@ -272,10 +327,11 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   if (!probe) {
     return { ...common, verdict: 'inconclusive', hops: [], causes: [], findings: [], summary: `${route}: the probe could not be sent (source agent unreachable).`, remedy: remedyFor('inconclusive') };
   }
-  const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received };
-  const workload = input.to.kind === 'pod';
+  const probeOut = { id: probe.id, source: probe.source, target: probe.target, sent: probe.sent, received: probe.received, ...(probe.size !== undefined ? { size: probe.size } : {}) };
+  // workload hops: the target pod's, and the source pod's when the probe left from the pod itself
+  const workloadOf = { destination: input.to.kind === 'pod', source: input.from.kind === 'pod' && probe.source === input.from.ip };
   const direct = input.path === 'direct';
-  const specs = SPECS.filter((s) => (workload || s.capture !== 'workload') && !(direct && s.capture === 'tunnel'));
+  const specs = SPECS.filter((s) => (s.capture !== 'workload' || workloadOf[s.side]) && !(direct && s.capture === 'tunnel'));
   const first = specs[0]!.hop;
   const hopRemedy = (hop: Hop): string | undefined => (direct ? DIRECT_HOP_REMEDIES[hop] : undefined) ?? remedyFor(hop);
 
@@ -298,13 +354,13 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   }
 
   const hops = specs.map((s) => observe(input, probe, s));
-  const captured = hops.filter((h) => h.status !== 'not-captured');
+  const captured = hops.filter((h) => h.status === 'seen' || h.status === 'missing');
   const gapIndex = hops.findIndex((h) => h.status === 'missing');
   const lost = probe.sent - probe.received;
 
   if (gapIndex < 0) {
     const verdict: Verdict = captured.length > 1 ? 'healthy' : 'inconclusive';
-    const notCaptured = hops.filter((h) => h.status === 'not-captured').map((h) => h.hop);
+    const notCaptured = hops.filter((h) => h.status === 'not-captured' || h.status === 'not-ready').map((h) => h.hop);
     return {
       ...common,
       probe: probeOut,
@@ -337,12 +393,15 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   }
 
   const gap = { node: gapHop.node, hop: gapHop.hop, direction: gapHop.direction };
+  const gapSide = gapHop.node === input.destination.node.node ? input.destination : input.source;
+  if (gapSide.drops) gapHop.drops = gapSide.drops;
+  const dropWords = gapSide.drops ? ` ${describeDrops(gapHop.node, gapSide.drops)}` : '';
   // the exact rule (#18): counters on the gap's node that rose with the lost probes
   const gapRules = (input.ruleHits ?? []).filter((h) => h.node === gapHop.node);
-  if (gapRules.length > 0) hops[gapIndex] = { ...gapHop, rules: gapRules };
+  if (gapRules.length > 0) gapHop.rules = gapRules;
   const findings = relevantFindings(input, gapHop.hop);
   // the capture-derived causes are about VXLAN/IPIP frames: none on a direct path
-  const fromCapture = direct ? [] : capturedCauses(input, probe, gapHop.hop);
+  const fromCapture = direct ? [] : [...mtuCauses(input, probe), ...capturedCauses(input, probe, gapHop.hop, gapHop)];
   const causes: Cause[] = [...fromCapture];
   for (const f of findings) {
     if (!causes.some((c) => c.rule === f.rule && c.node === f.node)) causes.push({ rule: f.rule, node: f.node, detail: f.summary, fromCapture: false });
@@ -356,14 +415,22 @@ export const analyze = (input: AnalyzeInput): Diagnosis => {
   const where = hopWords(gapHop.hop, input.source.node.node, input.destination.node.node, gapHop.device);
   const summary =
     verdict === 'no-path'
-      ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}`
-      : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}`;
+      ? `${route}: no path — the probes never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ''}${dropWords}`
+      : `${route}: one-way gap on the ${gapHop.direction} path — the probes ${lastSeen ? `passed ${hopWords(lastSeen.hop, input.source.node.node, input.destination.node.node, lastSeen.device)} but ` : ''}never reached ${where}.${top ? ` Likely cause: ${top.detail} (${top.rule} on ${top.node}).` : ' No static finding explains it.'}${dropWords}`;
   const ruleWords = gapRules.length > 0 ? ` Rule${gapRules.length > 1 ? 's' : ''} that dropped them: ${gapRules.map(describeRuleHit).join('; ')}.` : '';
   return { ...common, probe: probeOut, verdict, gap, hops, causes, findings, summary: summary + ruleWords, remedy };
 };
 
+/** One sentence on the kernel drop reasons of the gap node's window (pure). */
+export const describeDrops = (node: string, d: DropReasons): string => {
+  if (!d.available) return `Kernel drop reasons unavailable on ${node}: ${d.why ?? 'unknown'}.`;
+  if (d.counts.length === 0) return `The kernel of ${node} counted no IP packet drop with a reason during the window.`;
+  const top = d.counts.slice(0, 3).map((c) => `${c.reason} ×${c.count} at ${c.location}`);
+  return `Kernel drop reasons on ${node} during the window (all traffic of the node): ${top.join(', ')}${d.counts.length > 3 ? `, and ${d.total - d.counts.slice(0, 3).reduce((n, c) => n + c.count, 0)} more` : ''}.`;
+};
+
 const rank = (c: Cause, findings: Finding[]): number => {
-  if (c.fromCapture && c.rule === 'vxlan-neighbor-mac-mismatch') return 3;
+  if (c.fromCapture && ['vxlan-neighbor-mac-mismatch', 'tunnel-down', 'tunnel-missing', 'device-down', 'tunnel-mtu'].includes(c.rule)) return 3;
   if (!c.fromCapture) return findings.find((f) => f.rule === c.rule)?.severity === 'critical' ? 2 : 1.5;
   // the outer source the receiver actually saw: more specific than a set lacking the address
   if (c.rule === 'encap-source-unexpected') return 2.8;

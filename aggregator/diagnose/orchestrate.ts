@@ -101,9 +101,13 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
   const tunnel = path === 'direct' ? null : (view?.identity.tunnels.find((t) => t.family === family && t.kind !== 'wireguard') ?? null);
   const uplink = view?.identity.uplinks[0]?.name ?? null;
   const workload = workloadIp ? (view?.identity.workloads.find((w) => w.ip === workloadIp)?.dev ?? node.workloads.find((w) => w.ip === workloadIp)?.dev ?? null) : null;
-  const interfaces = [uplink, tunnel?.device ?? null, workload].filter((x): x is string => x !== null);
-  const match: MatchSpec[] = [{ kind: 'icmp' }];
   const enc = view?.mode.encapsulation ?? node.mode.encapsulation;
+  // A tunnel device the node's mode needs but its snapshot lacks is still asked for by Calico's
+  // name: the agent reports it missing, which is that hop's evidence (#18). A direct path (no
+  // encapsulation between the pair) crosses no tunnel device: none is captured.
+  const tunnelDevice = path === 'direct' ? null : (tunnel?.device ?? (enc === 'vxlan' ? (v6 ? 'vxlan-v6.calico' : 'vxlan.calico') : enc === 'ipip' && !v6 ? 'tunl0' : null));
+  const interfaces = [uplink, tunnelDevice, workload].filter((x): x is string => x !== null);
+  const match: MatchSpec[] = [{ kind: 'icmp' }];
   if (path === 'direct') {
     // plain packets only: the icmp match above
   } else if (tunnel?.kind === 'ipip' || enc === 'ipip') match.push({ kind: 'ipip' });
@@ -116,17 +120,30 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
     node,
     url: view?.agentUrl ?? null,
     uplink,
-    tunnel: tunnel?.device ?? null,
+    tunnel: tunnelDevice,
     workload,
     request: interfaces.length > 0 ? { interfaces, peers, match, durationSeconds, maxPackets: 2000 } : null,
   };
 };
 
-const view = (result: CaptureResult | null, error: string | null, device: string | null): CaptureView | null => {
+/**
+ * The analysis' view of one device: its records when it was captured; its failure and snapshot
+ * state when not; `notReady` when its tcpdump had not confirmed listening when the probes left.
+ */
+const view = (result: CaptureResult | null, error: string | null, device: string | null, notReady: ReadonlySet<string>): CaptureView | null => {
   if (device === null) return null;
+  const dev = result?.devices?.find((d) => d.interface === device);
+  if (dev?.status === 'failed') return { device, ok: false, records: [], error: dev.error?.message ?? 'capture failed', ...(dev.state ? { state: dev.state } : {}) };
   if (!result || result.status !== 'done') return { device, ok: false, records: [], error: error ?? result?.error?.message ?? 'capture did not finish' };
-  return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device) };
+  return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device), ...(notReady.has(device) ? { notReady: true } : {}) };
 };
+
+/**
+ * How long to wait for every capture to listen before the probes go: the capture window less the
+ * probes' own time and a second for the last records, at least 1.5 s (slow nodes: user-mode
+ * kernels take seconds to start tcpdump). Devices still not listening then are reported not-ready.
+ */
+export const listenBudgetMs = (durationSeconds: number, count: number): number => Math.max(1500, durationSeconds * 1000 - count * PROBE_INTERVAL_MS - 1000);
 
 export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Promise<DiagnoseOutcome> => {
   const started = deps.now();
@@ -145,15 +162,16 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const warnings: string[] = [];
   const durationSeconds = req.durationSeconds ?? DEFAULT_CAPTURE_SECONDS;
   const count = req.count ?? DEFAULT_PROBES;
-  // the probe leaves from the source node's tunnel IP (the agent lives in the host namespace); a
-  // node without one (BGP without encapsulation) sends it from its node IP
+  // From a node the probe leaves from its tunnel IP (a node without one — BGP without encapsulation —
+  // from its node IP); from a pod from the pod's own namespace (#18), falling back to the node's
+  // address when the agent cannot enter it.
   const srcTunnel = srcView.identity.tunnels.find((t) => t.family === (v6 ? 'inet6' : 'inet') && t.ip)?.ip ?? null;
   const srcNodeIp = from.node.nodeIPs.find((ip) => isV6(ip) === v6) ?? null;
   const probeSource: 'tunnel' | 'node' = srcTunnel ? 'tunnel' : 'node';
-  if (from.endpoint.kind === 'pod') warnings.push(`probes are sent from ${from.node.node}'s ${probeSource === 'tunnel' ? 'tunnel' : 'node'} IP, not from the pod ${from.endpoint.ip}`);
+  const fromPod = from.endpoint.kind === 'pod' ? from.endpoint.ip : null;
   const path = pathForm(srcView, to.endpoint.ip);
-  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : srcNodeIp ? [srcNodeIp] : [])];
-  const src = plan(from.node, srcView, to.node, probeIps, v6, null, durationSeconds, path.form);
+  const probeIps = [to.endpoint.ip, ...(srcTunnel ? [srcTunnel] : srcNodeIp ? [srcNodeIp] : []), ...(fromPod ? [fromPod] : [])];
+  const src = plan(from.node, srcView, to.node, probeIps, v6, fromPod, durationSeconds, path.form);
   const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds, path.form);
   if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
   const log = deps.logger.child({ component: 'diagnose' });
@@ -198,17 +216,24 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   };
   const [srcCap, dstCap] = await Promise.all([startCapture(src), startCapture(dst)]);
 
-  // 2. wait until every tcpdump listens (bounded)
-  const listening = async (p: Plan, capId: string | null): Promise<void> => {
-    if (!capId || !p.url) return;
-    for (let i = 0; i < 30; i++) {
-      const r = await call<{ listening?: boolean; status: string }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
-      if (!r.ok || r.body.listening || r.body.status !== 'running') return;
+  // 2. wait until every device's tcpdump listens or has failed (bounded); the ones still starting
+  //    when the budget is spent are not-ready: their hops are never read as a gap (#18)
+  const budgetMs = listenBudgetMs(durationSeconds, count);
+  const listening = async (p: Plan, capId: string | null): Promise<Set<string>> => {
+    if (!capId || !p.url) return new Set();
+    const until = deps.now() + budgetMs;
+    let starting: string[];
+    for (;;) {
+      const r = await call<{ listening?: boolean; status: string; devices?: Array<{ interface: string; status: string }> }>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
+      if (!r.ok || r.body.listening || r.body.status !== 'running') return new Set();
+      starting = (r.body.devices ?? []).filter((d) => d.status === 'starting').map((d) => d.interface);
+      if (deps.now() >= until) break;
       await sleep(100);
     }
-    warnings.push(`${p.node.node}: tcpdump did not confirm it was listening within 3 s`);
+    warnings.push(`${p.node.node}: capture on ${starting.join(', ') || 'its devices'} did not confirm it was listening within ${budgetMs} ms; probes sent anyway`);
+    return new Set(starting);
   };
-  await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
+  const [srcNotReady, dstNotReady] = await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
   let countersRead = false;
   const countersBefore = await Promise.race([
@@ -224,18 +249,24 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
 
   // 3. probes from the source node
   const probeId = randomInt(1, 65536);
-  const pr = await call<ProbeResult>(
-    deps,
-    from.node.node,
-    srcView.agentUrl,
-    'POST',
-    '/v1/probes',
-    { target: to.endpoint.ip, source: probeSource, count, intervalMs: PROBE_INTERVAL_MS, id: probeId },
-    count * PROBE_INTERVAL_MS + 5000,
-  );
+  const sendProbe = (pod: string | null) =>
+    call<ProbeResult>(
+      deps,
+      from.node.node,
+      srcView.agentUrl as string,
+      'POST',
+      '/v1/probes',
+      { target: to.endpoint.ip, source: probeSource, count, intervalMs: PROBE_INTERVAL_MS, id: probeId, ...(pod ? { pod } : {}), ...(req.size ? { size: req.size } : {}) },
+      count * PROBE_INTERVAL_MS + 5000,
+    );
+  let pr = await sendProbe(fromPod);
+  if (!pr.ok && fromPod && /PROBE_SOURCE_INVALID/.test(pr.message)) {
+    warnings.push(`probes are sent from ${from.node.node}'s ${probeSource} IP, not from the pod ${fromPod}: ${pr.message}`);
+    pr = await sendProbe(null);
+  }
   let probe: ProbeView | null = null;
   if (pr.ok) {
-    probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}) };
+    probe = { id: pr.body.id, source: pr.body.source, target: pr.body.target, sent: pr.body.sent, received: pr.body.received, ...(pr.body.error ? { error: pr.body.error } : {}), ...(req.size ? { size: req.size } : {}) };
   } else {
     warnings.push(`probe failed: ${pr.message}`);
     // The source agent probes only addresses its own routes cover (#16): refusing a pod of a peer's
@@ -286,12 +317,14 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
 
   sampleFindings();
   const all = [...seenFindings.values()];
-  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }): SideInput => ({
+  const side = (p: Plan, res: { result: CaptureResult | null; error: string | null }, notReady: ReadonlySet<string>, v: AgentView | null): SideInput => ({
     node: p.node,
+    uplinkMtu: v?.identity.uplinks[0]?.mtu ?? null,
     findings: all.filter((f) => f.node === p.node.node),
-    uplink: view(res.result, res.error, p.uplink),
-    tunnel: view(res.result, res.error, p.tunnel),
-    ...(p.workload ? { workload: view(res.result, res.error, p.workload) } : {}),
+    uplink: view(res.result, res.error, p.uplink, notReady),
+    tunnel: view(res.result, res.error, p.tunnel, notReady),
+    ...(p.workload ? { workload: view(res.result, res.error, p.workload, notReady) } : {}),
+    ...(res.result?.drops ? { drops: res.result.drops } : {}),
   });
   const diagnosis = analyze({
     id,
@@ -299,8 +332,8 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     from: from.endpoint,
     to: to.endpoint,
     probe,
-    source: side(src, srcRes),
-    destination: side(dst, dstRes),
+    source: side(src, srcRes, srcNotReady, srcView),
+    destination: side(dst, dstRes, dstNotReady, dstView),
     warnings,
     path: path.form,
     ...(hits ? { ruleHits: hits } : {}),

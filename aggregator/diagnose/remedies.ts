@@ -8,6 +8,7 @@ type Role = 'source' | 'destination';
 
 /** Static finding rules that explain a gap at each hop, with the node that would hold them. */
 export const HOP_RULES: Record<Hop, Array<[Role, string]>> = {
+  'source-workload-out': [['source', 'iptables-drops-rising']],
   'source-tunnel-out': [
     ['source', 'route-missing'],
     ['source', 'route-wrong-next-hop'],
@@ -62,6 +63,10 @@ export const HOP_RULES: Record<Hop, Array<[Role, string]>> = {
     ['source', 'host-not-in-allowed-set'],
     ['source', 'tunnel-config-mismatch'],
     ['source', 'iptables-drops-rising'],
+  ],
+  'source-workload-in': [
+    ['source', 'iptables-drops-rising'],
+    ['source', 'rp-filter-strict'],
   ],
   'source-received': [
     ['source', 'rp-filter-strict'],
@@ -148,6 +153,8 @@ export const REMEDIES = {
   'bgp-session-down': 'The BGP session between the two nodes is down: compare both ends (`birdcl -s /var/run/calico/bird.ctl show protocols all`), check TCP 179 between the node IPs and the AS numbers (`calicoctl get bgpconfig,bgppeer,node -o yaml`).',
   'bgp-peer-down': 'A BGP session of the node named is not Established: `calicoctl node status` / `birdcl show protocols all` on it (Last error); check TCP 179 and AS numbers.',
   'tunnel-mtu': 'Set the tunnel MTU to the uplink MTU minus the encapsulation overhead (VXLAN 50) in the Calico configuration.',
+  'source-workload-out': 'The probes never left the source pod: its own routes (`ip route` in the pod) or an egress policy rule for it on its node (`iptables-save -c | grep -A3 cali-fw-<pod device>`) stops them.',
+  'source-workload-in': 'The reply reached the source node but never entered the source pod: an ingress rule for the pod (`cali-tw-<pod device>`) or the route to the pod on its node drops it.',
   'source-tunnel-out': 'The source node never sent the probes into the tunnel: check its route to the target (`ip route get <target> from <source tunnel IP>`).',
   'source-uplink-out': 'The probes entered the tunnel device but never left the uplink: check the source node\'s neighbour and FDB entries for the peer.',
   'destination-uplink-in':

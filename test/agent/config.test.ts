@@ -21,6 +21,7 @@ describe('agent config', () => {
         felixHealthUrl: 'http://127.0.0.1:9099',
         birdSocket: '/var/run/calico/bird.ctl',
         capturePayload: false,
+        tracefs: '/sys/kernel/tracing',
         commandTimeoutMs: 10_000,
       },
     });

@@ -213,6 +213,7 @@ describe('agent daemon wiring', () => {
       felixHealthUrl: 'http://127.0.0.1:9',
       birdSocket: '/nonexistent',
       capturePayload: false,
+      tracefs: null,
       commandTimeoutMs: 1000,
     };
     const agent = await startAgent({ config, token: 's3cret', logger: silent, registry: new Registry(), host: emptyHost, collectors: sampleCollectors() });

@@ -132,4 +132,21 @@ describe('calico-diag diagnose', () => {
     expect(text).toContain('Verdict: INCONCLUSIVE');
     expect(text).toContain('warning: node2: capture not started');
   });
+
+  // #18: the gap hop carries the kernel's drop reasons; a down device and a late capture are named
+  it('renderDiagnosis shows the gap node\'s kernel drop reasons, a device that is down and a capture that was not ready', () => {
+    const hops = GAP.hops.map((h) =>
+      h.hop === 'destination-tunnel-in'
+        ? { ...h, deviceState: 'down' as const, drops: { available: true, total: 3, counts: [{ reason: 'NO_SOCKET', location: '__udp4_lib_rcv', count: 3 }] } }
+        : h.hop === 'destination-workload-in'
+          ? { ...h, status: 'not-ready' as const, note: 'its capture was not listening yet when the probes were sent' }
+          : h,
+    );
+    const text = renderDiagnosis({ ...GAP, hops });
+    expect(text).toContain('Kernel drops on node2 in the window: NO_SOCKET ×3 (__udp4_lib_rcv)');
+    expect(text).toMatch(/destination-tunnel-in +forward +node2 +device down: 0\/3/);
+    expect(text).toMatch(/destination-workload-in +forward +node2 +not ready: its capture was not listening yet/);
+    const off = renderDiagnosis({ ...GAP, hops: hops.map((h) => (h.drops ? { ...h, drops: { available: false, total: 0, counts: [], why: 'tracefs not mounted' } } : h)) });
+    expect(off).toContain('Kernel drops on node2: unavailable (tracefs not mounted)');
+  });
 });

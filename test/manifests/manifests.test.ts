@@ -129,6 +129,25 @@ describe('manifests', () => {
     expect(built.filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] !== 'calico-diag').map(key)).toEqual([]);
   });
 
+  // #18: kernel drop reasons need the host's tracefs; the base stays without it
+  it('the drop-reasons overlay adds only the tracefs mount and its setting to the agent, no capability', () => {
+    const agent = (objs: K8sObject[]) =>
+      objs.find((o) => o.kind === 'DaemonSet') as K8sObject & {
+        spec: { template: { spec: { volumes: Array<{ name: string; hostPath?: { path: string } }>; containers: Array<{ env: Array<{ name: string; value?: string }>; volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>; securityContext: unknown }> } } };
+      };
+    const baseDs = agent(build(dir));
+    const built = build(join(dir, 'overlays/drop-reasons'));
+    for (const o of built) validate(o);
+    const ds = agent(built);
+    expect(baseDs.spec.template.spec.volumes.some((v) => v.hostPath?.path === '/sys/kernel/tracing')).toBe(false);
+    expect(ds.spec.template.spec.volumes.find((v) => v.name === 'tracefs')).toEqual({ name: 'tracefs', hostPath: { path: '/sys/kernel/tracing', type: 'Directory' } });
+    const c = ds.spec.template.spec.containers[0]!;
+    expect(c.volumeMounts.find((m) => m.name === 'tracefs')).toEqual({ name: 'tracefs', mountPath: '/var/run/calico-diag/tracing' });
+    expect(c.env.find((e) => e.name === 'CALICO_DIAG_TRACEFS')?.value).toBe('/var/run/calico-diag/tracing');
+    expect(c.securityContext).toEqual(baseDs.spec.template.spec.containers[0]!.securityContext);
+    expect(built.map(key).sort()).toEqual(build(dir).map(key).sort());
+  });
+
   it('the monitoring component builds alone and the overlay adds exactly its ServiceMonitors and PrometheusRule to the base', () => {
     const comp = build(component);
     expect(comp.map(key).sort()).toEqual(['PrometheusRule/calico-diag', 'ServiceMonitor/calico-diag-agent', 'ServiceMonitor/calico-diag-aggregator']);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { CaptureManager } from '../../../agent/capture/manager.js';
+import type { DropTracer } from '../../../agent/capture/drop-reasons.js';
 import type { CommandRunner } from '../../../agent/exec/runner.js';
 import { scriptedTcpdump } from './scripted-tcpdump.js';
 
@@ -99,6 +100,63 @@ describe('CaptureManager', () => {
     m.start(req());
     const r = await m.wait('cap-x');
     expect(r).toMatchObject({ status: 'failed', error: { code: 'CAPTURE_FAILED', message: 'eth0: tcpdump exited 1: tcpdump: eth0: No such device exists' } });
+  });
+
+  // #18: one device that cannot be opened lost the node's whole capture
+  it('a device tcpdump cannot open fails alone, with its snapshot state; the other devices are captured and decoded', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { hold: true, failing: { 'vxlan.calico': { exitCode: 1, stderr: 'tcpdump: vxlan.calico: That device is not up\n' } } });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-d', deviceState: (i) => (i === 'vxlan.calico' ? 'down' : 'up') });
+    m.start(req({ interfaces: ['eth0', 'vxlan.calico'] }));
+    // the failed device is settled, the other one listens: probes may go
+    for (let i = 0; i < 50 && !(await m.listening('cap-d')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await m.listening('cap-d')).toBe(true);
+    expect(m.get('cap-d')?.devices).toEqual([
+      { interface: 'eth0', status: 'listening' },
+      { interface: 'vxlan.calico', status: 'failed', state: 'down', error: { code: 'CAPTURE_FAILED', message: 'vxlan.calico: tcpdump exited 1: tcpdump: vxlan.calico: That device is not up' } },
+    ]);
+    runner.release();
+    const r = await m.wait('cap-d');
+    expect(r?.status).toBe('done');
+    expect(r?.records?.length).toBeGreaterThan(0);
+    expect(r?.records?.every((x) => x.interface === 'eth0')).toBe(true);
+    expect(r?.devices?.map((d) => [d.interface, d.status])).toEqual([['eth0', 'captured'], ['vxlan.calico', 'failed']]);
+    expect(r?.warnings.join()).toMatch(/vxlan.calico: tcpdump exited 1.*\(device down\)/);
+  });
+
+  it('a device missing from the snapshot is not started and reported DEVICE_MISSING; all devices failing fails the job', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-m1', deviceState: (i) => (i === 'eth0' ? 'up' : 'missing') });
+    m.start(req({ interfaces: ['eth0', 'vxlan.calico'] }));
+    const r = await m.wait('cap-m1');
+    expect(r?.status).toBe('done');
+    expect(runner.calls.map((c) => c.argv[c.argv.indexOf('-i') + 1])).toEqual(['eth0']);
+    expect(r?.devices?.[1]).toEqual({ interface: 'vxlan.calico', status: 'failed', state: 'missing', error: { code: 'DEVICE_MISSING', message: 'vxlan.calico: no such device on this node' } });
+    const none = scriptedTcpdump({});
+    const m2 = new CaptureManager({ runner: none, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-m2', deviceState: () => 'missing' });
+    m2.start(req({ interfaces: ['vxlan.calico'] }));
+    expect(await m2.wait('cap-m2')).toMatchObject({ status: 'failed', error: { code: 'DEVICE_MISSING' } });
+    expect(none.calls).toEqual([]);
+  });
+
+  it('arms the drop-reason tracer for the window and reports what it counted, also when the capture fails', async () => {
+    const events: string[] = [];
+    const tracer = (id: string) =>
+      ({
+        arm: async () => void events.push(`arm ${id}`),
+        collect: async () => {
+          events.push(`collect ${id}`);
+          return { available: true, total: 2, counts: [{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 2 }] };
+        },
+      }) as unknown as DropTracer;
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
+    const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-t', dropTracer: tracer });
+    m.start(req());
+    expect((await m.wait('cap-t'))?.drops).toEqual({ available: true, total: 2, counts: [{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 2 }] });
+    const failing = scriptedTcpdump({}, { failing: { eth0: { exitCode: 1, stderr: 'tcpdump: eth0: No such device exists' } } });
+    const m2 = new CaptureManager({ runner: failing, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-u', dropTracer: tracer });
+    m2.start(req());
+    expect(await m2.wait('cap-u')).toMatchObject({ status: 'failed', drops: { available: true } });
+    expect(events).toEqual(['arm cap-t', 'collect cap-t', 'arm cap-u', 'collect cap-u']);
   });
 
   it('tcpdump killed by the runner past duration + margin: the file it wrote is still decoded, with a warning', async () => {

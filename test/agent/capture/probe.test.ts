@@ -40,6 +40,16 @@ describe('probe sender', () => {
     expect(buildPingArgv({ source: '10.244.1.0', target: '10.244.2.5', count: 21, intervalMs: 200, id: 1 })).toBeNull();
   });
 
+  // #18: MTU faults only show with large probes that may not be fragmented
+  it('a probe size becomes a don\'t-fragment payload size; out-of-range sizes are refused', () => {
+    expect(buildPingArgv({ source: '10.244.1.0', target: '10.244.2.5', count: 3, intervalMs: 200, id: 9, size: 1422 })).toEqual([
+      'ping', '-4', '-n', '-c', '3', '-i', '0.200', '-W', '1', '-e', '9', '-M', 'do', '-s', '1422', '-I', '10.244.1.0', '10.244.2.5',
+    ]);
+    expect(buildPingArgv({ source: '10.244.1.0', target: '10.244.2.5', count: 3, intervalMs: 200, id: 9, size: 8953 })).toBeNull();
+    expect(buildPingArgv({ source: '10.244.1.0', target: '10.244.2.5', count: 3, intervalMs: 200, id: 9, size: 15 })).toBeNull();
+    expect(parsePingOutput('ping: local error: message too long, mtu=1400\n\n--- 10.244.2.5 ping statistics ---\n3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 402ms\n')).toEqual({ sent: 3, received: 0, rtts: [] });
+  });
+
   it('parses replies per sequence and the summary', () => {
     expect(parsePingOutput(PING_OK)).toEqual({ sent: 3, received: 2, rtts: [{ seq: 1, ms: 0.233 }, { seq: 3, ms: 0.038 }] });
   });

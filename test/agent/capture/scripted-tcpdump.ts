@@ -16,7 +16,14 @@ export interface ScriptedRunner extends CommandRunner {
 
 export const scriptedTcpdump = (
   fixtureFor: Record<string, string>,
-  opts: { hold?: boolean; exitCode?: number; stderr?: string; ping?: { stdout: string; exitCode?: number; stderr?: string } } = {},
+  opts: {
+    hold?: boolean;
+    exitCode?: number;
+    stderr?: string;
+    ping?: { stdout: string; exitCode?: number; stderr?: string };
+    /** interfaces whose tcpdump cannot open the device: no file, this exit code and stderr */
+    failing?: Record<string, { exitCode: number; stderr: string }>;
+  } = {},
 ): ScriptedRunner => {
   const calls: RunRequest[] = [];
   let release!: () => void;
@@ -27,6 +34,8 @@ export const scriptedTcpdump = (
     if (a[0] === 'timeout' && a[4] === 'tcpdump') {
       const iface = a[a.indexOf('-i') + 1] as string;
       const file = a[a.indexOf('-w') + 1] as string;
+      const failing = opts.failing?.[iface];
+      if (failing) return { ok: true, stdout: '', stderr: failing.stderr, exitCode: failing.exitCode, durationMs: 5 };
       const fixture = fixtureFor[iface];
       if (!fixture) throw new Error(`scripted runner: no fixture for interface ${iface}`);
       copyFileSync(join(FIXTURES, fixture), file);

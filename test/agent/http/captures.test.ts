@@ -105,6 +105,21 @@ describe('POST /v1/captures refuses bad requests before anything starts', () => 
 });
 
 describe('captures lifecycle', () => {
+  // #18: a device the node lost among others no longer refuses the whole capture
+  it('a missing device among known ones is captured as DEVICE_MISSING while the others run', async () => {
+    build(scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }));
+    const start = await app.inject({ method: 'POST', url: '/v1/captures', headers: auth, payload: { ...good, interfaces: ['eth0', 'vxlan.gone'] } });
+    expect(start.statusCode).toBe(202);
+    await manager.wait('cap-1');
+    const done = (await app.inject({ method: 'GET', url: '/v1/captures/cap-1', headers: auth })).json();
+    expect(done.status).toBe('done');
+    expect(done.devices).toEqual([
+      { interface: 'eth0', status: 'captured' },
+      { interface: 'vxlan.gone', status: 'failed', state: 'missing', error: { code: 'DEVICE_MISSING', message: 'vxlan.gone: no such device on this node' } },
+    ]);
+    expect(runner.calls).toHaveLength(1);
+  });
+
   it('202 {id,status}, 429 busy while running, then records and the pcap download', async () => {
     build(scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap', any: 'vxlan-any-sll2.pcap' }, { hold: true }));
     const start = await app.inject({ method: 'POST', url: '/v1/captures', headers: auth, payload: { ...good, interfaces: ['eth0', 'any'] } });

@@ -430,6 +430,75 @@ describe('analyze: inconclusive', () => {
   });
 });
 
+// #18: the responder still had to find out why the probes vanished
+/** The probes reach node-b's uplink and go no further. */
+const lostAtDestinationTunnel = (): AnalyzeInput => {
+  const input = healthy();
+  input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+  input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+  input.destination.uplink = cap('eth0', both('eth0', true, ['request']));
+  input.destination.tunnel = cap('vxlan.calico', []);
+  input.destination.workload = cap('cali00000000002', []);
+  input.probe = { ...PROBE, received: 0 };
+  return input;
+};
+
+describe('analyze: kernel drop reasons', () => {
+  it('the gap node\'s drop reasons are attached to the gap hop and named in the summary', () => {
+    const input = lostAtDestinationTunnel();
+    input.destination.drops = { available: true, total: 3, counts: [{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 3 }] };
+    input.source.drops = { available: true, total: 1, counts: [{ reason: 'NO_SOCKET', location: '__udp4_lib_rcv', count: 1 }] };
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    const hop = d.hops.find((h) => h.hop === 'destination-tunnel-in');
+    expect(hop?.drops?.counts).toEqual([{ reason: 'OTHERHOST', location: 'ip_rcv_core', count: 3 }]);
+    expect(d.hops.filter((h) => h.drops)).toHaveLength(1);
+    expect(d.summary).toContain('Kernel drop reasons on node-b during the window (all traffic of the node): OTHERHOST ×3 at ip_rcv_core');
+    expect(Diagnosis.safeParse(d).success).toBe(true);
+  });
+
+  it('without tracefs the summary says the reasons are unavailable and why', () => {
+    const input = lostAtDestinationTunnel();
+    input.destination.drops = { available: false, total: 0, counts: [], why: 'tracefs at /sys/kernel/tracing: skb:kfree_skb not found' };
+    const d = analyze(input);
+    expect(d.summary).toMatch(/Kernel drop reasons unavailable on node-b: tracefs at \/sys\/kernel\/tracing/);
+  });
+
+  it('a device snapshot-down at a hop is that hop\'s evidence; a capture not listening yet is not-ready, never the gap', () => {
+    const input = lostAtDestinationTunnel();
+    input.destination.tunnel = { device: 'vxlan.calico', ok: false, records: [], error: 'vxlan.calico: tcpdump exited 1', state: 'down' };
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-down', node: 'node-b', fromCapture: true });
+
+    const slow = healthy();
+    slow.destination.workload = { ...cap('cali00000000002', []), notReady: true };
+    const s = analyze(slow);
+    expect(statuses(s)['destination-workload-in']).toBe('not-ready');
+    expect(s.verdict).toBe('healthy');
+  });
+});
+
+describe('analyze: large don\'t-fragment probes', () => {
+  // #18
+  it('a node whose uplink cannot carry the encapsulated probes is the cause, whichever hop they vanish at', () => {
+    const input = healthy();
+    input.probe = { ...PROBE, received: 0, size: 1422 };
+    input.source.uplinkMtu = 1400;
+    input.destination.uplinkMtu = 1500;
+    input.source.uplink = cap('eth0', both('eth0', true, ['request']));
+    input.source.tunnel = cap('vxlan.calico', both('vxlan.calico', false, ['request']));
+    const d = analyze(input);
+    expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-in', direction: 'return' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-mtu', node: 'node-a', fromCapture: true });
+    expect(d.causes[0]?.detail).toContain('uplink MTU 1400 cannot carry the 1450-byte probes once encapsulated (1500 bytes with vxlan)');
+    expect(d.probe?.size).toBe(1422);
+    // the same probes fit a 1500 uplink: no MTU cause
+    const fits = analyze({ ...input, source: { ...input.source, uplinkMtu: 1500 } });
+    expect(fits.causes.some((c) => c.rule === 'tunnel-mtu')).toBe(false);
+  });
+});
+
 // #19
 describe('analyze: direct paths (no encapsulation between the pair)', () => {
   const NA = node('node-a', 1, { mode: { encapsulation: 'none', wireguard: false, ebpf: false, bgp: true, evidence: [] }, tunnels: [] });

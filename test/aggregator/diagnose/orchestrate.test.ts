@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installErrorHandler, requireBearer } from '../../../common/http.js';
 import { diagnoseExtension } from '../../../aggregator/http/diagnose.js';
 import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
-import { DiagnosisHistory, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
+import { DiagnosisHistory, listenBudgetMs, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
 import type { CaptureRecord, CaptureRequest } from '../../../contract/capture.js';
 import type { ClusterMap, ClusterNode } from '../../../contract/cluster.js';
 import { Diagnosis } from '../../../contract/diagnosis.js';
@@ -37,29 +37,37 @@ const clusterNode = (name: string, i: number): ClusterNode => ({
 const MAP: ClusterMap = { nodes: [clusterNode('node-a', 1), clusterNode('node-b', 2)] };
 
 /** What the probe put on the wire, shared by the fake agents of one test (set by the source's /v1/probes). */
-let wire = { id: 0, target: '' };
+let wire = { id: 0, target: '', source: '10.244.1.0' };
 
 /** A fake agent answering the capture and probe API like the real one, from a script of what passes. */
-const fakeAgent = (
-  name: string,
-  passes: (req: 'request' | 'reply', iface: string) => boolean,
-  opts: { uplinkEncap?: boolean; refuseProbe?: boolean; drop?: { chain: string; caliId: string; comments: string[] } } = {},
-) => {
-  const drop = opts.drop;
+interface FakeDevices {
+  /** devices whose tcpdump failed, with their snapshot state */
+  failed?: Record<string, 'down' | 'missing'>;
+  /** devices whose tcpdump never confirms listening */
+  starting?: string[];
+  /** the agent cannot enter pods' namespaces */
+  noPodNetns?: boolean;
+  uplinkEncap?: boolean;
+  refuseProbe?: boolean;
+  /** a DROP rule whose counter counts the probes once they were sent (#18) */
+  drop?: { chain: string; caliId: string; comments: string[] };
+}
+const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: string) => boolean, dev: FakeDevices = {}) => {
+  const drop = dev.drop;
   const state = { calls: [] as Array<{ method: string; path: string; auth: string | null; body: unknown }>, capture: null as CaptureRequest | null };
   const records = (): CaptureRecord[] => {
     const out: CaptureRecord[] = [];
-    for (const iface of state.capture?.interfaces ?? [])
+    for (const iface of (state.capture?.interfaces ?? []).filter((i) => !dev.failed?.[i]))
       for (const kind of ['request', 'reply'] as const)
         for (const seq of [1, 2, 3]) {
           if (!passes(kind, iface)) continue;
-          const [s, d] = kind === 'request' ? ['10.244.1.0', wire.target] : [wire.target, '10.244.1.0'];
+          const [s, d] = kind === 'request' ? [wire.source, wire.target] : [wire.target, wire.source];
           out.push({
             time: `2026-11-21T15:00:0${seq}.000000Z`,
             interface: iface,
             outerSrc: s,
             outerDst: d,
-            encapsulation: iface === 'eth0' && opts.uplinkEncap !== false ? 'vxlan' : 'none',
+            encapsulation: iface === 'eth0' && dev.uplinkEncap !== false ? 'vxlan' : 'none',
             innerSrc: s,
             innerDst: d,
             protocol: 'icmp',
@@ -76,14 +84,21 @@ const fakeAgent = (
     }
     if (method === 'GET' && path === `/v1/captures/cap-${name}`) {
       const probed = wire.id !== 0;
-      return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening: true, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
+      const devices = (state.capture?.interfaces ?? []).map((i) => {
+        const failed = dev.failed?.[i];
+        if (failed) return { interface: i, status: 'failed', state: failed, error: { code: failed === 'missing' ? 'DEVICE_MISSING' : 'CAPTURE_FAILED', message: `${i}: cannot capture` } };
+        return { interface: i, status: probed ? 'captured' : dev.starting?.includes(i) ? 'starting' : 'listening' };
+      });
+      const listening = devices.every((d) => d.status !== 'starting');
+      return [200, { id: `cap-${name}`, node: name, status: probed ? 'done' : 'running', listening, devices, request: state.capture, startedAt: 'x', warnings: [], ...(probed ? { records: records() } : {}) }];
     }
     if (method === 'POST' && path === '/v1/probes') {
-      const b = body as { id: number; target: string };
-      if (opts.refuseProbe) return [403, { code: 'PROBE_TARGET_OUTSIDE_CLUSTER', message: `${b.target} is not a cluster address this node knows` }];
-      wire = { id: b.id, target: b.target };
+      const b = body as { id: number; target: string; pod?: string };
+      if (dev.refuseProbe) return [403, { code: 'PROBE_TARGET_OUTSIDE_CLUSTER', message: `${b.target} is not a cluster address this node knows` }];
+      if (b.pod && dev.noPodNetns) return [400, { code: 'PROBE_SOURCE_INVALID', message: `cannot enter the network namespace of pod ${b.pod}` }];
+      wire = { id: b.id, target: b.target, source: b.pod ?? '10.244.1.0' };
       const answered = passes('reply', 'socket') ? 3 : 0;
-      return [200, { id: b.id, node: name, source: '10.244.1.0', target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
+      return [200, { id: b.id, node: name, source: wire.source, target: b.target, sent: 3, received: answered, rtts: [], startedAt: 'x' }];
     }
     if (method === 'GET' && path === '/v1/counters' && drop) {
       // the drop rule counts the three probes once they were sent; an unrelated rule stays idle
@@ -109,7 +124,7 @@ const fetchFor = (agents: Record<string, ReturnType<typeof fakeAgent>>): typeof 
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
-  wire = { id: 0, target: '' };
+  wire = { id: 0, target: '', source: '10.244.1.0' };
   await app?.close();
   app = undefined;
 });
@@ -239,6 +254,84 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(d.verdict).toBe('healthy');
     expect(d.hops.filter((h) => h.node === 'node-b').every((h) => h.status === 'not-captured')).toBe(true);
     expect(d.warnings.join()).toMatch(/node-b: capture not started/);
+  });
+
+  // #18: one device that cannot be captured no longer loses the node's whole capture
+  it('a destination tunnel device that is down is the gap hop\'s evidence; the node\'s other hops are still captured', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { failed: { 'vxlan.calico': 'down' } });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.verdict).toBe('one-way-gap');
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.hops.find((h) => h.hop === 'destination-uplink-in')).toMatchObject({ status: 'seen', seqs: [1, 2, 3] });
+    expect(d.hops.find((h) => h.hop === 'destination-tunnel-in')).toMatchObject({ status: 'missing', deviceState: 'down', device: 'vxlan.calico' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-down', node: 'node-b', fromCapture: true });
+  });
+
+  it('a tunnel device the snapshot lacks is still asked for by Calico\'s name and reported missing', async () => {
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { failed: { 'vxlan.calico': 'missing' } });
+    const v = views();
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), { ...v, 'node-b': { ...v['node-b']!, identity: { ...identity(2), tunnels: [] } } });
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(b.state.capture?.interfaces).toEqual(['eth0', 'vxlan.calico', 'cali00000000002']);
+    expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-missing', node: 'node-b' });
+  });
+
+  it('probes wait for every device to listen; one still starting when the budget is spent is not-ready, never the gap', async () => {
+    // the pod's device never confirms listening and sees nothing: without #18 this read as a gap there
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface !== 'cali00000000002', { starting: ['cali00000000002'] });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } });
+    const d = Diagnosis.parse(res.json());
+    expect(d.hops.find((h) => h.hop === 'destination-workload-in')).toMatchObject({ status: 'not-ready' });
+    expect(d.gap?.hop).not.toBe('destination-workload-in');
+    expect(d.warnings.join()).toMatch(/node-b: capture on cali00000000002 did not confirm it was listening/);
+    // the probe was sent only after the listening budget ran out on node-b
+    const polls = b.state.calls.filter((c) => c.method === 'GET');
+    expect(polls.length).toBeGreaterThan(3);
+  });
+
+  // #18: probes from a pod leave from the pod's own namespace; its workload hops join the table
+  it('from a pod: the probe asks for the pod\'s namespace, the pod\'s device is captured and both source workload hops are walked', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const res = await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.244.1.5', to: '10.244.2.5', size: 1400 } });
+    const d = Diagnosis.parse(res.json());
+    expect(a.state.calls.find((c) => c.path === '/v1/probes')?.body).toMatchObject({ pod: '10.244.1.5', size: 1400 });
+    expect(a.state.capture?.interfaces).toEqual(['eth0', 'vxlan.calico', 'cali00000000001']);
+    expect(a.state.capture?.peers).toContain('10.244.1.5');
+    expect(d.verdict).toBe('healthy');
+    expect(d.hops.map((h) => h.hop)).toEqual([
+      'source-workload-out', 'source-tunnel-out', 'source-uplink-out', 'destination-uplink-in', 'destination-tunnel-in', 'destination-workload-in',
+      'destination-workload-out', 'destination-tunnel-out', 'destination-uplink-out', 'source-uplink-in', 'source-tunnel-in', 'source-workload-in', 'source-received',
+    ]);
+    expect(d.probe).toMatchObject({ source: '10.244.1.5', size: 1400 });
+    expect(d.warnings.join()).not.toMatch(/tunnel IP/);
+  });
+
+  it('from a pod whose namespace the agent cannot enter: probes fall back to the node\'s tunnel IP, said in a warning, without the source pod hops', async () => {
+    const a = fakeAgent('node-a', () => true, { noPodNetns: true });
+    const b = fakeAgent('node-b', () => true);
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views());
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: '10.244.1.5', to: '10.244.2.5' } })).json());
+    expect(a.state.calls.filter((c) => c.path === '/v1/probes').map((c) => (c.body as { pod?: string }).pod)).toEqual(['10.244.1.5', undefined]);
+    expect(d.verdict).toBe('healthy');
+    expect(d.probe?.source).toBe('10.244.1.0');
+    expect(d.hops.some((h) => h.hop.startsWith('source-workload'))).toBe(false);
+    expect(d.warnings.join()).toMatch(/probes are sent from node-a's tunnel IP, not from the pod 10.244.1.5: .*cannot enter the network namespace/);
+  });
+
+  it('the listening budget tolerates slow nodes but stays inside the capture window', () => {
+    expect(listenBudgetMs(4, 3)).toBe(2400);
+    expect(listenBudgetMs(2, 3)).toBe(1500);
+    expect(listenBudgetMs(10, 3)).toBe(8400);
   });
 
   it('refuses unknown (404), invalid (400) and same-node (400) ends, unknown agent URL (409), without calling agents', async () => {
