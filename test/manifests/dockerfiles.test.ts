@@ -154,7 +154,7 @@ describe('images', () => {
     const dirs = new Set(imageCompile.files.map((f) => f.split('/')[0]));
     expect([...dirs].sort()).toEqual(PRODUCTION);
     expect(imageCompile.image.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });
-    const target = /import '([^']+)'/.exec(readFileSync(join(root, 'bin/calico-diag.js'), 'utf8'))?.[1] ?? '';
+    const target = /import(?:\s*\(\s*|\s+)'([^']+)'/.exec(readFileSync(join(root, 'bin/calico-diag.js'), 'utf8'))?.[1] ?? '';
     expect(target).toBe('../dist/cli/main.js');
     expect(imageCompile.files).toContain('cli/main.ts');
     // npm run build (tsconfig.build.json, part of npm test) compiles all of it too, to the same place
