@@ -163,8 +163,22 @@ const run = async (): Promise<number> => {
     await waitFor('the finding to clear', 3 * INTERVAL_S * 1000 + 4000, async () => serious(await findings(procs)).length === 0);
     showFindings(serious(await findings(procs)));
     await pingMatrix(lab);
+
+    step('5. fault: a DROP rule in node2\'s forward chain: the diagnosis names the rule and the kernel\'s drop reason');
+    const drop = await injectFault({ lab, agents: procs }, 'forward-drop', { node: 'node2', peer: 'node1' });
+    out(`  ${drop.description}`);
+    await waitFor(`the aggregator to report ${drop.expected.rule}`, 3 * INTERVAL_S * 1000 + 8000, async () => {
+      await lab.ping(lab.node('node1').pods[0]!.ns, target, { timeoutS: 0.5 });
+      return (await findings(procs)).some((f) => f.rule === drop.expected.rule && f.node === drop.expected.node);
+    });
+    out(`\n  two-node capture diagnosis (calico-diag diagnose --from node1 --to ${target}):\n`);
+    const dropDiag = await procs.aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: target }, 40);
+    out(dropDiag.status === 200 ? renderDiagnosis(dropDiag.body).replace(/^(?=.)/gm, '  ') : `  POST /v1/diagnose answered ${dropDiag.status}: ${JSON.stringify(dropDiag.body)}`);
+    await drop.remove();
+    await waitFor('the finding to clear', 3 * INTERVAL_S * 1000 + 8000, async () => serious(await findings(procs)).length === 0);
+    out('  rule removed; findings cleared');
   } finally {
-    step('5. tearing down');
+    step('6. tearing down');
     await procs.stopAll();
     await lab.teardown();
     await tracefs?.unmount();
