@@ -179,6 +179,9 @@ const inSet = (ip: string, members: readonly string[]): boolean => {
   });
 };
 
+/** The addresses in `ips` of the same family as `like`. */
+const sameFamily = (ips: readonly string[], like: string): string[] => ips.filter((ip) => ip.includes(':') === like.includes(':'));
+
 /**
  * The encapsulating source (#18): the outer source addresses of the probe's encapsulated packets as
  * the receiver's uplink captured them, those that are not the sender's node IP or not in the
@@ -192,12 +195,18 @@ export const unexpectedEncapSources = (
   allowed: readonly string[] | null,
 ): { ip: string; notNodeIp: boolean; notAllowed: boolean }[] => {
   const seen = [...new Set(records.filter((r) => isProbePacket(r, probe, kind) && r.encapsulation !== 'none').map((r) => r.outerSrc))];
-  // the sender owns an address the receiver allows, yet sends from another one: the source, not
-  // the set, is wrong (a set lacking every address of the sender is host-not-in-allowed-set)
-  const senderAllowed = allowed !== null && senderIps.some((ip) => inSet(ip, allowed));
+  // the sender owns an address of the same family the receiver allows, yet sends from another one:
+  // the source, not the set, is wrong (a set lacking the sender's address of that family is
+  // host-not-in-allowed-set). Families apart: a dual-stack sender's IPv4 address says nothing of
+  // the IPv6 source its IPv6 tunnel uses.
   return seen
-    .map((ip) => ({ ip, notNodeIp: senderIps.length > 0 && !senderIps.includes(ip), notAllowed: allowed !== null && !inSet(ip, allowed) }))
-    .filter((x) => x.notNodeIp || (x.notAllowed && senderAllowed));
+    .map((ip) => {
+      const own = sameFamily(senderIps, ip);
+      const senderAllowed = allowed !== null && own.some((a) => inSet(a, allowed));
+      return { ip, notNodeIp: own.length > 0 && !own.includes(ip), notAllowed: allowed !== null && !inSet(ip, allowed), senderAllowed };
+    })
+    .filter((x) => x.notNodeIp || (x.notAllowed && x.senderAllowed))
+    .map(({ ip, notNodeIp, notAllowed }) => ({ ip, notNodeIp, notAllowed }));
 };
 
 /** Causes the captures and the cluster map show by themselves at the gap hop. */
@@ -244,7 +253,8 @@ const capturedCauses = (input: AnalyzeInput, probe: ProbeView, hop: Hop, gapHop:
         detail: `${receiver.node.node}'s uplink captured ${sender.node.node}'s encapsulated probes from outer source ${why}: IP autodetection on ${sender.node.node} chose another interface (or its tunnel device sends from another address), so ${receiver.node.node}'s guard drops the packets`,
       });
     }
-    if (!odd.some((o) => o.notAllowed) && allowed !== null && senderIps.length > 0 && !senderIps.some((ip) => allowed.includes(ip))) {
+    const probeFamilyIps = sameFamily(senderIps, probe.target);
+    if (!odd.some((o) => o.notAllowed) && allowed !== null && probeFamilyIps.length > 0 && !probeFamilyIps.some((ip) => inSet(ip, allowed))) {
       causes.push({
         rule: 'host-not-in-allowed-set',
         node: receiver.node.node,

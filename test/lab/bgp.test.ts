@@ -13,19 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabRouting } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { injectBgpFault, type BgpFaultKind } from '../../lab/bgp-faults.js';
-import type { ExpectedFinding } from '../../lab/faults.js';
 import { meshProtocolName } from '../../lab/bird.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
 import type { Finding } from '../../contract/finding.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
+import { brief, matches, serious } from '../helpers/lab-findings.js';
 
 const INTERVAL_S = 1;
 const DETECT_DEADLINE_MS = 2 * INTERVAL_S * 1000 + 10_000;
-
-const serious = (fs: Finding[]) => fs.filter((f) => f.severity === 'critical' || f.severity === 'warning');
-const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`).join('\n');
-const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node === e.node && (e.peer === undefined || f.peer === e.peer);
 
 interface Ctx {
   lab: Lab;

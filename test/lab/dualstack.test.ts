@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_VXLAN_IPSET6, VXLAN6_DEVICE, VXLAN6_MTU, WORKLOAD_LL6, calicoFilterRules, createLab, felixVtepMac, felixVtepMac6, planLab, type Lab } from '../../lab/topology.js';
 import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { FAULTS6, injectFault6, type Fault6Kind } from '../../lab/faults6.js';
-import { injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
+import { injectFault, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
-import type { Finding } from '../../contract/finding.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
+import { aggregatorFindings, brief, matches, serious } from '../helpers/lab-findings.js';
 
 const INTERVAL_S = 1;
 /** two intervals plus the slack findings.test.ts allows for a shared 2-CPU machine */
@@ -25,26 +25,7 @@ let unhook: (() => void) | undefined;
 const detectMs = new Map<string, number>();
 const L = (): Lab => lab ?? (() => { throw new Error('lab not built'); })();
 const P = (): LabProcesses => procs ?? (() => { throw new Error('lab processes not started'); })();
-
-const findings = async (): Promise<Finding[]> => {
-  const res = await P().aggregatorGet<{ findings: Finding[] }>('/v1/findings');
-  if (res.status !== 200) throw new Error(`GET /v1/findings answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body.findings;
-};
-const serious = (fs: Finding[]) => fs.filter((f) => f.severity === 'critical' || f.severity === 'warning');
-const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`).join('\n');
-const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node === e.node && (e.peer === undefined || f.peer === e.peer);
-
-const pollUntil = async (deadlineMs: number, check: (fs: Finding[]) => boolean, tick?: () => Promise<void>) => {
-  const start = Date.now();
-  for (;;) {
-    if (tick) await tick();
-    const last = await findings();
-    if (check(last)) return { ok: true, last, elapsedMs: Date.now() - start };
-    if (Date.now() - start > deadlineMs) return { ok: false, last, elapsedMs: Date.now() - start };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
+const { pollUntil } = aggregatorFindings(P);
 
 const ping6 = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip6!, { timeoutS: 0.5 });
 const ping4 = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip, { timeoutS: 0.5 });

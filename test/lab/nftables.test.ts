@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../../lab/topology.js';
 import { AGENT_PORT, startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { NFT_FAULTS, injectNftFault, type NftFaultKind } from '../../lab/felix-nftables.js';
-import { injectFault, type ExpectedFinding, type FaultKind } from '../../lab/faults.js';
+import { injectFault, type FaultKind } from '../../lab/faults.js';
 import type { Diagnosis } from '../../contract/diagnosis.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
-import type { Finding } from '../../contract/finding.js';
+import { aggregatorFindings, brief, matches, serious } from '../helpers/lab-findings.js';
 
 const INTERVAL_S = 1;
 /** "within two intervals", plus the same scheduling slack as findings.test.ts */
@@ -33,27 +33,7 @@ const P = (): LabProcesses => {
   if (!procs) throw new Error('lab processes not started');
   return procs;
 };
-
-const findings = async (): Promise<Finding[]> => {
-  const res = await P().aggregatorGet<{ findings: Finding[] }>('/v1/findings');
-  if (res.status !== 200) throw new Error(`GET /v1/findings answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body.findings;
-};
-const serious = (fs: Finding[]) => fs.filter((f) => f.severity === 'critical' || f.severity === 'warning');
-const brief = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule} node=${f.node}${f.peer ? ` peer=${f.peer}` : ''}: ${f.summary}`).join('\n');
-const matches = (f: Finding, e: ExpectedFinding) => f.rule === e.rule && f.node === e.node && (e.peer === undefined || f.peer === e.peer);
-
-const pollUntil = async (deadlineMs: number, check: (fs: Finding[]) => boolean, tick?: () => Promise<void>) => {
-  const start = Date.now();
-  let last: Finding[];
-  for (;;) {
-    if (tick) await tick();
-    last = await findings();
-    if (check(last)) return { ok: true, last, elapsedMs: Date.now() - start };
-    if (Date.now() - start > deadlineMs) return { ok: false, last, elapsedMs: Date.now() - start };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
+const { pollUntil } = aggregatorFindings(P);
 
 const podPing = (from: string, to: string) => L().ping(L().node(from).pods[0]!.ns, L().node(to).pods[0]!.ip, { timeoutS: 0.5 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze, type AnalyzeInput, type CaptureView } from '../../../aggregator/diagnose/analyze.js';
+import { analyze, unexpectedEncapSources, type AnalyzeInput, type CaptureView } from '../../../aggregator/diagnose/analyze.js';
 import type { CaptureRecord } from '../../../contract/capture.js';
 import type { ClusterNode } from '../../../contract/cluster.js';
 import { Diagnosis, type Hop } from '../../../contract/diagnosis.js';
@@ -567,5 +567,32 @@ describe('analyze: direct paths (no encapsulation between the pair)', () => {
     const d = analyze(input);
     expect(d.verdict).toBe('no-path');
     expect(d.gap).toEqual({ node: 'node-a', hop: 'source-uplink-out', direction: 'forward' });
+  });
+});
+
+describe('the encapsulating source on a dual-stack sender', () => {
+  const probe6 = { id: 7, source: 'fd00:10:244:1::', target: 'fd00:10:244:2::1', sent: 3, received: 0 };
+  const v6Request = (outerSrc: string, seq: number): CaptureRecord => ({
+    time: `2026-01-01T00:00:0${seq}.000000Z`,
+    interface: 'eth0',
+    outerSrc,
+    outerDst: 'fd00:cd::c',
+    encapsulation: 'vxlan',
+    innerSrc: probe6.source,
+    innerDst: probe6.target,
+    protocol: 'icmp6',
+    icmp: { type: 128, code: 0, id: probe6.id, seq },
+  });
+  const senderIps = ['10.213.0.11', 'fd00:cd::b'];
+
+  // found by the dual-stack lab: the sender's allowed IPv4 address made its IPv6 source look wrong
+  it('takes the sender’s IPv6 node IP missing from the receiver’s IPv6 set for a set problem, not a wrong source', () => {
+    const allowed = ['10.213.0.11', '10.213.0.12'];
+    expect(unexpectedEncapSources([v6Request('fd00:cd::b', 1)], probe6, 'request', senderIps, allowed)).toEqual([]);
+  });
+
+  it('still names an IPv6 source that is not the sender’s IPv6 node IP', () => {
+    const allowed = ['10.213.0.11', 'fd00:cd::b'];
+    expect(unexpectedEncapSources([v6Request('fd00:cd::99', 1)], probe6, 'request', senderIps, allowed)).toEqual([{ ip: 'fd00:cd::99', notNodeIp: true, notAllowed: true }]);
   });
 });
