@@ -3,6 +3,9 @@
  * tests with captured output. `CliError` carries a one-line message and an exit code; cli/main.ts
  * prints it (never a stack trace).
  */
+import { realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 export interface CliIo {
   stdout(s: string): void;
   stderr(s: string): void;
@@ -52,4 +55,20 @@ export const memoryIo = (stdinText = '', colour = false): CliIo & { out: () => s
     out: () => out,
     err: () => err,
   };
+};
+
+/**
+ * Whether this process was started as the module at `moduleUrl` (run directly, e.g. through tsx) or
+ * through its bin script `bin` (relative to the repository root), so an entry module runs only then.
+ */
+export const startedAs = (moduleUrl: string, bin: string): boolean => {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    const self = fileURLToPath(moduleUrl);
+    const invoked = realpathSync(arg);
+    return invoked === self || invoked === resolve(dirname(self), '../..', bin);
+  } catch {
+    return false;
+  }
 };

@@ -12,11 +12,8 @@
  * calico-diag-viewer Role in manifests/base/viewer-role.yaml grants both). `--aggregator URL` still
  * talks to an aggregator directly. The Kubernetes client is loaded only here, on the first request.
  */
-import { realpathSync } from 'node:fs';
 import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 // the Kubernetes client (~70 MiB, seconds to load on a busy machine) is loaded on the first request,
 // so --help and completion start small
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -24,7 +21,7 @@ import type { Command } from 'commander';
 import { readTokenFile } from '../common/config.js';
 import { directConnect, type AggregatorConnect, type AggregatorFlags } from './aggregator-client.js';
 import { safeLine } from './format.js';
-import { CliError, processIo, type CliIo } from './io.js';
+import { CliError, processIo, startedAs, type CliIo } from './io.js';
 import { buildPluginProgram, runProgram } from './program.js';
 
 /** Names from manifests/: the namespace, the aggregator Service and port, the token Secret. */
@@ -191,19 +188,8 @@ export const buildKubectlProgram = (io: CliIo, env: Readonly<Record<string, stri
 export const runKubectlCli = async (argv: readonly string[], io: CliIo, env?: Readonly<Record<string, string | undefined>>): Promise<number> =>
   runProgram(buildKubectlProgram(io, env), argv, io);
 
-const isEntry = (): boolean => {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    const self = fileURLToPath(import.meta.url);
-    const invoked = realpathSync(arg);
-    return invoked === self || invoked === resolve(dirname(self), '../../bin/kubectl-calico_diag.js');
-  } catch {
-    return false;
-  }
-};
 
-if (isEntry()) {
+if (startedAs(import.meta.url, 'bin/kubectl-calico_diag.js')) {
   const code = await runKubectlCli(process.argv.slice(2), processIo());
   process.exitCode = code;
 }

@@ -11,12 +11,9 @@
  * loads that command; `completion`, which walks the whole tree, loads every command
  * (cli/program.ts `buildProgram`, the same tree eagerly).
  */
-import { realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Help, type Command } from 'commander';
 import { exitOnSignals } from '../common/process.js';
-import { processIo, type CliIo } from './io.js';
+import { processIo, startedAs, type CliIo } from './io.js';
 import { newProgram, PROGRAM_DESCRIPTION, runProgram, type CliDeps } from './program-base.js';
 
 export type { CliDeps } from './program-base.js';
@@ -161,19 +158,8 @@ export const buildProgramFor = async (argv: readonly string[], io: CliIo, deps: 
 export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> =>
   runProgram(await buildProgramFor(argv, io, deps), argv, io);
 
-const isEntry = (): boolean => {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    const self = fileURLToPath(import.meta.url);
-    const invoked = realpathSync(arg);
-    return invoked === self || invoked === resolve(dirname(self), '../../bin/calico-diag.js');
-  } catch {
-    return false;
-  }
-};
 
-if (isEntry()) {
+if (startedAs(import.meta.url, 'bin/calico-diag.js')) {
   exitOnSignals(() => killRunning()); // #16: no command the CLI started outlives it
   const code = await runCli(process.argv.slice(2), processIo());
   process.exitCode = code;
