@@ -12,8 +12,7 @@ import { startLabProcesses, type LabProcesses } from '../../lab/processes.js';
 import { injectFault, type FaultKind } from '../../lab/faults.js';
 import { requireLabHost } from '../../lab/preflight.js';
 import { cleanupLeftovers } from '../../lab/cleanup.js';
-import type { Diagnosis } from '../../contract/diagnosis.js';
-import { aggregatorFindings, brief, matches, serious } from '../helpers/lab-findings.js';
+import { aggregatorFindings, brief, expectGuardingSetGap, matches, serious } from '../helpers/lab-findings.js';
 
 const INTERVAL_S = 1;
 /** two intervals plus the scheduling slack findings.test.ts explains */
@@ -94,16 +93,6 @@ describe('lab on older Felix (negated DROP on cali40all-hosts-net, iptables-lega
 
   it('diagnose: node1 missing from node2\'s guarding set puts the gap at node2\'s tunnel device, forward, cause on node2', async () => {
     const f = await injectFault({ lab: L(), agents: P() }, 'host-not-in-ipset', { node: 'node2', peer: 'node1' });
-    try {
-      await pollUntil(DETECT_DEADLINE_MS, (fs) => fs.some((x) => matches(x, f.expected)));
-      const res = await P().aggregatorPost<Diagnosis>('/v1/diagnose', { from: 'node1', to: L().node('node2').pods[0]!.ip }, 40);
-      expect(res.status).toBe(200);
-      const d = res.body;
-      expect(d.verdict, JSON.stringify(d.hops)).toBe('one-way-gap');
-      expect(d.gap).toEqual({ node: 'node2', hop: 'destination-tunnel-in', direction: 'forward' });
-      expect(d.causes[0]).toMatchObject({ rule: 'host-not-in-allowed-set', node: 'node2' });
-    } finally {
-      await f.remove();
-    }
+    await expectGuardingSetGap(L(), P(), f, DETECT_DEADLINE_MS);
   }, 60_000);
 });
