@@ -24,12 +24,18 @@
  *   sent.
  * - Every request has a timeout (AbortSignal) so a hanging aggregator cannot wedge the sender.
  *   A connection error is retried once at once (a kept-alive socket to a restarted aggregator).
+ * - Chunks (issue #17, contract/chunks.ts): a big routes/neighbours/fdb list that must go whole
+ *   (first report, after a 409, no delta possible) travels as chunk hashes; the aggregator's 409
+ *   names the chunks it lacks and the next request carries data on those only. When an aggregator
+ *   asks for a section in full that was sent in chunks (one that predates chunks), that section
+ *   travels with its data from then on, for the life of this process.
  * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
  * in this closure; `stop()` clears the timer and aborts the request in flight.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
+import { CHUNK_SECTIONS, chunkedSection, type ChunkSectionName } from '../contract/chunks.js';
 import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import { ReportAccepted, SectionsRequired, type Report } from '../contract/report.js';
@@ -84,6 +90,17 @@ export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, 
   failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
 
 const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
+const CHUNK_SET: ReadonlySet<SectionName> = new Set(CHUNK_SECTIONS);
+
+/**
+ * How big lists travel when they must go whole (issue #17, contract/chunks.ts): `chunked` names
+ * the sections sent in chunks (data on the chunk hashes in `want`, none when absent); a section
+ * not named travels with its data.
+ */
+export interface Chunking {
+  chunked: ReadonlySet<SectionName>;
+  want: ReadonlyMap<SectionName, ReadonlySet<string>>;
+}
 
 const safeJson = (text: string): unknown => {
   try {
@@ -104,6 +121,7 @@ export const buildReport = (
   acked: ReadonlyMap<SectionName, string>,
   full: ReadonlySet<SectionName> | 'all',
   ackedData: ReadonlyMap<SectionName, unknown> = new Map(),
+  chunking: Chunking = { chunked: new Set(), want: new Map() },
 ): Report => {
   const sections = {} as Record<SectionName, { hash: string; data?: unknown; delta?: unknown }>;
   for (const name of SECTION_NAMES) {
@@ -116,7 +134,8 @@ export const buildReport = (
       continue;
     }
     const delta = !forced && base !== undefined && DELTA_SET.has(name) && ackedData.has(name) ? sectionDelta(name as DeltaSectionName, base, ackedData.get(name), data) : null;
-    sections[name] = delta ? { hash, delta } : { hash, data };
+    const chunked = delta === null && chunking.chunked.has(name) ? chunkedSection(hash, data, chunking.want.get(name)) : null;
+    sections[name] = delta ? { hash, delta } : chunked ? chunked : { hash, data };
   }
   return {
     schemaVersion: 1,
@@ -138,7 +157,7 @@ export const buildReport = (
 
 type Attempt =
   | { kind: 'accepted' }
-  | { kind: 'sections-required'; sections: SectionName[] }
+  | { kind: 'sections-required'; sections: SectionName[]; chunks: Partial<Record<ChunkSectionName, string[]>> }
   | { kind: 'failed'; outcome: Exclude<PushOutcome, 'accepted' | 'sections-required'>; detail: string; status?: number };
 
 export const createPusher = (deps: PusherDeps): Pusher => {
@@ -154,6 +173,8 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   const url = new URL('/v1/reports', deps.aggregatorUrl).toString();
 
   const acked = new Map<SectionName, string>();
+  /** sections an aggregator asked for in full after they were sent in chunks: it does not take chunks */
+  const noChunks = new Set<SectionName>();
   /** the data of the acknowledged delta sections (the base of the next delta) */
   const ackedData = new Map<SectionName, unknown>();
   let seq = 0;
@@ -204,7 +225,7 @@ export const createPusher = (deps: PusherDeps): Pusher => {
     }
     if (res.status === 409) {
       const sr = SectionsRequired.safeParse(safeJson(text));
-      if (sr.success) return { kind: 'sections-required', sections: sr.data.sections };
+      if (sr.success) return { kind: 'sections-required', sections: sr.data.sections, chunks: sr.data.chunks ?? {} };
     }
     const outcome = res.status >= 500 ? 'server-error' : 'rejected';
     return { kind: 'failed', outcome, status: res.status, detail: text.slice(0, 500) };
@@ -213,6 +234,8 @@ export const createPusher = (deps: PusherDeps): Pusher => {
   /** Sends one payload: up to three requests when the aggregator asks for sections. */
   const sendOne = async (p: PushPayload): Promise<boolean> => {
     let full: Set<SectionName> | 'all' = new Set();
+    const want = new Map<SectionName, ReadonlySet<string>>();
+    const chunkable = new Set<SectionName>(CHUNK_SECTIONS.filter((n) => !noChunks.has(n)));
     const advertiseUrl = typeof deps.advertiseUrl === 'function' ? deps.advertiseUrl(p.snapshot) : deps.advertiseUrl;
     for (let attempt = 0; attempt < 3; attempt++) {
       const report = buildReport(
@@ -221,6 +244,7 @@ export const createPusher = (deps: PusherDeps): Pusher => {
         acked,
         full,
         ackedData,
+        { chunked: chunkable, want },
       );
       const r = await post(report);
       if (r.kind === 'accepted') {
@@ -245,6 +269,14 @@ export const createPusher = (deps: PusherDeps): Pusher => {
         for (const name of r.sections) {
           acked.delete(name);
           ackedData.delete(name);
+          const sent = report.sections[name] as { chunks?: unknown };
+          const lacking = CHUNK_SET.has(name) ? r.chunks[name as ChunkSectionName] : undefined;
+          if (lacking !== undefined) want.set(name, new Set(lacking));
+          else if (sent.chunks !== undefined) {
+            // asked for in full although sent in chunks: this aggregator does not take them
+            noChunks.add(name);
+            chunkable.delete(name);
+          }
         }
         full = attempt === 0 ? new Set(r.sections) : 'all';
         continue;

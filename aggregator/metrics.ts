@@ -19,8 +19,8 @@ import type { ResolvedReport } from './cluster/node-state.js';
 
 export const REPORT_OUTCOMES = ['accepted', 'stale', 'sections_required', 'invalid', 'unauthorized', 'too_large'] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
-/** How a report's section arrived: with its data, as an entry-level delta, or as its hash only. */
-export const SECTION_FORMS = ['full', 'delta', 'unchanged'] as const;
+/** How a report's section arrived: with its data, as an entry-level delta, in chunks (issue #17), or as its hash only. */
+export const SECTION_FORMS = ['full', 'delta', 'chunked', 'unchanged'] as const;
 export type SectionForm = (typeof SECTION_FORMS)[number];
 export const NODE_STATES = ['reporting', 'stale', 'expected'] as const;
 
@@ -53,7 +53,7 @@ export const createAggregatorMetrics = (registry: Registry, opts: { maxActiveSer
   for (const o of REPORT_OUTCOMES) reportsTotal.inc({ outcome: o }, 0);
   const reportSections = new Counter({
     name: 'calico_diag_report_sections_total',
-    help: 'Sections of valid received reports, by form: full (with data), delta (entry-level splices), unchanged (hash only)',
+    help: 'Sections of valid received reports, by form: full (with data), delta (entry-level splices), chunked (content-defined chunks), unchanged (hash only)',
     labelNames: ['form'] as const,
     registers,
   });

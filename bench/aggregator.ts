@@ -1,6 +1,6 @@
 /**
  * Aggregator benchmark (not a test): `npm run bench:aggregator -- --nodes N [--concurrency C]
- * [--rounds R] [--churn both|full|delta|none] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
+ * [--rounds R] [--churn both|full|delta|none] [--restart yes|no] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
  *
  * Starts the real aggregator (startAggregator: store, engine with the real correlate, fastify app)
  * in a child process listening on 127.0.0.1 only, so its CPU and memory are measured apart from
@@ -24,6 +24,12 @@
  * with the changed sections in full (`full`: the protocol before entry-level deltas) and with
  * entry-level deltas for routes, neighbours, FDB and ipset members (`delta`), both against the same
  * server in the same run.
+ *
+ * Restart (issue #17, `--restart`, default yes): last, the aggregator is restarted (a new child)
+ * and every node re-reports as an agent with chunks does (contract/chunks.ts): hashes only → 409,
+ * per-peer lists as chunk hashes → 409 naming the chunks lacking → their data. Measured: the
+ * server's CPU for that round, requests and bytes, and the injected faults found by the first pass
+ * after it. The opening full round (every report in full) is the same round as older agents make it.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,6 +39,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics } from 'node:v8';
 import pino from 'pino';
+import { chunkBoundaries, type Chunk } from '../contract/chunks.js';
 import { computeSplices, ipsetsDelta } from '../contract/delta.js';
 import { SECTION_NAMES, type SectionName } from '../contract/snapshot.js';
 import type { AggregatorConfig } from '../aggregator/config.js';
@@ -139,6 +146,7 @@ export class MeshReports {
   private readonly peerHashes = new Map<number, Map<SectionName, string>>();
   /** membership versions: the nodes present, ascending (node `n` is the one that can join) */
   private readonly versions: number[][];
+  private readonly cuts = new Map<number, Map<(typeof CHUNKED)[number], { entries: string[]; chunks: Chunk[] }>>();
 
   constructor(
     readonly n: number,
@@ -272,6 +280,47 @@ export class MeshReports {
     return { text, hashes, version: this.version };
   }
 
+  /**
+   * Node `i`'s report as an agent sends it to a restarted aggregator after the 409 (issue #17):
+   * every section with its data except routes, neighbours and fdb, which travel in chunks
+   * (contract/chunks.ts, the agent's own function) with data on the chunk hashes in `want`.
+   * The chunk boundaries of a node's lists are kept between its two requests.
+   */
+  chunkedBody(i: number, round: number, want: ReadonlyMap<string, ReadonlySet<string>>): { text: string; hashes: Map<SectionName, string>; version: number } {
+    const texts = this.sections(i, round);
+    const snap = meshSnapshot(i, this.n, round, this.faults, takenAt(round), true);
+    const peers = this.peerEntries(i, this.version);
+    const hashes = new Map<SectionName, string>();
+    let cut = this.cuts.get(i);
+    if (cut === undefined) {
+      cut = new Map();
+      for (const name of CHUNKED) {
+        const entries = [...(snap.sections[name] as { data: unknown[] }).data.map((x) => JSON.stringify(x)), ...peers[name]];
+        cut.set(name, { entries, chunks: chunkBoundaries(entries) });
+      }
+      this.cuts.set(i, cut);
+    }
+    const parts = SECTION_NAMES.map((name) => {
+      const h = sha256(texts[name]);
+      hashes.set(name, h);
+      const c = (CHUNKED as readonly string[]).includes(name) ? cut.get(name as (typeof CHUNKED)[number]) : undefined;
+      if (c === undefined) return `"${name}":{"hash":"${h}","data":${texts[name]}}`;
+      const w = want.get(name);
+      const chunks = c.chunks.map((k) => (w?.has(k.hash) ? `{"hash":"${k.hash}","data":[${c.entries.slice(k.start, k.end).join(',')}]}` : `{"hash":"${k.hash}"}`));
+      return `"${name}":{"hash":"${h}","chunks":[${chunks.join(',')}]}`;
+    });
+    const seq = (this.seqs.get(i) ?? 0) + 1;
+    this.seqs.set(i, seq);
+    const shell = toReport(meshSnapshot(i, 0, round, {}, takenAt(round), true), { agentId: `bench-agent-${i}`, seq, intervalSeconds: INTERVAL_SECONDS });
+    const text = JSON.stringify({ ...shell, sections: '\u0000SECTIONS\u0000' }).replace('"\\u0000SECTIONS\\u0000"', `{${parts.join(',')}}`);
+    return { text, hashes, version: this.version };
+  }
+
+  /** Forgets node `i`'s chunk boundaries (after its restart round). */
+  forgetCuts(i: number): void {
+    this.cuts.delete(i);
+  }
+
   /** The aggregator accepted the body built at membership `version` (default: now). */
   ack(i: number, hashes: Map<SectionName, string>, version = this.version): void {
     this.acked.set(i, hashes);
@@ -280,6 +329,7 @@ export class MeshReports {
 }
 
 const PEER_SECTIONS: SectionName[] = ['routes', 'neighbours', 'fdb', 'ipsets'];
+const CHUNKED = ['routes', 'neighbours', 'fdb'] as const;
 
 const takenAt = (round: number): string => new Date(Date.parse('2026-01-01T00:00:00.000Z') + round * INTERVAL_SECONDS * 1000).toISOString();
 
@@ -342,6 +392,54 @@ const round = async (
   return { bytes, byNode, retries, wallMs: performance.now() - started, statuses };
 };
 
+/**
+ * The round after an aggregator restart, as agents with chunks (issue #17) make it: each node
+ * sends its usual report (hashes only) and gets a 409 for every section; sends the sections, the
+ * per-peer lists as chunk hashes, and gets a 409 naming the chunks the aggregator lacks; then
+ * sends those chunks' data.
+ */
+const restartRound = async (
+  c: Client,
+  mesh: MeshReports,
+  r: number,
+  concurrency: number,
+): Promise<{ bytes: number[]; requests: number; wallMs: number; statuses: Map<number, number>; chunksSent: number }> => {
+  const nodes = mesh.present;
+  const bytes: number[] = [];
+  const statuses = new Map<number, number>();
+  let requests = 0;
+  let chunksSent = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < nodes.length) {
+      const i = nodes[next++]!;
+      let b = mesh.body(i, r);
+      let sent = 0;
+      let want = new Map<string, Set<string>>();
+      let res: { status: number; text: string } = { status: 0, text: '' };
+      for (let attempt = 0; attempt < 3; attempt++) {
+        res = await c.post('/v1/reports', b.text);
+        requests++;
+        sent += Buffer.byteLength(b.text);
+        if (res.status !== 409) break;
+        const body = JSON.parse(res.text) as { chunks?: Record<string, string[]> };
+        want = new Map(Object.entries(body.chunks ?? {}).map(([k, v]) => [k, new Set(v)]));
+        for (const v of want.values()) chunksSent += v.size;
+        b = mesh.chunkedBody(i, r, want);
+      }
+      mesh.forgetCuts(i);
+      bytes.push(sent);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      if (res.status === 200) mesh.ack(i, b.hashes, b.version);
+      else if (statuses.get(res.status) === 1) process.stderr.write(`node ${i}: ${res.status} ${res.text.slice(0, 300)}\n`);
+      if (bytes.length % Math.max(1, Math.floor(nodes.length / 10)) === 0) process.stderr.write(`  … ${bytes.length}/${nodes.length} nodes, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { bytes, requests, wallMs: performance.now() - started, statuses, chunksSent };
+};
+
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
@@ -368,7 +466,9 @@ const shippedFlags = (): string[] => {
   if (m === null) throw new Error(`${file}: no ENTRYPOINT ["node", …] line`);
   const argv = JSON.parse(m[1]!) as string[];
   const flags: string[] = [];
-  for (const a of argv.slice(1)) {
+  // the flags follow `node`, which may come after an init (tini --)
+  const nodeAt = argv.findIndex((a) => a === 'node' || a.endsWith('/node'));
+  for (const a of argv.slice(nodeAt + 1)) {
     if (!a.startsWith('--')) break;
     flags.push(a);
   }
@@ -381,6 +481,7 @@ const drive = async (): Promise<void> => {
   const rounds = Number(arg('rounds', '3'));
   const churnArg = arg('churn', 'both');
   if (!['both', 'full', 'delta', 'none'].includes(churnArg)) throw new Error('--churn must be both, full, delta or none');
+  const restart = arg('restart', 'yes') !== 'no';
   const churnModes = (churnArg === 'both' ? ['full', 'delta'] : churnArg === 'none' ? [] : [churnArg]) as ('full' | 'delta')[];
   const outFile = arg('out', join(process.cwd(), 'bench/results-aggregator.md'));
   if (!Number.isInteger(n) || n < 8) throw new Error('--nodes must be an integer ≥ 8');
@@ -393,18 +494,22 @@ const drive = async (): Promise<void> => {
   ];
 
   const serverFlags = process.argv.includes('--server-flags') ? arg('server-flags', '').split(/\s+/).filter(Boolean) : shippedFlags();
-  // --expose-gc only lets the benchmark force the collection before its "after GC" reading
-  const child = spawn(process.execPath, [...serverFlags, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const line = buf.split('\n').find((l) => l.includes('"address"'));
-      if (line) resolve((JSON.parse(line) as { address: string }).address);
+  const startServer = async () => {
+    // --expose-gc only lets the benchmark force the collection before its "after GC" reading
+    const proc = spawn(process.execPath, [...serverFlags, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const at = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      proc.stdout.on('data', (b: Buffer) => {
+        buf += b.toString();
+        const line = buf.split('\n').find((l) => l.includes('"address"'));
+        if (line) resolve((JSON.parse(line) as { address: string }).address);
+      });
+      proc.on('exit', (code) => reject(new Error(`server exited ${code}`)));
     });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  const c = client(address);
+    return { proc, at };
+  };
+  let { proc: child, at: address } = await startServer();
+  let c = client(address);
   const usage = () => c.get('/v1/bench/usage') as Promise<Usage>;
   const log = (s: string) => process.stderr.write(`[bench n=${n}] ${s}\n`);
   try {
@@ -458,6 +563,39 @@ const drive = async (): Promise<void> => {
         log(`${event} (${mode}): ${fmtBytes(c0.avgBytes)}/report, ${c0.cpuSeconds.toFixed(2)} s server CPU (${((c0.cpuSeconds / nodes.length) * 1000).toFixed(1)} ms/report), ${(c0.wallMs / 1000).toFixed(1)} s wall, ${c0.statuses}, ${c0.retries} 409 retries`);
       }
     }
+    // issue #17: the aggregator restarts; agents that hold acknowledged hashes and send chunks
+    let restarted: { cpuSeconds: number; wallMs: number; passWallMs: number; passCpuMs: number; bytes: number[]; requests: number; chunksSent: number; statuses: string; found: typeof found; unexpected: number; rss: number; heapUsed: number; maxRss: number } | null = null;
+    if (restart) {
+      log('restarting the aggregator…');
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      ({ proc: child, at: address } = await startServer());
+      c = client(address);
+      const before = await usage();
+      const res = await restartRound(c, mesh, r++, concurrency);
+      const mid = await usage();
+      const pass = (await (await fetch(`${address}/v1/bench/pass`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { pass: { durationMs: number }; cpuSeconds: number };
+      const after = await usage();
+      const fs = ((await c.get('/v1/findings')) as { findings: { rule: string; node: string; peer?: string }[] }).findings;
+      await fetch(`${address}/v1/bench/gc`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+      const uGc = await usage();
+      restarted = {
+        cpuSeconds: mid.cpuSeconds - before.cpuSeconds,
+        wallMs: res.wallMs,
+        passWallMs: pass.pass.durationMs,
+        passCpuMs: (after.cpuSeconds - mid.cpuSeconds) * 1000,
+        bytes: res.bytes,
+        requests: res.requests,
+        chunksSent: res.chunksSent,
+        statuses: JSON.stringify([...res.statuses]),
+        found: expected.map((e) => ({ ...e, found: fs.some((f) => f.rule === e.rule && f.node === e.node && f.peer === e.peer) })),
+        unexpected: fs.filter((f) => !expected.some((e) => e.rule === f.rule && e.node === f.node && e.peer === f.peer)).length,
+        rss: uGc.rss,
+        heapUsed: uGc.heapUsed,
+        maxRss: uGc.maxRss,
+      };
+      log(`restart round: ${restarted.cpuSeconds.toFixed(1)} s server CPU, ${(res.wallMs / 1000).toFixed(1)} s wall, ${res.requests} requests, ${res.chunksSent} chunks sent, ${restarted.statuses}; pass ${restarted.passCpuMs.toFixed(0)} ms CPU`);
+    }
     const churnLabel = (m: 'full' | 'delta') => (m === 'full' ? 'changed sections in full (before)' : 'entry-level deltas (after)');
 
     const last = steady[steady.length - 1]!;
@@ -483,6 +621,12 @@ const drive = async (): Promise<void> => {
         (c0) =>
           `| node ${c0.event === 'join' ? 'joins' : 'leaves'}, ${churnLabel(c0.mode)}: ${c0.reports} reports | avg ${fmtBytes(c0.avgBytes)}/report (${Math.round(c0.avgBytes)} B; ${fmtBytes(c0.totalBytes)} in all), ${c0.cpuSeconds.toFixed(2)} s server CPU (${((c0.cpuSeconds / c0.reports) * 1000).toFixed(1)} ms/report), ${(c0.wallMs / 1000).toFixed(1)} s wall, ${c0.statuses}, ${c0.retries} 409 | |`,
       ),
+      ...(restarted
+        ? [
+            `| restart round (issue #17): ${n} nodes re-report to a restarted aggregator, per-peer lists in chunks | ${restarted.cpuSeconds.toFixed(1)} s server CPU (${((restarted.cpuSeconds / n) * 1000).toFixed(1)} ms/node) + first pass ${restarted.passCpuMs.toFixed(0)} ms CPU; ${(restarted.wallMs / 1000).toFixed(1)} s wall; ${restarted.requests} requests, avg ${fmtBytes(avg(restarted.bytes))}/node, ${restarted.chunksSent} chunks with data; ${restarted.statuses} | ≤ 60 s CPU |`,
+            `| after the restart round | faults found ${restarted.found.filter((f) => f.found).length}/${restarted.found.length}, other findings ${restarted.unexpected}; RSS ${fmtBytes(restarted.rss)} after GC (heap used ${fmtBytes(restarted.heapUsed)}), peak ${fmtBytes(restarted.maxRss)} | all found |`,
+          ]
+        : []),
       `| steady rounds | ${steady.map((s) => `${s.cores.toFixed(3)} cores / pass ${s.passMs.toFixed(0)} ms (${s.passCpuMs.toFixed(0)} ms CPU) / ${(s.wallMs / 1000).toFixed(1)} s wall / ${s.statuses}`).join('; ')} | |`,
       '',
       `Machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end (the machine may be shared with other work, which inflates wall-clock figures); CPU figures are the server process's own (process.cpuUsage in the aggregator child).`,
@@ -500,7 +644,7 @@ const drive = async (): Promise<void> => {
     const updated = re.test(existing) ? existing.replace(re, section) : `${existing.trimEnd()}\n\n${section}`;
     writeFileSync(outFile, `${updated.trimEnd()}\n`);
     log(`written to ${outFile}`);
-    if (found.some((f) => !f.found)) process.exitCode = 2;
+    if (found.some((f) => !f.found) || restarted?.found.some((f) => !f.found)) process.exitCode = 2;
   } finally {
     child.kill('SIGTERM');
   }

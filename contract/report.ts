@@ -16,8 +16,15 @@
  * result; an unknown base or a hash that does not match is a 409 SECTIONS_REQUIRED for that
  * section (the agent then sends it in full). Splices that do not fit the held list are a 400
  * SECTION_DELTA_INVALID; a malformed delta fails the schema (400 INVALID_REQUEST).
+ *
+ * Chunks (issue #17; contract/chunks.ts): routes, neighbours and fdb may also travel as
+ * `{hash, chunks: [{hash, data?}]}`, content-defined chunks of the list; a chunk without data must be
+ * one the aggregator holds, else it answers 409 SECTIONS_REQUIRED with `chunks: {section: [hashes]}`
+ * and the agent resends those chunks' data. An aggregator that predates chunks drops the unknown
+ * `chunks` key, sees a section with a hash it does not hold and asks for it in full (a plain 409).
  */
 import { z } from 'zod';
+import { CHUNK_SECTIONS, MAX_CHUNK_ENTRIES, MAX_CHUNKS } from './chunks.js';
 import { MAX_DELTA_HOST_SETS, MAX_DELTA_INSERTS, MAX_SPLICES, spliceError } from './delta.js';
 import { CheckStatus, Finding } from './finding.js';
 import { FdbEntry, Identity, IpSet, IpSets, Mode, Neighbour, Route, SECTION_NAMES, Sections, type SectionName } from './snapshot.js';
@@ -77,13 +84,24 @@ const deltaSection = <T extends z.ZodType, D extends z.ZodType>(data: T, delta: 
     .object({ hash: SectionHash, data: data.optional(), delta: delta.optional() })
     .refine((s) => s.data === undefined || s.delta === undefined, { message: 'a section carries data or delta, not both', path: ['delta'] });
 
+export const ChunkHash = z.string().regex(/^[0-9a-f]{64}$/);
+/** A list section in content-defined chunks (contract/chunks.ts): chunk hashes, data on those the aggregator asked for. */
+export const ChunksSchema = <E extends z.ZodType>(entry: E) =>
+  z.array(z.object({ hash: ChunkHash, data: z.array(entry).min(1).max(MAX_CHUNK_ENTRIES).optional() })).min(1).max(MAX_CHUNKS);
+
+/** A list section that may also travel as a delta or in chunks (one of data, delta, chunks). */
+const listSection = <E extends z.ZodType, T extends z.ZodType>(entry: E, data: T) =>
+  z
+    .object({ hash: SectionHash, data: data.optional(), delta: ListDeltaSchema(entry).optional(), chunks: ChunksSchema(entry).optional() })
+    .refine((s) => [s.data, s.delta, s.chunks].filter((x) => x !== undefined).length <= 1, { message: 'a section carries one of data, delta or chunks', path: ['delta'] });
+
 const S = Sections.shape;
 export const ReportSections = z.object({
   links: reportSection(S.links),
   addresses: reportSection(S.addresses),
-  routes: deltaSection(S.routes, ListDeltaSchema(Route)),
-  neighbours: deltaSection(S.neighbours, ListDeltaSchema(Neighbour)),
-  fdb: deltaSection(S.fdb, ListDeltaSchema(FdbEntry)),
+  routes: listSection(Route, S.routes),
+  neighbours: listSection(Neighbour, S.neighbours),
+  fdb: listSection(FdbEntry, S.fdb),
   sysctls: reportSection(S.sysctls),
   iptables: reportSection(S.iptables),
   ipsets: deltaSection(S.ipsets, IpsetsDeltaSchema),
@@ -124,6 +142,12 @@ export const SectionsRequired = z.object({
   code: z.literal('SECTIONS_REQUIRED'),
   message: z.string(),
   sections: z.array(z.enum(SECTION_NAMES)),
+  /**
+   * For sections sent in chunks (contract/chunks.ts): the chunk hashes the aggregator does not
+   * hold; the agent resends the section in chunks with data on these. A section listed in
+   * `sections` but not here is wanted in full (an aggregator that does not take chunks never names any).
+   */
+  chunks: z.partialRecord(z.enum(CHUNK_SECTIONS), z.array(ChunkHash)).optional(),
 });
 export type SectionsRequired = z.infer<typeof SectionsRequired>;
 

@@ -46,18 +46,24 @@
  *   (each entry's JSON text, already held) and the inserted entries' JSON, without building entry
  *   objects; only once the whole report is accepted are the inserted entries interned and the new
  *   id list built from the held ids. A refused report interns nothing and changes nothing.
+ * - Chunks (issue #17; contract/chunks.ts): routes, neighbours and fdb may arrive as content-
+ *   defined chunks. The store keeps, per kind, the ids of the chunks it has taken (a cache keyed
+ *   by chunk hash, bounded, emptied when its table is compacted); a chunk sent without data must be
+ *   held, else the report is a 409 naming the chunks lacking. The section hash is checked from
+ *   the entries' keys like a delta's; sent chunks are interned and held once the report is accepted.
  */
 import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
+import { chunkHash, type ChunkSectionName } from '../../contract/chunks.js';
 import { hashSection } from '../../contract/hash.js';
 import type { Report } from '../../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
-import { EntryTable, entryKey, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type PackedList } from './packed.js';
+import { EntryTable, entryKey, idArray, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type EntryIds, type PackedList } from './packed.js';
 import type { NodeState, ResolvedReport } from './node-state.js';
 
 export type IngestResult =
   | { kind: 'accepted'; node: string; seq: number; changed: SectionName[]; restarted: boolean }
   | { kind: 'stale'; node: string; seq: number; lastSeq: number }
-  | { kind: 'sections-required'; node: string; sections: SectionName[] }
+  | { kind: 'sections-required'; node: string; sections: SectionName[]; chunks?: Partial<Record<ChunkSectionName, string[]>> }
   | { kind: 'hash-mismatch'; node: string; sections: SectionName[] }
   | { kind: 'delta-invalid'; node: string; problems: { section: SectionName; message: string }[] };
 
@@ -70,7 +76,14 @@ interface PendingSplices<E> {
 }
 type PendingDelta =
   | { kind: 'list'; splices: PendingSplices<unknown> }
+  | { kind: 'chunks'; parts: ChunkPart[] }
   | { kind: 'ipsets'; sets: { head: { name: string; type: string; family: 'inet' | 'inet6' | null }; splices: PendingSplices<string> }[]; caliSetSizes: Record<string, number> };
+
+/** One chunk of a chunked section: held ids of the current table, or entries sent with the report. */
+type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unknown[]; keys: string[]; sent: true };
+
+/** Chunks held for chunked sections: at most this many ids in all (then the oldest go). */
+const MAX_CHUNK_IDS = 4_000_000;
 
 interface Entry {
   state: NodeState;
@@ -81,6 +94,7 @@ interface Entry {
 export type EntryKind = 'routes' | 'neighbours' | 'fdb' | 'members';
 type Tables = { routes: EntryTable<Route>; neighbours: EntryTable<Neighbour>; fdb: EntryTable<FdbEntry>; members: EntryTable<string> };
 const ENTRY_KINDS: readonly EntryKind[] = ['routes', 'neighbours', 'fdb', 'members'];
+const CHUNK_KINDS: readonly ChunkSectionName[] = ['routes', 'neighbours', 'fdb'];
 const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new EntryTable(), fdb: new EntryTable(), members: new EntryTable() });
 
 /** The section of `name` holding entries of `kind`. */
@@ -147,6 +161,13 @@ export class ReportStore {
   /** per kind, the entries alive after the last compaction (0 before any) */
   private readonly liveAfterCompaction: Record<EntryKind, number> = { routes: 0, neighbours: 0, fdb: 0, members: 0 };
   private readonly compactAbove: number;
+  /**
+   * Chunks of chunked sections (contract/chunks.ts) by hash, per list kind: the ids of their
+   * entries in the current table. A cache only (a chunk it lacks is asked for again): emptied when
+   * the kind's table is compacted, the oldest chunks dropped past MAX_CHUNK_IDS ids.
+   */
+  private readonly chunks: Record<ChunkSectionName, Map<string, EntryIds>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
+  private chunkIds = 0;
 
   constructor(opts: StoreOptions = {}) {
     this.compactAbove = opts.compactAbove ?? 0x10000;
@@ -173,11 +194,26 @@ export class ReportStore {
     const changed: SectionName[] = [];
     const invalid: { section: SectionName; message: string }[] = [];
     const deltas = new Map<SectionName, PendingDelta>();
+    const chunksMissing: Partial<Record<ChunkSectionName, string[]>> = {};
     const raw = (rawSections && typeof rawSections === 'object' ? rawSections : {}) as Record<string, { data?: unknown } | undefined>;
     for (const name of SECTION_NAMES) {
       const s = report.sections[name];
       const delta = (s as { delta?: ListDelta<unknown> | IpsetsDelta }).delta;
-      if (s.data === undefined && delta !== undefined && !(held && held.hashes[name] === s.hash)) {
+      const chunks = (s as { chunks?: { hash: string; data?: unknown[] }[] }).chunks;
+      if (chunks !== undefined && !(held && held.hashes[name] === s.hash)) {
+        const r = this.checkChunks(name as ChunkSectionName, chunks, (raw[name] as { chunks?: unknown } | undefined)?.chunks);
+        if (r.kind === 'missing') {
+          missing.push(name);
+          if (r.hashes.length > 0) chunksMissing[name as ChunkSectionName] = r.hashes;
+        } else if (r.kind === 'chunk-mismatch') mismatched.push(name);
+        else if (r.hash !== s.hash) missing.push(name); // the agent sends the section in full
+        else {
+          deltas.set(name, { kind: 'chunks', parts: r.parts });
+          changed.push(name);
+        }
+      } else if (chunks !== undefined) {
+        // the same section as held: nothing to resolve
+      } else if (s.data === undefined && delta !== undefined && !(held && held.hashes[name] === s.hash)) {
         const base = held && held.hashes[name] === delta.base ? held.state.report.sections[name] : null;
         const checked = base === null ? null : checkDelta(name, base, delta, this.tables.members);
         if (checked === null) missing.push(name);
@@ -197,7 +233,7 @@ export class ReportStore {
     }
     if (mismatched.length > 0) return { kind: 'hash-mismatch', node, sections: mismatched };
     if (invalid.length > 0) return { kind: 'delta-invalid', node, problems: invalid };
-    if (missing.length > 0) return { kind: 'sections-required', node, sections: missing };
+    if (missing.length > 0) return { kind: 'sections-required', node, sections: missing, ...(Object.keys(chunksMissing).length > 0 ? { chunks: chunksMissing } : {}) };
 
     const sections = {} as Record<SectionName, Sections[SectionName]>;
     const hashes = {} as Record<SectionName, string>;
@@ -244,8 +280,88 @@ export class ReportStore {
     return { routes: this.tables.routes.size, neighbours: this.tables.neighbours.size, fdb: this.tables.fdb.size, members: this.tables.members.size };
   }
 
+  /**
+   * A chunked section checked against the chunks held: the hash of the list it gives (from the
+   * entries' keys, without building it) and its parts; the chunks neither held nor sent; or a
+   * chunk whose data does not match its hash.
+   */
+  private checkChunks(
+    name: ChunkSectionName,
+    chunks: readonly { hash: string; data?: unknown[] }[],
+    rawChunks: unknown,
+  ): { kind: 'resolved'; hash: string; parts: ChunkPart[] } | { kind: 'missing'; hashes: string[] } | { kind: 'chunk-mismatch' } {
+    const held = this.chunks[name];
+    const keys = this.tables[name].keys as string[];
+    const parts: ChunkPart[] = [];
+    const lacking: string[] = [];
+    const rawList = Array.isArray(rawChunks) ? (rawChunks as { data?: unknown }[]) : [];
+    for (const [k, c] of chunks.entries()) {
+      if (c.data !== undefined) {
+        const entryKeys = c.data.map(entryKey);
+        if (chunkHash(entryKeys) !== c.hash) {
+          const rawData = rawList[k]?.data;
+          if (!Array.isArray(rawData) || chunkHash(rawData.map((e) => JSON.stringify(e))) !== c.hash) return { kind: 'chunk-mismatch' };
+        }
+        parts.push({ hash: c.hash, entries: c.data, keys: entryKeys, sent: true });
+        continue;
+      }
+      const ids = held.get(c.hash);
+      if (ids === undefined) lacking.push(c.hash);
+      else parts.push({ hash: c.hash, ids });
+    }
+    if (lacking.length > 0) return { kind: 'missing', hashes: [...new Set(lacking)] };
+    const all: string[] = [];
+    for (const p of parts) {
+      if ('keys' in p) for (const key of p.keys) all.push(key);
+      else for (let k = 0; k < p.ids.length; k++) all.push(keys[p.ids[k] as number]!);
+    }
+    return { kind: 'resolved', hash: hashListSection(all), parts };
+  }
+
+  /** The list a checked chunked section gives: sent chunks interned and held for later reports. */
+  private applyChunks(name: ChunkSectionName, parts: readonly ChunkPart[]): PackedList<unknown> {
+    const table = this.tables[name] as EntryTable<unknown>;
+    const held = this.chunks[name];
+    let length = 0;
+    for (const p of parts) length += 'ids' in p ? p.ids.length : p.entries.length;
+    const ids = new Uint32Array(length);
+    let at = 0;
+    for (const p of parts) {
+      if ('ids' in p) {
+        ids.set(p.ids, at);
+        at += p.ids.length;
+        continue;
+      }
+      const start = at;
+      for (let k = 0; k < p.entries.length; k++) ids[at++] = table.intern(p.keys[k], p.entries[k]);
+      if (!held.has(p.hash)) this.holdChunk(name, p.hash, ids.subarray(start, at), table.size);
+    }
+    return packedIds(table, ids);
+  }
+
+  private holdChunk(name: ChunkSectionName, hash: string, ids: Uint32Array, tableSize: number): void {
+    const held = this.chunks[name];
+    const copy = idArray(ids.length, tableSize);
+    copy.set(ids);
+    held.set(hash, copy);
+    this.chunkIds += copy.length;
+    while (this.chunkIds > MAX_CHUNK_IDS) {
+      const oldest = CHUNK_KINDS.map((k) => this.chunks[k]).find((m) => m.size > 0);
+      if (oldest === undefined) break;
+      const [h, v] = oldest.entries().next().value!;
+      oldest.delete(h);
+      this.chunkIds -= v.length;
+    }
+  }
+
+  /** Chunks held, all kinds together (tests, benchmark). */
+  get heldChunks(): number {
+    return this.chunks.routes.size + this.chunks.neighbours.size + this.chunks.fdb.size;
+  }
+
   /** The section a checked delta gives, its inserted entries interned. */
   private applyDelta(name: SectionName, d: PendingDelta): Sections[SectionName] {
+    if (d.kind === 'chunks') return packedSection(this.applyChunks(name as ChunkSectionName, d.parts)) as Sections[SectionName];
     if (d.kind === 'list') return packedSection(applySplicesTo(this.tables[name as ListDeltaSectionName] as EntryTable<unknown>, d.splices)) as Sections[SectionName];
     const hostSets = d.sets.map((x) => packedHostSet({ ...x.head, members: [] as string[] }, applySplicesTo(this.tables.members, x.splices)));
     return { status: 'ok', data: { hostSets, caliSetSizes: d.caliSetSizes } } as Sections[SectionName];
@@ -273,6 +389,11 @@ export class ReportStore {
     }
     (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
     this.liveAfterCompaction[kind] = table.size;
+    if (kind !== 'members') {
+      // held chunks name ids of the old table
+      for (const ids of this.chunks[kind].values()) this.chunkIds -= ids.length;
+      this.chunks[kind].clear();
+    }
   }
 }
 
@@ -291,7 +412,7 @@ const slim = (r: ResolvedReport): ResolvedReport => {
  * do not fit the held lists (400), or null when the held section is not one a delta can apply to
  * (409: the agent sends the section in full).
  */
-const checkDelta = (name: SectionName, base: Sections[SectionName], delta: ListDelta<unknown> | IpsetsDelta, members: EntryTable<string>): PendingDelta | string | null => {
+const checkDelta = (name: SectionName, base: Sections[SectionName], delta: ListDelta<unknown> | IpsetsDelta, members: EntryTable<string>): Exclude<PendingDelta, { kind: 'chunks' }> | string | null => {
   if (base.status !== 'ok') return null;
   if (!('hostSets' in delta)) {
     const list = packedOf<unknown>(base);
@@ -335,7 +456,7 @@ const splicedKeys = (p: PendingSplices<unknown>): string[] => {
 };
 
 /** hashSection of the section a pending delta gives, from entry keys, without building it. */
-const pendingHash = (d: PendingDelta): string =>
+const pendingHash = (d: Exclude<PendingDelta, { kind: 'chunks' }>): string =>
   d.kind === 'list'
     ? hashListSection(splicedKeys(d.splices)) // the keys of objects are their JSON text
     : hashIpsetsSection(

@@ -4,6 +4,7 @@
  * data hashes are checked against the exact JSON the agent hashed. Entry-level deltas
  * (contract/delta.ts) are applied by the store; splices that do not fit the held list are a 400
  * SECTION_DELTA_INVALID, an unknown base or a wrong resulting hash a 409 SECTIONS_REQUIRED.
+ * Chunked sections (contract/chunks.ts) whose chunks the store lacks are a 409 that names them.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -93,8 +94,8 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
       for (const name of SECTION_NAMES) {
-        const s = report.sections[name] as { data?: unknown; delta?: unknown };
-        const form: SectionForm = s.data !== undefined ? 'full' : s.delta !== undefined ? 'delta' : 'unchanged';
+        const s = report.sections[name] as { data?: unknown; delta?: unknown; chunks?: unknown };
+        const form: SectionForm = s.data !== undefined ? 'full' : s.delta !== undefined ? 'delta' : s.chunks !== undefined ? 'chunked' : 'unchanged';
         metrics.reportSections.inc({ form });
       }
       const result = store.ingest(report, new Date(receivedAtMs).toISOString(), rawSections.get(request));
@@ -115,9 +116,14 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
           });
         case 'sections-required':
           outcomes.set(request, 'sections_required');
-          throw withExtra(new SectionsRequired(`the aggregator does not hold these sections at the hashes sent; send them in full: ${result.sections.join(', ')}`), {
-            sections: result.sections,
-          });
+          throw withExtra(
+            new SectionsRequired(
+              result.chunks
+                ? `the aggregator does not hold these sections at the hashes sent: ${result.sections.join(', ')}; resend the chunked ones with data on the chunks listed, the others in full`
+                : `the aggregator does not hold these sections at the hashes sent; send them in full: ${result.sections.join(', ')}`,
+            ),
+            { sections: result.sections, ...(result.chunks ? { chunks: result.chunks } : {}) },
+          );
         case 'hash-mismatch':
           outcomes.set(request, 'invalid');
           throw withExtra(new SectionHashMismatch(`section data does not match its hash: ${result.sections.join(', ')}`), { details: { sections: result.sections } });

@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { ClusterMap } from '../../contract/cluster.js';
 import { Finding, RuleId, Severity } from '../../contract/finding.js';
-import { ErrorBody, NodeName, Report } from '../../contract/report.js';
+import { ErrorBody, NodeName, Report, SectionsRequired } from '../../contract/report.js';
 import { Mode, SECTION_NAMES, Sections } from '../../contract/snapshot.js';
 
 /** ErrorBody plus the section list of a 409 SECTIONS_REQUIRED (contract SectionsRequired). */
-export const ConflictBody = ErrorBody.extend({ sections: z.array(z.enum(SECTION_NAMES)).optional() });
+export const ConflictBody = ErrorBody.extend({ sections: z.array(z.enum(SECTION_NAMES)).optional(), chunks: SectionsRequired.shape.chunks });
 
 export const errorResponses = {
   400: ErrorBody,

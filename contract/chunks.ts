@@ -1,0 +1,93 @@
+/**
+ * Chunked sections (issue #17): the per-peer lists (routes, neighbours, fdb) in content-defined
+ * chunks, so a list the aggregator has (mostly) seen from other nodes travels as chunk hashes.
+ *
+ * In a mesh every node's per-peer list is the same list of entries about its peers, minus the
+ * node's own entry and plus its own local entries. Cut at boundaries that depend only on the
+ * entries themselves (an entry ends a chunk when a hash of its JSON text is 0 modulo CHUNK_MODULUS,
+ * or when the chunk reaches MAX_CHUNK_ENTRIES), two nodes' lists give the same chunks except around
+ * the few entries in which they differ. After an aggregator restart (or an agent rollout) the
+ * agent sends `{hash, chunks: [{hash}, …]}`; the aggregator answers 409 SECTIONS_REQUIRED naming the
+ * chunk hashes it does not hold (`chunks: {routes: [...]}`), and the agent resends the list with
+ * `data` on just those chunks. A 5000-node round then moves and parses about one chunk per node
+ * and section instead of three 5000-entry lists.
+ *
+ *   chunk hash  = sha256 hex of the chunk's JSON text, `[entry,entry,…]` (JSON.stringify of the
+ *                 chunk's entries)
+ *   section     = the chunks' entries concatenated in order; `hash` is the section's usual hash
+ *                 (contract/hash.ts: of `{"status":"ok","data":[…]}`), checked by the receiver
+ *
+ * Only `ok` list sections travel chunked. The boundaries are the sender's choice (the receiver
+ * never recomputes them): changing the rule costs sharing, never correctness.
+ *
+ * Pure functions; no IO.
+ */
+import { createHash } from 'node:crypto';
+
+/** Sections that may travel chunked. */
+export const CHUNK_SECTIONS = ['routes', 'neighbours', 'fdb'] as const;
+export type ChunkSectionName = (typeof CHUNK_SECTIONS)[number];
+
+/** An entry ends a chunk when its boundary hash is 0 modulo this: ~64 entries a chunk. */
+export const CHUNK_MODULUS = 64;
+/** A chunk never holds more entries than this (a forced boundary). */
+export const MAX_CHUNK_ENTRIES = 256;
+/** At most this many chunks in a chunked section. */
+export const MAX_CHUNKS = 4096;
+/** Lists shorter than this travel in full (a chunk list would not be much smaller). */
+export const MIN_CHUNKED_ENTRIES = 256;
+
+/** FNV-1a (32 bits) of a string's UTF-16 code units: cheap, and only ever compared with itself. */
+const fnv1a = (s: string): number => {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) {
+    h ^= s.charCodeAt(k);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+};
+
+/** The chunk hash of entries given as their JSON texts. */
+export const chunkHash = (entryJson: readonly string[]): string => createHash('sha256').update(`[${entryJson.join(',')}]`).digest('hex');
+
+export interface Chunk {
+  hash: string;
+  /** index of the chunk's first entry in the list */
+  start: number;
+  /** one past its last entry */
+  end: number;
+}
+
+/** The list (entries as their JSON texts) cut into content-defined chunks. */
+export const chunkBoundaries = (entryJson: readonly string[]): Chunk[] => {
+  const out: Chunk[] = [];
+  let start = 0;
+  for (let k = 0; k < entryJson.length; k++) {
+    const end = k + 1;
+    if (end === entryJson.length || end - start >= MAX_CHUNK_ENTRIES || fnv1a(entryJson[k]!) % CHUNK_MODULUS === 0) {
+      out.push({ hash: chunkHash(entryJson.slice(start, end)), start, end });
+      start = end;
+    }
+  }
+  return out;
+};
+
+export interface ChunkedSection<E> {
+  hash: string;
+  chunks: { hash: string; data?: E[] }[];
+}
+
+/**
+ * The chunked form of `section` (hash `hash`), with `data` on the chunks whose hash is in `send`;
+ * null when the section is not an ok list of at least MIN_CHUNKED_ENTRIES entries or would need
+ * more than MAX_CHUNKS chunks.
+ */
+export const chunkedSection = <E>(hash: string, section: unknown, send: ReadonlySet<string> = new Set()): ChunkedSection<E> | null => {
+  if (!section || typeof section !== 'object') return null;
+  const s = section as { status?: unknown; data?: unknown };
+  if (s.status !== 'ok' || !Array.isArray(s.data) || s.data.length < MIN_CHUNKED_ENTRIES) return null;
+  const entries = s.data as E[];
+  const chunks = chunkBoundaries(entries.map((e) => JSON.stringify(e)));
+  if (chunks.length > MAX_CHUNKS) return null;
+  return { hash, chunks: chunks.map((c) => (send.has(c.hash) ? { hash: c.hash, data: entries.slice(c.start, c.end) } : { hash: c.hash })) };
+};
