@@ -339,11 +339,21 @@ interface Client {
   get(path: string): Promise<unknown>;
 }
 
+let connectionRetries = 0;
 const client = (base: string): Client => ({
   base,
   post: async (path, body) => {
-    const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
-    return { status: res.status, text: await res.text() };
+    // like the agent (agent/push.ts): a connection error is retried, here up to twice (a kept-alive
+    // socket the server closed as it was reused, or a request the loaded server timed out)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body });
+        return { status: res.status, text: await res.text() };
+      } catch (err) {
+        if (attempt >= 2) throw err;
+        connectionRetries++;
+      }
+    }
   },
   get: async (path) => {
     const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -628,6 +638,8 @@ const drive = async (): Promise<void> => {
           ]
         : []),
       `| steady rounds | ${steady.map((s) => `${s.cores.toFixed(3)} cores / pass ${s.passMs.toFixed(0)} ms (${s.passCpuMs.toFixed(0)} ms CPU) / ${(s.wallMs / 1000).toFixed(1)} s wall / ${s.statuses}`).join('; ')} | |`,
+      '',
+      `Connection errors retried by the load generator: ${connectionRetries}.`,
       '',
       `Machine: ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)} at the end (the machine may be shared with other work, which inflates wall-clock figures); CPU figures are the server process's own (process.cpuUsage in the aggregator child).`,
       '',

@@ -37,13 +37,22 @@ export const MAX_CHUNKS = 4096;
 /** Lists shorter than this travel in full (a chunk list would not be much smaller). */
 export const MIN_CHUNKED_ENTRIES = 256;
 
-/** FNV-1a (32 bits) of a string's UTF-16 code units: cheap, and only ever compared with itself. */
-const fnv1a = (s: string): number => {
+/**
+ * FNV-1a (32 bits) of a string's UTF-16 code units with MurmurHash3's final mix: cheap, and only
+ * ever compared with itself. The mix matters: FNV's low bits depend only on the characters' low
+ * bits, and entries that differ in a few digits would almost never end a chunk.
+ */
+const boundaryHash = (s: string): number => {
   let h = 0x811c9dc5;
   for (let k = 0; k < s.length; k++) {
     h ^= s.charCodeAt(k);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 };
 
@@ -64,7 +73,7 @@ export const chunkBoundaries = (entryJson: readonly string[]): Chunk[] => {
   let start = 0;
   for (let k = 0; k < entryJson.length; k++) {
     const end = k + 1;
-    if (end === entryJson.length || end - start >= MAX_CHUNK_ENTRIES || fnv1a(entryJson[k]!) % CHUNK_MODULUS === 0) {
+    if (end === entryJson.length || end - start >= MAX_CHUNK_ENTRIES || boundaryHash(entryJson[k]!) % CHUNK_MODULUS === 0) {
       out.push({ hash: chunkHash(entryJson.slice(start, end)), start, end });
       start = end;
     }

@@ -97,4 +97,50 @@ describe('report push to the real aggregator', () => {
       await agg.stop();
     }
   });
+
+  // issue #17
+  it('big lists travel as chunks: after a restart only the chunks the aggregator lacks carry data, and a second node sends few', async () => {
+    let agg = await start();
+    const port = Number(new URL(agg.address).port);
+    const outcomes: PushOutcome[] = [];
+    const bodies: { node: string; body: string }[] = [];
+    const record = (node: string) => async (url: string | URL | Request, init?: RequestInit) => {
+      bodies.push({ node, body: String(init?.body ?? '') });
+      return fetch(url, init);
+    };
+    const p0 = pusherTo(agg.address, 'node-00000', outcomes, record('node-00000'));
+    const p1 = pusherTo(agg.address, 'node-00001', outcomes, record('node-00001'));
+    const plain = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+    const dataChunks = (body: string) =>
+      ['routes', 'neighbours', 'fdb'].reduce((n, name) => n + ((JSON.parse(body) as { sections: Record<string, { chunks?: { data?: unknown }[] }> }).sections[name]!.chunks ?? []).filter((c) => c.data).length, 0);
+    const push = async (p: typeof p0, i: number, round: number) => {
+      p.offer({ snapshot: meshSnapshot(i, 400, round), checks: [], findings: [] });
+      await p.idle();
+    };
+    try {
+      await push(p0, 0, 1);
+      // first report: chunk hashes, a 409 naming them all, then their data
+      expect(outcomes).toEqual(['sections-required', 'accepted']);
+      await agg.stop();
+      agg = await start(port);
+      bodies.length = 0;
+      await push(p0, 0, 2);
+      // restarted: hashes only → 409; sections with lists as chunk hashes → 409 naming chunks; their data
+      expect(outcomes.slice(2)).toEqual(['sections-required', 'sections-required', 'accepted']);
+      const allChunks = dataChunks(bodies.at(-1)!.body);
+      await push(p1, 1, 2);
+      expect(outcomes.slice(5)).toEqual(['sections-required', 'accepted']);
+      const fewer = dataChunks(bodies.at(-1)!.body);
+      expect(fewer).toBeGreaterThan(0);
+      expect(fewer).toBeLessThan(allChunks / 3);
+      expect(bodies.at(-1)!.body.length).toBeLessThan(bodies.filter((b) => b.node === 'node-00000').at(-1)!.body.length / 2);
+      for (const [i, name] of [[0, 'routes'], [1, 'routes'], [1, 'neighbours'], [1, 'fdb']] as const) {
+        expect(plain(agg.store.get(`node-0000${i}`)!.report.sections[name])).toEqual(plain(meshSnapshot(i, 400, 2).sections[name]));
+      }
+    } finally {
+      await p0.stop();
+      await p1.stop();
+      await agg.stop();
+    }
+  });
 });

@@ -9,7 +9,7 @@ import { SECTION_NAMES } from '../../contract/snapshot.js';
 import { meshSnapshot } from '../../bench/aggregator-mesh.js';
 import { sampleSnapshot } from './snapshot-sample.js';
 
-type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized';
+type Mode = 'accept' | 'conflict-once' | 'conflict-always' | 'error' | 'hang' | 'unauthorized' | 'no-chunks';
 
 /** A local stand-in for the aggregator's POST /v1/reports (the protocol of aggregator/http/reports.ts). */
 const fakeAggregator = () => {
@@ -23,6 +23,11 @@ const fakeAggregator = () => {
     if (mode === 'hang') return new Promise(() => {});
     if (mode === 'error') return reply.code(500).send({ statusCode: 500, code: 'INTERNAL', error: 'x', message: 'internal error' });
     if (mode === 'unauthorized') return reply.code(401).send({ statusCode: 401, code: 'UNAUTHORIZED', error: 'x', message: 'no' });
+    if (mode === 'no-chunks') {
+      // an aggregator that predates chunks (issue #17): drops the key, then lacks those sections
+      const lacking = (['routes', 'neighbours', 'fdb'] as const).filter((n) => (report.sections[n] as { chunks?: unknown }).chunks !== undefined);
+      if (lacking.length > 0) return reply.code(409).send({ code: 'SECTIONS_REQUIRED', message: 'send these', sections: lacking });
+    }
     if (mode === 'conflict-always' || (mode === 'conflict-once' && conflicts++ === 0)) {
       return reply.code(409).send({ code: 'SECTIONS_REQUIRED', message: 'send these', sections: ['routes', 'fdb'] });
     }
@@ -211,6 +216,24 @@ describe('report push', () => {
       await p.stop();
       expect(withData(agg.received[1]!.report)).toEqual(expect.arrayContaining(['routes', 'neighbours', 'fdb']));
     });
+  });
+
+  // issue #17
+  it('sends a big list in full to an aggregator that asks for it in full after it came in chunks', async () => {
+    agg.setMode('no-chunks');
+    const p = make();
+    const mesh = (round: number): PushPayload => ({ snapshot: meshSnapshot(0, 400, round), checks: [], findings: [] });
+    p.offer(mesh(1));
+    await p.idle();
+    p.offer(mesh(2));
+    await p.idle();
+    await p.stop();
+    const [asChunks, inFull] = agg.received.map((r) => r.report);
+    expect((asChunks!.sections.routes as { chunks?: unknown[] }).chunks?.length).toBeGreaterThan(1);
+    expect(withData(inFull!)).toEqual([...SECTION_NAMES]);
+    expect(outcomes).toEqual(['sections-required', 'accepted', 'accepted']);
+    // the agent does not try chunks again with this aggregator
+    expect(agg.received).toHaveLength(3);
   });
 
   it('gives up on a payload after repeated 409s and backs off', async () => {
