@@ -426,7 +426,6 @@ const restartRound = async (
       const i = nodes[next++]!;
       let b = mesh.body(i, r);
       let sent = 0;
-      let want = new Map<string, Set<string>>();
       let res: { status: number; text: string } = { status: 0, text: '' };
       for (let attempt = 0; attempt < 3; attempt++) {
         res = await c.post('/v1/reports', b.text);
@@ -434,7 +433,7 @@ const restartRound = async (
         sent += Buffer.byteLength(b.text);
         if (res.status !== 409) break;
         const body = JSON.parse(res.text) as { chunks?: Record<string, string[]> };
-        want = new Map(Object.entries(body.chunks ?? {}).map(([k, v]) => [k, new Set(v)]));
+        const want = new Map(Object.entries(body.chunks ?? {}).map(([k, v]) => [k, new Set(v)]));
         for (const v of want.values()) chunksSent += v.size;
         b = mesh.chunkedBody(i, r, want);
       }
