@@ -18,6 +18,9 @@
  * after K compactions of the routes table.
  *
  * Every churn ingest is timed (performance.now() and process.cpuUsage() around store.ingest()).
+ * Since issue #17 the store spreads the re-pack over the ingests after the one that began it
+ * (compactStep): those are timed too, and the pause reported is the longest ingest of the
+ * compaction; the sample is checked once the compaction is done.
  * Reported: the wall and CPU time of the ingest that compacted, the time inside the store's
  * compact() alone (its private method, wrapped for the run), the median and p99 of the ordinary
  * churn ingests of the same run and the ratio, and heap / array-buffer use before the compacting
@@ -99,8 +102,16 @@ export interface CompactionEvent {
   /** the compacting ingest: wall and CPU (user + system, all threads) */
   ingestMs: number;
   ingestCpuMs: number;
-  /** time inside the store's compact() (wrapped for the run) */
+  /** time inside the store's compact() and compactStep() during the compacting ingest (wrapped for the run) */
   compactMs: number;
+  /**
+   * The ingests after the compacting one while the compaction was still under way (issue #17: the
+   * re-pack is spread over them): count, the longest (wall, and its CPU), all together, and the
+   * time inside compactStep() in all.
+   */
+  transition: { count: number; maxMs: number; maxCpuMs: number; totalMs: number; stepMs: number };
+  /** the longest ingest of the compaction, the compacting one or one of the transition (wall) */
+  pauseMs: number;
   tableBefore: number;
   tableAfter: number;
   /** route ids re-packed (sum of every node's routes list length) */
@@ -151,18 +162,22 @@ const quantile = (xs: number[], q: number): number => {
 
 const routesLength = (s: NodeState | undefined): number => (s?.report.sections.routes.status === 'ok' ? s.report.sections.routes.data.length : 0);
 
-/** Wraps ReportStore.prototype.compact (private) to time it; returns the undo. */
+/** Wraps ReportStore.prototype.compact and compactStep (private) to time them; returns the undo. */
 const timeCompact = (onCompact: (ms: number) => void): (() => void) => {
-  const proto = ReportStore.prototype as unknown as { compact?: (this: ReportStore, kind: string) => void };
-  const original = proto.compact;
-  if (typeof original !== 'function') throw new Error('ReportStore.prototype.compact not found: update bench/store-compaction.ts');
-  proto.compact = function (this: ReportStore, kind: string) {
-    const t = performance.now();
-    original.call(this, kind);
-    onCompact(performance.now() - t);
-  };
+  const proto = ReportStore.prototype as unknown as Record<'compact' | 'compactStep', ((this: ReportStore, arg: unknown) => void) | undefined>;
+  const originals = { compact: proto.compact, compactStep: proto.compactStep };
+  for (const name of ['compact', 'compactStep'] as const) {
+    const original = originals[name];
+    if (typeof original !== 'function') throw new Error(`ReportStore.prototype.${name} not found: update bench/store-compaction.ts`);
+    proto[name] = function (this: ReportStore, arg: unknown) {
+      const t = performance.now();
+      original.call(this, arg);
+      onCompact(performance.now() - t);
+    };
+  }
   return () => {
-    proto.compact = original;
+    proto.compact = originals.compact;
+    proto.compactStep = originals.compactStep;
   };
 };
 
@@ -202,6 +217,42 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
   let ordinary: number[] = [];
   let ordinaryCpu: number[] = [];
   let liveAfter = 0;
+  // the compaction under way: the sample's states before it began, and the routes sent since
+  let held: (NodeState | undefined)[] = [];
+  let heldSample: number[] = [];
+  let startNode = -1;
+  const sinceStart = new Map<number, unknown>();
+  /** The compaction is done: check the nodes read the same sections, measure, log. */
+  const finish = (ev: CompactionEvent): void => {
+    for (const [k, idx] of heldSample.entries()) {
+      const old = held[k];
+      const now = store.get(nodeName(idx));
+      if (!old || !now) {
+        ev.mismatches.push(`${nodeName(idx)}: missing`);
+        continue;
+      }
+      for (const s of SECTION_NAMES) {
+        const expected = sinceStart.has(idx) && s === 'routes' ? sinceStart.get(idx) : old.report.sections[s];
+        if (JSON.stringify(now.report.sections[s]) !== JSON.stringify(expected)) ev.mismatches.push(`${nodeName(idx)} ${s}`);
+      }
+    }
+    if (!heldSample.includes(startNode)) {
+      const now = store.get(nodeName(startNode));
+      if (JSON.stringify(now?.report.sections.routes) !== JSON.stringify(sinceStart.get(startNode))) ev.mismatches.push(`${nodeName(startNode)} routes`);
+    }
+    ev.checked = heldSample.length + (heldSample.includes(startNode) ? 0 : 1);
+    for (const s of store.nodes()) ev.idsRepacked += routesLength(s);
+    ev.tableAfter = store.tableSizes().routes;
+    held = [];
+    ev.heapAfterGc = gc() ? heap() : null;
+    log(
+      `compaction ${compactions.length}: round ${ev.round}, node ${ev.node}: compacting ingest ${ev.ingestMs.toFixed(0)} ms wall / ${ev.ingestCpuMs.toFixed(0)} ms CPU (compact() + step ${ev.compactMs.toFixed(0)} ms), ` +
+        `then ${ev.transition.count} ingests while it ran (longest ${ev.transition.maxMs.toFixed(0)} ms, steps ${ev.transition.stepMs.toFixed(0)} ms in all); ` +
+        `ordinary median ${ev.ordinary.medianMs.toFixed(2)} ms over ${ev.ordinary.count} → pause ratio ${(ev.pauseMs / ev.ordinary.medianMs).toFixed(0)}; table ${ev.tableBefore} → ${ev.tableAfter}; ${ev.idsRepacked} ids; mismatches ${ev.mismatches.length}`,
+    );
+    ev.ratio = ev.pauseMs / ev.ordinary.medianMs;
+    liveAfter = ev.tableAfter;
+  };
   try {
     churn: for (let round = 2; ; round++) {
       for (let i = 0; i < n; i++) {
@@ -213,8 +264,9 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
         const report = { ...shell, sections } as Report;
 
         const size = store.tableSizes().routes;
+        const wasCompacting = store.compacting.length > 0;
         // each churn report brings exactly WORKLOADS new route entries (store.ts compactIfNeeded's rule)
-        const predicted = size + WORKLOADS > compactAbove && size + WORKLOADS > 2 * liveAfter;
+        const predicted = !wasCompacting && size + WORKLOADS > compactAbove && size + WORKLOADS > 2 * liveAfter;
         const before = sample.map((k) => store.get(nodeName(k)));
         if (predicted) gc();
         const heapBefore = heap();
@@ -228,7 +280,25 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
         churnIngests++;
         if (res.kind !== 'accepted') throw new Error(`churn round ${round}: node ${i}: ${res.kind}`);
         rounds[i] = round;
+        sinceStart.set(i, routes);
         const after = store.tableSizes().routes;
+        if (wasCompacting) {
+          const ev = compactions[compactions.length - 1]!;
+          const tr = ev.transition;
+          tr.count++;
+          tr.totalMs += ms;
+          tr.stepMs += compactMs.reduce((a, b) => a + b, 0);
+          if (ms > tr.maxMs) {
+            tr.maxMs = ms;
+            tr.maxCpuMs = cpuMs;
+          }
+          ev.pauseMs = Math.max(ev.pauseMs, ms);
+          if (store.compacting.length === 0) {
+            finish(ev);
+            if (compactions.length >= wanted) break churn;
+          }
+          continue;
+        }
         if (after >= size) {
           ordinary.push(ms);
           ordinaryCpu.push(cpuMs);
@@ -236,30 +306,13 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
           continue;
         }
 
-        // this ingest compacted
+        // this ingest began a compaction (and at small sizes finished it)
         const heapAfter = heap();
-        const mismatches: string[] = [];
-        const ingested = new Set([i]);
-        for (const [k, idx] of sample.entries()) {
-          const old = before[k];
-          const now = store.get(nodeName(idx));
-          if (!old || !now) {
-            mismatches.push(`${nodeName(idx)}: missing`);
-            continue;
-          }
-          for (const s of SECTION_NAMES) {
-            const expected = ingested.has(idx) && s === 'routes' ? routes : old.report.sections[s];
-            if (JSON.stringify(now.report.sections[s]) !== JSON.stringify(expected)) mismatches.push(`${nodeName(idx)} ${s}`);
-          }
-        }
-        if (!sample.includes(i)) {
-          const now = store.get(name);
-          if (JSON.stringify(now?.report.sections.routes) !== JSON.stringify(routes)) mismatches.push(`${name} routes`);
-        }
-        let idsRepacked = 0;
-        for (const s of store.nodes()) idsRepacked += routesLength(s);
-        before.length = 0;
-        const heapAfterGc = gc() ? heap() : null;
+        held = before;
+        heldSample = sample;
+        startNode = i;
+        sinceStart.clear();
+        sinceStart.set(i, routes);
         const medianMs = quantile(ordinary, 0.5);
         const ev: CompactionEvent = {
           round,
@@ -268,27 +321,27 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
           ingestMs: ms,
           ingestCpuMs: cpuMs,
           compactMs: compactMs.reduce((a, b) => a + b, 0),
+          transition: { count: 0, maxMs: 0, maxCpuMs: 0, totalMs: 0, stepMs: 0 },
+          pauseMs: ms,
           tableBefore: size + WORKLOADS,
           tableAfter: after,
-          idsRepacked,
+          idsRepacked: 0,
           predicted,
           heapBefore,
           heapAfter,
-          heapAfterGc,
+          heapAfterGc: null,
           ordinary: { count: ordinary.length, medianMs, p99Ms: quantile(ordinary, 0.99), maxMs: quantile(ordinary, 1), medianCpuMs: quantile(ordinaryCpu, 0.5) },
           ratio: ms / medianMs,
-          checked: sample.length + (sample.includes(i) ? 0 : 1),
-          mismatches,
+          checked: 0,
+          mismatches: [],
         };
         compactions.push(ev);
-        log(
-          `compaction ${compactions.length}: round ${round}, node ${i}: ingest ${ms.toFixed(0)} ms wall / ${cpuMs.toFixed(0)} ms CPU (compact() ${ev.compactMs.toFixed(0)} ms), ` +
-            `ordinary median ${medianMs.toFixed(2)} ms over ${ordinary.length} → ratio ${ev.ratio.toFixed(0)}; table ${ev.tableBefore} → ${after}; ${idsRepacked} ids; mismatches ${mismatches.length}`,
-        );
-        liveAfter = after;
         ordinary = [];
         ordinaryCpu = [];
-        if (compactions.length >= wanted) break churn;
+        if (store.compacting.length === 0) {
+          finish(ev);
+          if (compactions.length >= wanted) break churn;
+        }
       }
       log(`churn round ${round} done (${churnIngests} ingests, routes table ${store.tableSizes().routes})`);
     }
@@ -342,11 +395,11 @@ const main = async (): Promise<void> => {
     `Command: \`node ${flags ? `${flags} ` : ''}${relative(process.cwd(), process.argv[1]!)} ${process.argv.slice(2).join(' ')}\`, ${started}Z, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0]!.toFixed(1)} at the end`,
     `Fill: ${nodes} full reports in ${(r.fill.ms / 1000).toFixed(1)} s (median ingest ${r.fill.medianIngestMs.toFixed(1)} ms); tables ${JSON.stringify(r.fill.tableSizes)}; compactAbove ${r.compactAbove}`,
     '',
-    '| compaction | round/node | table entries | route ids re-packed | compacting ingest | of which compact() | of which GC | ordinary churn ingest (median / p99 / max, n) | ratio | heap before (GC) → right after → after GC | check |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| compaction | round/node | table entries | route ids re-packed | compacting ingest | of which compact() + step | of which GC | ingests while it ran: n, longest, steps in all | longest pause | ordinary churn ingest (median / p99 / max, n) | pause ratio | heap before (GC) → right after → after GC | check |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.compactions.map(
       (c, k) =>
-        `| ${k + 1} | ${c.round}/${c.node} | ${c.tableBefore} → ${c.tableAfter} | ${c.idsRepacked >= 1e6 ? `${(c.idsRepacked / 1e6).toFixed(2)} M` : c.idsRepacked} | ${c.ingestMs.toFixed(0)} ms wall, ${c.ingestCpuMs.toFixed(0)} ms CPU | ${c.compactMs.toFixed(0)} ms | ${gcs[k]!.ms.toFixed(0)} ms (${gcs[k]!.count} GCs) | ${c.ordinary.medianMs.toFixed(2)} / ${c.ordinary.p99Ms.toFixed(2)} / ${c.ordinary.maxMs.toFixed(1)} ms (${c.ordinary.count}) | ${c.ratio.toFixed(0)}× | ${mib(c.heapBefore.heapUsed)} + ${mib(c.heapBefore.arrayBuffers)} AB → ${mib(c.heapAfter.heapUsed)} + ${mib(c.heapAfter.arrayBuffers)} AB → ${c.heapAfterGc ? `${mib(c.heapAfterGc.heapUsed)} + ${mib(c.heapAfterGc.arrayBuffers)} AB` : 'n/a'} | ${c.checked} nodes, ${c.mismatches.length === 0 ? 'same sections' : `MISMATCH ${c.mismatches.join(', ')}`} |`,
+        `| ${k + 1} | ${c.round}/${c.node} | ${c.tableBefore} → ${c.tableAfter} | ${c.idsRepacked >= 1e6 ? `${(c.idsRepacked / 1e6).toFixed(2)} M` : c.idsRepacked} | ${c.ingestMs.toFixed(0)} ms wall, ${c.ingestCpuMs.toFixed(0)} ms CPU | ${c.compactMs.toFixed(0)} ms | ${gcs[k]!.ms.toFixed(0)} ms (${gcs[k]!.count} GCs) | ${c.transition.count}, ${c.transition.maxMs.toFixed(0)} ms wall (${c.transition.maxCpuMs.toFixed(0)} ms CPU), ${c.transition.stepMs.toFixed(0)} ms | **${c.pauseMs.toFixed(0)} ms** | ${c.ordinary.medianMs.toFixed(2)} / ${c.ordinary.p99Ms.toFixed(2)} / ${c.ordinary.maxMs.toFixed(1)} ms (${c.ordinary.count}) | ${c.ratio.toFixed(0)}× | ${mib(c.heapBefore.heapUsed)} + ${mib(c.heapBefore.arrayBuffers)} AB → ${mib(c.heapAfter.heapUsed)} + ${mib(c.heapAfter.arrayBuffers)} AB → ${c.heapAfterGc ? `${mib(c.heapAfterGc.heapUsed)} + ${mib(c.heapAfterGc.arrayBuffers)} AB` : 'n/a'} | ${c.checked} nodes, ${c.mismatches.length === 0 ? 'same sections' : `MISMATCH ${c.mismatches.join(', ')}`} |`,
     ),
     '',
     ...r.compactions.map((c, k) => `compaction ${k + 1}: before ${reading(c.heapBefore)}; right after ${reading(c.heapAfter)}; after GC ${reading(c.heapAfterGc)}`),

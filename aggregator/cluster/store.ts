@@ -34,7 +34,11 @@
  *   (and at least `compactAbove`), ingest compacts it: a new table holding only the entries the
  *   nodes' latest reports use, and every node's sections of that kind re-packed against it (new
  *   NodeState objects, assigned one by one like an ingest; readers holding the old ones keep a
- *   consistent old table). The correlate cache then starts cold once.
+ *   consistent old table). The correlate cache then starts cold once. The re-pack is spread over
+ *   the ingests that follow (issue #17: at 5000 nodes it is 25 M ids, ~0.5 s in one go): each
+ *   ingest re-packs about `compactIdsPerIngest` ids, so while it runs some lists of the kind
+ *   name the old table and some the new one. Every list names its own table and every reader
+ *   goes by it; a new compaction of the kind waits until the one under way is done.
  * - `previous` (for counters that must rise between reports) keeps the sections as they were, except
  *   the N-sized per-peer sections (routes, neighbours, fdb, ipsets): those are replaced by
  *   `unavailable('not-present', 'not kept for the previous report')`, so a cluster-wide change
@@ -124,7 +128,8 @@ const packSection = (name: SectionName, section: Sections[SectionName], tables: 
  * yet mapped) is shared by every list of the kind, so each entry is looked up once.
  */
 const repack = <E>(list: PackedList<E>, table: EntryTable<E>, old: EntryTable<E>, remap: Int32Array): PackedList<E> => {
-  if (list.table !== old) return pack(table, materialise(list)); // not packed against the current table: the store never passes such a list
+  if (list.table === table) return list; // re-sent since the compaction began: packed against the new table already
+  if (list.table !== old) return pack(table, materialise(list)); // packed against neither: the store never passes such a list
   const ids = new Uint32Array(list.ids.length);
   for (let k = 0; k < list.ids.length; k++) {
     const was = list.ids[k] as number;
@@ -140,19 +145,36 @@ const repackSection = (kind: EntryKind, section: Sections[SectionName], table: E
   if (section.status !== 'ok') return section;
   if (kind !== 'members') {
     const list = packedOf<unknown>(section);
-    return list === null ? section : (packedSection(repack(list, table, old, remap)) as Sections[SectionName]);
+    const next = list === null ? list : repack(list, table, old, remap);
+    return next === list ? section : (packedSection(next!) as Sections[SectionName]);
   }
   const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
+  let changed = false;
   const hostSets = d.hostSets.map((s) => {
     const list = packedOf<string>(s);
-    return list === null ? s : packedHostSet(s, repack(list, table as EntryTable<string>, old as EntryTable<string>, remap));
+    const next = list === null ? list : repack(list, table as EntryTable<string>, old as EntryTable<string>, remap);
+    if (next === list) return s;
+    changed = true;
+    return packedHostSet(s, next!);
   });
-  return { status: 'ok', data: { ...d, hostSets } };
+  return changed ? { status: 'ok', data: { ...d, hostSets } } : section;
 };
 
 export interface StoreOptions {
   /** a table is compacted only once it holds more than this many entries (default 65 536) */
   compactAbove?: number;
+  /** at most about this many ids are re-packed per ingest while a compaction runs (default 250 000: ~5–25 ms on a loaded 2-core machine) */
+  compactIdsPerIngest?: number;
+}
+
+/** A compaction under way: nodes still to re-pack against `table`, the old table's successor. */
+interface Compaction {
+  kind: EntryKind;
+  old: EntryTable<unknown>;
+  table: EntryTable<unknown>;
+  remap: Int32Array;
+  queue: string[];
+  next: number;
 }
 
 export class ReportStore {
@@ -161,6 +183,9 @@ export class ReportStore {
   /** per kind, the entries alive after the last compaction (0 before any) */
   private readonly liveAfterCompaction: Record<EntryKind, number> = { routes: 0, neighbours: 0, fdb: 0, members: 0 };
   private readonly compactAbove: number;
+  private readonly compactIdsPerIngest: number;
+  /** compactions under way, at most one per kind */
+  private readonly compactions: Compaction[] = [];
   /**
    * Chunks of chunked sections (contract/chunks.ts) by hash, per list kind: the ids of their
    * entries in the current table. A cache only (a chunk it lacks is asked for again): emptied when
@@ -171,6 +196,12 @@ export class ReportStore {
 
   constructor(opts: StoreOptions = {}) {
     this.compactAbove = opts.compactAbove ?? 0x10000;
+    this.compactIdsPerIngest = opts.compactIdsPerIngest ?? 250_000;
+  }
+
+  /** The kinds whose compaction is under way (tests, benchmark). */
+  get compacting(): EntryKind[] {
+    return this.compactions.map((c) => c.kind);
   }
 
   get size(): number {
@@ -370,32 +401,60 @@ export class ReportStore {
   private compactIfNeeded(): void {
     for (const kind of ENTRY_KINDS) {
       const size = this.tables[kind].size;
-      if (size > this.compactAbove && size > 2 * this.liveAfterCompaction[kind]) this.compact(kind);
+      if (size > this.compactAbove && size > 2 * this.liveAfterCompaction[kind] && !this.compacting.includes(kind)) this.compact(kind);
     }
+    if (this.compactions.length > 0) this.compactStep(this.compactIdsPerIngest);
   }
 
-  /** Replaces the table of `kind` with one holding only the entries the latest reports use. */
+  /**
+   * Begins replacing the table of `kind` with one holding only the entries the latest reports use
+   * (issue #17: incrementally). From now on reports intern into the new table; every ingest then
+   * re-packs the lists of a few more nodes (compactStep) until all are, so no ingest pauses for
+   * the whole N² re-pack. Meanwhile a node's list is packed against the old table or the new one;
+   * each list names its table, and the readers (correlate memo, deltas, hashes) go by the list's.
+   */
   private compact(kind: EntryKind): void {
     const old = this.tables[kind] as EntryTable<unknown>;
     const table = new EntryTable<unknown>();
-    const remap = new Int32Array(old.size).fill(-1);
-    const name = SECTION_OF[kind];
-    for (const [node, e] of this.entries) {
-      const { report } = e.state;
-      const section = repackSection(kind, report.sections[name], table, old, remap);
-      if (section === report.sections[name]) continue;
-      const sections = { ...report.sections, [name]: section } as Sections;
-      this.entries.set(node, { hashes: e.hashes, state: { ...e.state, report: { ...report, sections } } });
-    }
+    this.compactions.push({ kind, old, table, remap: new Int32Array(old.size).fill(-1), queue: [...this.entries.keys()], next: 0 });
     (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
-    this.liveAfterCompaction[kind] = table.size;
     if (kind !== 'members') {
       // held chunks name ids of the old table
       for (const ids of this.chunks[kind].values()) this.chunkIds -= ids.length;
       this.chunks[kind].clear();
     }
   }
+
+  /** Re-packs the lists of queued nodes, about `budget` ids in all; finishes compactions whose queue is done. */
+  private compactStep(budget: number): void {
+    let done = 0;
+    for (const c of [...this.compactions]) {
+      const name = SECTION_OF[c.kind];
+      while (c.next < c.queue.length && done < budget) {
+        const node = c.queue[c.next++]!;
+        const e = this.entries.get(node);
+        if (e === undefined) continue;
+        const { report } = e.state;
+        const section = repackSection(c.kind, report.sections[name], c.table, c.old, c.remap);
+        if (section === report.sections[name]) continue;
+        done += idsIn(section);
+        const sections = { ...report.sections, [name]: section } as Sections;
+        this.entries.set(node, { hashes: e.hashes, state: { ...e.state, report: { ...report, sections } } });
+      }
+      if (c.next < c.queue.length) return;
+      this.compactions.splice(this.compactions.indexOf(c), 1);
+      this.liveAfterCompaction[c.kind] = c.table.size;
+    }
+  }
 }
+
+/** How many entry ids a (re-packed) section holds. */
+const idsIn = (section: Sections[SectionName]): number => {
+  const list = packedOf<unknown>(section);
+  if (list !== null) return list.ids.length;
+  if (section.status !== 'ok' || !('hostSets' in (section.data as object))) return 0;
+  return (section as Sections['ipsets'] & { status: 'ok' }).data.hostSets.reduce((n, s) => n + (packedOf<string>(s)?.ids.length ?? 0), 0);
+};
 
 /** Sections too big to keep twice per node (they grow with the cluster). */
 export const PEER_SECTIONS: readonly SectionName[] = ['routes', 'neighbours', 'fdb', 'ipsets'];
