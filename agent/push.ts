@@ -26,7 +26,10 @@
  *   A connection error is retried once at once (a kept-alive socket to a restarted aggregator).
  * - Chunks (issue #17, contract/chunks.ts): a big routes/neighbours/fdb list that must go whole
  *   (first report, after a 409, no delta possible) travels as chunk hashes; the aggregator's 409
- *   names the chunks it lacks and the next request carries data on those only. When an aggregator
+ *   names the chunks it lacks and the next request carries data on those only. After a 409 that
+ *   names such a list (an aggregator restart), the next request only asks: the lists as chunk
+ *   hashes, every other section as its hash, so the sections travel (and are parsed) once, in the
+ *   request after, with the chunks' data. When an aggregator
  *   asks for a section in full that was sent in chunks (one that predates chunks), that section
  *   travels with its data from then on, for the life of this process.
  * Concurrency: at most one request in flight (`sending`), at most one backoff timer. All state is
@@ -35,7 +38,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CheckStatus, Finding } from '../contract/finding.js';
-import { CHUNK_SECTIONS, chunkedSection, type ChunkSectionName } from '../contract/chunks.js';
+import { CHUNK_SECTIONS, chunkable as longEnough, chunkedSection, type ChunkSectionName } from '../contract/chunks.js';
 import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
 import { ReportAccepted, SectionsRequired, type Report } from '../contract/report.js';
@@ -100,6 +103,11 @@ const CHUNK_SET: ReadonlySet<SectionName> = new Set(CHUNK_SECTIONS);
 export interface Chunking {
   chunked: ReadonlySet<SectionName>;
   want: ReadonlyMap<SectionName, ReadonlySet<string>>;
+  /**
+   * Ask first which chunks the aggregator lacks: every section not sent in chunks travels as its
+   * hash only, so this request is small and the sections travel once, with the chunks' data.
+   */
+  probe?: boolean;
 }
 
 const safeJson = (text: string): unknown => {
@@ -135,7 +143,7 @@ export const buildReport = (
     }
     const delta = !forced && base !== undefined && DELTA_SET.has(name) && ackedData.has(name) ? sectionDelta(name as DeltaSectionName, base, ackedData.get(name), data) : null;
     const chunked = delta === null && chunking.chunked.has(name) ? chunkedSection(hash, data, chunking.want.get(name)) : null;
-    sections[name] = delta ? { hash, delta } : chunked ? chunked : { hash, data };
+    sections[name] = delta ? { hash, delta } : chunked ? chunked : chunking.probe ? { hash } : { hash, data };
   }
   return {
     schemaVersion: 1,
@@ -236,6 +244,7 @@ export const createPusher = (deps: PusherDeps): Pusher => {
     let full: Set<SectionName> | 'all' = new Set();
     const want = new Map<SectionName, ReadonlySet<string>>();
     const chunkable = new Set<SectionName>(CHUNK_SECTIONS.filter((n) => !noChunks.has(n)));
+    let probe = false;
     const advertiseUrl = typeof deps.advertiseUrl === 'function' ? deps.advertiseUrl(p.snapshot) : deps.advertiseUrl;
     for (let attempt = 0; attempt < 3; attempt++) {
       const report = buildReport(
@@ -244,7 +253,7 @@ export const createPusher = (deps: PusherDeps): Pusher => {
         acked,
         full,
         ackedData,
-        { chunked: chunkable, want },
+        { chunked: chunkable, want, probe },
       );
       const r = await post(report);
       if (r.kind === 'accepted') {
@@ -279,6 +288,8 @@ export const createPusher = (deps: PusherDeps): Pusher => {
           }
         }
         full = attempt === 0 ? new Set(r.sections) : 'all';
+        // a list that goes in chunks for the first time: ask which chunks are lacking before sending anything whole
+        probe = attempt === 0 && r.sections.some((n) => chunkable.has(n) && !want.has(n) && longEnough(p.snapshot.sections[n]));
         continue;
       }
       record(r.outcome);

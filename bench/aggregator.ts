@@ -282,11 +282,12 @@ export class MeshReports {
 
   /**
    * Node `i`'s report as an agent sends it to a restarted aggregator after the 409 (issue #17):
-   * every section with its data except routes, neighbours and fdb, which travel in chunks
-   * (contract/chunks.ts, the agent's own function) with data on the chunk hashes in `want`.
+   * every section with its data (with `probe`: its hash only) except routes, neighbours and fdb,
+   * which travel in chunks (contract/chunks.ts, the agent's own function) with data on the chunk
+   * hashes in `want`.
    * The chunk boundaries of a node's lists are kept between its two requests.
    */
-  chunkedBody(i: number, round: number, want: ReadonlyMap<string, ReadonlySet<string>>): { text: string; hashes: Map<SectionName, string>; version: number } {
+  chunkedBody(i: number, round: number, want: ReadonlyMap<string, ReadonlySet<string>>, probe = false): { text: string; hashes: Map<SectionName, string>; version: number } {
     const texts = this.sections(i, round);
     const snap = meshSnapshot(i, this.n, round, this.faults, takenAt(round), true);
     const peers = this.peerEntries(i, this.version);
@@ -304,7 +305,7 @@ export class MeshReports {
       const h = sha256(texts[name]);
       hashes.set(name, h);
       const c = (CHUNKED as readonly string[]).includes(name) ? cut.get(name as (typeof CHUNKED)[number]) : undefined;
-      if (c === undefined) return `"${name}":{"hash":"${h}","data":${texts[name]}}`;
+      if (c === undefined) return probe ? `"${name}":{"hash":"${h}"}` : `"${name}":{"hash":"${h}","data":${texts[name]}}`;
       const w = want.get(name);
       const chunks = c.chunks.map((k) => (w?.has(k.hash) ? `{"hash":"${k.hash}","data":[${c.entries.slice(k.start, k.end).join(',')}]}` : `{"hash":"${k.hash}"}`));
       return `"${name}":{"hash":"${h}","chunks":[${chunks.join(',')}]}`;
@@ -404,9 +405,9 @@ const round = async (
 
 /**
  * The round after an aggregator restart, as agents with chunks (issue #17) make it: each node
- * sends its usual report (hashes only) and gets a 409 for every section; sends the sections, the
- * per-peer lists as chunk hashes, and gets a 409 naming the chunks the aggregator lacks; then
- * sends those chunks' data.
+ * sends its usual report (hashes only) and gets a 409 for every section; asks with the per-peer
+ * lists as chunk hashes and the rest as hashes, and gets a 409 naming the chunks the aggregator
+ * lacks; then sends every section with its data, the lists with data on those chunks.
  */
 const restartRound = async (
   c: Client,
@@ -435,7 +436,8 @@ const restartRound = async (
         const body = JSON.parse(res.text) as { chunks?: Record<string, string[]> };
         const want = new Map(Object.entries(body.chunks ?? {}).map(([k, v]) => [k, new Set(v)]));
         for (const v of want.values()) chunksSent += v.size;
-        b = mesh.chunkedBody(i, r, want);
+        // after the first 409 the agent asks which chunks are lacking (agent/push.ts probe): lists as chunk hashes, the rest as hashes
+        b = mesh.chunkedBody(i, r, want, attempt === 0);
       }
       mesh.forgetCuts(i);
       bytes.push(sent);

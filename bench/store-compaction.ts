@@ -256,7 +256,6 @@ export const runCompactionBench = (opts: CompactionBenchOptions): CompactionBenc
   try {
     churn: for (let round = 2; ; round++) {
       for (let i = 0; i < n; i++) {
-        const name = nodeName(i);
         const routes = churnRoutesSection(i, n, round);
         const shell = toReport(meshSnapshot(i, 0, 1, {}, at(round), true), { agentId: `bench-agent-${i}`, seq: round, intervalSeconds: 30 });
         const sections = {} as Record<SectionName, { hash: string; data?: unknown }>;

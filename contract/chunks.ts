@@ -81,6 +81,12 @@ export const chunkBoundaries = (entryJson: readonly string[]): Chunk[] => {
   return out;
 };
 
+/** Whether `section` is an ok list long enough to travel in chunks. */
+export const chunkable = (section: unknown): boolean => {
+  const s = section as { status?: unknown; data?: unknown } | null;
+  return !!s && typeof s === 'object' && s.status === 'ok' && Array.isArray(s.data) && s.data.length >= MIN_CHUNKED_ENTRIES;
+};
+
 export interface ChunkedSection<E> {
   hash: string;
   chunks: { hash: string; data?: E[] }[];
@@ -92,10 +98,8 @@ export interface ChunkedSection<E> {
  * more than MAX_CHUNKS chunks.
  */
 export const chunkedSection = <E>(hash: string, section: unknown, send: ReadonlySet<string> = new Set()): ChunkedSection<E> | null => {
-  if (!section || typeof section !== 'object') return null;
-  const s = section as { status?: unknown; data?: unknown };
-  if (s.status !== 'ok' || !Array.isArray(s.data) || s.data.length < MIN_CHUNKED_ENTRIES) return null;
-  const entries = s.data as E[];
+  if (!chunkable(section)) return null;
+  const entries = (section as { data: E[] }).data;
   const chunks = chunkBoundaries(entries.map((e) => JSON.stringify(e)));
   if (chunks.length > MAX_CHUNKS) return null;
   return { hash, chunks: chunks.map((c) => (send.has(c.hash) ? { hash: c.hash, data: entries.slice(c.start, c.end) } : { hash: c.hash })) };

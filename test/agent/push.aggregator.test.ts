@@ -127,6 +127,11 @@ describe('report push to the real aggregator', () => {
       await push(p0, 0, 2);
       // restarted: hashes only → 409; sections with lists as chunk hashes → 409 naming chunks; their data
       expect(outcomes.slice(2)).toEqual(['sections-required', 'sections-required', 'accepted']);
+      // the middle request only asks: lists as chunk hashes, every other section as its hash
+      const probe = JSON.parse(bodies.at(-2)!.body) as { sections: Record<string, { data?: unknown; chunks?: { data?: unknown }[] }> };
+      expect(Object.values(probe.sections).filter((x) => x.data !== undefined)).toEqual([]);
+      expect(dataChunks(bodies.at(-2)!.body)).toBe(0);
+      expect(probe.sections.routes!.chunks!.length).toBeGreaterThan(1);
       const allChunks = dataChunks(bodies.at(-1)!.body);
       await push(p1, 1, 2);
       expect(outcomes.slice(5)).toEqual(['sections-required', 'accepted']);
