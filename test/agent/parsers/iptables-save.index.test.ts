@@ -132,3 +132,40 @@ describe('parseIptablesSave: chains per table', () => {
     expect(c?.ruleTextAt(1)).toBe('-A c -j ACCEPT');
   });
 });
+
+describe('IptablesChain: counters and fingerprints read in place (#17)', () => {
+  const chainOf = (text: string, name: string) => {
+    const c = mustParse(text).tables[0]?.chains.find((x) => x.name === name);
+    if (c === undefined) throw new Error(`no chain ${name}`);
+    return c;
+  };
+  const dump = (a: string, b: string, rules = ['-A cali-X -p udp -m udp --dport 4789 -j ACCEPT', '-A cali-X -m comment --comment "cali:d" -j DROP']) =>
+    `*filter\n:cali-X - [0:0]\n:cali-Y - [0:0]\n[${a}] ${rules[0]}\n[5:50] -A cali-Y -j RETURN\n[${b}]   ${rules[1]}\r\nCOMMIT\n`;
+
+  it('ruleCountersAt gives each rule\'s counters, and nulls for a dump without them', () => {
+    const c = chainOf(dump('1:2', '30:40'), 'cali-X');
+    expect([c.ruleCountersAt(0), c.ruleCountersAt(1)].map((x) => [x.packets, x.bytes])).toEqual([
+      [1, 2],
+      [30, 40],
+    ]);
+    const bare = chainOf('*filter\n:cali-X - [0:0]\n-A cali-X -j DROP\nCOMMIT\n', 'cali-X').ruleCountersAt(0);
+    expect([bare.packets, bare.bytes]).toEqual([null, null]);
+    expect(() => c.ruleCountersAt(2)).toThrow(RangeError);
+  });
+
+  it('ruleTextAt starts at -A after counters and the spaces after them, and ends before the line end', () => {
+    const c = chainOf(dump('1:2', '30:40'), 'cali-X');
+    expect(c.ruleTextAt(1)).toBe('-A cali-X -m comment --comment "cali:d" -j DROP');
+    expect(c.ruleTextAt(1)).toBe(c.ruleAt(1).text);
+  });
+
+  it('rulesFingerprint is the same whatever the counters, and differs when a rule, their order or their number changes', () => {
+    const fp = (text: string) => chainOf(text, 'cali-X').rulesFingerprint();
+    const base = fp(dump('1:2', '30:40'));
+    expect(fp(dump('0:0', '999999:123456789'))).toBe(base);
+    expect(fp(dump('1:2', '30:40', ['-A cali-X -p udp -m udp --dport 4790 -j ACCEPT', '-A cali-X -m comment --comment "cali:d" -j DROP']))).not.toBe(base);
+    expect(fp(dump('1:2', '30:40', ['-A cali-X -m comment --comment "cali:d" -j DROP', '-A cali-X -p udp -m udp --dport 4789 -j ACCEPT']))).not.toBe(base);
+    expect(fp(dump('1:2', '30:40', ['-A cali-X -p udp -m udp --dport 4789 -j ACCEPT', '-A cali-X -p udp -m udp --dport 4789 -j ACCEPT']))).not.toBe(base);
+    expect(fp('*filter\n:cali-X - [0:0]\n[1:2] -A cali-X -p udp -m udp --dport 4789 -j ACCEPT\nCOMMIT\n')).not.toBe(base);
+  });
+});
