@@ -18,7 +18,6 @@ import { captureRoutesFor } from './capture/routes.js';
 import { runLocalChecks } from './checks/index.js';
 import { atMostEvery, IPTABLES_READ_INTERVALS } from './collectors/cadence.js';
 import { collectors as defaultCollectors, type CollectorRegistry } from './collectors/index.js';
-import { createIptablesCollector } from './collectors/iptables.js';
 import type { Host } from './collectors/types.js';
 import { packageVersion as agentVersion, readTokenFile } from '../common/config.js';
 import type { AgentConfig } from './config.js';
@@ -217,11 +216,10 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     : null;
 
   // #17: the daemon dumps and parses iptables every second snapshot (still within two intervals of
-  // any change), and reduces only the chains whose rules changed since its last read (the others
-  // from their memo with the new counters); tests' own registries are used as given
+  // any change); tests' own registries are used as given
   const collectorRegistry: CollectorRegistry = deps.collectors ?? {
     ...defaultCollectors,
-    iptables: atMostEvery(createIptablesCollector(), IPTABLES_READ_INTERVALS * config.intervalSeconds * 1000, () => clock.monotonic()),
+    iptables: atMostEvery(defaultCollectors.iptables, IPTABLES_READ_INTERVALS * config.intervalSeconds * 1000, () => clock.monotonic()),
   };
   const loopLog = log.child({ component: 'loop' });
   const loop = createSnapshotLoop({

@@ -17,16 +17,16 @@
  * Stateless.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
-import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
+import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
-import { parseIptablesSave, ruleMatches, type IptablesChain, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
+import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import type { RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
-import type { CollectContext, Collector, CollectorConfig, Host } from './types.js';
+import type { Collector, CollectorConfig, Host } from './types.js';
 
 type FamilyName = 'ipv4' | 'ipv6';
 type ChainSummary = Iptables['chains'][number];
@@ -133,59 +133,16 @@ export async function readFamily(host: Host, config: CollectorConfig, family: Fa
   return ok({ dump: p.value, warnings: [...warnings, ...p.value.warnings.map((w) => w.message)] });
 }
 
-/**
- * What the reduction made of one chain's rules, kept by a daemon's collector (#17) so that the next
- * read of the same chain (same rules in the same order: `IptablesChain.rulesFingerprint`) takes only
- * the new counters instead of tokenizing its rules again: most of a big ruleset is unchanged between
- * two reads, and Felix rewrites a few chains at a time.
- */
-interface ChainMemo {
-  fingerprint: string;
-  /** the rules that passed the text pre-filter, in chain order */
-  entries: MemoEntry[];
-}
-interface MemoEntry {
-  /** 0-based position in the chain */
-  i: number;
-  isDrop: boolean;
-  /** the rule as a PolicyRule (strings detached) when it may match an encapsulation, else null */
-  mapped: PolicyRule | null;
-  /** the listed drop rule as last made (its counters are replaced); null when the rule was idle */
-  drop: IptablesDropRule | null;
-}
-/** One family's memo: `table \0 chain` → what its rules gave. Mutable state of one collector. */
-export type SummaryMemo = Map<string, ChainMemo>;
-
-const detachPolicyRule = (m: PolicyRule): PolicyRule => ({
-  ...m,
-  table: detach(m.table),
-  chain: detach(m.chain),
-  verdict: m.verdict === null ? null : detach(m.verdict),
-  protocol: m.protocol === null ? null : detach(m.protocol),
-  matchSets: m.matchSets.map((x) => ({ name: detach(x.name), negated: x.negated, direction: detach(x.direction) })),
-  caliId: m.caliId === null ? null : detach(m.caliId),
-  comments: m.comments.map(detach),
-  text: detach(m.text),
-  ...(m.sources === undefined ? {} : { sources: m.sources.map(detach) }),
-});
-
-/**
- * The pure reduction of one family's dump into the snapshot's shapes. With `memo` (a daemon's
- * collector, #17), chains whose rules are unchanged since the dump the memo was filled from are
- * reduced from it with the new counters; the result is the same as without (test/agent/collectors/
- * iptables.memo.test.ts), and the memo is updated to this dump.
- */
+/** The pure reduction of one family's dump into the snapshot's shapes. */
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
-  memo?: SummaryMemo,
 ): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const idle = { count: 0 };
   const encapCandidates: PolicyRule[] = [];
-  const seen = memo === undefined ? null : new Set<string>();
   // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
   const shared = new Map<string, string>();
   const intern = (c: string): string => {
@@ -209,18 +166,6 @@ export function summariseFamily(
       // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
       // never in per-workload ones
       const guardChain = isSummarisedChain(chain.name, chain.builtin) || chain.name.startsWith('felix-');
-      let fingerprint = '';
-      let key = '';
-      if (memo !== undefined) {
-        key = `${table.name}\u0000${chain.name}`;
-        fingerprint = chain.rulesFingerprint();
-        const m = memo.get(key);
-        if (m !== undefined && m.fingerprint === fingerprint && replayChain(chain, m, policyChain, guardChain, dropRules, encapCandidates, idle)) {
-          seen?.add(key);
-          continue;
-        }
-      }
-      const entries: MemoEntry[] | null = memo === undefined ? null : [];
       for (let i = 0; i < chain.ruleCount; i++) {
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
         // (iptables-save always writes the target as `-j X`)
@@ -233,16 +178,12 @@ export function summariseFamily(
         const isDrop = target === 'DROP' || target === 'REJECT';
         if (isDrop && (rule.packets ?? 0) === 0 && policyChain) {
           idle.count++;
-          entries?.push({ i, isDrop, mapped: null, drop: null });
           continue;
         }
         const mapped = encapText ? iptablesPolicyRule(family, table.name, rule) : null;
         if (mapped !== null && guardChain) encapCandidates.push(mapped);
-        if (!isDrop) {
-          entries?.push({ i, isDrop, mapped: mapped === null ? null : detachPolicyRule(mapped), drop: null });
-          continue;
-        }
-        const d: IptablesDropRule = {
+        if (!isDrop) continue;
+        dropRules.push({
           family,
           table: table.name,
           chain: chainName,
@@ -254,23 +195,16 @@ export function summariseFamily(
           comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)).map(intern),
           matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
           rule: detach(rule.text),
-        };
-        dropRules.push(d);
+        });
         const encap = mapped === null ? null : encapOf(mapped);
         if (encap !== null) {
+          const d = dropRules[dropRules.length - 1] as IptablesDropRule;
           d.encapsulation = encap;
           if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
         }
-        entries?.push({ i, isDrop, mapped: mapped === null ? null : detachPolicyRule(mapped), drop: d });
-      }
-      if (memo !== undefined && entries !== null) {
-        const k = detach(key);
-        memo.set(k, { fingerprint, entries });
-        seen?.add(k);
       }
     }
   }
-  if (memo !== undefined && seen !== null) for (const k of [...memo.keys()]) if (!seen.has(k)) memo.delete(k);
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
     ...g,
     set: detach(g.set),
@@ -281,75 +215,13 @@ export function summariseFamily(
 }
 
 /**
- * Reduces an unchanged chain from its memo with the chain's new counters: what the full reduction
- * would give, since it depends only on the rules' texts and counters. False (nothing added) when a
- * counter moves a drop rule between idle and listed in a way the memo cannot replay (an idle rule
- * that started counting has no listed form yet): the caller reduces the chain in full.
- */
-function replayChain(
-  chain: IptablesChain,
-  m: ChainMemo,
-  policyChain: boolean,
-  guardChain: boolean,
-  dropRules: IptablesDropRule[],
-  encapCandidates: PolicyRule[],
-  idle: { count: number },
-): boolean {
-  const n = m.entries.length;
-  const packets = new Array<number>(n);
-  const bytes = new Array<number>(n);
-  for (let k = 0; k < n; k++) {
-    const e = m.entries[k] as MemoEntry;
-    const c = chain.ruleCountersAt(e.i);
-    const p = c.packets ?? 0;
-    packets[k] = p;
-    bytes[k] = c.bytes ?? 0;
-    if (e.isDrop && e.drop === null && !(p === 0 && policyChain)) return false;
-  }
-  for (let k = 0; k < n; k++) {
-    const e = m.entries[k] as MemoEntry;
-    const p = packets[k] as number;
-    const b = bytes[k] as number;
-    if (e.isDrop && p === 0 && policyChain) {
-      idle.count++;
-      continue;
-    }
-    if (e.mapped !== null && guardChain) encapCandidates.push({ ...e.mapped, packets: p, bytes: b });
-    if (e.drop === null) continue;
-    const d: IptablesDropRule = { ...e.drop, packets: p, bytes: b };
-    e.drop = d;
-    dropRules.push(d);
-  }
-  return true;
-}
-
-/**
  * The policy section: iptables as Felix's iptables dataplane writes it, or Calico's native nftables
  * dataplane (nftables.ts) when `nft -j list chains` shows Felix's `ip calico` / `ip6 calico` tables
  * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
  */
-export const collectIptables: Collector<'iptables'> = (host, config, context) => collectPolicy(host, config, context, null);
-
-/**
- * The same collector for a daemon (#17): it keeps what each chain's rules gave (`SummaryMemo`, per
- * family and backend) and takes only the counters of chains whose rules did not change since its
- * last read. Same results as `collectIptables`; one instance per daemon.
- */
-export const createIptablesCollector = (): Collector<'iptables'> => {
-  const memos: IptablesMemos = { backend: null, ipv4: new Map(), ipv6: new Map() };
-  return (host, config, context) => collectPolicy(host, config, context, memos);
-};
-
-/** A daemon collector's memos: one per family, for the backend they were filled from. */
-interface IptablesMemos {
-  backend: IptablesBackend | null;
-  ipv4: SummaryMemo;
-  ipv6: SummaryMemo;
-}
-
-const collectPolicy = async (host: Host, config: CollectorConfig, _context: CollectContext, memos: IptablesMemos | null): Promise<Sections['iptables']> => {
-  const ipt = await collectIptablesRules(host, config, memos);
+export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
+  const ipt = await collectIptablesRules(host, config, context);
   const probe = await probeNftTables(host, config);
   const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
   if (probe.status !== 'ok') {
@@ -372,13 +244,8 @@ const collectPolicy = async (host: Host, config: CollectorConfig, _context: Coll
   return ok(nftIptablesSection(rs.data, evidence));
 };
 
-const collectIptablesRules = async (host: Host, config: CollectorConfig, memos: IptablesMemos | null): Promise<Sections['iptables']> => {
+const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const decision = await detectIptablesBackend(host, config);
-  if (memos !== null && memos.backend !== decision.backend) {
-    memos.backend = decision.backend;
-    memos.ipv4.clear();
-    memos.ipv6.clear();
-  }
   const saved = decision.dumps ?? {};
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
@@ -390,7 +257,7 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memos: 
     const r = await readFamily(host, config, n, decision.backend, saved[n]);
     delete saved[n]; // the text is the parse's now: not held by the decision too
     if (r.status !== 'ok') return r;
-    const s = summariseFamily(name, r.data.dump, memos === null ? undefined : memos[name]);
+    const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
     for (const g of s.encapGuards) encapGuards.push(g);

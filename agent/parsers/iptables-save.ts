@@ -186,43 +186,12 @@ export class IptablesChain {
   }
   /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
   ruleTextAt(i: number): string {
-    const { text } = this.#lines;
-    const start = this.#lines.offset(this.#id(i));
-    const end = lineEnd(text, start);
-    return text.slice(ruleStart(text, start, end), end);
+    const { r, end } = this.#read(this.#id(i));
+    return this.#lines.text.slice(r.at, end);
   }
   get rules(): IptablesRule[] {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
     return this.#rules;
-  }
-  /** the i-th rule's `[packets:bytes]` (0-based), without making the rule; nulls without -c */
-  ruleCountersAt(i: number): { packets: number | null; bytes: number | null } {
-    const { text } = this.#lines;
-    const start = this.#lines.offset(this.#id(i));
-    // the parse checked the line: counters, when there, are well formed
-    return readCounters(text, start, text.length) ?? { packets: null, bytes: null };
-  }
-  /**
-   * A fingerprint of this chain's rules as printed without their counters (their count and two
-   * 32-bit hashes of their texts in order): equal for two parses of one chain whose rules are the
-   * same, whatever their counters. Computed over the text in place, no string is made.
-   */
-  rulesFingerprint(): string {
-    const { text } = this.#lines;
-    let h1 = 0x811c9dc5;
-    let h2 = 0x12345678;
-    for (let i = 0; i < this.#count; i++) {
-      const start = this.#lines.offset(this.#id(i));
-      const end = lineEnd(text, start);
-      for (let k = ruleStart(text, start, end); k < end; k++) {
-        const c = text.charCodeAt(k);
-        h1 = Math.imul(h1 ^ c, 0x01000193);
-        h2 = Math.imul(h2 + c, 0x5bd1e995) ^ (h2 >>> 15);
-      }
-      h1 = Math.imul(h1 ^ 10, 0x01000193);
-      h2 = Math.imul(h2 + 10, 0x5bd1e995) ^ (h2 >>> 15);
-    }
-    return `${this.#count}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
@@ -623,10 +592,6 @@ const readRuleLine = (text: string, start: number, end: number): RuleLine | stri
   if (nameEnd === nameAt) return '"-A" without a chain name';
   return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
 };
-
-/** Where `-A` starts in the rule line text[start, end) the parse checked (after its counters, if any). */
-const ruleStart = (text: string, start: number, end: number): number =>
-  text.charCodeAt(start) === LBRACKET ? skipSpaces(text, text.indexOf(']', start) + 1, end) : start;
 
 /** `[packets:bytes]`; `end` is the index after `]`. */
 interface Counters {
