@@ -10,7 +10,6 @@
  * killed when it exits — normally, on a crash (node emits 'exit') or on a signal the entry point
  * turns into an exit (#16: nothing the agent or the CLI starts may outlive it).
  */
-import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 
 export interface RunRequest {
@@ -116,33 +115,22 @@ export const execRunner: CommandRunner = async (req) => {
     const capture = (stream: NodeJS.ReadableStream | null): Promise<string> =>
       new Promise((resolve) => {
         if (!stream) return resolve('');
-        // each chunk is decoded as it arrives (a character cut between chunks is completed by the
-        // next): no chunk is kept, so a big output (a 16 MB iptables-save) is not held as its chunks,
-        // their concatenation and the string at once (#17: the one-shot snapshot's peak RSS)
-        const decoder = new StringDecoder('utf8');
-        const parts: string[] = [];
+        const chunks: Buffer[] = [];
         let total = 0;
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          parts.push(decoder.end());
-          resolve(parts.join(''));
-        };
         stream.on('data', (chunk: Buffer) => {
           if (overflowed) return;
           total += chunk.length;
           if (total > maxBuffer) {
             overflowed = true;
-            parts.length = 0;
+            chunks.length = 0;
             killGroup(pid);
             return;
           }
-          parts.push(decoder.write(chunk));
+          chunks.push(chunk);
         });
-        stream.on('error', finish);
-        stream.on('end', finish);
-        stream.on('close', finish);
+        stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
       });
     const outputs = Promise.all([capture(child.stdout), capture(child.stderr)]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
