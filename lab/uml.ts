@@ -109,6 +109,8 @@ export interface UmlRunResult {
   release: string;
   /** How linux.uml itself ended. */
   umlExit: { code: number | null; signal: NodeJS.Signals | null };
+  /** The run's directory (init, output, exit code), already removed when the result is returned. */
+  runDir: string;
 }
 
 export interface UmlHost {
@@ -355,9 +357,12 @@ export const sweepUmlLeftovers = async (): Promise<string[]> => {
   return removed;
 };
 
+/** The machine-wide lock (flock) that lets one UML run at a time, whichever checkout starts it. */
+export const umlLockFile = (): string => join(tmpdir(), 'calico-diag-uml.lock');
+
 /** Waits for the machine-wide UML lock; the returned function releases it. */
 const acquireLock = async (waitMs: number): Promise<() => void> => {
-  const lockFile = join(tmpdir(), 'calico-diag-uml.lock');
+  const lockFile = umlLockFile();
   const holder = spawn('flock', ['-w', String(Math.max(1, Math.ceil(waitMs / 1000))), '-E', '75', lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
@@ -574,5 +579,6 @@ const boot = async (p: {
     lockWaitMs: p.lockWaitMs,
     release: p.host.release,
     umlExit,
+    runDir,
   };
 };

@@ -1,0 +1,68 @@
+/**
+ * runInUml (lab/uml.ts) boots user-mode-linux for real: a test file of test/lab/uml/ passes inside
+ * (the kernel smoke file: ipip, ipset matches, an IPIP ping), a failing command brings back its exit
+ * code and output, and a hanging or aborted run is killed with every host process of its UML and
+ * its run directory gone. Each case boots once (2-3 s each, the test file ~15 s).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runInUml, umlLockFile, umlPids, type UmlRunResult } from '../../lab/uml.js';
+
+/** Nothing of the run is left: no host process with its init in argv, no run directory. */
+const expectGone = (r: UmlRunResult): void => {
+  expect(umlPids(join(r.runDir, 'init'))).toEqual([]);
+  expect(existsSync(r.runDir)).toBe(false);
+};
+
+describe('runInUml', () => {
+  it('runs the kernel smoke file inside user-mode-linux and returns its passing result', async () => {
+    const r = await runInUml({ testFile: 'test/lab/uml/kernel.uml.test.ts', timeoutMs: 300_000 });
+    expect(r.exitCode, r.output + r.console).toBe(0);
+    expect(r.output).toContain('vitest: 4 passed, 0 failed');
+    expect(r.output).not.toContain('\u001b['); // plain text: not a tty inside, NO_COLOR
+    expect(r.modulesFailed).toEqual([]);
+    expect(r.release).toMatch(/^6\.1\./);
+    expect(r.bootMs).toBeGreaterThan(0);
+    expect(r.commandMs).toBeGreaterThan(0);
+    expectGone(r);
+  }, 320_000);
+
+  it('returns a failing command\'s exit code and its output, stderr included', async () => {
+    const r = await runInUml({ command: 'echo "out $GREETING"; echo to-stderr >&2; exit 3', env: { GREETING: 'from uml' }, timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(3);
+    expect(r.timedOut).toBe(false);
+    expect(r.output).toBe('out from uml\nto-stderr\n');
+    expectGone(r);
+  }, 70_000);
+
+  it('kills a hanging command at the timeout with every host process of its kernel', async () => {
+    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 10_000 });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBeNull();
+    expect(r.output).toBe('started\n');
+    expect(r.durationMs).toBeGreaterThanOrEqual(10_000);
+    expect(r.durationMs).toBeLessThan(20_000);
+    expectGone(r);
+  }, 40_000);
+
+  it('kills the kernel when the caller aborts', async () => {
+    const ac = new AbortController();
+    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 120_000, signal: ac.signal, onOutput: (c) => c.includes('started') && ac.abort() });
+    expect(r.aborted).toBe(true);
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBeNull();
+    expect(r.durationMs).toBeLessThan(60_000);
+    expectGone(r);
+  }, 130_000);
+
+  it('waits while another run holds the machine\'s UML lock', async () => {
+    const holder = spawn('flock', [umlLockFile(), 'sh', '-c', 'echo held; sleep 4'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((res) => holder.stdout.once('data', () => res()));
+    const r = await runInUml({ command: 'true', timeoutMs: 60_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.lockWaitMs).toBeGreaterThanOrEqual(2500);
+    expectGone(r);
+  }, 90_000);
+});
