@@ -419,6 +419,7 @@ export const resolveTestFile = (root: string, file: string): string => {
   const rel = relative(root, abs);
   if (rel.startsWith('..') || isAbsolute(rel)) throw new UmlUnavailableError('bad-test-file', `${file} is outside the repository ${root}`);
   if (!existsSync(abs)) throw new UmlUnavailableError('bad-test-file', `${file} does not exist`);
+  if (!rel.endsWith('.uml.test.ts')) throw new UmlUnavailableError('bad-test-file', `${file} is not a *.uml.test.ts file (${UML_VITEST_CONFIG} runs only those)`);
   return rel;
 };
 

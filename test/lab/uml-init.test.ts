@@ -118,6 +118,7 @@ describe('linux.uml argv and the test command', () => {
     expect(resolveTestFile(root, join(root, 'test/lab/uml/kernel.uml.test.ts'))).toBe('test/lab/uml/kernel.uml.test.ts');
     expect(() => resolveTestFile(root, '/etc/hostname')).toThrow(/outside the repository/);
     expect(() => resolveTestFile(root, 'test/lab/uml/missing.uml.test.ts')).toThrow(/does not exist/);
+    expect(() => resolveTestFile(root, 'test/lab/uml-init.test.ts')).toThrow(/not a \*\.uml\.test\.ts file/);
   });
 
   it('quotes shell words only when they need it', () => {
