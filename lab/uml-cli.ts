@@ -36,7 +36,8 @@ export const umlCli = async (argv: readonly string[], io: CliIo, run: (o: UmlRun
     .description('run one test file (vitest.uml.config.ts) or a shell command inside user-mode-linux')
     .argument('[file]', 'a test file, e.g. test/lab/uml/kernel.uml.test.ts')
     .option('-c, --command <cmd>', 'a shell command instead of a test file')
-    .option('-t, --timeout <seconds>', 'the whole run, boot included', positiveInt('--timeout'), 900)
+    .option('-t, --test-name-pattern <regexp>', "run only the file's tests whose name matches (vitest -t)")
+    .option('--timeout <seconds>', 'the whole run, boot included', positiveInt('--timeout'), 900)
     .option('-m, --mem <MiB>', "UML's memory", positiveInt('--mem'), 2048)
     .option('--console', 'also print the kernel console (to stderr)')
     .exitOverride()
@@ -48,14 +49,14 @@ export const umlCli = async (argv: readonly string[], io: CliIo, run: (o: UmlRun
     return code === 0 ? 0 : 2;
   }
   const file = program.args[0];
-  const o = program.opts<{ command?: string; timeout: number; mem: number; console?: boolean }>();
+  const o = program.opts<{ command?: string; testNamePattern?: string; timeout: number; mem: number; console?: boolean }>();
   if ((file === undefined) === (o.command === undefined)) {
     io.stderr('give a test file or --command (not both)\n');
     return 2;
   }
   try {
     const r = await run({
-      ...(file !== undefined ? { testFile: file } : { command: o.command ?? '' }),
+      ...(file !== undefined ? { testFile: file, vitestArgs: o.testNamePattern !== undefined ? ['-t', o.testNamePattern] : [] } : { command: o.command ?? '' }),
       timeoutMs: o.timeout * 1000,
       memMiB: o.mem,
       onOutput: io.stdout,

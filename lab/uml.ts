@@ -68,6 +68,8 @@ export class UmlLockTimeoutError extends Error {
 export interface UmlRunOptions {
   /** A test file (repository-relative or absolute, inside the repository) run with vitest.uml.config.ts. */
   testFile?: string;
+  /** Extra vitest arguments for testFile (e.g. ['-t', 'a test name pattern']). */
+  vitestArgs?: readonly string[];
   /** Or a shell command (sh -c) run in the repository root. Exactly one of testFile, command. */
   command?: string;
   /** The whole run, boot included (default 10 minutes). */
@@ -131,7 +133,7 @@ export const shellQuote = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.tes
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The command that runs one test file inside (argv, repository-relative file). */
-export const vitestArgv = (testFile: string): string[] => ['node', 'node_modules/vitest/vitest.mjs', 'run', '--config', UML_VITEST_CONFIG, testFile];
+export const vitestArgv = (testFile: string, extra: readonly string[] = []): string[] => ['node', 'node_modules/vitest/vitest.mjs', 'run', '--config', UML_VITEST_CONFIG, ...extra, testFile];
 
 export interface InitScriptParams {
   runDir: string;
@@ -444,7 +446,7 @@ const runOnce = async (opts: UmlRunOptions): Promise<UmlRunResult> => {
   const memMiB = opts.memMiB ?? 2048;
   if (!(timeoutMs > 0)) throw new UmlUnavailableError('bad-options', `timeoutMs ${timeoutMs}`);
   if (!Number.isInteger(memMiB) || memMiB < 128) throw new UmlUnavailableError('bad-options', `memMiB ${memMiB} (an integer, at least 128)`);
-  const command = opts.testFile !== undefined ? vitestArgv(resolveTestFile(root, opts.testFile)).map(shellQuote).join(' ') : (opts.command ?? '');
+  const command = opts.testFile !== undefined ? vitestArgv(resolveTestFile(root, opts.testFile), opts.vitestArgs).map(shellQuote).join(' ') : (opts.command ?? '');
   const host = umlHost();
   if (opts.signal?.aborted) throw new UmlUnavailableError('bad-options', 'aborted before the start');
 

@@ -110,6 +110,7 @@ describe('linux.uml argv and the test command', () => {
 
   it('runs a test file with the repository\'s vitest and the UML config', () => {
     expect(vitestArgv('test/lab/uml/kernel.uml.test.ts')).toEqual(['node', 'node_modules/vitest/vitest.mjs', 'run', '--config', 'vitest.uml.config.ts', 'test/lab/uml/kernel.uml.test.ts']);
+    expect(vitestArgv('test/lab/uml/kernel.uml.test.ts', ['-t', 'tunl0'])).toEqual(['node', 'node_modules/vitest/vitest.mjs', 'run', '--config', 'vitest.uml.config.ts', '-t', 'tunl0', 'test/lab/uml/kernel.uml.test.ts']);
   });
 
   it('takes a test file inside the repository only', () => {
@@ -185,7 +186,9 @@ describe('npm run test:uml', () => {
     const io = memoryIo();
     const seen: UmlRunOptions[] = [];
     expect(await umlCli(['test/lab/uml/kernel.uml.test.ts', '--timeout', '60', '--mem', '1024'], io, fakeRun(result({ exitCode: 1 }), seen))).toBe(1);
-    expect(seen[0]).toMatchObject({ testFile: 'test/lab/uml/kernel.uml.test.ts', timeoutMs: 60_000, memMiB: 1024 });
+    expect(seen[0]).toMatchObject({ testFile: 'test/lab/uml/kernel.uml.test.ts', timeoutMs: 60_000, memMiB: 1024, vitestArgs: [] });
+    await umlCli(['test/lab/uml/kernel.uml.test.ts', '-t', 'tunl0'], memoryIo(), fakeRun(result(), seen));
+    expect(seen[1]).toMatchObject({ vitestArgs: ['-t', 'tunl0'] });
     expect(io.out()).toBe('inner output\n');
     expect(io.err()).toBe('uml 6.1.176: exit 1 — boot 2.0 s, command 9.0 s, total 12.0 s\n');
   });
