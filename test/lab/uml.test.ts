@@ -7,10 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runInUml, umlLockFile, umlPids, type UmlRunResult } from '../../lab/uml.js';
+import { repoRoot } from '../../lab/spawn.js';
+import { runInUml, sweepUmlLeftovers, umlLockFile, umlPids, type UmlRunResult } from '../../lab/uml.js';
 
 /** Nothing of the run is left: no host process with its init in argv, no run directory. */
 const expectGone = (r: UmlRunResult): void => {
@@ -67,6 +68,33 @@ describe('runInUml', () => {
     expect(r.durationMs).toBeLessThan(60_000);
     expectGone(r);
   }, 130_000);
+
+  it('leaves the kernel of a run whose owner was SIGKILLed to the next sweep, which kills it and removes its directory', async () => {
+    const owner = spawn(process.execPath, ['--import', 'tsx', '-e', "import('./lab/uml.ts').then((m) => m.runInUml({ command: 'sleep 600', timeoutMs: 600000 }))"], {
+      cwd: repoRoot(),
+      stdio: 'ignore',
+    });
+    const ownerExit = new Promise((res) => owner.once('exit', res));
+    const base = join(repoRoot(), '.lab-uml');
+    let runDir: string | undefined;
+    const until = Date.now() + 60_000;
+    while (Date.now() < until) {
+      runDir = readdirSync(base)
+        .filter((d) => d.startsWith('run-'))
+        .map((d) => join(base, d))
+        .find((d) => existsSync(join(d, 'owner.pid')) && readFileSync(join(d, 'owner.pid'), 'utf8').trim() === String(owner.pid));
+      if (runDir !== undefined && umlPids(join(runDir, 'init')).length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(runDir).toBeDefined();
+    const init = join(runDir ?? '', 'init');
+    owner.kill('SIGKILL');
+    await ownerExit;
+    expect(umlPids(init).length).toBeGreaterThan(0); // the orphan kernel still runs
+    expect(await sweepUmlLeftovers()).toContain(runDir);
+    expect(umlPids(init)).toEqual([]);
+    expect(existsSync(runDir ?? '')).toBe(false);
+  }, 90_000);
 
   it('waits while another run holds the machine\'s UML lock', async () => {
     const holder = spawn('flock', [umlLockFile(), 'sh', '-c', 'echo held; sleep 4'], { stdio: ['ignore', 'pipe', 'ignore'] });
