@@ -23,7 +23,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { repoRoot } from './spawn.js';
 
 export const UML_BINARY = '/usr/bin/linux.uml';
@@ -248,23 +248,29 @@ const SHIM_SOURCE = 'lab/uml/xstate-shim.c';
 
 const stateDir = (): string => join(repoRoot(), UML_STATE_DIR);
 
-const hasGcc = (): boolean => spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
+export interface ShimPaths {
+  source: string;
+  so: string;
+  /** the compiler (a name on PATH or a path) */
+  gcc: string;
+}
 
-/** The shim .so, compiled into .lab-uml/ when missing or older than its source. */
-export const ensureShim = (): string => {
-  const src = join(repoRoot(), SHIM_SOURCE);
-  const so = join(stateDir(), 'xstate-shim.so');
+const defaultShimPaths = (): ShimPaths => ({ source: join(repoRoot(), SHIM_SOURCE), so: join(stateDir(), 'xstate-shim.so'), gcc: 'gcc' });
+
+/** The shim .so, compiled when missing or older than its source (atomically: a temp file renamed). */
+export const ensureShim = (paths: ShimPaths = defaultShimPaths()): string => {
+  const { source: src, so, gcc } = paths;
   const srcTime = existsSync(src) ? statSync(src).mtimeMs : null;
   const soTime = existsSync(so) ? statSync(so).mtimeMs : null;
   if (soTime !== null && (srcTime === null || soTime >= srcTime)) return so;
   if (srcTime === null) throw new UmlUnavailableError('no-shim', `${src} is missing and no built ${so}`);
-  if (!hasGcc()) {
+  if (spawnSync(gcc, ['--version'], { stdio: 'ignore' }).status !== 0) {
     if (soTime !== null) return so;
     throw new UmlUnavailableError('no-shim', `gcc is not installed (apt-get install gcc libc6-dev, or run scripts/setup.sh) and no built ${so}`);
   }
-  mkdirSync(stateDir(), { recursive: true });
+  mkdirSync(dirname(so), { recursive: true });
   const tmp = `${so}.${process.pid}.${randomBytes(3).toString('hex')}`;
-  const r = spawnSync('gcc', ['-O2', '-shared', '-fPIC', '-o', tmp, src, '-ldl'], { encoding: 'utf8' });
+  const r = spawnSync(gcc, ['-O2', '-shared', '-fPIC', '-o', tmp, src, '-ldl'], { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
     throw new UmlUnavailableError('no-shim', `gcc could not build ${src} (is libc6-dev installed?): ${(r.stderr ?? '').trim() || r.error?.message}`);
@@ -274,17 +280,17 @@ export const ensureShim = (): string => {
 };
 
 /** Checks the machine and returns what a run needs; throws UmlUnavailableError naming what is missing. */
-export const umlHost = (): UmlHost => {
-  if (!existsSync(UML_BINARY)) throw new UmlUnavailableError('no-uml-binary', `${UML_BINARY} not found (apt-get install user-mode-linux, or run scripts/setup.sh)`);
+export const umlHost = (paths: { binary: string; modulesDir: string; shim?: ShimPaths } = { binary: UML_BINARY, modulesDir: UML_MODULES_DIR }): UmlHost => {
+  if (!existsSync(paths.binary)) throw new UmlUnavailableError('no-uml-binary', `${paths.binary} not found (apt-get install user-mode-linux, or run scripts/setup.sh)`);
   let release: string | null = null;
   try {
-    release = pickRelease(readdirSync(UML_MODULES_DIR));
+    release = pickRelease(readdirSync(paths.modulesDir));
   } catch {
     // reported below
   }
-  if (release === null) throw new UmlUnavailableError('no-modules', `no kernel module directory under ${UML_MODULES_DIR} (the user-mode-linux package installs it)`);
+  if (release === null) throw new UmlUnavailableError('no-modules', `no kernel module directory under ${paths.modulesDir} (the user-mode-linux package installs it)`);
   if (spawnSync('flock', ['--version'], { stdio: 'ignore' }).status !== 0) throw new UmlUnavailableError('no-flock', 'flock (util-linux) not found on PATH');
-  return { binary: UML_BINARY, modulesDir: UML_MODULES_DIR, release, shim: ensureShim() };
+  return { binary: paths.binary, modulesDir: paths.modulesDir, release, shim: ensureShim(paths.shim) };
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

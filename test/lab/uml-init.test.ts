@@ -4,14 +4,15 @@
  * and exit codes. test/lab/uml.test.ts boots the kernel.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../cli/io.js';
 import { repoRoot } from '../../lab/spawn.js';
 import { EXIT_NOT_RUN, EXIT_TIMEOUT, summaryLine, umlCli } from '../../lab/uml-cli.js';
 import {
-  cmdlineHasInit, parseConsole, pickRelease, resolveTestFile, shellQuote, sweepUmlLeftovers, umlArgv, umlInitScript, UmlUnavailableError, UML_MODULES, vitestArgv,
+  cmdlineHasInit, ensureShim, parseConsole, pickRelease, resolveTestFile, shellQuote, sweepUmlLeftovers, umlArgv, umlHost, umlInitScript, UmlUnavailableError, UML_MODULES, UML_MODULES_DIR, vitestArgv,
   type InitScriptParams, type UmlRunOptions, type UmlRunResult,
 } from '../../lab/uml.js';
 
@@ -151,6 +152,57 @@ describe('the console marks', () => {
   it('say where the init stopped when a mount failed', () => {
     expect(parseConsole('calico-diag-uml: init\ncalico-diag-uml: setup-failed mount /dev/shm\n')).toEqual({ init: true, modulesFailed: null, setupError: 'mount /dev/shm', commandStarted: false, commandExit: null });
     expect(parseConsole('Kernel panic - not syncing: Attempted to kill init!\n')).toEqual({ init: false, modulesFailed: null, setupError: null, commandStarted: false, commandExit: null });
+  });
+});
+
+describe('what a run needs from the machine', () => {
+  const scratch = (): string => mkdtempSync(join(tmpdir(), 'cdu-shim-'));
+
+  it('names a missing linux.uml and a missing module directory', () => {
+    const err = (f: () => unknown): UmlUnavailableError | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return e as UmlUnavailableError;
+      }
+      return undefined;
+    };
+    expect(err(() => umlHost({ binary: '/nonexistent/linux.uml', modulesDir: UML_MODULES_DIR }))?.kind).toBe('no-uml-binary');
+    const empty = scratch();
+    try {
+      expect(err(() => umlHost({ binary: '/bin/sh', modulesDir: empty }))?.kind).toBe('no-modules');
+      expect(err(() => umlHost({ binary: '/bin/sh', modulesDir: join(empty, 'none') }))?.message).toMatch(/no kernel module directory under .*none/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('builds the xstate shim once, again when its source is newer, and without gcc uses a built one or says what is missing', () => {
+    const dir = scratch();
+    try {
+      const source = join(dir, 'shim.c');
+      copyFileSync(join(repoRoot(), 'lab/uml/xstate-shim.c'), source);
+      const paths = { source, so: join(dir, 'cache', 'shim.so'), gcc: 'gcc' };
+      expect(ensureShim(paths)).toBe(paths.so);
+      expect(readFileSync(paths.so).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      const built = statSync(paths.so).mtimeMs;
+      expect(ensureShim(paths)).toBe(paths.so);
+      expect(statSync(paths.so).mtimeMs).toBe(built);
+      utimesSync(source, new Date(), new Date(built + 10_000));
+      ensureShim(paths);
+      expect(statSync(paths.so).mtimeMs).toBeGreaterThan(built);
+      // no gcc: a built shim (even an older one) is used; none at all is a no-shim error
+      utimesSync(source, new Date(), new Date(Date.now() + 60_000));
+      expect(ensureShim({ ...paths, gcc: '/nonexistent/gcc' })).toBe(paths.so);
+      rmSync(paths.so);
+      expect(() => ensureShim({ ...paths, gcc: '/nonexistent/gcc' })).toThrow(/no-shim.*gcc is not installed/);
+      // a source that does not compile
+      writeFileSync(source, 'not C\n');
+      expect(() => ensureShim(paths)).toThrow(/gcc could not build/);
+      expect(readdirSync(join(dir, 'cache'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
