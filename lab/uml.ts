@@ -4,10 +4,10 @@
  *
  * How: linux.uml boots on the host's root filesystem through hostfs (`root=/dev/root
  * rootfstype=hostfs hostfs=/`) with a generated shell script as init. The init mounts tmpfs over
- * /run, /tmp, /dev/shm and /lib/modules before anything else (hostfs writes go to the host's real
- * files: namespaces, sockets and lock files must not land there), binds the package's module tree at
- * /lib/modules/<release>, loads the modules, runs the command in the repository with its output in a
- * file of the run directory, writes the exit code there and powers off. The run directory is
+ * /run, /tmp, /var/tmp, /dev/shm and /lib/modules before anything else (hostfs writes go to the
+ * host's real files: namespaces, sockets and lock files must not land there), binds the package's
+ * module tree at /lib/modules/<release>, loads the modules, runs the command in the repository with
+ * its output in a file of the run directory, writes the exit code there and powers off. The run directory is
  * <repo>/.lab-uml/run-<id>/ (not under /tmp, which is a tmpfs inside), gitignored, removed after
  * every run. linux.uml runs with the xstate shim preloaded (lab/uml/xstate-shim.c says why).
  *
@@ -169,7 +169,7 @@ export const umlInitScript = (p: InitScriptParams): string => {
     'mount -t proc proc /proc || fail mount /proc',
     'mount -t sysfs sys /sys || fail mount /sys',
     // hostfs writes reach the host's files: these tmpfs mounts come before anything that writes
-    'for d in /run /tmp /lib/modules; do mount -t tmpfs tmpfs "$d" || fail mount "$d"; done',
+    'for d in /run /tmp /var/tmp /lib/modules; do mount -t tmpfs tmpfs "$d" || fail mount "$d"; done',
     // /dev is UML's own devtmpfs (no shm directory in it)
     'mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm || fail mount /dev/shm',
     `mkdir -p /run/netns /run/lock /lib/modules/${rel} || fail mkdir`,

@@ -41,8 +41,8 @@ describe('the init script user-mode-linux runs as PID 1', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
-  it('mounts tmpfs over /run, /tmp, /dev/shm and /lib/modules before it loads a module, changes directory or runs the command', () => {
-    const tmpfs = first(/for d in \/run \/tmp \/lib\/modules; do mount -t tmpfs tmpfs "\$d" \|\| fail/);
+  it('mounts tmpfs over /run, /tmp, /var/tmp, /dev/shm and /lib/modules before it loads a module, changes directory or runs the command', () => {
+    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp \/lib\/modules; do mount -t tmpfs tmpfs "\$d" \|\| fail/);
     const shm = first(/mount -t tmpfs tmpfs \/dev\/shm \|\| fail/);
     const bind = first(/^mount --bind \/usr\/lib\/uml\/modules\/6\.1\.176 \/lib\/modules\/6\.1\.176 \|\| fail/);
     const modprobe = first(/modprobe/);

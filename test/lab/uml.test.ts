@@ -1,9 +1,10 @@
 /**
  * runInUml (lab/uml.ts) boots user-mode-linux for real: a test file of test/lab/uml/ passes inside
  * (the kernel smoke file: ipip, ipset matches, an IPIP ping), a failing command brings back its exit
- * code and output, what it writes to /tmp, /run and /dev/shm stays off the host, and a hanging or
- * aborted run is killed with every host process of its UML and its run directory gone. Each case
- * boots once (2-3 s each, the test file ~15 s).
+ * code and output, what it writes to /tmp, /var/tmp, /run and /dev/shm stays off the host, a
+ * hanging or aborted run is killed with every host process of its UML and its run directory gone,
+ * and so is the kernel of a run whose owner died. Each case boots once (2-3 s each, the test file
+ * ~15 s).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,12 +41,12 @@ describe('runInUml', () => {
     expectGone(r);
   }, 70_000);
 
-  it('keeps what the command writes to /tmp, /run and /dev/shm and the namespaces it makes off the host', async () => {
+  it('keeps what the command writes to /tmp, /var/tmp, /run and /dev/shm and the namespaces it makes off the host', async () => {
     const name = `cdu-probe-${randomBytes(4).toString('hex')}`;
-    const r = await runInUml({ command: `echo x > /tmp/${name} && echo x > /run/${name} && echo x > /dev/shm/${name} && ip netns add ${name} && ls /run/netns`, timeoutMs: 60_000 });
+    const r = await runInUml({ command: `echo x > /tmp/${name} && echo x > /var/tmp/${name} && echo x > /run/${name} && echo x > /dev/shm/${name} && ip netns add ${name} && ls /run/netns`, timeoutMs: 60_000 });
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toBe(`${name}\n`);
-    for (const path of [`/tmp/${name}`, `/run/${name}`, `/dev/shm/${name}`, `/run/netns/${name}`]) expect(existsSync(path), path).toBe(false);
+    for (const path of [`/tmp/${name}`, `/var/tmp/${name}`, `/run/${name}`, `/dev/shm/${name}`, `/run/netns/${name}`]) expect(existsSync(path), path).toBe(false);
     expectGone(r);
   }, 70_000);
 
