@@ -7,9 +7,9 @@
  * /run, /tmp, /var/tmp, /dev/shm and /lib/modules before anything else (hostfs writes go to the
  * host's real files: namespaces, sockets and lock files must not land there), binds the package's
  * module tree at /lib/modules/<release>, loads the modules, runs the command in the repository with
- * its output in a file of the run directory, writes the exit code there and powers off. The run directory is
- * <repo>/.lab-uml/run-<id>/ (not under /tmp, which is a tmpfs inside), gitignored, removed after
- * every run. linux.uml runs with the xstate shim preloaded (lab/uml/xstate-shim.c says why).
+ * its output in a file of the run directory, writes the exit code there and powers off. The run
+ * directory is <repo>/.lab-uml/run-<id>/ (not under /tmp, which is a tmpfs inside), gitignored,
+ * removed after every run. linux.uml runs with the xstate shim preloaded (lab/uml/xstate-shim.c says why).
  *
  * State and concurrency: one UML at a time on the machine (each takes `memMiB` of memory and a
  * core): runInUml holds an flock(1) on <tmpdir>/calico-diag-uml.lock through a holder process whose
