@@ -101,8 +101,8 @@ export const HopObservation = z.object({
    * yet listening when the probes were sent (never read as a gap)
    */
   status: z.enum(['seen', 'missing', 'not-captured', 'not-ready']),
-  /** the device's state from the node's snapshot when it could not be captured */
-  deviceState: z.enum(['up', 'down', 'missing', 'unknown']).optional(),
+  /** the device's state from the node's snapshot when it could not be captured (renamed: since the snapshot) */
+  deviceState: z.enum(['up', 'down', 'missing', 'unknown', 'renamed']).optional(),
   /** at the gap hop: the kernel drop reasons the hop's node counted during the window (#18) */
   drops: DropReasons.optional(),
   /** probe sequence numbers observed at this hop */

@@ -141,7 +141,16 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
 const view = (result: CaptureResult | null, error: string | null, device: string | null, notReady: ReadonlySet<string>): CaptureView | null => {
   if (device === null) return null;
   const dev = result?.devices?.find((d) => d.interface === device);
-  if (dev?.status === 'failed') return { device, ok: false, records: [], error: dev.error?.message ?? 'capture failed', ...(dev.state ? { state: dev.state } : {}) };
+  if (dev?.status === 'failed')
+    return {
+      device,
+      ok: false,
+      records: [],
+      error: dev.error?.message ?? 'capture failed',
+      ...(dev.state ? { state: dev.state } : {}),
+      ...(dev.renamedTo !== undefined ? { renamedTo: dev.renamedTo } : {}),
+      ...(dev.snapshotAt !== undefined ? { snapshotAt: dev.snapshotAt } : {}),
+    };
   if (!result || result.status !== 'done') return { device, ok: false, records: [], error: error ?? result?.error?.message ?? 'capture did not finish' };
   return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device), ...(notReady.has(device) ? { notReady: true } : {}) };
 };
