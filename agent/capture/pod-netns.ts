@@ -3,7 +3,8 @@
  * `cali…` device names its peer's namespace by `link_netnsid`; `ip netns list-id` maps that id to
  * a named namespace (/var/run/netns: CNI plugins name pod namespaces there, the lab too). No exec
  * into the pod's image: the probe runs the agent's own ping inside that namespace with
- * `ip netns exec <name>`.
+ * `nsenter --net=/var/run/netns/<name>` (setns only: unlike `ip netns exec` it mounts nothing, which
+ * a container runtime's default AppArmor profile would refuse).
  *
  * Not every runtime names the namespace. Then the namespace is reached through a process in it,
  * `/proc/<pid>/ns/net`: `lsns -t net` lists the network namespaces of the node's processes with
@@ -19,12 +20,12 @@ import type { CommandRunner } from '../exec/runner.js';
 
 export type PodNetnsError = 'bad-device' | 'no-peer' | 'not-found' | 'unreadable';
 
-/** a named namespace (`ip netns exec <name>`) or one held by a process (`nsenter --net=/proc/<pid>/ns/net`) */
+/** a named namespace (/var/run/netns/<name>) or one held by a process (/proc/<pid>/ns/net) */
 export type PodNetns = { ok: true; name: string; device: string } | { ok: true; pid: number; device: string } | { ok: false; code: PodNetnsError; message: string };
 
 /** The argv prefix that runs a command inside the pod's namespace. */
 export const enterArgv = (ns: { name: string } | { pid: number }): [string, ...string[]] =>
-  'name' in ns ? ['ip', 'netns', 'exec', ns.name] : ['nsenter', `--net=/proc/${ns.pid}/ns/net`, '--'];
+  ['nsenter', 'name' in ns ? `--net=/var/run/netns/${ns.name}` : `--net=/proc/${ns.pid}/ns/net`, '--'];
 
 /** a named network namespace as ip(8) accepts it (file name under /var/run/netns) */
 export const NETNS_NAME = /^[A-Za-z0-9._-]{1,64}$/;

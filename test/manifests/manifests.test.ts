@@ -148,6 +148,31 @@ describe('manifests', () => {
     expect(built.map(key).sort()).toEqual(build(dir).map(key).sort());
   });
 
+  // #18: probes from pods whose runtime leaves their namespace unnamed need the node's PIDs and setns
+  it('the pod-probes overlay adds hostPID, /var/run/netns read-only (host-to-container) and SYS_ADMIN + SYS_PTRACE to the agent only; the base has none', () => {
+    type Ds = K8sObject & {
+      spec: { template: { spec: { hostPID?: boolean; volumes: Array<{ name: string; hostPath?: { path: string; type?: string } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }>; securityContext: { capabilities: { add: string[]; drop: string[] }; privileged?: boolean } }> } } };
+    };
+    const agent = (objs: K8sObject[]) => objs.find((o) => o.kind === 'DaemonSet') as Ds;
+    const baseDs = agent(build(dir));
+    expect(baseDs.spec.template.spec.hostPID).toBeUndefined();
+    expect(baseDs.spec.template.spec.volumes.some((v) => v.hostPath?.path === '/var/run/netns')).toBe(false);
+    expect(baseDs.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_RAW']);
+    const built = build(join(dir, 'overlays/pod-probes'));
+    for (const o of built) validate(o);
+    const ds = agent(built);
+    expect(ds.spec.template.spec.hostPID).toBe(true);
+    expect(ds.spec.template.spec.volumes.find((v) => v.name === 'netns')).toEqual({ name: 'netns', hostPath: { path: '/var/run/netns', type: 'DirectoryOrCreate' } });
+    const c = ds.spec.template.spec.containers[0]!;
+    expect(c.volumeMounts.find((m) => m.name === 'netns')).toEqual({ name: 'netns', mountPath: '/var/run/netns', readOnly: true, mountPropagation: 'HostToContainer' });
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'] });
+    expect(c.securityContext.privileged).toBe(false);
+    // the commands the agent runs for it (agent/capture/pod-netns.ts) are in the image
+    const dockerfile = readFileSync(join(dir, '../Dockerfile.agent'), 'utf8');
+    expect(dockerfile).toMatch(/util-linux/);
+    expect(built.map(key).sort()).toEqual(build(dir).map(key).sort());
+  });
+
   it('the monitoring component builds alone and the overlay adds exactly its ServiceMonitors and PrometheusRule to the base', () => {
     const comp = build(component);
     expect(comp.map(key).sort()).toEqual(['PrometheusRule/calico-diag', 'ServiceMonitor/calico-diag-agent', 'ServiceMonitor/calico-diag-aggregator']);

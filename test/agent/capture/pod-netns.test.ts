@@ -71,7 +71,7 @@ describe('pod network namespace', () => {
   });
 
   it('a probe from a pod runs ping inside the pod\'s namespace with the pod\'s IP as source', async () => {
-    const argv = 'ip netns exec cdl1234-n1-p1 ping -4 -n -c 3 -i 0.200 -W 1 -e 77 -I 10.244.1.5 10.244.2.5';
+    const argv = 'nsenter --net=/var/run/netns/cdl1234-n1-p1 -- ping -4 -n -c 3 -i 0.200 -W 1 -e 77 -I 10.244.1.5 10.244.2.5';
     const runner = fakeRunner({ 'ip -j -d link show dev cali1a2b3c4d5e6': { stdout: LINK }, 'ip -j netns list-id': { stdout: LIST_ID }, [argv]: { stdout: PING } });
     const out = await sendProbe({ target: '10.244.2.5', source: 'tunnel', pod: '10.244.1.5', count: 3, intervalMs: 200, id: 77 }, { runner, node: 'n1', now: () => 0, source: () => source });
     expect(out).toMatchObject({ ok: true, result: { source: '10.244.1.5', sent: 3, received: 3 } });
