@@ -10,7 +10,8 @@ import type { RuleHit } from '../../../contract/diagnosis.js';
 //   felix/rules/policy_test.go @ v3.32.0             GlobalNetworkPolicy "long-…": id "gnp/long-…"; ProfileID "long-…"
 //   felix/fv/iptables_force_programming_test.go @ v3.31.0   GlobalNetworkPolicy "policy-1" created through
 //                                                    the client → chains cali-pi-/cali-po-_l_CMLPBmpkyZIIwB62k
-describe('Felix chain names (#18)', () => {
+// #18
+describe('Felix chain names', () => {
   it('lengthLimitedId matches libcalico-go GetLengthLimitedID on its unit-test vectors', () => {
     expect(lengthLimitedId('felix', '1234', 10)).toBe('felix1234');
     expect(lengthLimitedId('felix', '123456', 11)).toBe('felix123456');
@@ -80,7 +81,8 @@ const hit = (chain: string, comments: string[] = []): RuleHit => ({
   packets: 3,
 });
 
-describe('rule hits named from the datastore (#18)', () => {
+// #18
+describe('rule hits named from the datastore', () => {
   const index = buildPolicyIndex([
     { kind: 'NetworkPolicy', namespace: 'shop', name: 'default.deny-from-frontend-namespace', tier: 'default' },
     { kind: 'KubernetesNetworkPolicy', namespace: 'calico-apiserver', name: 'allow-apiserver' },
