@@ -25,7 +25,7 @@ const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').ma
 /** The production code: what tsconfig.image.json compiles and the images run. */
 const PRODUCTION = ['agent', 'aggregator', 'cli', 'common', 'contract'];
 /** Every command the agent runs (agent/collectors, agent/capture; iptables: both backends, both families). */
-const AGENT_COMMANDS = ['ip', 'bridge', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'nft', 'ipset', 'tcpdump', 'conntrack', 'ping'];
+const AGENT_COMMANDS = ['ip', 'bridge', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'nft', 'ipset', 'tcpdump', 'conntrack', 'ping', 'nsenter', 'lsns'];
 
 interface Stage {
   image: string;
