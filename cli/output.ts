@@ -2,9 +2,11 @@
  * The output conventions every read command shares: `-o, --output table|wide|json|yaml` (`--json`
  * is kept as another spelling of `-o json`), JSON/YAML serialisation, and duration flags.
  * `table` is the short view (the key columns); `wide` adds the details.
+ * The yaml package is loaded when YAML is asked for (#17: the table views' cold start).
  */
+import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
-import { Document, Scalar, visit } from 'yaml';
+import type * as Yaml from 'yaml';
 import { parseDuration } from '../common/duration.js';
 import { CliError } from './io.js';
 
@@ -35,6 +37,8 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const HAS_UNSAFE = new RegExp(JSON_UNSAFE.source);
 
+const require = createRequire(import.meta.url);
+
 const escapeU = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** The data as JSON (pretty unless `compact`) or YAML, ending with a newline. */
@@ -43,9 +47,10 @@ export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: {
     // the yaml package escapes C0 controls in double-quoted scalars but writes C1 controls and
     // bidi overrides raw, even in plain scalars: every scalar (key or value) holding one is made
     // double-quoted, and those characters are then written as \uXXXX escapes.
+    const { Document, Scalar, visit } = require('yaml') as typeof Yaml;
     const doc = new Document(data);
     visit(doc, {
-      Scalar(_key, node: Scalar) {
+      Scalar(_key, node: Yaml.Scalar) {
         if (typeof node.value === 'string' && HAS_UNSAFE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
       },
     });
@@ -54,6 +59,61 @@ export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: {
   const json = opts.compact ? JSON.stringify(data) : JSON.stringify(data, null, 2);
   return `${json.replace(JSON_UNSAFE, escapeU)}\n`;
 };
+
+/**
+ * Writes the compact JSON of `data` in pieces of about `pieceChars` characters: joined, exactly
+ * `renderStructured('json', data, { compact: true })` (JSON.stringify's text, the same escapes, the
+ * newline). For documents too large to hold as one string beside the data (#17: a snapshot of a node
+ * with 100k iptables rules is ~8 MB of JSON; one string of it, its escaped copy and the bytes written
+ * added ~35 MiB to the one-shot snapshot's peak RSS): only one piece is held at a time.
+ * Plain objects and arrays down to `depth` levels are walked as JSON.stringify walks them (`toJSON`
+ * first, keys in `Object.keys` order, undefined/function/symbol members left out of objects and null
+ * in arrays); any other value, and every value `depth` levels down, is serialised by JSON.stringify.
+ */
+export function writeCompactJson(data: unknown, write: (piece: string) => void, pieceChars = 64 * 1024, depth = 6): void {
+  let buf = '';
+  const emit = (s: string): void => {
+    buf += s;
+    if (buf.length >= pieceChars) {
+      write(buf.replace(JSON_UNSAFE, escapeU));
+      buf = '';
+    }
+  };
+  const toJson = (v: unknown, key: string): unknown =>
+    v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON: (k: string) => unknown }).toJSON(key) : v;
+  /** emits `v` (already through toJSON); false, emitting nothing, when JSON has no text for it */
+  const walk = (v: unknown, level: number): boolean => {
+    const plain = v !== null && typeof v === 'object' && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+    if (!plain || level >= depth) {
+      const text = JSON.stringify(v) as string | undefined;
+      if (text === undefined) return false;
+      emit(text);
+      return true;
+    }
+    if (Array.isArray(v)) {
+      emit('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) emit(',');
+        if (!walk(toJson(v[i], String(i)), level + 1)) emit('null');
+      }
+      emit(']');
+      return true;
+    }
+    emit('{');
+    let first = true;
+    for (const k of Object.keys(v as object)) {
+      const m = toJson((v as Record<string, unknown>)[k], k);
+      if (m === undefined || typeof m === 'function' || typeof m === 'symbol') continue;
+      emit(first ? `${JSON.stringify(k)}:` : `,${JSON.stringify(k)}:`);
+      first = false;
+      walk(m, level + 1);
+    }
+    emit('}');
+    return true;
+  };
+  if (!walk(toJson(data, ''), 0)) emit('undefined');
+  write(`${buf}\n`.replace(JSON_UNSAFE, escapeU));
+}
 
 /** A duration flag in milliseconds, or a CliError naming the flag. */
 export const durationFlag = (flag: string, value: string, plainUnit: 'ms' | 's', range: { minMs: number; maxMs: number }): number => {
