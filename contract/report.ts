@@ -93,7 +93,7 @@ export const ChunksSchema = <E extends z.ZodType>(entry: E) =>
 const listSection = <E extends z.ZodType, T extends z.ZodType>(entry: E, data: T) =>
   z
     .object({ hash: SectionHash, data: data.optional(), delta: ListDeltaSchema(entry).optional(), chunks: ChunksSchema(entry).optional() })
-    .refine((s) => [s.data, s.delta, s.chunks].filter((x) => x !== undefined).length <= 1, { message: 'a section carries one of data, delta or chunks', path: ['delta'] });
+    .refine((s) => [s.data, s.delta, s.chunks].filter((x) => x !== undefined).length <= 1, { message: 'a section carries data or delta, not both; chunks travel alone', path: ['delta'] });
 
 const S = Sections.shape;
 export const ReportSections = z.object({

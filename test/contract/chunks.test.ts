@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkBoundaries, chunkedSection, chunkHash, MAX_CHUNK_ENTRIES, MIN_CHUNKED_ENTRIES } from '../../contract/chunks.js';
-import { peerRoute } from '../../bench/aggregator-mesh.js';
+import { meshSnapshot, peerRoute, toReport } from '../../bench/aggregator-mesh.js';
+import { Report } from '../../contract/report.js';
 
 const routes = (n: number, without: number[] = []) => Array.from({ length: n }, (_, j) => j).filter((j) => !without.includes(j)).map((j) => JSON.stringify(peerRoute(j)));
 
@@ -54,6 +55,17 @@ describe('contract/chunks', () => {
     const some = chunkedSection('a'.repeat(64), { status: 'ok', data }, want)!;
     expect(some.chunks.filter((c) => c.data !== undefined).map((c) => c.hash)).toEqual([bare.chunks[1]!.hash]);
     expect(some.chunks.flatMap((c, k) => (c.data ? [] : [k]))).toHaveLength(bare.chunks.length - 1);
+  });
+
+  it('the contract takes a chunked section and refuses one that also carries data, or a malformed chunk hash', () => {
+    const r = toReport(meshSnapshot(0, 4, 1), { agentId: 'agent-aaaaaaaa', seq: 1 });
+    const chunks = [{ hash: 'c'.repeat(64) }, { hash: 'd'.repeat(64), data: [peerRoute(1)] }];
+    const withChunks = (section: object) => Report.safeParse({ ...r, sections: { ...r.sections, routes: { hash: r.sections.routes.hash, ...section } } });
+    expect(withChunks({ chunks }).success).toBe(true);
+    const both = withChunks({ chunks, data: r.sections.routes.data });
+    expect(both.success).toBe(false);
+    expect(both.error?.issues.map((i) => i.message).join('; ')).toMatch(/chunks travel alone/);
+    expect(withChunks({ chunks: [{ hash: 'xyz' }] }).success).toBe(false);
   });
 
   it('does not chunk short lists or sections that are not ok lists', () => {
