@@ -10,6 +10,9 @@ const ROOT_TESTS = ['test/lab/**/*.test.ts', 'test/**/*.netns.test.ts', 'test/**
 // The corpus suite reads ../shared/corpus in place and has its own config (vitest.corpus.config.ts,
 // `npm run test:corpus`): `npm test` needs nothing beside the repository (#13).
 const CORPUS_TESTS = 'test/corpus/**';
+// Files that run inside user-mode-linux (vitest.uml.config.ts, `npm run test:uml -- <file>`); the root
+// project boots it for them from test/lab/*.test.ts.
+const UML_TESTS = 'test/**/*.uml.test.ts';
 
 export default defineConfig({
   test: {
@@ -21,12 +24,12 @@ export default defineConfig({
       {
         extends: true,
         // groupOrder 1 and 2 (not 0): vitest moves a single-worker project of group 0 to the end
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CORPUS_TESTS, ...ROOT_TESTS], sequence: { groupOrder: 1 } },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, CORPUS_TESTS, UML_TESTS, ...ROOT_TESTS], sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
         // The root tests share one kernel: their files run one at a time, after the unit project.
-        test: { name: 'root', include: ROOT_TESTS, exclude: [...configDefaults.exclude, CORPUS_TESTS], fileParallelism: false, sequence: { groupOrder: 2 } },
+        test: { name: 'root', include: ROOT_TESTS, exclude: [...configDefaults.exclude, CORPUS_TESTS, UML_TESTS], fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -139,6 +139,16 @@ export const CAUSE_RULES: readonly CauseRule[] = [
     why: "several nodes lacking the same address of one peer: the cause lies with the peer (the address it sends from, its Node resource), one fault; the first node's finding is the root",
   },
   {
+    root: 'bgp-session-down',
+    explains: ['bgp-peer-down'],
+    when: (r, f) => {
+      const local = d(r, 'local');
+      const protocol = typeof local === 'object' && local !== null ? str((local as Record<string, unknown>)['protocol']) : undefined;
+      return r.node === f.node && protocol !== undefined && protocol === str(d(f, 'protocol'));
+    },
+    why: "the node's own view of the session that the cluster-wide finding compares with the peer's end",
+  },
+  {
     root: 'bgp-peer-down',
     explains: ['route-missing'],
     when: bgpPeerOf,

@@ -12,6 +12,9 @@
  *   --timeout D     per-command timeout: 10s, 500ms, ... (a plain number is seconds; the hidden
  *                   --timeout-ms takes milliseconds as before)
  *   --fail-on SEV   exit 2 when a finding of severity SEV or worse exists (critical > warning > info)
+ * The local findings go through the aggregator's root-cause pass (aggregator/causes.ts, #18): a
+ * finding another local finding explains carries `explainedBy` (JSON) and is folded under its root
+ * in the tables (`└ rule`).
  * Exit codes: 0 done (findings alone do not fail the command unless --fail-on), 1 error, 2 --fail-on hit.
  */
 import { writeFile } from 'node:fs/promises';
@@ -21,6 +24,7 @@ import { Option, type Command } from 'commander';
 import { atLeast, bySeverity, Severity, type CheckStatus, type Finding } from '../contract/finding.js';
 import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
 import { runLocalChecks } from '../agent/checks/index.js';
+import { explainFindings, groupFindings } from '../aggregator/causes.js';
 import type { Host } from '../agent/collectors/types.js';
 import { packageVersion as agentVersion } from '../common/config.js';
 import { DEFAULT_BIRD_SOCKET, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_FELIX_HEALTH_URL } from '../agent/config.js';
@@ -120,14 +124,19 @@ export const renderSnapshot = (r: SnapshotResult, opts: RenderOptions = {}): str
   const unknown = checks.filter((c) => c.status === 'unknown');
   if (unknown.length > 0) out += renderTable(['UNKNOWN CHECK', 'REASON'], unknown.map((c) => [c.rule, c.reason ?? '']), { maxCellWidth: 100 });
   out += '\nFindings\n';
+  // roots by severity and rule, each followed by the findings it explains (#18)
   const sorted = [...findings].sort((a, b) => bySeverity(a, b) || a.rule.localeCompare(b.rule));
+  const rows = groupFindings(sorted).flatMap((g) => [{ f: g.root, folded: false }, ...g.consequences.map((f) => ({ f, folded: true }))]);
+  const ruleCell = (r: { f: Finding; folded: boolean }) => (r.folded ? `└ ${r.f.rule}` : r.f.rule);
   const sevStyle = (col: number, cell: string) => (col === 1 ? severityStyle(cell) : undefined);
   out +=
     sorted.length === 0
       ? '(none)\n'
       : wide
-        ? renderTable(['RULE', 'SEVERITY', 'PEER', 'SUMMARY', 'SEEN', 'EXPECTED'], sorted.map((f) => [f.rule, f.severity, f.peer ?? '-', f.summary, f.evidence.seen, f.evidence.expected]), { maxCellWidth: 200, paint, style: sevStyle })
-        : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], sorted.map((f) => [f.rule, f.severity, f.summary]), { maxCellWidth: 120, paint, style: sevStyle });
+        ? renderTable(['RULE', 'SEVERITY', 'PEER', 'SUMMARY', 'SEEN', 'EXPECTED'], rows.map((r) => [ruleCell(r), r.f.severity, r.f.peer ?? '-', r.f.summary, r.f.evidence.seen, r.f.evidence.expected]), { maxCellWidth: 200, paint, style: sevStyle })
+        : renderTable(['RULE', 'SEVERITY', 'SUMMARY'], rows.map((r) => [ruleCell(r), r.f.severity, r.f.summary]), { maxCellWidth: 120, paint, style: sevStyle });
+  const explained = rows.filter((r) => r.folded).length;
+  if (explained > 0) out += `\n${sorted.length} findings: ${sorted.length - explained} root causes, ${explained} following from them (└)\n`;
   return out;
 };
 
@@ -188,7 +197,10 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
       clock,
       agentVersion: agentVersion(),
     });
-    const { checks, findings } = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
+    const local = runLocalChecks({ snapshot, previous: undefined, previousFindings: [], now: snapshot.takenAt });
+    const { checks } = local;
+    // the aggregator's root-cause pass over this node's findings alone (#18)
+    const findings = explainFindings(local.findings);
     const result: SnapshotResult = { snapshot, checks, findings };
 
     if (recorder && opts.save) {

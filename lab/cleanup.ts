@@ -6,13 +6,14 @@
  *
  * Run as a script (`node dist/lab/cleanup.js [--force]`) it removes leftovers of crashed runs:
  * a lab whose owner process (recorded in /tmp/cdlXXXX-<random>/owner.pid) is still alive is kept unless
- * --force. Stateless.
+ * --force. It also removes the user-mode-linux runs (lab/uml.ts) whose owner is gone. Stateless.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSh, type Sh } from './sh.js';
+import { sweepUmlLeftovers } from './uml.js';
 
 export const LAB_NS_PATTERN = /^cdl[0-9a-f]{4}-[a-z0-9-]+$/;
 
@@ -107,9 +108,11 @@ export const cleanupLeftovers = async (opts: { force?: boolean; sh?: Sh } = {}):
 
 if (process.argv[1] && /lab\/cleanup\.(ts|js)$/.test(process.argv[1])) {
   const force = process.argv.includes('--force');
-  cleanupLeftovers({ force }).then(
-    (removed) => {
+  Promise.all([cleanupLeftovers({ force }), sweepUmlLeftovers()]).then(
+    ([removed, umlRuns]) => {
       process.stdout.write(removed.length ? `removed ${removed.length} namespaces: ${removed.join(' ')}\n` : 'no leftover lab namespaces\n');
+      // user-mode-linux runs (lab/uml.ts) whose owner process is gone: their kernels and run directories
+      if (umlRuns.length > 0) process.stdout.write(`removed ${umlRuns.length} user-mode-linux runs: ${umlRuns.join(' ')}\n`);
     },
     (err: unknown) => {
       process.stderr.write(`cleanup failed: ${String(err)}\n`);

@@ -11,6 +11,9 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends \
     iproute2 iptables nftables ipset tcpdump conntrack kmod procps iputils-ping curl time tini \
     prometheus ca-certificates bird >/dev/null
+  # The IPIP lab runs inside user-mode-linux (lab/uml.ts): its kernel has ipip; gcc and libc6-dev
+  # build the xstate shim it needs on hosts with AVX-512 (lab/uml/xstate-shim.c).
+  $SUDO apt-get install -y -qq --no-install-recommends user-mode-linux gcc libc6-dev util-linux >/dev/null
   # kubectl builds the kustomize base in the manifest tests; Debian's kubernetes-client has it.
   command -v kubectl >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
   # Debian starts the prometheus and bird services on install; calico-diag's tests run their own

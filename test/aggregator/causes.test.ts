@@ -92,6 +92,21 @@ describe('root causes', () => {
     expect(out.get(elsewhere.id)).toBeUndefined();
   });
 
+  // #18: one fault, one root — the agent's bgp-peer-down and the aggregator's bgp-session-down name one session
+  it("the cluster-wide BGP session finding is the root of the node's own peer-down finding and, through it, of the routes it lost", () => {
+    const session = f('bgp-session-down', 'a', { peer: 'b', subject: 'Mesh_192_0_2_2', details: { local: { node: 'a', protocol: 'Mesh_192_0_2_2', state: 'start' }, peerIp: '192.0.2.2' } });
+    const own = f('bgp-peer-down', 'a', { subject: 'Mesh_192_0_2_2', details: { protocol: 'Mesh_192_0_2_2' } });
+    const otherSession = f('bgp-peer-down', 'a', { subject: 'Mesh_192_0_2_3', details: { protocol: 'Mesh_192_0_2_3' } });
+    const peerEnd = f('bgp-peer-down', 'b', { subject: 'Mesh_192_0_2_2', details: { protocol: 'Mesh_192_0_2_2' } });
+    const behind = f('route-missing', 'a', { peer: 'b', details: { peerNodeIPs: ['192.0.2.2'] } });
+    const out = by(explainFindings([behind, own, otherSession, peerEnd, session]));
+    expect(out.get(own.id)).toBe(session.id);
+    expect(out.get(behind.id)).toBe(session.id);
+    expect(out.get(otherSession.id)).toBeUndefined();
+    expect(out.get(peerEnd.id)).toBeUndefined();
+    expect(out.get(session.id)).toBeUndefined();
+  });
+
   it('a stale agent explains every other finding on its node; explainedBy always names a root (chains are followed)', () => {
     const stale = f('agent-stale', 'a', { severity: 'warning' });
     const down = f('tunnel-down', 'a');

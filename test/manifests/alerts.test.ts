@@ -2,6 +2,7 @@
  * Issue #6: the alert rules pass `promtool check rules`, and `promtool test rules` fires each
  * alert from synthetic series (test/manifests/alerts.promtool.yaml). Issue #13: the drops alert
  * stays quiet on policy denies, the aggregator-absent and series-overflow alerts are tested too.
+ * Issue #19: the BGP session and route-form alerts fire on roots only and outlast a flapping session.
  * promtool comes from Debian's prometheus package, installed by scripts/setup.sh.
  */
 import { execFileSync } from 'node:child_process';
@@ -65,6 +66,29 @@ describe('alert rules (promtool)', () => {
     const r = promtool('test', 'rules', 'alerts.promtool.yaml');
     expect(r.code).not.toBe(0);
     expect(r.out).toContain('node-b');
+  });
+
+  it.each([
+    ['CalicoBgpSessionDown', 'bgp-session-down'],
+    ['CalicoRouteWrongForm', 'route-wrong-form'],
+  ])('the unit tests reject %s firing on findings another finding explains', (alert, rule) => {
+    // #18/#19: alerts fire on roots; a BGP session or route form explained by agent-stale must not page
+    writeRules(withExpr(alert, `max by (node, peer, severity) (calico_diag_finding_active{rule="${rule}"}) > 0`));
+    copyFileSync(join(root, 'test/manifests/alerts.promtool.yaml'), join(work, 'alerts.promtool.yaml'));
+    const r = promtool('test', 'rules', 'alerts.promtool.yaml');
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('node-l');
+  });
+
+  it('the unit tests reject a BGP session alert that pages on a flapping session', () => {
+    // #19: a session down 3 minutes at a time (a calico-node restart, BIRD reconnecting) stays quiet
+    const changed = structuredClone(spec) as { groups: { rules: { alert: string; for?: string }[] }[] };
+    changed.groups.flatMap((g) => g.rules).find((r) => r.alert === 'CalicoBgpSessionDown')!.for = '2m';
+    writeRules(changed);
+    copyFileSync(join(root, 'test/manifests/alerts.promtool.yaml'), join(work, 'alerts.promtool.yaml'));
+    const r = promtool('test', 'rules', 'alerts.promtool.yaml');
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain('time: 14m');
   });
 
   it('the unit tests reject an aggregator-absent alert that agents alone satisfy', () => {

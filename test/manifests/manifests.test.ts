@@ -284,7 +284,7 @@ describe('manifests', () => {
     const alerts = rule.spec.groups.flatMap((g) => g.rules);
     const clusterWide = ['CalicoDiagAggregatorAbsent', 'CalicoDiagFindingSeriesOverflow'];
     expect(alerts.map((a) => a.alert).sort()).toEqual(
-      ['CalicoDiagAgentStale', 'CalicoHostNotInAllowedSet', 'CalicoIptablesDropsRising', 'CalicoRouteMissing', 'CalicoTunnelDown', 'CalicoVxlanPeerStateMismatch', ...clusterWide].sort(),
+      ['CalicoBgpSessionDown', 'CalicoDiagAgentStale', 'CalicoHostNotInAllowedSet', 'CalicoIptablesDropsRising', 'CalicoRouteMissing', 'CalicoRouteWrongForm', 'CalicoTunnelDown', 'CalicoVxlanPeerStateMismatch', ...clusterWide].sort(),
     );
     for (const a of alerts) {
       expect(a.annotations.summary).toBeTruthy();

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import unitConfig from '../../vitest.config.js';
 import corpusConfig from '../../vitest.corpus.config.js';
+import umlConfig, { UML_TESTS } from '../../vitest.uml.config.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const walk = (dir: string): string[] =>
@@ -40,6 +41,17 @@ describe('the default suite', () => {
     expect(projects.map((p) => p.test?.name)).toEqual(['unit', 'root']);
     for (const p of projects) expect(p.test?.exclude, p.test?.name).toContain('test/corpus/**');
     expect(corpusConfig.test?.include).toEqual(['test/corpus/**/*.test.ts']);
+  });
+
+  it('runs the user-mode-linux files only through vitest.uml.config.ts, each booted by a root-project test', () => {
+    const projects = (unitConfig.test?.projects ?? []) as { test?: { name?: string; exclude?: string[] } }[];
+    for (const p of projects) expect(p.test?.exclude, p.test?.name).toContain(UML_TESTS);
+    expect(umlConfig.test?.include).toEqual([UML_TESTS]);
+    const umlFiles = files.filter((f) => f.endsWith('.uml.test.ts'));
+    expect(umlFiles).toContain('test/lab/uml/kernel.uml.test.ts');
+    // npm test runs them: a test of the root project (test/lab/*.test.ts) names each file it boots
+    const booters = files.filter((f) => /^test\/lab\/[^/]+\.test\.ts$/.test(f)).map((f) => readFileSync(join(root, f), 'utf8'));
+    expect(umlFiles.filter((f) => !booters.some((text) => text.includes(f)))).toEqual([]);
   });
 
   it('reads nothing beside the repository (no shared corpus path outside test/corpus)', () => {
