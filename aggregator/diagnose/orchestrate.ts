@@ -221,6 +221,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     return { id: r.body.id, error: null };
   };
   const [srcCap, dstCap] = await Promise.all([startCapture(src), startCapture(dst)]);
+  const capturesStartedAt = deps.now();
 
   // 2. wait until every device's tcpdump listens or has failed (bounded); the ones still starting
   //    when the budget is spent are not-ready: their hops are never read as a gap (#18)
@@ -242,7 +243,12 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const [srcNotReady, dstNotReady] = await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
   let countersRead = false;
-  const countersWaitMs = Math.max(COUNTERS_WAIT_MS, deps.agentCallTimeoutMs ?? 0);
+  // slow nodes (agentCallTimeoutMs) may take longer to read them, but never so long that the probes
+  // would miss the capture window
+  const countersWaitMs =
+    deps.agentCallTimeoutMs === undefined
+      ? COUNTERS_WAIT_MS
+      : Math.max(0, Math.min(Math.max(COUNTERS_WAIT_MS, deps.agentCallTimeoutMs), durationSeconds * 1000 - (deps.now() - capturesStartedAt) - count * PROBE_INTERVAL_MS - 2000));
   const countersBefore = await Promise.race([
     countersBeforeP.then((c) => {
       countersRead = true;

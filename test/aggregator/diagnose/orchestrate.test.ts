@@ -129,7 +129,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = []) => {
+const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = [], extra: { agentCallTimeoutMs?: number } = {}) => {
   app = Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -144,6 +144,7 @@ const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | n
     logger,
     fetch: fetchImpl,
     countVerdict: (v) => verdicts.push(v),
+    ...extra,
   });
   app.register(async (v1) => {
     v1.addHook('onRequest', requireBearer(() => TOKEN));
@@ -236,6 +237,30 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(order.filter((p) => p === '/v1/counters')).toHaveLength(2);
     expect(a.state.calls.findIndex((c) => c.path === '/v1/counters')).toBeLessThan(a.state.calls.findIndex((c) => c.path === '/v1/probes'));
   });
+
+  // #19: agents in user-mode-linux answer a capture poll in seconds
+  it('slow agents: with agentCallTimeoutMs a capture poll slower than its own 2 s bound still counts', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    const fast = fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b });
+    const slow = (async (input: URL | string | Request, init?: RequestInit) => {
+      if ((init?.method ?? 'GET') === 'GET' && new URL(String(input)).pathname.startsWith('/v1/captures/')) {
+        // like a real fetch, the call's signal aborts the wait
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 2300);
+          init?.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+          });
+        });
+      }
+      return fast(input, init);
+    }) as typeof fetch;
+    build(slow, views(), [], { agentCallTimeoutMs: 5000 });
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(d.verdict, d.warnings.join('\n')).toBe('healthy');
+    expect(d.hops.filter((h) => h.status === 'not-captured')).toEqual([]);
+  }, 30_000);
 
   it('agents without /v1/counters: the diagnosis says so in a warning and names no rule', async () => {
     const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');

@@ -30,7 +30,7 @@ let lab: Lab | undefined;
 let procs: LabProcesses | undefined;
 const L = (): Lab => lab ?? (() => { throw new Error('lab not built'); })();
 const P = (): LabProcesses => procs ?? (() => { throw new Error('lab processes not started'); })();
-const { findings, pollUntil } = aggregatorFindings(P);
+const { pollUntil } = aggregatorFindings(P);
 /** measured figures, printed at the end (README compatibility table) */
 const figures: string[] = [];
 
