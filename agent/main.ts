@@ -257,7 +257,7 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
     latest: () => loop.latest(),
     now: () => clock.now(),
     staleAfterMs: staleAfterMs(config),
-    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), fullPayload: config.capturePayload, tracefs: config.tracefs }),
+    extraRoutes: [...(deps.extraRoutes ?? []), captureRoutesFor({ runner: host.run, logger: log, node: config.nodeName, now: () => clock.now(), latest: () => loop.latest(), previous: () => loop.previous(), fullPayload: config.capturePayload, tracefs: config.tracefs }),
       countersRoutesFor({ host, node: config.nodeName, now: () => clock.now(), config: { timeoutMs: config.commandTimeoutMs, felixHealthUrl: config.felixHealthUrl, birdSocket: config.birdSocket } }),
     ],
   });

@@ -24,6 +24,8 @@ import { agentKeys, kubernetesAuthenticator, sharedTokenAuthenticator, type Auth
 import { verifiedAgentUrl } from './auth/agent-url.js';
 import type { AgentView } from './diagnose/orchestrate.js';
 import { tokenReviewer } from './k8s/token-review.js';
+import { cachedPolicyIndex, readPolicies } from './k8s/policies.js';
+import type { PolicyIndex } from './diagnose/policy-names.js';
 
 export interface StartAggregatorOptions {
   config: AggregatorConfig;
@@ -39,6 +41,8 @@ export interface StartAggregatorOptions {
   periodicMs?: number;
   /** collect process metrics (CPU, memory, GC) on the registry; default true */
   processMetrics?: boolean;
+  /** the datastore's policies as a chain-name index, for naming policy chains in diagnoses (#18) */
+  policies?: () => Promise<PolicyIndex | undefined>;
   /** with --auth kubernetes: asks the API server who a token belongs to (TokenReview) */
   review?: KubernetesAuthOptions['review'];
 }
@@ -113,7 +117,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     bodyLimit: o.config.bodyLimit,
     version: packageVersion(),
     extensions: [
-      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, ...(o.config.agentCallTimeoutMs !== undefined ? { agentCallTimeoutMs: o.config.agentCallTimeoutMs } : {}), countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
+      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, ...(o.policies ? { policies: o.policies } : {}), ...(o.config.agentCallTimeoutMs !== undefined ? { agentCallTimeoutMs: o.config.agentCallTimeoutMs } : {}), countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),
     ],
   });
@@ -184,13 +188,22 @@ export const datastoreFor = (config: AggregatorConfig, logger: Logger, now: () =
   return cachedDatastore(() => readDatastore(kc.data), { ttlMs: 60_000, now, logger });
 };
 
+/** --kube auto: the datastore's policies (re-listed at most every 30 s) for diagnoses; off: none. */
+export const policiesFor = (config: AggregatorConfig, logger: Logger, now: () => number): StartAggregatorOptions['policies'] => {
+  if (config.kube === 'off') return undefined;
+  const kc = loadKubeConfig();
+  if (kc.status !== 'ok') return undefined;
+  return cachedPolicyIndex(() => readPolicies(kc.data), { ttlMs: 30_000, now, logger });
+};
+
 /** The process entry used by `calico-diag aggregator`: starts, then waits for SIGTERM/SIGINT. */
 export const runAggregatorProcess = async (config: AggregatorConfig, token: string, extras: Partial<StartAggregatorOptions> = {}): Promise<void> => {
   const logger = pino({ base: { component: 'aggregator' } });
   const datastore = datastoreFor(config, logger.child({ component: 'k8s' }), Date.now);
+  const policies = policiesFor(config, logger.child({ component: 'k8s' }), Date.now);
   const kc = config.auth === 'kubernetes' ? loadKubeConfig() : null;
   const review = kc?.status === 'ok' ? tokenReviewer(kc.data) : undefined;
-  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...(review ? { review } : {}), ...extras });
+  const handle = await startAggregator({ config, token, logger, ...(datastore ? { datastore } : {}), ...(policies ? { policies } : {}), ...(review ? { review } : {}), ...extras });
   await untilStopSignal(logger);
   await handle.stop();
   logger.info('stopped');

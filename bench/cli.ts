@@ -11,7 +11,8 @@
  * user runs it (its shebang: `node --max-semi-space-size=2`). Each run under `/usr/bin/time`:
  * wall time measured here (performance.now around the spawn), CPU (user+sys, 10 ms resolution per
  * run, so reported as the mean over the runs). Reports medians and the ratios to `node -e 0` of the
- * same rounds, and two floors of `findings`: `node` doing one fetch, `node` importing zod.
+ * same rounds, and floors of `findings`: `node` loading node:http, `node` doing one node:http GET
+ * of the aggregator (what `findings` does), and, what it did before #17, one fetch and importing zod.
  * `--root DIR`: the calico-diag checkout to run (e.g. an older build, for before/after).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -82,8 +83,10 @@ async function main(): Promise<void> {
       'node -e 0': [process.execPath, '-e', '0'],
       'calico-diag --help': [bin, '--help'],
       'calico-diag findings': [bin, 'findings', '--aggregator', url, '--token-file', token],
-      // floors of what `findings` has to do: one fetch (undici loads on first use), the zod it
-      // validates the answer with
+      // floors of what `findings` has to do: load node:http and ask the aggregator once (what it
+      // does since #17), and what it did before: one fetch (undici loads on first use) and zod
+      'floor: node + require node:http': [process.execPath, '-e', "require('node:http')"],
+      'floor: node + one node:http GET': [process.execPath, '-e', `require('node:http').get(${JSON.stringify(`${url}/healthz`)}, (r) => r.resume())`],
       'floor: node + one fetch': [process.execPath, '--input-type=module', '-e', `await fetch(${JSON.stringify(`${url}/healthz`)})`],
       'floor: node + import zod': [process.execPath, '--input-type=module', '-e', "await import('zod')"],
     };

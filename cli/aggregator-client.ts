@@ -2,8 +2,15 @@
  * What the commands that read the aggregator share: how to reach it (a base URL from flags or env,
  * or, in the kubectl plugin, the API server's service proxy: cli/kubectl.ts), one bounded request,
  * and every failure as a one-line CliError. Stateless.
+ *
+ * Cold start (#17): a plain http:// aggregator is asked through node:http, which Node has loaded
+ * almost entirely at start-up; the global fetch loads undici on first use (~30–40 ms of CPU, more
+ * than the rest of `calico-diag findings`). https://, a URL with credentials (fetch refuses it), the
+ * kubectl plugin's transport and the fetch tests pass in keep fetch, and so does a redirect (fetch
+ * follows it).
  */
-import { readTokenFile } from '../common/config.js';
+import { request as httpRequest } from 'node:http';
+import { readTokenFile } from '../common/token-file.js';
 import { safeLine } from './format.js';
 import { CliError } from './io.js';
 
@@ -64,21 +71,62 @@ export const directConnect =
   (env: Readonly<Record<string, string | undefined>>, doFetch?: typeof fetch): AggregatorConnect =>
   async (opts, path) => ({ ...(await aggregatorTarget(opts, env, path)), ...(doFetch ? { fetch: doFetch } : {}) });
 
+/** One request to the aggregator: what the commands send (fetch takes it as it is). */
+export interface AggregatorRequest {
+  method?: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/**
+ * One exchange over node:http (a connection of its own, closed after the answer), or undefined for a
+ * redirect, which fetch then follows. Network errors and the signal's abort reject, as fetch does.
+ */
+export const httpExchange = (url: URL, req: AggregatorRequest): Promise<Answer | undefined> =>
+  new Promise((resolve, reject) => {
+    const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
+    const r = httpRequest(url, { method: req.method ?? 'GET', headers, agent: false, ...(req.signal ? { signal: req.signal } : {}) }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+        res.resume();
+        resolve(undefined);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    r.on('error', reject);
+    r.end(req.body);
+  });
+
+const fetchExchange = async (send: typeof fetch, url: URL, req: AggregatorRequest): Promise<Answer> => {
+  const res = await send(url, req);
+  return { status: res.status, text: await res.text() };
+};
+
 /** Sends the request; answers the body text of a 2xx, or throws a one-line CliError. */
-export const requestAggregator = async (target: AggregatorTarget, init: RequestInit, doFetch?: typeof fetch): Promise<string> => {
-  const send = doFetch ?? target.fetch ?? fetch;
+export const requestAggregator = async (target: AggregatorTarget, req: AggregatorRequest, doFetch?: typeof fetch): Promise<string> => {
+  const send = doFetch ?? target.fetch;
   const where = target.where ?? 'the aggregator';
-  let res: Response;
-  let text: string;
+  let res: Answer;
   try {
-    res = await send(target.url, init);
-    text = await res.text();
+    const plainHttp = send === undefined && target.url.protocol === 'http:' && target.url.username === '' && target.url.password === '';
+    res = plainHttp ? ((await httpExchange(target.url, req)) ?? (await fetchExchange(fetch, target.url, req))) : await fetchExchange(send ?? fetch, target.url, req);
   } catch (err) {
     const e = err as Error;
     throw new AggregatorError(`cannot reach ${target.where ?? `the aggregator at ${target.url.origin}`}: ${safeLine((e.cause as Error | undefined)?.message ?? e.message)}`);
   }
+  const { text } = res;
   if (res.status === 401) throw new AggregatorError(`${where} refused the request (401): ${target.authHint ?? (target.tokenFile ? 'wrong token' : 'pass --token-file')}`, 401);
-  if (!res.ok) {
+  if (res.status < 200 || res.status > 299) {
     let message = text.slice(0, 300);
     try {
       message = (JSON.parse(text) as { message?: string }).message ?? message;

@@ -3,10 +3,15 @@
  * rule, node, peer, summary, age), then one remedy line per rule; `-o wide` adds the evidence,
  * `-o json|yaml` (or `--json`) prints the API answer. Findings another finding explains (#18,
  * `explainedBy`) are folded under their root: indented rows right after it.
+ *
+ * Cold start (#17): the table and wide views check the answer with `FindingsAnswer`, a hand check
+ * of the contract's Finding schema (it accepts what the zod schema accepts: test/cli/findings.test.ts
+ * compares them), so they do not load zod; json/yaml print the answer as the zod schema parses it
+ * (unknown fields dropped, defaults filled in), loading it then.
  */
 import type { Command } from 'commander';
-import { Severity, type Finding } from '../contract/finding.js';
-import { FindingsFlatResponse } from '../aggregator/http/schemas.js';
+import type { Finding } from '../contract/finding.js';
+import { RULE_ID_PATTERN, SEVERITY_LEVELS } from '../contract/finding-basics.js';
 import { directConnect, parseAnswer, requestAggregator, type AggregatorConnect } from './aggregator-client.js';
 import { noColour, painter, renderTable, safeLine, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
@@ -27,6 +32,28 @@ interface FindingsFlags extends OutputFlags {
   rule?: string;
   severity?: string;
 }
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optionalString = (v: unknown): boolean => v === undefined || isString(v);
+const isSeverity = (v: unknown): boolean => (SEVERITY_LEVELS as readonly unknown[]).includes(v);
+
+/** Whether `v` is a Finding as contract/finding.ts's schema accepts it (fields only read, never changed). */
+const isFinding = (v: unknown): v is Finding => {
+  if (!isObject(v) || !isObject(v.evidence)) return false;
+  const e = v.evidence;
+  return (
+    isString(v.id) && isString(v.rule) && RULE_ID_PATTERN.test(v.rule) && isSeverity(v.severity) && isString(v.node) && optionalString(v.peer) &&
+    isString(v.summary) && isString(e.seen) && isString(e.expected) && (e.details === undefined || isObject(e.details)) &&
+    isString(v.remedy) && isString(v.firstSeen) && isString(v.lastSeen) && optionalString(v.explainedBy)
+  );
+};
+
+/** The `GET /v1/findings` answer (`{ findings }`) checked without zod, in parseAnswer's safeParse shape. */
+export const FindingsAnswer = {
+  safeParse: (v: unknown): { success: true; data: { findings: Finding[] } } | { success: false } =>
+    isObject(v) && Array.isArray(v.findings) && v.findings.every(isFinding) ? { success: true, data: { findings: v.findings } } : { success: false },
+};
 
 export const formatAge = (fromIso: string, nowMs: number): string => {
   const s = Math.max(0, Math.floor((nowMs - Date.parse(fromIso)) / 1000));
@@ -79,7 +106,7 @@ export const renderFindings = (findings: readonly Finding[], nowMs: number, opts
     formatAge(f.firstSeen, nowMs),
     ...(opts.wide ? [formatAge(f.lastSeen, nowMs), f.evidence.seen, f.evidence.expected, f.id] : []),
   ]);
-  const counts = Severity.options.map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
+  const counts = SEVERITY_LEVELS.map((s) => `${findings.filter((f) => f.severity === s).length} ${s}`).join(', ');
   const rootCount = findings.filter((f) => f.explainedBy === undefined).length;
   const explained = findings.length - rootCount;
   const remedies = new Map<string, string>();
@@ -106,12 +133,16 @@ export const registerFindingsCommand = (program: Command, io: CliIo, deps: Findi
     .option('--severity <level>', 'only this severity: critical, warning or info');
   addOutputOptions(cmd).action(async (opts: FindingsFlags) => {
     const format = outputFormat(opts);
-    if (opts.severity !== undefined && !Severity.safeParse(opts.severity).success) throw new CliError(`invalid --severity ${JSON.stringify(opts.severity)}: must be critical, warning or info`);
+    if (opts.severity !== undefined && !isSeverity(opts.severity)) throw new CliError(`invalid --severity ${JSON.stringify(opts.severity)}: must be critical, warning or info`);
     const target = await connect(opts, '/v1/findings');
     for (const key of ['node', 'rule', 'severity'] as const) if (opts[key] !== undefined) target.url.searchParams.set(key, opts[key]!);
     const text = await requestAggregator(target, { headers: target.headers, signal: AbortSignal.timeout(30_000) });
-    const data = parseAnswer(text, FindingsFlatResponse);
-    if (isStructured(format)) io.stdout(renderStructured(format, data));
-    else io.stdout(renderFindings(data.findings, (deps.now ?? Date.now)(), { wide: format === 'wide', paint: painter(io.colour) }));
+    if (isStructured(format)) {
+      const { FindingsFlatResponse } = await import('../aggregator/http/schemas.js');
+      io.stdout(renderStructured(format, parseAnswer(text, FindingsFlatResponse)));
+    } else {
+      const data = parseAnswer(text, FindingsAnswer);
+      io.stdout(renderFindings(data.findings, (deps.now ?? Date.now)(), { wide: format === 'wide', paint: painter(io.colour) }));
+    }
   });
 };

@@ -21,7 +21,11 @@ export interface CliIo {
 export const colourEnabled = (stream: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): boolean =>
   stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 
+/** Marks a CliError across copies of this module (the CLI bundle has its own: scripts/bundle-cli.ts). */
+const CLI_ERROR = Symbol.for('calico-diag.CliError');
+
 export class CliError extends Error {
+  readonly [CLI_ERROR] = true;
   constructor(
     message: string,
     readonly exitCode = 1,
@@ -30,6 +34,9 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Whether `err` is a CliError, also one thrown by another copy of this module. */
+export const isCliError = (err: unknown): err is CliError => err instanceof Error && (err as Partial<Record<typeof CLI_ERROR, unknown>>)[CLI_ERROR] === true && typeof (err as CliError).exitCode === 'number';
 
 /** The real process streams. */
 export const processIo = (): CliIo => ({

@@ -2,7 +2,10 @@
  * The `calico-diag` command's entry. `runCli(argv, io)` runs it in-process and returns the exit
  * code (cli/program-base.ts `runProgram`: errors become one line on stderr and exit 1, never a
  * stack trace). Run directly (node dist/cli/main.js, bin/calico-diag.js, or
- * `node --import tsx cli/main.ts`), it runs with the process's argv and streams.
+ * `node --import tsx cli/main.ts`), it runs with the process's argv and streams. bin/calico-diag.js
+ * runs it as dist/cli/calico-diag.cjs, one CommonJS file holding this module, commander and the
+ * commands that read the aggregator; the other commands stay the ES modules of dist/ that it
+ * imports (scripts/bundle-cli.ts).
  *
  * Cold start (#17): the program is built from `COMMANDS`, a table of names, help lines and
  * loaders. Only the module of the command being run is imported (`import()`); the others are
@@ -159,8 +162,10 @@ export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps =
   runProgram(await buildProgramFor(argv, io, deps), argv, io);
 
 
+// no top-level await: this module is also the entry of the CommonJS bundle (scripts/bundle-cli.ts)
 if (startedAs(import.meta.url, 'bin/calico-diag.js')) {
   exitOnSignals(() => killRunning()); // #16: no command the CLI started outlives it
-  const code = await runCli(process.argv.slice(2), processIo());
-  process.exitCode = code;
+  void runCli(process.argv.slice(2), processIo()).then((code) => {
+    process.exitCode = code;
+  });
 }

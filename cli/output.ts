@@ -2,9 +2,11 @@
  * The output conventions every read command shares: `-o, --output table|wide|json|yaml` (`--json`
  * is kept as another spelling of `-o json`), JSON/YAML serialisation, and duration flags.
  * `table` is the short view (the key columns); `wide` adds the details.
+ * The yaml package is loaded when YAML is asked for (#17: the table views' cold start).
  */
+import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
-import { Document, Scalar, visit } from 'yaml';
+import type * as Yaml from 'yaml';
 import { parseDuration } from '../common/duration.js';
 import { CliError } from './io.js';
 
@@ -35,6 +37,8 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const HAS_UNSAFE = new RegExp(JSON_UNSAFE.source);
 
+const require = createRequire(import.meta.url);
+
 const escapeU = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** The data as JSON (pretty unless `compact`) or YAML, ending with a newline. */
@@ -43,9 +47,10 @@ export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: {
     // the yaml package escapes C0 controls in double-quoted scalars but writes C1 controls and
     // bidi overrides raw, even in plain scalars: every scalar (key or value) holding one is made
     // double-quoted, and those characters are then written as \uXXXX escapes.
+    const { Document, Scalar, visit } = require('yaml') as typeof Yaml;
     const doc = new Document(data);
     visit(doc, {
-      Scalar(_key, node: Scalar) {
+      Scalar(_key, node: Yaml.Scalar) {
         if (typeof node.value === 'string' && HAS_UNSAFE.test(node.value)) node.type = Scalar.QUOTE_DOUBLE;
       },
     });

@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../common/version.js';
 import type { AgentCommandDeps } from './agent.js';
 import { termSafe } from './format.js';
-import { CliError, type CliIo } from './io.js';
+import { isCliError, type CliIo } from './io.js';
 import type { SnapshotCommandDeps } from './snapshot.js';
 
 /** What tests swap in (a fake host, env, the daemon runner); empty in real use. */
@@ -38,7 +38,7 @@ export const runProgram = async (program: Command, argv: readonly string[], io: 
   } catch (err) {
     // commander has already printed its own message (usage errors, --help, --version).
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof CliError) {
+    if (isCliError(err)) {
       if (err.message !== '') io.stderr(`calico-diag: ${termSafe(err.message)}\n`);
       return err.exitCode;
     }

@@ -97,9 +97,10 @@ export type CaptureStarted = z.infer<typeof CaptureStarted>;
 
 /**
  * The state of a device in the node's latest snapshot when it could not be captured: `down` (no UP
- * flag or operstate DOWN), `missing` (no such link), `up`, or `unknown` (no snapshot of the links).
+ * flag or operstate DOWN), `missing` (no such link), `up`, or `unknown` (no snapshot of the links);
+ * `renamed` when the live links show the snapshot's interface index under another name (#18).
  */
-export const DeviceState = z.enum(['up', 'down', 'missing', 'unknown']);
+export const DeviceState = z.enum(['up', 'down', 'missing', 'unknown', 'renamed']);
 export type DeviceState = z.infer<typeof DeviceState>;
 
 /**
@@ -112,6 +113,9 @@ export const DeviceCapture = z.object({
   status: z.enum(['starting', 'listening', 'captured', 'failed']),
   state: DeviceState.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** renamed: the name its interface index has now; renamed or gone: when the snapshot still showed it (#18) */
+  renamedTo: z.string().optional(),
+  snapshotAt: z.string().optional(),
 });
 export type DeviceCapture = z.infer<typeof DeviceCapture>;
 

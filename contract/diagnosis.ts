@@ -70,12 +70,22 @@ export const RuleHit = z.object({
   /** packets the rule counted between the two reads */
   packets: z.number().int(),
   /**
-   * for Calico policy chains (cali-pi-/cali-po-): the policy's name and where it came from. Felix
-   * names the chain after the policy when the name fits the 28-character chain name limit and
-   * after a hash of it otherwise (`_` + hash): then only a rule comment can give the name (the
-   * aggregator does not read policies from the datastore), and `name` is null.
+   * for Calico policy chains (cali-pi-/cali-po-, profiles cali-pri-/cali-pro-): the policy's name
+   * and where it came from. Felix names the chain after the policy when the name fits the
+   * 28-character chain name limit and after a hash of it otherwise (`_` + hash): then the name comes
+   * from the datastore (the aggregator computes every listed policy's chain names as Felix does;
+   * with `kind`, `namespace` and `tier`) or a rule comment, else `name` is null.
    */
-  policy: z.object({ name: z.string().nullable(), source: z.enum(['chain-name', 'comment', 'unknown']), direction: z.enum(['ingress', 'egress']) }).optional(),
+  policy: z
+    .object({
+      name: z.string().nullable(),
+      source: z.enum(['chain-name', 'comment', 'datastore', 'unknown']),
+      direction: z.enum(['ingress', 'egress']),
+      kind: z.enum(['NetworkPolicy', 'GlobalNetworkPolicy', 'KubernetesNetworkPolicy', 'Profile']).optional(),
+      namespace: z.string().optional(),
+      tier: z.string().optional(),
+    })
+    .optional(),
 });
 export type RuleHit = z.infer<typeof RuleHit>;
 
@@ -91,8 +101,8 @@ export const HopObservation = z.object({
    * yet listening when the probes were sent (never read as a gap)
    */
   status: z.enum(['seen', 'missing', 'not-captured', 'not-ready']),
-  /** the device's state from the node's snapshot when it could not be captured */
-  deviceState: z.enum(['up', 'down', 'missing', 'unknown']).optional(),
+  /** the device's state from the node's snapshot when it could not be captured (renamed: since the snapshot) */
+  deviceState: z.enum(['up', 'down', 'missing', 'unknown', 'renamed']).optional(),
   /** at the gap hop: the kernel drop reasons the hop's node counted during the window (#18) */
   drops: DropReasons.optional(),
   /** probe sequence numbers observed at this hop */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { RULE_ID_PATTERN, SEVERITY_LEVELS } from './finding-basics.js';
 
-export const Severity = z.enum(['critical', 'warning', 'info']);
+export const Severity = z.enum(SEVERITY_LEVELS);
 export type Severity = z.infer<typeof Severity>;
 
 /** The one severity order: 0 for the most severe (critical), growing toward info. */
@@ -17,7 +18,7 @@ export const mostSevere = (severities: Iterable<Severity>): Severity => {
 };
 
 /** A stable kebab-case rule id: users alert and filter on it. */
-export const RuleId = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+export const RuleId = z.string().regex(RULE_ID_PATTERN);
 
 export const Evidence = z.object({
   /** what was seen */

@@ -358,8 +358,14 @@ export const sweepUmlLeftovers = async (): Promise<string[]> => {
     try {
       owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8').trim());
     } catch {
-      // no owner file: a crashed run between mkdir and write, or being created right now
-      if (Date.now() - statSync(dir).mtimeMs < 60_000) continue;
+      // no owner file: a crashed run between mkdir and write, or one being created right now
+      let age: number;
+      try {
+        age = Date.now() - statSync(dir).mtimeMs;
+      } catch {
+        continue; // removed meanwhile
+      }
+      if (age < 60_000) continue;
     }
     if (Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
     await killUml(join(dir, 'init'), undefined);

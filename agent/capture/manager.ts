@@ -45,8 +45,21 @@ export interface CaptureManagerOptions {
   newId?: () => string;
   /** a device's state in the latest snapshot (up/down/missing); a missing one is not started */
   deviceState?: (iface: string) => DeviceState;
+  /**
+   * what became of a device that could not be opened, from the live links against the last snapshot
+   * that showed it (#18): renamed (its index has another name now) or gone; null: neither
+   */
+  deviceFate?: (iface: string) => Promise<DeviceFate | null>;
   /** a kernel drop-reason tracer for one capture's window (drop-reasons.ts); none: not reported */
   dropTracer?: (id: string) => DropTracer;
+}
+
+export interface DeviceFate {
+  state: 'renamed' | 'missing';
+  /** for the error message, e.g. `renamed to vxlan.old since the snapshot at … (ifindex 5)` */
+  message: string;
+  renamedTo?: string;
+  snapshotAt: string;
 }
 
 export type StartResult = { ok: true; id: string } | { ok: false; code: 'busy' | 'invalid'; message: string };
@@ -57,6 +70,8 @@ interface DeviceJob {
   status: DeviceCapture['status'];
   state?: DeviceState;
   error?: { code: string; message: string };
+  renamedTo?: string;
+  snapshotAt?: string;
 }
 
 interface Job {
@@ -133,12 +148,24 @@ export class CaptureManager {
       const records: CaptureRecord[] = [];
       const warnings: string[] = [];
       let packets = 0;
-      const fail = (f: DeviceJob, code: string, message: string) => {
-        f.status = 'failed';
+      // #18: a device renamed or gone since the snapshot says so instead of a generic failure
+      const fate = async (f: DeviceJob): Promise<void> => {
+        if (f.iface === 'any' || !this.o.deviceFate) return;
+        const d = await this.o.deviceFate(f.iface).catch(() => null);
+        if (!d) return;
+        f.state = d.state;
+        f.snapshotAt = d.snapshotAt;
+        if (d.renamedTo !== undefined) f.renamedTo = d.renamedTo;
+        f.error = { code: d.state === 'renamed' ? 'DEVICE_RENAMED' : 'DEVICE_MISSING', message: `${f.iface}: ${d.message}` };
+      };
+      const fail = async (f: DeviceJob, code: string, message: string): Promise<void> => {
         f.error = { code, message: `${f.iface}: ${message}` };
         const state = f.iface === 'any' ? undefined : this.o.deviceState?.(f.iface);
         if (state) f.state = state;
+        if (code === 'CAPTURE_FAILED') await fate(f);
+        f.status = 'failed';
       };
+      for (const f of job.files) if (f.error?.code === 'DEVICE_MISSING') await fate(f);
       const runDevice = async (f: DeviceJob, argv: [string, ...string[]]): Promise<void> => {
         if (f.status === 'failed') return;
         const run = await this.o.runner({ argv, timeoutMs, maxOutputBytes: 64 * 1024 });
@@ -210,7 +237,14 @@ export class CaptureManager {
   get(id: string): CaptureResult | null {
     const job = this.jobs.get(id);
     if (!job) return null;
-    const devices: DeviceCapture[] = job.files.map((f) => ({ interface: f.iface, status: f.status, ...(f.state ? { state: f.state } : {}), ...(f.error ? { error: f.error } : {}) }));
+    const devices: DeviceCapture[] = job.files.map((f) => ({
+      interface: f.iface,
+      status: f.status,
+      ...(f.state ? { state: f.state } : {}),
+      ...(f.error ? { error: f.error } : {}),
+      ...(f.renamedTo !== undefined ? { renamedTo: f.renamedTo } : {}),
+      ...(f.snapshotAt !== undefined ? { snapshotAt: f.snapshotAt } : {}),
+    }));
     return { ...job.result, devices };
   }
 

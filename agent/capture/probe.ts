@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto';
 import { canonicalIp, type ProbeRequest, type ProbeResult } from '../../contract/capture.js';
 import type { Identity } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
-import { findPodNetns, NETNS_NAME } from './pod-netns.js';
+import { enterArgv, findPodNetns, NETNS_NAME } from './pod-netns.js';
 
 export interface ProbeSource {
   identity: Identity;
@@ -80,7 +80,7 @@ export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise
   const src = deps.source();
   if (!src) return { ok: false, code: 'no-snapshot', message: 'no snapshot yet: this node’s addresses are unknown' };
   // From a pod: its own network namespace, its own address (#18)
-  let netns: string | null = null;
+  let netns: { name: string } | { pid: number } | null = null;
   let resolved: ResolvedSource;
   if (req.pod !== undefined) {
     const pod = canonicalIp(req.pod);
@@ -88,7 +88,7 @@ export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise
     if (!pod || !w) return { ok: false, code: 'bad-source', message: `${req.pod} is not a pod of this node` };
     const ns = await findPodNetns(w.dev, deps.runner);
     if (!ns.ok) return { ok: false, code: 'bad-source', message: `cannot enter the network namespace of pod ${pod.text}: ${ns.message}` };
-    netns = ns.name;
+    netns = 'name' in ns ? { name: ns.name } : { pid: ns.pid };
     resolved = { ok: true, ip: pod.text };
   } else resolved = resolveProbeSource(req, src);
   if (!resolved.ok) return { ok: false, code: 'bad-source', message: resolved.message };
@@ -96,8 +96,8 @@ export const sendProbe = async (req: ProbeRequest, deps: SendProbeDeps): Promise
   const count = req.count ?? 3;
   const intervalMs = req.intervalMs ?? 200;
   const ping = buildPingArgv({ source: resolved.ip, target: req.target, count, intervalMs, id, size: req.size });
-  if (!ping || (netns !== null && !NETNS_NAME.test(netns))) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
-  const argv: [string, ...string[]] = netns === null ? ping : ['ip', 'netns', 'exec', netns, ...ping];
+  if (!ping || (netns !== null && ('name' in netns ? !NETNS_NAME.test(netns.name) : !(Number.isInteger(netns.pid) && netns.pid > 0)))) return { ok: false, code: 'bad-source', message: 'invalid probe parameters' };
+  const argv: [string, ...string[]] = netns === null ? ping : [...enterArgv(netns), ...ping];
   const startedAt = new Date(deps.now()).toISOString();
   const run = await deps.runner({ argv, timeoutMs: count * intervalMs + 3000, maxOutputBytes: 64 * 1024 });
   if (!run.ok) return { ok: false, code: 'failed', message: run.message };

@@ -11,6 +11,7 @@ import type { Snapshot } from '../../contract/snapshot.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { capturesRoutes } from '../http/captures.js';
 import { CaptureManager } from './manager.js';
+import { deviceFateOf, readLiveLinks, type SnapshotLinks } from './device-fate.js';
 import { createHash } from 'node:crypto';
 import { DropTracer, nodeTraceFs, removeStaleInstances } from './drop-reasons.js';
 import { clusterTargets, ProbeLimiter } from './cluster-targets.js';
@@ -21,6 +22,8 @@ export interface CaptureWiring {
   node: string;
   now: () => number;
   latest: () => { snapshot: Snapshot } | null;
+  /** the snapshot before the latest: where a device renamed just before the latest one was last seen (#18) */
+  previous?: () => { snapshot: Snapshot } | null;
   /** default: $CALICO_DIAG_CAPTURE_DIR or <tmpdir>/calico-diag-captures-<node> */
   dir?: string;
   /** keep whole packets (--capture-payload); default headers only */
@@ -54,6 +57,16 @@ export const captureRoutesFor = (w: CaptureWiring): FastifyPluginAsync => {
     fullPayload: w.fullPayload === true,
     ifindexNames: () => Object.fromEntries((links() ?? []).map((l) => [l.ifindex, l.name])),
     ...(w.tracefs ? { dropTracer: (id: string) => new DropTracer(nodeTraceFs, w.tracefs as string, id, owner) } : {}),
+    deviceFate: async (iface) => {
+      const shown: SnapshotLinks[] = [];
+      for (const st of [w.latest(), w.previous?.() ?? null]) {
+        const l = st?.snapshot.sections.links;
+        if (st && l?.status === 'ok') shown.push({ at: st.snapshot.takenAt, links: l.data.map((x) => ({ ifindex: x.ifindex, name: x.name })) });
+      }
+      if (!shown.some((s) => s.links.some((l) => l.name === iface))) return null;
+      const live = await readLiveLinks(w.runner);
+      return live ? deviceFateOf(iface, shown, live) : null;
+    },
     deviceState: (iface) => {
       const all = links();
       if (all === null) return 'unknown';

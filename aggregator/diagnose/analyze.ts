@@ -27,6 +27,10 @@ export interface CaptureView {
   error?: string;
   /** the device's snapshot state when it could not be captured (down/missing: no packet passes it) */
   state?: DeviceState;
+  /** renamed since the snapshot (#18): the name its interface index has now */
+  renamedTo?: string;
+  /** renamed or gone: the last snapshot that still showed it */
+  snapshotAt?: string;
   /** its capture had not confirmed listening when the probes were sent */
   notReady?: boolean;
 }
@@ -127,7 +131,15 @@ const observe = (input: AnalyzeInput, probe: ProbeView, spec: HopSpec): HopObser
   if (!cap.ok) {
     // #18: a device that is down or gone passes no packet: that is this hop's evidence, not a hole
     if (cap.state === 'down' || cap.state === 'missing') {
-      return { ...base, device: cap.device, status: 'missing', deviceState: cap.state, seqs: [], note: `${cap.device} is ${cap.state === 'down' ? 'down' : 'missing'} on ${side.node.node} (snapshot): no packet can pass it` };
+      const when = cap.state === 'missing' && cap.snapshotAt !== undefined ? `gone since the snapshot at ${cap.snapshotAt}` : 'snapshot';
+      return { ...base, device: cap.device, status: 'missing', deviceState: cap.state, seqs: [], note: `${cap.device} is ${cap.state === 'down' ? 'down' : 'missing'} on ${side.node.node} (${when}): no packet can pass it` };
+    }
+    // #18: renamed since the snapshot: not captured under the planned name; routes that name its
+    // interface index may still carry packets, so this is no gap by itself
+    if (cap.state === 'renamed') {
+      const to = cap.renamedTo !== undefined ? ` to ${cap.renamedTo}` : '';
+      const since = cap.snapshotAt !== undefined ? ` since the snapshot at ${cap.snapshotAt}` : ' since the snapshot';
+      return { ...base, device: cap.device, status: 'not-captured', deviceState: 'renamed', seqs: [], note: `${cap.device} was renamed${to} on ${side.node.node}${since}: not captured under its planned name` };
     }
     return { ...base, device: cap.device, status: 'not-captured', seqs: [], note: cap.error ?? 'capture failed', ...(cap.state ? { deviceState: cap.state } : {}) };
   }

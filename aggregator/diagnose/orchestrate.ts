@@ -20,7 +20,8 @@ import type { Identity, Mode, Sections } from '../../contract/snapshot.js';
 import { analyze, type CaptureView, type ProbeView, type SideInput } from './analyze.js';
 import { pathForm, type PathForm } from './path.js';
 import { resolveEndpoint } from './resolve.js';
-import { ruleHits } from './rule-hits.js';
+import { namePolicies, ruleHits } from './rule-hits.js';
+import { felixPolicyChain, type PolicyIndex } from './policy-names.js';
 import { RuleCounters } from '../../contract/counters.js';
 import type { RuleHit } from '../../contract/diagnosis.js';
 
@@ -43,6 +44,11 @@ export interface DiagnoseDeps {
   requestedBy?: string;
   now: () => number;
   logger: Logger;
+  /**
+   * the datastore's policies as a chain-name index (aggregator/k8s/policies.ts): names the policy
+   * behind a hashed policy chain in the rule hits (#18); absent or undefined: not named
+   */
+  policies?: () => Promise<PolicyIndex | undefined>;
   fetch?: typeof fetch;
   newId?: () => string;
   sleep?: (ms: number) => Promise<void>;
@@ -61,6 +67,8 @@ export const DEFAULT_PROBES = 3;
 const PROBE_INTERVAL_MS = 200;
 /** how long the probes wait for the first counter read once the captures listen */
 const COUNTERS_WAIT_MS = 1500;
+/** how long the rule hits wait for the datastore policies past the capture window (read since the start) */
+const POLICY_WAIT_MS = 300;
 
 type CallResult<T> = { ok: true; status: number; body: T } | { ok: false; message: string };
 
@@ -139,7 +147,16 @@ const plan = (node: ClusterNode, view: AgentView | null, peer: ClusterNode, ips:
 const view = (result: CaptureResult | null, error: string | null, device: string | null, notReady: ReadonlySet<string>): CaptureView | null => {
   if (device === null) return null;
   const dev = result?.devices?.find((d) => d.interface === device);
-  if (dev?.status === 'failed') return { device, ok: false, records: [], error: dev.error?.message ?? 'capture failed', ...(dev.state ? { state: dev.state } : {}) };
+  if (dev?.status === 'failed')
+    return {
+      device,
+      ok: false,
+      records: [],
+      error: dev.error?.message ?? 'capture failed',
+      ...(dev.state ? { state: dev.state } : {}),
+      ...(dev.renamedTo !== undefined ? { renamedTo: dev.renamedTo } : {}),
+      ...(dev.snapshotAt !== undefined ? { snapshotAt: dev.snapshotAt } : {}),
+    };
   if (!result || result.status !== 'done') return { device, ok: false, records: [], error: error ?? result?.error?.message ?? 'capture did not finish' };
   return { device, ok: true, records: (result.records ?? []).filter((r) => r.interface === device), ...(notReady.has(device) ? { notReady: true } : {}) };
 };
@@ -181,6 +198,8 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const dst = plan(to.node, dstView, from.node, probeIps, v6, to.endpoint.kind === 'pod' ? to.endpoint.ip : null, durationSeconds, path.form);
   if (!dst.url) warnings.push(`${to.node.node} has not reported an agent URL: its hops are not captured`);
   const log = deps.logger.child({ component: 'diagnose' });
+  // read while the captures run: the policy index is ready when the counters name a policy chain
+  const policyIndex = deps.policies ? deps.policies().catch((err: unknown) => (log.warn({ err }, 'datastore policies unreadable'), undefined)) : undefined;
   // Findings seen at any point of the window: a "rising" counter finding may come and go within it.
   const seenFindings = new Map<string, Finding>();
   const sampleFindings = () => {
@@ -326,6 +345,11 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     const a = countersAfter[i];
     if (!b || !a) continue;
     hits = [...(hits ?? []), ...ruleHits(b, a, lost)];
+  }
+  if (hits && policyIndex && hits.some((h) => felixPolicyChain(h.chain))) {
+    const index = await Promise.race([policyIndex, sleep(POLICY_WAIT_MS).then(() => undefined)]);
+    if (index) hits = namePolicies(hits, index);
+    else warnings.push('the datastore policies were not readable in time: policy chains are named from rule comments and chain names only');
   }
 
   sampleFindings();

@@ -120,12 +120,12 @@ export const mapBlockAffinities = (list: unknown[]): DatastoreView['blockAffinit
 
 // ---- IO ----
 
-interface ListPage {
+export interface ListPage {
   items?: unknown[];
   metadata?: { _continue?: string; continue?: string };
 }
 
-class ReadError extends Error {
+export class ReadError extends Error {
   constructor(
     readonly reason: UnavailableReason,
     message: string,
@@ -134,7 +134,7 @@ class ReadError extends Error {
   }
 }
 
-const classify = (err: unknown): ReadError => {
+export const classify = (err: unknown): ReadError => {
   if (err instanceof ReadError) return err;
   if (err instanceof ApiException) {
     const code = err.code;
@@ -161,7 +161,7 @@ const withTimeout = async <T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 };
 
-const listAll = async (page: (cont: string | undefined) => Promise<ListPage>, what: string, o: Required<DatastoreReadOptions>): Promise<unknown[]> => {
+export const listAll = async (page: (cont: string | undefined) => Promise<ListPage>, what: string, o: Required<DatastoreReadOptions>): Promise<unknown[]> => {
   const out: unknown[] = [];
   let cont: string | undefined;
   for (let i = 0; i < o.maxPages; i++) {

@@ -83,7 +83,22 @@ describe('calico-diag diagnose', () => {
       rules: [{ node: 'node2', family: 'ipv4', table: 'filter', chain: 'cali-pi-_labdeny', index: 1, target: 'DROP', caliId: 'labdeny01', comments: [], rule: '-A cali-pi-_labdeny -j DROP', packets: 3, policy: { name: null, source: 'unknown', direction: 'ingress' } }],
     };
     const { io } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1'], { status: 200, body: withRule });
-    expect(io.out()).toContain('Rule: DROP in ipv4 filter/cali-pi-_labdeny rule 1 cali:labdeny01 (an ingress policy whose name Felix hashed into the chain name; not in the rule comments) counted 3 packet(s) on node2');
+    expect(io.out()).toContain('Rule: DROP in ipv4 filter/cali-pi-_labdeny rule 1 cali:labdeny01 (an ingress policy whose name Felix hashed into the chain name; not in the rule comments nor in the datastore\'s policies) counted 3 packet(s) on node2');
+  });
+
+  // #18: a policy named from the datastore shows its kind, namespace and tier
+  it('a Rule line names the datastore policy behind a hashed chain', async () => {
+    const named = {
+      ...GAP,
+      rules: [
+        {
+          node: 'node2', family: 'ipv4', table: 'filter', chain: 'cali-pi-_3CJ_GmvE9pcCktVJ2ep', index: 2, target: 'DROP', caliId: 'kZzWM4wu2A_MNzjD', comments: [], rule: '-A cali-pi-_3CJ_GmvE9pcCktVJ2ep -j DROP', packets: 3,
+          policy: { name: 'allow-apiserver', source: 'datastore', direction: 'ingress', kind: 'KubernetesNetworkPolicy', namespace: 'calico-apiserver', tier: 'default' },
+        },
+      ],
+    };
+    const { io } = await run(['--aggregator', 'http://agg:9478', '--from', 'node1', '--to', '10.244.2.1'], { status: 200, body: named });
+    expect(io.out()).toContain('(policy calico-apiserver/allow-apiserver, KubernetesNetworkPolicy, tier default, ingress; name from the datastore) counted 3 packet(s) on node2');
   });
 
   it('--json prints the diagnosis; healthy exits 0', async () => {

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -8,7 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
-import { formatAge, registerFindingsCommand, renderFindings } from '../../cli/findings.js';
+import { FindingsFlatResponse } from '../../aggregator/http/schemas.js';
+import { FindingsAnswer, formatAge, registerFindingsCommand, renderFindings } from '../../cli/findings.js';
 import { CliError, memoryIo } from '../../cli/io.js';
 
 const TOKEN = 'cli-test-token';
@@ -142,5 +145,70 @@ describe('cli findings', () => {
     expect(formatAge('2025-12-31T20:00:00.000Z', NOW)).toBe('4h');
     expect(formatAge('2025-12-20T00:00:00.000Z', NOW)).toBe('12d');
     expect(renderFindings([], NOW)).toBe('no active findings\n');
+  });
+});
+
+// #17: the table views check the answer without zod; they must accept exactly what the schema accepts
+describe('the findings answer check of the table views', () => {
+  const finding = {
+    id: 'vxlan-fdb-mismatch/a/b/',
+    rule: 'vxlan-fdb-mismatch',
+    severity: 'critical',
+    node: 'a',
+    peer: 'b',
+    summary: 'FDB entry for b points at 172.16.0.9',
+    evidence: { seen: 's', expected: 'e', details: { mac: 'aa:bb' } },
+    remedy: 'restart calico-node',
+    firstSeen: '2026-01-01T00:00:00.000Z',
+    lastSeen: '2026-01-01T00:00:00.000Z',
+    explainedBy: 'tunnel-down/a//',
+  };
+  const FIELDS = ['id', 'rule', 'severity', 'node', 'peer', 'summary', 'evidence', 'remedy', 'firstSeen', 'lastSeen', 'explainedBy'] as const;
+  const WRONG: unknown[] = [undefined, null, 1, true, '', 'x', 'Not-A-Rule', [], {}, ['critical'], { seen: 's' }];
+  /** answers the schema and the check may see: every field missing or of each wrong kind, evidence's too, wrong containers */
+  const variants = (): unknown[] => {
+    const out: unknown[] = [{ findings: [] }, { findings: [finding] }, { findings: [finding, { ...finding, extra: 1 }] }, null, [], 'findings', { findings: {} }, { findings: null }, { findings: [null] }, { findings: [[]] }, {}];
+    for (const k of FIELDS) {
+      const { [k]: _gone, ...rest } = finding;
+      out.push({ findings: [rest] });
+      for (const w of WRONG) out.push({ findings: [{ ...finding, [k]: w }] });
+    }
+    for (const k of ['seen', 'expected', 'details'] as const) {
+      const { [k]: _gone, ...rest } = finding.evidence;
+      out.push({ findings: [{ ...finding, evidence: rest }] });
+      for (const w of WRONG) out.push({ findings: [{ ...finding, evidence: { ...finding.evidence, [k]: w } }] });
+    }
+    for (const s of ['critical', 'warning', 'info', 'CRITICAL', 'fatal']) out.push({ findings: [{ ...finding, severity: s }] });
+    for (const r of ['a', 'a-b-c', 'a--b', '-a', 'a-', 'A', 'a_b', 'route-missing2']) out.push({ findings: [{ ...finding, rule: r }] });
+    return out;
+  };
+
+  it('accepts and refuses the same answers as the contract schema', () => {
+    const all = variants();
+    expect(all.length).toBeGreaterThan(150);
+    const accepted = all.filter((v) => FindingsFlatResponse.safeParse(v).success).length;
+    expect(accepted).toBeGreaterThan(10);
+    expect(accepted).toBeLessThan(all.length - 100);
+    for (const v of all) expect(FindingsAnswer.safeParse(v).success, JSON.stringify(v)).toBe(FindingsFlatResponse.safeParse(v).success);
+  });
+
+  it('a malformed or non-JSON answer is one clear error in every output format, never a crash', async () => {
+    const answers = ['{"findings":[{"id":"x"}]}', '{"findings":7}', '<html>proxy error</html>'];
+    let i = 0;
+    const srv = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(answers[i]));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+      for (i = 0; i < answers.length; i++) {
+        for (const o of ['table', 'wide', 'json', 'yaml']) {
+          const { out, error } = await run(['--aggregator', url, '--token-file', tokenFile, '-o', o]);
+          expect(out).toBe('');
+          expect(error).toBeInstanceOf(CliError);
+          expect((error as Error).message).toBe(i < 2 ? 'the aggregator answered with an unexpected shape (version mismatch?)' : 'the aggregator answered with something that is not JSON');
+        }
+      }
+    } finally {
+      srv.close();
+    }
   });
 });

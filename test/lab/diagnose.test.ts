@@ -275,6 +275,33 @@ describe('two-node capture diagnosis in the lab', () => {
     });
   }, 60_000);
 
+  // #18: a capture device renamed after the snapshot the diagnosis planned with was a generic capture failure
+  it('node2\'s vxlan.calico renamed just before the diagnosis: its hop says what it was renamed to and since which snapshot', async () => {
+    const n2 = L().node('node2');
+    const ip = (...argv: string[]) => L().exec(n2.ns, ['ip', ...argv]);
+    // the aggregator holds a report naming vxlan.calico: rename it now (the kernel renames only a device that is down)
+    await ip('link', 'set', 'vxlan.calico', 'down');
+    await ip('link', 'set', 'vxlan.calico', 'name', 'vxlan.moved');
+    await ip('link', 'set', 'vxlan.moved', 'up');
+    try {
+      const d = await diagnose('node1', pod2());
+      const hop = d.hops.find((h) => h.hop === 'destination-tunnel-in');
+      expect(hop, explain(d)).toMatchObject({ node: 'node2', device: 'vxlan.calico', status: 'not-captured', deviceState: 'renamed' });
+      expect(hop?.note, explain(d)).toMatch(/^vxlan\.calico was renamed to vxlan\.moved on node2 since the snapshot at \d{4}-\d\d-\d\dT[\d:.]+Z: not captured under its planned name$/);
+      // the node's other devices are still captured
+      expect(d.hops.find((h) => h.hop === 'destination-uplink-in')?.status, explain(d)).not.toBe('not-captured');
+    } finally {
+      await ip('link', 'set', 'vxlan.moved', 'down');
+      await ip('link', 'set', 'vxlan.moved', 'name', 'vxlan.calico');
+      await ip('link', 'set', 'vxlan.calico', 'up');
+      // the kernel dropped the routes through the device while it was down; Felix (here the lab) re-adds them
+      for (const peer of L().nodes) if (peer !== n2) await programPeer(L(), n2, peer);
+      for (let i = 0; i < 20 && !(await L().ping(L().node('node1').pods[0]!.ns, pod2(), { timeoutS: 1 })); i++);
+      // fresh reports of the restored device before the next diagnosis
+      await new Promise((r) => setTimeout(r, 2500 * INTERVAL_S));
+    }
+  }, 60_000);
+
   // #18: an MTU fault only shows with large probes that may not be fragmented
   it('node1\'s uplink MTU too small for its tunnel: small probes pass, large don\'t-fragment probes vanish at node1 with its uplink MTU as the cause', async () => {
     await withFault('tunnel-mtu-too-big', { node: 'node1', peer: 'node2' }, async () => {

@@ -14,6 +14,14 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/spawn.js';
 import { runInUml, sweepUmlLeftovers, umlLockFile, umlPids, type UmlRunResult } from '../../lab/uml.js';
 
+/**
+ * One UML runs at a time on the machine (lab/uml.ts's flock): another checkout's run may hold it for
+ * minutes, so each case may first wait up to this long; its timing checks use durationMs, which
+ * starts after the lock.
+ */
+const LOCK_WAIT_MS = 15 * 60_000;
+const within = (runMs: number): number => LOCK_WAIT_MS + runMs;
+
 /** Nothing of the run is left: no host process with its init in argv, no run directory. */
 const expectGone = (r: UmlRunResult): void => {
   expect(umlPids(join(r.runDir, 'init'))).toEqual([]);
@@ -22,7 +30,7 @@ const expectGone = (r: UmlRunResult): void => {
 
 describe('runInUml', () => {
   it('runs the kernel smoke file inside user-mode-linux and returns its passing result', async () => {
-    const r = await runInUml({ testFile: 'test/lab/uml/kernel.uml.test.ts', timeoutMs: 300_000 });
+    const r = await runInUml({ testFile: 'test/lab/uml/kernel.uml.test.ts', timeoutMs: 300_000, lockWaitMs: LOCK_WAIT_MS });
     expect(r.exitCode, r.output + r.console).toBe(0);
     expect(r.output).toContain('vitest: 4 passed, 0 failed');
     expect(r.output).not.toContain('\u001b['); // plain text: not a tty inside, NO_COLOR
@@ -31,54 +39,54 @@ describe('runInUml', () => {
     expect(r.bootMs).toBeGreaterThan(0);
     expect(r.commandMs).toBeGreaterThan(0);
     expectGone(r);
-  }, 320_000);
+  }, within(320_000));
 
   it('returns a failing command\'s exit code and its output, stderr included', async () => {
-    const r = await runInUml({ command: 'echo "out $GREETING"; echo to-stderr >&2; exit 3', env: { GREETING: 'from uml' }, timeoutMs: 60_000 });
+    const r = await runInUml({ command: 'echo "out $GREETING"; echo to-stderr >&2; exit 3', env: { GREETING: 'from uml' }, timeoutMs: 60_000, lockWaitMs: LOCK_WAIT_MS });
     expect(r.exitCode).toBe(3);
     expect(r.timedOut).toBe(false);
     expect(r.output).toBe('out from uml\nto-stderr\n');
     expectGone(r);
-  }, 70_000);
+  }, within(70_000));
 
   it('keeps what the command writes to /tmp, /var/tmp, /run and /dev/shm and the namespaces it makes off the host', async () => {
     const name = `cdu-probe-${randomBytes(4).toString('hex')}`;
-    const r = await runInUml({ command: `echo x > /tmp/${name} && echo x > /var/tmp/${name} && echo x > /run/${name} && echo x > /dev/shm/${name} && ip netns add ${name} && ls /run/netns`, timeoutMs: 60_000 });
+    const r = await runInUml({ command: `echo x > /tmp/${name} && echo x > /var/tmp/${name} && echo x > /run/${name} && echo x > /dev/shm/${name} && ip netns add ${name} && ls /run/netns`, timeoutMs: 60_000, lockWaitMs: LOCK_WAIT_MS });
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toBe(`${name}\n`);
     for (const path of [`/tmp/${name}`, `/var/tmp/${name}`, `/run/${name}`, `/dev/shm/${name}`, `/run/netns/${name}`]) expect(existsSync(path), path).toBe(false);
     expectGone(r);
-  }, 70_000);
+  }, within(70_000));
 
   it('kills a hanging command at the timeout with every host process of its kernel', async () => {
-    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 10_000 });
+    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 10_000, lockWaitMs: LOCK_WAIT_MS });
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     expect(r.output).toBe('started\n');
     expect(r.durationMs).toBeGreaterThanOrEqual(10_000);
     expect(r.durationMs).toBeLessThan(20_000);
     expectGone(r);
-  }, 40_000);
+  }, within(40_000));
 
   it('kills the kernel when the caller aborts', async () => {
     const ac = new AbortController();
-    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 120_000, signal: ac.signal, onOutput: (c) => c.includes('started') && ac.abort() });
+    const r = await runInUml({ command: 'echo started; sleep 600', timeoutMs: 120_000, lockWaitMs: LOCK_WAIT_MS, signal: ac.signal, onOutput: (c) => c.includes('started') && ac.abort() });
     expect(r.aborted).toBe(true);
     expect(r.timedOut).toBe(false);
     expect(r.exitCode).toBeNull();
     expect(r.durationMs).toBeLessThan(60_000);
     expectGone(r);
-  }, 130_000);
+  }, within(130_000));
 
   it('leaves the kernel of a run whose owner was SIGKILLed to the next sweep, which kills it and removes its directory', async () => {
-    const owner = spawn(process.execPath, ['--import', 'tsx', '-e', "import('./lab/uml.ts').then((m) => m.runInUml({ command: 'sleep 600', timeoutMs: 600000 }))"], {
+    const owner = spawn(process.execPath, ['--import', 'tsx', '-e', `import('./lab/uml.ts').then((m) => m.runInUml({ command: 'sleep 600', timeoutMs: 600000, lockWaitMs: ${LOCK_WAIT_MS} }))`], {
       cwd: repoRoot(),
       stdio: 'ignore',
     });
     const ownerExit = new Promise((res) => owner.once('exit', res));
     const base = join(repoRoot(), '.lab-uml');
     let runDir: string | undefined;
-    const until = Date.now() + 60_000;
+    const until = Date.now() + within(60_000);
     while (Date.now() < until) {
       runDir = readdirSync(base)
         .filter((d) => d.startsWith('run-'))
@@ -95,14 +103,14 @@ describe('runInUml', () => {
     expect(await sweepUmlLeftovers()).toContain(runDir);
     expect(umlPids(init)).toEqual([]);
     expect(existsSync(runDir ?? '')).toBe(false);
-  }, 90_000);
+  }, within(90_000));
 
   it('waits while another run holds the machine\'s UML lock', async () => {
     const holder = spawn('flock', [umlLockFile(), 'sh', '-c', 'echo held; sleep 4'], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise<void>((res) => holder.stdout.once('data', () => res()));
-    const r = await runInUml({ command: 'true', timeoutMs: 60_000 });
+    const r = await runInUml({ command: 'true', timeoutMs: 60_000, lockWaitMs: LOCK_WAIT_MS });
     expect(r.exitCode).toBe(0);
     expect(r.lockWaitMs).toBeGreaterThanOrEqual(2500);
     expectGone(r);
-  }, 90_000);
+  }, within(90_000));
 });

@@ -3,7 +3,7 @@
  * with dockerfile-ast): the base is the Node of package.json's engines on Debian trixie slim, tini is
  * PID 1, the OCI labels name the source, only production code and production dependencies reach the
  * runtime stage (no lab/, bench/, tests), every COPY source exists in the build context, the compile
- * the build stage runs emits what bin/ imports, and every Debian package named is in the committed
+ * and the CLI bundle the build stage makes emit what bin/ loads, and every Debian package named is in the committed
  * list (image-packages.json) and ships the commands the agent runs.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,7 +25,7 @@ const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').ma
 /** The production code: what tsconfig.image.json compiles and the images run. */
 const PRODUCTION = ['agent', 'aggregator', 'cli', 'common', 'contract'];
 /** Every command the agent runs (agent/collectors, agent/capture; iptables: both backends, both families). */
-const AGENT_COMMANDS = ['ip', 'bridge', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'nft', 'ipset', 'tcpdump', 'conntrack', 'ping'];
+const AGENT_COMMANDS = ['ip', 'bridge', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-legacy-save', 'ip6tables-nft-save', 'nft', 'ipset', 'tcpdump', 'conntrack', 'ping', 'nsenter', 'lsns'];
 
 interface Stage {
   image: string;
@@ -150,12 +150,23 @@ describe.each(['Dockerfile.agent', 'Dockerfile.aggregator'])('%s', (file) => {
 });
 
 describe('images', () => {
-  it('the build stage\'s compile takes in only production code and emits what bin/calico-diag.js imports', () => {
+  it('the build stage\'s compile takes in only production code and, with the CLI bundle, emits what bin/calico-diag.js loads', () => {
     const dirs = new Set(imageCompile.files.map((f) => f.split('/')[0]));
     expect([...dirs].sort()).toEqual(PRODUCTION);
     expect(imageCompile.image.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });
-    const target = /import(?:\s*\(\s*|\s+)'([^']+)'/.exec(readFileSync(join(root, 'bin/calico-diag.js'), 'utf8'))?.[1] ?? '';
-    expect(target).toBe('../dist/cli/main.js');
+    // the bin (CommonJS, bin/package.json) requires the CLI bundle that scripts/bundle-cli.ts writes
+    // from cli/main.ts; the bundle imports the other commands from the compile's output (#17)
+    const binText = readFileSync(join(root, 'bin/calico-diag.js'), 'utf8');
+    const target = [...binText.matchAll(/require\('([^']+)'\)/g)].map((m) => m[1]).filter((t) => !t?.startsWith('node:'));
+    expect(target).toEqual(['../dist/cli/calico-diag.cjs']);
+    expect(JSON.parse(readFileSync(join(root, 'bin/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+    expect(readFileSync(join(root, 'scripts/bundle-cli.ts'), 'utf8')).toContain("join(root, 'dist/cli/calico-diag.cjs')");
+    for (const file of ['Dockerfile.agent', 'Dockerfile.aggregator']) {
+      const build = stagesOf(readFileSync(join(root, file), 'utf8')).find((s) => copies(s).some((c) => c.sources.includes('cli')))!;
+      const runs = of(build, 'RUN').map((i) => i.getArgumentsContent());
+      expect(runs.indexOf('node scripts/bundle-cli.ts'), file).toBeGreaterThan(runs.indexOf('npx tsc -p tsconfig.image.json'));
+      expect(copies(build).flatMap((c) => c.sources)).toContain('scripts/bundle-cli.ts');
+    }
     expect(imageCompile.files).toContain('cli/main.ts');
     // npm run build (tsconfig.build.json, part of npm test) compiles all of it too, to the same place
     expect(imageCompile.build.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });

@@ -148,6 +148,31 @@ describe('manifests', () => {
     expect(built.map(key).sort()).toEqual(build(dir).map(key).sort());
   });
 
+  // #18: probes from pods whose runtime leaves their namespace unnamed need the node's PIDs and setns
+  it('the pod-probes overlay adds hostPID, /var/run/netns read-only (host-to-container) and SYS_ADMIN + SYS_PTRACE to the agent only; the base has none', () => {
+    type Ds = K8sObject & {
+      spec: { template: { spec: { hostPID?: boolean; volumes: Array<{ name: string; hostPath?: { path: string; type?: string } }>; containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }>; securityContext: { capabilities: { add: string[]; drop: string[] }; privileged?: boolean } }> } } };
+    };
+    const agent = (objs: K8sObject[]) => objs.find((o) => o.kind === 'DaemonSet') as Ds;
+    const baseDs = agent(build(dir));
+    expect(baseDs.spec.template.spec.hostPID).toBeUndefined();
+    expect(baseDs.spec.template.spec.volumes.some((v) => v.hostPath?.path === '/var/run/netns')).toBe(false);
+    expect(baseDs.spec.template.spec.containers[0]!.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_RAW']);
+    const built = build(join(dir, 'overlays/pod-probes'));
+    for (const o of built) validate(o);
+    const ds = agent(built);
+    expect(ds.spec.template.spec.hostPID).toBe(true);
+    expect(ds.spec.template.spec.volumes.find((v) => v.name === 'netns')).toEqual({ name: 'netns', hostPath: { path: '/var/run/netns', type: 'DirectoryOrCreate' } });
+    const c = ds.spec.template.spec.containers[0]!;
+    expect(c.volumeMounts.find((m) => m.name === 'netns')).toEqual({ name: 'netns', mountPath: '/var/run/netns', readOnly: true, mountPropagation: 'HostToContainer' });
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE'] });
+    expect(c.securityContext.privileged).toBe(false);
+    // the commands the agent runs for it (agent/capture/pod-netns.ts) are in the image
+    const dockerfile = readFileSync(join(dir, '../Dockerfile.agent'), 'utf8');
+    expect(dockerfile).toMatch(/util-linux/);
+    expect(built.map(key).sort()).toEqual(build(dir).map(key).sort());
+  });
+
   it('the monitoring component builds alone and the overlay adds exactly its ServiceMonitors and PrometheusRule to the base', () => {
     const comp = build(component);
     expect(comp.map(key).sort()).toEqual(['PrometheusRule/calico-diag', 'ServiceMonitor/calico-diag-agent', 'ServiceMonitor/calico-diag-aggregator']);
@@ -238,11 +263,15 @@ describe('manifests', () => {
     for (const c of pod.containers) expect(c.securityContext?.seccompProfile).toBeUndefined();
   });
 
-  it('RBAC: the aggregator may only list nodes, pods and Calico ippools/blockaffinities, and review tokens', () => {
+  it('RBAC: the aggregator may only list nodes, pods, Calico ippools/blockaffinities, and the policies, namespaces and serviceaccounts that name policy chains, and review tokens', () => {
     // aggregator/k8s/datastore.ts makes paged list calls only: no get, no watch (#13); TokenReviews verify agents (#16)
     const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
     const grants = role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}:${[...r.verbs].sort().join(',')}`)));
-    expect(grants.sort()).toEqual([...['/nodes', '/pods'].map((g) => `${g}:list`), 'authentication.k8s.io/tokenreviews:create', ...['crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools'].map((g) => `${g}:list`)]);
+    // #18: the policies and profiles Felix makes chains of (aggregator/k8s/policies.ts), list only
+    const policies = ['crd.projectcalico.org/globalnetworkpolicies', 'crd.projectcalico.org/networkpolicies', 'projectcalico.org/globalnetworkpolicies', 'projectcalico.org/networkpolicies', 'networking.k8s.io/networkpolicies', '/namespaces', '/serviceaccounts'];
+    expect(grants.sort()).toEqual(
+      [...['/nodes', '/pods'].map((g) => `${g}:list`), 'authentication.k8s.io/tokenreviews:create', ...['crd.projectcalico.org/blockaffinities', 'crd.projectcalico.org/ippools', ...policies].map((g) => `${g}:list`)].sort(),
+    );
     // the only namespaced Role is the users' viewer Role (below), and no binding is shipped
     expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['calico-diag-viewer']);
     expect(objects.filter((o) => o.kind === 'RoleBinding')).toEqual([]);
@@ -259,12 +288,28 @@ describe('manifests', () => {
     expect(KUBE_DEFAULTS).toMatchObject({ namespace: 'calico-diag', service: 'calico-diag-aggregator', secret: 'calico-diag-token' });
   });
 
-  it('RBAC verbs match the API calls of aggregator/k8s/datastore.ts', () => {
-    const src = readFileSync(join(dir, '../aggregator/k8s/datastore.ts'), 'utf8');
-    const calls = [...src.matchAll(/\b(?:core|custom)\.(\w+)\(/g)].map((m) => m[1]!);
+  it.each(['datastore.ts', 'policies.ts'])('RBAC verbs match the API calls of aggregator/k8s/%s', (file) => {
+    const src = readFileSync(join(dir, '../aggregator/k8s', file), 'utf8');
+    const calls = [...src.matchAll(/\b(?:core|custom|net)\.(\w+)\(/g)].map((m) => m[1]!);
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.filter((c) => !/^list/.test(c))).toEqual([]);
     expect(src).not.toMatch(/\b(?:Watch|Informer|makeInformer)\b/);
+  });
+
+  // #18: every resource aggregator/k8s/policies.ts lists is granted
+  it('RBAC grants every list call of aggregator/k8s/policies.ts', () => {
+    const role = find('ClusterRole', 'calico-diag-aggregator') as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    const may = (group: string, resource: string) => role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes('list'));
+    const src = readFileSync(join(dir, '../aggregator/k8s/policies.ts'), 'utf8');
+    const plurals = [...src.matchAll(/calico\('(\w+)'\)/g)].map((m) => m[1]!);
+    expect(plurals.sort()).toEqual(['globalnetworkpolicies', 'networkpolicies']);
+    for (const p of plurals) for (const g of ['crd.projectcalico.org', 'projectcalico.org']) expect(may(g, p), `${g}/${p}`).toBe(true);
+    expect(src).toMatch(/net\.listNetworkPolicyForAllNamespaces/);
+    expect(may('networking.k8s.io', 'networkpolicies')).toBe(true);
+    expect(src).toMatch(/core\.listNamespace\(/);
+    expect(may('', 'namespaces')).toBe(true);
+    expect(src).toMatch(/core\.listServiceAccountForAllNamespaces\(/);
+    expect(may('', 'serviceaccounts')).toBe(true);
   });
 
   it('no NetworkPolicy selects the host-networked agent; the aggregator policy admits only its port', () => {

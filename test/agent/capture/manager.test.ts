@@ -123,6 +123,31 @@ describe('CaptureManager', () => {
     expect(r?.warnings.join()).toMatch(/vxlan.calico: tcpdump exited 1.*\(device down\)/);
   });
 
+  // #18: renamed after the snapshot: the evidence says so, not a generic capture failure
+  it('a device renamed since the snapshot fails as DEVICE_RENAMED with its new name and the snapshot time; one gone as DEVICE_MISSING', async () => {
+    const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }, { failing: { 'vxlan.calico': { exitCode: 1, stderr: 'tcpdump: vxlan.calico: No such device exists\n' } } });
+    const asked: string[] = [];
+    const m = new CaptureManager({
+      runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-r', deviceState: () => 'up',
+      deviceFate: async (i) => (asked.push(i), { state: 'renamed', renamedTo: 'vxlan.moved', snapshotAt: '2026-12-06T20:00:00.000Z', message: 'renamed to vxlan.moved since the snapshot at 2026-12-06T20:00:00.000Z (ifindex 7)' }),
+    });
+    m.start(req({ interfaces: ['eth0', 'vxlan.calico'] }));
+    const r = await m.wait('cap-r');
+    expect(asked).toEqual(['vxlan.calico']);
+    expect(r?.status).toBe('done');
+    expect(r?.devices?.[1]).toEqual({
+      interface: 'vxlan.calico', status: 'failed', state: 'renamed', renamedTo: 'vxlan.moved', snapshotAt: '2026-12-06T20:00:00.000Z',
+      error: { code: 'DEVICE_RENAMED', message: 'vxlan.calico: renamed to vxlan.moved since the snapshot at 2026-12-06T20:00:00.000Z (ifindex 7)' },
+    });
+    // missing in the latest snapshot already: the previous one tells that it is gone since then
+    const gone = new CaptureManager({
+      runner: scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' }), logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-g', deviceState: (i) => (i === 'eth0' ? 'up' : 'missing'),
+      deviceFate: async () => ({ state: 'missing', snapshotAt: '2026-12-06T20:00:00.000Z', message: 'gone since the snapshot at 2026-12-06T20:00:00.000Z (ifindex 7 no longer exists)' }),
+    });
+    gone.start(req({ interfaces: ['eth0', 'vxlan.calico'] }));
+    expect((await gone.wait('cap-g'))?.devices?.[1]).toMatchObject({ state: 'missing', snapshotAt: '2026-12-06T20:00:00.000Z', error: { code: 'DEVICE_MISSING', message: 'vxlan.calico: gone since the snapshot at 2026-12-06T20:00:00.000Z (ifindex 7 no longer exists)' } });
+  });
+
   it('a device missing from the snapshot is not started and reported DEVICE_MISSING; all devices failing fails the job', async () => {
     const runner = scriptedTcpdump({ eth0: 'vxlan-underlay-eth.pcap' });
     const m = new CaptureManager({ runner, logger, node: 'n1', dir, now: () => 0, newId: () => 'cap-m1', deviceState: (i) => (i === 'eth0' ? 'up' : 'missing') });

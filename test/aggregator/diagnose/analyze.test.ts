@@ -479,6 +479,27 @@ describe('analyze: kernel drop reasons', () => {
   });
 });
 
+describe('analyze: a device renamed or gone since the snapshot', () => {
+  // #18
+  it('renamed: the hop is not captured and its note names the new name and the snapshot time, never a gap by itself', () => {
+    const input = healthy();
+    input.destination.tunnel = { device: 'vxlan.calico', ok: false, records: [], error: 'vxlan.calico: renamed to vxlan.moved since the snapshot at 2026-12-06T20:00:00.000Z (ifindex 7)', state: 'renamed', renamedTo: 'vxlan.moved', snapshotAt: '2026-12-06T20:00:00.000Z' };
+    const d = analyze(input);
+    const hop = d.hops.find((h) => h.hop === 'destination-tunnel-in');
+    expect(hop).toMatchObject({ status: 'not-captured', deviceState: 'renamed', note: 'vxlan.calico was renamed to vxlan.moved on node-b since the snapshot at 2026-12-06T20:00:00.000Z: not captured under its planned name' });
+    expect(d.gap).toBeUndefined();
+    expect(Diagnosis.safeParse(d).success).toBe(true);
+  });
+
+  it('gone since the snapshot: the hop is missing and its note says since when', () => {
+    const input = lostAtDestinationTunnel();
+    input.destination.tunnel = { device: 'vxlan.calico', ok: false, records: [], error: 'vxlan.calico: gone since the snapshot at 2026-12-06T20:00:00.000Z', state: 'missing', snapshotAt: '2026-12-06T20:00:00.000Z' };
+    const d = analyze(input);
+    expect(d.hops.find((h) => h.hop === 'destination-tunnel-in')).toMatchObject({ status: 'missing', deviceState: 'missing', note: 'vxlan.calico is missing on node-b (gone since the snapshot at 2026-12-06T20:00:00.000Z): no packet can pass it' });
+    expect(d.causes[0]).toMatchObject({ rule: 'tunnel-missing', node: 'node-b' });
+  });
+});
+
 describe('analyze: large don\'t-fragment probes', () => {
   // #18
   it('a node whose uplink cannot carry the encapsulated probes is the cause, whichever hop they vanish at', () => {

@@ -6,6 +6,7 @@ import { installErrorHandler, requireBearer } from '../../../common/http.js';
 import { diagnoseExtension } from '../../../aggregator/http/diagnose.js';
 import { resolveEndpoint } from '../../../aggregator/diagnose/resolve.js';
 import { DiagnosisHistory, listenBudgetMs, type AgentView } from '../../../aggregator/diagnose/orchestrate.js';
+import { buildPolicyIndex, lengthLimitedId, type PolicyIndex } from '../../../aggregator/diagnose/policy-names.js';
 import type { CaptureRecord, CaptureRequest } from '../../../contract/capture.js';
 import type { ClusterMap, ClusterNode } from '../../../contract/cluster.js';
 import { Diagnosis } from '../../../contract/diagnosis.js';
@@ -129,7 +130,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = [], extra: { agentCallTimeoutMs?: number } = {}) => {
+const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = [], extra: { policies?: () => Promise<PolicyIndex | undefined>; agentCallTimeoutMs?: number } = {}) => {
   app = Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -261,6 +262,37 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(d.verdict, d.warnings.join('\n')).toBe('healthy');
     expect(d.hops.filter((h) => h.status === 'not-captured')).toEqual([]);
   }, 30_000);
+
+  // #18: the policy behind a hashed chain, from the datastore's policies
+  it('names the datastore policy whose hashed chain dropped the probes', async () => {
+    const chain = lengthLimitedId('cali-pi-', 'default/shop/default.deny-from-frontend', 28);
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { drop: { chain, caliId: 'kZzWM4wu2A_MNzjD', comments: [] } });
+    const index = buildPolicyIndex([
+      { kind: 'NetworkPolicy', namespace: 'shop', name: 'default.deny-from-frontend', tier: 'default' },
+      { kind: 'GlobalNetworkPolicy', name: 'default.allow-dns', tier: 'default' },
+    ]);
+    let reads = 0;
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views(), [], { policies: async () => (reads++, index) });
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(reads).toBe(1);
+    expect(d.rules?.find((r) => r.chain === chain)?.policy).toEqual({ name: 'default.deny-from-frontend', source: 'datastore', direction: 'ingress', kind: 'NetworkPolicy', namespace: 'shop', tier: 'default' });
+    expect(d.summary).toContain('policy shop/default.deny-from-frontend, NetworkPolicy, tier default, ingress; name from the datastore');
+  });
+
+  it('a datastore without the policy leaves a hashed chain unnamed; an unreadable one says so', async () => {
+    const chain = lengthLimitedId('cali-pi-', 'default/shop/default.not-listed', 28);
+    const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
+    const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { drop: { chain, caliId: 'kZzWM4wu2A_MNzjD', comments: [] } });
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views(), [], { policies: async () => buildPolicyIndex([{ kind: 'NetworkPolicy', namespace: 'shop', name: 'other' }]) });
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(d.rules?.find((r) => r.chain === chain)?.policy).toEqual({ name: null, source: 'unknown', direction: 'ingress' });
+    await app!.close();
+    build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), views(), [], { policies: async () => undefined });
+    wire = { id: 0, target: '', source: '10.244.1.0' };
+    const d2 = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(d2.warnings.join('\n')).toMatch(/datastore policies were not readable/);
+  });
 
   it('agents without /v1/counters: the diagnosis says so in a warning and names no rule', async () => {
     const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket');
