@@ -15,7 +15,8 @@ describe('aggregator/config', () => {
     expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
-  it('diagnose agent-call timeout: unset by default, a whole number of milliseconds from flag or env (#19)', () => {
+  // #19
+  it('diagnose agent-call timeout: unset by default, a whole number of milliseconds from flag or env', () => {
     const get = (flags: Record<string, string>, env: Record<string, string> = {}) => {
       const r = resolveAggregatorConfig({ tokenFile: '/t', ...flags }, env);
       return r.ok ? r.config.agentCallTimeoutMs : r.message;

@@ -36,7 +36,8 @@ describe('lab BIRD config (calico-node mesh shape)', () => {
     expect(renderBirdConfig(base)).toMatch(/filter calico_kernel_programming \{\n {2}if \( net ~ 10\.244\.0\.0\/16 \) then \{ accept; \}/);
   });
 
-  it('IPIP: the kernel protocol syncs with its own kernel table, main only without one (#19)', () => {
+  // #19
+  it('IPIP: the kernel protocol syncs with its own kernel table and exports nothing to it; main only without one', () => {
     const c = renderBirdConfig({ ...base, poolEncapsulation: 'ipip', kernelTable: 100 });
     expect(c).toMatch(/protocol kernel \{\n {2}kernel table 100;[^\n]*\n {2}learn;/);
     expect(c).toMatch(/protocol kernel \{[^}]*export none;/);
