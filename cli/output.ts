@@ -60,6 +60,61 @@ export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: {
   return `${json.replace(JSON_UNSAFE, escapeU)}\n`;
 };
 
+/**
+ * Writes the compact JSON of `data` in pieces of about `pieceChars` characters: joined, exactly
+ * `renderStructured('json', data, { compact: true })` (JSON.stringify's text, the same escapes, the
+ * newline). For documents too large to hold as one string beside the data (#17: a snapshot of a node
+ * with 100k iptables rules is ~8 MB of JSON; one string of it, its escaped copy and the bytes written
+ * added ~35 MiB to the one-shot snapshot's peak RSS): only one piece is held at a time.
+ * Plain objects and arrays down to `depth` levels are walked as JSON.stringify walks them (`toJSON`
+ * first, keys in `Object.keys` order, undefined/function/symbol members left out of objects and null
+ * in arrays); any other value, and every value `depth` levels down, is serialised by JSON.stringify.
+ */
+export function writeCompactJson(data: unknown, write: (piece: string) => void, pieceChars = 64 * 1024, depth = 6): void {
+  let buf = '';
+  const emit = (s: string): void => {
+    buf += s;
+    if (buf.length >= pieceChars) {
+      write(buf.replace(JSON_UNSAFE, escapeU));
+      buf = '';
+    }
+  };
+  const toJson = (v: unknown, key: string): unknown =>
+    v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON: (k: string) => unknown }).toJSON(key) : v;
+  /** emits `v` (already through toJSON); false, emitting nothing, when JSON has no text for it */
+  const walk = (v: unknown, level: number): boolean => {
+    const plain = v !== null && typeof v === 'object' && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+    if (!plain || level >= depth) {
+      const text = JSON.stringify(v) as string | undefined;
+      if (text === undefined) return false;
+      emit(text);
+      return true;
+    }
+    if (Array.isArray(v)) {
+      emit('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) emit(',');
+        if (!walk(toJson(v[i], String(i)), level + 1)) emit('null');
+      }
+      emit(']');
+      return true;
+    }
+    emit('{');
+    let first = true;
+    for (const k of Object.keys(v as object)) {
+      const m = toJson((v as Record<string, unknown>)[k], k);
+      if (m === undefined || typeof m === 'function' || typeof m === 'symbol') continue;
+      emit(first ? `${JSON.stringify(k)}:` : `,${JSON.stringify(k)}:`);
+      first = false;
+      walk(m, level + 1);
+    }
+    emit('}');
+    return true;
+  };
+  if (!walk(toJson(data, ''), 0)) emit('undefined');
+  write(`${buf}\n`.replace(JSON_UNSAFE, escapeU));
+}
+
 /** A duration flag in milliseconds, or a CliError naming the flag. */
 export const durationFlag = (flag: string, value: string, plainUnit: 'ms' | 's', range: { minMs: number; maxMs: number }): number => {
   const d = parseDuration(value, plainUnit);

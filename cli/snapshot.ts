@@ -36,7 +36,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { takeSnapshot } from '../agent/snapshot.js';
 import { noColour, painter, renderFields, renderTable, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
-import { addOutputOptions, durationFlag, isStructured, outputFormat, renderStructured, type OutputFlags } from './output.js';
+import { addOutputOptions, durationFlag, isStructured, outputFormat, renderStructured, writeCompactJson, type OutputFlags } from './output.js';
 
 
 export interface SnapshotResult {
@@ -212,8 +212,10 @@ export const registerSnapshotCommand = (program: Command, io: CliIo, deps: Snaps
       }
     }
 
-    // Compact JSON: a node with 100k iptables rules gives a large document; pipe to jq to read it.
-    io.stdout(isStructured(format) ? renderStructured(format, result, { compact: true }) : renderSnapshot(result, { wide: format === 'wide', paint: painter(io.colour) }));
+    // Compact JSON: a node with 100k iptables rules gives a large document (~8 MB); pipe to jq to
+    // read it. Written in pieces, never held whole (#17: the one-shot snapshot's peak RSS).
+    if (format === 'json') writeCompactJson(result, io.stdout);
+    else io.stdout(isStructured(format) ? renderStructured(format, result, { compact: true }) : renderSnapshot(result, { wide: format === 'wide', paint: painter(io.colour) }));
     if (recorder && opts.save && !isStructured(format)) io.stdout(`\nbundle saved to ${opts.save} (${recorder.entries().length} recorded reads)\n`);
 
     if (opts.failOn) {

@@ -186,8 +186,10 @@ export class IptablesChain {
   }
   /** the i-th rule's text (0-based) without making the rule, e.g. for a cheap filter on it */
   ruleTextAt(i: number): string {
-    const { r, end } = this.#read(this.#id(i));
-    return this.#lines.text.slice(r.at, end);
+    const { text } = this.#lines;
+    const start = this.#lines.offset(this.#id(i));
+    const end = lineEnd(text, start);
+    return text.slice(ruleStart(text, start, end), end);
   }
   get rules(): IptablesRule[] {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
@@ -592,6 +594,10 @@ const readRuleLine = (text: string, start: number, end: number): RuleLine | stri
   if (nameEnd === nameAt) return '"-A" without a chain name';
   return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
 };
+
+/** Where `-A` starts in the rule line text[start, end) the parse checked (after its counters, if any). */
+const ruleStart = (text: string, start: number, end: number): number =>
+  text.charCodeAt(start) === LBRACKET ? skipSpaces(text, text.indexOf(']', start) + 1, end) : start;
 
 /** `[packets:bytes]`; `end` is the index after `]`. */
 interface Counters {

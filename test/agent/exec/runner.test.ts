@@ -24,6 +24,16 @@ describe('execRunner', () => {
     const r = await execRunner({ argv: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
     expect(r).toMatchObject({ ok: true, exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
   });
+  it('returns a large output whole, multi-byte characters cut between pipe chunks included', async () => {
+    // #17: output is decoded chunk by chunk; 3-byte characters at every offset cross chunk borders
+    const text = `${'é€'.repeat(200_000)}\nend ☃\n`;
+    const r = await execRunner({ argv: ['cat'], input: text, timeoutMs: 10_000 });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.stdout.length).toBe(text.length);
+      expect(r.stdout === text).toBe(true);
+    }
+  });
   it('feeds stdin', async () => {
     const r = await execRunner({ argv: ['cat'], input: 'hello' });
     expect(r).toMatchObject({ ok: true, stdout: 'hello' });

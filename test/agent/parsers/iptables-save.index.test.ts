@@ -132,3 +132,13 @@ describe('parseIptablesSave: chains per table', () => {
     expect(c?.ruleTextAt(1)).toBe('-A c -j ACCEPT');
   });
 });
+
+describe('IptablesChain.ruleTextAt', () => {
+  it('starts at -A after the counters and the spaces after them, ends before the line end, and equals the rule\'s text', () => {
+    const d = mustParse('*filter\n:cali-X - [0:0]\n[1:2] -A cali-X -j ACCEPT\n[30:40]   -A cali-X -m comment --comment "cali:d" -j DROP\r\n-A cali-X -j RETURN\nCOMMIT\n');
+    const c = d.tables[0]?.chains[0];
+    if (c === undefined) throw new Error('no chain');
+    expect([0, 1, 2].map((i) => c.ruleTextAt(i))).toEqual(['-A cali-X -j ACCEPT', '-A cali-X -m comment --comment "cali:d" -j DROP', '-A cali-X -j RETURN']);
+    expect([0, 1, 2].map((i) => c.ruleTextAt(i))).toEqual(c.rules.map((r) => r.text));
+  });
+});
