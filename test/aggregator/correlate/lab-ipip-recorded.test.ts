@@ -13,26 +13,19 @@ import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
 import type { NodeState } from '../../../aggregator/cluster/node-state.js';
 import { pathForm } from '../../../aggregator/diagnose/path.js';
-import { runLocalChecks } from '../../../agent/checks/index.js';
 import { summariseFamily } from '../../../agent/collectors/iptables.js';
-import { HOST_SETS } from '../../../agent/collectors/ipsets.js';
-import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { deriveMode } from '../../../agent/derive/mode.js';
 import { parseBirdProtocols } from '../../../agent/parsers/bird.js';
 import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
 import { parseIpsetSave } from '../../../agent/parsers/ipset.js';
 import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';
 import type { Finding } from '../../../contract/finding.js';
-import { ok, unavailable, type Parsed } from '../../../contract/result.js';
+import { ok, unavailable } from '../../../contract/result.js';
 import type { Sections, Snapshot } from '../../../contract/snapshot.js';
-import { inputOf, NOW } from '../../helpers/reports.js';
+import { inputOf } from '../../helpers/reports.js';
+import { iptablesSection, ipsetsSection, must, recordedSnapshot, recordedState } from '../../helpers/lab-recorded.js';
 
 const LAB = join(import.meta.dirname, '../../fixtures/lab/ipip');
 const read = (dir: string, file: string) => readFileSync(join(LAB, dir, file), 'utf8');
-const must = <T>(p: Parsed<T>): T => {
-  if (!p.ok) throw new Error(`fixture did not parse: ${p.error.message}`);
-  return p.value;
-};
 const truth = JSON.parse(readFileSync(join(LAB, 'cluster.json'), 'utf8')) as { nodes: { name: string; nodeIp: string; block: string; tunnelIp: string; pods: { ip: string }[] }[] };
 const T = (node: string) => truth.nodes.find((n) => n.name === node)!;
 
@@ -46,40 +39,15 @@ const snapshotFrom = (dir: string, node: string): Snapshot => {
     neighbours: ok(must(parseIpNeigh(read(dir, 'ip-j-neigh-show.json')))),
     fdb: ok([]),
     sysctls: unavailable('not-present', 'not built in this test'),
-    iptables: ok({
-      backend: 'legacy',
-      backendReason: 'recorded',
-      ipv4: ok(v4.totals),
-      ipv6: unavailable('not-present', 'not recorded'),
-      chains: v4.chains,
-      dropRules: v4.dropRules,
-      idlePolicyDropRules: v4.idlePolicyDropRules,
-      encapGuards: v4.encapGuards,
-    }),
-    ipsets: ok({
-      hostSets: sets.filter((s) => (HOST_SETS as readonly string[]).includes(s.name)),
-      caliSetSizes: Object.fromEntries(sets.filter((s) => s.name.startsWith('cali')).map((s) => [s.name, s.members.length])),
-    }),
+    iptables: iptablesSection('legacy', v4),
+    ipsets: ipsetsSection(sets),
     felix: unavailable('unreachable', 'no Felix in the lab'),
     bgp: ok({ socket: `/run/bird-${node}.ctl`, protocols: must(parseBirdProtocols(read(dir, 'bird-show-protocols.txt'))) }),
   };
-  const identity = deriveIdentity(sections);
-  return { schemaVersion: 1, node, takenAt: NOW, mode: deriveMode(sections, identity), identity, sections } as unknown as Snapshot;
+  return recordedSnapshot(node, sections);
 };
 
-const stateFrom = (dir: string, node: string): NodeState & { local: Finding[] } => {
-  const snapshot = snapshotFrom(dir, node);
-  const local = runLocalChecks({ snapshot, previous: snapshot, now: NOW });
-  return {
-    node,
-    receivedAt: NOW,
-    local: local.findings,
-    report: {
-      schemaVersion: 1, node, agentId: `lab-${node}`, seq: 1, agentVersion: '0.1.0', intervalSeconds: 10, takenAt: NOW, sentAt: NOW,
-      mode: snapshot.mode, identity: snapshot.identity, sections: snapshot.sections, checks: local.checks, findings: local.findings,
-    },
-  };
-};
+const stateFrom = (dir: string, node: string): NodeState & { local: Finding[] } => recordedState(snapshotFrom(dir, node));
 
 /** both nodes, `holder` from the fault's recording and the other healthy */
 const cluster = (kase = 'healthy', holder?: 'node1' | 'node2') =>
