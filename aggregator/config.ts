@@ -23,6 +23,7 @@ export const AGGREGATOR_OPTIONS = [
   { key: 'auth', flag: '--auth', env: 'CALICO_DIAG_AUTH' },
   { key: 'agentServiceAccount', flag: '--agent-service-account', env: 'CALICO_DIAG_AGENT_SERVICE_ACCOUNT' },
   { key: 'agentAudience', flag: '--agent-audience', env: 'CALICO_DIAG_AGENT_AUDIENCE' },
+  { key: 'agentCallTimeoutMs', flag: '--agent-call-timeout-ms', env: 'CALICO_DIAG_AGENT_CALL_TIMEOUT_MS' },
 ] as const;
 export type AggregatorOptionKey = (typeof AGGREGATOR_OPTIONS)[number]['key'];
 export type AggregatorFlags = Partial<Record<AggregatorOptionKey, string | undefined>>;
@@ -61,6 +62,8 @@ const Schema = z.object({
   auth: z.enum(['shared', 'kubernetes'], { error: 'must be shared or kubernetes' }),
   agentServiceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE:NAME'),
   agentAudience: z.string().min(1).max(253),
+  /** diagnose: the least time a call to an agent may take (unset: each call's own bound) */
+  agentCallTimeoutMs: z.coerce.number({ error: 'must be a whole number of milliseconds' }).int('must be a whole number of milliseconds').min(1, 'must be at least 1').max(120_000, 'must be at most 120000').optional(),
 });
 export type AggregatorConfig = z.output<typeof Schema>;
 
@@ -81,6 +84,7 @@ export const resolveAggregatorConfig = (flags: AggregatorFlags, env: Readonly<Re
     auth: pick('auth') ?? 'shared',
     agentServiceAccount: pick('agentServiceAccount') ?? 'calico-diag:calico-diag-agent',
     agentAudience: pick('agentAudience') ?? 'calico-diag',
+    agentCallTimeoutMs: pick('agentCallTimeoutMs'),
   };
   const r = Schema.safeParse(input);
   if (r.success) return { ok: true, config: r.data };

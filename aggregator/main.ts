@@ -117,7 +117,7 @@ export const startAggregator = async (o: StartAggregatorOptions): Promise<Aggreg
     bodyLimit: o.config.bodyLimit,
     version: packageVersion(),
     extensions: [
-      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, ...(o.policies ? { policies: o.policies } : {}), countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
+      diagnoseExtension({ clusterMap: () => engine.clusterMap(), findings: () => engine.findings(), agent: agentView, token: agentCredential, now: () => clock.now(), logger: log, ...(o.policies ? { policies: o.policies } : {}), ...(o.config.agentCallTimeoutMs !== undefined ? { agentCallTimeoutMs: o.config.agentCallTimeoutMs } : {}), countVerdict: (v) => metrics.diagnosesTotal.inc({ verdict: v }) }),
       ...(o.extensions ?? []),
     ],
   });

@@ -31,6 +31,7 @@ export const registerAggregatorCommand = (program: Command, _io: CliIo, deps: Ag
     .option('--auth <mode>', 'shared: one token for agents and readers (weaker); kubernetes: agents prove their node with projected service-account tokens (env CALICO_DIAG_AUTH; default shared)')
     .option('--agent-service-account <ns:name>', "the agents' service account, with --auth kubernetes (env CALICO_DIAG_AGENT_SERVICE_ACCOUNT; default calico-diag:calico-diag-agent)")
     .option('--agent-audience <audience>', "the audience of the agents' projected tokens (env CALICO_DIAG_AGENT_AUDIENCE; default calico-diag)")
+    .option('--agent-call-timeout-ms <ms>', 'diagnose: the least time a call to an agent may take, for slow nodes (env CALICO_DIAG_AGENT_CALL_TIMEOUT_MS; default: each call its own 2-10 s)')
     .action(async (opts: AggregatorFlags) => {
       const cfg = resolveAggregatorConfig(opts, env);
       if (!cfg.ok) throw new CliError(cfg.message);

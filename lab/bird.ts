@@ -35,8 +35,18 @@ export interface BirdNodeConfig {
   blocks: string[];
   /** the IP pool (the export filter accepts only routes inside it) */
   pool: string;
-  /** 'vxlan': BIRD must not program pool routes (Felix does); 'none': BIRD programs them */
-  poolEncapsulation: 'vxlan' | 'none';
+  /**
+   * 'vxlan': BIRD must not program pool routes (Felix does); 'none': BIRD programs them; 'ipip':
+   * calico-node's BIRD would program them onto tunl0 (the lab does, see kernelTable)
+   */
+  poolEncapsulation: 'vxlan' | 'none' | 'ipip';
+  /**
+   * the kernel table BIRD's kernel protocol syncs with (default: main). The IPIP lab (#19) puts it
+   * on another table and exports nothing to it: stock BIRD 1.6 cannot install `dev tunl0 onlink`
+   * routes, so the lab installs them in main, and BIRD, syncing only its own (empty) table, never
+   * prunes them.
+   */
+  kernelTable?: number;
   peers: BirdPeer[];
   /** blocks left out of the export filter (the "block not exported" fault) */
   unexportedBlocks?: string[];
@@ -65,7 +75,9 @@ export const renderBirdConfig = (c: BirdNodeConfig): string => {
     'filter calico_kernel_programming {',
     c.poolEncapsulation === 'vxlan'
       ? `  if ( net ~ ${c.pool} ) then { reject; } # VXLAN pool: Felix programs these routes`
-      : `  if ( net ~ ${c.pool} ) then { accept; } # no encapsulation: BIRD programs pool routes`,
+      : c.poolEncapsulation === 'ipip'
+        ? `  if ( net ~ ${c.pool} ) then { accept; } # IPIP pool: calico-node's BIRD sets krt_tunnel = "tunl0" here`
+        : `  if ( net ~ ${c.pool} ) then { accept; } # no encapsulation: BIRD programs pool routes`,
     '  accept;',
     '}',
     '',
@@ -74,11 +86,14 @@ export const renderBirdConfig = (c: BirdNodeConfig): string => {
     '}',
     '',
     'protocol kernel {',
+    ...(c.kernelTable !== undefined ? [`  kernel table ${c.kernelTable}; # the lab installs the tunl0 routes in main`] : []),
     '  learn;',
     '  persist;',
     '  scan time 2;',
     '  import all;',
-    '  export filter calico_kernel_programming;',
+    c.kernelTable !== undefined
+      ? '  export none; # its table stays empty: the agent reads every table'
+      : '  export filter calico_kernel_programming;',
     '  graceful restart;',
     '  merge paths on;',
     '}',

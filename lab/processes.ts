@@ -25,6 +25,8 @@ export interface LabProcessOptions {
   staleIntervals?: number;
   /** extra env for every process (e.g. LOG_LEVEL) */
   env?: Record<string, string>;
+  /** how long a daemon may take to answer /healthz after its start (default 30 s; slow kernels such as user-mode-linux need more) */
+  startDeadlineMs?: number;
 }
 
 export interface LabProcesses extends AgentControl {
@@ -89,7 +91,7 @@ export const startLabProcesses = (lab: Lab, opts: LabProcessOptions = {}): LabPr
     const died = d.exited.then(() => {
       throw new Error(`${d.name} exited during start-up; log:\n${tail(d.logFile, 30)}`);
     });
-    await Promise.race([waitForHttp(lab.sh, ns, url, 30_000), died]);
+    await Promise.race([waitForHttp(lab.sh, ns, url, opts.startDeadlineMs ?? 30_000), died]);
     died.catch(() => undefined);
   };
 

@@ -28,7 +28,7 @@ export const BGP_RECORDED_COMMANDS: ReadonlyArray<{ file: string; argv: Argv }> 
 export const BIRD_REPLY_FILE = 'bird-show-protocols.txt';
 
 /** The raw exchange on BIRD's control socket for `show protocols` (greeting included). */
-const birdExchange = (socket: string): Promise<string> =>
+export const birdExchange = (socket: string): Promise<string> =>
   new Promise((resolve, reject) => {
     const c = createConnection(socket);
     let text = '';

@@ -51,6 +51,10 @@ export const UPLINK_MTU = 1500;
 export const VXLAN_MTU = UPLINK_MTU - 50;
 export const ALL_HOSTS_IPSET = 'cali40all-hosts-net';
 export const ALL_VXLAN_IPSET = 'cali40all-vxlan-net';
+/** IPIP (#19): the ipip module's tunl0, its MTU (uplink - 20) and the kernel table BIRD's kernel protocol uses in that mode */
+export const IPIP_DEVICE = 'tunl0';
+export const IPIP_MTU = UPLINK_MTU - 20;
+export const IPIP_BIRD_KERNEL_TABLE = 100;
 /**
  * Dual-stack mode (#15): the IPv6 underlay is a ULA /64 on the same bridge. Like the IPv4 underlay
  * it is the same in every lab: each lab's addresses live only inside its own namespaces (its own
@@ -80,8 +84,12 @@ export interface FelixFlavour {
   iptablesSave: string;
   iptablesRestore: string;
 }
-export const felixFlavour = (release: FelixRelease): FelixFlavour =>
-  release === 'current'
+export const felixFlavour = (release: FelixRelease, encapsulation: LabRouting['encapsulation'] = 'vxlan'): FelixFlavour =>
+  encapsulation === 'ipip'
+    ? // IPIP (#19): every release guards tunl0 with cali40all-hosts-net; the lab writes it with
+      // iptables-legacy (the IPIP lab runs in user-mode-linux, whose nf_tables has no ip family)
+      { release, guardSet: ALL_HOSTS_IPSET, backend: 'legacy', iptables: 'iptables-legacy', iptablesSave: 'iptables-legacy-save', iptablesRestore: 'iptables-legacy-restore' }
+    : release === 'current'
     ? { release, guardSet: ALL_VXLAN_IPSET, backend: 'nft', iptables: 'iptables-nft', iptablesSave: 'iptables-nft-save', iptablesRestore: 'iptables-nft-restore' }
     : { release, guardSet: ALL_HOSTS_IPSET, backend: 'legacy', iptables: 'iptables-legacy', iptablesSave: 'iptables-legacy-save', iptablesRestore: 'iptables-legacy-restore' };
 export const WORKLOAD_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -132,10 +140,16 @@ export interface LabNode6 {
  *    node IPs and the blocks' blackholes; no vxlan.calico;
  *  - crossSubnet (VXLAN): the last nodes sit on a second underlay subnet; Felix (the lab) routes
  *    same-subnet peers directly via their node IP on eth0 and other-subnet peers via vxlan.calico.
+ *  - encapsulation 'ipip' (IPIP Always, needs bgp, #19): tunl0 (MTU 1480) with the node's tunnel
+ *    address; per peer `<block> via <peer node IP> dev tunl0 onlink proto bird`. Stock BIRD 1.6
+ *    cannot install onlink routes (calico-node's BIRD fork can), so the lab installs them and the
+ *    blackhole of the node's block (proto bird), and BIRD runs the mesh sessions with its kernel
+ *    protocol on table IPIP_BIRD_KERNEL_TABLE, where it cannot prune routes it did not make.
+ *    Needs a kernel with the ipip module (the lab's user-mode-linux kernel has it).
  */
 export interface LabRouting {
   routing: 'static' | 'bgp';
-  encapsulation: 'vxlan' | 'none';
+  encapsulation: 'vxlan' | 'none' | 'ipip';
   crossSubnet: boolean;
 }
 
@@ -144,6 +158,7 @@ export const DEFAULT_ROUTING: LabRouting = { routing: 'static', encapsulation: '
 /** Checks a routing choice: no encapsulation needs BGP to carry the routes; CrossSubnet is a VXLAN mode. */
 export const validateRouting = (r: LabRouting): LabRouting => {
   if (r.encapsulation === 'none' && r.routing !== 'bgp') throw new Error('a lab without encapsulation needs routing: bgp');
+  if (r.encapsulation === 'ipip' && r.routing !== 'bgp') throw new Error('an IPIP lab needs routing: bgp (BIRD carries the routes)');
   if (r.crossSubnet && r.encapsulation !== 'vxlan') throw new Error('crossSubnet is a VXLAN mode');
   return r;
 };
@@ -256,6 +271,20 @@ const vxlanGuardRules = (release: FelixRelease, id: (chain: string) => string, f
         `-A cali-INPUT -p udp -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPv4 VXLAN packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -m udp --dport ${VXLAN_PORT} -j DROP`,
       ];
 
+/**
+ * The rules guarding IPIP in cali-INPUT (#19), as Felix's filterInputChain writes them (felix/rules/
+ * static.go, rendered with the protocol number, which iptables-save prints by name): current
+ * releases ACCEPT protocol 4 from sources in cali40all-hosts-net to a local address, then DROP the
+ * remaining IPIP; older ones had one DROP negating the set.
+ */
+const ipipGuardRules = (release: FelixRelease, id: (chain: string) => string): string[] =>
+  release === 'current'
+    ? [
+        `-A cali-INPUT -p 4 -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Allow IPIP packets from Calico hosts" -m set --match-set ${ALL_HOSTS_IPSET} src -m addrtype --dst-type LOCAL -j ACCEPT`,
+        `-A cali-INPUT -p 4 -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPIP packets from non-Calico hosts" -j DROP`,
+      ]
+    : [`-A cali-INPUT -p 4 -m comment --comment "${id('cali-INPUT')}" -m comment --comment "Drop IPIP packets from non-Calico hosts" -m set ! --match-set ${ALL_HOSTS_IPSET} src -j DROP`];
+
 /** kubelet's hint chain, which tells Felix (and our agent) which backend the node uses. */
 export const KUBE_HINT_MANGLE = ['*mangle', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':KUBE-IPTABLES-HINT - [0:0]', 'COMMIT', ''].join('\n');
 
@@ -266,7 +295,7 @@ export type LabFamily = 'ipv4' | 'ipv6';
  * The filter table a Calico node has, reduced to the chains the checks read; `ipv6` gives the
  * ip6tables table of a dual-stack node (current Felix's IPv6 guard on `cali60all-vxlan-net`).
  */
-export const calicoFilterRules = (release: FelixRelease = 'current', family: LabFamily = 'ipv4'): string => {
+export const calicoFilterRules = (release: FelixRelease = 'current', family: LabFamily = 'ipv4', encapsulation: LabRouting['encapsulation'] = 'vxlan'): string => {
   let n = 0;
   const id = (chain: string): string => caliRuleId(`${chain}/${(n += 1)}`);
   const lines = [
@@ -294,7 +323,7 @@ export const calicoFilterRules = (release: FelixRelease = 'current', family: Lab
     `-A cali-FORWARD -i cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-from-wl-dispatch`,
     `-A cali-FORWARD -o cali+ -m comment --comment "${id('cali-FORWARD')}" -j cali-to-wl-dispatch`,
     `-A cali-FORWARD -m comment --comment "${id('cali-FORWARD')}" -j cali-to-hep-forward`,
-    ...vxlanGuardRules(release, id, family),
+    ...(encapsulation === 'ipip' ? ipipGuardRules(release, id) : vxlanGuardRules(release, id, family)),
     `-A cali-INPUT -i cali+ -m comment --comment "${id('cali-INPUT')}" -g cali-wl-to-host`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -m mark --mark 0x10000/0x10000 -j ACCEPT`,
     `-A cali-INPUT -m comment --comment "${id('cali-INPUT')}" -j MARK --set-xmark 0x0/0xf0000`,
@@ -394,7 +423,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
   const progress = opts.progress ?? (() => undefined);
   const felix = new Map<string, Daemon>();
   const birds = new Map<string, BirdInstance>();
-  const flavour = felixFlavour(opts.felix ?? 'current');
+  const flavour = felixFlavour(opts.felix ?? 'current', plan.routing.encapsulation);
   /** only what this lab created is ever deleted, so a name clash cannot take another lab down */
   const created: string[] = [];
   const createdUnderlayLast = (): string[] => [...created].reverse();
@@ -524,7 +553,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
     await uplink(plan.aggregatorNs, 'vagg', plan.aggregatorIp);
 
     for (const n of plan.nodes) {
-      progress(`${n.name}: uplink ${n.nodeIp}${plan.routing.encapsulation === 'vxlan' ? `, vxlan.calico ${n.tunnelIp} (${n.vtepMac})` : ''}, block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
+      progress(`${n.name}: uplink ${n.nodeIp}${plan.routing.encapsulation === 'vxlan' ? `, vxlan.calico ${n.tunnelIp} (${n.vtepMac})` : plan.routing.encapsulation === 'ipip' ? `, ${IPIP_DEVICE} ${n.tunnelIp}` : ''}, block ${n.block}, ${flavour.release} Felix rules (${flavour.backend})`);
       await uplink(n.ns, n.underlayIf, n.nodeIp, n.gateway);
       for (const [k, v] of [
         ['net.ipv4.ip_forward', 1],
@@ -546,8 +575,11 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         // without encapsulation BIRD's static protocol programs the block's blackhole (proto bird)
         await ip(n.ns, 'route', 'add', 'blackhole', n.block, 'proto', '80');
       }
+      const ipip = plan.routing.encapsulation === 'ipip';
+      if (ipip) await programIpipNode(lab, n);
 
       for (const p of plan.nodes) {
+        if (p !== n && ipip) await programIpipPeer(lab, n, p);
         if (p === n || !vxlan) continue;
         if (directPair(plan.routing, n, p)) await ip(n.ns, 'route', 'add', p.block, 'via', p.nodeIp, 'dev', 'eth0', 'proto', '80');
         else await ip(n.ns, 'route', 'add', p.block, 'via', p.tunnelIp, 'dev', 'vxlan.calico', 'onlink', 'proto', '80');
@@ -556,7 +588,7 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
       }
 
       for (const pod of n.pods) {
-        const podMtu = String(plan.routing.encapsulation === 'none' ? UPLINK_MTU : VXLAN_MTU);
+        const podMtu = String(plan.routing.encapsulation === 'none' ? UPLINK_MTU : ipip ? IPIP_MTU : VXLAN_MTU);
         await ip(
           n.ns, 'link', 'add', pod.caliIf, 'address', WORKLOAD_MAC, 'mtu', podMtu,
           'type', 'veth', 'peer', 'name', 'eth0', 'mtu', podMtu, 'netns', pod.ns,
@@ -583,7 +615,12 @@ export const createLab = async (opts: CreateLabOptions = {}): Promise<Lab> => {
         await exec(n.ns, ['ipset', 'create', flavour.guardSet, 'hash:net', 'family', 'inet']);
         for (const p of plan.nodes) await exec(n.ns, ['ipset', 'add', flavour.guardSet, p.nodeIp]);
         // Felix adds its VXLAN guard rules only when VXLAN is on.
-        const rules = plan.routing.encapsulation === 'vxlan' ? calicoFilterRules(flavour.release) : withoutVxlanRules(calicoFilterRules(flavour.release));
+        const rules =
+          plan.routing.encapsulation === 'vxlan'
+            ? calicoFilterRules(flavour.release)
+            : ipip
+              ? calicoFilterRules(flavour.release, 'ipv4', 'ipip')
+              : withoutVxlanRules(calicoFilterRules(flavour.release));
         await exec(n.ns, [flavour.iptablesRestore, '-w', '5', '--noflush'], { input: KUBE_HINT_MANGLE + rules });
       }
       if (n.v6) await programIpv6(lab, plan, n);
@@ -626,6 +663,28 @@ export const withoutVxlanRules = (rules: string): string =>
     .filter((l) => !/IPv4 VXLAN packets from/.test(l))
     .join('\n');
 
+/**
+ * A node's tunl0 as calico-node sets it up in IPIP mode (#19): the device the ipip module creates in
+ * every namespace (made here only when the kernel has not), MTU uplink - 20, the node's IPIP tunnel
+ * address (first address of its block, /32), up, rp_filter off; and the blackhole of its block,
+ * which calico-node's BIRD programs (proto bird).
+ */
+export const programIpipNode = async (lab: Lab, n: LabNode): Promise<void> => {
+  const ip = (...args: string[]) => lab.sh.must(['ip', '-n', n.ns, ...args]);
+  const has = await lab.sh.try(['ip', '-n', n.ns, 'link', 'show', IPIP_DEVICE]);
+  if (has.exitCode !== 0) await ip('link', 'add', 'name', IPIP_DEVICE, 'type', 'ipip');
+  await ip('link', 'set', IPIP_DEVICE, 'mtu', String(IPIP_MTU));
+  await ip('addr', 'replace', `${n.tunnelIp}/32`, 'dev', IPIP_DEVICE);
+  await ip('link', 'set', IPIP_DEVICE, 'up');
+  await lab.exec(n.ns, sysctl(`net/ipv4/conf/${IPIP_DEVICE}/rp_filter`, 0));
+  await ip('route', 'replace', 'blackhole', n.block, 'proto', 'bird');
+};
+
+/** Node n's route to one peer's block in IPIP mode, as calico-node's BIRD programs it (also restores it after a fault). */
+export const programIpipPeer = async (lab: Lab, n: LabNode, p: LabNode): Promise<void> => {
+  await lab.sh.must(['ip', '-n', n.ns, 'route', 'replace', p.block, 'via', p.nodeIp, 'dev', IPIP_DEVICE, 'onlink', 'proto', 'bird']);
+};
+
 /** The BIRD config a lab node runs when healthy. */
 export const birdConfigFor = (plan: LabPlan, n: LabNode): BirdNodeConfig => ({
   nodeName: n.name,
@@ -633,6 +692,7 @@ export const birdConfigFor = (plan: LabPlan, n: LabNode): BirdNodeConfig => ({
   blocks: [n.block],
   pool: POOL_CIDR,
   poolEncapsulation: plan.routing.encapsulation,
+  ...(plan.routing.encapsulation === 'ipip' ? { kernelTable: IPIP_BIRD_KERNEL_TABLE } : {}),
   peers: plan.nodes.filter((p) => p !== n).map((p) => ({ name: p.name, nodeIp: p.nodeIp })),
 });
 

@@ -168,8 +168,13 @@ export const umlInitScript = (p: InitScriptParams): string => {
     'say init',
     'mount -t proc proc /proc || fail mount /proc',
     'mount -t sysfs sys /sys || fail mount /sys',
+    // the checkout may itself lie under one of the directories the tmpfs mounts hide (a clone in
+    // /tmp): keep a view of it in UML's own devtmpfs and put it back in place after the mounts
+    `REPO=${q(p.cwd)}`,
+    'mkdir -p /dev/.calico-diag-repo && mount --bind "$REPO" /dev/.calico-diag-repo || fail bind checkout',
     // hostfs writes reach the host's files: these tmpfs mounts come before anything that writes
     'for d in /run /tmp /var/tmp /lib/modules; do mount -t tmpfs tmpfs "$d" || fail mount "$d"; done',
+    'case "$REPO" in /run|/run/*|/tmp|/tmp/*|/var/tmp|/var/tmp/*) mkdir -p "$REPO" && mount --bind /dev/.calico-diag-repo "$REPO" || fail rebind checkout ;; esac',
     // /dev is UML's own devtmpfs (no shm directory in it)
     'mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm || fail mount /dev/shm',
     `mkdir -p /run/netns /run/lock /lib/modules/${rel} || fail mkdir`,
@@ -179,7 +184,7 @@ export const umlInitScript = (p: InitScriptParams): string => {
     `mods=${q(p.modules.join(' '))}`,
     'modprobe -a $mods 2>/dev/null || for m in $mods; do modprobe "$m" 2>/dev/null || failed="$failed $m"; done',
     'say "modules-failed:$failed"',
-    `cd ${q(p.cwd)} || fail cd`,
+    'cd "$REPO" || fail cd',
     'say command-start',
     `sh -c ${q(p.command)} > "$RUN/output" 2>&1 < /dev/null`,
     'rc=$?',

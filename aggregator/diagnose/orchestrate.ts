@@ -52,6 +52,12 @@ export interface DiagnoseDeps {
   fetch?: typeof fetch;
   newId?: () => string;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * the least time any call to an agent may take (default: each call's own bound, 2-10 s): slow nodes
+   * (an overloaded host, a user-mode kernel, #19) answer in seconds; the capture collection and the
+   * first counter read wait as long
+   */
+  agentCallTimeoutMs?: number;
 }
 
 export type DiagnoseOutcome = { ok: true; diagnosis: Diagnosis } | { ok: false; status: 400 | 404 | 409; code: string; message: string };
@@ -73,7 +79,7 @@ const call = async <T>(deps: DiagnoseDeps, node: string, base: string, method: '
       method,
       headers: { authorization: `Bearer ${deps.token(node)}`, ...(deps.requestedBy ? { 'x-calico-diag-requested-by': deps.requestedBy } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(Math.max(timeoutMs, deps.agentCallTimeoutMs ?? 0)),
     });
     const text = await res.text();
     let parsed: unknown = null;
@@ -234,6 +240,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
     return { id: r.body.id, error: null };
   };
   const [srcCap, dstCap] = await Promise.all([startCapture(src), startCapture(dst)]);
+  const capturesStartedAt = deps.now();
 
   // 2. wait until every device's tcpdump listens or has failed (bounded); the ones still starting
   //    when the budget is spent are not-ready: their hops are never read as a gap (#18)
@@ -255,13 +262,19 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   const [srcNotReady, dstNotReady] = await Promise.all([listening(src, srcCap.id), listening(dst, dstCap.id)]);
 
   let countersRead = false;
+  // slow nodes (agentCallTimeoutMs) may take longer to read them, but never so long that the probes
+  // would miss the capture window
+  const countersWaitMs =
+    deps.agentCallTimeoutMs === undefined
+      ? COUNTERS_WAIT_MS
+      : Math.max(0, Math.min(Math.max(COUNTERS_WAIT_MS, deps.agentCallTimeoutMs), durationSeconds * 1000 - (deps.now() - capturesStartedAt) - count * PROBE_INTERVAL_MS - 2000));
   const countersBefore = await Promise.race([
     countersBeforeP.then((c) => {
       countersRead = true;
       return c;
     }),
-    sleep(COUNTERS_WAIT_MS).then(() => {
-      if (!countersRead) warnings.push(`rule counters not read within ${COUNTERS_WAIT_MS} ms of the captures listening: no rule is named`);
+    sleep(countersWaitMs).then(() => {
+      if (!countersRead) warnings.push(`rule counters not read within ${countersWaitMs} ms of the captures listening: no rule is named`);
       return [null, null] as const;
     }),
   ]);
@@ -307,7 +320,7 @@ export const runDiagnosis = async (req: DiagnoseRequest, deps: DiagnoseDeps): Pr
   // 4. collect when the capture window closes
   const collect = async (p: Plan, capId: string | null, error: string | null): Promise<{ result: CaptureResult | null; error: string | null }> => {
     if (!capId || !p.url) return { result: null, error };
-    const deadline = started + durationSeconds * 1000 + 6000;
+    const deadline = started + durationSeconds * 1000 + Math.max(6000, 2 * (deps.agentCallTimeoutMs ?? 0));
     for (;;) {
       const r = await call<CaptureResult>(deps, p.node.node, p.url, 'GET', `/v1/captures/${capId}`, undefined, 2000);
       if (!r.ok) return { result: null, error: r.message };

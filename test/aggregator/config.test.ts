@@ -15,6 +15,19 @@ describe('aggregator/config', () => {
     expect(r.ok && r.config).toMatchObject({ listen: { host: '::1', port: 9478 }, staleIntervals: 2, bodyLimit: 65536, tokenFile: '/env-token', maxFindingSeries: 50, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' });
   });
 
+  // #19
+  it('diagnose agent-call timeout: unset by default, a whole number of milliseconds from flag or env', () => {
+    const get = (flags: Record<string, string>, env: Record<string, string> = {}) => {
+      const r = resolveAggregatorConfig({ tokenFile: '/t', ...flags }, env);
+      return r.ok ? r.config.agentCallTimeoutMs : r.message;
+    };
+    expect(get({})).toBeUndefined();
+    expect(get({}, { CALICO_DIAG_AGENT_CALL_TIMEOUT_MS: '15000' })).toBe(15000);
+    expect(get({ agentCallTimeoutMs: '20000' }, { CALICO_DIAG_AGENT_CALL_TIMEOUT_MS: '15000' })).toBe(20000);
+    expect(get({ agentCallTimeoutMs: '0' })).toMatch(/^invalid --agent-call-timeout-ms \/ CALICO_DIAG_AGENT_CALL_TIMEOUT_MS "0": must be at least 1/);
+    expect(get({ agentCallTimeoutMs: '2s' })).toMatch(/whole number of milliseconds/);
+  });
+
   it('names the flag and the env var of a bad or missing value', () => {
     expect(resolveAggregatorConfig({}, {})).toEqual({ ok: false, message: '--token-file / CALICO_DIAG_TOKEN_FILE is required' });
     const bad = (flags: Record<string, string>) => {

@@ -36,6 +36,14 @@ describe('lab BIRD config (calico-node mesh shape)', () => {
     expect(renderBirdConfig(base)).toMatch(/filter calico_kernel_programming \{\n {2}if \( net ~ 10\.244\.0\.0\/16 \) then \{ accept; \}/);
   });
 
+  // #19
+  it('IPIP: the kernel protocol syncs with its own kernel table and exports nothing to it; main only without one', () => {
+    const c = renderBirdConfig({ ...base, poolEncapsulation: 'ipip', kernelTable: 100 });
+    expect(c).toMatch(/protocol kernel \{\n {2}kernel table 100;[^\n]*\n {2}learn;/);
+    expect(c).toMatch(/protocol kernel \{[^}]*export none;/);
+    expect(renderBirdConfig(base)).not.toContain('kernel table');
+  });
+
   it('faults: a wrong peer AS and an unexported block', () => {
     const c = renderBirdConfig({ ...base, peers: [{ name: 'node1', nodeIp: '10.213.0.11', as: 64513 }], unexportedBlocks: ['10.244.2.0/26'] });
     expect(c).toContain('neighbor 10.213.0.11 as 64513;');

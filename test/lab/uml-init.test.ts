@@ -56,6 +56,23 @@ describe('the init script user-mode-linux runs as PID 1', () => {
     expect(script).toMatch(/stop\(\) \{ sync; poweroff -f;/);
   });
 
+  // #19: a checkout under /tmp (CI clones there) was hidden by the tmpfs and the init could not cd into it
+  it('keeps the checkout visible when it lies under a directory the tmpfs mounts hide', () => {
+    const stash = first(/mount --bind "\$REPO" \/dev\/\.calico-diag-repo \|\| fail/);
+    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp \/lib\/modules; do mount -t tmpfs/);
+    const rebind = first(/^case "\$REPO" in .*\/tmp\/\*.*mount --bind \/dev\/\.calico-diag-repo "\$REPO" \|\| fail/);
+    expect(stash).toBeGreaterThan(0);
+    expect(stash).toBeLessThan(tmpfs);
+    expect(tmpfs).toBeLessThan(rebind);
+    expect(rebind).toBeLessThan(first(/^cd "\$REPO"/));
+    // the case pattern matches a clone in /tmp and leaves a checkout elsewhere alone
+    const pattern = /^case "\$REPO" in ([^)]*)\)/m.exec(script)?.[1] ?? '';
+    const matches = (dir: string) => spawnSync('sh', ['-c', `case "$1" in ${pattern}) exit 0 ;; esac; exit 1`, 'sh', dir]).status === 0;
+    expect(matches('/tmp/ci1/main')).toBe(true);
+    expect(matches('/var/tmp/x')).toBe(true);
+    expect(matches('/work/main')).toBe(false);
+  });
+
   it('keeps AVX-512 out of glibc and names the kernel release for the tests inside', () => {
     expect(script).toContain('export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD\n');
     expect(script).toContain('export CALICO_DIAG_UML=6.1.176');
@@ -66,7 +83,8 @@ describe('the init script user-mode-linux runs as PID 1', () => {
     expect(lines[run]).toBe(`sh -c ${shellQuote(params.command)} > "$RUN/output" 2>&1 < /dev/null`);
     expect(lines.slice(run + 1, run + 5)).toEqual(['rc=$?', 'echo "$rc" > "$RUN/rc"', 'say "command-exit $rc"', 'stop']);
     expect(script).toContain("RUN=/repo/.lab-uml/run-1a2b3c4d\n");
-    expect(script).toContain('cd /repo || fail cd');
+    expect(script).toContain('REPO=/repo\n');
+    expect(script).toContain('cd "$REPO" || fail cd');
   });
 
   it('exports the caller\'s environment and passes the command so that sh reads them back unchanged', () => {

@@ -12,27 +12,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../aggregator/correlate/index.js';
 import type { NodeState } from '../../../aggregator/cluster/node-state.js';
-import { runLocalChecks } from '../../../agent/checks/index.js';
 import { summariseFamily } from '../../../agent/collectors/iptables.js';
-import { HOST_SETS } from '../../../agent/collectors/ipsets.js';
 import { VXLAN_DEVICES } from '../../../agent/collectors/fdb.js';
-import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { deriveMode } from '../../../agent/derive/mode.js';
 import { parseBridgeFdbJson } from '../../../agent/parsers/bridge-fdb.js';
 import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
 import { parseIpsetSave } from '../../../agent/parsers/ipset.js';
 import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';
 import { parseSysctlText } from '../../../agent/parsers/sysctl.js';
 import type { Finding } from '../../../contract/finding.js';
-import { ok, unavailable, type Parsed } from '../../../contract/result.js';
+import { ok, unavailable } from '../../../contract/result.js';
 import type { Sections, Snapshot } from '../../../contract/snapshot.js';
-import { inputOf, NOW } from '../../helpers/reports.js';
+import { inputOf } from '../../helpers/reports.js';
+import { iptablesSection, ipsetsSection, must, recordedSnapshot, recordedState } from '../../helpers/lab-recorded.js';
 
 const DIR = join(import.meta.dirname, '../../fixtures/lab/dualstack');
-const must = <T>(p: Parsed<T>): T => {
-  if (!p.ok) throw new Error(`fixture did not parse: ${p.error.message}`);
-  return p.value;
-};
 
 const snapshotFrom = (dir: string, node: string): Snapshot => {
   const read = (file: string) => readFileSync(join(DIR, dir, file), 'utf8');
@@ -54,40 +47,15 @@ const snapshotFrom = (dir: string, node: string): Snapshot => {
       workloadDevices: { count: 0, rpFilter: {}, proxyArpOff: [], forwardingOff: [] },
       conntrack: null,
     }),
-    iptables: ok({
-      backend: 'nft',
-      backendReason: 'recorded',
-      ipv4: ok(v4.totals),
-      ipv6: ok(v6.totals),
-      chains: [...v4.chains, ...v6.chains],
-      dropRules: [...v4.dropRules, ...v6.dropRules],
-      idlePolicyDropRules: v4.idlePolicyDropRules + v6.idlePolicyDropRules,
-      encapGuards: [...v4.encapGuards, ...v6.encapGuards],
-    }),
-    ipsets: ok({
-      hostSets: sets.filter((s) => (HOST_SETS as readonly string[]).includes(s.name)),
-      caliSetSizes: Object.fromEntries(sets.filter((s) => s.name.startsWith('cali')).map((s) => [s.name, s.members.length])),
-    }),
+    iptables: iptablesSection('nft', v4, v6),
+    ipsets: ipsetsSection(sets),
     felix: unavailable('unreachable', 'no Felix in the lab'),
     bgp: unavailable('not-present', 'no BIRD socket'),
   };
-  const identity = deriveIdentity(sections);
-  return { schemaVersion: 1, node, takenAt: NOW, mode: deriveMode(sections, identity), identity, sections } as unknown as Snapshot;
+  return recordedSnapshot(node, sections);
 };
 
-const stateFrom = (dir: string, node: string): NodeState & { local: Finding[] } => {
-  const snapshot = snapshotFrom(dir, node);
-  const local = runLocalChecks({ snapshot, previous: snapshot, now: NOW });
-  return {
-    node,
-    receivedAt: NOW,
-    local: local.findings,
-    report: {
-      schemaVersion: 1, node, agentId: `lab-${node}`, seq: 1, agentVersion: '0.1.0', intervalSeconds: 10, takenAt: NOW, sentAt: NOW,
-      mode: snapshot.mode, identity: snapshot.identity, sections: snapshot.sections, checks: local.checks, findings: local.findings,
-    },
-  };
-};
+const stateFrom = (dir: string, node: string): NodeState & { local: Finding[] } => recordedState(snapshotFrom(dir, node));
 
 /** node1 from `dir` (the fault's recording), node2 and node3 healthy. */
 const cluster = (dir = 'healthy-node1') => [stateFrom(dir, 'node1'), stateFrom('healthy-node2', 'node2'), stateFrom('healthy-node3', 'node3')];

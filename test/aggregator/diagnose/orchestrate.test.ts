@@ -49,6 +49,8 @@ interface FakeDevices {
   /** the agent cannot enter pods' namespaces */
   noPodNetns?: boolean;
   uplinkEncap?: boolean;
+  /** what the uplink's packets are encapsulated with (default vxlan) */
+  encapKind?: 'vxlan' | 'ipip';
   refuseProbe?: boolean;
   /** a DROP rule whose counter counts the probes once they were sent (#18) */
   drop?: { chain: string; caliId: string; comments: string[] };
@@ -68,7 +70,7 @@ const fakeAgent = (name: string, passes: (req: 'request' | 'reply', iface: strin
             interface: iface,
             outerSrc: s,
             outerDst: d,
-            encapsulation: iface === 'eth0' && dev.uplinkEncap !== false ? 'vxlan' : 'none',
+            encapsulation: iface === 'eth0' && dev.uplinkEncap !== false ? (dev.encapKind ?? 'vxlan') : 'none',
             innerSrc: s,
             innerDst: d,
             protocol: 'icmp',
@@ -130,7 +132,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = [], extra: { policies?: () => Promise<PolicyIndex | undefined> } = {}) => {
+const build = (fetchImpl: typeof fetch, agentViews: Record<string, AgentView | null>, verdicts: string[] = [], extra: { policies?: () => Promise<PolicyIndex | undefined>; agentCallTimeoutMs?: number } = {}) => {
   app = Fastify({ logger: false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -239,6 +241,30 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     expect(a.state.calls.findIndex((c) => c.path === '/v1/counters')).toBeLessThan(a.state.calls.findIndex((c) => c.path === '/v1/probes'));
   });
 
+  // #19: agents in user-mode-linux answer a capture poll in seconds
+  it('slow agents: with agentCallTimeoutMs a capture poll slower than its own 2 s bound still counts', async () => {
+    const a = fakeAgent('node-a', () => true);
+    const b = fakeAgent('node-b', () => true);
+    const fast = fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b });
+    const slow = (async (input: URL | string | Request, init?: RequestInit) => {
+      if ((init?.method ?? 'GET') === 'GET' && new URL(String(input)).pathname.startsWith('/v1/captures/')) {
+        // like a real fetch, the call's signal aborts the wait
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 2300);
+          init?.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+          });
+        });
+      }
+      return fast(input, init);
+    }) as typeof fetch;
+    build(slow, views(), [], { agentCallTimeoutMs: 5000 });
+    const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+    expect(d.verdict, d.warnings.join('\n')).toBe('healthy');
+    expect(d.hops.filter((h) => h.status === 'not-captured')).toEqual([]);
+  }, 30_000);
+
   // #18: the policy behind a hashed chain, from the datastore's policies
   it('names the datastore policy whose hashed chain dropped the probes', async () => {
     const chain = lengthLimitedId('cali-pi-', 'default/shop/default.deny-from-frontend', 28);
@@ -268,6 +294,41 @@ describe('POST /v1/diagnose (orchestration with fake agents)', () => {
     wire = { id: 0, target: '', source: '10.244.1.0' };
     const d2 = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
     expect(d2.warnings.join('\n')).toMatch(/datastore policies were not readable/);
+  });
+
+  // #19: IPIP Always (tunl0, outer packets IP protocol 4 on the uplink)
+  describe('IPIP nodes', () => {
+    const ipipMode: Mode = { encapsulation: 'ipip', wireguard: false, ebpf: false, bgp: true, evidence: [] };
+    const ipipIdentity = (i: number): Identity => ({
+      ...identity(i),
+      tunnels: [{ device: 'tunl0', kind: 'ipip', family: 'inet', ip: `10.244.${i}.0`, mac: null, vni: null, port: null, mtu: 1480, operstate: 'UNKNOWN', local: null }],
+    });
+    const ipipViews = (): Record<string, AgentView> => ({
+      'node-a': { agentUrl: 'http://10.213.0.11:9477', identity: ipipIdentity(1), mode: ipipMode },
+      'node-b': { agentUrl: 'http://10.213.0.12:9477', identity: ipipIdentity(2), mode: ipipMode },
+    });
+
+    it('healthy: captures on the uplink and tunl0 matching IP protocol 4, every hop of the IPIP table seen', async () => {
+      const a = fakeAgent('node-a', () => true, { encapKind: 'ipip' });
+      const b = fakeAgent('node-b', () => true, { encapKind: 'ipip' });
+      build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), ipipViews());
+      const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+      expect(a.state.capture).toMatchObject({ interfaces: ['eth0', 'tunl0'], match: [{ kind: 'icmp' }, { kind: 'ipip' }] });
+      expect(b.state.capture?.interfaces).toEqual(['eth0', 'tunl0', 'cali00000000002']);
+      expect(d.verdict, d.summary).toBe('healthy');
+      expect(d.hops.filter((h) => h.hop.includes('tunnel')).map((h) => `${h.node}:${h.hop}:${h.device}`)).toEqual([
+        'node-a:source-tunnel-out:tunl0', 'node-b:destination-tunnel-in:tunl0', 'node-b:destination-tunnel-out:tunl0', 'node-a:source-tunnel-in:tunl0',
+      ]);
+    });
+
+    it("the server's guard drops the client's IPIP: seen on node-b's uplink, not on its tunl0: gap at destination-tunnel-in", async () => {
+      const a = fakeAgent('node-a', (kind, iface) => kind === 'request' && iface !== 'socket', { encapKind: 'ipip' });
+      const b = fakeAgent('node-b', (kind, iface) => kind === 'request' && iface === 'eth0', { encapKind: 'ipip' });
+      build(fetchFor({ '10.213.0.11:9477': a, '10.213.0.12:9477': b }), ipipViews());
+      const d = Diagnosis.parse((await app!.inject({ method: 'POST', url: '/v1/diagnose', headers: auth, payload: { from: 'node-a', to: '10.244.2.5' } })).json());
+      expect(d.verdict, d.summary).toBe('one-way-gap');
+      expect(d.gap).toEqual({ node: 'node-b', hop: 'destination-tunnel-in', direction: 'forward' });
+    });
   });
 
   it('agents without /v1/counters: the diagnosis says so in a warning and names no rule', async () => {
