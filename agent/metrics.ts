@@ -13,7 +13,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { collectProcessMetrics, safeLabel } from '../common/metrics.js';
 import type { Finding } from '../contract/finding.js';
-import { SECTION_NAMES, type Snapshot } from '../contract/snapshot.js';
+import { SECTION_NAMES, type IptablesDropRule, type Snapshot } from '../contract/snapshot.js';
 
 export const PUSH_OUTCOMES = ['accepted', 'sections-required', 'rejected', 'server-error', 'unreachable', 'timeout'] as const;
 export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
@@ -30,6 +30,30 @@ const PER_OBJECT_CALI_PREFIXES = ['cali-tw-', 'cali-fw-', 'cali-pri-', 'cali-pro
 export const isBoundedChain = (name: string): boolean => {
   const chain = name.replace(/^(filter|nat|mangle|raw)-/, '');
   return BUILTIN_CHAINS.has(chain) || (chain.startsWith('cali-') && !PER_OBJECT_CALI_PREFIXES.some((p) => chain.startsWith(p)));
+};
+
+type DropSum = { family: string; table: string; chain: string; packets: number };
+
+/**
+ * DROP/REJECT packets summed per bounded chain, computed once per section object (#17: the daemon
+ * reuses the iptables section every second snapshot; a big node's has ~17k rules).
+ */
+const dropSumsCache = new WeakMap<readonly IptablesDropRule[], DropSum[]>();
+const dropSums = (rules: readonly IptablesDropRule[]): DropSum[] => {
+  let out = dropSumsCache.get(rules);
+  if (out === undefined) {
+    const sums = new Map<string, DropSum>();
+    for (const r of rules) {
+      if (!isBoundedChain(r.chain)) continue;
+      const key = `${r.family}\0${r.table}\0${r.chain}`;
+      const cur = sums.get(key) ?? { family: r.family, table: r.table, chain: r.chain, packets: 0 };
+      cur.packets += r.packets;
+      sums.set(key, cur);
+    }
+    out = [...sums.values()];
+    dropSumsCache.set(rules, out);
+  }
+  return out;
 };
 
 export interface AgentMetrics {
@@ -111,15 +135,7 @@ export const createAgentMetrics = (registry: Registry, opts: { defaultMetrics?: 
 
       drops.reset();
       if (s.sections.iptables.status === 'ok') {
-        const sums = new Map<string, { family: string; table: string; chain: string; packets: number }>();
-        for (const r of s.sections.iptables.data.dropRules) {
-          if (!isBoundedChain(r.chain)) continue;
-          const key = `${r.family}\0${r.table}\0${r.chain}`;
-          const cur = sums.get(key) ?? { family: r.family, table: r.table, chain: r.chain, packets: 0 };
-          cur.packets += r.packets;
-          sums.set(key, cur);
-        }
-        for (const v of sums.values()) drops.set({ family: v.family, table: safeLabel(v.table), chain: safeLabel(v.chain) }, v.packets);
+        for (const v of dropSums(s.sections.iptables.data.dropRules)) drops.set({ family: v.family, table: safeLabel(v.table), chain: safeLabel(v.chain) }, v.packets);
       }
     },
     setFindings: (list) => {

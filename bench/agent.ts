@@ -20,7 +20,8 @@
  * 2. The daemon: `calico-diag agent --interval <interval>` in the namespace for `--daemon-seconds`
  *    after its first snapshot; CPU share of one core = Δ(utime+stime+cutime+cstime) of the agent
  *    process (its children's CPU is counted once they are reaped) / wall time, from /proc/PID/stat;
- *    RSS from /proc/PID/status every 2 s (median and max after the first snapshot). With `--churn`,
+ *    RSS from /proc/PID/status every 2 s (median and max after the first snapshot). The daemon gets
+ *    the allocator environment of ROOT's agent image (Dockerfile.agent `ENV GLIBC_TUNABLES=…`). With `--churn`,
  *    every 5 s a Felix-like update rewrites one policy chain (`iptables-<backend>-restore --noflush`).
  *    The share over a window of whole intervals is the share over any longer run at a steady state
  *    (each interval repeats the same work), which is the projection to 10 minutes.
@@ -86,6 +87,25 @@ const procRssMiB = (pid: number): number => {
   return m ? Number(m[1]) / 1024 : NaN;
 };
 
+/**
+ * The allocator settings the agent image gives the daemon (`ENV GLIBC_TUNABLES=…` / `MALLOC_…` in
+ * ROOT's Dockerfile.agent), so the daemon runs here as in its pod, and `--root` of an older build
+ * runs with that build's (none before #17's daemon-cost round).
+ */
+const agentImageEnv = (root: string): Record<string, string> => {
+  let text = '';
+  try {
+    text = readFileSync(join(root, 'Dockerfile.agent'), 'utf8');
+  } catch {
+    return {};
+  }
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^ENV\s+((?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)=\S+)\s*$/gm)) {
+    const [k, v] = (m[1] as string).split(/=(.*)/s) as [string, string];
+    env[k] = v;
+  }
+  return env;
+};
 
 async function main(): Promise<void> {
   const rules = argNum('--rules', 100_000);
@@ -149,9 +169,12 @@ async function main(): Promise<void> {
     if (!flag('--skip-daemon')) {
       const token = join(tmp, 'token');
       writeFileSync(token, 'cdlB-bench-token\n');
+      const imageEnv = agentImageEnv(ROOT);
+      out.daemonEnv = imageEnv;
       agent = spawn('ip', ['netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'agent', '--node', 'bench', '--token-file', token, '--listen', '127.0.0.1:9477' /* the namespace's own loopback */, '--interval', `${interval}s`], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...imageEnv },
       });
       const pid = agent.pid as number; // `ip netns exec` execs node: the same pid
       let snapshots = 0;

@@ -20,6 +20,25 @@ const rule = 'iptables-drops-rising';
 const ruleKey = (r: IptablesDropRule): string =>
   `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`;
 
+/**
+ * #17 (daemon cost): a section's rules by key, built once per section object. The daemon checks
+ * every snapshot, and every second one reuses the iptables section of the one before (and its
+ * `previous`), so the 17k-rule maps of a big node would otherwise be rebuilt on unchanged data.
+ * Sections are never mutated once taken; the WeakMap lets a dropped section go.
+ */
+const byKeyCache = new WeakMap<readonly IptablesDropRule[], { keys: string[]; byKey: Map<string, IptablesDropRule> }>();
+const indexed = (rules: readonly IptablesDropRule[]): { keys: string[]; byKey: Map<string, IptablesDropRule> } => {
+  let v = byKeyCache.get(rules);
+  if (v === undefined) {
+    const keys = rules.map(ruleKey);
+    const byKey = new Map<string, IptablesDropRule>();
+    for (let i = 0; i < rules.length; i++) byKey.set(keys[i] as string, rules[i] as IptablesDropRule);
+    v = { keys, byKey };
+    byKeyCache.set(rules, v);
+  }
+  return v;
+};
+
 
 const guardKey = (g: { family: string; table: string; chain: string }, index: number): string => `${g.family}/${g.table}/${g.chain}/${index}`;
 
@@ -62,11 +81,14 @@ export const iptablesDropsRising: LocalCheck = {
     const n = need(snapshot, 'iptables');
     if (!n.ok) return n.outcome;
     if (previous === undefined || previous.sections.iptables.status !== 'ok') return { status: 'ok' };
-    const before = new Map(previous.sections.iptables.data.dropRules.map((r) => [ruleKey(r), r]));
+    const before = indexed(previous.sections.iptables.data.dropRules).byKey;
     const findings: FindingDraft[] = [];
     const guards = new Map((n.data.iptables.encapGuards ?? []).map((g) => [guardKey(g, g.drop.index), g]));
-    for (const r of n.data.iptables.dropRules) {
-      const key = ruleKey(r);
+    const rules = n.data.iptables.dropRules;
+    const keys = indexed(rules).keys;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i] as IptablesDropRule;
+      const key = keys[i] as string;
       // A policy-chain rule missing from the previous snapshot stood at zero packets then
       // (idle policy drops are left out of snapshots, contract/snapshot.ts isPolicyChain).
       const prev = before.get(key) ?? (isPolicyChain(r.chain) ? { ...r, packets: 0, bytes: 0 } : undefined);
