@@ -184,6 +184,18 @@ export const staleAfterMs = (config: Pick<AgentConfig, 'intervalSeconds' | 'comm
  */
 export const snapshotDeadlineMs = (intervalSeconds: number): number => Math.max(5_000, Math.floor(intervalSeconds * 800));
 
+/**
+ * The daemon's collectors (#17): iptables is dumped and parsed every second snapshot (still within
+ * two intervals of any change, agent/collectors/cadence.ts), and the ipsets are read with it: on
+ * the snapshots in between neither runs, so neither `ipset save` nor the `nft -j list chains`
+ * probe the two share within a snapshot (agent/collectors/nftables.ts) is paid there (~0.2 s of
+ * CPU a snapshot on a 100k-rule node, bench/results-agent.md). The others run every snapshot.
+ */
+export const daemonCollectors = (intervalSeconds: number, monotonic: () => number, base: CollectorRegistry = defaultCollectors): CollectorRegistry => {
+  const readEveryMs = IPTABLES_READ_INTERVALS * intervalSeconds * 1000;
+  return { ...base, iptables: atMostEvery(base.iptables, readEveryMs, monotonic), ipsets: atMostEvery(base.ipsets, readEveryMs, monotonic) };
+};
+
 /** Builds everything, listens and starts the loop. */
 export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> => {
   const { config } = deps;
@@ -215,16 +227,8 @@ export const startAgent = async (deps: AgentRuntimeDeps): Promise<RunningAgent> 
       })
     : null;
 
-  // #17: the daemon dumps and parses iptables every second snapshot (still within two intervals of
-  // any change), and reads the ipsets with it: on the snapshots in between neither runs, so neither
-  // `ipset save` nor the `nft -j list chains` probe they share (agent/collectors/nftables.ts) is
-  // paid there (~0.2 s of CPU a snapshot on a 100k-rule node). Tests' own registries are used as given.
-  const readEveryMs = IPTABLES_READ_INTERVALS * config.intervalSeconds * 1000;
-  const collectorRegistry: CollectorRegistry = deps.collectors ?? {
-    ...defaultCollectors,
-    iptables: atMostEvery(defaultCollectors.iptables, readEveryMs, () => clock.monotonic()),
-    ipsets: atMostEvery(defaultCollectors.ipsets, readEveryMs, () => clock.monotonic()),
-  };
+  // tests' own registries are used as given
+  const collectorRegistry: CollectorRegistry = deps.collectors ?? daemonCollectors(config.intervalSeconds, () => clock.monotonic());
   const loopLog = log.child({ component: 'loop' });
   const loop = createSnapshotLoop({
     intervalMs: config.intervalSeconds * 1000,

@@ -93,7 +93,7 @@ const procRssMiB = (pid: number): number => {
  * runs with that build's (none before #17's daemon-cost round).
  */
 const agentImageEnv = (root: string): Record<string, string> => {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(join(root, 'Dockerfile.agent'), 'utf8');
   } catch {

@@ -43,6 +43,19 @@ describe('agent metrics', () => {
     expect(text).toContain('calico_diag_agent_collector_runs_total{collector="links",outcome="ok"} 2');
   });
 
+  it('exports the sums of the section observed, also when an earlier section object is observed again', async () => {
+    // #17: the daemon observes the same iptables section on every second snapshot
+    const m = fresh();
+    const seven = sampleSnapshot({ drops: 7 });
+    m.observeSnapshot(seven);
+    m.observeSnapshot(seven);
+    expect(await m.registry.metrics()).toContain('chain="cali-INPUT"} 10');
+    m.observeSnapshot(sampleSnapshot({ drops: 17 }));
+    expect(await m.registry.metrics()).toContain('chain="cali-INPUT"} 20');
+    m.observeSnapshot(seven);
+    expect(await m.registry.metrics()).toContain('chain="cali-INPUT"} 10');
+  });
+
   it('classifies chains', () => {
     for (const c of ['INPUT', 'FORWARD', 'cali-INPUT', 'cali-FORWARD', 'cali-from-wl-dispatch', 'cali-wl-to-host']) expect(isBoundedChain(c)).toBe(true);
     for (const c of ['cali-tw-cali123', 'cali-fw-cali123', 'cali-pi-_abc', 'cali-po-_abc', 'cali-pri-kns.default', 'cali-pro-x', 'cali-sm-x', 'KUBE-SERVICES', 'my-chain'])

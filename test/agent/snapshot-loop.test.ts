@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CollectorRegistry } from '../../agent/collectors/index.js';
 import type { Host } from '../../agent/collectors/types.js';
 import type { AgentConfig } from '../../agent/config.js';
-import { createSnapshotLoop, defaultAdvertiseUrl, startAgent, staleAfterMs } from '../../agent/main.js';
+import { createSnapshotLoop, daemonCollectors, defaultAdvertiseUrl, startAgent, staleAfterMs } from '../../agent/main.js';
 import type { Timers } from '../../agent/push.js';
 import type { Clock } from '../../common/clock.js';
 import { Report } from '../../contract/report.js';
@@ -124,6 +124,25 @@ describe('snapshot loop', () => {
     expect(rising[2]![0]!.firstSeen).toBe(rising[1]![0]!.firstSeen);
     expect(rising[3]).toEqual([]); // the next fresh read compares with the read before: no new packets
     await loop.stop();
+  });
+
+  it("the daemon's collectors read iptables and ipsets on the same snapshots, every second one; the rest every time", async () => {
+    // #17: daemon cost
+    const base = sampleCollectors();
+    const calls: Record<string, number> = {};
+    const counted = Object.fromEntries(
+      Object.entries(base).map(([name, c]) => [name, (...args: Parameters<typeof c>) => ((calls[name] = (calls[name] ?? 0) + 1), (c as (...a: typeof args) => ReturnType<typeof c>)(...args))]),
+    ) as unknown as CollectorRegistry;
+    let mono = 0;
+    const reg = daemonCollectors(30, () => mono, counted);
+    const ctx = { linkNames: null, uplinks: [] };
+    const cfg = { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9', birdSocket: '/nonexistent' };
+    for (let i = 0; i < 4; i++, mono += 30_000) {
+      await reg.ipsets(emptyHost, cfg, ctx);
+      await reg.iptables(emptyHost, cfg, ctx);
+      await reg.links(emptyHost, cfg, ctx);
+    }
+    expect(calls).toEqual({ ipsets: 2, iptables: 2, links: 4 });
   });
 
   it('logs a failing snapshot and goes on', async () => {

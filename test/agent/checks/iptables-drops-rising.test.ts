@@ -58,6 +58,20 @@ describe('iptables-drops-rising', () => {
     const out = iptablesDropsRising.run({ snapshot: withUnavailable(healthyVxlanSections(), ['iptables'], 'incompatible', "Table `raw' is incompatible"), previous: snapshotOf(healthyVxlanSections()) });
     expect(out).toEqual({ status: 'unknown', reason: "iptables: incompatible (Table `raw' is incompatible)" });
   });
+
+  it('judges the same sections checked again as the first time, and each newer section by its own counters', () => {
+    // #17: the daemon checks a reused iptables section (the same object) against the same previous one
+    const before = healthyVxlanSnapshot();
+    const now = later((rs) => void (rs.find((r) => r.chain === 'cali-INPUT')!.packets = 39));
+    const first = iptablesDropsRising.run({ snapshot: now, previous: before });
+    const again = iptablesDropsRising.run({ snapshot: { ...now, takenAt: '2026-11-21T15:01:00.000Z' }, previous: before });
+    expect(first.status === 'finding' && first.findings.map((f) => f.evidence.details.delta)).toEqual([39]);
+    expect(again.status === 'finding' && again.findings.map((f) => [f.subject, f.evidence.details.delta])).toEqual([['ipv4/filter/cali-INPUT/kAv1vIcdB-ZnfUn0', 39]]);
+    const newer = later((rs) => void (rs.find((r) => r.chain === 'cali-INPUT')!.packets = 50));
+    const next = iptablesDropsRising.run({ snapshot: newer, previous: now });
+    expect(next.status === 'finding' && next.findings.map((f) => f.evidence.details.delta)).toEqual([11]);
+    expect(iptablesDropsRising.run({ snapshot: newer, previous: newer })).toEqual({ status: 'ok' });
+  });
 });
 
 // #15
