@@ -92,6 +92,22 @@ export interface Pusher {
 export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, random: () => number): number =>
   failures <= 0 ? 0 : Math.floor(random() * Math.min(capMs, baseMs * 2 ** Math.min(failures - 1, 30)));
 
+/**
+ * hashSection, once per section object (#17: daemon cost). The daemon offers every snapshot, and
+ * every second one reuses the iptables and ipsets sections of the one before (the same objects,
+ * agent/main.ts daemonCollectors): re-serialising a big node's 7 MB iptables section to hash it
+ * again would cost ~0.1 s a snapshot. Sections are never mutated once taken.
+ */
+const hashes = new WeakMap<object, string>();
+const sectionHash = (section: object): string => {
+  let h = hashes.get(section);
+  if (h === undefined) {
+    h = hashSection(section);
+    hashes.set(section, h);
+  }
+  return h;
+};
+
 const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
 const CHUNK_SET: ReadonlySet<SectionName> = new Set(CHUNK_SECTIONS);
 
@@ -134,7 +150,7 @@ export const buildReport = (
   const sections = {} as Record<SectionName, { hash: string; data?: unknown; delta?: unknown }>;
   for (const name of SECTION_NAMES) {
     const data = p.snapshot.sections[name];
-    const hash = hashSection(data);
+    const hash = sectionHash(data);
     const forced = full === 'all' || full.has(name);
     const base = acked.get(name);
     if (!forced && base === hash) {

@@ -20,8 +20,8 @@
  * 2. The daemon: `calico-diag agent --interval <interval>` in the namespace for `--daemon-seconds`
  *    after its first snapshot; CPU share of one core = Δ(utime+stime+cutime+cstime) of the agent
  *    process (its children's CPU is counted once they are reaped) / wall time, from /proc/PID/stat;
- *    RSS from /proc/PID/status every 2 s (median and max after the first snapshot). The daemon gets
- *    the allocator environment of ROOT's agent image (Dockerfile.agent `ENV GLIBC_TUNABLES=…`). With `--churn`,
+ *    RSS from /proc/PID/status every 2 s (median and max after the first snapshot). The daemon runs
+ *    with the node flags and allocator environment of ROOT's agent image (Dockerfile.agent). With `--churn`,
  *    every 5 s a Felix-like update rewrites one policy chain (`iptables-<backend>-restore --noflush`).
  *    The share over a window of whole intervals is the share over any longer run at a steady state
  *    (each interval repeats the same work), which is the projection to 10 minutes.
@@ -88,23 +88,29 @@ const procRssMiB = (pid: number): number => {
 };
 
 /**
- * The allocator settings the agent image gives the daemon (`ENV GLIBC_TUNABLES=…` / `MALLOC_…` in
- * ROOT's Dockerfile.agent), so the daemon runs here as in its pod, and `--root` of an older build
- * runs with that build's (none before #17's daemon-cost round).
+ * How the agent image runs the daemon (ROOT's Dockerfile.agent): the node flags of its ENTRYPOINT
+ * (`node <flags> /app/bin/calico-diag.js`) and its allocator environment (`ENV GLIBC_TUNABLES=…` /
+ * `MALLOC_…`), so the daemon runs here as in its pod, and `--root` of an older build runs with that
+ * build's. Without a Dockerfile.agent: `--max-semi-space-size=2` (the bin's shebang), no env.
  */
-const agentImageEnv = (root: string): Record<string, string> => {
+const agentImage = (root: string): { nodeFlags: string[]; env: Record<string, string> } => {
   let text: string;
   try {
     text = readFileSync(join(root, 'Dockerfile.agent'), 'utf8');
   } catch {
-    return {};
+    return { nodeFlags: ['--max-semi-space-size=2'], env: {} };
   }
   const env: Record<string, string> = {};
   for (const m of text.matchAll(/^ENV\s+((?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)=\S+)\s*$/gm)) {
     const [k, v] = (m[1] as string).split(/=(.*)/s) as [string, string];
     env[k] = v;
   }
-  return env;
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
+  const argv = entry ? (JSON.parse(entry[1] as string) as string[]) : [];
+  const node = argv.indexOf('node');
+  const script = argv.findIndex((a) => a.endsWith('calico-diag.js'));
+  const nodeFlags = node >= 0 && script > node ? argv.slice(node + 1, script) : ['--max-semi-space-size=2'];
+  return { nodeFlags, env };
 };
 
 async function main(): Promise<void> {
@@ -169,9 +175,10 @@ async function main(): Promise<void> {
     if (!flag('--skip-daemon')) {
       const token = join(tmp, 'token');
       writeFileSync(token, 'cdlB-bench-token\n');
-      const imageEnv = agentImageEnv(ROOT);
-      out.daemonEnv = imageEnv;
-      agent = spawn('ip', ['netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'agent', '--node', 'bench', '--token-file', token, '--listen', '127.0.0.1:9477' /* the namespace's own loopback */, '--interval', `${interval}s`], {
+      const image = agentImage(ROOT);
+      out.daemonImage = image;
+      const imageEnv = image.env;
+      agent = spawn('ip', ['netns', 'exec', NS, process.execPath, ...image.nodeFlags, join(ROOT, 'bin/calico-diag.js'), 'agent', '--node', 'bench', '--token-file', token, '--listen', '127.0.0.1:9477' /* the namespace's own loopback */, '--interval', `${interval}s`], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...imageEnv },

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backoffDelayMs, createPusher, type PushPayload, type Timers } from '../../agent/push.js';
+import { backoffDelayMs, buildReport, createPusher, type PushPayload, type Timers } from '../../agent/push.js';
 import type { PushOutcome } from '../../agent/metrics.js';
 import { hashSection } from '../../contract/hash.js';
 import { Report } from '../../contract/report.js';
@@ -385,5 +385,21 @@ describe('backoff', () => {
   it('is fully jittered', () => {
     expect(backoffDelayMs(3, 10_000, 300_000, () => 0)).toBe(0);
     expect(backoffDelayMs(3, 10_000, 300_000, () => 0.25)).toBe(10_000);
+  });
+});
+
+describe('report hashes', () => {
+  it('hashes each section as it is now: a section sent again keeps its hash, a newer one with other data gets its own', () => {
+    // #17: hashes are kept per section object (the daemon reuses the iptables and ipsets sections)
+    const meta = { agentId: 'a', seq: 0, agentVersion: 'v', intervalSeconds: 30, sentAt: '2026-11-21T12:00:00.000Z' };
+    const one = payload({ drops: 1 });
+    const first = buildReport(one, meta, new Map(), 'all');
+    const again = buildReport(one, meta, new Map(), 'all');
+    for (const n of SECTION_NAMES) expect(again.sections[n].hash).toBe(hashSection(one.snapshot.sections[n]));
+    expect(again.sections.iptables.hash).toBe(first.sections.iptables.hash);
+    const other = payload({ drops: 9 });
+    const next = buildReport(other, meta, new Map(), 'all');
+    expect(next.sections.iptables.hash).toBe(hashSection(other.snapshot.sections.iptables));
+    expect(next.sections.iptables.hash).not.toBe(first.sections.iptables.hash);
   });
 });
