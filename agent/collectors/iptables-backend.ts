@@ -19,8 +19,9 @@
  * - Stage 3 reads the full dumps with `-c` and counts their rule lines (lines starting with '-' or,
  *   with counters, '['), so that the larger dump of each family is kept and handed to the
  *   collector (`BackendDecision.dumps`) instead of being read a second time.
- * - The two families' queries of stages 1 and 2 run at the same time (the decision reads both, so
- *   it does not depend on which answers first); stage 3 reads one dump at a time (memory).
+ * - Stage 1's queries of the two families run at the same time (#17; the decision reads both, so
+ *   it does not depend on which answers first; each prints one chain). Stages 2 and 3 read one
+ *   table or dump at a time: at most one output that may be large is received at once (memory).
  * `decideBackend` is the pure part; `detectIptablesBackend` runs the commands through `Host`.
  * Stateless.
  */
@@ -139,11 +140,10 @@ const nftHintOf = async (host: Host, config: CollectorConfig, family: Family): P
 
 /** The IO part: gathers evidence stage by stage, as Felix does, until `decideBackend` decides. */
 export async function detectIptablesBackend(host: Host, config: CollectorConfig): Promise<BackendDecision> {
-  // both families at once (#17): the decision reads both, so the order they finish in is no matter
-  const pair = async (backend: IptablesBackend, args: string[]) => {
-    const [v6, v4] = await Promise.all([outputOf(host, config, 6, backend, args), outputOf(host, config, 4, backend, args)]);
-    return { v6, v4 };
-  };
+  const pair = async (backend: IptablesBackend, args: string[]) => ({
+    v6: await outputOf(host, config, 6, backend, args),
+    v4: await outputOf(host, config, 4, backend, args),
+  });
   // stage 3: per family, the larger dump (legacy on a tie) is kept; the smaller one is dropped at once
   const kept: Partial<Record<Family, { backend: IptablesBackend; rules: number; dump: SavedDump }>> = {};
   const countBoth = async (backend: IptablesBackend): Promise<number> => {

@@ -266,16 +266,13 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const warnings: string[] = [];
   const encapGuards: EncapGuard[] = [];
   let idlePolicyDropRules = 0;
-  // Both families' dumps are read at once (#17: on a dual-stack node the IPv6 dump does not wait for
-  // the IPv4 one), then parsed and reduced one family at a time: the IPv6 text waits while the IPv4
-  // dump is parsed, and each parse (several times its text) is garbage before the next one starts.
   const read = (n: Family): Promise<SaveRun> => {
     const p = runSave(host, config, n, decision.backend, saved[n]);
     delete saved[n]; // the text is the parse's now: not held by the decision too
     return p;
   };
-  const family = async (name: FamilyName, run: Promise<SaveRun>): Promise<Collected<FamilyTotals>> => {
-    const r = parseSave(await run);
+  const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
+    const r = parseSave(run);
     if (r.status !== 'ok') return r;
     const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);
@@ -285,14 +282,17 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
     for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
     return ok(s.totals);
   };
-  // IPv4 started first (the larger dump on most nodes). Each read leaves `reads` when its family is
-  // parsed, so nothing here keeps a parsed family's text alive; each is awaited, so a read that
-  // throws is still this collector's crash (and not an unhandled rejection meanwhile).
-  const reads: Promise<SaveRun>[] = [read(4), read(6)];
-  for (const r of reads) r.catch(() => undefined);
-  const next = (): Promise<SaveRun> => reads.shift() as Promise<SaveRun>;
-  const ipv4 = await family('ipv4', next());
-  const ipv6 = await family('ipv6', next());
+  // One family at a time, overlapped (#17): the IPv6 dump is started once the IPv4 one has been
+  // read, so the IPv6 tool fetches its ruleset from the kernel while the IPv4 dump is parsed. The
+  // parse holds the event loop, so the IPv6 output waits in its pipe meanwhile: as before, at most
+  // one dump's output is being received at a time, and a parsed dump (several times its text) is
+  // garbage before the next one is. Awaited below, so a read that throws is this collector's crash.
+  let ipv4Run: SaveRun | null = await read(4);
+  const reading6 = read(6);
+  reading6.catch(() => undefined);
+  const ipv4 = family('ipv4', ipv4Run);
+  ipv4Run = null; // its text is garbage before the IPv6 dump is received and parsed
+  const ipv6 = family('ipv6', await reading6);
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
   return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules, encapGuards });
 };

@@ -131,8 +131,8 @@ describe('collectIptables', () => {
     expect(r.data.dropRules.map((x) => x.caliId)).toEqual(['nftRuleWarn0001', 'dropTestV6abcd01']);
   });
 
-  it('reads the IPv6 dump and probes nft while the IPv4 dump is still being read, with the same result', async () => {
-    // #17: neither waits for the IPv4 dump any more; the families are still reported in order
+  it('probes nft while the IPv4 dump is still being read, with the same result', async () => {
+    // #17: the probe does not wait for the dumps any more; the families are still reported in order
     const answers = {
       ...nftDetection,
       'iptables-nft-save -c': { stdout: fixture('nft-1.8.9-legacy-present-stdout.txt'), stderr: fixture('nft-1.8.9-legacy-present-stderr.txt') },
@@ -152,7 +152,8 @@ describe('collectIptables', () => {
       },
     };
     const r = await collectIptables(slowV4, config, context);
-    expect(startedBeforeV4Answered).toEqual(expect.arrayContaining(['ip6tables-nft-save -c', 'nft -j list chains']));
+    expect(startedBeforeV4Answered).toContain('nft -j list chains');
+    expect(startedBeforeV4Answered).not.toContain('ip6tables-nft-save -c'); // one dump received at a time
     expect(r).toEqual(expected);
     if (r.status !== 'ok') throw new Error(JSON.stringify(r));
     expect(r.data.dropRules.map((x) => x.family)).toEqual(['ipv4', 'ipv6']);
