@@ -287,11 +287,14 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   // parse holds the event loop, so the IPv6 output waits in its pipe meanwhile: as before, at most
   // one dump's output is being received at a time, and a parsed dump (several times its text) is
   // garbage before the next one is. Awaited below, so a read that throws is this collector's crash.
-  let ipv4Run: SaveRun | null = await read(4);
-  const reading6 = read(6);
-  reading6.catch(() => undefined);
-  const ipv4 = family('ipv4', ipv4Run);
-  ipv4Run = null; // its text is garbage before the IPv6 dump is received and parsed
+  // (the IPv4 text lives in this helper's frame only, so it is garbage before IPv6 is parsed)
+  const ipv4First = async (): Promise<{ ipv4: Collected<FamilyTotals>; reading6: Promise<SaveRun> }> => {
+    const run4 = await read(4);
+    const reading6 = read(6);
+    reading6.catch(() => undefined);
+    return { ipv4: family('ipv4', run4), reading6 };
+  };
+  const { ipv4, reading6 } = await ipv4First();
   const ipv6 = family('ipv6', await reading6);
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
   return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules, encapGuards });
