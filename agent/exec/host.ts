@@ -78,7 +78,9 @@ export const httpGetCapped = async (url: string, timeoutMs: number, maxBytes = D
     return { ok: false, kind: 'error', message: `${url}: ${message(err)}` };
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') return { ok: false, kind: 'error', message: `${url}: unsupported protocol ${target.protocol}` };
-  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  // getBuiltinModule, not import(): an ES module namespace of node:http reads all its exports,
+  // among them the lazy ones that load undici
+  const { request } = target.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
   return new Promise<HttpRead>((resolve) => {
     let settled = false;
     const finish = (r: HttpRead): void => {
