@@ -4,6 +4,7 @@
  *   npm run bench:agent                       # build, then node dist/bench/agent.js
  *   node dist/bench/agent.js [--rules 100000] [--backend legacy|nft] [--family 4|6] [--no-hint] [--runs 3]
  *                            [--daemon-seconds 120] [--interval 30] [--churn] [--skip-snapshot] [--skip-daemon] [--root DIR]
+ *                            [--compare DIR]
  *
  * Loads the generated Calico-like dump (bench/gen-iptables.ts, `--rules` rules, seed 42) with
  * `ipset restore` + `iptables-<backend>-restore -c` into a throw-away namespace `cdlB<pid>`
@@ -16,7 +17,9 @@
  *    (output to /dev/null) and `ip netns exec NS node --max-semi-space-size=2 bin/calico-diag.js
  *    snapshot --json` (as the shebang runs it), each under `/usr/bin/time` (user+sys CPU including
  *    the waited-for children, wall, peak RSS of the largest process); medians and their ratios.
- *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays.
+ *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays. `--compare DIR`: each
+ *    run also times the snapshot of another checkout's build (e.g. main's, for before/after in the
+ *    same run and namespace: the order alternates from run to run), reported as `compare`.
  * 2. The daemon: `calico-diag agent --interval <interval>` in the namespace for `--daemon-seconds`
  *    after its first snapshot; CPU share of one core = Δ(utime+stime+cutime+cstime) of the agent
  *    process (its children's CPU is counted once they are reaped) / wall time, from /proc/PID/stat;
@@ -54,6 +57,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NS = `cdlB${process.pid}`;
 /** the calico-diag checkout whose bin/calico-diag.js runs (`--root DIR`: e.g. an older build, for before/after) */
 const ROOT = argStr('--root', join(dirname(fileURLToPath(import.meta.url)), '../..'));
+/** another checkout whose snapshot is timed in the same runs (`--compare DIR`), or null */
+const COMPARE = process.argv.includes('--compare') ? argStr('--compare', '') : null;
 const CLK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const must = (argv: string[], input?: string): string => {
@@ -120,10 +125,14 @@ async function main(): Promise<void> {
       const save: Timed[] = [];
       const snap: Timed[] = [];
       const bare: Timed[] = [];
-      const cli = ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'snapshot', '--json'];
+      const other: Timed[] = [];
+      const cliOf = (root: string) => ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(root, 'bin/calico-diag.js'), 'snapshot', '--json'];
+      const cli = cliOf(ROOT);
       for (let i = 0; i < runs; i++) {
         save.push(timed(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-save`, '-c']));
+        if (COMPARE !== null && i % 2 === 0) other.push(timed(cliOf(COMPARE)));
         snap.push(timed(cli));
+        if (COMPARE !== null && i % 2 === 1) other.push(timed(cliOf(COMPARE)));
         bare.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '-e', '0']));
       }
       const med = (xs: Timed[], k: keyof Timed) => r2(median(xs.map((x) => x[k])));
@@ -142,6 +151,19 @@ async function main(): Promise<void> {
         snapshotPeakRssMiB: snap.map((x) => r2(x.maxRssMiB)),
         snapshotPeakRssMiBMedian: med(snap, 'maxRssMiB'),
         bareSavePeakRssMiBMedian: med(save, 'maxRssMiB'),
+        ...(COMPARE !== null
+          ? {
+              compare: {
+                root: COMPARE,
+                snapshotCpuS: other.map((x) => r2(x.cpuS)),
+                snapshotCpuSMedian: med(other, 'cpuS'),
+                snapshotWallSMedian: med(other, 'wallS'),
+                snapshotPeakRssMiBMedian: med(other, 'maxRssMiB'),
+                ratioCpu: r2(median(other.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
+                ratioWall: r2(median(other.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+              },
+            }
+          : {}),
       };
       process.stderr.write(`${JSON.stringify(out.snapshot)}\n`);
     }
