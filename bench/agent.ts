@@ -16,7 +16,9 @@
  *    (output to /dev/null) and `ip netns exec NS node --max-semi-space-size=2 bin/calico-diag.js
  *    snapshot --json` (as the shebang runs it), each under `/usr/bin/time` (user+sys CPU including
  *    the waited-for children, wall, peak RSS of the largest process); medians and their ratios.
- *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays.
+ *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays, and a floor for the
+ *    ruleset: `node` running the same save through child_process.execFile and holding its output as
+ *    one string (what any Node agent must do before it parses a byte), with its ratios to the save.
  * 2. The daemon: `calico-diag agent --interval <interval>` in the namespace for `--daemon-seconds`
  *    after its first snapshot; CPU share of one core = Δ(utime+stime+cutime+cstime) of the agent
  *    process (its children's CPU is counted once they are reaped) / wall time, from /proc/PID/stat;
@@ -120,11 +122,15 @@ async function main(): Promise<void> {
       const save: Timed[] = [];
       const snap: Timed[] = [];
       const bare: Timed[] = [];
+      const reader: Timed[] = [];
+      // the least any Node agent pays for the ruleset: start, run the save, hold its output as one string
+      const readSave = `require('node:child_process').execFile('ip${v}tables-${backend}-save', ['-c'], { maxBuffer: 1 << 30 }, (e, out) => { if (e || out.length === 0) process.exit(1); })`;
       const cli = ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'snapshot', '--json'];
       for (let i = 0; i < runs; i++) {
         save.push(timed(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-save`, '-c']));
         snap.push(timed(cli));
         bare.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '-e', '0']));
+        reader.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', '-e', readSave]));
       }
       const med = (xs: Timed[], k: keyof Timed) => r2(median(xs.map((x) => x[k])));
       out.snapshot = {
@@ -135,6 +141,13 @@ async function main(): Promise<void> {
         bareSaveCpuSMedian: med(save, 'cpuS'),
         snapshotCpuSMedian: med(snap, 'cpuS'),
         bareNodeCpuSMedian: med(bare, 'cpuS'),
+        floorNodeReadsSave: {
+          cpuSMedian: med(reader, 'cpuS'),
+          wallSMedian: med(reader, 'wallS'),
+          peakRssMiBMedian: med(reader, 'maxRssMiB'),
+          ratioCpu: r2(median(reader.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
+          ratioWall: r2(median(reader.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+        },
         ratioCpu: r2(median(snap.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
         bareSaveWallSMedian: med(save, 'wallS'),
         snapshotWallSMedian: med(snap, 'wallS'),
