@@ -4,12 +4,8 @@
  * prints it (never a stack trace).
  */
 import { fstatSync, realpathSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import type * as Tty from 'node:tty';
 import { fileURLToPath } from 'node:url';
-
-const require = createRequire(import.meta.url);
 
 export interface CliIo {
   stdout(s: string): void;
@@ -50,16 +46,17 @@ export class CliError extends Error {
 export const isCliError = (err: unknown): err is CliError => err instanceof Error && (err as Partial<Record<typeof CLI_ERROR, unknown>>)[CLI_ERROR] === true && typeof (err as CliError).exitCode === 'number';
 
 /**
- * Whether file descriptor `fd` is a terminal, without creating process.stdout/stderr (see
- * `fdWriter`): node:tty (which loads node:net and the streams) is only asked about a character
- * device, which every terminal is; a pipe or a file is answered by one fstat.
+ * Whether stdout (1) or stderr (2) is a terminal, without creating process.stdout/stderr for a pipe
+ * or a file (see `fdWriter`): one fstat tells those from a character device, which every terminal
+ * is; for a character device Node's stream answers (for /dev/null a plain file stream).
  */
-export const isTerminal = (fd: number): boolean => {
+export const isTerminal = (fd: 1 | 2): boolean => {
   try {
-    return fstatSync(fd).isCharacterDevice() && (require('node:tty') as typeof Tty).isatty(fd);
+    if (!fstatSync(fd).isCharacterDevice()) return false;
   } catch {
     return false;
   }
+  return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
 };
 
 /**
