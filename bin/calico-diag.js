@@ -4,9 +4,10 @@
 // file, scripts/bundle-cli.ts), which imports the other commands' compiled modules from dist/.
 // This file is CommonJS too (bin/package.json): an ES module entry costs ~10 ms more CPU to start
 // (#17, bench/results.md).
-// The small young generation (--max-semi-space-size=2, also in the images' ENTRYPOINT) keeps the
-// peak RSS down while the agent parses a node's large iptables-save output, at no cost in speed
-// for this workload (bench/results.md: 100k rules, 170 → ~137 MiB).
+// The small young generation (--max-semi-space-size=2) keeps the peak RSS of a one-shot command down
+// while it parses a node's large iptables-save output (bench/results.md: 100k rules, 170 → ~137 MiB).
+// The agent image runs the daemon with 8 instead (Dockerfile.agent: less CPU per read in a long-lived
+// process, bench/results-agent.md); a flag given to node that way wins over this line.
 // Node's compile cache lets later runs skip compiling the CLI's code: part of the cold start (#17,
 // bench/results.md). Its default directory, os.tmpdir()/node-compile-cache, is shared by every user
 // of the machine: the first one to run Node with a compile cache creates it (mode 0755), and every
