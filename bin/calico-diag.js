@@ -7,7 +7,7 @@
 // The small young generation (--max-semi-space-size=2) keeps the peak RSS of a one-shot command down
 // while it parses a node's large iptables-save output (bench/results.md: 100k rules, 170 → ~137 MiB).
 // The agent image runs the daemon with 8 instead (Dockerfile.agent: less CPU per read in a long-lived
-// process, bench/results-agent.md); a flag given to node that way wins over this line.
+// process, bench/results-agent.md); started as `node … bin/calico-diag.js`, this line is not read.
 // Node's compile cache lets later runs skip compiling the CLI's code: part of the cold start (#17,
 // bench/results.md). Its default directory, os.tmpdir()/node-compile-cache, is shared by every user
 // of the machine: the first one to run Node with a compile cache creates it (mode 0755), and every
