@@ -2,7 +2,9 @@
  * Snapshot assembly: runs every collector against a Host and derives mode and identity.
  *
  * Order: links, routes and addresses first (they give the CollectContext: link names and uplinks,
- * which sysctls and others need), then the other collectors concurrently. Each collector is timed.
+ * which sysctls and others need), then the other collectors concurrently. The iptables collector,
+ * which reads no context and is the longest on a big node (a full ruleset dump), starts with the
+ * first three rather than after them (#17). Each collector is timed.
  * A collector that throws is a bug, but never crashes the snapshot: its section becomes
  * unavailable('command-failed', 'collector crashed: …') and the rest of the snapshot is kept.
  * Bounded in time (#16): with a `deadlineMs`, a collector still running when it passes becomes
@@ -40,6 +42,8 @@ const hostWithSignal = (host: Host, signal: AbortSignal): Host => ({
 });
 
 const FIRST: readonly SectionName[] = ['links', 'routes', 'addresses'];
+/** Collectors that read no CollectContext and start with FIRST (see the header). */
+const AT_ONCE: readonly SectionName[] = ['iptables'];
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
@@ -80,7 +84,9 @@ export const takeSnapshot = async (deps: SnapshotDeps): Promise<Snapshot> => {
   };
 
   const noContext: CollectContext = { linkNames: null, uplinks: [] };
-  await Promise.all(FIRST.map((n) => run(n, noContext)));
+  const first = Promise.all(FIRST.map((n) => run(n, noContext)));
+  const atOnce = Promise.all(AT_ONCE.map((n) => run(n, noContext)));
+  await first;
 
   const pending = unavailable('not-present', 'not collected yet');
   const partial = Object.fromEntries(SECTION_NAMES.map((n) => [n, sections[n] ?? pending])) as Sections;
@@ -93,7 +99,7 @@ export const takeSnapshot = async (deps: SnapshotDeps): Promise<Snapshot> => {
   const links = partial.links;
   const context: CollectContext = { linkNames: links.status === 'ok' ? links.data.map((l) => l.name) : null, uplinks };
 
-  await Promise.all(SECTION_NAMES.filter((n) => !FIRST.includes(n)).map((n) => run(n, context)));
+  await Promise.all([atOnce, ...SECTION_NAMES.filter((n) => !FIRST.includes(n) && !AT_ONCE.includes(n)).map((n) => run(n, context))]);
   if (deadline !== null) clearTimeout(deadline);
   deps.signal?.removeEventListener('abort', onCallerAbort);
 

@@ -2,13 +2,17 @@
  * Agent cost benchmark (#17; not a test: it measures, it does not assert). Root only.
  *
  *   npm run bench:agent                       # build, then node dist/bench/agent.js
- *   node dist/bench/agent.js [--rules 100000] [--backend legacy|nft] [--family 4|6] [--no-hint] [--runs 3]
+ *   node dist/bench/agent.js [--rules 100000] [--backend legacy|nft|nftables] [--family 4|6] [--no-hint] [--runs 3]
  *                            [--daemon-seconds 120] [--interval 30] [--churn] [--skip-snapshot] [--skip-daemon] [--root DIR]
+ *                            [--compare DIR]
  *
  * Loads the generated Calico-like dump (bench/gen-iptables.ts, `--rules` rules, seed 42) with
  * `ipset restore` + `iptables-<backend>-restore -c` into a throw-away namespace `cdlB<pid>`
  * (deleted afterwards, also on failure), with kubelet's KUBE-IPTABLES-HINT chain in that backend's
  * mangle table unless `--no-hint` (then backend detection counts the rules of full dumps, as Felix).
+ * `--backend nftables`: Calico's native nftables dataplane instead: the filter table of the same dump
+ * as Felix's `table ip calico` (bench/gen-nftables.ts) loaded with `nft -f`, no ipsets, no iptables;
+ * the bare read is then `nft -j list ruleset`, what the agent reads on such a node.
  * `--family 6`: the same ruleset as IPv6 (each a.b.c.d/len as fd00::a:b:c:d/(96+len), inet6 sets),
  * loaded and read with the ip6tables tools.
  *
@@ -16,7 +20,12 @@
  *    (output to /dev/null) and `ip netns exec NS node --max-semi-space-size=2 bin/calico-diag.js
  *    snapshot --json` (as the shebang runs it), each under `/usr/bin/time` (user+sys CPU including
  *    the waited-for children, wall, peak RSS of the largest process); medians and their ratios.
- *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays.
+ *    Also a bare `node -e 0` in the namespace, the floor any snapshot pays, and a floor for the
+ *    ruleset: `node` running the same save through child_process.execFile and holding its output as
+ *    one string (what any Node agent must do before it parses a byte), with its ratios to the save.
+ *    `--compare DIR`: each run also times the snapshot of another checkout's build (e.g. main's, for
+ *    before/after in the same run and namespace: the order alternates from run to run), reported as
+ *    `compare`.
  * 2. The daemon: `calico-diag agent --interval <interval>` in the namespace for `--daemon-seconds`
  *    after its first snapshot; CPU share of one core = Δ(utime+stime+cutime+cstime) of the agent
  *    process (its children's CPU is counted once they are reaped) / wall time, from /proc/PID/stat;
@@ -32,6 +41,7 @@ import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateIptablesSave } from './gen-iptables.js';
+import { nftablesFromIptablesSave } from './gen-nftables.js';
 
 const argNum = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -54,6 +64,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NS = `cdlB${process.pid}`;
 /** the calico-diag checkout whose bin/calico-diag.js runs (`--root DIR`: e.g. an older build, for before/after) */
 const ROOT = argStr('--root', join(dirname(fileURLToPath(import.meta.url)), '../..'));
+/** another checkout whose snapshot is timed in the same runs (`--compare DIR`), or null */
+const COMPARE = process.argv.includes('--compare') ? argStr('--compare', '') : null;
 const CLK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 const must = (argv: string[], input?: string): string => {
@@ -90,8 +102,10 @@ const procRssMiB = (pid: number): number => {
 async function main(): Promise<void> {
   const rules = argNum('--rules', 100_000);
   const backend = argStr('--backend', 'legacy');
-  if (backend !== 'legacy' && backend !== 'nft') throw new Error('--backend legacy|nft');
-  const hint = !flag('--no-hint');
+  if (backend !== 'legacy' && backend !== 'nft' && backend !== 'nftables') throw new Error('--backend legacy|nft|nftables');
+  // Calico's own nftables dataplane: no iptables at all, so no kubelet hint either
+  const native = backend === 'nftables';
+  const hint = !flag('--no-hint') && !native;
   const runs = argNum('--runs', 3);
   const daemonSeconds = argNum('--daemon-seconds', 120);
   const interval = argNum('--interval', 30);
@@ -105,6 +119,10 @@ async function main(): Promise<void> {
     `fd00::${[a, b, c, d].map((x) => Number(x).toString(16)).join(':')}/${96 + Number(len ?? 32)}`);
   const sets = [...new Set([...text.matchAll(/--match-set (\S+)/g)].map((m) => m[1] as string))];
   const policyChains = [...new Set([...text.matchAll(/^:(cali-pi-\S+)/gm)].map((m) => m[1] as string))].slice(0, 50);
+  const ip = family === '6' ? 'ip6' : 'ip';
+  const nft = native ? nftablesFromIptablesSave(text, family === '6' ? 'ipv6' : 'ipv4') : null;
+  /** the bare read the snapshot is compared with: the dump of the ruleset the agent parses */
+  const bareRead = native ? ['nft', '-j', 'list', 'ruleset'] : [`ip${v}tables-${backend}-save`, '-c'];
   const tmp = mkdtempSync(join(tmpdir(), 'cdlB-'));
   spawnSync('ip', ['netns', 'del', NS]);
   const out: Record<string, unknown> = { rules, backend, family: `ipv${family}`, kubeHint: hint, node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
@@ -112,21 +130,40 @@ async function main(): Promise<void> {
   try {
     must(['ip', 'netns', 'add', NS]);
     must(['ip', 'netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']);
-    must(['ip', 'netns', 'exec', NS, 'ipset', 'restore'], sets.map((s) => `create ${s} hash:net${family === '6' ? ' family inet6' : ''}\n`).join(''));
-    must(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-restore`, '-c'], text);
+    if (nft !== null) {
+      must(['ip', 'netns', 'exec', NS, 'nft', '-f', '-'], nft.script);
+      out.nftables = { rules: nft.rules, leftOut: nft.skipped, sets: nft.sets, scriptBytes: nft.script.length };
+    } else {
+      must(['ip', 'netns', 'exec', NS, 'ipset', 'restore'], sets.map((s) => `create ${s} hash:net${family === '6' ? ' family inet6' : ''}\n`).join(''));
+      must(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-restore`, '-c'], text);
+    }
     if (hint) must(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}`, '-t', 'mangle', '-N', 'KUBE-IPTABLES-HINT']);
 
     if (!flag('--skip-snapshot')) {
       const save: Timed[] = [];
       const snap: Timed[] = [];
       const bare: Timed[] = [];
-      const cli = ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(ROOT, 'bin/calico-diag.js'), 'snapshot', '--json'];
+      const reader: Timed[] = [];
+      const other: Timed[] = [];
+      // the least any Node agent pays for the ruleset: start, run the save, hold its output as one string
+      const readSave = `require('node:child_process').execFile(${JSON.stringify(bareRead[0])}, ${JSON.stringify(bareRead.slice(1))}, { maxBuffer: 1 << 30 }, (e, out) => { if (e || out.length === 0) process.exit(1); })`;
+      const cliOf = (root: string) => ['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', join(root, 'bin/calico-diag.js'), 'snapshot', '--json'];
+      const cli = cliOf(ROOT);
       for (let i = 0; i < runs; i++) {
-        save.push(timed(['ip', 'netns', 'exec', NS, `ip${v}tables-${backend}-save`, '-c']));
+        save.push(timed(['ip', 'netns', 'exec', NS, ...bareRead]));
+        if (COMPARE !== null && i % 2 === 0) other.push(timed(cliOf(COMPARE)));
         snap.push(timed(cli));
+        if (COMPARE !== null && i % 2 === 1) other.push(timed(cliOf(COMPARE)));
         bare.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '-e', '0']));
+        reader.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', '-e', readSave]));
       }
       const med = (xs: Timed[], k: keyof Timed) => r2(median(xs.map((x) => x[k])));
+      // what the timed snapshots read: a ratio over a snapshot that could not read the ruleset means nothing
+      const one = spawnSync(cli[0] as string, cli.slice(1), { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30 });
+      const section = (JSON.parse(one.stdout) as { snapshot: { sections: { iptables: { status: string; reason?: string; detail?: string; data?: { backend: string; ipv4: { status: string; data?: { rules: number } }; ipv6: { status: string; data?: { rules: number } } } } } } }).snapshot.sections.iptables;
+      out.iptablesSection = section.status === 'ok' && section.data
+        ? { status: 'ok', backend: section.data.backend, rules: (section.data.ipv4.data?.rules ?? 0) + (section.data.ipv6.data?.rules ?? 0) }
+        : { status: section.status, reason: section.reason, detail: section.detail?.slice(0, 200) };
       out.snapshot = {
         command: cli.slice(4).join(' ').replace(ROOT + '/', ''),
         runs,
@@ -135,6 +172,13 @@ async function main(): Promise<void> {
         bareSaveCpuSMedian: med(save, 'cpuS'),
         snapshotCpuSMedian: med(snap, 'cpuS'),
         bareNodeCpuSMedian: med(bare, 'cpuS'),
+        floorNodeReadsSave: {
+          cpuSMedian: med(reader, 'cpuS'),
+          wallSMedian: med(reader, 'wallS'),
+          peakRssMiBMedian: med(reader, 'maxRssMiB'),
+          ratioCpu: r2(median(reader.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
+          ratioWall: r2(median(reader.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+        },
         ratioCpu: r2(median(snap.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
         bareSaveWallSMedian: med(save, 'wallS'),
         snapshotWallSMedian: med(snap, 'wallS'),
@@ -142,6 +186,19 @@ async function main(): Promise<void> {
         snapshotPeakRssMiB: snap.map((x) => r2(x.maxRssMiB)),
         snapshotPeakRssMiBMedian: med(snap, 'maxRssMiB'),
         bareSavePeakRssMiBMedian: med(save, 'maxRssMiB'),
+        ...(COMPARE !== null
+          ? {
+              compare: {
+                root: COMPARE,
+                snapshotCpuS: other.map((x) => r2(x.cpuS)),
+                snapshotCpuSMedian: med(other, 'cpuS'),
+                snapshotWallSMedian: med(other, 'wallS'),
+                snapshotPeakRssMiBMedian: med(other, 'maxRssMiB'),
+                ratioCpu: r2(median(other.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
+                ratioWall: r2(median(other.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+              },
+            }
+          : {}),
       };
       process.stderr.write(`${JSON.stringify(out.snapshot)}\n`);
     }
@@ -178,7 +235,15 @@ async function main(): Promise<void> {
       if (churn) {
         churnTimer = setInterval(() => {
           const chain = policyChains[churnUpdates % policyChains.length] as string;
-          const update = `*filter\n-F ${chain}\n-A ${chain} -p tcp -m set --match-set ${sets[churnUpdates % sets.length]} src -m multiport --dports ${1000 + (churnUpdates % 5000)} -m comment --comment "cali:churn${churnUpdates}" -j MARK --set-xmark 0x10000/0x10000\n-A ${chain} -m comment --comment "cali:churnd${churnUpdates}" -j DROP\nCOMMIT\n`;
+          const set = sets[churnUpdates % sets.length] as string;
+          if (native) {
+            const c = `${ip} calico filter-${chain}`;
+            const update = `flush chain ${c}\nadd rule ${c} meta l4proto tcp ${ip} saddr @${set.replace(/:/g, '-')} tcp dport ${1000 + (churnUpdates % 5000)} counter meta mark set meta mark | 0x10000 comment "cali:churn${churnUpdates};"\nadd rule ${c} counter drop comment "cali:churnd${churnUpdates};"\n`;
+            spawnSync('ip', ['netns', 'exec', NS, 'nft', '-f', '-'], { input: update });
+            churnUpdates++;
+            return;
+          }
+          const update = `*filter\n-F ${chain}\n-A ${chain} -p tcp -m set --match-set ${set} src -m multiport --dports ${1000 + (churnUpdates % 5000)} -m comment --comment "cali:churn${churnUpdates}" -j MARK --set-xmark 0x10000/0x10000\n-A ${chain} -m comment --comment "cali:churnd${churnUpdates}" -j DROP\nCOMMIT\n`;
           spawnSync('ip', ['netns', 'exec', NS, `ip${v}tables-${backend}-restore`, '--noflush'], { input: update });
           churnUpdates++;
         }, 5000);

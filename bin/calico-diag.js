@@ -7,9 +7,19 @@
 // The small young generation (--max-semi-space-size=2, also in the images' ENTRYPOINT) keeps the
 // peak RSS down while the agent parses a node's large iptables-save output, at no cost in speed
 // for this workload (bench/results.md: 100k rules, 170 → ~137 MiB).
-// Node's compile cache (in the OS temp directory; nothing happens where it cannot be written) lets
-// later runs skip compiling the CLI's code: part of the cold start (#17, bench/results.md).
+// Node's compile cache lets later runs skip compiling the CLI's code: part of the cold start (#17,
+// bench/results.md). Its default directory, os.tmpdir()/node-compile-cache, is shared by every user
+// of the machine: the first one to run Node with a compile cache creates it (mode 0755), and every
+// other user's cache is then silently off (Node cannot create their directory in it). So it is the
+// user's own cache directory ($XDG_CACHE_HOME or ~/.cache, calico-diag/compile-cache) first, and the
+// default where that cannot be written (a pod's read-only home: its /tmp is writable), unless
+// NODE_COMPILE_CACHE names one. Nothing happens where neither can be written.
 'use strict';
 
-require('node:module').enableCompileCache?.();
+const { constants, enableCompileCache } = require('node:module');
+
+const cacheHome = process.env.XDG_CACHE_HOME || (process.env.HOME ? `${process.env.HOME}/.cache` : undefined);
+if (process.env.NODE_COMPILE_CACHE || !cacheHome || enableCompileCache(`${cacheHome}/calico-diag/compile-cache`).status === constants.compileCacheStatus.FAILED) {
+  enableCompileCache();
+}
 require('../dist/cli/calico-diag.cjs');

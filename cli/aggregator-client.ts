@@ -10,7 +10,7 @@
  * follows it).
  */
 import { request as httpRequest } from 'node:http';
-import { readTokenFile } from '../common/token-file.js';
+import { readTokenFileSync } from '../common/token-file.js';
 import { safeLine } from './format.js';
 import { CliError } from './io.js';
 
@@ -59,7 +59,7 @@ export const aggregatorTarget = async (opts: AggregatorFlags, env: Readonly<Reco
   const headers: Record<string, string> = { accept: 'application/json' };
   const tokenFile = opts.tokenFile ?? env.CALICO_DIAG_TOKEN_FILE;
   if (tokenFile) {
-    const t = await readTokenFile(tokenFile);
+    const t = readTokenFileSync(tokenFile);
     if (!t.ok) throw new CliError(t.message);
     headers.authorization = `Bearer ${t.token}`;
   }

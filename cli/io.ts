@@ -3,15 +3,22 @@
  * tests with captured output. `CliError` carries a one-line message and an exit code; cli/main.ts
  * prints it (never a stack trace).
  */
-import { realpathSync } from 'node:fs';
+import { fstatSync, realpathSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 export interface CliIo {
   stdout(s: string): void;
   stderr(s: string): void;
   stdin(): Promise<string>;
   /** colour stdout (decided once by colourEnabled; absent = no colour) */
   colour?: boolean;
+  /**
+   * What commander lays its help and messages out by: the width of stdout (1) or stderr (2) and
+   * whether it shows colours, undefined when it is not a terminal (absent: commander asks
+   * process.stdout and process.stderr, creating them).
+   */
+  terminal?: (fd: 1 | 2) => { columns: number; hasColors: boolean } | undefined;
 }
 
 /**
@@ -38,11 +45,70 @@ export class CliError extends Error {
 /** Whether `err` is a CliError, also one thrown by another copy of this module. */
 export const isCliError = (err: unknown): err is CliError => err instanceof Error && (err as Partial<Record<typeof CLI_ERROR, unknown>>)[CLI_ERROR] === true && typeof (err as CliError).exitCode === 'number';
 
-/** The real process streams. */
+/**
+ * Whether stdout (1) or stderr (2) is a terminal, without creating process.stdout/stderr for a pipe
+ * or a file (see `fdWriter`): one fstat tells those from a character device, which every terminal
+ * is; for a character device Node's stream answers (for /dev/null a plain file stream).
+ */
+export const isTerminal = (fd: 1 | 2): boolean => {
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return (fd === 1 ? process.stdout : process.stderr).isTTY === true;
+};
+
+/**
+ * Writes to file descriptor `fd` (1 or 2) with fs.writeSync rather than through process.stdout /
+ * process.stderr: the first use of those builds a stream object (a net.Socket for a pipe, a
+ * tty.WriteStream for a terminal) and loads node:net and the streams for it, ~3 ms of a CLI run
+ * that prints a screenful (#17: cold start; bench/results.md). The writes are as synchronous as
+ * Node's own stdout is for files, pipes and terminals on Linux. A descriptor someone made
+ * non-blocking can answer EAGAIN while its reader is behind: that text and all later text then go
+ * through `stream()`, which queues and waits for the reader, so nothing is lost or reordered.
+ * A reader that has gone (EPIPE, `calico-diag findings | head -1`) gets nothing more; the command
+ * still ends as it would have. `write` is fs.writeSync (a test seam).
+ */
+export const fdWriter = (fd: number, stream: () => NodeJS.WritableStream, write: (fd: number, buf: Buffer, offset: number) => number = writeSync): ((s: string) => void) => {
+  let queued = false;
+  let gone = false;
+  return (s) => {
+    if (gone) return;
+    if (queued) {
+      stream().write(s);
+      return;
+    }
+    const buf = Buffer.from(s, 'utf8');
+    let off = 0;
+    while (off < buf.length) {
+      try {
+        off += write(fd, buf, off);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') {
+          gone = true;
+          return;
+        }
+        if (code !== 'EAGAIN') throw err;
+        queued = true;
+        stream().write(buf.subarray(off));
+        return;
+      }
+    }
+  };
+};
+
+/** The real process streams (stdout and stderr written by `fdWriter`). */
 export const processIo = (): CliIo => ({
-  colour: colourEnabled(process.stdout, process.env),
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
+  colour: colourEnabled({ isTTY: isTerminal(1) }, process.env),
+  stdout: fdWriter(1, () => process.stdout),
+  stderr: fdWriter(2, () => process.stderr),
+  terminal: (fd) => {
+    if (!isTerminal(fd)) return undefined;
+    const stream = fd === 1 ? process.stdout : process.stderr;
+    return { columns: stream.columns, hasColors: stream.hasColors() };
+  },
   stdin: async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

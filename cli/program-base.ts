@@ -28,7 +28,20 @@ export const newProgram = (name: string, description: string, io: CliIo): Comman
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // without io.terminal, commander's own defaults (process.stdout/stderr); with it, what is not
+      // a terminal gets what commander gives it: 80 columns and no colour codes
+      ...(io.terminal
+        ? {
+            getOutHelpWidth: () => io.terminal?.(1)?.columns ?? 80,
+            getErrHelpWidth: () => io.terminal?.(2)?.columns ?? 80,
+            getOutHasColors: () => io.terminal?.(1)?.hasColors ?? false,
+            getErrHasColors: () => io.terminal?.(2)?.hasColors ?? false,
+          }
+        : {}),
+    });
 
 /** Runs a program and turns every failure into an exit code and at most one stderr line. */
 export const runProgram = async (program: Command, argv: readonly string[], io: CliIo): Promise<number> => {

@@ -19,6 +19,9 @@
  * - Stage 3 reads the full dumps with `-c` and counts their rule lines (lines starting with '-' or,
  *   with counters, '['), so that the larger dump of each family is kept and handed to the
  *   collector (`BackendDecision.dumps`) instead of being read a second time.
+ * - Stage 1's queries of the two families run at the same time (#17; the decision reads both, so
+ *   it does not depend on which answers first; each prints one chain). Stages 2 and 3 read one
+ *   table or dump at a time: at most one output that may be large is received at once (memory).
  * `decideBackend` is the pure part; `detectIptablesBackend` runs the commands through `Host`.
  * Stateless.
  */
@@ -154,7 +157,8 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
     }
     return total;
   };
-  const ev: BackendEvidence = { nftMangle: { v6: await nftHintOf(host, config, 6), v4: await nftHintOf(host, config, 4) } };
+  const [v6, v4] = await Promise.all([nftHintOf(host, config, 6), nftHintOf(host, config, 4)]);
+  const ev: BackendEvidence = { nftMangle: { v6, v4 } };
   for (;;) {
     const d = decideBackend(ev);
     if ('backend' in d) {

@@ -107,18 +107,28 @@ export interface FamilyDump {
   warnings: string[];
 }
 
+/** One family's save command and what it answered. */
+export interface SaveRun {
+  argv: [string, ...string[]];
+  result: RunResult;
+}
+
 /**
- * Runs the save command for one family (with Felix's fallback binary) and parses it; `saved` is
- * that command's output when backend detection has just read it (#17: the dump is read once).
+ * Runs the save command for one family (with Felix's fallback binary); `saved` is that command's
+ * output when backend detection has just read it (#17: the dump is read once).
  */
-export async function readFamily(host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend, saved?: SavedDump): Promise<Collected<FamilyDump>> {
+export async function runSave(host: Host, config: CollectorConfig, family: Family, backend: IptablesBackend, saved?: SavedDump): Promise<SaveRun> {
+  if (saved !== undefined) return { argv: saved.argv, result: saved.result };
   const [best, fallback] = saveBinaries(family, backend);
-  let argv: [string, ...string[]] = saved?.argv ?? [best, '-c'];
-  let r: RunResult = saved?.result ?? (await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES }));
-  if (!r.ok && r.kind === 'missing-binary') {
-    argv = [fallback, '-c'];
-    r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
-  }
+  const argv: [string, ...string[]] = [best, '-c'];
+  const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  if (r.ok || r.kind !== 'missing-binary') return { argv, result: r };
+  const argv2: [string, ...string[]] = [fallback, '-c'];
+  return { argv: argv2, result: await host.run({ argv: argv2, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES }) };
+}
+
+/** A save command's answer as the parsed dump, or unavailable (the failure mapping of the header). */
+export function parseSave({ argv, result: r }: SaveRun): Collected<FamilyDump> {
   const cmd = argv.join(' ');
   if (!r.ok) return unavailable(RUN_REASON[r.kind], `${cmd}: ${r.message}`);
   if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
@@ -221,8 +231,12 @@ export function summariseFamily(
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
  */
 export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
+  // the probe does not depend on the dumps: it runs while they are read (#17); awaited below, so a
+  // probe that throws is still this collector's crash
+  const probing = probeNftTables(host, config);
+  probing.catch(() => undefined);
   const ipt = await collectIptablesRules(host, config, context);
-  const probe = await probeNftTables(host, config);
+  const probe = await probing;
   const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
   if (probe.status !== 'ok') {
     // no Calico rules in iptables and nft unreadable: the nftables dataplane cannot be ruled out
@@ -252,10 +266,13 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const warnings: string[] = [];
   const encapGuards: EncapGuard[] = [];
   let idlePolicyDropRules = 0;
-  // one family at a time: its dump (and the text it points into) is garbage before the next is read
-  const family = async (name: FamilyName, n: Family): Promise<Collected<FamilyTotals>> => {
-    const r = await readFamily(host, config, n, decision.backend, saved[n]);
+  const read = (n: Family): Promise<SaveRun> => {
+    const p = runSave(host, config, n, decision.backend, saved[n]);
     delete saved[n]; // the text is the parse's now: not held by the decision too
+    return p;
+  };
+  const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
+    const r = parseSave(run);
     if (r.status !== 'ok') return r;
     const s = summariseFamily(name, r.data.dump);
     for (const c of s.chains) chains.push(c);
@@ -265,8 +282,20 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
     for (const w of r.data.warnings) warnings.push(`${name}: ${w}`);
     return ok(s.totals);
   };
-  const ipv4 = await family('ipv4', 4);
-  const ipv6 = await family('ipv6', 6);
+  // One family at a time, overlapped (#17): the IPv6 dump is started once the IPv4 one has been
+  // read, so the IPv6 tool fetches its ruleset from the kernel while the IPv4 dump is parsed. The
+  // parse holds the event loop, so the IPv6 output waits in its pipe meanwhile: as before, at most
+  // one dump's output is being received at a time, and a parsed dump (several times its text) is
+  // garbage before the next one is. Awaited below, so a read that throws is this collector's crash.
+  // (the IPv4 text lives in this helper's frame only, so it is garbage before IPv6 is parsed)
+  const ipv4First = async (): Promise<{ ipv4: Collected<FamilyTotals>; reading6: Promise<SaveRun> }> => {
+    const run4 = await read(4);
+    const reading6 = read(6);
+    reading6.catch(() => undefined);
+    return { ipv4: family('ipv4', run4), reading6 };
+  };
+  const { ipv4, reading6 } = await ipv4First();
+  const ipv6 = family('ipv6', await reading6);
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
   return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules, encapGuards });
 };

@@ -1,6 +1,6 @@
 /**
  * The real `Host`: commands through the given runner, files and directories from the local
- * filesystem, HTTP GET with node's fetch, and unix-socket exchanges (BIRD's control socket).
+ * filesystem, HTTP GET with node:http, and unix-socket exchanges (BIRD's control socket).
  * Every read is bounded (size cap and, for network reads, a timeout) and every failure is a typed
  * result, never an exception.
  * Design/concurrency: stateless; each call owns its file handle / request / socket and releases
@@ -61,42 +61,59 @@ export const listDirectory = async (path: string): Promise<DirRead> => {
   }
 };
 
+/** Connection errors that mean nobody answers at that address. */
+const UNREACHABLE = ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * GET with node:http (node:https for an https URL, loaded then): not the global fetch, whose
+ * implementation (undici) costs the one-shot snapshot ~15 ms to load (#17). Redirects are not
+ * followed (a 3xx is a status like any other); the timeout covers the whole exchange; one
+ * connection per request, closed after it.
+ */
 export const httpGetCapped = async (url: string, timeoutMs: number, maxBytes = DEFAULT_MAX_HTTP_BYTES): Promise<HttpRead> => {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
+  let target: URL;
   try {
-    const res = await fetch(url, { signal: controller.signal, redirect: 'manual' });
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    if (res.body) {
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > maxBytes) {
-          controller.abort();
-          return { ok: false, kind: 'too-large', message: `${url}: body larger than ${maxBytes} bytes` };
-        }
-        chunks.push(value);
-      }
-    }
-    return { ok: true, status: res.status, body: Buffer.concat(chunks).toString('utf8') };
+    target = new URL(url);
   } catch (err) {
-    if (timedOut) return { ok: false, kind: 'timeout', message: `${url}: no answer within ${timeoutMs} ms` };
-    const cause = (err as { cause?: unknown }).cause;
-    const code = errno(cause) || errno(err);
-    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code)) {
-      return { ok: false, kind: 'unreachable', message: `${url}: ${code}` };
-    }
-    return { ok: false, kind: 'error', message: `${url}: ${cause ? message(cause) : message(err)}` };
-  } finally {
-    clearTimeout(timer);
+    return { ok: false, kind: 'error', message: `${url}: ${message(err)}` };
   }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return { ok: false, kind: 'error', message: `${url}: unsupported protocol ${target.protocol}` };
+  // getBuiltinModule, not import(): an ES module namespace of node:http reads all its exports,
+  // among them the lazy ones that load undici
+  const { request } = target.protocol === 'https:' ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
+  return new Promise<HttpRead>((resolve) => {
+    let settled = false;
+    const finish = (r: HttpRead): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, kind: 'timeout', message: `${url}: no answer within ${timeoutMs} ms` }), timeoutMs);
+    let req: ReturnType<typeof request>;
+    try {
+      req = request(target, { method: 'GET', agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > maxBytes) return finish({ ok: false, kind: 'too-large', message: `${url}: body larger than ${maxBytes} bytes` });
+          chunks.push(chunk);
+        });
+        res.on('end', () => finish({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => finish({ ok: false, kind: 'error', message: `${url}: ${message(err)}` }));
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      return resolve({ ok: false, kind: 'error', message: `${url}: ${message(err)}` });
+    }
+    req.on('error', (err) => {
+      const code = errno(err);
+      finish(UNREACHABLE.includes(code) ? { ok: false, kind: 'unreachable', message: `${url}: ${code}` } : { ok: false, kind: 'error', message: `${url}: ${message(err)}` });
+    });
+    req.end();
+  });
 };
 
 /**

@@ -51,6 +51,9 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 /** for commands that print little (ip -j, bridge -j, ipset): a few MiB even on big nodes */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
+/** The first length of a command's output buffer (it doubles as needed, up to the output cap). */
+const FIRST_OUTPUT_BUFFER_BYTES = 16 * 1024;
+
 const killGroup = (pid: number | undefined): void => {
   if (pid === undefined) return;
   try {
@@ -115,22 +118,43 @@ export const execRunner: CommandRunner = async (req) => {
     const capture = (stream: NodeJS.ReadableStream | null): Promise<string> =>
       new Promise((resolve) => {
         if (!stream) return resolve('');
-        const chunks: Buffer[] = [];
-        let total = 0;
+        // #17: each chunk is copied as it arrives into one resizable ArrayBuffer, which reserves the
+        // cap's address space and uses memory only for the pages written, so growing it copies
+        // nothing and leaves no garbage; the text is decoded once from it at the end, and the
+        // buffer is then shrunk to nothing, which gives its pages back at once (as on overflow).
+        // A large output is so held as these bytes and then as its string, not as its pipe chunks
+        // (thousands for a 16 MB dump), their concatenation and the string, all until the next GC.
+        let buf: ArrayBuffer | null = null;
+        let bytes: Uint8Array | null = null;
+        let used = 0;
         stream.on('data', (chunk: Buffer) => {
           if (overflowed) return;
-          total += chunk.length;
-          if (total > maxBuffer) {
+          const need = used + chunk.length;
+          if (need > maxBuffer) {
             overflowed = true;
-            chunks.length = 0;
+            buf?.resize(0); // gives its pages back now, not at the next garbage collection
+            buf = bytes = null;
             killGroup(pid);
             return;
           }
-          chunks.push(chunk);
+          if (buf === null || bytes === null) {
+            buf = new ArrayBuffer(0, { maxByteLength: maxBuffer });
+            bytes = new Uint8Array(buf); // tracks the buffer's length
+          }
+          // doubling keeps the resizes few; pages past `used` are reserved, not resident
+          if (need > buf.byteLength) buf.resize(Math.min(maxBuffer, Math.max(need, buf.byteLength * 2, FIRST_OUTPUT_BUFFER_BYTES)));
+          bytes.set(chunk, used);
+          used = need;
         });
-        stream.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        const done = (): void => {
+          const text = buf === null ? '' : Buffer.from(buf, 0, used).toString('utf8');
+          buf?.resize(0);
+          buf = bytes = null;
+          resolve(text);
+        };
+        stream.on('error', done);
+        stream.on('end', done);
+        stream.on('close', done);
       });
     const outputs = Promise.all([capture(child.stdout), capture(child.stderr)]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would

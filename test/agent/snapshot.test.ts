@@ -90,6 +90,26 @@ describe('snapshot assembly', () => {
     expect(contexts.sysctls).toEqual({ linkNames: ['lo', 'eth0', 'vxlan.calico', 'cali12345'], uplinks: ['eth0'] });
   });
 
+  it('starts the iptables collector with links, routes and addresses, without context', async () => {
+    // #17: the longest collector on a big node (a full ruleset dump) does not wait for the first three
+    const contexts: Record<string, CollectContext> = {};
+    const collectors = fakeCollectors(contexts, []);
+    let iptablesStarted!: () => void;
+    const started = new Promise<'started'>((resolve) => (iptablesStarted = () => resolve('started')));
+    const iptables = collectors.iptables;
+    collectors.iptables = async (h, c, ctx) => (iptablesStarted(), iptables(h, c, ctx));
+    const links = collectors.links;
+    let linksSaw: string | undefined;
+    collectors.links = async (h, c, ctx) => {
+      linksSaw = await Promise.race([started, new Promise<'not started'>((resolve) => setTimeout(() => resolve('not started'), 500))]);
+      return links(h, c, ctx);
+    };
+    const snap = await snapshotWith({ collectors });
+    expect(linksSaw).toBe('started');
+    expect(contexts.iptables).toEqual({ linkNames: null, uplinks: [] });
+    expect(snap.sections.iptables).toEqual(sample.iptables);
+  });
+
   it('gives null link names when the links collector is unavailable', async () => {
     const contexts: Record<string, CollectContext> = {};
     const collectors = fakeCollectors(contexts, []);

@@ -131,6 +131,34 @@ describe('collectIptables', () => {
     expect(r.data.dropRules.map((x) => x.caliId)).toEqual(['nftRuleWarn0001', 'dropTestV6abcd01']);
   });
 
+  it('probes nft while the IPv4 dump is still being read, with the same result', async () => {
+    // #17: the probe does not wait for the dumps any more; the families are still reported in order
+    const answers = {
+      ...nftDetection,
+      'iptables-nft-save -c': { stdout: fixture('nft-1.8.9-legacy-present-stdout.txt'), stderr: fixture('nft-1.8.9-legacy-present-stderr.txt') },
+      'ip6tables-nft-save -c': { stdout: fixture('nft-1.8.9-calico-like-v6-c.txt') },
+    };
+    const { host: plain } = hostWith(answers);
+    const expected = await collectIptables(plain, config, context);
+    const { host, run } = hostWith(answers);
+    let startedBeforeV4Answered: string[] = [];
+    const slowV4: Host = {
+      ...host,
+      run: async (req) => {
+        if (req.argv.join(' ') !== 'iptables-nft-save -c') return run(req);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        startedBeforeV4Answered = run.calls.map((c) => c.argv.join(' '));
+        return run(req);
+      },
+    };
+    const r = await collectIptables(slowV4, config, context);
+    expect(startedBeforeV4Answered).toContain('nft -j list chains');
+    expect(startedBeforeV4Answered).not.toContain('ip6tables-nft-save -c'); // one dump received at a time
+    expect(r).toEqual(expected);
+    if (r.status !== 'ok') throw new Error(JSON.stringify(r));
+    expect(r.data.dropRules.map((x) => x.family)).toEqual(['ipv4', 'ipv6']);
+  });
+
   it('an IPv6 failure alone keeps IPv4', async () => {
     const { host } = hostWith({
       ...legacyDetection,

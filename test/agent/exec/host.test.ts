@@ -92,6 +92,11 @@ describe('realHost httpGet (local server on 127.0.0.1)', () => {
     expect(await httpGetCapped(`${base}/big`, 5000, 3 * 1024 * 1024)).toMatchObject({ ok: true, status: 200 });
   });
 
+  it('a URL that is not http(s) or not a URL is an error, not an exception', async () => {
+    expect(await httpGetCapped('ftp://127.0.0.1/readiness', 2000)).toMatchObject({ ok: false, kind: 'error', message: expect.stringContaining('unsupported protocol ftp:') });
+    expect(await httpGetCapped('not a url', 2000)).toMatchObject({ ok: false, kind: 'error' });
+  });
+
   it('a closed port is unreachable', async () => {
     const s = createNetServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
