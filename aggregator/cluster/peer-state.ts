@@ -198,11 +198,10 @@ const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView,
 /**
  * The hot loop of scanVxlan over one node's ids, kept small and free of the entries' types so it
  * stays optimised for every kind: from position `from`, marks the peers each entry points at
- * (`seen`, and `good` when it matches the peer's truth), counts the covered ones in `st[0]`, and
- * collects the positions of mismatching entries. Stops at the first entry whose code is not yet
+ * (`seen`), counts the covered ones in `st[0]`, and collects the positions of mismatching entries. Stops at the first entry whose code is not yet
  * known (returns its position: the caller judges it and walks on from there) or at the end.
  */
-const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Array, good: Int32Array, flags: Uint8Array, ai: number, stamp: number, st: Int32Array, wrong: number[]): number => {
+const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Array, flags: Uint8Array, ai: number, stamp: number, st: Int32Array, wrong: number[]): number => {
   let seenCount = st[0] as number;
   let k = from;
   for (; k < ids.length; k++) {
@@ -215,11 +214,18 @@ const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Ar
       seen[bi] = stamp;
       seenCount += flags[bi] as number;
     }
-    if (v >= 0) good[bi] = stamp;
-    else wrong.push(k);
+    if (v < 0) wrong.push(k);
   }
   st[0] = seenCount;
   return k;
+};
+
+/** Marks (`good`, with `stamp`) the peers other than `ai` that one of the entries matches. */
+const markGood = (ids: EntryIds, codes: Int32Array, good: Int32Array, ai: number, stamp: number): void => {
+  for (let k = 0; k < ids.length; k++) {
+    const v = codes[ids[k] as number] as number;
+    if (v >= 0 && v !== ai) good[v] = stamp;
+  }
 };
 
 /** Node a's neighbours or FDB entries on its VXLAN devices, per family; null when the section is not ok or a has no VXLAN tunnel. */
@@ -248,13 +254,16 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
     // the code of an entry depends on the entry, the family and a's device name only
     const codes = memo.codes(table, `${kind}|${family}|${dev}`);
     walk[0] = 0;
-    for (let k = 0; (k = walkVxlan(ids, k, codes, seen, good, flags, a.i, stamp, walk, wrong)) < ids.length; ) {
+    for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, walk, wrong)) < ids.length; ) {
       const id = ids[k] as number;
       const e = values[id] as E & { dev: string };
       codes[id] = e.dev !== dev ? SKIP : judge(x, e, family);
     }
     const seenCount = walk[0] as number;
     const result = out[family];
+    // a mismatching entry counts only for a peer with no matching entry: mark those (rare: only
+    // nodes with a mismatching entry walk their list twice)
+    if (wrong.length > 0) markGood(ids, codes, good, a.i, stamp);
     for (const k of wrong) {
       const id = ids[k] as number;
       const peer = mismatchedPeer(codes[id] as number);
@@ -484,14 +493,29 @@ export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted
     return out;
   };
   if (held !== undefined) return formed(held.at, held.codes);
-  const codes = memo.codes(list.table, `forms|${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`);
-  // the owner of each block, once per pass (a formed route's block has exactly one)
-  const ownerOf = memo.once('owner|blocks', () => Int32Array.from(x.blocks, (b) => b.owners[0]?.i ?? -1));
-  const { ids } = list;
+  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const codes = memo.codes(list.table, `forms|${devices}`);
+  // Every entry of the table judged once per pass and device names (a few per node, against N per
+  // node's list): when no entry has a wanted form, no list holds one and the walk is skipped (in a
+  // tunnelled mesh no route is direct).
+  const judged = memo.once(`forms-judged|${devices}`, () => new Map<EntryTable<unknown>, { upTo: number; forms: number }>());
+  let seen = judged.get(list.table);
+  if (seen === undefined) judged.set(list.table, (seen = { upTo: 0, forms: 0 }));
+  for (let id = seen.upTo; id < list.table.size; id++) {
+    let v = codes[id] as number;
+    if (v === UNSET) codes[id] = v = judgeForm(x, ctx, values[id] as Route);
+    if (v !== SKIP) seen.forms |= v & 3;
+  }
+  seen.upTo = list.table.size;
   const at: number[] = [];
-  for (let k = 0; (k = walkForms(ids, k, codes, ownerOf, a.i, wanted, at)) < ids.length; ) {
-    const id = ids[k] as number;
-    codes[id] = judgeForm(x, ctx, values[id] as Route);
+  const { ids } = list;
+  if ((seen.forms & wanted) !== 0) {
+    // the owner of each block, once per pass (a formed route's block has exactly one)
+    const ownerOf = memo.once('owner|blocks', () => Int32Array.from(x.blocks, (b) => b.owners[0]?.i ?? -1));
+    for (let k = 0; (k = walkForms(ids, k, codes, ownerOf, a.i, wanted, at)) < ids.length; ) {
+      const id = ids[k] as number;
+      codes[id] = judgeForm(x, ctx, values[id] as Route);
+    }
   }
   const found = at.map((k) => codes[ids[k] as number] as number);
   const result = { at: Int32Array.from(at), codes: Int32Array.from(found) };
