@@ -21,11 +21,11 @@ import type { ClusterMap } from '../../contract/cluster.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import { nodeIsStale, type NodeState } from './node-state.js';
 import { NodeView } from './node-view.js';
-import { memberCount, PassMemo, scanHostSets, scanRoutes, scanVxlan, type Block, type Carry, type PassIndex, type VxlanKind } from './peer-state.js';
+import { memberCount, PassMemo, scanHostSets, scanRouteForms, scanRoutes, scanVxlan, type Block, type Carry, type PassIndex, type VxlanKind } from './peer-state.js';
 
 export type { Block } from './peer-state.js';
 export { allowedSetGroups, HOST_SET_NAMES, NodeView } from './node-view.js';
-export { isMainTable } from './peer-state.js';
+export { isMainTable, ROUTE_DIRECT, ROUTE_TUNNEL } from './peer-state.js';
 
 /**
  * Results carried across passes (the engine keeps one per process): per question and per node's
@@ -143,6 +143,23 @@ export class Cluster {
       missing: scan.uncovered.map((g) => ({ peer: ownerOf(g), block: this.blocks[g]! })),
       mismatched: scan.wrong.map((w) => ({ peer: ownerOf(w.block), block: this.blocks[w.block]!, route: w.route })),
     };
+  }
+
+  /**
+   * a's exact IPv4 routes to another node's block (a block with one owner) that reach the owner
+   * in one of the `wanted` forms (ROUTE_DIRECT: every hop via one of the owner's node IPs on a
+   * non-tunnel device; ROUTE_TUNNEL: via its VXLAN tunnel IP on a's VXLAN device, or via its node
+   * IP on tunl0), in a's route order. Null when a's routes could not be read.
+   */
+  formedRoutes(a: NodeView, wanted: number): { route: Route; block: Block; peer: NodeView; form: number }[] | null {
+    const scan = scanRouteForms(this.x, this.memo, a, wanted);
+    if (scan === null) return null;
+    return scan.map((f) => ({ route: f.route, block: this.blocks[f.block]!, peer: this.blocks[f.block]!.owners[0]!, form: f.form }));
+  }
+
+  /** `make()` once per pass under `key`: what several rules of one pass share. */
+  shared<T>(key: string, make: () => T): T {
+    return this.memo.once(`shared|${key}`, make);
   }
 
   /**

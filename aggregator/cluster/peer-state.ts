@@ -18,6 +18,7 @@
  * entries, never per-pass objects, so carried results do not keep old passes alive.
  */
 import { contains, parseCidr, stripHostPrefix, type Cidr, type Family } from '../../common/net.js';
+import { routeHops } from '../../contract/calico.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import type { NodeView } from './node-view.js';
 import { EntryTable, pack, packedOf, type EntryIds } from './packed.js';
@@ -122,6 +123,13 @@ export class PassMemo {
     return list;
   }
 
+  /** Keeps a result for the rest of this pass only (results too big to carry). */
+  keepForPass(question: string, key: object, value: unknown): void {
+    let m = this.results.get(question);
+    if (m === undefined) this.results.set(question, (m = new WeakMap()));
+    m.set(key, value);
+  }
+
   /** `make()` once per pass under `key`. */
   once<T>(key: string, make: () => T): T {
     if (!this.shared.has(key)) this.shared.set(key, make());
@@ -187,6 +195,39 @@ const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView,
     return out;
   });
 
+/**
+ * The hot loop of scanVxlan over one node's ids, kept small and free of the entries' types so it
+ * stays optimised for every kind: from position `from`, marks the peers each entry points at
+ * (`seen`), counts the covered ones in `st[0]`, and collects the positions of mismatching entries. Stops at the first entry whose code is not yet
+ * known (returns its position: the caller judges it and walks on from there) or at the end.
+ */
+const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Array, flags: Uint8Array, ai: number, stamp: number, st: Int32Array, wrong: number[]): number => {
+  let seenCount = st[0] as number;
+  let k = from;
+  for (; k < ids.length; k++) {
+    const v = codes[ids[k] as number] as number;
+    if (v === UNSET) break;
+    if (v === SKIP || v === ai) continue;
+    const bi = v >= 0 ? v : mismatchedPeer(v);
+    if (bi === ai) continue;
+    if (seen[bi] !== stamp) {
+      seen[bi] = stamp;
+      seenCount += flags[bi] as number;
+    }
+    if (v < 0) wrong.push(k);
+  }
+  st[0] = seenCount;
+  return k;
+};
+
+/** Marks (`good`, with `stamp`) the peers other than `ai` that one of the entries matches. */
+const markGood = (ids: EntryIds, codes: Int32Array, good: Int32Array, ai: number, stamp: number): void => {
+  for (let k = 0; k < ids.length; k++) {
+    const v = codes[ids[k] as number] as number;
+    if (v >= 0 && v !== ai) good[v] = stamp;
+  }
+};
+
 /** Node a's neighbours or FDB entries on its VXLAN devices, per family; null when the section is not ok or a has no VXLAN tunnel. */
 export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: NodeView, kind: K): Record<Family, VxlanScan<K extends 'fdb' ? FdbEntry : Neighbour>> | null => {
   type E = K extends 'fdb' ? FdbEntry : Neighbour;
@@ -203,34 +244,31 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
   const out = { inet: { mismatched: [], missing: [] }, inet6: { mismatched: [], missing: [] } } as Record<Family, VxlanScan<E>>;
   const { ids, table } = list;
   const values = table.values;
+  const walk = memo.once('walk', () => new Int32Array(1));
   for (const family of FAMILIES) {
     if (a.vxlanTunnel(family) === null) continue;
     const dev = a.vxlanDevice(family);
     const stamp = a.i + (family === 'inet' ? 0 : n);
     const { flags, count } = cover[family];
-    const wrong: { peer: number; entry: E }[] = [];
-    let seenCount = 0;
+    const wrong: number[] = [];
     // the code of an entry depends on the entry, the family and a's device name only
     const codes = memo.codes(table, `${kind}|${family}|${dev}`);
-    for (let k = 0; k < ids.length; k++) {
+    walk[0] = 0;
+    for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, walk, wrong)) < ids.length; ) {
       const id = ids[k] as number;
-      let v = codes[id] as number;
-      if (v === UNSET) {
-        const e = values[id] as E & { dev: string };
-        codes[id] = v = e.dev !== dev ? SKIP : judge(x, e, family);
-      }
-      if (v === SKIP || v === a.i) continue;
-      const bi = v >= 0 ? v : mismatchedPeer(v);
-      if (bi === a.i) continue;
-      if (seen[bi] !== stamp) {
-        seen[bi] = stamp;
-        seenCount += flags[bi] as number;
-      }
-      if (v >= 0) good[bi] = stamp;
-      else wrong.push({ peer: bi, entry: values[id] as E });
+      const e = values[id] as E & { dev: string };
+      codes[id] = e.dev !== dev ? SKIP : judge(x, e, family);
     }
+    const seenCount = walk[0] as number;
     const result = out[family];
-    for (const w of wrong) if (good[w.peer] !== stamp) result.mismatched.push(w);
+    // a mismatching entry counts only for a peer with no matching entry: mark those (rare: only
+    // nodes with a mismatching entry walk their list twice)
+    if (wrong.length > 0) markGood(ids, codes, good, a.i, stamp);
+    for (const k of wrong) {
+      const id = ids[k] as number;
+      const peer = mismatchedPeer(codes[id] as number);
+      if (good[peer] !== stamp) result.mismatched.push({ peer, entry: values[id] as E });
+    }
     if (seenCount < count - (flags[a.i] as number)) {
       for (const b of x.fresh) if (b.i !== a.i && seen[b.i] !== stamp && flags[b.i] === 1) result.missing.push(b.i);
     }
@@ -289,6 +327,31 @@ export interface RouteScan {
   wrong: { route: Route; block: number }[];
 }
 
+/**
+ * The hot loop of scanRoutes over one node's ids (small and monomorphic, like walkVxlan): marks
+ * the blocks routed (`covered`, stamped with the node's position), counts in `st[0]` the ones it
+ * must route, collects the positions of routes leading elsewhere; stops at the first entry whose
+ * code is not yet known (returns its position) or at the end.
+ */
+const walkRoutes = (ids: EntryIds, from: number, codes: Int32Array, firstOwner: Int32Array, covered: Int32Array, flags: Uint8Array, ai: number, st: Int32Array, wrong: number[]): number => {
+  let coveredCount = st[0] as number;
+  let k = from;
+  for (; k < ids.length; k++) {
+    const v = codes[ids[k] as number] as number;
+    if (v === UNSET) break;
+    if (v === SKIP) continue;
+    const g = v >> 1;
+    const owner = firstOwner[g];
+    if (covered[g] !== ai) {
+      covered[g] = ai;
+      if (flags[g] === 1 && owner !== ai) coveredCount++;
+    }
+    if ((v & 1) === 1 && owner !== ai) wrong.push(k);
+  }
+  st[0] = coveredCount;
+  return k;
+};
+
 /** Node a's exact block routes against the blocks' owners; null when a's routes are not ok. */
 export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan | null => {
   const section = a.state.report.sections.routes;
@@ -317,21 +380,19 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   const ctx = contextOf(a);
   const codes = memo.codes(list.table, `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`);
   const scan: RouteScan = { uncovered: [], wrong: [] };
-  let coveredCount = 0;
   const { ids } = list;
   const values = list.table.values;
-  for (let k = 0; k < ids.length; k++) {
+  const walk = memo.once('walk', () => new Int32Array(1));
+  const wrong: number[] = [];
+  walk[0] = 0;
+  for (let k = 0; (k = walkRoutes(ids, k, codes, firstOwner, covered, flags, a.i, walk, wrong)) < ids.length; ) {
     const id = ids[k] as number;
-    let v = codes[id] as number;
-    if (v === UNSET) codes[id] = v = judgeRoute(x, ctx, values[id] as Route);
-    if (v === SKIP) continue;
-    const g = v >> 1;
-    const owner = firstOwner[g];
-    if (covered[g] !== a.i) {
-      covered[g] = a.i;
-      if (flags[g] === 1 && owner !== a.i) coveredCount++;
-    }
-    if ((v & 1) === 1 && owner !== a.i) scan.wrong.push({ route: values[id] as Route, block: g });
+    codes[id] = judgeRoute(x, ctx, values[id] as Route);
+  }
+  const coveredCount = walk[0] as number;
+  for (const k of wrong) {
+    const id = ids[k] as number;
+    scan.wrong.push({ route: values[id] as Route, block: (codes[id] as number) >> 1 });
   }
   if (coveredCount < must.count - owned[a.i]!) {
     for (let g = 0; g < blocks.length; g++) if (covered[g] !== a.i && flags[g] === 1 && firstOwner[g] !== a.i) scan.uncovered.push(g);
@@ -340,8 +401,156 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   return scan;
 };
 
+/** Route forms (route-wrong-form): every hop via a node IP on a non-tunnel device, or through a tunnel. */
+export const ROUTE_DIRECT = 1;
+export const ROUTE_TUNNEL = 2;
+
+/** The exact IPv4 routes of a node that reach their block's single owner in a form (scanRouteForms). */
+export interface FormedRoute {
+  route: Route;
+  /** position in PassIndex.blocks */
+  block: number;
+  form: number;
+}
+
+/** Device names a route's form depends on: nodes with the same names share verdicts. */
+const formContextOf = (a: NodeView): { vx: string; tunl: string; tunnelDevices: ReadonlySet<string> } => ({
+  vx: a.vxlanDevice('inet'),
+  tunl: a.ipip?.device ?? 'tunl0',
+  tunnelDevices: a.tunnelDevices,
+});
+
+/**
+ * `block * 4 + form` for an IPv4 main-table unicast route to a block with one owner that reaches
+ * that owner in its form (ROUTE_DIRECT: every hop via one of the owner's node IPs on a non-tunnel
+ * device; ROUTE_TUNNEL: via its VXLAN tunnel IP on the VXLAN device, or via its node IP on tunl0),
+ * else SKIP. A route is classified by its devices before its block is looked up.
+ */
+const judgeForm = (x: PassIndex, ctx: { vx: string; tunl: string; tunnelDevices: ReadonlySet<string> }, r: Route): number => {
+  if (r.type !== 'unicast' || r.family !== 'inet' || r.dst === 'default') return SKIP;
+  const { vx, tunl, tunnelDevices } = ctx;
+  let form: number;
+  if (r.nexthops.length === 0) {
+    if (r.dev === null || r.gateway === null) return SKIP;
+    form = r.dev === vx || r.dev === tunl ? ROUTE_TUNNEL : tunnelDevices.has(r.dev) ? 0 : ROUTE_DIRECT;
+  } else {
+    const hops = r.nexthops;
+    if (hops.some((h) => h.dev === null || h.gateway === null)) return SKIP;
+    form = hops.every((h) => h.dev === vx || h.dev === tunl) ? ROUTE_TUNNEL : hops.every((h) => !tunnelDevices.has(h.dev!)) ? ROUTE_DIRECT : 0;
+  }
+  if (form === 0 || !isMainTable(r)) return SKIP;
+  const g = x.blockKey.get(r.dst) ?? x.blockKey.get(parseCidr(r.dst)?.text ?? '');
+  if (g === undefined) return SKIP;
+  const owners = x.blocks[g]!.owners;
+  if (owners.length !== 1) return SKIP;
+  const b = owners[0]!;
+  const bt = b.vxlan;
+  const hops = routeHops(r);
+  const reaches =
+    form === ROUTE_DIRECT
+      ? hops.every((h) => b.underlayIPs.includes(h.gateway!))
+      : hops.every((h) => (h.dev === vx ? bt?.ip != null && h.gateway === bt.ip : b.underlayIPs.includes(h.gateway!)));
+  return reaches ? g * 4 + form : SKIP;
+};
+
+/**
+ * The hot loop of scanRouteForms over one node's ids (small and monomorphic, like walkVxlan):
+ * collects the positions of formed routes of a wanted form to another node's block; stops at the
+ * first entry whose code is not yet known (returns its position) or at the end.
+ */
+const walkForms = (ids: EntryIds, from: number, codes: Int32Array, ownerOf: Int32Array, ai: number, wanted: number, at: number[]): number => {
+  let k = from;
+  for (; k < ids.length; k++) {
+    const v = codes[ids[k] as number] as number;
+    if (v === UNSET) break;
+    if (v === SKIP || (v & 3 & wanted) === 0 || ownerOf[v >> 2] === ai) continue;
+    at.push(k);
+  }
+  return k;
+};
+
+/**
+ * Node a's exact IPv4 routes to another node's block (one owner) that reach that owner in one of
+ * the `wanted` forms (ROUTE_DIRECT | ROUTE_TUNNEL), in a's route order; null when a's routes are
+ * not ok. A route's verdict is computed once per distinct entry and device names. Direct-only
+ * answers (short: in a tunnelled mesh, none) are carried across passes; answers that include
+ * tunnelled routes (one per peer in a mesh) are kept for the pass only.
+ */
+export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted: number): FormedRoute[] | null => {
+  const section = a.state.report.sections.routes;
+  if (section.status !== 'ok') return null;
+  const list = memo.list<Route>('routes', section, () => section.data);
+  const ctx = formContextOf(a);
+  const question = `forms|${wanted}|${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const held = memo.carried<{ at: Int32Array; codes: Int32Array }>(question, list.key);
+  const values = list.table.values;
+  const formed = (at: Int32Array, codes: Int32Array): FormedRoute[] => {
+    const out: FormedRoute[] = new Array(at.length);
+    for (let k = 0; k < at.length; k++) {
+      const v = codes[k] as number;
+      out[k] = { route: values[list.ids[at[k] as number] as number] as Route, block: v >> 2, form: v & 3 };
+    }
+    return out;
+  };
+  if (held !== undefined) return formed(held.at, held.codes);
+  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const codes = memo.codes(list.table, `forms|${devices}`);
+  // Every entry of the table judged once per pass and device names (a few per node, against N per
+  // node's list): when no entry has a wanted form, no list holds one and the walk is skipped (in a
+  // tunnelled mesh no route is direct).
+  const judged = memo.once(`forms-judged|${devices}`, () => new Map<EntryTable<unknown>, { upTo: number; forms: number }>());
+  let seen = judged.get(list.table);
+  if (seen === undefined) judged.set(list.table, (seen = { upTo: 0, forms: 0 }));
+  for (let id = seen.upTo; id < list.table.size; id++) {
+    let v = codes[id] as number;
+    if (v === UNSET) codes[id] = v = judgeForm(x, ctx, values[id] as Route);
+    if (v !== SKIP) seen.forms |= v & 3;
+  }
+  seen.upTo = list.table.size;
+  const at: number[] = [];
+  const { ids } = list;
+  if ((seen.forms & wanted) !== 0) {
+    // the owner of each block, once per pass (a formed route's block has exactly one)
+    const ownerOf = memo.once('owner|blocks', () => Int32Array.from(x.blocks, (b) => b.owners[0]?.i ?? -1));
+    for (let k = 0; (k = walkForms(ids, k, codes, ownerOf, a.i, wanted, at)) < ids.length; ) {
+      const id = ids[k] as number;
+      codes[id] = judgeForm(x, ctx, values[id] as Route);
+    }
+  }
+  const found = at.map((k) => codes[ids[k] as number] as number);
+  const result = { at: Int32Array.from(at), codes: Int32Array.from(found) };
+  if (wanted === ROUTE_DIRECT) memo.keep(question, list.key, result);
+  else memo.keepForPass(question, list.key, result);
+  return formed(result.at, result.codes);
+};
+
 /** How many members a host set holds (without building its list of strings). */
 export const memberCount = (memo: PassMemo, set: { members: string[] }): number => memo.list('members', set, () => set.members).ids.length;
+
+/**
+ * The hot loop of scanHostSets over one set's ids (small and monomorphic, like walkVxlan): marks
+ * the peers whose address is a member (`by`, with `stamp`), counts in `st[0]` the ones that must
+ * be let in, collects the positions of CIDR members; stops at the first member whose code is not
+ * yet known (returns its position) or at the end.
+ */
+const walkMembers = (ids: EntryIds, from: number, codes: Int32Array, by: Int32Array, flags: Uint8Array, bi: number, stamp: number, st: Int32Array, netAt: number[]): number => {
+  let markedCount = st[0] as number;
+  let k = from;
+  for (; k < ids.length; k++) {
+    const ai = codes[ids[k] as number] as number;
+    if (ai === UNSET) break;
+    if (ai === NET) {
+      netAt.push(k);
+      continue;
+    }
+    if (ai >= 0 && by[ai] !== stamp) {
+      by[ai] = stamp;
+      if (ai !== bi) markedCount += flags[ai] as number;
+    }
+  }
+  st[0] = markedCount;
+  return k;
+};
 
 /**
  * Peers (positions) whose encapsulated traffic node b's host sets `sets` do not let in: none of
@@ -362,25 +571,23 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
   const marked = memo.once('marked|hosts', () => ({ by: new Int32Array(n), walks: 0 }));
   const stamp = ++marked.walks;
   const nets: Cidr[] = [];
-  let markedCount = 0;
+  const walk = memo.once('walk', () => new Int32Array(1));
+  const netAt: number[] = [];
+  walk[0] = 0;
   for (const s of sets) {
     const { ids, table } = memo.list('members', s, () => s.members);
     const codes = memo.codes(table, 'hosts');
-    for (let k = 0; k < ids.length; k++) {
+    netAt.length = 0;
+    for (let k = 0; (k = walkMembers(ids, k, codes, marked.by, flags, b.i, stamp, walk, netAt)) < ids.length; ) {
       const id = ids[k] as number;
-      let ai = codes[id] as number;
-      if (ai === UNSET) codes[id] = ai = memberCode(x, table.values[id] as string);
-      if (ai === NET) {
-        const c = parseNet(table.values[id] as string);
-        if (c !== null) nets.push(c);
-        continue;
-      }
-      if (ai >= 0 && marked.by[ai] !== stamp) {
-        marked.by[ai] = stamp;
-        if (ai !== b.i) markedCount += flags[ai] as number;
-      }
+      codes[id] = memberCode(x, table.values[id] as string);
+    }
+    for (const k of netAt) {
+      const c = parseNet(table.values[ids[k] as number] as string);
+      if (c !== null) nets.push(c);
     }
   }
+  const markedCount = walk[0] as number;
   const out: number[] = [];
   if (markedCount < count - (flags[b.i] as number)) {
     for (const a of x.fresh) {

@@ -55,7 +55,7 @@ export const routeMissing: CorrelateRule = {
   description: "A has no route covering one of B's blocks",
   run(cluster, input) {
     const out: FindingDraft[] = [];
-    const forms = new FormContext(cluster, input);
+    const forms = FormContext.of(cluster, input);
     const pools: Cidr[] = hasDatastorePart(input.datastore, 'ipPools')
       ? input.datastore.ipPools.map((p) => parseCidr(p.cidr)).filter((c): c is Cidr => c !== null)
       : [];

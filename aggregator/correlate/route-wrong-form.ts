@@ -22,7 +22,7 @@ import { contains, parseCidr, type Cidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Route } from '../../contract/snapshot.js';
 import { routeHops } from '../../contract/calico.js';
-import { isMainTable, type Block, type Cluster, type NodeView } from '../cluster/cluster.js';
+import { ROUTE_DIRECT, ROUTE_TUNNEL, type Block, type Cluster, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateInput, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-wrong-form';
@@ -52,6 +52,14 @@ export class FormContext {
     readonly cluster: Cluster,
     readonly input: CorrelateInput,
   ) {}
+
+  /** The pass's context for this input, shared by the rules of one pass (route-missing, route-wrong-form). */
+  static of(cluster: Cluster, input: CorrelateInput): FormContext {
+    const held = cluster.shared('route-forms', () => new WeakMap<CorrelateInput, FormContext>());
+    let ctx = held.get(input);
+    if (ctx === undefined) held.set(input, (ctx = new FormContext(cluster, input)));
+    return ctx;
+  }
 
   /** The subnets of a node's underlay addresses (node IPs with their prefix length). */
   nodeSubnets(n: NodeView): Cidr[] {
@@ -133,47 +141,18 @@ export class FormContext {
 
 const tunnelMode = (n: NodeView): boolean => n.mode.encapsulation === 'vxlan' || n.mode.encapsulation === 'ipip';
 
-const DIRECT = 1;
-const TUNNEL = 2;
+const DIRECT = ROUTE_DIRECT;
+const TUNNEL = ROUTE_TUNNEL;
 
 /**
  * Calls `visit(route, block, owner, form)` for each of a's exact IPv4 routes to another single
  * owner's block that reaches that owner in one of the `wanted` forms (DIRECT: every hop via one of
  * the owner's node IPs on a non-tunnel device; TUNNEL: via its VXLAN tunnel IP on a's VXLAN device,
- * or via its node IP on tunl0). A route is classified by its devices before its block is looked
- * up, so routes of a form not wanted cost one pass over their hops. `visit` returns true to stop.
+ * or via its node IP on tunl0), in a's route order (Cluster.formedRoutes: each distinct route entry
+ * is judged once per pass, direct-only answers carried across passes). `visit` returns true to stop.
  */
 const eachFormedRoute = (cluster: Cluster, a: NodeView, wanted: number, visit: (r: Route, block: Block, b: NodeView, form: number) => boolean | void): void => {
-  const routes = cluster.routes(a);
-  if (routes === null) return;
-  const vx = a.vxlanDevice('inet');
-  const tunl = a.ipip?.device ?? 'tunl0';
-  for (const r of routes) {
-    if (r.type !== 'unicast' || r.family !== 'inet' || r.dst === 'default') continue;
-    let form: number;
-    if (r.nexthops.length === 0) {
-      // one hop, no allocation: the common case, decided by the device alone
-      if (r.dev === null || r.gateway === null) continue;
-      form = r.dev === vx || r.dev === tunl ? TUNNEL : a.tunnelDevices.has(r.dev) ? 0 : DIRECT;
-    } else {
-      const hops = r.nexthops;
-      if (hops.some((h) => h.dev === null || h.gateway === null)) continue;
-      form = hops.every((h) => h.dev === vx || h.dev === tunl) ? TUNNEL : hops.every((h) => !a.tunnelDevices.has(h.dev!)) ? DIRECT : 0;
-    }
-    if ((form & wanted) === 0 || !isMainTable(r)) continue;
-    const hops = routeHops(r);
-    const block = cluster.block(r.dst);
-    if (block === undefined || block.owners.length !== 1) continue;
-    const b = block.owners[0]!;
-    if (b === a) continue;
-    const bt = b.vxlan;
-    const reaches =
-      form === DIRECT
-        ? hops.every((h) => b.underlayIPs.includes(h.gateway!))
-        : hops.every((h) => (h.dev === vx ? bt?.ip != null && h.gateway === bt.ip : b.underlayIPs.includes(h.gateway!)));
-    if (!reaches) continue; // not reaching b at all: route-wrong-next-hop's
-    if (visit(r, block, b, form) === true) return;
-  }
+  for (const f of cluster.formedRoutes(a, wanted) ?? []) if (visit(f.route, f.block, f.peer, f.form) === true) return;
 };
 
 /** The route text the expectation stands for (who programs it is in PairExpectation.programmer). */
@@ -202,7 +181,7 @@ export const routeWrongForm: CorrelateRule = {
   id: RULE_ID,
   description: "A routes B's block in the wrong form (direct where the pair must tunnel, or the reverse)",
   run(cluster, input) {
-    const ctx = new FormContext(cluster, input);
+    const ctx = FormContext.of(cluster, input);
     const out: FindingDraft[] = [];
     for (const a of cluster.fresh) {
       if (!a.programsBlockRoutes) continue;

@@ -63,6 +63,41 @@ describe('the cross-pass cache gives the findings a cold pass gives', () => {
   });
 });
 
+// issue #17: route forms are judged once per distinct route entry; direct-only answers are carried
+describe('route forms with the cross-pass cache', () => {
+  it('a direct route in a VXLAN mesh: the same route-wrong-form findings cold and carried, and none once it is tunnelled again', () => {
+    const cache = createClusterCache();
+    const store = new ReportStore();
+    const nodes = buildCluster(VXLAN_NODES, 'vxlan');
+    const withCache = () => correlate({ ...inputOf(nodes, { store }), cache }).findings.map(key).sort();
+    const cold = () => correlate(inputOf(nodes)).findings.map(key).sort();
+    expect(withCache()).toEqual([]);
+
+    // worker2 routes control1's block directly over the underlay (same subnet): the cluster reads
+    // as CrossSubnet, so its other tunnelled same-subnet routes now have the wrong form
+    const w2 = nodeNamed(nodes, 'worker2');
+    const healthy = okData(w2, 'routes');
+    w2.report.sections.routes = {
+      status: 'ok',
+      data: healthy.map((r) => (r.dst === '10.48.0.128/26' ? { ...r, gateway: '10.0.1.20', dev: 'ens5', flags: [] } : r)),
+    };
+    const expected = cold();
+    expect(expected).toEqual([
+      'route-wrong-form/control1/worker1/10.48.0.192/26',
+      'route-wrong-form/control1/worker2/10.48.0.0/26',
+      'route-wrong-form/worker1/control1/10.48.0.128/26',
+      'route-wrong-form/worker1/worker2/10.48.0.0/26',
+      'route-wrong-form/worker2/worker1/10.48.0.192/26',
+    ]);
+    expect(withCache()).toEqual(expected);
+    expect(withCache()).toEqual(expected);
+
+    w2.report.sections.routes = { status: 'ok', data: healthy };
+    expect(cold()).toEqual([]);
+    expect(withCache()).toEqual([]);
+  });
+});
+
 describe('a large synthetic VXLAN mesh (correctness only; speed is benchmarked, not asserted)', () => {
   it('200 nodes, every node holding every peer’s route/neighbour/FDB entry: no finding; three faults → exactly three findings', () => {
     const N = 200;
