@@ -195,14 +195,19 @@ const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView,
     return out;
   });
 
+/** A running count a walk kernel carries across its resumptions (see walkVxlan). */
+interface Tally {
+  count: number;
+}
+
 /**
  * The hot loop of scanVxlan over one node's ids, kept small and free of the entries' types so it
  * stays optimised for every kind: from position `from`, marks the peers each entry points at
- * (`seen`), counts the covered ones in `st[0]`, and collects the positions of mismatching entries. Stops at the first entry whose code is not yet
+ * (`seen`), counts the covered ones in `tally`, and collects the positions of mismatching entries. Stops at the first entry whose code is not yet
  * known (returns its position: the caller judges it and walks on from there) or at the end.
  */
-const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Array, flags: Uint8Array, ai: number, stamp: number, st: Int32Array, wrong: number[]): number => {
-  let seenCount = st[0] as number;
+const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Array, flags: Uint8Array, ai: number, stamp: number, tally: Tally, wrong: number[]): number => {
+  let seenCount = tally.count;
   let k = from;
   for (; k < ids.length; k++) {
     const v = codes[ids[k] as number] as number;
@@ -216,7 +221,7 @@ const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Ar
     }
     if (v < 0) wrong.push(k);
   }
-  st[0] = seenCount;
+  tally.count = seenCount;
   return k;
 };
 
@@ -244,7 +249,6 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
   const out = { inet: { mismatched: [], missing: [] }, inet6: { mismatched: [], missing: [] } } as Record<Family, VxlanScan<E>>;
   const { ids, table } = list;
   const values = table.values;
-  const walk = memo.once('walk', () => new Int32Array(1));
   for (const family of FAMILIES) {
     if (a.vxlanTunnel(family) === null) continue;
     const dev = a.vxlanDevice(family);
@@ -253,13 +257,13 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
     const wrong: number[] = [];
     // the code of an entry depends on the entry, the family and a's device name only
     const codes = memo.codes(table, `${kind}|${family}|${dev}`);
-    walk[0] = 0;
-    for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, walk, wrong)) < ids.length; ) {
+    const tally: Tally = { count: 0 };
+    for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, tally, wrong)) < ids.length; ) {
       const id = ids[k] as number;
       const e = values[id] as E & { dev: string };
       codes[id] = e.dev !== dev ? SKIP : judge(x, e, family);
     }
-    const seenCount = walk[0] as number;
+    const seenCount = tally.count;
     const result = out[family];
     // a mismatching entry counts only for a peer with no matching entry: mark those (rare: only
     // nodes with a mismatching entry walk their list twice)
@@ -329,12 +333,12 @@ export interface RouteScan {
 
 /**
  * The hot loop of scanRoutes over one node's ids (small and monomorphic, like walkVxlan): marks
- * the blocks routed (`covered`, stamped with the node's position), counts in `st[0]` the ones it
+ * the blocks routed (`covered`, stamped with the node's position), counts in `tally` the ones it
  * must route, collects the positions of routes leading elsewhere; stops at the first entry whose
  * code is not yet known (returns its position) or at the end.
  */
-const walkRoutes = (ids: EntryIds, from: number, codes: Int32Array, firstOwner: Int32Array, covered: Int32Array, flags: Uint8Array, ai: number, st: Int32Array, wrong: number[]): number => {
-  let coveredCount = st[0] as number;
+const walkRoutes = (ids: EntryIds, from: number, codes: Int32Array, firstOwner: Int32Array, covered: Int32Array, flags: Uint8Array, ai: number, tally: Tally, wrong: number[]): number => {
+  let coveredCount = tally.count;
   let k = from;
   for (; k < ids.length; k++) {
     const v = codes[ids[k] as number] as number;
@@ -348,7 +352,7 @@ const walkRoutes = (ids: EntryIds, from: number, codes: Int32Array, firstOwner: 
     }
     if ((v & 1) === 1 && owner !== ai) wrong.push(k);
   }
-  st[0] = coveredCount;
+  tally.count = coveredCount;
   return k;
 };
 
@@ -382,14 +386,13 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   const scan: RouteScan = { uncovered: [], wrong: [] };
   const { ids } = list;
   const values = list.table.values;
-  const walk = memo.once('walk', () => new Int32Array(1));
   const wrong: number[] = [];
-  walk[0] = 0;
-  for (let k = 0; (k = walkRoutes(ids, k, codes, firstOwner, covered, flags, a.i, walk, wrong)) < ids.length; ) {
+  const tally: Tally = { count: 0 };
+  for (let k = 0; (k = walkRoutes(ids, k, codes, firstOwner, covered, flags, a.i, tally, wrong)) < ids.length; ) {
     const id = ids[k] as number;
     codes[id] = judgeRoute(x, ctx, values[id] as Route);
   }
-  const coveredCount = walk[0] as number;
+  const coveredCount = tally.count;
   for (const k of wrong) {
     const id = ids[k] as number;
     scan.wrong.push({ route: values[id] as Route, block: (codes[id] as number) >> 1 });
@@ -529,12 +532,12 @@ export const memberCount = (memo: PassMemo, set: { members: string[] }): number 
 
 /**
  * The hot loop of scanHostSets over one set's ids (small and monomorphic, like walkVxlan): marks
- * the peers whose address is a member (`by`, with `stamp`), counts in `st[0]` the ones that must
+ * the peers whose address is a member (`by`, with `stamp`), counts in `tally` the ones that must
  * be let in, collects the positions of CIDR members; stops at the first member whose code is not
  * yet known (returns its position) or at the end.
  */
-const walkMembers = (ids: EntryIds, from: number, codes: Int32Array, by: Int32Array, flags: Uint8Array, bi: number, stamp: number, st: Int32Array, netAt: number[]): number => {
-  let markedCount = st[0] as number;
+const walkMembers = (ids: EntryIds, from: number, codes: Int32Array, by: Int32Array, flags: Uint8Array, bi: number, stamp: number, tally: Tally, netAt: number[]): number => {
+  let markedCount = tally.count;
   let k = from;
   for (; k < ids.length; k++) {
     const ai = codes[ids[k] as number] as number;
@@ -548,7 +551,7 @@ const walkMembers = (ids: EntryIds, from: number, codes: Int32Array, by: Int32Ar
       if (ai !== bi) markedCount += flags[ai] as number;
     }
   }
-  st[0] = markedCount;
+  tally.count = markedCount;
   return k;
 };
 
@@ -571,14 +574,13 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
   const marked = memo.once('marked|hosts', () => ({ by: new Int32Array(n), walks: 0 }));
   const stamp = ++marked.walks;
   const nets: Cidr[] = [];
-  const walk = memo.once('walk', () => new Int32Array(1));
   const netAt: number[] = [];
-  walk[0] = 0;
+  const tally: Tally = { count: 0 };
   for (const s of sets) {
     const { ids, table } = memo.list('members', s, () => s.members);
     const codes = memo.codes(table, 'hosts');
     netAt.length = 0;
-    for (let k = 0; (k = walkMembers(ids, k, codes, marked.by, flags, b.i, stamp, walk, netAt)) < ids.length; ) {
+    for (let k = 0; (k = walkMembers(ids, k, codes, marked.by, flags, b.i, stamp, tally, netAt)) < ids.length; ) {
       const id = ids[k] as number;
       codes[id] = memberCode(x, table.values[id] as string);
     }
@@ -587,7 +589,7 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
       if (c !== null) nets.push(c);
     }
   }
-  const markedCount = walk[0] as number;
+  const markedCount = tally.count;
   const out: number[] = [];
   if (markedCount < count - (flags[b.i] as number)) {
     for (const a of x.fresh) {
