@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { collectProcessMetrics, safeLabel } from '../common/metrics.js';
+import { perObject } from '../common/memo.js';
 import type { Finding } from '../contract/finding.js';
 import { SECTION_NAMES, type IptablesDropRule, type Snapshot } from '../contract/snapshot.js';
 
@@ -38,23 +39,17 @@ type DropSum = { family: string; table: string; chain: string; packets: number }
  * DROP/REJECT packets summed per bounded chain, computed once per section object (#17: the daemon
  * reuses the iptables section every second snapshot; a big node's has ~17k rules).
  */
-const dropSumsCache = new WeakMap<readonly IptablesDropRule[], DropSum[]>();
-const dropSums = (rules: readonly IptablesDropRule[]): DropSum[] => {
-  let out = dropSumsCache.get(rules);
-  if (out === undefined) {
-    const sums = new Map<string, DropSum>();
-    for (const r of rules) {
-      if (!isBoundedChain(r.chain)) continue;
-      const key = `${r.family}\0${r.table}\0${r.chain}`;
-      const cur = sums.get(key) ?? { family: r.family, table: r.table, chain: r.chain, packets: 0 };
-      cur.packets += r.packets;
-      sums.set(key, cur);
-    }
-    out = [...sums.values()];
-    dropSumsCache.set(rules, out);
+const dropSums = perObject((rules: readonly IptablesDropRule[]): DropSum[] => {
+  const sums = new Map<string, DropSum>();
+  for (const r of rules) {
+    if (!isBoundedChain(r.chain)) continue;
+    const key = `${r.family}\0${r.table}\0${r.chain}`;
+    const cur = sums.get(key) ?? { family: r.family, table: r.table, chain: r.chain, packets: 0 };
+    cur.packets += r.packets;
+    sums.set(key, cur);
   }
-  return out;
-};
+  return [...sums.values()];
+});
 
 export interface AgentMetrics {
   registry: Registry;

@@ -41,6 +41,7 @@ import type { CheckStatus, Finding } from '../contract/finding.js';
 import { CHUNK_SECTIONS, chunkable as longEnough, chunkedSection, type ChunkSectionName } from '../contract/chunks.js';
 import { DELTA_SECTIONS, sectionDelta, type DeltaSectionName } from '../contract/delta.js';
 import { hashSection } from '../contract/hash.js';
+import { perObject } from '../common/memo.js';
 import { ReportAccepted, SectionsRequired, type Report } from '../contract/report.js';
 import { SECTION_NAMES, type SectionName, type Snapshot } from '../contract/snapshot.js';
 import type { PushOutcome } from './metrics.js';
@@ -98,15 +99,7 @@ export const backoffDelayMs = (failures: number, baseMs: number, capMs: number, 
  * agent/main.ts daemonCollectors): re-serialising a big node's 7 MB iptables section to hash it
  * again would cost ~0.1 s a snapshot. Sections are never mutated once taken.
  */
-const hashes = new WeakMap<object, string>();
-const sectionHash = (section: object): string => {
-  let h = hashes.get(section);
-  if (h === undefined) {
-    h = hashSection(section);
-    hashes.set(section, h);
-  }
-  return h;
-};
+const sectionHash = perObject((section: object): string => hashSection(section));
 
 const DELTA_SET: ReadonlySet<SectionName> = new Set(DELTA_SECTIONS);
 const CHUNK_SET: ReadonlySet<SectionName> = new Set(CHUNK_SECTIONS);

@@ -14,6 +14,7 @@ import type { FindingDraft } from '../../contract/finding.js';
 import { isPolicyChain, type EncapGuard, type IptablesDropRule } from '../../contract/snapshot.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
+import { perObject } from '../../common/memo.js';
 
 const rule = 'iptables-drops-rising';
 
@@ -24,20 +25,14 @@ const ruleKey = (r: IptablesDropRule): string =>
  * #17 (daemon cost): a section's rules by key, built once per section object. The daemon checks
  * every snapshot, and every second one reuses the iptables section of the one before (and its
  * `previous`), so the 17k-rule maps of a big node would otherwise be rebuilt on unchanged data.
- * Sections are never mutated once taken; the WeakMap lets a dropped section go.
+ * Sections are never mutated once taken (common/memo.ts).
  */
-const byKeyCache = new WeakMap<readonly IptablesDropRule[], { keys: string[]; byKey: Map<string, IptablesDropRule> }>();
-const indexed = (rules: readonly IptablesDropRule[]): { keys: string[]; byKey: Map<string, IptablesDropRule> } => {
-  let v = byKeyCache.get(rules);
-  if (v === undefined) {
-    const keys = rules.map(ruleKey);
-    const byKey = new Map<string, IptablesDropRule>();
-    for (let i = 0; i < rules.length; i++) byKey.set(keys[i] as string, rules[i] as IptablesDropRule);
-    v = { keys, byKey };
-    byKeyCache.set(rules, v);
-  }
-  return v;
-};
+const indexed = perObject((rules: readonly IptablesDropRule[]): { keys: string[]; byKey: Map<string, IptablesDropRule> } => {
+  const keys = rules.map(ruleKey);
+  const byKey = new Map<string, IptablesDropRule>();
+  for (let i = 0; i < rules.length; i++) byKey.set(keys[i] as string, rules[i] as IptablesDropRule);
+  return { keys, byKey };
+});
 
 
 const guardKey = (g: { family: string; table: string; chain: string }, index: number): string => `${g.family}/${g.table}/${g.chain}/${index}`;
