@@ -184,6 +184,8 @@ async function main(): Promise<void> {
         reader.push(timed(['ip', 'netns', 'exec', NS, process.execPath, '--max-semi-space-size=2', '-e', readSave]));
       }
       const med = (xs: Timed[], k: keyof Timed) => r2(median(xs.map((x) => x[k])));
+      /** the median of `xs` over the median of the bare reads, for CPU or wall time */
+      const vsSave = (xs: Timed[], k: 'cpuS' | 'wallS') => r2(median(xs.map((x) => x[k])) / median(save.map((x) => x[k])));
       // what the timed snapshots read: a ratio over a snapshot that could not read the ruleset means nothing
       const one = spawnSync(cli[0] as string, cli.slice(1), { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30 });
       const section = (JSON.parse(one.stdout) as { snapshot: { sections: { iptables: { status: string; reason?: string; detail?: string; data?: { backend: string; ipv4: { status: string; data?: { rules: number } }; ipv6: { status: string; data?: { rules: number } } } } } } }).snapshot.sections.iptables;
@@ -202,13 +204,13 @@ async function main(): Promise<void> {
           cpuSMedian: med(reader, 'cpuS'),
           wallSMedian: med(reader, 'wallS'),
           peakRssMiBMedian: med(reader, 'maxRssMiB'),
-          ratioCpu: r2(median(reader.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
-          ratioWall: r2(median(reader.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+          ratioCpu: vsSave(reader, 'cpuS'),
+          ratioWall: vsSave(reader, 'wallS'),
         },
-        ratioCpu: r2(median(snap.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
+        ratioCpu: vsSave(snap, 'cpuS'),
         bareSaveWallSMedian: med(save, 'wallS'),
         snapshotWallSMedian: med(snap, 'wallS'),
-        ratioWall: r2(median(snap.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+        ratioWall: vsSave(snap, 'wallS'),
         snapshotPeakRssMiB: snap.map((x) => r2(x.maxRssMiB)),
         snapshotPeakRssMiBMedian: med(snap, 'maxRssMiB'),
         bareSavePeakRssMiBMedian: med(save, 'maxRssMiB'),
@@ -220,8 +222,8 @@ async function main(): Promise<void> {
                 snapshotCpuSMedian: med(other, 'cpuS'),
                 snapshotWallSMedian: med(other, 'wallS'),
                 snapshotPeakRssMiBMedian: med(other, 'maxRssMiB'),
-                ratioCpu: r2(median(other.map((x) => x.cpuS)) / median(save.map((x) => x.cpuS))),
-                ratioWall: r2(median(other.map((x) => x.wallS)) / median(save.map((x) => x.wallS))),
+                ratioCpu: vsSave(other, 'cpuS'),
+                ratioWall: vsSave(other, 'wallS'),
               },
             }
           : {}),

@@ -484,7 +484,8 @@ export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted
   if (section.status !== 'ok') return null;
   const list = memo.list<Route>('routes', section, () => section.data);
   const ctx = formContextOf(a);
-  const question = `forms|${wanted}|${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const question = `forms|${wanted}|${devices}`;
   const held = memo.carried<{ at: Int32Array; codes: Int32Array }>(question, list.key);
   const values = list.table.values;
   const formed = (at: Int32Array, codes: Int32Array): FormedRoute[] => {
@@ -496,7 +497,6 @@ export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted
     return out;
   };
   if (held !== undefined) return formed(held.at, held.codes);
-  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
   const codes = memo.codes(list.table, `forms|${devices}`);
   // Every entry of the table judged once per pass and device names (a few per node, against N per
   // node's list): when no entry has a wanted form, no list holds one and the walk is skipped (in a

@@ -22,7 +22,7 @@ import { contains, parseCidr, type Cidr } from '../../common/net.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import type { Route } from '../../contract/snapshot.js';
 import { routeHops } from '../../contract/calico.js';
-import { ROUTE_DIRECT, ROUTE_TUNNEL, type Block, type Cluster, type NodeView } from '../cluster/cluster.js';
+import { ROUTE_DIRECT as DIRECT, ROUTE_TUNNEL as TUNNEL, type Block, type Cluster, type NodeView } from '../cluster/cluster.js';
 import { hasDatastorePart, type CorrelateInput, type CorrelateRule } from './types.js';
 
 export const RULE_ID = 'route-wrong-form';
@@ -140,9 +140,6 @@ export class FormContext {
 }
 
 const tunnelMode = (n: NodeView): boolean => n.mode.encapsulation === 'vxlan' || n.mode.encapsulation === 'ipip';
-
-const DIRECT = ROUTE_DIRECT;
-const TUNNEL = ROUTE_TUNNEL;
 
 /**
  * Calls `visit(route, block, owner, form)` for each of a's exact IPv4 routes to another single
