@@ -6,6 +6,7 @@
 import { fstatSync, realpathSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { termSafe } from './format.js';
 
 export interface CliIo {
   stdout(s: string): void;
@@ -44,6 +45,20 @@ export class CliError extends Error {
 
 /** Whether `err` is a CliError, also one thrown by another copy of this module. */
 export const isCliError = (err: unknown): err is CliError => err instanceof Error && (err as Partial<Record<typeof CLI_ERROR, unknown>>)[CLI_ERROR] === true && typeof (err as CliError).exitCode === 'number';
+
+/**
+ * A command's failure as the CLI shows it: a CliError's message (if any) as one line on stderr and
+ * its exit code; anything else one "unexpected error" line and exit 1, never a stack trace.
+ */
+export const reportFailure = (err: unknown, io: CliIo): number => {
+  if (isCliError(err)) {
+    if (err.message !== '') io.stderr(`calico-diag: ${termSafe(err.message)}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(`calico-diag: unexpected error: ${termSafe(message.split('\n')[0]!)}\n`);
+  return 1;
+};
 
 /**
  * Whether stdout (1) or stderr (2) is a terminal, without creating process.stdout/stderr for a pipe

@@ -5,7 +5,7 @@
  * The yaml package is loaded when YAML is asked for (#17: the table views' cold start).
  */
 import { createRequire } from 'node:module';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type * as Yaml from 'yaml';
 import { parseDuration } from '../common/duration.js';
 import { CliError } from './io.js';
@@ -18,10 +18,14 @@ export interface OutputFlags {
   json?: boolean;
 }
 
-/** Adds `-o, --output` and `--json` to a read command. */
+/**
+ * Adds `-o, --output` and `--json` to a read command. The option is made by the command
+ * (`createOption`), so that this module loads no commander code: `findings` runs without it when
+ * its arguments are plain (cli/findings.ts `plainFindingsFlags`, #17: cold start).
+ */
 export const addOutputOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('-o, --output <format>', 'output format: table (short), wide (details), json or yaml').choices(OUTPUT_FORMATS))
+    .addOption(cmd.createOption('-o, --output <format>', 'output format: table (short), wide (details), json or yaml').choices(OUTPUT_FORMATS))
     .option('--json', 'same as -o json');
 
 export const outputFormat = (opts: OutputFlags): OutputFormat => {

@@ -22,8 +22,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The command modules inside the bundle (imported lazily by cli/main.ts all the same). */
-export const BUNDLED_COMMANDS = ['./findings.js', './nodes.js', './version.js'];
+/**
+ * The modules cli/main.ts imports lazily that are inside the bundle all the same: the commands
+ * that read the aggregator, and the commander program's base (not loaded when `findings` runs
+ * with plain arguments).
+ */
+export const BUNDLED_MODULES = ['./findings.js', './nodes.js', './version.js', './program-base.js'];
 /** npm packages inside the bundle; every other package is required from node_modules. */
 export const BUNDLED_PACKAGES = ['commander'];
 
@@ -68,7 +72,7 @@ export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs')
         setup(b) {
           b.onResolve({ filter: /.*/ }, (args) => {
             if (args.kind === 'entry-point' || args.path.startsWith('node:')) return undefined;
-            if (args.kind === 'dynamic-import' && !BUNDLED_COMMANDS.includes(args.path)) {
+            if (args.kind === 'dynamic-import' && !BUNDLED_MODULES.includes(args.path)) {
               // the module's path relative to the bundle: the same relative path in dist/
               const from = relative(dirname(outfile), join(modules, relative(root, dirname(args.importer)), args.path)).replace(/\\/g, '/');
               return { path: from.startsWith('.') ? from : `./${from}`, external: true };
