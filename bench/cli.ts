@@ -2,7 +2,7 @@
  * CLI cold start benchmark (#17; not a test: it measures, it does not assert).
  *
  *   npm run bench:cli                          # build, then node dist/bench/cli.js
- *   node dist/bench/cli.js [--runs 20] [--root DIR]
+ *   node dist/bench/cli.js [--runs 20] [--root DIR] [--base DIR]
  *
  * Starts a local aggregator (`calico-diag aggregator --kube off` on 127.0.0.1, a temporary token
  * file, no nodes: `findings` prints "No active findings"), then runs, interleaved, `--runs` times
@@ -14,6 +14,9 @@
  * same rounds, and floors of `findings`: `node` loading node:http, `node` doing one node:http GET
  * of the aggregator (what `findings` does), and, what it did before #17, one fetch and importing zod.
  * `--root DIR`: the calico-diag checkout to run (e.g. an older build, for before/after).
+ * `--base DIR`: another built checkout (e.g. the main branch's) whose `--help` and `findings` run in
+ * the same rounds as `base: …` cases, against the same aggregator: before/after alternated, on a
+ * machine whose load moves the figures between runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -42,6 +45,7 @@ const r2 = (n: number): number => Math.round(n * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ROOT = argStr('--root', join(dirname(fileURLToPath(import.meta.url)), '../..'));
+const BASE = argStr('--base', '');
 
 const run = (argv: string[]): { wallMs: number; cpuMs: number } => {
   const t = performance.now();
@@ -85,6 +89,12 @@ async function main(): Promise<void> {
       'calico-diag findings': [bin, 'findings', '--aggregator', url, '--token-file', token],
       // floors of what `findings` has to do: load node:http and ask the aggregator once (what it
       // does since #17), and what it did before: one fetch (undici loads on first use) and zod
+      ...(BASE
+        ? {
+            'base: calico-diag --help': [join(BASE, 'bin/calico-diag.js'), '--help'],
+            'base: calico-diag findings': [join(BASE, 'bin/calico-diag.js'), 'findings', '--aggregator', url, '--token-file', token],
+          }
+        : {}),
       'floor: node + require node:http': [process.execPath, '-e', "require('node:http')"],
       'floor: node + one node:http GET': [process.execPath, '-e', `require('node:http').get(${JSON.stringify(`${url}/healthz`)}, (r) => r.resume())`],
       'floor: node + one fetch': [process.execPath, '--input-type=module', '-e', `await fetch(${JSON.stringify(`${url}/healthz`)})`],
@@ -92,6 +102,7 @@ async function main(): Promise<void> {
     };
     const probe = spawnSync(bin, ['findings', '--aggregator', url, '--token-file', token], { encoding: 'utf8' });
     if (probe.status !== 0) throw new Error(`findings failed: ${probe.stderr}`);
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const wall: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     for (let r = 0; r < runs + 3; r++) {
@@ -107,7 +118,8 @@ async function main(): Promise<void> {
     const out: Record<string, unknown> = {
       runs,
       node: process.version,
-      loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+      ...(BASE ? { base: BASE } : {}),
+      loadavg: { before: loadBefore, after: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') },
       findingsOutput: probe.stdout.trim(),
     };
     for (const name of Object.keys(cases)) {
