@@ -63,9 +63,10 @@ export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs')
     metafile: true,
     logLevel: 'warning',
     // the modules that find files by their own URL (the package version, startedAs, yaml's require)
-    // see the bundle's, which is in dist/cli/ as the ES modules are
-    define: { 'import.meta.url': '__calicoDiagBundleUrl' },
-    banner: { js: "'use strict';const __calicoDiagBundleUrl=require('node:url').pathToFileURL(__filename).href;" },
+    // see the bundle's, which is in dist/cli/ as the ES modules are; made on first use (a run of
+    // plain findings never asks: #17)
+    define: { 'import.meta.url': '__calicoDiagBundle.url' },
+    banner: { js: "'use strict';const __calicoDiagBundle={get url(){return this.u??=require('node:url').pathToFileURL(__filename).href}};" },
     plugins: [
       {
         // commander imports node:child_process for executable subcommands (`spawn`), which this CLI
