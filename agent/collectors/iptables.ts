@@ -14,7 +14,8 @@
  * Empty output (no table loaded, e.g. ip6tables modules absent) is zero tables, not an error.
  * Calico's native nftables dataplane (`ip calico` / `ip6 calico` tables and no cali-* chains in
  * iptables) is read instead through nftables.ts into the same section (backend `nftables`).
- * Stateless.
+ * `collectIptables` (one-shot) is stateless; the daemon's collector (`iptablesCollector` with an
+ * `IptablesMemory`) keeps, between reads, what lets it skip unchanged chains and backend detection.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
@@ -324,6 +325,9 @@ export function summariseFamily(
  * dataplane (nftables.ts) when `nft -j list chains` shows Felix's `ip calico` / `ip6 calico` tables
  * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
+ * With `memory` (the daemon's, agent/main.ts), reads after the first re-reduce only the chains
+ * whose rules changed and keep a stage-1 nft backend decision while the dumps confirm it
+ * (`IptablesMemory`); the section is the same as without.
  */
 export const iptablesCollector = (memory?: IptablesMemory): Collector<'iptables'> => async (host, config) => {
   // the probe does not depend on the dumps: it runs while they are read (#17); awaited below, so a
