@@ -163,6 +163,11 @@ interface Candidate {
 interface ChainMemo {
   /** `IptablesChain.fingerprint` of the rules the candidates were read from */
   fingerprint: string;
+  /** the chain's name (detached) and what follows from it */
+  name: string;
+  summarised: boolean;
+  policyChain: boolean;
+  guardChain: boolean;
   candidates: Candidate[];
 }
 
@@ -230,18 +235,24 @@ export function summariseFamily(
     return v;
   };
   for (const table of dump.tables) {
+    const known = memory?.chains.get(table.name);
     for (const chain of table.chains) {
-      const chainName = detach(chain.name);
       totals.chains++;
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
-      if (isSummarisedChain(chain.name, chain.builtin)) {
+      const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
+      const kept = known?.get(chain.name);
+      // the same rules as at the last read: what depends on the chain's name and rules is kept
+      const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
+      const chainName = memo?.name ?? detach(chain.name);
+      const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
+      if (summarised) {
         chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
-      const policyChain = isPolicyChain(chain.name);
+      const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
       // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
       // never in per-workload ones
-      const guardChain = isSummarisedChain(chain.name, chain.builtin) || chain.name.startsWith('felix-');
+      const guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
       /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
       const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
         if (c.isDrop && packets === 0 && policyChain) {
@@ -282,10 +293,8 @@ export function summariseFamily(
         c.drop = d;
         dropRules.push(d);
       };
-      const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
-      const memo = memory?.chains.get(table.name)?.get(chainName);
-      if (memo !== undefined && memo.fingerprint === fingerprint) {
-        // the same rules as at the last read: only the counters are new
+      if (memo !== undefined) {
+        // only the counters are new
         for (const c of memo.candidates) {
           const n = chain.ruleCountersAt(c.i);
           emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
@@ -307,7 +316,7 @@ export function summariseFamily(
         candidates.push(c);
         emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
       }
-      if (memory !== undefined) rememberedOf(table.name).set(chainName, { fingerprint, candidates });
+      if (memory !== undefined) rememberedOf(table.name).set(chainName, { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates });
     }
   }
   if (memory !== undefined) memory.chains = remembered;
