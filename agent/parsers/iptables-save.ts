@@ -204,11 +204,12 @@ export class IptablesChain {
   }
   /**
    * A fingerprint of this chain's rules as printed, counters left out: the rule count and two
-   * seeded 32-bit polynomial hashes (multipliers 31 and 0x01000193, independent so that the two run
-   * side by side) over every rule line from its `-A` on, read in place. The same rules give the
-   * same fingerprint in any dump; different rules the same one with a chance of about 2^-64 for an
-   * unknown seed (#17: the daemon re-reduces only the chains whose fingerprint changed,
-   * agent/collectors/iptables.ts).
+   * seeded 32-bit hashes of different kinds (a polynomial one with the odd multiplier 0x9e3779b1
+   * and an FNV-1a one; independent, so that the two run side by side) over every rule line from
+   * its `-A` on, read in place. The same rules give the same fingerprint in any dump; rules that
+   * differ give the same one only if both hashes collide (#17: the daemon re-reduces only the
+   * chains whose fingerprint changed, agent/collectors/iptables.ts; the seed is per process, so
+   * colliding rules cannot be prepared from outside for the FNV-1a half).
    */
   fingerprint(seed: number): string {
     const { text } = this.#lines;
@@ -631,10 +632,10 @@ const hashChars = (text: string, from: number, end: number, h: number[]): void =
   let b = h[1] as number;
   for (let k = from; k < end; k++) {
     const c = text.charCodeAt(k);
-    a = (Math.imul(a, 31) + c) | 0;
+    a = (Math.imul(a, 0x9e3779b1) + c) | 0;
     b = Math.imul(b ^ c, 0x01000193);
   }
-  h[0] = (Math.imul(a, 31) + 10) | 0;
+  h[0] = (Math.imul(a, 0x9e3779b1) + 10) | 0;
   h[1] = Math.imul(b ^ 10, 0x01000193);
 };
 

@@ -350,8 +350,11 @@ describe('IptablesChain: counters and fingerprint read in place', () => {
       fp(base.replace('[0:0] -A cali-x -m comment --comment "cali:a b" -j ACCEPT\n', '')),
       fp('*filter\n:cali-x - [0:0]\n[0:0] -A cali-x -m comment --comment "cali:a b" -j ACCEPT\n[1:60] -A cali-x -s 10.0.0.1/32 -j DROP\nCOMMIT\n'),
       fp(base, 'cali-x', 6),
+      // a pair that collides in a multiplier-31 polynomial hash (Java's String.hashCode)
+      fp(base.replace('cali:a b', 'cali:Aa b')),
+      fp(base.replace('cali:a b', 'cali:BB b')),
     ]);
-    expect(seen.size).toBe(7);
+    expect(seen.size).toBe(9);
   });
 
   it('fingerprints of the chains of a generated dump are all different', () => {
