@@ -156,7 +156,7 @@ interface Candidate {
   encapText: boolean;
   /** the rule as a PolicyRule, strings detached; made on first need (encapText only) */
   mapped?: PolicyRule;
-  /** the drop entry made for it at the last read that listed it; each read lists a copy with its own counters */
+  /** the drop entry listed for it last; a read lists it again as is when its counters have not moved, else a copy with the new ones */
   drop?: IptablesDropRule;
 }
 
