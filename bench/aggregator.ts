@@ -1,11 +1,13 @@
 /**
  * Aggregator benchmark (not a test): `npm run bench:aggregator -- --nodes N [--concurrency C]
- * [--rounds R] [--churn both|full|delta|none] [--restart yes|no] [--out bench/results-aggregator.md] [--server-flags "--flag …"]`.
+ * [--rounds R] [--churn both|full|delta|none] [--restart yes|no] [--out bench/results-aggregator.md] [--server-flags "--flag …"]
+ * [--server-env "GLIBC_TUNABLES=… …"]`.
  *
  * Starts the real aggregator (startAggregator: store, engine with the real correlate, fastify app)
  * in a child process listening on 127.0.0.1 only, so its CPU and memory are measured apart from
- * the load generator. The child runs with the node flags the aggregator image uses (its
- * ENTRYPOINT; `--server-flags "…"` to try others), not the flags this process was started with.
+ * the load generator. The child runs with the node flags and allocator environment the aggregator
+ * image uses (its ENTRYPOINT and ENV; `--server-flags "…"` / `--server-env "…"` to try others), not
+ * the flags and environment this process was started with.
  * Simulates N nodes of a VXLAN full mesh (bench/aggregator-mesh.ts: per node
  * N−1 routes, neighbours and FDB entries, a block, tunnel IP, VTEP MAC, an all-hosts ipset with N
  * members) posting one full round, then R steady-state rounds where only counters moved (links,
@@ -52,6 +54,39 @@ const INTERVAL_SECONDS = 30;
 // ---------------------------------------------------------------------------------------------
 // server side (child process)
 
+/**
+ * Where the resident memory is by mapping, from /proc/self/smaps: `fileBacked` is mapped from files
+ * (the node binary's code and data); `heapPages` is in anonymous mappings made of whole 256 KiB
+ * pages, the unit V8 maps its heap pages in (malloc's arenas and large chunks are not), so
+ * `heapPages` minus the spaces' sizes is heap memory V8 holds outside its spaces (pooled pages).
+ * Zeros where there is no /proc.
+ */
+const mappedRss = (): { fileBacked: number; heapPages: number } => {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/smaps', 'utf8');
+  } catch {
+    return { fileBacked: 0, heapPages: 0 };
+  }
+  let fileBacked = 0;
+  let heapPages = 0;
+  let kind: 'file' | 'pages' | 'other' = 'other';
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m !== null) {
+      const size = parseInt(m[2]!, 16) - parseInt(m[1]!, 16);
+      const name = m[3]!;
+      kind = name.startsWith('/') ? 'file' : name === '' && size % (256 * 1024) === 0 ? 'pages' : 'other';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r === null) continue;
+    if (kind === 'file') fileBacked += Number(r[1]) * 1024;
+    else if (kind === 'pages') heapPages += Number(r[1]) * 1024;
+  }
+  return { fileBacked, heapPages };
+};
+
 const serve = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'calico-diag-bench-'));
   const tokenFile = join(dir, 'token');
@@ -89,6 +124,7 @@ const serve = async (): Promise<void> => {
             arrayBuffers: mem.arrayBuffers,
             spaces,
             maxRss: process.resourceUsage().maxRSS * 1024,
+            ...mappedRss(),
             nodes: handle.store.size,
             interned: handle.store.internedEntries,
           };
@@ -122,6 +158,8 @@ interface Usage {
   arrayBuffers: number;
   spaces: Record<string, { size: number; used: number }>;
   maxRss: number;
+  fileBacked: number;
+  heapPages: number;
   nodes: number;
   interned: number;
 }
@@ -467,13 +505,15 @@ const spaceSummary = (u: Usage): string =>
 const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /**
- * The node flags the aggregator ships with: those in Dockerfile.aggregator's ENTRYPOINT between
- * `node` and the script (none in the shipped Dockerfile: `node /app/bin/calico-diag.js` ignores the bin's shebang). The
- * server child runs with these, not with the flags the load generator was started with.
+ * How the aggregator image runs the server (Dockerfile.aggregator): the node flags of its
+ * ENTRYPOINT between `node` and the script, and its allocator environment (`ENV GLIBC_TUNABLES=…` /
+ * `MALLOC_…`), as bench/agent.ts reads Dockerfile.agent. The server child runs with these, not
+ * with the flags and allocator environment the load generator was started with.
  */
-const shippedFlags = (): string[] => {
+const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
   const file = join(process.cwd(), 'Dockerfile.aggregator');
-  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8');
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
   if (m === null) throw new Error(`${file}: no ENTRYPOINT ["node", …] line`);
   const argv = JSON.parse(m[1]!) as string[];
   const flags: string[] = [];
@@ -483,8 +523,16 @@ const shippedFlags = (): string[] => {
     if (!a.startsWith('--')) break;
     flags.push(a);
   }
-  return flags;
+  const env: Record<string, string> = {};
+  for (const e of text.matchAll(/^ENV\s+((?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)=\S+)\s*$/gm)) {
+    const [k, v] = (e[1] as string).split(/=(.*)/s) as [string, string];
+    env[k] = v;
+  }
+  return { flags, env };
 };
+
+/** The allocator variables of this process's own environment, which the server child must not inherit. */
+const ALLOCATOR_ENV = /^(?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)$/;
 
 const drive = async (): Promise<void> => {
   const n = Number(arg('nodes', '1000'));
@@ -504,10 +552,14 @@ const drive = async (): Promise<void> => {
     { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
   ];
 
-  const serverFlags = process.argv.includes('--server-flags') ? arg('server-flags', '').split(/\s+/).filter(Boolean) : shippedFlags();
+  const image = shippedImage();
+  const serverFlags = process.argv.includes('--server-flags') ? arg('server-flags', '').split(/\s+/).filter(Boolean) : image.flags;
+  // the image's allocator environment; `--server-env "K=V …"` tries another (`--server-env ""`: none)
+  const serverEnv = process.argv.includes('--server-env') ? Object.fromEntries(arg('server-env', '').split(/\s+/).filter(Boolean).map((kv) => kv.split(/=(.*)/s, 2) as [string, string])) : image.env;
+  const childEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !ALLOCATOR_ENV.test(k))), ...serverEnv };
   const startServer = async () => {
     // --expose-gc only lets the benchmark force the collection before its "after GC" reading
-    const proc = spawn(process.execPath, [...serverFlags, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...serverFlags, '--expose-gc', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });
     const at = await new Promise<string>((resolve, reject) => {
       let buf = '';
       proc.stdout.on('data', (b: Buffer) => {
@@ -613,7 +665,7 @@ const drive = async (): Promise<void> => {
     const lines = [
       `## N = ${n} nodes (VXLAN full mesh)`,
       '',
-      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}${churnArg === 'both' ? '' : ` --churn ${churnArg}`}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'}); aggregator child: \`node ${[...serverFlags, '--expose-gc'].join(' ')}\` (${process.argv.includes('--server-flags') ? 'flags given with --server-flags' : "Dockerfile.aggregator's ENTRYPOINT flags"})`,
+      `Command: \`npm run bench:aggregator -- --nodes ${n} --concurrency ${concurrency} --rounds ${rounds}${churnArg === 'both' ? '' : ` --churn ${churnArg}`}\` (${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${(await import('node:os')).cpus()[0]?.model ?? 'cpu'}); aggregator child: \`${Object.entries(serverEnv).map(([k, v]) => `${k}=${v} `).join('')}node ${[...serverFlags, '--expose-gc'].join(' ')}\` (${process.argv.includes('--server-flags') ? 'flags given with --server-flags' : "Dockerfile.aggregator's ENTRYPOINT flags"}${process.argv.includes('--server-env') ? ', environment given with --server-env' : ', its ENV allocator settings'})`,
       '',
       '| measure | value | goal |',
       '|---|---|---|',
@@ -622,7 +674,7 @@ const drive = async (): Promise<void> => {
       `| server CPU per steady interval (one round of ${n} steady reports + one pass) | ${last.cpuSeconds.toFixed(2)} s = ${last.cores.toFixed(3)} cores over 30 s (ingest ${last.ingestCpu.toFixed(2)} s) | ≤ 0.5 core |`,
       `| bytes per steady-state report | ${fmtBytes(last.bytes)} (${Math.round(last.bytes)} B) | small |`,
       `| server RSS after steady rounds${gc.gc ? ' (after GC)' : ''} | ${fmtBytes(uEnd.rss)} (heap used ${fmtBytes(uEnd.heapUsed)}) | ≤ 1.5 GiB |`,
-      `| where the RSS is (after GC) | V8 heap ${fmtBytes(uEnd.heapTotal)} reserved (${spaceSummary(uEnd)}); typed arrays and other external memory ${fmtBytes(uEnd.external)} (array buffers ${fmtBytes(uEnd.arrayBuffers)}); rest (code, stacks, malloc free lists) ${fmtBytes(uEnd.rss - uEnd.heapTotal - uEnd.external)} | |`,
+      `| where the RSS is (after GC) | V8 heap ${fmtBytes(uEnd.heapTotal)} reserved (${spaceSummary(uEnd)}); typed arrays and other external memory ${fmtBytes(uEnd.external)} (array buffers ${fmtBytes(uEnd.arrayBuffers)}); rest (code, stacks, malloc free lists) ${fmtBytes(uEnd.rss - uEnd.heapTotal - uEnd.external)}, of which mapped from files (the node binary) ${fmtBytes(uEnd.fileBacked)}; anonymous 256 KiB-page mappings (V8's heap pages, pooled ones included) ${fmtBytes(uEnd.heapPages)} | |`,
       `| server peak RSS (during the full round) | ${fmtBytes(uEnd.maxRss)} | |`,
       `| full round: ${n} full reports | avg ${fmtBytes(avg(fullRound.bytes))}/report, ${(fullRound.wallMs / 1000).toFixed(1)} s wall, ${(u1.cpuSeconds - u0.cpuSeconds).toFixed(1)} s server CPU (${(((u1.cpuSeconds - u0.cpuSeconds) / n) * 1000).toFixed(0)} ms/report) | |`,
       `| interned per-peer entries | ${uEnd.interned} | |`,

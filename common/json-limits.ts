@@ -45,29 +45,63 @@ export interface LimitViolation {
 const pathOf = (parent: string, key: string | number): string =>
   typeof key === 'number' ? `${parent}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key.slice(0, 64))}]`;
 
-/** The first place where `value` exceeds `limits`, or null when it is within them. */
+/** One container being walked: its entries are visited in order; `keys` is null for an array. */
+interface Frame {
+  container: unknown[] | Record<string, unknown>;
+  keys: string[] | null;
+  /** the next entry to visit */
+  next: number;
+}
+
+/**
+ * The first place where `value` exceeds `limits`, or null when it is within them.
+ * Issue #17: the walk allocates one frame per container (not per value) and builds the path only
+ * for the violation it returns, from the frames open at that point: a full report of a 5000-node
+ * mesh has ~10^5 values, and a path string and a stack entry for each were ~10 MB of garbage per
+ * report.
+ */
 export const checkJsonLimits = (value: unknown, limits: JsonLimits): LimitViolation | null => {
-  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: '$', depth: 0 }];
-  while (stack.length > 0) {
-    const { v, path, depth } = stack.pop()!;
+  const frames: Frame[] = [];
+  /** the path to the entry each open frame is at (the root: `$`) */
+  const pathTo = (): string => {
+    let path = '$';
+    for (const fr of frames) path = pathOf(path, fr.keys === null ? fr.next - 1 : fr.keys[fr.next - 1]!);
+    return path;
+  };
+  /** checks `v`, at depth frames.length (the entry the open frames are at), and opens a frame when it is a container */
+  const enter = (v: unknown): LimitViolation | null => {
     if (typeof v === 'string') {
-      if (v.length > limits.maxStringLength) return { path, problem: `string of ${v.length} characters (at most ${limits.maxStringLength})` };
-      continue;
+      return v.length > limits.maxStringLength ? { path: pathTo(), problem: `string of ${v.length} characters (at most ${limits.maxStringLength})` } : null;
     }
-    if (v === null || typeof v !== 'object') continue;
-    if (depth >= limits.maxDepth) return { path, problem: `nested deeper than ${limits.maxDepth} levels` };
+    if (v === null || typeof v !== 'object') return null;
+    if (frames.length >= limits.maxDepth) return { path: pathTo(), problem: `nested deeper than ${limits.maxDepth} levels` };
     if (Array.isArray(v)) {
-      if (v.length > limits.maxArrayLength) return { path, problem: `array of ${v.length} entries (at most ${limits.maxArrayLength})` };
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: pathOf(path, i), depth: depth + 1 });
-      continue;
+      if (v.length > limits.maxArrayLength) return { path: pathTo(), problem: `array of ${v.length} entries (at most ${limits.maxArrayLength})` };
+      frames.push({ container: v, keys: null, next: 0 });
+      return null;
     }
     const keys = Object.keys(v);
-    if (keys.length > limits.maxObjectKeys) return { path, problem: `object with ${keys.length} keys (at most ${limits.maxObjectKeys})` };
-    for (let i = keys.length - 1; i >= 0; i--) {
+    if (keys.length > limits.maxObjectKeys) return { path: pathTo(), problem: `object with ${keys.length} keys (at most ${limits.maxObjectKeys})` };
+    for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      if (k.length > limits.maxStringLength) return { path, problem: `key of ${k.length} characters (at most ${limits.maxStringLength})` };
-      stack.push({ v: (v as Record<string, unknown>)[k], path: pathOf(path, k), depth: depth + 1 });
+      if (k.length > limits.maxStringLength) return { path: pathTo(), problem: `key of ${k.length} characters (at most ${limits.maxStringLength})` };
     }
+    frames.push({ container: v as Record<string, unknown>, keys, next: 0 });
+    return null;
+  };
+  const first = enter(value);
+  if (first !== null) return first;
+  while (frames.length > 0) {
+    const fr = frames[frames.length - 1]!;
+    const length = fr.keys === null ? (fr.container as unknown[]).length : fr.keys.length;
+    if (fr.next >= length) {
+      frames.pop();
+      continue;
+    }
+    const at = fr.next++;
+    const v = fr.keys === null ? (fr.container as unknown[])[at] : (fr.container as Record<string, unknown>)[fr.keys[at]!];
+    const problem = enter(v);
+    if (problem !== null) return problem;
   }
   return null;
 };

@@ -62,10 +62,10 @@ export const packedIds = <E>(table: EntryTable<E>, ids32: Uint32Array): PackedLi
   return { table, ids };
 };
 
-/** Packs `values` into `table` (interning each). */
-export const pack = <E>(table: EntryTable<E>, values: readonly E[]): PackedList<E> => {
+/** Packs `values` into `table` (interning each); `keys`, when given, are their entryKey()s. */
+export const pack = <E>(table: EntryTable<E>, values: readonly E[], keys?: readonly string[]): PackedList<E> => {
   const ids = new Uint32Array(values.length);
-  for (let k = 0; k < values.length; k++) ids[k] = table.intern(entryKey(values[k]), values[k] as E);
+  for (let k = 0; k < values.length; k++) ids[k] = table.intern(keys !== undefined ? keys[k] : entryKey(values[k]), values[k] as E);
   return packedIds(table, ids);
 };
 

@@ -104,15 +104,18 @@ const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new Ent
 /** The section of `name` holding entries of `kind`. */
 const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> = { routes: 'routes', neighbours: 'neighbours', fdb: 'fdb', members: 'ipsets' };
 
-/** A freshly received section with its per-peer lists packed against `tables`. */
-const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables): Sections[SectionName] => {
+/**
+ * A freshly received section with its per-peer lists packed against `tables`; `keys`, when given,
+ * are the entries' keys (entryKey) of a routes, neighbours or fdb list, already computed for its hash.
+ */
+const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables, keys?: readonly string[]): Sections[SectionName] => {
   if (section.status !== 'ok') return section;
   switch (name) {
     case 'routes':
     case 'neighbours':
     case 'fdb': {
       const table = tables[name] as EntryTable<unknown>;
-      return packedSection(pack(table, section.data as unknown[])) as Sections[SectionName];
+      return packedSection(pack(table, section.data as unknown[], keys)) as Sections[SectionName];
     }
     case 'ipsets': {
       const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
@@ -225,6 +228,8 @@ export class ReportStore {
     const changed: SectionName[] = [];
     const invalid: { section: SectionName; message: string }[] = [];
     const deltas = new Map<SectionName, PendingDelta>();
+    /** per full routes/neighbours/fdb section, its entries' keys (computed for the hash, reused to pack) */
+    const listKeys = new Map<SectionName, string[]>();
     const chunksMissing: Partial<Record<ChunkSectionName, string[]>> = {};
     const raw = (rawSections && typeof rawSections === 'object' ? rawSections : {}) as Record<string, { data?: unknown } | undefined>;
     for (const name of SECTION_NAMES) {
@@ -256,10 +261,16 @@ export class ReportStore {
         }
       } else if (s.data === undefined) {
         if (!held || held.hashes[name] !== s.hash) missing.push(name);
-      } else if (!hashMatches(s.hash, raw[name]?.data, s.data)) {
-        mismatched.push(name);
-      } else if (!held || held.hashes[name] !== s.hash) {
-        changed.push(name);
+      } else {
+        const same = held !== undefined && held.hashes[name] === s.hash;
+        // issue #17: a per-peer list (a 5000-node mesh: ~0.8 MB of JSON each) is hashed from its
+        // entries' keys, which packing needs anyway, instead of stringifying it whole once more
+        const keys = !same && LIST_SECTIONS.has(name) ? okListKeys(s.data) : null;
+        if (keys !== null && hashListSection(keys) === s.hash) {
+          listKeys.set(name, keys);
+          changed.push(name);
+        } else if (!hashMatches(s.hash, raw[name]?.data, s.data)) mismatched.push(name);
+        else if (!same) changed.push(name);
       }
     }
     if (mismatched.length > 0) return { kind: 'hash-mismatch', node, sections: mismatched };
@@ -277,7 +288,7 @@ export class ReportStore {
           ? this.applyDelta(name, pending)
           : held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (packed) section object
-          : packSection(name, s.data as Sections[SectionName], this.tables);
+          : packSection(name, s.data as Sections[SectionName], this.tables, listKeys.get(name));
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };
     const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
@@ -542,6 +553,21 @@ const applySplicesTo = <E>(table: EntryTable<E>, p: PendingSplices<E>): PackedLi
     },
   );
   return packedIds(table, ids);
+};
+
+/** The full sections whose list is packed (and may be hashed from its entries' keys). */
+const LIST_SECTIONS: ReadonlySet<SectionName> = new Set<SectionName>(['routes', 'neighbours', 'fdb']);
+
+/**
+ * The entries' keys of an `{status: 'ok', data: [...]}` section with exactly those keys in that
+ * order (then hashListSection of the keys is hashSection of the section), else null.
+ */
+const okListKeys = (section: unknown): string[] | null => {
+  if (!section || typeof section !== 'object') return null;
+  const keys = Object.keys(section);
+  const s = section as { status?: unknown; data?: unknown };
+  if (keys.length !== 2 || keys[0] !== 'status' || keys[1] !== 'data' || s.status !== 'ok' || !Array.isArray(s.data)) return null;
+  return s.data.map(entryKey);
 };
 
 const hashMatches = (hash: string, raw: unknown, parsed: unknown): boolean =>

@@ -106,6 +106,29 @@ describe('aggregator/store', () => {
     expect(store.ingest(parsed, T0, raw.sections).kind).toBe('accepted');
   });
 
+  // issue #17: full routes/neighbours/fdb lists are hashed from their entries' keys
+  it('refuses a full routes list that does not match its hash, and takes one whose raw JSON has another entry key order', () => {
+    const store = new ReportStore();
+    store.ingest(full(0, 1), T0);
+    const held = store.get('node-00000');
+    const wrong = toReport(meshSnapshot(0, 4, 2), { agentId: 'agent-aaaaaaaa', seq: 2 });
+    const routes = wrong.sections.routes.data as Sections['routes'] & { status: 'ok' };
+    wrong.sections.routes.data = { status: 'ok', data: routes.data.slice(1) };
+    expect(store.ingest(Report.parse(wrong), T1, JSON.parse(JSON.stringify(wrong.sections)))).toEqual({ kind: 'hash-mismatch', node: 'node-00000', sections: ['routes'] });
+    expect(store.get('node-00000')).toBe(held);
+
+    // the agent built its route entries with the keys in another order: its hash is of that text
+    const r = toReport(meshSnapshot(0, 4, 2), { agentId: 'agent-aaaaaaaa', seq: 2 });
+    const reordered = { status: 'ok', data: routes.data.map((e) => Object.fromEntries(Object.entries(e).reverse())) };
+    const raw = JSON.parse(JSON.stringify(r));
+    raw.sections.routes = { hash: hashSection(reordered), data: reordered };
+    const parsed = Report.parse(raw);
+    expect(store.ingest(parsed, T1).kind).toBe('hash-mismatch');
+    expect(store.ingest(parsed, T1, raw.sections).kind).toBe('accepted');
+    const got = store.get('node-00000')!.report.sections.routes;
+    expect(got.status === 'ok' ? got.data : null).toEqual(routes.data);
+  });
+
   it('shares identical per-peer entries between nodes (interning)', () => {
     const store = new ReportStore();
     for (let i = 0; i < 4; i++) store.ingest(full(i, 1), T0);
