@@ -2,7 +2,7 @@
  * CLI cold start benchmark (#17; not a test: it measures, it does not assert).
  *
  *   npm run bench:cli                          # build, then node dist/bench/cli.js
- *   node dist/bench/cli.js [--runs 20] [--root DIR]
+ *   node dist/bench/cli.js [--runs 20] [--root DIR] [--base DIR]
  *
  * Starts a local aggregator (`calico-diag aggregator --kube off` on 127.0.0.1, a temporary token
  * file, no nodes: `findings` prints "No active findings"), then runs, interleaved, `--runs` times
@@ -11,9 +11,13 @@
  * user runs it (its shebang: `node --max-semi-space-size=2`). Each run under `/usr/bin/time`:
  * wall time measured here (performance.now around the spawn), CPU (user+sys, 10 ms resolution per
  * run, so reported as the mean over the runs). Reports medians and the ratios to `node -e 0` of the
- * same rounds, and floors of `findings`: `node` loading node:http, `node` doing one node:http GET
+ * same rounds (and of the 10th percentiles of wall time: on a machine others load, the runs they
+ * slowed least), and floors of `findings`: `node` loading node:http, `node` doing one node:http GET
  * of the aggregator (what `findings` does), and, what it did before #17, one fetch and importing zod.
  * `--root DIR`: the calico-diag checkout to run (e.g. an older build, for before/after).
+ * `--base DIR`: another built checkout (e.g. the main branch's) whose `--help` and `findings` run in
+ * the same rounds as `base: …` cases, against the same aggregator: before/after alternated, on a
+ * machine whose load moves the figures between runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -37,11 +41,14 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** the 10th percentile (nearest rank): on a loaded machine, the runs least slowed by others */
+const p10 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length / 10) - 1)] as number;
 const r1 = (n: number): number => Math.round(n * 10) / 10;
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ROOT = argStr('--root', join(dirname(fileURLToPath(import.meta.url)), '../..'));
+const BASE = argStr('--base', '');
 
 const run = (argv: string[]): { wallMs: number; cpuMs: number } => {
   const t = performance.now();
@@ -85,6 +92,12 @@ async function main(): Promise<void> {
       'calico-diag findings': [bin, 'findings', '--aggregator', url, '--token-file', token],
       // floors of what `findings` has to do: load node:http and ask the aggregator once (what it
       // does since #17), and what it did before: one fetch (undici loads on first use) and zod
+      ...(BASE
+        ? {
+            'base: calico-diag --help': [join(BASE, 'bin/calico-diag.js'), '--help'],
+            'base: calico-diag findings': [join(BASE, 'bin/calico-diag.js'), 'findings', '--aggregator', url, '--token-file', token],
+          }
+        : {}),
       'floor: node + require node:http': [process.execPath, '-e', "require('node:http')"],
       'floor: node + one node:http GET': [process.execPath, '-e', `require('node:http').get(${JSON.stringify(`${url}/healthz`)}, (r) => r.resume())`],
       'floor: node + one fetch': [process.execPath, '--input-type=module', '-e', `await fetch(${JSON.stringify(`${url}/healthz`)})`],
@@ -92,6 +105,7 @@ async function main(): Promise<void> {
     };
     const probe = spawnSync(bin, ['findings', '--aggregator', url, '--token-file', token], { encoding: 'utf8' });
     if (probe.status !== 0) throw new Error(`findings failed: ${probe.stderr}`);
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const wall: Record<string, number[]> = {};
     const cpu: Record<string, number[]> = {};
     for (let r = 0; r < runs + 3; r++) {
@@ -103,11 +117,13 @@ async function main(): Promise<void> {
       }
     }
     const base = median(wall['node -e 0'] as number[]);
+    const baseP10 = p10(wall['node -e 0'] as number[]);
     const baseCpu = mean(cpu['node -e 0'] as number[]);
     const out: Record<string, unknown> = {
       runs,
       node: process.version,
-      loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+      ...(BASE ? { base: BASE } : {}),
+      loadavg: { before: loadBefore, after: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') },
       findingsOutput: probe.stdout.trim(),
     };
     for (const name of Object.keys(cases)) {
@@ -117,6 +133,8 @@ async function main(): Promise<void> {
         wallMsMedian: r1(median(w)),
         cpuMsMean: r1(mean(c)),
         ratioWall: r2(median(w) / base),
+        wallMsP10: r1(p10(w)),
+        ratioWallP10: r2(p10(w) / baseP10),
         ratioCpu: r2(mean(c) / baseCpu),
       };
     }

@@ -2,6 +2,8 @@
 // Entry point of the `calico-diag` command: runs the built CLI (npm run build), the CommonJS bundle
 // dist/cli/calico-diag.cjs (cli/main.ts with commander and the aggregator-reading commands in one
 // file, scripts/bundle-cli.ts), which imports the other commands' compiled modules from dist/.
+// `calico-diag findings` with plain arguments is run by the smaller bundle
+// dist/cli/calico-diag-findings.cjs (cli/plain-findings.ts) without loading that one (#17).
 // This file is CommonJS too (bin/package.json): an ES module entry costs ~10 ms more CPU to start
 // (#17, bench/results.md).
 // The small young generation (--max-semi-space-size=2) keeps the peak RSS of a one-shot command down
@@ -23,4 +25,6 @@ const cacheHome = process.env.XDG_CACHE_HOME || (process.env.HOME ? `${process.e
 if (process.env.NODE_COMPILE_CACHE || !cacheHome || enableCompileCache(`${cacheHome}/calico-diag/compile-cache`).status === constants.compileCacheStatus.FAILED) {
   enableCompileCache();
 }
-require('../dist/cli/calico-diag.cjs');
+if (process.argv[2] !== 'findings' || !require('../dist/cli/calico-diag-findings.cjs').runPlainFindings(process.argv.slice(3))) {
+  require('../dist/cli/calico-diag.cjs');
+}

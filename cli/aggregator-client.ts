@@ -9,7 +9,8 @@
  * kubectl plugin's transport and the fetch tests pass in keep fetch, and so does a redirect (fetch
  * follows it).
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequestArgs } from 'node:http';
+import { createConnection, type NetConnectOpts } from 'node:net';
 import { readTokenFileSync } from '../common/token-file.js';
 import { safeLine } from './format.js';
 import { CliError } from './io.js';
@@ -87,11 +88,16 @@ interface Answer {
 /**
  * One exchange over node:http (a connection of its own, closed after the answer), or undefined for a
  * redirect, which fetch then follows. Network errors and the signal's abort reject, as fetch does.
+ * The connection is made by node:net directly (`createConnection`, no http.Agent: the request says
+ * `Connection: close` as with `agent: false`), which spares a fresh process ~0.4 ms of CPU (#17).
  */
+// node:http hands it the request's options, the port already a number (the URL's or 80)
+const connectTcp = (opts: ClientRequestArgs) => createConnection(opts as NetConnectOpts);
+
 export const httpExchange = (url: URL, req: AggregatorRequest): Promise<Answer | undefined> =>
   new Promise((resolve, reject) => {
     const headers = req.body === undefined ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
-    const r = httpRequest(url, { method: req.method ?? 'GET', headers, agent: false, ...(req.signal ? { signal: req.signal } : {}) }, (res) => {
+    const r = httpRequest(url, { method: req.method ?? 'GET', headers, createConnection: connectTcp, ...(req.signal ? { signal: req.signal } : {}) }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location !== undefined) {
         res.resume();

@@ -15,7 +15,7 @@ import { RULE_ID_PATTERN, SEVERITY_LEVELS } from '../contract/finding-basics.js'
 import { directConnect, parseAnswer, requestAggregator, type AggregatorConnect } from './aggregator-client.js';
 import { noColour, painter, renderTable, safeLine, severityStyle, type Paint } from './format.js';
 import { CliError, type CliIo } from './io.js';
-import { addOutputOptions, isStructured, outputFormat, renderStructured, type OutputFlags } from './output.js';
+import { addOutputOptions, isStructured, OUTPUT_FORMATS, outputFormat, renderStructured, type OutputFlags, type OutputFormat } from './output.js';
 
 export interface FindingsCommandDeps {
   env?: Readonly<Record<string, string | undefined>>;
@@ -25,7 +25,7 @@ export interface FindingsCommandDeps {
   connect?: AggregatorConnect;
 }
 
-interface FindingsFlags extends OutputFlags {
+export interface FindingsFlags extends OutputFlags {
   aggregator?: string;
   tokenFile?: string;
   node?: string;
@@ -120,29 +120,70 @@ export const renderFindings = (findings: readonly Finding[], nowMs: number, opts
   );
 };
 
+/** The options of `findings` besides `-o/--json`, in help order: flags, description, the FindingsFlags key. */
+const FINDINGS_OPTIONS = [
+  ['--aggregator <url>', 'aggregator base URL (env CALICO_DIAG_AGGREGATOR_URL)', 'aggregator'],
+  ['--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE)', 'tokenFile'],
+  ['--node <name>', 'only findings on this node', 'node'],
+  ['--rule <id>', 'only findings of this rule (e.g. vxlan-fdb-mismatch)', 'rule'],
+  ['--severity <level>', 'only this severity: critical, warning or info', 'severity'],
+] as const;
+
+/**
+ * What `calico-diag findings ARGS` does once its flags are parsed (commander's action, and the
+ * entry's plain-argv path: `plainFindingsFlags`).
+ */
+export const runFindings = async (opts: FindingsFlags, io: CliIo, deps: FindingsCommandDeps = {}): Promise<void> => {
+  const connect = deps.connect ?? directConnect(deps.env ?? process.env, deps.fetch);
+  const format = outputFormat(opts);
+  if (opts.severity !== undefined && !isSeverity(opts.severity)) throw new CliError(`invalid --severity ${JSON.stringify(opts.severity)}: must be critical, warning or info`);
+  const target = await connect(opts, '/v1/findings');
+  for (const key of ['node', 'rule', 'severity'] as const) if (opts[key] !== undefined) target.url.searchParams.set(key, opts[key]!);
+  const text = await requestAggregator(target, { headers: target.headers, signal: AbortSignal.timeout(30_000) });
+  if (isStructured(format)) {
+    const { FindingsFlatResponse } = await import('../aggregator/http/schemas.js');
+    io.stdout(renderStructured(format, parseAnswer(text, FindingsFlatResponse)));
+  } else {
+    const data = parseAnswer(text, FindingsAnswer);
+    io.stdout(renderFindings(data.findings, (deps.now ?? Date.now)(), { wide: format === 'wide', paint: painter(io.colour) }));
+  }
+};
+
 export const registerFindingsCommand = (program: Command, io: CliIo, deps: FindingsCommandDeps = {}): void => {
-  const env = deps.env ?? process.env;
-  const connect = deps.connect ?? directConnect(env, deps.fetch);
-  const cmd = program
-    .command('findings')
-    .description("show the aggregator's active findings: a table with remedies (-o wide: evidence), or json/yaml")
-    .option('--aggregator <url>', 'aggregator base URL (env CALICO_DIAG_AGGREGATOR_URL)')
-    .option('--token-file <path>', 'file holding the bearer token (env CALICO_DIAG_TOKEN_FILE)')
-    .option('--node <name>', 'only findings on this node')
-    .option('--rule <id>', 'only findings of this rule (e.g. vxlan-fdb-mismatch)')
-    .option('--severity <level>', 'only this severity: critical, warning or info');
-  addOutputOptions(cmd).action(async (opts: FindingsFlags) => {
-    const format = outputFormat(opts);
-    if (opts.severity !== undefined && !isSeverity(opts.severity)) throw new CliError(`invalid --severity ${JSON.stringify(opts.severity)}: must be critical, warning or info`);
-    const target = await connect(opts, '/v1/findings');
-    for (const key of ['node', 'rule', 'severity'] as const) if (opts[key] !== undefined) target.url.searchParams.set(key, opts[key]!);
-    const text = await requestAggregator(target, { headers: target.headers, signal: AbortSignal.timeout(30_000) });
-    if (isStructured(format)) {
-      const { FindingsFlatResponse } = await import('../aggregator/http/schemas.js');
-      io.stdout(renderStructured(format, parseAnswer(text, FindingsFlatResponse)));
-    } else {
-      const data = parseAnswer(text, FindingsAnswer);
-      io.stdout(renderFindings(data.findings, (deps.now ?? Date.now)(), { wide: format === 'wide', paint: painter(io.colour) }));
+  const cmd = program.command('findings').description("show the aggregator's active findings: a table with remedies (-o wide: evidence), or json/yaml");
+  for (const [flags, description] of FINDINGS_OPTIONS) cmd.option(flags, description);
+  addOutputOptions(cmd).action((opts: FindingsFlags) => runFindings(opts, io, deps));
+};
+
+const VALUE_KEYS: ReadonlyMap<string, (typeof FINDINGS_OPTIONS)[number][2] | 'output'> = new Map([...FINDINGS_OPTIONS.map(([flags, , key]) => [flags.split(' ')[0]!, key] as const), ['--output', 'output'], ['-o', 'output']]);
+
+/**
+ * The flags of `calico-diag findings ARGS` when ARGS is plain, i.e. only the command's own options
+ * written as `--name value`, `--name=value`, `-o value`, `-ovalue` or `--json`, with an `-o` that
+ * is one of the formats: what commander makes of them (test/cli/findings.test.ts compares the two).
+ * Anything else (help, an unknown option or argument, a value that starts with `-`, a missing
+ * value, `--`) is undefined, and commander parses it, with its messages. Lets the CLI entry run
+ * the command without building the commander program (#17: cold start, bench/results.md).
+ */
+export const plainFindingsFlags = (args: readonly string[]): FindingsFlags | undefined => {
+  const flags: FindingsFlags = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--json') {
+      flags.json = true;
+      continue;
     }
-  });
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const short = arg.startsWith('-o') && arg.length > 2 && eq < 0;
+    const name = eq > 0 ? arg.slice(0, eq) : short ? '-o' : arg;
+    const key = VALUE_KEYS.get(name);
+    if (key === undefined) return undefined;
+    const value = eq > 0 ? arg.slice(eq + 1) : short ? arg.slice(2) : args[++i];
+    if (value === undefined || (eq < 0 && !short && value.startsWith('-'))) return undefined;
+    if (key === 'output') {
+      if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) return undefined;
+      flags.output = value as OutputFormat;
+    } else flags[key] = value;
+  }
+  return flags;
 };

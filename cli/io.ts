@@ -6,6 +6,7 @@
 import { fstatSync, realpathSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { termSafe } from './format.js';
 
 export interface CliIo {
   stdout(s: string): void;
@@ -19,6 +20,11 @@ export interface CliIo {
    * process.stdout and process.stderr, creating them).
    */
   terminal?: (fd: 1 | 2) => { columns: number; hasColors: boolean } | undefined;
+  /**
+   * Whether everything written so far has reached its descriptor, none of it waiting in a process
+   * stream (`fdWriter`): then a finished command may end the process at once (absent: unknown).
+   */
+  flushed?: () => boolean;
 }
 
 /**
@@ -46,6 +52,20 @@ export class CliError extends Error {
 export const isCliError = (err: unknown): err is CliError => err instanceof Error && (err as Partial<Record<typeof CLI_ERROR, unknown>>)[CLI_ERROR] === true && typeof (err as CliError).exitCode === 'number';
 
 /**
+ * A command's failure as the CLI shows it: a CliError's message (if any) as one line on stderr and
+ * its exit code; anything else one "unexpected error" line and exit 1, never a stack trace.
+ */
+export const reportFailure = (err: unknown, io: CliIo): number => {
+  if (isCliError(err)) {
+    if (err.message !== '') io.stderr(`calico-diag: ${termSafe(err.message)}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(`calico-diag: unexpected error: ${termSafe(message.split('\n')[0]!)}\n`);
+  return 1;
+};
+
+/**
  * Whether stdout (1) or stderr (2) is a terminal, without creating process.stdout/stderr for a pipe
  * or a file (see `fdWriter`): one fstat tells those from a character device, which every terminal
  * is; for a character device Node's stream answers (for /dev/null a plain file stream).
@@ -68,12 +88,13 @@ export const isTerminal = (fd: 1 | 2): boolean => {
  * non-blocking can answer EAGAIN while its reader is behind: that text and all later text then go
  * through `stream()`, which queues and waits for the reader, so nothing is lost or reordered.
  * A reader that has gone (EPIPE, `calico-diag findings | head -1`) gets nothing more; the command
- * still ends as it would have. `write` is fs.writeSync (a test seam).
+ * still ends as it would have. `write` is fs.writeSync (a test seam). `queued()` says whether any
+ * text has gone to the stream (it may still be waiting there).
  */
-export const fdWriter = (fd: number, stream: () => NodeJS.WritableStream, write: (fd: number, buf: Buffer, offset: number) => number = writeSync): ((s: string) => void) => {
+export const fdWriter = (fd: number, stream: () => NodeJS.WritableStream, write: (fd: number, buf: Buffer, offset: number) => number = writeSync): FdWriter => {
   let queued = false;
   let gone = false;
-  return (s) => {
+  const writer = (s: string): void => {
     if (gone) return;
     if (queued) {
       stream().write(s);
@@ -97,24 +118,32 @@ export const fdWriter = (fd: number, stream: () => NodeJS.WritableStream, write:
       }
     }
   };
+  return Object.assign(writer, { queued: () => queued });
 };
 
+export type FdWriter = ((s: string) => void) & { queued(): boolean };
+
 /** The real process streams (stdout and stderr written by `fdWriter`). */
-export const processIo = (): CliIo => ({
-  colour: colourEnabled({ isTTY: isTerminal(1) }, process.env),
-  stdout: fdWriter(1, () => process.stdout),
-  stderr: fdWriter(2, () => process.stderr),
-  terminal: (fd) => {
-    if (!isTerminal(fd)) return undefined;
-    const stream = fd === 1 ? process.stdout : process.stderr;
-    return { columns: stream.columns, hasColors: stream.hasColors() };
-  },
-  stdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  },
-});
+export const processIo = (): CliIo => {
+  const stdout = fdWriter(1, () => process.stdout);
+  const stderr = fdWriter(2, () => process.stderr);
+  return {
+    colour: colourEnabled({ isTTY: isTerminal(1) }, process.env),
+    stdout,
+    stderr,
+    flushed: () => !stdout.queued() && !stderr.queued(),
+    terminal: (fd) => {
+      if (!isTerminal(fd)) return undefined;
+      const stream = fd === 1 ? process.stdout : process.stderr;
+      return { columns: stream.columns, hasColors: stream.hasColors() };
+    },
+    stdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+};
 
 /** An in-memory CliIo for tests and for embedding. */
 export const memoryIo = (stdinText = '', colour = false): CliIo & { out: () => string; err: () => string } => {

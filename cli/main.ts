@@ -12,12 +12,13 @@
  * stand-ins with the same name and help line, so `calico-diag --help` loads commander and this
  * table only, and `calico-diag findings` the findings module and what it needs. `help <command>`
  * loads that command; `completion`, which walks the whole tree, loads every command
- * (cli/program.ts `buildProgram`, the same tree eagerly).
+ * (cli/program.ts `buildProgram`, the same tree eagerly). `findings` with plain arguments does not
+ * build the program at all (`runCli`).
  */
-import { Help, type Command } from 'commander';
+import type { Command } from 'commander';
 import { exitOnSignals } from '../common/process.js';
-import { processIo, startedAs, type CliIo } from './io.js';
-import { newProgram, PROGRAM_DESCRIPTION, runProgram, type CliDeps } from './program-base.js';
+import { processIo, reportFailure, startedAs, type CliIo } from './io.js';
+import type { CliDeps } from './program-base.js';
 
 export type { CliDeps } from './program-base.js';
 
@@ -143,6 +144,7 @@ export const buildProgramFor = async (argv: readonly string[], io: CliIo, deps: 
     const { killRunningCommands } = await import('../agent/exec/runner.js');
     killRunning = () => void killRunningCommands();
   }
+  const { newProgram, PROGRAM_DESCRIPTION } = await import('./program-base.js');
   const program = newProgram('calico-diag', PROGRAM_DESCRIPTION, io);
   const terms = new Map<string, string>();
   COMMANDS.forEach((c, i) => {
@@ -153,13 +155,34 @@ export const buildProgramFor = async (argv: readonly string[], io: CliIo, deps: 
       terms.set(c.name, c.term);
     }
   });
-  const base = new Help();
+  const base = program.createHelp();
   program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? base.subcommandTerm(cmd) });
   return program;
 };
 
-export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> =>
-  runProgram(await buildProgramFor(argv, io, deps), argv, io);
+/**
+ * `findings` with plain arguments (cli/findings.ts `plainFindingsFlags`: only its own options, in
+ * forms commander reads the same way) runs without the commander program: building it (commander's
+ * code, the nine commands, the version read from package.json) and parsing with it was ~8 of the
+ * ~11.5 ms of CPU the CLI added to a bare node:http GET (#17: cold start, bench/results.md). Its output, errors and exit codes
+ * are the same; everything else (help, usage errors, other commands) goes through commander.
+ */
+export const runCli = async (argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> => {
+  if (argv[0] === 'findings') {
+    const findings = await import('./findings.js');
+    const flags = findings.plainFindingsFlags(argv.slice(1));
+    if (flags) {
+      try {
+        await findings.runFindings(flags, io, aggDeps(deps));
+        return 0;
+      } catch (err) {
+        return reportFailure(err, io);
+      }
+    }
+  }
+  const [program, { runProgram }] = await Promise.all([buildProgramFor(argv, io, deps), import('./program-base.js')]);
+  return runProgram(program, argv, io);
+};
 
 
 // no top-level await: this module is also the entry of the CommonJS bundle (scripts/bundle-cli.ts)

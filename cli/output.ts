@@ -5,7 +5,7 @@
  * The yaml package is loaded when YAML is asked for (#17: the table views' cold start).
  */
 import { createRequire } from 'node:module';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type * as Yaml from 'yaml';
 import { parseDuration } from '../common/duration.js';
 import { CliError } from './io.js';
@@ -18,10 +18,14 @@ export interface OutputFlags {
   json?: boolean;
 }
 
-/** Adds `-o, --output` and `--json` to a read command. */
+/**
+ * Adds `-o, --output` and `--json` to a read command. The option is made by the command
+ * (`createOption`), so that this module loads no commander code: `findings` runs without it when
+ * its arguments are plain (cli/findings.ts `plainFindingsFlags`, #17: cold start).
+ */
 export const addOutputOptions = (cmd: Command): Command =>
   cmd
-    .addOption(new Option('-o, --output <format>', 'output format: table (short), wide (details), json or yaml').choices(OUTPUT_FORMATS))
+    .addOption(cmd.createOption('-o, --output <format>', 'output format: table (short), wide (details), json or yaml').choices(OUTPUT_FORMATS))
     .option('--json', 'same as -o json');
 
 export const outputFormat = (opts: OutputFlags): OutputFormat => {
@@ -37,7 +41,8 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const HAS_UNSAFE = new RegExp(JSON_UNSAFE.source);
 
-const require = createRequire(import.meta.url);
+/** require() for yaml, made on first use: createRequire costs a fraction of a ms of every findings run (#17) */
+let requireHere: NodeJS.Require | undefined;
 
 const escapeU = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
@@ -47,7 +52,7 @@ export const renderStructured = (format: 'json' | 'yaml', data: unknown, opts: {
     // the yaml package escapes C0 controls in double-quoted scalars but writes C1 controls and
     // bidi overrides raw, even in plain scalars: every scalar (key or value) holding one is made
     // double-quoted, and those characters are then written as \uXXXX escapes.
-    const { Document, Scalar, visit } = require('yaml') as typeof Yaml;
+    const { Document, Scalar, visit } = (requireHere ??= createRequire(import.meta.url))('yaml') as typeof Yaml;
     const doc = new Document(data);
     visit(doc, {
       Scalar(_key, node: Yaml.Scalar) {

@@ -7,8 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../common/version.js';
 import type { AgentCommandDeps } from './agent.js';
-import { termSafe } from './format.js';
-import { isCliError, type CliIo } from './io.js';
+import { reportFailure, type CliIo } from './io.js';
 import type { SnapshotCommandDeps } from './snapshot.js';
 
 /** What tests swap in (a fake host, env, the daemon runner); empty in real use. */
@@ -51,13 +50,6 @@ export const runProgram = async (program: Command, argv: readonly string[], io: 
   } catch (err) {
     // commander has already printed its own message (usage errors, --help, --version).
     if (err instanceof CommanderError) return err.exitCode;
-    if (isCliError(err)) {
-      if (err.message !== '') io.stderr(`calico-diag: ${termSafe(err.message)}\n`);
-      return err.exitCode;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`calico-diag: unexpected error: ${termSafe(message.split('\n')[0]!)}\n`);
-    return 1;
+    return reportFailure(err, io);
   }
 };
-

@@ -12,32 +12,48 @@
  * that (bench/results.md). Node's compile cache, which the bin enables, caches the file's compiled
  * code like any module's.
  *
+ * Beside it, dist/cli/calico-diag-findings.cjs (`FINDINGS_BUNDLE`, from cli/plain-findings.ts): what
+ * the bin runs first for `calico-diag findings`, the command's own code without commander; with
+ * arguments that are not plain it does nothing and the bin loads the CLI's bundle (#17).
+ *
  *   node scripts/bundle-cli.ts [OUTFILE]     (npm run build; the images' build stage)
  *
  * `bundleCli` is what test/cli/bundle.test.ts builds and runs.
  */
 import { build } from 'esbuild';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The command modules inside the bundle (imported lazily by cli/main.ts all the same). */
-export const BUNDLED_COMMANDS = ['./findings.js', './nodes.js', './version.js'];
+/**
+ * The modules cli/main.ts imports lazily that are inside the bundle all the same: the commands
+ * that read the aggregator, and the commander program's base (not loaded when `findings` runs
+ * with plain arguments).
+ */
+export const BUNDLED_MODULES = ['./findings.js', './nodes.js', './version.js', './program-base.js'];
 /** npm packages inside the bundle; every other package is required from node_modules. */
 export const BUNDLED_PACKAGES = ['commander'];
 
 const packageOf = (spec: string): string => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
 /**
- * Writes the bundle to `outfile` (default dist/cli/calico-diag.cjs), importing the modules left out
- * from `modules` (default dist/: the compiled tree; the test passes the sources and runs tsx);
- * answers its size in bytes.
+ * The second bundle, beside the first: cli/plain-findings.ts, what bin/calico-diag.js runs first
+ * for `calico-diag findings` (plain arguments: no commander, no command table; #17).
  */
-export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs'), modules = join(root, 'dist')): Promise<number> => {
+export const FINDINGS_BUNDLE = 'calico-diag-findings.cjs';
+
+/**
+ * Writes the bundle to `outfile` (default dist/cli/calico-diag.cjs) and FINDINGS_BUNDLE beside it,
+ * importing the modules left out from `modules` (default dist/: the compiled tree; the test passes
+ * the sources and runs tsx); answers each file's size in bytes.
+ */
+export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs'), modules = join(root, 'dist')): Promise<Record<string, number>> => {
+  const outdir = dirname(outfile);
   const result = await build({
-    entryPoints: [join(root, 'cli/main.ts')],
-    outfile,
+    entryPoints: { [basename(outfile, '.cjs')]: join(root, 'cli/main.ts'), [basename(FINDINGS_BUNDLE, '.cjs')]: join(root, 'cli/plain-findings.ts') },
+    outdir,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -47,9 +63,10 @@ export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs')
     metafile: true,
     logLevel: 'warning',
     // the modules that find files by their own URL (the package version, startedAs, yaml's require)
-    // see the bundle's, which is in dist/cli/ as the ES modules are
-    define: { 'import.meta.url': '__calicoDiagBundleUrl' },
-    banner: { js: "'use strict';const __calicoDiagBundleUrl=require('node:url').pathToFileURL(__filename).href;" },
+    // see the bundle's, which is in dist/cli/ as the ES modules are; made on first use (a run of
+    // plain findings never asks: #17)
+    define: { 'import.meta.url': '__calicoDiagBundle.url' },
+    banner: { js: "'use strict';const __calicoDiagBundle={get url(){return this.u??=require('node:url').pathToFileURL(__filename).href}};" },
     plugins: [
       {
         // commander imports node:child_process for executable subcommands (`spawn`), which this CLI
@@ -68,9 +85,9 @@ export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs')
         setup(b) {
           b.onResolve({ filter: /.*/ }, (args) => {
             if (args.kind === 'entry-point' || args.path.startsWith('node:')) return undefined;
-            if (args.kind === 'dynamic-import' && !BUNDLED_COMMANDS.includes(args.path)) {
+            if (args.kind === 'dynamic-import' && !BUNDLED_MODULES.includes(args.path)) {
               // the module's path relative to the bundle: the same relative path in dist/
-              const from = relative(dirname(outfile), join(modules, relative(root, dirname(args.importer)), args.path)).replace(/\\/g, '/');
+              const from = relative(outdir, join(modules, relative(root, dirname(args.importer)), args.path)).replace(/\\/g, '/');
               return { path: from.startsWith('.') ? from : `./${from}`, external: true };
             }
             if (!args.path.startsWith('.') && !BUNDLED_PACKAGES.includes(packageOf(args.path))) return { path: args.path, external: true };
@@ -80,11 +97,10 @@ export const bundleCli = async (outfile = join(root, 'dist/cli/calico-diag.cjs')
       },
     ],
   });
-  return Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
+  return Object.fromEntries(Object.entries(result.metafile.outputs).map(([file, o]) => [resolve(file), o.bytes]));
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const out = process.argv[2];
-  const bytes = await bundleCli(out);
-  process.stdout.write(`${out ?? 'dist/cli/calico-diag.cjs'}: ${(bytes / 1024).toFixed(0)} KiB\n`);
+  const sizes = await bundleCli(process.argv[2]);
+  for (const [file, bytes] of Object.entries(sizes)) process.stdout.write(`${relative(process.cwd(), file)}: ${(bytes / 1024).toFixed(0)} KiB\n`);
 }

@@ -1,27 +1,32 @@
 /**
  * The CLI as bin/calico-diag.js runs it: the CommonJS bundle scripts/bundle-cli.ts builds from
  * cli/main.ts (#17: cold start), with commander and the aggregator-reading commands inside and the
- * other commands imported as modules. Built here into a temporary directory (importing the sources,
- * run under tsx) and checked against the same commands run in-process: same output, same exit
- * codes, and errors thrown by the imported modules (their own copies of cli/io.ts and commander)
- * are still one line, not "unexpected error".
+ * other commands imported as modules, and the small bundle of cli/plain-findings.ts the bin runs
+ * first for `findings`. Built here into a temporary checkout (a copy of bin/, the bundles in its
+ * dist/cli/ importing the sources, run under tsx) and checked against the same commands run
+ * in-process: same output, same exit codes, and errors thrown by the imported modules (their own
+ * copies of cli/io.ts and commander) are still one line, not "unexpected error".
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
 import { memoryIo } from '../../cli/io.js';
 import { runCli } from '../../cli/main.js';
-import { BUNDLED_PACKAGES, bundleCli } from '../../scripts/bundle-cli.js';
+import { BUNDLED_PACKAGES, bundleCli, FINDINGS_BUNDLE } from '../../scripts/bundle-cli.js';
 
 const root = join(import.meta.dirname, '../..');
 const TOKEN = 'bundle-test-token';
-// inside the checkout (dist/) so that the package version and node_modules are found as from dist/cli
+// inside the checkout (dist/) so that node_modules is found as from dist/cli; with its own
+// package.json (the version) and bin/
 mkdirSync(join(root, 'dist'), { recursive: true });
 const dir = mkdtempSync(join(root, 'dist', 'bundle-test-'));
-const bundle = join(dir, 'cli', 'calico-diag.cjs');
+const bundle = join(dir, 'dist', 'cli', 'calico-diag.cjs');
+const bin = join(dir, 'bin', 'calico-diag.js');
+mkdirSync(join(dir, 'bin'));
+for (const f of ['bin/calico-diag.js', 'bin/package.json', 'package.json']) copyFileSync(join(root, f), join(dir, f));
 const tokenFile = join(dir, 'token');
 writeFileSync(tokenFile, `${TOKEN}\n`);
 let agg: AggregatorHandle;
@@ -48,10 +53,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** the bundle as a process (asynchronous: the aggregator answers from this process; NO_COLOR: the in-process runs have no colour either) */
+/** the bin and its bundles as a process (asynchronous: the aggregator answers from this process; NO_COLOR: the in-process runs have no colour either) */
 const viaBundle = (argv: string[], input = ''): Promise<{ code: number | null; out: string; err: string }> =>
   new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', bundle, ...argv], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }, (error, out, err) =>
+    const child = execFile(process.execPath, ['--import', 'tsx', bin, ...argv], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }, (error, out, err) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out, err }),
     );
     child.stdin?.end(input);
@@ -86,6 +91,15 @@ describe('the CLI bundle', () => {
     }
   });
 
+  it('the findings bundle holds neither commander nor the command table', () => {
+    const text = readFileSync(join(dir, 'dist', 'cli', FINDINGS_BUNDLE), 'utf8');
+    expect(text).toContain('runPlainFindings');
+    expect(text).not.toContain('commander');
+    expect(text).not.toContain('unknownCommand');
+    expect(text).not.toContain('registerNodesCommand');
+    expect([...text.matchAll(/import\("([^"]+)"\)/g)].map((m) => m[1]!.replace(/^(\.\.\/)+/, ''))).toEqual(['aggregator/http/schemas.js']);
+  });
+
   it('reads the aggregator: the findings table, and json as in-process', async () => {
     const table = await viaBundle(['findings', '--aggregator', base, '--token-file', tokenFile]);
     expect(table).toMatchObject({ code: 0, err: '' });
@@ -95,6 +109,12 @@ describe('the CLI bundle', () => {
     expect(await viaBundle(argv)).toEqual(await inProcess(argv));
     const bad = ['findings', '--aggregator', base, '--token-file', join(dir, 'missing')];
     expect(await viaBundle(bad)).toEqual(await inProcess(bad));
+    // arguments that are not plain: the CLI's bundle and commander, as in-process
+    for (const other of [['findings', '--help'], ['findings', '--aggregator', base, '--bogus'], ['findings', '-o', 'xml']]) {
+      const r = await viaBundle(other);
+      expect(r.out + r.err, other.join(' ')).not.toBe('');
+      expect(r, other.join(' ')).toEqual(await inProcess(other));
+    }
   });
 
   it('errors of the commands it imports are one line with their exit code, as in-process', async () => {

@@ -11,8 +11,10 @@ import { meshSnapshot, toReport } from '../../bench/aggregator-mesh.js';
 import type { FindingDraft } from '../../contract/finding.js';
 import { startAggregator, type AggregatorHandle } from '../../aggregator/main.js';
 import { FindingsFlatResponse } from '../../aggregator/http/schemas.js';
-import { FindingsAnswer, formatAge, registerFindingsCommand, renderFindings } from '../../cli/findings.js';
+import { FindingsAnswer, formatAge, plainFindingsFlags, registerFindingsCommand, renderFindings } from '../../cli/findings.js';
 import { CliError, memoryIo } from '../../cli/io.js';
+import { buildProgramFor, runCli } from '../../cli/main.js';
+import { runProgram } from '../../cli/program-base.js';
 
 const TOKEN = 'cli-test-token';
 const dir = mkdtempSync(join(tmpdir(), 'calico-diag-findings-'));
@@ -209,6 +211,92 @@ describe('the findings answer check of the table views', () => {
       }
     } finally {
       srv.close();
+    }
+  });
+});
+
+// #17: `findings` with plain arguments runs without the commander program (cli/main.ts runCli)
+describe('plain findings arguments', () => {
+  /** what commander makes of `findings ...args`: its options, or the message it refuses them with */
+  const viaCommander = async (args: string[]): Promise<{ opts: unknown } | { refused: string }> => {
+    const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+    registerFindingsCommand(program, memoryIo());
+    let opts: unknown;
+    program.commands[0]!.hook('preAction', (_cmd, action) => {
+      opts = action.opts();
+      throw new Error('parsed');
+    });
+    try {
+      await program.parseAsync(['findings', ...args], { from: 'user' });
+    } catch (err) {
+      if (opts !== undefined) return { opts };
+      return { refused: (err as Error).message };
+    }
+    throw new Error('the action ran');
+  };
+  /** forms the entry runs itself */
+  const PLAIN: string[][] = [
+    ['--aggregator', 'http://a:1'],
+    ['--aggregator=http://b:2'],
+    ['--aggregator='],
+    ['--token-file', '/t'],
+    ['--token-file=/t=x'],
+    ['--node', 'n1'],
+    ['--node', ''],
+    ['--node', 'x y'],
+    ['--rule', 'route-missing'],
+    ['--severity', 'fatal'],
+    ['--severity=info'],
+    ['-o', 'json'],
+    ['-owide'],
+    ['--output=yaml'],
+    ['--output', 'table'],
+    ['--json'],
+  ];
+  /** forms it leaves to commander: refused by it, handled by it (help), or a value that starts with "-" */
+  const OTHER: string[][] = [['-o', 'xml'], ['-o=json'], ['--json=1'], ['--aggregator'], ['--node', '-x'], ['--help'], ['-h'], ['-V'], ['extra'], ['--', '--json'], ['--unknown', 'x'], ['-'], ['--JSON']];
+
+  it('are read as commander reads them, and whatever else is left to commander', async () => {
+    const forms = [...PLAIN, ...OTHER];
+    const argvs = [{ args: [] as string[], plain: true }, ...forms.flatMap((a) => [{ args: a, plain: PLAIN.includes(a) }, ...forms.map((b) => ({ args: [...a, ...b], plain: PLAIN.includes(a) && PLAIN.includes(b) }))])];
+    let taken = 0;
+    for (const { args, plain } of argvs) {
+      const flags = plainFindingsFlags(args);
+      if (plain) expect(flags, JSON.stringify(args)).toBeDefined();
+      if (flags !== undefined) {
+        taken++;
+        // every such argument list, and e.g. `--aggregator extra` made of two others, means to commander what it means here
+        expect(await viaCommander(args), JSON.stringify(args)).toEqual({ opts: flags });
+      }
+    }
+    expect(taken).toBeGreaterThan(PLAIN.length ** 2);
+    expect(argvs.length - taken).toBeGreaterThan(300);
+  });
+
+  it('run with the same output, errors and exit codes as through commander', async () => {
+    const through = async (argv: string[], quick: boolean) => {
+      const io = memoryIo();
+      const code = quick ? await runCli(argv, io) : await runProgram(await buildProgramFor(argv, io), argv, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    const cases = [
+      ['--aggregator', base, '--token-file', tokenFile],
+      ['--aggregator', base, '--token-file', tokenFile, '-o', 'wide', '--node', 'node-00000'],
+      ['--aggregator', base, '--token-file', tokenFile, '--json', '--severity=warning'],
+      ['--aggregator', base, '--token-file', tokenFile, '-oyaml'],
+      ['--aggregator', base],
+      ['--aggregator', base, '--token-file', join(dir, 'missing')],
+      ['--aggregator', base, '--token-file', tokenFile, '--severity', 'fatal'],
+      ['--aggregator', base, '--json', '-o', 'wide'],
+      ['--aggregator', 'ftp://x'],
+      [],
+    ];
+    for (const args of cases) {
+      const argv = ['findings', ...args];
+      expect(plainFindingsFlags(args), argv.join(' ')).toBeDefined();
+      const quick = await through(argv, true);
+      expect(quick.out + quick.err).not.toBe('');
+      expect(quick, argv.join(' ')).toEqual(await through(argv, false));
     }
   });
 });

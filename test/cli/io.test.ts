@@ -45,6 +45,7 @@ describe('fdWriter', () => {
     out('héllo ');
     out('wörld\n');
     expect(Buffer.concat(written).toString('utf8')).toBe('héllo wörld\n');
+    expect(out.queued()).toBe(false);
   });
 
   it('hands the rest of the text and all later text to the stream once a non-blocking descriptor is full (EAGAIN)', () => {
@@ -62,6 +63,8 @@ describe('fdWriter', () => {
     out('second line\n');
     expect(calls).toBe(2); // after EAGAIN the descriptor is not tried again
     expect(Buffer.concat(direct).toString('utf8') + rec.text()).toBe('first line\nsecond line\n');
+    // #17: so the process does not exit before the stream has written it
+    expect(out.queued()).toBe(true);
   });
 
   it('drops the output quietly once the reader has gone (EPIPE), and throws other write errors', () => {

@@ -65,5 +65,9 @@ describe('lazily loaded commands', () => {
     expect(findings.some((u) => /\/node_modules\/(execa|fastify|pino|prom-client)\//.test(u) || /\/agent\/(collectors|exec|parsers)\//.test(u))).toBe(false);
     // nor zod and yaml: the table view checks the answer by hand; json/yaml load them when asked for
     expect(findings.filter((u) => /\/node_modules\/(zod|yaml)\//.test(u))).toEqual([]);
+    // with plain arguments (no --help), not even commander: the entry runs the command itself
+    const plain = probe(['findings', '--aggregator', 'http://127.0.0.1:1', '--node', 'n1', '-o', 'wide']);
+    expect(plain.some((u) => u.endsWith('/cli/findings.ts'))).toBe(true);
+    expect(plain.filter((u) => /\/node_modules\/(commander|zod|yaml)\/|\/cli\/program-base\.ts$/.test(u))).toEqual([]);
   });
 });

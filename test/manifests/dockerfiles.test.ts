@@ -154,13 +154,15 @@ describe('images', () => {
     const dirs = new Set(imageCompile.files.map((f) => f.split('/')[0]));
     expect([...dirs].sort()).toEqual(PRODUCTION);
     expect(imageCompile.image.compilerOptions).toMatchObject({ outDir: './dist', rootDir: './' });
-    // the bin (CommonJS, bin/package.json) requires the CLI bundle that scripts/bundle-cli.ts writes
-    // from cli/main.ts; the bundle imports the other commands from the compile's output (#17)
+    // the bin (CommonJS, bin/package.json) requires the CLI bundles that scripts/bundle-cli.ts writes
+    // from cli/plain-findings.ts and cli/main.ts; they import the other commands from the compile's output (#17)
     const binText = readFileSync(join(root, 'bin/calico-diag.js'), 'utf8');
     const target = [...binText.matchAll(/require\('([^']+)'\)/g)].map((m) => m[1]).filter((t) => !t?.startsWith('node:'));
-    expect(target).toEqual(['../dist/cli/calico-diag.cjs']);
+    expect(target).toEqual(['../dist/cli/calico-diag-findings.cjs', '../dist/cli/calico-diag.cjs']);
     expect(JSON.parse(readFileSync(join(root, 'bin/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
-    expect(readFileSync(join(root, 'scripts/bundle-cli.ts'), 'utf8')).toContain("join(root, 'dist/cli/calico-diag.cjs')");
+    const script = readFileSync(join(root, 'scripts/bundle-cli.ts'), 'utf8');
+    expect(script).toContain("join(root, 'dist/cli/calico-diag.cjs')");
+    expect(script).toContain("FINDINGS_BUNDLE = 'calico-diag-findings.cjs'");
     for (const file of ['Dockerfile.agent', 'Dockerfile.aggregator']) {
       const build = stagesOf(readFileSync(join(root, file), 'utf8')).find((s) => copies(s).some((c) => c.sources.includes('cli')))!;
       const runs = of(build, 'RUN').map((i) => i.getArgumentsContent());
