@@ -18,6 +18,7 @@ import { captureRoutesFor } from './capture/routes.js';
 import { runLocalChecks } from './checks/index.js';
 import { atMostEvery, IPTABLES_READ_INTERVALS } from './collectors/cadence.js';
 import { collectors as defaultCollectors, type CollectorRegistry } from './collectors/index.js';
+import { createIptablesMemory, iptablesCollector } from './collectors/iptables.js';
 import type { Host } from './collectors/types.js';
 import { packageVersion as agentVersion, readTokenFile } from '../common/config.js';
 import type { AgentConfig } from './config.js';
@@ -190,8 +191,15 @@ export const snapshotDeadlineMs = (intervalSeconds: number): number => Math.max(
  * the snapshots in between neither runs, so neither `ipset save` nor the `nft -j list chains`
  * probe the two share within a snapshot (agent/collectors/nftables.ts) is paid there (~0.2 s of
  * CPU a snapshot on a 100k-rule node, bench/results-agent.md). The others run every snapshot.
+ * The default iptables collector remembers its last reduction and a stage-1 backend decision
+ * (`IptablesMemory`): a read re-reduces only the chains whose rules changed and asks for no
+ * hint chains while its dumps still hold them.
  */
-export const daemonCollectors = (intervalSeconds: number, monotonic: () => number, base: CollectorRegistry = defaultCollectors): CollectorRegistry => {
+export const daemonCollectors = (
+  intervalSeconds: number,
+  monotonic: () => number,
+  base: CollectorRegistry = { ...defaultCollectors, iptables: iptablesCollector(createIptablesMemory()) },
+): CollectorRegistry => {
   const readEveryMs = IPTABLES_READ_INTERVALS * intervalSeconds * 1000;
   return { ...base, iptables: atMostEvery(base.iptables, readEveryMs, monotonic), ipsets: atMostEvery(base.ipsets, readEveryMs, monotonic) };
 };

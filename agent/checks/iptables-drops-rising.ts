@@ -18,8 +18,12 @@ import { perObject } from '../../common/memo.js';
 
 const rule = 'iptables-drops-rising';
 
-const ruleKey = (r: IptablesDropRule): string =>
-  `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`;
+/**
+ * A rule's key, made once per rule object: the daemon's iptables collector lists a drop rule whose
+ * counters have not moved as the same object read after read (agent/collectors/iptables.ts), so
+ * most keys of a fresh section are known already (#17).
+ */
+const ruleKey = perObject((r: IptablesDropRule): string => `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`);
 
 /**
  * #17 (daemon cost): a section's rules by key, built once per section object. The daemon checks

@@ -26,6 +26,7 @@
  * Stateless.
  */
 import type { RunResult } from '../exec/runner.js';
+import type { IptablesDump } from '../parsers/iptables-save.js';
 import type { CollectorConfig, Host } from './types.js';
 
 export type IptablesBackend = 'legacy' | 'nft';
@@ -58,6 +59,17 @@ const HINTS = ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY'] as const;
 
 export const hasKubernetesChains = (output: string): boolean => output.includes(HINTS[0]) || output.includes(HINTS[1]);
 
+/** The reason of a decision taken at stage 1 (the nft mangle tables hold a kube hint chain). */
+export const NFT_HINT_REASON = 'kube hint chain (KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY) in the nft mangle table';
+
+/**
+ * Whether a parsed dump's mangle table holds a kube hint chain: what stage 1 asks the nft mangle
+ * tables, read from an iptables-nft dump instead (the daemon's re-check of a remembered stage-1
+ * decision, agent/collectors/iptables.ts).
+ */
+export const dumpHasKubernetesChains = (dump: IptablesDump): boolean =>
+  dump.tables.some((t) => t.name === 'mangle' && t.chains.some((c) => c.name === HINTS[0] || c.name === HINTS[1]));
+
 /**
  * Felix's countRulesInIptableOutput: lines whose first byte is '-'. With `withCounters` (a `-c`
  * dump, whose rule lines start with `[packets:bytes] -A`), lines starting with '[' count too: the
@@ -80,7 +92,7 @@ export const countRuleLines = (output: string, withCounters = false): number => 
 /** The pure decision: a backend, or which further evidence Felix would gather next. */
 export function decideBackend(ev: BackendEvidence): BackendDecision | { need: 'legacy-mangle' | 'full' } {
   if (hasKubernetesChains(ev.nftMangle.v6) || hasKubernetesChains(ev.nftMangle.v4)) {
-    return { backend: 'nft', reason: 'kube hint chain (KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY) in the nft mangle table' };
+    return { backend: 'nft', reason: NFT_HINT_REASON };
   }
   if (ev.legacyMangle === undefined) return { need: 'legacy-mangle' };
   if (hasKubernetesChains(ev.legacyMangle.v6) || hasKubernetesChains(ev.legacyMangle.v4)) {

@@ -14,15 +14,16 @@
  * Empty output (no table loaded, e.g. ip6tables modules absent) is zero tables, not an error.
  * Calico's native nftables dataplane (`ip calico` / `ip6 calico` tables and no cali-* chains in
  * iptables) is read instead through nftables.ts into the same section (backend `nftables`).
- * Stateless.
+ * `collectIptables` (one-shot) is stateless; the daemon's collector (`iptablesCollector` with an
+ * `IptablesMemory`) keeps, between reads, what lets it skip unchanged chains and backend detection.
  */
 import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
-import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables } from '../../contract/snapshot.js';
+import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import type { RunResult } from '../exec/runner.js';
-import { detectIptablesBackend, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
+import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
@@ -143,16 +144,86 @@ export function parseSave({ argv, result: r }: SaveRun): Collected<FamilyDump> {
   return ok({ dump: p.value, warnings: [...warnings, ...p.value.warnings.map((w) => w.message)] });
 }
 
-/** The pure reduction of one family's dump into the snapshot's shapes. */
+/**
+ * What the reduction knows of one candidate rule of a chain (a rule the text pre-filter passed):
+ * everything but its counters, which are read from each dump.
+ */
+interface Candidate {
+  /** 0-based position in its chain */
+  i: number;
+  isDrop: boolean;
+  /** the text may match an encapsulation (`mayMatchEncap`) */
+  encapText: boolean;
+  /** the rule as a PolicyRule, strings detached; made on first need (encapText only) */
+  mapped?: PolicyRule;
+  /** the drop entry listed for it last; a read lists it again as is when its counters have not moved, else a copy with the new ones */
+  drop?: IptablesDropRule;
+}
+
+interface ChainMemo {
+  /** `IptablesChain.fingerprint` of the rules the candidates were read from */
+  fingerprint: string;
+  /** the chain's name (detached) and what follows from it */
+  name: string;
+  summarised: boolean;
+  policyChain: boolean;
+  guardChain: boolean;
+  candidates: Candidate[];
+}
+
+/**
+ * The daemon's memory of one family's last reduction (#17 goal 2): per chain, a fingerprint of its
+ * rules without their counters and its candidate rules. A chain whose rules are printed as at the
+ * last read (Felix rewrites a few chains per interval, the rest keep their text while their counters
+ * move) keeps its candidates and only takes the new counters: its rules are not filtered, tokenized
+ * or mapped again. The result is the same as `summariseFamily` without memory (test/agent/collectors/
+ * iptables-memory.test.ts). Holds no text of a dump (its strings are detached): a fingerprint and
+ * the candidates' derived fields per chain of the last dump; chains gone from it are forgotten.
+ * State: one instance per family per daemon.
+ */
+export class FamilyMemory {
+  /** per process: the fingerprints cannot be precomputed from outside */
+  readonly seed = (Math.random() * 0x100000000) >>> 0;
+  /** per table, per chain */
+  chains = new Map<string, Map<string, ChainMemo>>();
+}
+
+/** A PolicyRule whose strings do not keep the dump alive (see `detach`), for the memory. */
+const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
+  ...m,
+  table: detach(m.table),
+  chain: detach(m.chain),
+  verdict: m.verdict === null ? null : detach(m.verdict),
+  protocol: m.protocol === null ? null : detach(m.protocol),
+  matchSets: m.matchSets.map((x) => ({ name: detach(x.name), negated: x.negated, direction: detach(x.direction) })),
+  caliId: m.caliId === null ? null : detach(m.caliId),
+  comments: m.comments.map(detach),
+  text: detach(m.text),
+  ...(m.sources === undefined ? {} : { sources: m.sources.map(detach) }),
+});
+
+/**
+ * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
+ * the chains whose rules have not changed since the last reduction with it are reduced from what it
+ * kept (FamilyMemory); the result is the same as without.
+ */
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
+  memory?: FamilyMemory,
 ): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
   const idle = { count: 0 };
   const encapCandidates: PolicyRule[] = [];
+  /** what `memory` keeps of this dump: per table, per chain */
+  const remembered = new Map<string, Map<string, ChainMemo>>();
+  const rememberedOf = (table: string): Map<string, ChainMemo> => {
+    let m = remembered.get(table);
+    if (m === undefined) remembered.set(detach(table), (m = new Map()));
+    return m;
+  };
   // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
   const shared = new Map<string, string>();
   const intern = (c: string): string => {
@@ -164,18 +235,74 @@ export function summariseFamily(
     return v;
   };
   for (const table of dump.tables) {
+    const known = memory?.chains.get(table.name);
     for (const chain of table.chains) {
-      const chainName = detach(chain.name);
       totals.chains++;
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
-      if (isSummarisedChain(chain.name, chain.builtin)) {
+      const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
+      const kept = known?.get(chain.name);
+      // the same rules as at the last read: what depends on the chain's name and rules is kept
+      const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
+      const chainName = memo?.name ?? detach(chain.name);
+      const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
+      if (summarised) {
         chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
       }
-      const policyChain = isPolicyChain(chain.name);
+      const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
       // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
       // never in per-workload ones
-      const guardChain = isSummarisedChain(chain.name, chain.builtin) || chain.name.startsWith('felix-');
+      const guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
+      /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
+      const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
+        if (c.isDrop && packets === 0 && policyChain) {
+          idle.count++;
+          return;
+        }
+        let rule = made;
+        const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
+        if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
+        const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
+        if (mapped !== null && guardChain) encapCandidates.push({ ...mapped, packets, bytes });
+        if (!c.isDrop) return;
+        if (c.drop !== undefined) {
+          // the entry is read only once made: one whose counters have not moved is listed again as is
+          if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
+          dropRules.push(c.drop);
+          return;
+        }
+        const r = ruleOf();
+        const d: IptablesDropRule = {
+          family,
+          table: table.name,
+          chain: chainName,
+          index: r.index,
+          target: r.target as string,
+          packets,
+          bytes,
+          caliId: r.caliId === null ? null : detach(r.caliId),
+          comments: r.comments.filter((x) => !(r.caliId !== null && x === `cali:${r.caliId}`)).map(intern),
+          matchSets: r.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
+          rule: detach(r.text),
+        };
+        const encap = mapped === null ? null : encapOf(mapped);
+        if (encap !== null) {
+          d.encapsulation = encap;
+          if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
+        }
+        c.drop = d;
+        dropRules.push(d);
+      };
+      if (memo !== undefined) {
+        // only the counters are new
+        for (const c of memo.candidates) {
+          const n = chain.ruleCountersAt(c.i);
+          emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
+        }
+        rememberedOf(table.name).set(chainName, memo);
+        continue;
+      }
+      const candidates: Candidate[] = [];
       for (let i = 0; i < chain.ruleCount; i++) {
         // cheap text pre-filter, so only candidate rules get materialised and tokenized
         // (iptables-save always writes the target as `-j X`)
@@ -185,36 +312,14 @@ export function summariseFamily(
         if (!dropText && !(encapText && guardChain)) continue;
         const rule = chain.ruleAt(i);
         const target = rule.target;
-        const isDrop = target === 'DROP' || target === 'REJECT';
-        if (isDrop && (rule.packets ?? 0) === 0 && policyChain) {
-          idle.count++;
-          continue;
-        }
-        const mapped = encapText ? iptablesPolicyRule(family, table.name, rule) : null;
-        if (mapped !== null && guardChain) encapCandidates.push(mapped);
-        if (!isDrop) continue;
-        dropRules.push({
-          family,
-          table: table.name,
-          chain: chainName,
-          index: rule.index,
-          target,
-          packets: rule.packets ?? 0,
-          bytes: rule.bytes ?? 0,
-          caliId: rule.caliId === null ? null : detach(rule.caliId),
-          comments: rule.comments.filter((c) => !(rule.caliId !== null && c === `cali:${rule.caliId}`)).map(intern),
-          matchSets: rule.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
-          rule: detach(rule.text),
-        });
-        const encap = mapped === null ? null : encapOf(mapped);
-        if (encap !== null) {
-          const d = dropRules[dropRules.length - 1] as IptablesDropRule;
-          d.encapsulation = encap;
-          if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
-        }
+        const c: Candidate = { i, isDrop: target === 'DROP' || target === 'REJECT', encapText };
+        candidates.push(c);
+        emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
       }
+      if (memory !== undefined) rememberedOf(table.name).set(chainName, { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates });
     }
   }
+  if (memory !== undefined) memory.chains = remembered;
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
     ...g,
     set: detach(g.set),
@@ -229,13 +334,16 @@ export function summariseFamily(
  * dataplane (nftables.ts) when `nft -j list chains` shows Felix's `ip calico` / `ip6 calico` tables
  * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
+ * With `memory` (the daemon's, agent/main.ts), reads after the first re-reduce only the chains
+ * whose rules changed and keep a stage-1 nft backend decision while the dumps confirm it
+ * (`IptablesMemory`); the section is the same as without.
  */
-export const collectIptables: Collector<'iptables'> = async (host, config, context) => {
+export const iptablesCollector = (memory?: IptablesMemory): Collector<'iptables'> => async (host, config) => {
   // the probe does not depend on the dumps: it runs while they are read (#17); awaited below, so a
   // probe that throws is still this collector's crash
   const probing = probeNftTables(host, config);
   probing.catch(() => undefined);
-  const ipt = await collectIptablesRules(host, config, context);
+  const ipt = await collectIptablesRules(host, config, memory);
   const probe = await probing;
   const caliChains = ipt.status === 'ok' ? [ipt.data.ipv4, ipt.data.ipv6].reduce((n, f) => n + (f.status === 'ok' ? f.data.caliChains : 0), 0) : 0;
   if (probe.status !== 'ok') {
@@ -258,8 +366,30 @@ export const collectIptables: Collector<'iptables'> = async (host, config, conte
   return ok(nftIptablesSection(rs.data, evidence));
 };
 
-const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
-  const decision = await detectIptablesBackend(host, config);
+/** The one-shot collector (`calico-diag snapshot`): detects the backend and reduces every chain at each read. */
+export const collectIptables: Collector<'iptables'> = iptablesCollector();
+
+/**
+ * What the daemon's iptables collector remembers between reads (#17 goal 2): per family, the last
+ * reduction (FamilyMemory); and a backend decision taken at stage 1 (the nft mangle tables hold a
+ * kube hint chain), which saves detection's 2–4 commands per read. The remembered decision is
+ * checked again at every read, in the dumps it makes us read: when neither family's mangle table
+ * holds a hint chain any more, the read is done again with a fresh detection, so a backend change
+ * shows at the read that sees it. Holds no dump text.
+ */
+export interface IptablesMemory {
+  ipv4: FamilyMemory;
+  ipv6: FamilyMemory;
+  nftByHint: BackendDecision | null;
+}
+
+export const createIptablesMemory = (): IptablesMemory => ({ ipv4: new FamilyMemory(), ipv6: new FamilyMemory(), nftByHint: null });
+
+const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?: IptablesMemory): Promise<Sections['iptables']> => {
+  const remembered = memory?.nftByHint ?? null;
+  const decision = remembered ?? (await detectIptablesBackend(host, config));
+  if (memory !== undefined) memory.nftByHint = decision.backend === 'nft' && decision.reason === NFT_HINT_REASON ? { backend: decision.backend, reason: decision.reason } : null;
+  let hinted = false;
   const saved = decision.dumps ?? {};
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
@@ -274,7 +404,8 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
     const r = parseSave(run);
     if (r.status !== 'ok') return r;
-    const s = summariseFamily(name, r.data.dump);
+    if (remembered !== null && !hinted) hinted = dumpHasKubernetesChains(r.data.dump);
+    const s = summariseFamily(name, r.data.dump, memory?.[name]);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
     for (const g of s.encapGuards) encapGuards.push(g);
@@ -296,6 +427,11 @@ const collectIptablesRules: Collector<'iptables'> = async (host, config) => {
   };
   const { ipv4, reading6 } = await ipv4First();
   const ipv6 = family('ipv6', await reading6);
+  if (remembered !== null && !hinted && memory !== undefined) {
+    // the remembered decision no longer holds (or cannot be checked): read again, detecting
+    memory.nftByHint = null;
+    return collectIptablesRules(host, config, memory);
+  }
   if (ipv4.status !== 'ok' && ipv6.status !== 'ok') return ipv4;
   return ok({ backend: decision.backend, backendReason: decision.reason, ipv4, ipv6, chains, dropRules, warnings, idlePolicyDropRules, encapGuards });
 };

@@ -13,9 +13,9 @@
  * them (the membership checks read addresses and CIDRs). The commands are run through `Host` (IO); the reductions
  * (`summariseNftRuleset`, `nftIpSets`) are pure. Stateless.
  */
-import { ok, unavailable, type Collected, type UnavailableReason } from '../../contract/result.js';
+import { ok, unavailable, type Collected, type Unavailable, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
-import { parseNftJson, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
+import { parseNftJson, parseNftTableNames, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import { parseIp } from '../../common/net.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
@@ -62,8 +62,8 @@ const describeError = (e: NftJsonError): string =>
 const runNft = async (host: Host, config: CollectorConfig, argv: readonly [string, ...string[]], maxOutputBytes: number): Promise<Collected<NftRuleset>> =>
   runNftResult(argv, await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes }), maxOutputBytes);
 
-/** A finished `nft -j …` run as a parsed ruleset or unavailable(reason). */
-const runNftResult = (argv: readonly [string, ...string[]], r: RunResult, maxOutputBytes: number): Collected<NftRuleset> => {
+/** A finished `nft -j …` run's stdout, or unavailable(reason) when it did not run or exited non-zero. */
+const outputOf = (argv: readonly [string, ...string[]], r: RunResult): string | Unavailable => {
   const cmd = argv.join(' ');
   if (!r.ok) return unavailable(RUN_REASON[r.kind], `${cmd}: ${r.message}`);
   if (r.exitCode !== 0) {
@@ -71,8 +71,15 @@ const runNftResult = (argv: readonly [string, ...string[]], r: RunResult, maxOut
     const reason: UnavailableReason = /operation not permitted|permission denied/i.test(r.stderr) ? 'permission-denied' : /protocol not supported/i.test(r.stderr) ? 'not-present' : 'command-failed';
     return unavailable(reason, `${cmd}: exit ${r.exitCode}: ${why}`);
   }
-  const p = parseNftJson(r.stdout, { maxChars: maxOutputBytes });
-  if (!p.ok) return unavailable(parseReason(p.error), `${cmd}: ${describeError(p.error)}`);
+  return r.stdout;
+};
+
+/** A finished `nft -j …` run as a parsed ruleset or unavailable(reason). */
+const runNftResult = (argv: readonly [string, ...string[]], r: RunResult, maxOutputBytes: number): Collected<NftRuleset> => {
+  const out = outputOf(argv, r);
+  if (typeof out !== 'string') return out;
+  const p = parseNftJson(out, { maxChars: maxOutputBytes });
+  if (!p.ok) return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
   return ok(p.value);
 };
 
@@ -102,11 +109,16 @@ export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Col
 };
 
 const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
-  const r = await runNft(host, config, NFT_LIST_TABLES_ARGV, NFT_TABLES_MAX_OUTPUT_BYTES);
-  if (r.status !== 'ok') return r;
-  // `list chains` names each chain's table; `list tables` (dearer, see below) would list them bare
-  const named = [...r.data.tables.map((t) => ({ family: t.family, name: t.name })), ...r.data.chains.map((c) => ({ family: c.family, name: c.table }))];
-  const tables = [...new Set(named.map((t) => `${t.family} ${t.name}`))];
+  const argv = NFT_LIST_TABLES_ARGV;
+  const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_TABLES_MAX_OUTPUT_BYTES });
+  const out = outputOf(argv, r);
+  if (typeof out !== 'string') return out;
+  // `list chains` names each chain's table; `list tables` (dearer, see above) would list them bare.
+  // Only the names are read (#17: ~17k chains on a 100k-rule iptables-nft node)
+  const p = parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  if (!p.ok) return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
+  const named = p.value;
+  const tables = named.map((t) => `${t.family} ${t.name}`);
   const calico = [...new Set(named.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`))];
   return ok({ tables, calico });
 };

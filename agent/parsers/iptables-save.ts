@@ -195,6 +195,33 @@ export class IptablesChain {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
     return this.#rules;
   }
+  /** the i-th rule's counters (0-based) without making the rule; null without -c */
+  ruleCountersAt(i: number): { packets: number; bytes: number } | null {
+    const { text } = this.#lines;
+    const start = this.#lines.offset(this.#id(i));
+    // the parse checked the line: its counters end before its line end
+    return text.charCodeAt(start) === LBRACKET ? readCounters(text, start, text.length) : null;
+  }
+  /**
+   * A fingerprint of this chain's rules as printed, counters left out: the rule count and two
+   * seeded 32-bit hashes of different kinds (a polynomial one with the odd multiplier 0x9e3779b1
+   * and an FNV-1a one; independent, so that the two run side by side) over every rule line from
+   * its `-A` on, read in place. The same rules give the same fingerprint in any dump; rules that
+   * differ give the same one only if both hashes collide (#17: the daemon re-reduces only the
+   * chains whose fingerprint changed, agent/collectors/iptables.ts; the seed is per process, so
+   * colliding rules cannot be prepared from outside for the FNV-1a half).
+   */
+  fingerprint(seed: number): string {
+    const { text } = this.#lines;
+    const h = [seed | 0, ~seed | 0];
+    for (let i = 0; i < this.#count; i++) {
+      const start = this.#lines.offset(this.#ids === null ? this.#first + i : (this.#ids[i] as number));
+      const end = lineEnd(text, start);
+      // the line end too, so that rules split at another place do not hash alike
+      hashChars(text, ruleStart(text, start, end), end, h);
+    }
+    return `${this.#count}:${((h[0] as number) >>> 0).toString(36)}:${((h[1] as number) >>> 0).toString(36)}`;
+  }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
     let packets = 0;
@@ -598,6 +625,19 @@ const readRuleLine = (text: string, start: number, end: number): RuleLine | stri
 /** Where `-A` starts in the rule line text[start, end) the parse checked (after its counters, if any). */
 const ruleStart = (text: string, start: number, end: number): number =>
   text.charCodeAt(start) === LBRACKET ? skipSpaces(text, text.indexOf(']', start) + 1, end) : start;
+
+/** Adds text[from, end) and a line end to the two running hashes in `h` (`IptablesChain.fingerprint`). */
+const hashChars = (text: string, from: number, end: number, h: number[]): void => {
+  let a = h[0] as number;
+  let b = h[1] as number;
+  for (let k = from; k < end; k++) {
+    const c = text.charCodeAt(k);
+    a = (Math.imul(a, 0x9e3779b1) + c) | 0;
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  h[0] = (Math.imul(a, 0x9e3779b1) + 10) | 0;
+  h[1] = Math.imul(b ^ 10, 0x01000193);
+};
 
 /** `[packets:bytes]`; `end` is the index after `]`. */
 interface Counters {

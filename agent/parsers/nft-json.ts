@@ -581,3 +581,78 @@ export const splitCaliComment = (comment: string | null): { caliId: string | nul
   }
   return { caliId, comments };
 };
+
+// ---------------------------------------------------------------- the table names only
+
+/** A table an nft listing names: `{ family, name }`. */
+export interface NftTableName {
+  family: string;
+  name: string;
+}
+
+/** The same test as the Chain schema, without its cost. */
+const isChainShape = (v: unknown): v is { family: string; table: string; name: string } => {
+  if (!isObj(v)) return false;
+  if (!isName(v.family) || !isName(v.table) || !isName(v.name)) return false;
+  if (v.handle !== undefined && !isCount(v.handle)) return false;
+  for (const k of ['type', 'hook', 'policy'] as const) if (v[k] !== undefined && typeof v[k] !== 'string') return false;
+  return v.prio === undefined || typeof v.prio === 'number';
+};
+const isMetainfoShape = (v: unknown): boolean =>
+  isObj(v) && (v.version === undefined || typeof v.version === 'string') && (v.json_schema_version === undefined || Number.isSafeInteger(v.json_schema_version));
+
+/**
+ * The tables an `nft -j list chains` output names (its table objects, then the tables of its
+ * chains), each once, in that order: what `parseNftJson` gives as `tables` and the chains' tables,
+ * without building every chain (#17: the daemon's probe reads ~17k chains on a 100k-rule node).
+ * It accepts and refuses exactly what `parseNftJson` does: output holding anything but metainfo,
+ * tables and chains, or a shape the plain checks refuse, goes through `parseNftJson` (its typed
+ * error, or its tables and chains). Pure; never throws.
+ */
+export const parseNftTableNames = (text: string, opts: NftParseOptions = {}): NftParsed<NftTableName[]> => {
+  const full = (): NftParsed<NftTableName[]> => {
+    const p = parseNftJson(text, opts);
+    if (!p.ok) return p;
+    const named = [...p.value.tables.map((t) => ({ family: t.family, name: t.name })), ...p.value.chains.map((c) => ({ family: c.family, name: c.table }))];
+    const seen = new Set<string>();
+    return { ok: true, value: named.filter((t) => !seen.has(`${t.family} ${t.name}`) && seen.add(`${t.family} ${t.name}`) !== undefined) };
+  };
+  const max = opts.maxChars ?? NFT_JSON_MAX_CHARS;
+  if (text.length > max || text.trim() === '') return full();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return full();
+  }
+  const list = isObj(doc as NftValue) ? (doc as { nftables?: unknown }).nftables : undefined;
+  if (!Array.isArray(list)) return full();
+  const tables: NftTableName[] = [];
+  const chainTables: NftTableName[] = [];
+  const seenTable = new Set<string>();
+  const chainKeys = new Set<string>();
+  for (const item of list) {
+    if (!isObj(item)) return full();
+    const kind = firstKey(item);
+    if (kind === '' || Object.keys(item).length !== 1) return full();
+    const body = item[kind];
+    if (kind === 'metainfo') {
+      if (!isMetainfoShape(body)) return full();
+    } else if (kind === 'table') {
+      if (!isObj(body) || !isName(body.family) || !isName(body.name) || (body.handle !== undefined && !isCount(body.handle))) return full();
+      tables.push({ family: body.family, name: body.name });
+    } else if (kind === 'chain') {
+      if (!isChainShape(body)) return full();
+      const key = `${body.family}\u0000${body.table}\u0000${body.name}`;
+      if (chainKeys.has(key)) return full(); // listed twice: parseNftJson's error
+      chainKeys.add(key);
+      const t = `${body.family} ${body.table}`;
+      if (!seenTable.has(t)) {
+        seenTable.add(t);
+        chainTables.push({ family: body.family, name: body.table });
+      }
+    } else return full();
+  }
+  const seen = new Set<string>();
+  return { ok: true, value: [...tables, ...chainTables].filter((t) => !seen.has(`${t.family} ${t.name}`) && seen.add(`${t.family} ${t.name}`) !== undefined) };
+};

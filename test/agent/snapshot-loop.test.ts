@@ -11,6 +11,7 @@ import type { Clock } from '../../common/clock.js';
 import { Report } from '../../contract/report.js';
 import type { Snapshot } from '../../contract/snapshot.js';
 import { sampleSnapshot } from './snapshot-sample.js';
+import { fakeRunner } from '../helpers/fake-runner.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -143,6 +144,32 @@ describe('snapshot loop', () => {
       await reg.links(emptyHost, cfg, ctx);
     }
     expect(calls).toEqual({ ipsets: 2, iptables: 2, links: 4 });
+  });
+
+  it("the daemon's default iptables collector remembers its backend decision between reads", async () => {
+    // #17 goal 2: the hint chains are asked for at the first read only while the dumps show them
+    const run = fakeRunner({
+      'nft -j list chains': { error: 'missing-binary' },
+      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
+      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
+      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
+      'iptables-nft-save -c': { stdout: '*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n[1:2] -A INPUT -j DROP\nCOMMIT\n' },
+      'ip6tables-nft-save -c': { stdout: '' },
+    });
+    const unused = () => {
+      throw new Error('not used');
+    };
+    const host: Host = { run, readFile: unused, listDir: unused, httpGet: unused, unixExchange: unused };
+    let mono = 0;
+    const reg = daemonCollectors(30, () => mono);
+    const cfg = { timeoutMs: 1000, felixHealthUrl: 'http://127.0.0.1:9', birdSocket: '/nonexistent' };
+    const hintQueries = () => run.calls.filter((c) => c.argv.includes('-S')).length;
+    await reg.iptables(host, cfg, { linkNames: null, uplinks: [] });
+    expect(hintQueries()).toBe(3);
+    mono += 60_000;
+    const r = await reg.iptables(host, cfg, { linkNames: null, uplinks: [] });
+    expect(hintQueries()).toBe(3);
+    expect(r).toMatchObject({ status: 'ok', data: { backend: 'nft', dropRules: [{ packets: 1 }] } });
   });
 
   it('logs a failing snapshot and goes on', async () => {

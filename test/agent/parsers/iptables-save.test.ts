@@ -321,3 +321,45 @@ describe('parseIptablesSave: generated Calico-like dumps (bench/gen-iptables.ts)
     expect(view(parseIptablesSave(text.replaceAll('\n', '\r\n')))).toBe(view(r));
   });
 });
+
+describe('IptablesChain: counters and fingerprint read in place', () => {
+  const fp = (text: string, chain = 'cali-x', seed = 5) => chainOf(mustParse(text), 'filter', chain).fingerprint(seed);
+  const base = '*filter\n:cali-x - [0:0]\n[1:60] -A cali-x -s 10.0.0.1/32 -j DROP\n[0:0] -A cali-x -m comment --comment "cali:a b" -j ACCEPT\nCOMMIT\n';
+
+  it('ruleCountersAt reads a rule line\'s counters, null without -c', () => {
+    const c = chainOf(mustParse(base), 'filter', 'cali-x');
+    expect(c.ruleCountersAt(0)).toMatchObject({ packets: 1, bytes: 60 });
+    expect(c.ruleCountersAt(1)).toMatchObject({ packets: 0, bytes: 0 });
+    expect(chainOf(mustParse(base.replace(/\[\d+:\d+\] /g, '')), 'filter', 'cali-x').ruleCountersAt(0)).toBeNull();
+    expect(() => c.ruleCountersAt(2)).toThrow(RangeError);
+  });
+
+  it('the same rules give the same fingerprint whatever their counters, with or without -c', () => {
+    expect(fp(base.replace('[1:60]', '[123456:99999999]'))).toBe(fp(base));
+    expect(fp(base.replace(/\[\d+:\d+\] /g, ''))).toBe(fp(base));
+    // other chains around it do not matter
+    expect(fp(base.replace(':cali-x - [0:0]\n', ':cali-x - [0:0]\n:cali-y - [0:0]\n').replace('COMMIT', '[5:5] -A cali-y -j DROP\nCOMMIT'))).toBe(fp(base));
+  });
+
+  it('a changed, added, removed or moved rule changes the fingerprint, and so does the seed', () => {
+    const seen = new Set([
+      fp(base),
+      fp(base.replace('10.0.0.1/32', '10.0.0.2/32')),
+      fp(base.replace('-j DROP', '-j REJECT')),
+      fp(base.replace('COMMIT', '[0:0] -A cali-x -j RETURN\nCOMMIT')),
+      fp(base.replace('[0:0] -A cali-x -m comment --comment "cali:a b" -j ACCEPT\n', '')),
+      fp('*filter\n:cali-x - [0:0]\n[0:0] -A cali-x -m comment --comment "cali:a b" -j ACCEPT\n[1:60] -A cali-x -s 10.0.0.1/32 -j DROP\nCOMMIT\n'),
+      fp(base, 'cali-x', 6),
+      // a pair that collides in a multiplier-31 polynomial hash (Java's String.hashCode)
+      fp(base.replace('cali:a b', 'cali:Aa b')),
+      fp(base.replace('cali:a b', 'cali:BB b')),
+    ]);
+    expect(seen.size).toBe(9);
+  });
+
+  it('fingerprints of the chains of a generated dump are all different', () => {
+    const d = mustParse(generateIptablesSave({ rules: 3000, seed: 3 }));
+    const chains = d.tables.flatMap((t) => t.chains.filter((c) => c.ruleCount > 0));
+    expect(new Set(chains.map((c) => c.fingerprint(1))).size).toBe(new Set(chains.map((c) => c.rules.map((r) => r.text).join('\n'))).size);
+  });
+});

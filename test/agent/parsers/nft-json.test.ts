@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNftJson, splitCaliComment, type NftRuleset } from '../../../agent/parsers/nft-json.js';
+import { parseNftJson, parseNftTableNames, splitCaliComment, type NftRuleset } from '../../../agent/parsers/nft-json.js';
 import { fixture } from './fixture.js';
 
 const must = (text: string): NftRuleset => {
@@ -175,5 +175,52 @@ describe('splitCaliComment', () => {
     expect(splitCaliComment('cali:jmRVmI9bNZO24-SX;')).toEqual({ caliId: 'jmRVmI9bNZO24-SX', comments: [] });
     expect(splitCaliComment('not felix')).toEqual({ caliId: null, comments: ['not felix'] });
     expect(splitCaliComment(null)).toEqual({ caliId: null, comments: [] });
+  });
+});
+
+describe('parseNftTableNames (the probe: table names only)', () => {
+  /** the names parseNftJson gives: its tables, then its chains' tables, each once */
+  const namesOf = (text: string) => {
+    const r = parseNftJson(text);
+    if (!r.ok) return r;
+    const all = [...r.value.tables.map((t) => `${t.family} ${t.name}`), ...r.value.chains.map((c) => `${c.family} ${c.table}`)];
+    return { ok: true, value: [...new Set(all)] };
+  };
+  const names = (text: string) => {
+    const r = parseNftTableNames(text);
+    return r.ok ? { ok: true, value: r.value.map((t) => `${t.family} ${t.name}`) } : r;
+  };
+  const chains = (n: number, extra = '') =>
+    `{"nftables":[{"metainfo":{"version":"1.0.6","release_name":"x","json_schema_version":1}},{"table":{"family":"ip","name":"filter","handle":1}},${Array.from(
+      { length: n },
+      (_, i) => `{"chain":{"family":"${i % 2 === 0 ? 'ip' : 'ip6'}","table":"${i % 3 === 0 ? 'calico' : 'filter'}","name":"c${i}","handle":${i + 2}${i === 0 ? ',"type":"filter","hook":"input","prio":0,"policy":"accept"' : ''}}}`,
+    ).join(',')}${extra}]}`;
+
+  it('names the tables parseNftJson names, in the same order, on listings and on a whole ruleset', () => {
+    for (const text of [chains(7), chains(0), '{"nftables":[]}', fixture('nft/calico-felix-fv-cali-nftables-dump.json')]) {
+      expect(names(text)).toEqual(namesOf(text));
+    }
+    expect(names(chains(4))).toEqual({ ok: true, value: ['ip filter', 'ip calico', 'ip6 filter', 'ip6 calico'] });
+  });
+
+  it('refuses what parseNftJson refuses, with its typed error', () => {
+    const bad = [
+      '',
+      '{"nftables": [',
+      '[1,2]',
+      '{"nftables":[{"chain":{"family":"ip","table":"t"}}]}',
+      '{"nftables":[{"chain":{"family":"ip","table":"t","name":"c","handle":-1}}]}',
+      '{"nftables":[{"chain":{"family":"ip","table":"t","name":"c","prio":"high"}}]}',
+      '{"nftables":[{"table":{"family":"ip"}}]}',
+      '{"nftables":[{"metainfo":{"json_schema_version":1.5}}]}',
+      '{"nftables":[{"table":{"family":"ip","name":"t"},"chain":{}}]}',
+      chains(3, ',{"chain":{"family":"ip","table":"calico","name":"c0"}}'),
+    ];
+    for (const text of bad) {
+      const r = parseNftTableNames(text);
+      expect(r.ok, text).toBe(false);
+      expect(r).toEqual(parseNftJson(text));
+    }
+    expect(parseNftTableNames(chains(3), { maxChars: 10 })).toMatchObject({ ok: false, error: { code: 'too-large' } });
   });
 });
