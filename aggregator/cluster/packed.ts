@@ -24,6 +24,9 @@ export class EntryTable<E> {
   /** the key each entry was interned under (the store's: its JSON text) */
   readonly keys: unknown[] = [];
   private readonly byKey = new Map<unknown, number>();
+  /** scratch of distinct(): the stamp of the last check that met each id */
+  private marks = new Uint32Array(0);
+  private stamp = 0;
 
   /** `freeze`: entries are frozen as they come in (the store's tables; shared by many nodes) */
   constructor(private readonly freeze = true) {}
@@ -42,11 +45,34 @@ export class EntryTable<E> {
     this.byKey.set(key, id);
     return id;
   }
+
+  /** Whether no id of this table occurs twice in `ids` (one pass, no allocation once the scratch has grown). */
+  distinct(ids: ArrayLike<number>): boolean {
+    if (this.marks.length < this.values.length) this.marks = new Uint32Array(Math.max(this.values.length, this.marks.length * 2, 1024));
+    if (this.stamp === 0xffffffff) {
+      this.marks.fill(0);
+      this.stamp = 0;
+    }
+    const marks = this.marks;
+    const stamp = ++this.stamp;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k] as number;
+      if (marks[id] === stamp) return false;
+      marks[id] = stamp;
+    }
+    return true;
+  }
 }
 
 export interface PackedList<E> {
   readonly table: EntryTable<E>;
   readonly ids: EntryIds;
+  /**
+   * true when no id occurs twice in `ids` (checked as the list is packed, once per list: the
+   * correlation pass counts a list's peers by summing per-entry weights when it is); absent when
+   * not known
+   */
+  readonly distinct?: boolean;
 }
 
 /** Ids in the smallest typed array that holds every id of `table` given so far. */
@@ -59,7 +85,7 @@ export const entryKey = (v: unknown): string => (typeof v === 'string' ? v : JSO
 export const packedIds = <E>(table: EntryTable<E>, ids32: Uint32Array): PackedList<E> => {
   const ids = idArray(ids32.length, table.size);
   ids.set(ids32);
-  return { table, ids };
+  return { table, ids, distinct: table.distinct(ids32) };
 };
 
 /** Packs `values` into `table` (interning each); `keys`, when given, are their entryKey()s. */

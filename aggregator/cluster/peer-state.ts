@@ -64,6 +64,8 @@ interface EntryList<E> {
   key: object;
   table: EntryTable<E>;
   ids: EntryIds;
+  /** no id occurs twice in ids (PackedList.distinct); false when not known */
+  distinct: boolean;
 }
 
 /** Per-pass memo: verdict codes per entry id and question, pass-wide results, and the carried ones. */
@@ -72,6 +74,7 @@ export class PassMemo {
   private readonly local = new Map<string, EntryTable<unknown>>();
   private readonly lists = new WeakMap<object, EntryList<unknown>>();
   private readonly shared = new Map<string, unknown>();
+  private readonly built = new Map<object, Map<string, { size: number; weights: Weights }>>();
   /** results of this pass, per question and list key (a walk's stamps are valid once per node and pass) */
   private readonly results = new Map<string, WeakMap<object, unknown>>();
 
@@ -111,14 +114,14 @@ export class PassMemo {
    */
   list<E>(kind: string, holder: object, plain: () => readonly E[]): EntryList<E> {
     const packed = packedOf<E>(holder);
-    if (packed !== null) return { key: packed, table: packed.table, ids: packed.ids };
+    if (packed !== null) return { key: packed, table: packed.table, ids: packed.ids, distinct: packed.distinct === true };
     const arr = plain();
     const held = this.lists.get(arr);
     if (held !== undefined) return held as EntryList<E>;
     let table = this.local.get(kind) as EntryTable<E> | undefined;
     if (table === undefined) this.local.set(kind, (table = new EntryTable<E>(false) as EntryTable<unknown> as EntryTable<E>));
-    const { ids } = pack(table, arr);
-    const list: EntryList<E> = { key: arr, table, ids };
+    const { ids, distinct } = pack(table, arr);
+    const list: EntryList<E> = { key: arr, table, ids, distinct: distinct === true };
     this.lists.set(arr, list as EntryList<unknown>);
     return list;
   }
@@ -130,12 +133,119 @@ export class PassMemo {
     m.set(key, value);
   }
 
+  /**
+   * The counting walk's weights for `question` about `table` (codes: the question's), built by
+   * `make` once per pass, again when the table has grown since (a table of this pass).
+   */
+  weights(table: EntryTable<unknown>, question: string, make: () => Weights): Weights {
+    const key = `weights|${question}`;
+    let perTable = this.built.get(table);
+    if (perTable === undefined) this.built.set(table, (perTable = new Map()));
+    let held = perTable.get(key);
+    if (held === undefined || held.size !== table.size) perTable.set(key, (held = { size: table.size, weights: make() }));
+    return held.weights;
+  }
+
   /** `make()` once per pass under `key`. */
   once<T>(key: string, make: () => T): T {
     if (!this.shared.has(key)) this.shared.set(key, make());
     return this.shared.get(key) as T;
   }
 }
+
+/**
+ * The counting walk (issue #17): most nodes cover every peer and hold no entry that needs a
+ * closer look, and saying so needs no per-peer marks. For one question about one table, every
+ * entry is judged once per pass and given a weight: 1 for the one entry of the table about a
+ * target (peer or block) that must be covered, 0 for an entry that counts for nothing (skipped,
+ * or about a target nobody must cover), MANY for an entry that needs the full walk (a mismatch, a
+ * wrong route, or a target two entries of the table are about). A list whose ids are distinct then
+ * covers every target it must iff the sum of its weights, less its entries about its own node's
+ * targets, is the number it must cover; anything else takes the full walk, which gives the
+ * same result. A question whose lists keep failing the test stops trying it for the pass.
+ */
+const MANY = 0x100000;
+
+interface Weights {
+  w: Int32Array;
+  /** per target: the id of the one entry about it, -1 when none or several */
+  entryOf: Int32Array;
+  tries: number;
+  misses: number;
+}
+
+/**
+ * Weights of the entries of a table (all of its codes known) for `targets` targets: `targetOf`
+ * gives an entry's target (-1: counts for nothing) or MANY_TARGET (the entry needs the full walk).
+ */
+const MANY_TARGET = -2;
+const buildWeights = (codes: Int32Array, size: number, targets: number, flags: Uint8Array, targetOf: (code: number) => number): Weights => {
+  const per = new Int32Array(targets);
+  const entryOf = new Int32Array(targets).fill(-1);
+  const w = new Int32Array(size);
+  for (let id = 0; id < size; id++) {
+    const t = targetOf(codes[id] as number);
+    if (t === MANY_TARGET) w[id] = MANY;
+    else if (t >= 0) {
+      per[t]!++;
+      entryOf[t] = id;
+    }
+  }
+  for (let id = 0; id < size; id++) {
+    if (w[id] === MANY) continue;
+    const t = targetOf(codes[id] as number);
+    if (t < 0 || flags[t] === 0) continue;
+    w[id] = per[t] === 1 ? 1 : MANY;
+  }
+  for (let t = 0; t < targets; t++) if (per[t] !== 1) entryOf[t] = -1;
+  return { w, entryOf, tries: 0, misses: 0 };
+};
+
+/**
+ * The sum of the weights of a list's entries, times two, plus one when the list holds entry `own`
+ * (the hot loop of the counting walk; it reads nothing else, so V8 keeps it optimised: a read of
+ * `w[own]` here, reached on some lists only, sent it back to the interpreter again and again).
+ */
+const sumWeights = (ids: EntryIds, w: Int32Array, own: number): number => {
+  let s = 0;
+  let held = 0;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k] as number;
+    s += w[id] as number;
+    if (id === own) held = 1;
+  }
+  return s * 2 + held;
+};
+
+/**
+ * True when the list covers every target it must (`need`: how many, its own node's left out) and
+ * holds no entry that needs the full walk; `own`: its own node's targets (their entries do not
+ * count). False means: take the full walk.
+ */
+const coversAll = (list: EntryList<unknown>, wt: Weights, need: number, own: ArrayLike<number>): boolean => {
+  if (!list.distinct || (wt.tries >= 64 && wt.misses * 4 > wt.tries)) return false;
+  wt.tries++;
+  const first = own.length > 0 ? (wt.entryOf[own[0] as number] as number) : -1;
+  const sum = sumWeights(list.ids, wt.w, first);
+  let s = Math.floor(sum / 2);
+  if (sum % 2 === 1) s -= wt.w[first] as number;
+  if (s < MANY) {
+    // a node owning several blocks: the entries about the others (rare)
+    for (let k = 1; k < own.length && s >= need; k++) {
+      const e = wt.entryOf[own[k] as number] as number;
+      if (e >= 0 && wt.w[e] === 1 && list.ids.includes(e)) s--;
+    }
+    if (s === need) return true;
+  }
+  wt.misses++;
+  return false;
+};
+
+/** Every entry of `table` up to its size judged for a question (codes left UNSET filled in). */
+const judgeAll = <E>(table: EntryTable<E>, codes: Int32Array, judge: (e: E) => number): void => {
+  const values = table.values;
+  for (let id = 0; id < table.size; id++) if (codes[id] === UNSET) codes[id] = judge(values[id] as E);
+};
 
 export type VxlanKind = 'neighbours' | 'fdb';
 const FAMILIES: readonly Family[] = ['inet', 'inet6'];
@@ -225,6 +335,9 @@ const walkVxlan = (ids: EntryIds, from: number, codes: Int32Array, seen: Int32Ar
   return k;
 };
 
+/** The peer an entry's code is about for the counting walk (a mismatch needs the full walk). */
+const vxlanTarget = (code: number): number => (code === SKIP ? -1 : code >= 0 ? code : MANY_TARGET);
+
 /** Marks (`good`, with `stamp`) the peers other than `ai` that one of the entries matches. */
 const markGood = (ids: EntryIds, codes: Int32Array, good: Int32Array, ai: number, stamp: number): void => {
   for (let k = 0; k < ids.length; k++) {
@@ -256,7 +369,13 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
     const { flags, count } = cover[family];
     const wrong: number[] = [];
     // the code of an entry depends on the entry, the family and a's device name only
-    const codes = memo.codes(table, `${kind}|${family}|${dev}`);
+    const question = `${kind}|${family}|${dev}`;
+    const codes = memo.codes(table, question);
+    const wt = memo.weights(table, question, () => {
+      judgeAll(table, codes, (e) => ((e as E & { dev: string }).dev !== dev ? SKIP : judge(x, e, family)));
+      return buildWeights(codes, table.size, n, flags, vxlanTarget);
+    });
+    if (coversAll(list, wt, count - (flags[a.i] as number), [a.i])) continue;
     const tally: Tally = { count: 0 };
     for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, tally, wrong)) < ids.length; ) {
       const id = ids[k] as number;
@@ -356,6 +475,9 @@ const walkRoutes = (ids: EntryIds, from: number, codes: Int32Array, firstOwner: 
   return k;
 };
 
+/** The block a route's code is about for the counting walk (a route leading elsewhere needs the full walk). */
+const routeTarget = (code: number): number => (code === SKIP ? -1 : code === UNSET || (code & 1) === 1 ? MANY_TARGET : code >> 1);
+
 /** Node a's exact block routes against the blocks' owners; null when a's routes are not ok. */
 export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan | null => {
   const section = a.state.report.sections.routes;
@@ -369,6 +491,8 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
     const flags = new Uint8Array(blocks.length);
     const owned = new Int32Array(x.nodes.length);
     const firstOwner = new Int32Array(blocks.length).fill(-1);
+    /** the blocks each node must be routed to, by node position */
+    const mine = new Map<number, number[]>();
     let count = 0;
     for (let g = 0; g < blocks.length; g++) {
       const owners = blocks[g]!.owners;
@@ -377,13 +501,25 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
       flags[g] = 1;
       count++;
       owned[owners[0]!.i]!++;
+      const held = mine.get(owners[0]!.i);
+      if (held === undefined) mine.set(owners[0]!.i, [g]);
+      else held.push(g);
     }
-    return { flags, owned, firstOwner, count, covered: new Int32Array(blocks.length).fill(-1) };
+    return { flags, owned, firstOwner, mine, count, covered: new Int32Array(blocks.length).fill(-1) };
   });
   const { flags, owned, firstOwner, covered } = must;
   const ctx = contextOf(a);
-  const codes = memo.codes(list.table, `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`);
+  const question = `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const codes = memo.codes(list.table, question);
   const scan: RouteScan = { uncovered: [], wrong: [] };
+  const wt = memo.weights(list.table, question, () => {
+    judgeAll(list.table, codes, (r) => judgeRoute(x, ctx, r));
+    return buildWeights(codes, list.table.size, blocks.length, flags, routeTarget);
+  });
+  if (coversAll(list, wt, must.count - (owned[a.i] as number), must.mine.get(a.i) ?? [])) {
+    memo.keep('routes', list.key, scan);
+    return scan;
+  }
   const { ids } = list;
   const values = list.table.values;
   const wrong: number[] = [];
@@ -576,6 +712,21 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
   const nets: Cidr[] = [];
   const netAt: number[] = [];
   const tally: Tally = { count: 0 };
+  if (sets.length === 1) {
+    // one set: the counting walk (with several, a peer may be in more than one)
+    const s = sets[0]!;
+    const list = memo.list('members', s, () => s.members);
+    const codes = memo.codes(list.table, 'hosts');
+    const wt = memo.weights(list.table, `hosts|${family}`, () => {
+      judgeAll(list.table, codes, (m) => memberCode(x, m));
+      return buildWeights(codes, list.table.size, n, flags, memberTarget);
+    });
+    if (coversAll(list, wt, count - (flags[b.i] as number), [b.i])) {
+      const out: number[] = [];
+      memo.keep(question, carryKey, out);
+      return out;
+    }
+  }
   for (const s of sets) {
     const { ids, table } = memo.list('members', s, () => s.members);
     const codes = memo.codes(table, 'hosts');
@@ -609,6 +760,12 @@ const inNets = (nets: readonly Cidr[], ip: string): boolean => {
   const c = parseCidr(ip);
   return c !== null && nets.some((net) => contains(net, c));
 };
+
+/**
+ * The peer a member's code is about for the counting walk: a CIDR member counts for nothing (it
+ * only matters for peers that are not members, and with every peer a member there are none).
+ */
+const memberTarget = (code: number): number => (code === UNSET ? MANY_TARGET : code >= 0 ? code : -1);
 
 /** A member's code: the node position its address belongs to (-1 ambiguous), NONE, or NET (a CIDR, checked by containment). */
 const memberCode = (x: PassIndex, m: string): number => {

@@ -15,6 +15,16 @@ describe('packed per-peer lists (aggregator/cluster/packed)', () => {
     expect(Object.isFrozen(back[0]) && Object.isFrozen(back[0]!.flags)).toBe(true);
   });
 
+  // issue #17: the correlation pass sums weights over lists known to hold each entry once
+  it('says whether a list holds any entry twice, list after list of one table', () => {
+    const table = new EntryTable<string>();
+    expect(pack(table, ['a', 'b', 'c']).distinct).toBe(true);
+    expect(pack(table, ['c', 'd', 'c']).distinct).toBe(false);
+    expect(pack(table, ['d', 'a', 'e', 'b']).distinct).toBe(true);
+    expect(pack(table, []).distinct).toBe(true);
+    expect(pack(table, ['e', 'e']).distinct).toBe(false);
+  });
+
   it('uses 16-bit ids while the table fits them, 32-bit beyond', () => {
     expect(idArray(3, 0x10000)).toBeInstanceOf(Uint16Array);
     expect(idArray(3, 0x10001)).toBeInstanceOf(Uint32Array);

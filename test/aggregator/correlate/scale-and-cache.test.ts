@@ -139,3 +139,59 @@ describe('reports as the agents send them, full and then hash-only', () => {
     expect(pass()).toEqual(expected);
   });
 });
+
+// issue #17: most lists are judged by summing per-entry weights; what the sum cannot tell apart must
+// still give the findings the per-peer walk gives
+describe('lists the counting walk cannot judge alone', () => {
+  const N = 30;
+  const AT = '2026-01-01T00:00:30.000Z';
+  const snap = (i: number) => meshSnapshot(i, N, 1);
+  const reportOf = (s: ReturnType<typeof meshSnapshot>, seq = 1) => Report.parse(toReport(s, { agentId: 'agent-aaaaaaaa', seq }));
+  const findingsOf = (store: ReportStore) => correlate({ nodes: store.nodes(), now: AT, staleAfterIntervals: 3 }).findings.map(key).sort();
+  const sec = <T>(s: ReturnType<typeof meshSnapshot>, name: 'routes' | 'neighbours' | 'fdb'): T[] => (s.sections[name] as unknown as { data: T[] }).data;
+
+  it('a list holding one peer’s entry twice and another peer’s not at all: the missing peer is found in every section', () => {
+    const s = snap(7);
+    // node 7's entries about node 9 replaced by a second copy of its entries about node 8
+    const swap = <T>(list: T[], of9: (e: T) => boolean, of8: (e: T) => boolean) => {
+      const k = list.findIndex(of9);
+      list[k] = list.find(of8)!;
+    };
+    swap(sec<{ dst: string }>(s, 'routes'), (r) => r.dst === blockOf(9), (r) => r.dst === blockOf(8));
+    swap(sec<{ dst: string }>(s, 'neighbours'), (n) => n.dst === tunnelIP(9), (n) => n.dst === tunnelIP(8));
+    swap(sec<{ dst: string | null }>(s, 'fdb'), (e) => e.dst === nodeIP(9), (e) => e.dst === nodeIP(8));
+    const ipsets = s.sections.ipsets as { status: 'ok'; data: { hostSets: { name: string; members: string[] }[] } };
+    const set = ipsets.data.hostSets.find((h) => h.name === 'cali40all-hosts-net')!;
+    set.members[set.members.indexOf(nodeIP(9))] = nodeIP(8);
+    const store = new ReportStore();
+    for (let i = 0; i < N; i++) expect(store.ingest(reportOf(i === 7 ? s : snap(i)), AT).kind).toBe('accepted');
+    expect(packedOf<unknown>(store.get(nodeName(7))!.report.sections.neighbours)!.distinct).toBe(false);
+    const found = findingsOf(store);
+    for (const rule of ['host-not-in-allowed-set', 'route-missing', 'vxlan-fdb-mismatch', 'vxlan-neighbor-mac-mismatch']) {
+      expect(found.filter((f) => f.startsWith(`${rule}/${nodeName(7)}/${nodeName(9)}/`))).toHaveLength(1);
+    }
+    expect(found).toHaveLength(4);
+  });
+
+  it('two matching entries about one peer (one list holds both, lacking another peer; one no list holds any more): the same findings as a store without the stale one', () => {
+    const store = new ReportStore();
+    for (let i = 0; i < N; i++) store.ingest(reportOf(snap(i)), AT);
+    // node 3 held its neighbour for node 5 as REACHABLE for a while: that entry stays in the table
+    const reachable = snap(3);
+    sec<{ dst: string; state: string[] }>(reachable, 'neighbours').find((n) => n.dst === tunnelIP(5))!.state = ['REACHABLE'];
+    expect(store.ingest(reportOf(reachable, 2), AT).kind).toBe('accepted');
+    expect(store.ingest(reportOf(snap(3), 3), AT).kind).toBe('accepted');
+    // node 4 holds both entries for node 5 and none for node 8
+    const both = snap(4);
+    const neighbours = sec<{ dst: string; state: string[] }>(both, 'neighbours');
+    const k8 = neighbours.findIndex((n) => n.dst === tunnelIP(8));
+    neighbours[k8] = { ...neighbours.find((n) => n.dst === tunnelIP(5))!, state: ['REACHABLE'] };
+    expect(store.ingest(reportOf(both, 2), AT).kind).toBe('accepted');
+    expect(packedOf<unknown>(store.get(nodeName(4))!.report.sections.neighbours)!.distinct).toBe(true);
+    const expected = [`vxlan-neighbor-mac-mismatch/${nodeName(4)}/${nodeName(8)}/${tunnelIP(8)}`];
+    expect(findingsOf(store)).toEqual(expected);
+    const fresh = new ReportStore();
+    for (let i = 0; i < N; i++) fresh.ingest(reportOf(i === 4 ? both : snap(i)), AT);
+    expect(findingsOf(fresh)).toEqual(expected);
+  });
+});
