@@ -7,6 +7,8 @@
  * Pure: same options → same text.
  */
 
+import { mulberry32 as prng } from './prng.js';
+
 export interface GenOptions {
   /** exact number of rules (`-A` lines) in the output */
   rules: number;
@@ -15,17 +17,6 @@ export interface GenOptions {
   counters?: boolean;
 }
 
-/** mulberry32: small seeded PRNG (no module state: the state lives in the closure of one call). */
-const prng = (seed: number) => {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const ID_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
 

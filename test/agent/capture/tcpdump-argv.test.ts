@@ -4,14 +4,8 @@ import { parsePcap } from '../../../agent/parsers/pcap.js';
 import { describe, expect, it } from 'vitest';
 import { CaptureRequest } from '../../../contract/capture.js';
 import { buildBpfFilter, buildTcpdumpArgv, headerSnaplen } from '../../../agent/capture/tcpdump-argv.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
-/** mulberry32 */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const META = [';', '|', '&', '$', '`', '(', ')', '<', '>', '\n', ' ', '"', "'", '\\', '*', '?', '[', ']', '{', '}', '~', '!', '#', '%', '\t', '\0'];
 const SAFE_ARG = /^[A-Za-z0-9._@/=:-]+$/;

@@ -12,6 +12,7 @@ import type { CollectContext, CollectorConfig, Host } from '../../../agent/colle
 import { parseIptablesSave, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
 import { generateIptablesSave } from '../../../bench/gen-iptables.js';
 import { fakeRunner, type FakeAnswer } from '../../helpers/fake-runner.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
 const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0.0.1:9099', birdSocket: '/var/run/calico/bird.ctl' };
@@ -23,17 +24,6 @@ const parsed = (text: string): IptablesDump => {
   return p.value;
 };
 
-/** mulberry32, so that every run mutates the same way */
-const prng = (seed: number) => {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const RULE = /^\[(\d+):(\d+)\] (-A (\S+) .*)$/;
 
@@ -173,6 +163,14 @@ describe('the daemon iptables collector (remembered backend decision)', () => {
     'iptables-nft -t mangle -S KUBE-IPTABLES-HINT',
     'iptables-nft -t mangle -S KUBE-KUBELET-CANARY',
   ];
+  /** an nft node whose kube hint chain is in the IPv4 mangle table only */
+  const IPV4_HINT_NODE: Record<string, FakeAnswer> = {
+    'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
+    'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
+    'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
+    'iptables-nft-save -c': { stdout: HINT_MANGLE + FILTER },
+    'ip6tables-nft-save -c': { stdout: '' },
+  };
   const hostWith = (answers: Record<string, FakeAnswer>) => {
     const run = fakeRunner({ 'nft -j list chains': { error: 'missing-binary' }, ...answers });
     const unused = () => {
@@ -184,18 +182,11 @@ describe('the daemon iptables collector (remembered backend decision)', () => {
   const commands = (run: ReturnType<typeof fakeRunner>) => run.calls.map((c) => c.argv.join(' '));
 
   it('asks for the hint chains once while the nft dumps still hold them, with the same section', async () => {
-    const answers: Record<string, FakeAnswer> = {
-      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
-      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
-      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
-      'iptables-nft-save -c': { stdout: HINT_MANGLE + FILTER },
-      'ip6tables-nft-save -c': { stdout: '' },
-    };
     const collect = iptablesCollector(createIptablesMemory());
-    const first = hostWith(answers);
+    const first = hostWith(IPV4_HINT_NODE);
     const a = await collect(first.host, config, context);
     expect(commands(first.run).filter((c) => HINT_QUERIES.includes(c))).toHaveLength(3);
-    const second = hostWith(answers);
+    const second = hostWith(IPV4_HINT_NODE);
     const b = await collect(second.host, config, context);
     expect(commands(second.run).sort()).toEqual(['ip6tables-nft-save -c', 'iptables-nft-save -c', 'nft -j list chains']);
     expect(b).toEqual(a);
@@ -234,16 +225,9 @@ describe('the daemon iptables collector (remembered backend decision)', () => {
   });
 
   it('the one-shot collector keeps no memory: every read detects the backend', async () => {
-    const answers: Record<string, FakeAnswer> = {
-      'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': NO_CHAIN,
-      'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': NO_CHAIN,
-      'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
-      'iptables-nft-save -c': { stdout: HINT_MANGLE + FILTER },
-      'ip6tables-nft-save -c': { stdout: '' },
-    };
     const collect = iptablesCollector();
     for (let i = 0; i < 2; i++) {
-      const h = hostWith(answers);
+      const h = hostWith(IPV4_HINT_NODE);
       await collect(h.host, config, context);
       expect(commands(h.run).filter((c) => HINT_QUERIES.includes(c))).toHaveLength(3);
     }

@@ -13,18 +13,11 @@ import { birdReplyComplete, parseBirdProtocols } from '../../../agent/parsers/bi
 import { Address, BgpProtocol, FdbEntry, IpSet, Link, Neighbour, Route } from '../../../contract/snapshot.js';
 import type { Parsed } from '../../../contract/result.js';
 import { fixture } from './fixture.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
 const CASES = 2500;
 const CODES = ['empty', 'invalid-json', 'invalid-shape', 'syntax', 'truncated', 'incompatible'];
 
-/** mulberry32: small seeded PRNG, so a failure is reproducible from its case number. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 

@@ -9,18 +9,12 @@ import { parseIpTextAddrs, parseIpTextLinks, parseIpTextNeigh, parseIpTextRoutes
 import { Address, Link, Neighbour, Route } from '../../../contract/snapshot.js';
 import type { Parsed } from '../../../contract/result.js';
 import { fixture } from './fixture.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
 const CASES = 2000;
 const CODES = ['empty', 'syntax', 'truncated'];
 const JUNK = ['', ' ', '\t', '\n', ':', '@', '<', '>', '/', 'dev', 'via', 'nexthop', 'mtu', 'lladdr', 'RX:', 'link/ether', '99999999999999999999', '-1', 'é', '\u0000', 'inet', 'peer', 'vxlan', 'id'];
 
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 

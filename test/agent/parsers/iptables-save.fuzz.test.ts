@@ -6,19 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { iptablesTotals, parseIptablesSave, ruleMatches, tokenizeIptablesArgs } from '../../../agent/parsers/iptables-save.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/iptables-save');
 const seeds = readdirSync(FIX)
   .filter((f) => f.endsWith('.txt'))
   .map((f) => readFileSync(join(FIX, f), 'utf8'));
 
-/** mulberry32: a small deterministic PRNG so every failure reproduces from its seed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const NASTY = ['"', '\\', '!', ' ', '\n', '[', ']', ':', '-', '*', '#', '\r', '\t', 'COMMIT', '-A ', '-j', '-g', '--comment', '--match-set', '\u00e9', '\ud800'];
 

@@ -7,19 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureRecord } from '../../../contract/capture.js';
 import { parsePcap } from '../../../agent/parsers/pcap.js';
+import { mulberry32 as prng } from '../../../bench/prng.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/pcap');
 const seeds = readdirSync(FIX)
   .filter((f) => f.endsWith('.pcap'))
   .map((f) => ({ name: f, bytes: new Uint8Array(readFileSync(join(FIX, f))) }));
 
-/** mulberry32: a small deterministic PRNG so every failure reproduces from its seed. */
-const prng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const mutate = (src: Uint8Array, rnd: () => number): Uint8Array => {
   const b = new Uint8Array(src);

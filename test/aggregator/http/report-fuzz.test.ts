@@ -26,6 +26,7 @@ import { summariseFamily } from '../../../agent/collectors/iptables.js';
 import { ok, unavailable, type Parsed } from '../../../contract/result.js';
 import type { Sections } from '../../../contract/snapshot.js';
 import { buildReport } from '../../../agent/push.js';
+import { mulberry32 as rng } from '../../../bench/prng.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 100_000);
 const TOKEN = 'fuzz-token';
@@ -58,14 +59,6 @@ const labReport = (): unknown => {
   return JSON.parse(JSON.stringify(buildReport({ snapshot, checks: [{ rule: 'tunnel-mtu', status: 'finding' }], findings: [finding] }, { agentId: 'agent-lab00001', seq: 1, agentVersion: '0.1.0', intervalSeconds: 10, sentAt: snapshot.takenAt }, new Map(), new Set(), new Map())));
 };
 
-/** mulberry32: small, fast, seeded */
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
 
 const HOSTILE: unknown[] = [
   null, -1, 0, 1.5, 1e308, -0, 2 ** 53 + 2, '', 'x'.repeat(70_000), '\u001b[2J\u001b[31mRED\u0007', 'a\u0000b', '../../etc/passwd',
