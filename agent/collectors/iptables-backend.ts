@@ -75,14 +75,17 @@ export const dumpHasKubernetesChains = (dump: IptablesDump): boolean =>
  * dump, whose rule lines start with `[packets:bytes] -A`), lines starting with '[' count too: the
  * same number as Felix's count of the dump without counters.
  */
-export const countRuleLines = (output: string, withCounters = false): number => {
+export const countRuleLines = (output: string | Uint8Array, withCounters = false): number => {
   let n = 0;
   let pos = 0;
   const len = output.length;
+  // the output as text, or as the bytes a command printed (#17: a dump is not decoded to be counted)
+  const bytes = typeof output === 'string' ? null : output;
+  const text = typeof output === 'string' ? output : '';
   while (pos < len) {
-    const c = output.charCodeAt(pos);
+    const c = bytes === null ? text.charCodeAt(pos) : (bytes[pos] as number);
     if (c === 45 || (withCounters && c === 91)) n++;
-    const nl = output.indexOf('\n', pos);
+    const nl = bytes === null ? text.indexOf('\n', pos) : bytes.indexOf(10, pos);
     if (nl < 0) break;
     pos = nl + 1;
   }
@@ -125,11 +128,14 @@ const listBinaries = (family: Family, backend: IptablesBackend): [string, string
   return [`ip${v}tables-${backend}`, `ip${v}tables`];
 };
 
-/** Runs `<binary> args` over `binaries`, falling back when the first is missing; null on failure (as Felix: empty). */
-const runBest = async (host: Host, config: CollectorConfig, binaries: [string, string], args: string[]): Promise<SavedDump | null> => {
+/**
+ * Runs `<binary> args` over `binaries`, falling back when the first is missing; null on failure (as
+ * Felix: empty). `stdoutAs: 'bytes'` for full dumps, which are counted and parsed as bytes (#17).
+ */
+const runBest = async (host: Host, config: CollectorConfig, binaries: [string, string], args: string[], stdoutAs: 'text' | 'bytes' = 'text'): Promise<SavedDump | null> => {
   for (const bin of binaries) {
     const argv: [string, ...string[]] = [bin, ...args];
-    const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+    const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs });
     if (r.ok) return { argv, result: r };
     if (r.kind !== 'missing-binary') return null;
   }
@@ -161,8 +167,8 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
   const countBoth = async (backend: IptablesBackend): Promise<number> => {
     let total = 0;
     for (const family of [6, 4] as const) {
-      const d = await runBest(host, config, saveBinaries(family, backend), ['-c']);
-      const rules = d === null ? 0 : countRuleLines(d.result.stdout, true);
+      const d = await runBest(host, config, saveBinaries(family, backend), ['-c'], 'bytes');
+      const rules = d === null ? 0 : countRuleLines(d.result.stdoutBytes ?? d.result.stdout, true);
       total += rules;
       const k = kept[family];
       if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) kept[family] = { backend, rules, dump: d };

@@ -21,7 +21,7 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
-import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
+import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
 import type { RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
@@ -94,13 +94,11 @@ export function iptablesPolicyRule(family: FamilyName, table: string, rule: Ipta
   };
 }
 
-/** Cheap text test for rules that may match an encapsulation (iptables-save writes `-p X`). */
-const mayMatchEncap = (text: string): boolean => {
-  const at = text.indexOf(' -p ');
-  if (at < 0) return false;
-  const p = text.slice(at + 4, text.indexOf(' ', at + 4) >>> 0);
-  return p === 'udp' || p === '17' || p === '4' || p === 'ipencap' || p === 'ipip';
-};
+/**
+ * Cheap text test for rules that may match an encapsulation (iptables-save writes `-p X`): `p` is
+ * the word after the rule text's first ` -p ` (`IptablesChain.ruleWordAfter`).
+ */
+const mayMatchEncap = (p: string | null): boolean => p === 'udp' || p === '17' || p === '4' || p === 'ipencap' || p === 'ipip';
 
 export interface FamilyDump {
   dump: IptablesDump;
@@ -122,10 +120,10 @@ export async function runSave(host: Host, config: CollectorConfig, family: Famil
   if (saved !== undefined) return { argv: saved.argv, result: saved.result };
   const [best, fallback] = saveBinaries(family, backend);
   const argv: [string, ...string[]] = [best, '-c'];
-  const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs: 'bytes' });
   if (r.ok || r.kind !== 'missing-binary') return { argv, result: r };
   const argv2: [string, ...string[]] = [fallback, '-c'];
-  return { argv: argv2, result: await host.run({ argv: argv2, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES }) };
+  return { argv: argv2, result: await host.run({ argv: argv2, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs: 'bytes' }) };
 }
 
 /** A save command's answer as the parsed dump, or unavailable (the failure mapping of the header). */
@@ -135,7 +133,9 @@ export function parseSave({ argv, result: r }: SaveRun): Collected<FamilyDump> {
   if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
   // iptables-nft prints its warnings on stderr, sometimes without a newline between them
   const warnings = [...new Set(r.stderr.split(/\n|(?=# Warning:)/).map((l) => l.replace(/^#\s*/, '').trim()).filter((l) => l.length > 0))];
-  const p = parseIptablesSave(r.stdout);
+  // #17: the dump is read in place from the bytes the command printed (a host that answers with
+  // text, e.g. a replayed bundle, gives the same dump)
+  const p = r.stdoutBytes === undefined ? parseIptablesSave(r.stdout) : parseIptablesSaveBytes(r.stdoutBytes);
   if (!p.ok) {
     if (p.error.code === 'empty') return ok({ dump: { tables: [], generatedBy: null, hasCounters: false, warnings: [] }, warnings });
     const reason: UnavailableReason = p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output';
@@ -304,11 +304,10 @@ export function summariseFamily(
       }
       const candidates: Candidate[] = [];
       for (let i = 0; i < chain.ruleCount; i++) {
-        // cheap text pre-filter, so only candidate rules get materialised and tokenized
-        // (iptables-save always writes the target as `-j X`)
-        const text = chain.ruleTextAt(i);
-        const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
-        const encapText = mayMatchEncap(text);
+        // cheap text pre-filter, read in place, so only candidate rules get materialised and
+        // tokenized (iptables-save always writes the target as `-j X`)
+        const dropText = chain.ruleTextIncludes(i, ' -j DROP') || chain.ruleTextIncludes(i, ' -j REJECT');
+        const encapText = mayMatchEncap(chain.ruleWordAfter(i, ' -p '));
         if (!dropText && !(encapText && guardChain)) continue;
         const rule = chain.ruleAt(i);
         const target = rule.target;
