@@ -25,7 +25,7 @@
  * `decideBackend` is the pure part; `detectIptablesBackend` runs the commands through `Host`.
  * Stateless.
  */
-import type { RunResult } from '../exec/runner.js';
+import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import type { IptablesDump } from '../parsers/iptables-save.js';
 import type { CollectorConfig, Host } from './types.js';
 
@@ -171,7 +171,10 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
       const rules = d === null ? 0 : countRuleLines(d.result.stdoutBytes ?? d.result.stdout, true);
       total += rules;
       const k = kept[family];
-      if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) kept[family] = { backend, rules, dump: d };
+      if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) {
+        if (k !== undefined) releaseStdoutBytes(k.dump.result);
+        kept[family] = { backend, rules, dump: d };
+      } else if (d !== null) releaseStdoutBytes(d.result);
     }
     return total;
   };
@@ -185,6 +188,7 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
       for (const family of [4, 6] as const) {
         const k = kept[family];
         if (k !== undefined && k.backend === d.backend) dumps[family] = k.dump;
+        else if (k !== undefined) releaseStdoutBytes(k.dump.result);
       }
       return { ...d, dumps };
     }

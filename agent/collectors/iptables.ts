@@ -22,7 +22,7 @@ import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, t
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
-import type { RunResult } from '../exec/runner.js';
+import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
@@ -402,9 +402,15 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
   };
   const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
     const r = parseSave(run);
-    if (r.status !== 'ok') return r;
+    if (r.status !== 'ok') {
+      releaseStdoutBytes(run.result);
+      return r;
+    }
     if (remembered !== null && !hinted) hinted = dumpHasKubernetesChains(r.data.dump);
     const s = summariseFamily(name, r.data.dump, memory?.[name]);
+    // the summary holds no text of the dump (its strings are detached): the dump's bytes, the
+    // largest block of a read, are given back now, not at a garbage collection (#17)
+    releaseStdoutBytes(run.result);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
     for (const g of s.encapGuards) encapGuards.push(g);

@@ -64,6 +64,18 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 export const stdoutText = (r: RunOutput): string =>
   r.stdoutBytes === undefined ? r.stdout : Buffer.from(r.stdoutBytes.buffer, r.stdoutBytes.byteOffset, r.stdoutBytes.byteLength).toString('utf8');
 
+/**
+ * Gives back the memory of a command's stdout bytes (`stdoutAs: 'bytes'`) now rather than when they
+ * are garbage collected, which for a one-shot snapshot is never: a dump of many MB is its largest
+ * block (#17). Afterwards the bytes read as empty: only for a caller that is done with everything
+ * read from them (a dump parsed in place, agent/parsers/iptables-save.ts, included). Text output,
+ * or bytes not from this runner, are left as they are.
+ */
+export const releaseStdoutBytes = (r: RunResult): void => {
+  const buf = r.ok ? r.stdoutBytes?.buffer : undefined;
+  if (buf instanceof ArrayBuffer && buf.resizable) buf.resize(0);
+};
+
 /** The first length of a command's output buffer (it doubles as needed, up to the output cap). */
 const FIRST_OUTPUT_BUFFER_BYTES = 16 * 1024;
 
