@@ -21,7 +21,7 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
-import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
+import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesChain, type IptablesDump, type IptablesRule, type IptablesTable } from '../parsers/iptables-save.js';
 import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
@@ -202,20 +202,35 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
   ...(m.sources === undefined ? {} : { sources: m.sources.map(detach) }),
 });
 
+/** What the reduction of one chain adds to the family's (`summariseFamily`). */
+interface ChainOut {
+  summary: ChainSummary | null;
+  drops: IptablesDropRule[];
+  encaps: PolicyRule[];
+  idle: number;
+  table: string;
+  memo: ChainMemo | null;
+}
+
 /**
  * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
  * the chains whose rules have not changed since the last reduction with it are reduced from what it
  * kept (FamilyMemory); the result is the same as without.
+ * The chains are reduced last to first and their results put in order at the end (#17): with
+ * `releaseInput`, for a dump read in place from a command's bytes, the input past the rule lines of
+ * the chains still to reduce is given back after each chain (`IptablesChain.releaseInputFrom`), so
+ * the dump's bytes shrink while the summary grows, and the dump must not be read afterwards.
  */
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
   memory?: FamilyMemory,
+  opts: { releaseInput?: boolean } = {},
 ): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
-  const idle = { count: 0 };
+  let idlePolicyDropRules = 0;
   const encapCandidates: PolicyRule[] = [];
   /** what `memory` keeps of this dump: per table, per chain */
   const remembered = new Map<string, Map<string, ChainMemo>>();
@@ -234,9 +249,9 @@ export function summariseFamily(
     }
     return v;
   };
-  for (const table of dump.tables) {
-    const known = memory?.chains.get(table.name);
-    for (const chain of table.chains) {
+  const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
+    const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
+    {
       totals.chains++;
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
@@ -247,7 +262,7 @@ export function summariseFamily(
       const chainName = memo?.name ?? detach(chain.name);
       const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
       if (summarised) {
-        chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
+        out.summary = { family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
       }
       const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
       // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
@@ -256,19 +271,19 @@ export function summariseFamily(
       /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
       const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
         if (c.isDrop && packets === 0 && policyChain) {
-          idle.count++;
+          out.idle++;
           return;
         }
         let rule = made;
         const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
         if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
         const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-        if (mapped !== null && guardChain) encapCandidates.push({ ...mapped, packets, bytes });
+        if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
         if (!c.isDrop) return;
         if (c.drop !== undefined) {
           // the entry is read only once made: one whose counters have not moved is listed again as is
           if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-          dropRules.push(c.drop);
+          out.drops.push(c.drop);
           return;
         }
         const r = ruleOf();
@@ -291,7 +306,7 @@ export function summariseFamily(
           if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
         }
         c.drop = d;
-        dropRules.push(d);
+        out.drops.push(d);
       };
       if (memo !== undefined) {
         // only the counters are new
@@ -299,8 +314,8 @@ export function summariseFamily(
           const n = chain.ruleCountersAt(c.i);
           emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
         }
-        rememberedOf(table.name).set(chainName, memo);
-        continue;
+        out.memo = memo;
+        return out;
       }
       const candidates: Candidate[] = [];
       for (let i = 0; i < chain.ruleCount; i++) {
@@ -315,8 +330,33 @@ export function summariseFamily(
         candidates.push(c);
         emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
       }
-      if (memory !== undefined) rememberedOf(table.name).set(chainName, { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates });
+      if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
     }
+    return out;
+  };
+  const order: [IptablesTable, IptablesChain][] = [];
+  for (const table of dump.tables) for (const chain of table.chains) order.push([table, chain]);
+  /** with releaseInput: how much of the input the chains before each one read (its prefix maximum) */
+  const needed: number[] | null = opts.releaseInput === true ? [] : null;
+  if (needed !== null) {
+    let most = 0;
+    for (const [, chain] of order) {
+      needed.push(most);
+      most = Math.max(most, chain.inputEnd);
+    }
+  }
+  const outs: ChainOut[] = new Array<ChainOut>(order.length);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const [table, chain] = order[k] as [IptablesTable, IptablesChain];
+    outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
+    if (needed !== null) chain.releaseInputFrom(needed[k] as number);
+  }
+  for (const out of outs) {
+    if (out.summary !== null) chains.push(out.summary);
+    for (const d of out.drops) dropRules.push(d);
+    for (const e of out.encaps) encapCandidates.push(e);
+    idlePolicyDropRules += out.idle;
+    if (out.memo !== null) rememberedOf(out.table).set(out.memo.name, out.memo);
   }
   if (memory !== undefined) memory.chains = remembered;
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
@@ -325,7 +365,7 @@ export function summariseFamily(
     chain: detach(g.chain),
     drop: { ...g.drop, caliId: g.drop.caliId === null ? null : detach(g.drop.caliId), comments: g.drop.comments.map(intern) },
   }));
-  return { totals, chains, dropRules, idlePolicyDropRules: idle.count, encapGuards };
+  return { totals, chains, dropRules, idlePolicyDropRules, encapGuards };
 }
 
 /**
@@ -407,9 +447,10 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
       return r;
     }
     if (remembered !== null && !hinted) hinted = dumpHasKubernetesChains(r.data.dump);
-    const s = summariseFamily(name, r.data.dump, memory?.[name]);
-    // the summary holds no text of the dump (its strings are detached): the dump's bytes, the
-    // largest block of a read, are given back now, not at a garbage collection (#17)
+    // the dump's bytes, the largest block of a read, are given back as the reduction goes (the
+    // summary holds no text of the dump: its strings are detached), then whole, not at a garbage
+    // collection (#17)
+    const s = summariseFamily(name, r.data.dump, memory?.[name], { releaseInput: true });
     releaseStdoutBytes(run.result);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);

@@ -211,10 +211,25 @@ export class IptablesChain {
     const wordAt = at + prefix.length;
     return src.slice(wordAt, Math.min(indexOrEndU(src.units, SPACE, wordAt), end));
   }
+  /** where this chain's last rule line ends in the input (in code units; 0 without rules) */
+  get inputEnd(): number {
+    if (this.#count === 0) return 0;
+    const { units } = this.#lines.src;
+    return Math.min(units.length, lineEnd(units, this.#lines.offset(this.#id(this.#count - 1))) + 1);
+  }
+  /**
+   * Gives back the memory of the dump's input from code unit `from` on, when it was read in place
+   * from a runner's bytes (`parseIptablesSaveBytes`; for other input nothing happens): for a reader
+   * done with every rule line there (`inputEnd` of the chains it still reads tells how much they
+   * need). Reading a rule there afterwards is a RangeError (a caller's bug).
+   */
+  releaseInputFrom(from: number): void {
+    this.#lines.src.keepOnly(from);
+  }
   /** the i-th rule line's text range from its `-A` to its line end */
   #textRange(i: number): [number, number] {
     const { units } = this.#lines.src;
-    const start = this.#lines.offset(this.#id(i));
+    const start = this.#offset(i);
     const end = lineEnd(units, start);
     return [ruleStart(units, start, end), end];
   }
@@ -225,7 +240,7 @@ export class IptablesChain {
   /** the i-th rule's counters (0-based) without making the rule; null without -c */
   ruleCountersAt(i: number): { packets: number; bytes: number } | null {
     const { units } = this.#lines.src;
-    const start = this.#lines.offset(this.#id(i));
+    const start = this.#offset(i);
     // the parse checked the line: its counters end before its line end
     return units[start] === LBRACKET ? readCountersU(units, start, units.length) : null;
   }
@@ -243,7 +258,7 @@ export class IptablesChain {
     const { units } = this.#lines.src;
     const h = [seed | 0, ~seed | 0];
     for (let i = 0; i < this.#count; i++) {
-      const start = this.#lines.offset(this.#ids === null ? this.#first + i : (this.#ids[i] as number));
+      const start = this.#offset(i);
       const end = lineEnd(units, start);
       // the line end too, so that rules split at another place do not hash alike
       hashChars(units, ruleStart(units, start, end), end, h);
@@ -266,10 +281,17 @@ export class IptablesChain {
     if (!(i >= 0 && i < this.#count)) throw new RangeError(`chain ${this.name} has no rule ${i} (it has ${this.#count})`);
     return this.#ids === null ? this.#first + i : (this.#ids[i] as number);
   }
+  /** where the i-th rule line starts in the input; a RangeError for an i past its rules or for a line given back (a caller's bug) */
+  #offset(i: number): number {
+    const at = this.#lines.offset(this.#id(i));
+    if (at >= this.#lines.src.length) throw new RangeError(`chain ${this.name}: rule ${i} was read after its input was given back`);
+    return at;
+  }
   /** rule line number `id` read again (the parse checked it) */
   #read(id: number): { r: RuleLine; end: number } {
     const { units } = this.#lines.src;
     const start = this.#lines.offset(id);
+    if (start >= units.length) throw new RangeError(`chain ${this.name}: a rule was read after its input was given back`);
     const end = lineEnd(units, start);
     return { r: readRuleLine(units, start, end) as RuleLine, end };
   }
@@ -394,11 +416,29 @@ export function parseIptablesSaveBytes(bytes: Uint8Array): IptablesParsed {
  * (the common case: half the copy), and its ranges are its own slices.
  */
 class Source {
+  #units: Uint8Array | Uint16Array;
   private constructor(
-    readonly units: Uint8Array | Uint16Array,
+    units: Uint8Array | Uint16Array,
     /** the string the units are of, or null for bytes (UTF-8) */
     readonly text: string | null,
-  ) {}
+  ) {
+    this.#units = units;
+  }
+  get units(): Uint8Array | Uint16Array {
+    return this.#units;
+  }
+  /**
+   * Gives back the memory of the units from `from` on, when they are bytes in a resizable buffer
+   * (a runner's output, agent/exec/runner.ts) that starts with them; else does nothing. The units
+   * are then the first `from` ones.
+   */
+  keepOnly(from: number): void {
+    const u = this.#units;
+    const buf = u.buffer;
+    if (this.text !== null || !(buf instanceof ArrayBuffer) || !buf.resizable || u.byteOffset !== 0 || from >= u.length) return;
+    buf.resize(from);
+    this.#units = Buffer.from(buf, 0, from);
+  }
   static ofBytes(bytes: Uint8Array): Source {
     return new Source(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), null);
   }
