@@ -94,11 +94,13 @@ export function iptablesPolicyRule(family: FamilyName, table: string, rule: Ipta
   };
 }
 
-/**
- * Cheap text test for rules that may match an encapsulation (iptables-save writes `-p X`): `p` is
- * the word after the rule text's first ` -p ` (`IptablesChain.ruleWordAfter`).
- */
-const mayMatchEncap = (p: string | null): boolean => p === 'udp' || p === '17' || p === '4' || p === 'ipencap' || p === 'ipip';
+/** Cheap text test for rules that may match an encapsulation (iptables-save writes `-p X`). */
+const mayMatchEncap = (text: string): boolean => {
+  const at = text.indexOf(' -p ');
+  if (at < 0) return false;
+  const p = text.slice(at + 4, text.indexOf(' ', at + 4) >>> 0);
+  return p === 'udp' || p === '17' || p === '4' || p === 'ipencap' || p === 'ipip';
+};
 
 export interface FamilyDump {
   dump: IptablesDump;
@@ -201,6 +203,9 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
   text: detach(m.text),
   ...(m.sources === undefined ? {} : { sources: m.sources.map(detach) }),
 });
+
+/** The least input `summariseFamily` gives back at a time (bytes; 1 MiB is ~6000 rules). */
+const RELEASE_STEP = 1 << 20;
 
 /** What the reduction of one chain adds to the family's (`summariseFamily`). */
 interface ChainOut {
@@ -319,10 +324,11 @@ export function summariseFamily(
       }
       const candidates: Candidate[] = [];
       for (let i = 0; i < chain.ruleCount; i++) {
-        // cheap text pre-filter, read in place, so only candidate rules get materialised and
-        // tokenized (iptables-save always writes the target as `-j X`)
-        const dropText = chain.ruleTextIncludes(i, ' -j DROP') || chain.ruleTextIncludes(i, ' -j REJECT');
-        const encapText = mayMatchEncap(chain.ruleWordAfter(i, ' -p '));
+        // cheap text pre-filter, so only candidate rules get materialised and tokenized
+        // (iptables-save always writes the target as `-j X`)
+        const text = chain.ruleTextAt(i);
+        const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
+        const encapText = mayMatchEncap(text);
         if (!dropText && !(encapText && guardChain)) continue;
         const rule = chain.ruleAt(i);
         const target = rule.target;
@@ -346,10 +352,16 @@ export function summariseFamily(
     }
   }
   const outs: ChainOut[] = new Array<ChainOut>(order.length);
+  /** how much of the input is still held (given back in steps of RELEASE_STEP: each step is a system call) */
+  let held = Infinity;
   for (let k = order.length - 1; k >= 0; k--) {
     const [table, chain] = order[k] as [IptablesTable, IptablesChain];
     outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
-    if (needed !== null) chain.releaseInputFrom(needed[k] as number);
+    const keep = needed?.[k];
+    if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {
+      chain.releaseInputFrom(keep);
+      held = keep;
+    }
   }
   for (const out of outs) {
     if (out.summary !== null) chains.push(out.summary);

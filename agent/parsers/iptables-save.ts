@@ -194,23 +194,6 @@ export class IptablesChain {
     const [from, end] = this.#textRange(i);
     return src.slice(from, end);
   }
-  /** whether the i-th rule's text (as `ruleTextAt`) contains `needle` (ASCII), read in place */
-  ruleTextIncludes(i: number, needle: string): boolean {
-    const [from, end] = this.#textRange(i);
-    return findAscii(this.#lines.src.units, needle, from, end) >= 0;
-  }
-  /**
-   * In the i-th rule's text (as `ruleTextAt`), the word after the first `prefix` (ASCII), up to the
-   * next space or the end; null when there is no `prefix`. Read in place: only the word is made.
-   */
-  ruleWordAfter(i: number, prefix: string): string | null {
-    const { src } = this.#lines;
-    const [from, end] = this.#textRange(i);
-    const at = findAscii(src.units, prefix, from, end);
-    if (at < 0) return null;
-    const wordAt = at + prefix.length;
-    return src.slice(wordAt, Math.min(indexOrEndU(src.units, SPACE, wordAt), end));
-  }
   /** where this chain's last rule line ends in the input (in code units; 0 without rules) */
   get inputEnd(): number {
     if (this.#count === 0) return 0;
@@ -788,18 +771,6 @@ const sameUnits = (u: Units, a: number, aEnd: number, b: number, bEnd: number): 
   if (aEnd - a !== bEnd - b) return false;
   for (let k = 0; k < aEnd - a; k++) if (u[a + k] !== u[b + k]) return false;
   return true;
-};
-
-/** The first index of the ASCII `needle` in u[from, end), else -1. */
-const findAscii = (u: Units, needle: string, from: number, end: number): number => {
-  const first = needle.charCodeAt(0);
-  const last = end - needle.length;
-  outer: for (let i = from; i <= last; i++) {
-    if (u[i] !== first) continue;
-    for (let k = 1; k < needle.length; k++) if (u[i + k] !== needle.charCodeAt(k)) continue outer;
-    return i;
-  }
-  return -1;
 };
 
 /** `[packets:bytes]`; `end` is the index after `]`. */
