@@ -198,7 +198,7 @@ export class IptablesChain {
   get inputEnd(): number {
     if (this.#count === 0) return 0;
     const { units } = this.#lines.src;
-    return Math.min(units.length, lineEnd(units, this.#lines.offset(this.#id(this.#count - 1))) + 1);
+    return Math.min(units.length, this.#lines.end(this.#id(this.#count - 1)) + 1);
   }
   /**
    * Gives back the memory of the dump's input from code unit `from` on, when it was read in place
@@ -213,7 +213,7 @@ export class IptablesChain {
   #textRange(i: number): [number, number] {
     const { units } = this.#lines.src;
     const start = this.#offset(i);
-    const end = lineEnd(units, start);
+    const end = this.#lines.end(this.#id(i));
     return [ruleStart(units, start, end), end];
   }
   get rules(): IptablesRule[] {
@@ -242,7 +242,7 @@ export class IptablesChain {
     const h = [seed | 0, ~seed | 0];
     for (let i = 0; i < this.#count; i++) {
       const start = this.#offset(i);
-      const end = lineEnd(units, start);
+      const end = this.#lines.end(this.#id(i));
       // the line end too, so that rules split at another place do not hash alike
       hashChars(units, ruleStart(units, start, end), end, h);
     }
@@ -275,7 +275,7 @@ export class IptablesChain {
     const { units } = this.#lines.src;
     const start = this.#lines.offset(id);
     if (start >= units.length) throw new RangeError(`chain ${this.name}: a rule was read after its input was given back`);
-    const end = lineEnd(units, start);
+    const end = this.#lines.end(id);
     return { r: readRuleLine(units, start, end) as RuleLine, end };
   }
   toJSON() {
@@ -441,24 +441,31 @@ class Source {
 }
 
 /**
- * The rule lines of one parse in input order: the line number and offset of each, numbered from 0.
+ * The rule lines of one parse in input order: the line number, offset and end of each, numbered from 0.
  * Typed arrays, so that a big dump leaves few objects for the garbage collector to copy. Only
  * appended to.
  */
 class RuleLines {
   #lineNumbers = new Int32Array(1024);
   #offsets = new Int32Array(1024);
+  /** where each line ends (before its line end), so that a rule is read again without a search */
+  #ends = new Int32Array(1024);
   #count = 0;
   constructor(readonly src: Source) {}
-  /** Adds the rule line n, which starts at unit `offset`; returns its number. */
-  add(n: number, offset: number): number {
+  /** Adds the rule line n, units [offset, end); returns its number. */
+  add(n: number, offset: number, end: number): number {
     if (this.#count === this.#offsets.length) {
       this.#lineNumbers = doubled(this.#lineNumbers);
       this.#offsets = doubled(this.#offsets);
+      this.#ends = doubled(this.#ends);
     }
     this.#lineNumbers[this.#count] = n;
     this.#offsets[this.#count] = offset;
+    this.#ends[this.#count] = end;
     return this.#count++;
+  }
+  end(id: number): number {
+    return this.#ends[id] as number;
   }
   lineNumber(id: number): number {
     return this.#lineNumbers[id] as number;
@@ -562,7 +569,7 @@ class Parser {
     }
     if (!this.quotesClosed(r.at, end)) return syntax(line(), n, 'unterminated quote');
     if (r.packets !== null) this.hasCounters = true;
-    chain.addRule(this.ruleLines.add(n, start));
+    chain.addRule(this.ruleLines.add(n, start, end));
     return null;
   }
 
@@ -733,7 +740,7 @@ const readRuleLine = (u: Units, start: number, end: number): RuleLine | number =
   }
   if (!(end - at >= 3 && u[at] === DASH && u[at + 1] === LETTER_A && u[at + 2] === SPACE)) return -at - 1;
   const nameAt = skipSpacesU(u, at + 3, end);
-  const nameEnd = Math.min(indexOrEndU(u, SPACE, nameAt), end);
+  const nameEnd = nearIndexOrEnd(u, SPACE, nameAt, end);
   if (nameEnd === nameAt) return NO_CHAIN_NAME;
   return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
 };
@@ -751,7 +758,7 @@ const ruleLineProblem = (line: string, why: number, start: number): string => {
 
 /** Where `-A` starts in the rule line u[start, end) the parse checked (after its counters, if any). */
 const ruleStart = (u: Units, start: number, end: number): number =>
-  u[start] === LBRACKET ? skipSpacesU(u, u.indexOf(RBRACKET, start) + 1, end) : start;
+  u[start] === LBRACKET ? skipSpacesU(u, nearIndexOrEnd(u, RBRACKET, start, end) + 1, end) : start;
 
 /** Adds u[from, end) and a line end to the two running hashes in `h` (`IptablesChain.fingerprint`). */
 const hashChars = (u: Units, from: number, end: number, h: number[]): void => {
@@ -826,10 +833,27 @@ const indexOrEnd = (s: string, c: string, from: number): number => {
   return i < 0 ? s.length : i;
 };
 
-/** The index of unit `c` in u at or after `from`, else u.length (bytes: memchr). */
+/**
+ * The typed arrays' own search: for bytes ~4× faster per call than Buffer's `indexOf` (which goes
+ * through argument checks to a native binding), what a parse that searches each line pays.
+ */
+const typedIndexOf = Uint8Array.prototype.indexOf as (this: Units, c: number, from: number) => number;
+const typedIndexOf16 = Uint16Array.prototype.indexOf as (this: Units, c: number, from: number) => number;
+
+/** The index of unit `c` in u at or after `from`, else -1. */
+const unitIndexOf = (u: Units, c: number, from: number): number => (u instanceof Uint8Array ? typedIndexOf : typedIndexOf16).call(u, c, from);
+
+/** The index of unit `c` in u at or after `from`, else u.length. */
 const indexOrEndU = (u: Units, c: number, from: number): number => {
-  const i = u.indexOf(c, from);
+  const i = unitIndexOf(u, c, from);
   return i < 0 ? u.length : i;
+};
+
+/** `indexOrEndU` for a unit expected within a few units (a chain name's end): a loop, not a call. */
+const nearIndexOrEnd = (u: Units, c: number, from: number, end: number): number => {
+  let i = from;
+  while (i < end && u[i] !== c) i++;
+  return i;
 };
 
 /**
@@ -850,8 +874,8 @@ const backslashesBefore = (s: string, open: number, at: number): number => {
 
 /** `closingQuote` on code units. */
 const closingQuoteU = (u: Units, open: number): number => {
-  let close = u.indexOf(QUOTE, open + 1);
-  while (close >= 0 && backslashesBeforeU(u, open, close) % 2 === 1) close = u.indexOf(QUOTE, close + 1);
+  let close = unitIndexOf(u, QUOTE, open + 1);
+  while (close >= 0 && backslashesBeforeU(u, open, close) % 2 === 1) close = unitIndexOf(u, QUOTE, close + 1);
   return close;
 };
 
