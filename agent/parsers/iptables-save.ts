@@ -47,10 +47,16 @@
  * tokens into options and match modules on demand.
  *
  * Speed (bench/iptables.ts: 100k Calico-like rules, 15.7 MB, at most 4× a bare `split('\n')`):
- * rule lines are read in place in the text, without a copy of each line; a rule's chain is first
- * compared with the previous rule line's and the next declared ones (iptables-save prints rules
- * chain by chain in declaration order), then looked up by name; the search for quotes goes once
- * over the text, not once per line.
+ * rule lines are read in place in the input, without a copy of each line; a rule's chain is first
+ * compared with the previous rule line's (its name's code units, in place) and the next declared
+ * ones (iptables-save prints rules chain by chain in declaration order), then looked up by name; the
+ * search for quotes goes once over the input, not once per line.
+ *
+ * Memory (#17): `parseIptablesSaveBytes` reads the bytes a save command printed as they are, so the
+ * dump is never one string (a 15.7 MB dump was held as its bytes and its text while it was
+ * decoded); a line is decoded when it is read. Both entry points share one parse over code units
+ * (`Source`). A reader done with the rules past a point can give that part of the bytes back
+ * (`IptablesChain.releaseInputFrom`).
  */
 import type { ParseError } from '../../contract/result.js';
 
@@ -849,11 +855,11 @@ const indexOrEndU = (u: Units, c: number, from: number): number => {
   return i < 0 ? u.length : i;
 };
 
-/** `indexOrEndU` for a unit expected within a few units (a chain name's end): a loop, not a call. */
+/** The index of unit `c` in u[from, end), else `end` (a typed arrays' search: a loop over bytes in a resizable buffer is slow until optimised). */
 const nearIndexOrEnd = (u: Units, c: number, from: number, end: number): number => {
-  let i = from;
-  while (i < end && u[i] !== c) i++;
-  return i;
+  if (from >= end) return end;
+  const i = unitIndexOf(u, c, from);
+  return i < 0 || i > end ? end : i;
 };
 
 /**
