@@ -116,7 +116,8 @@ export const saveBinaries = (family: Family, backend: IptablesBackend): [string,
 
 /**
  * Bound for one full dump. A 100k-rule node prints ~16 MB and a one-shot snapshot of it peaks at
- * ~140 MiB; a parse holds a few times the text, so 40 MiB (~250k rules) is what fits the agent's
+ * ~126 MiB (the dump is held once, as bytes, and given back as it is reduced); a read holds the
+ * bytes, the parse's line index and the summary, so 40 MiB (~250k rules) is what fits the agent's
  * 256 MiB memory limit. A larger dump is reported unavailable('output-too-large') (#16).
  */
 export const SAVE_MAX_OUTPUT_BYTES = 40 * 1024 * 1024;

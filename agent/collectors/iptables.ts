@@ -476,7 +476,7 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
   // parse holds the event loop, so the IPv6 output waits in its pipe meanwhile: as before, at most
   // one dump's output is being received at a time, and a parsed dump (several times its text) is
   // garbage before the next one is. Awaited below, so a read that throws is this collector's crash.
-  // (the IPv4 text lives in this helper's frame only, so it is garbage before IPv6 is parsed)
+  // (the IPv4 dump's bytes are given back as it is reduced, before IPv6 is parsed)
   const ipv4First = async (): Promise<{ ipv4: Collected<FamilyTotals>; reading6: Promise<SaveRun> }> => {
     const run4 = await read(4);
     const reading6 = read(6);
