@@ -16,7 +16,7 @@
  * peers must agree with (agent-stale reports them instead), so a dead node does not turn into N
  * findings on its peers.
  */
-import { parseCidr, type Family } from '../../common/net.js';
+import { parseCidr, type Cidr, type Family } from '../../common/net.js';
 import type { ClusterMap } from '../../contract/cluster.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import { nodeIsStale, type NodeState } from './node-state.js';
@@ -110,6 +110,12 @@ export class Cluster {
     return g === undefined ? undefined : this.blocks[g];
   }
 
+  /** parseCidr of a block's text, parsed once per pass for the blocks of fresh nodes whose routes could be read. */
+  blockCidr(raw: string): Cidr | null {
+    const c = this.x.parsedBlocks.get(raw);
+    return c !== undefined ? c : parseCidr(raw);
+  }
+
   /** a's routes, or null when they could not be read. */
   routes(a: NodeView): readonly Route[] | null {
     const s = a.state.report.sections.routes;
@@ -196,6 +202,7 @@ const indexOf = (nodes: readonly NodeView[], fresh: readonly NodeView[]): PassIn
   const byEncapSourceIP = new Map<string, number>();
   const blocks: Block[] = [];
   const blockKey = new Map<string, number>();
+  const parsedBlocks = new Map<string, Cidr | null>();
   for (const n of fresh) {
     for (const t of n.entry.tunnels) {
       if (t.ip !== null) put(byTunnelIP, t.ip, n.i);
@@ -205,7 +212,8 @@ const indexOf = (nodes: readonly NodeView[], fresh: readonly NodeView[]): PassIn
     for (const ip of n.encapSourceIPs) put(byEncapSourceIP, ip, n.i);
     if (!n.has('routes')) continue;
     for (const raw of n.blocks) {
-      const cidr = parseCidr(raw);
+      let cidr = parsedBlocks.get(raw);
+      if (cidr === undefined) parsedBlocks.set(raw, (cidr = parseCidr(raw)));
       if (cidr === null) continue;
       let g = blockKey.get(raw) ?? blockKey.get(cidr.text);
       if (g === undefined) {
@@ -218,14 +226,21 @@ const indexOf = (nodes: readonly NodeView[], fresh: readonly NodeView[]): PassIn
       if (!owners.includes(n)) owners.push(n);
     }
   }
+  // destinations that are not a block's text as reported, parsed once per pass (in a mesh every
+  // node's own subnet route is a distinct entry with the same destination)
+  const byDst = new Map<string, number | null>();
   const blockOfRoute = (r: Route): number | undefined => {
     const g = blockKey.get(r.dst);
     if (g !== undefined) return g;
     if (r.dst === 'default' || !r.dst.includes('/') || (r.dev !== null && r.dev.startsWith('cali'))) return undefined;
-    const c = parseCidr(r.dst);
-    return c === null ? undefined : blockKey.get(c.text);
+    let h = byDst.get(r.dst);
+    if (h === undefined) {
+      const c = parseCidr(r.dst);
+      byDst.set(r.dst, (h = c === null ? null : (blockKey.get(c.text) ?? null)));
+    }
+    return h ?? undefined;
   };
-  return { nodes, fresh, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blocks, blockKey, blockOfRoute };
+  return { nodes, fresh, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blocks, blockKey, parsedBlocks, blockOfRoute };
 };
 
 /** Who owns what and who is fresh, as one string: carried results stay valid while it is unchanged. */

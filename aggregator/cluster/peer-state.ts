@@ -46,6 +46,8 @@ export interface PassIndex {
   blocks: readonly Block[];
   /** block CIDR text (as reported, and normalised) → position in blocks */
   blockKey: Map<string, number>;
+  /** the blocks' texts fresh nodes with readable routes report, parsed (null: not a CIDR) */
+  parsedBlocks: Map<string, Cidr | null>;
   /** the block a route's destination is exactly */
   blockOfRoute(r: Route): number | undefined;
 }
@@ -650,6 +652,17 @@ const formContextOf = (a: NodeView): { vx: string; tunl: string; tunnelDevices: 
   tunnelDevices: a.tunnelDevices,
 });
 
+/** A node's form context and the key of its device names, once per node and pass. */
+const formDevices = (memo: PassMemo, a: NodeView): { ctx: ReturnType<typeof formContextOf>; devices: string } => {
+  const held = memo.once('forms|devices', () => new Map<NodeView, { ctx: ReturnType<typeof formContextOf>; devices: string }>());
+  let d = held.get(a);
+  if (d === undefined) {
+    const ctx = formContextOf(a);
+    held.set(a, (d = { ctx, devices: `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}` }));
+  }
+  return d;
+};
+
 /**
  * `block * 4 + form` for an IPv4 main-table unicast route to a block with one owner that reaches
  * that owner in its form (ROUTE_DIRECT: every hop via one of the owner's node IPs on a non-tunnel
@@ -710,8 +723,7 @@ export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted
   const section = a.state.report.sections.routes;
   if (section.status !== 'ok') return null;
   const list = memo.list<Route>('routes', section, () => section.data);
-  const ctx = formContextOf(a);
-  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const { ctx, devices } = formDevices(memo, a);
   const question = `forms|${wanted}|${devices}`;
   const held = memo.carried<{ at: Int32Array; codes: Int32Array }>(question, list.key);
   const values = list.table.values;

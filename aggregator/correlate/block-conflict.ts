@@ -46,7 +46,7 @@ export const blockConflict: CorrelateRule = {
     const claims: Claim[] = [];
     for (const n of nodes) {
       for (const raw of n.blocks) {
-        const c = parseCidr(raw);
+        const c = cluster.blockCidr(raw);
         if (c !== null) claims.push({ c, raw, owner: n });
       }
     }
