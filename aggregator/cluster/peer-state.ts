@@ -521,8 +521,8 @@ const judgeRoute = (x: PassIndex, ctx: HopContext, r: Route): number => {
   if (owners.length !== 1) return g * 2;
   const b = owners[0]!;
   const v6 = r.family === 'inet6';
-  const hops = r.nexthops.length === 0 ? [{ gateway: r.gateway, dev: r.dev }] : r.nexthops;
-  return g * 2 + (hops.every((h) => hopReaches(ctx, b, h.gateway, h.dev, v6)) ? 0 : 1);
+  if (r.nexthops.length === 0) return g * 2 + (hopReaches(ctx, b, r.gateway, r.dev, v6) ? 0 : 1);
+  return g * 2 + (r.nexthops.every((h) => hopReaches(ctx, b, h.gateway, h.dev, v6)) ? 0 : 1);
 };
 
 export interface RouteScan {
