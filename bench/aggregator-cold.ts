@@ -1,6 +1,8 @@
 /**
  * The aggregator's cold correlation pass in-process (not a test; issue #17 goal 5):
- * `node dist/bench/aggregator-cold.js --nodes N [--root DIR] [--passes P] [--cpu-prof]`.
+ * `node dist/bench/aggregator-cold.js --nodes N [--root DIR] [--passes P] [--cpu-prof] [--heap-prof]`
+ * (`--cpu-prof`, `--heap-prof`: a CPU profile or an allocation sampling profile of the first pass,
+ * written to the current directory).
  *
  * Starts the real aggregator (startAggregator, periodic passes off, as bench/aggregator.ts's server
  * does) and gives its store the first, full report of every node of the VXLAN mesh with the
@@ -29,6 +31,7 @@ const n = Number(arg('nodes', '2500'));
 const passes = Number(arg('passes', '1'));
 const root = resolve(arg('root', join(import.meta.dirname, '..', '..')));
 const profile = process.argv.includes('--cpu-prof');
+const heapProfile = process.argv.includes('--heap-prof');
 const mod = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(root, 'dist', path)).href)) as T;
 
 type Finding = { rule: string; node: string; peer?: string };
@@ -67,11 +70,13 @@ try {
   process.stderr.write(`[cold n=${n}] ${root}: ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   let session: Session | undefined;
   for (let p = 0; p < passes; p++) {
-    if (profile && p === 0) {
+    if ((profile || heapProfile) && p === 0) {
       session = new Session();
       session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.start');
+      if (profile) {
+        await session.post('Profiler.enable');
+        await session.post('Profiler.start');
+      } else await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
@@ -79,8 +84,8 @@ try {
     const wall = performance.now() - w0;
     const cpu = process.cpuUsage(cpu0);
     if (session !== undefined && p === 0) {
-      const { profile: prof } = await session.post('Profiler.stop');
-      const out = join(process.cwd(), `cold-${n}-${Date.now()}.cpuprofile`);
+      const prof = profile ? (await session.post('Profiler.stop')).profile : (await session.post('HeapProfiler.stopSampling')).profile;
+      const out = join(process.cwd(), `cold-${n}-${Date.now()}.${profile ? 'cpuprofile' : 'heapprofile'}`);
       writeFileSync(out, JSON.stringify(prof));
       process.stderr.write(`[cold n=${n}] profile: ${out}\n`);
     }

@@ -70,6 +70,12 @@ interface EntryList<E> {
   distinct: boolean;
 }
 
+const keepIn = (store: Map<string, WeakMap<object, unknown>>, question: string, key: object, value: unknown): void => {
+  let m = store.get(question);
+  if (m === undefined) store.set(question, (m = new WeakMap()));
+  m.set(key, value);
+};
+
 /** Per-pass memo: verdict codes per entry id and question, pass-wide results, and the carried ones. */
 export class PassMemo {
   private readonly memos = new Map<object, Map<string, Int32Array>>();
@@ -102,11 +108,8 @@ export class PassMemo {
 
   /** Keeps a result for the rest of this pass and, with a cache, for later passes. */
   keep(question: string, key: object, value: unknown): void {
-    for (const store of this.carry === null ? [this.results] : [this.results, this.carry]) {
-      let m = store.get(question);
-      if (m === undefined) store.set(question, (m = new WeakMap()));
-      m.set(key, value);
-    }
+    keepIn(this.results, question, key, value);
+    if (this.carry !== null) keepIn(this.carry, question, key, value);
   }
 
   /**
@@ -130,9 +133,7 @@ export class PassMemo {
 
   /** Keeps a result for the rest of this pass only (results too big to carry). */
   keepForPass(question: string, key: object, value: unknown): void {
-    let m = this.results.get(question);
-    if (m === undefined) this.results.set(question, (m = new WeakMap()));
-    m.set(key, value);
+    keepIn(this.results, question, key, value);
   }
 
   /**
@@ -355,8 +356,10 @@ const mustCover = {
 const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView, family: Family) => boolean) =>
   memo.once(`cover|${key}`, () => {
     const out = { inet: { flags: new Uint8Array(x.nodes.length), count: 0 }, inet6: { flags: new Uint8Array(x.nodes.length), count: 0 } };
-    for (const b of x.fresh) {
-      for (const family of FAMILIES) {
+    for (let j = 0; j < x.fresh.length; j++) {
+      const b = x.fresh[j]!;
+      for (let f = 0; f < FAMILIES.length; f++) {
+        const family = FAMILIES[f]!;
         if (!must(b, family)) continue;
         out[family].flags[b.i] = 1;
         out[family].count++;
@@ -422,7 +425,8 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
   const out = { inet: { mismatched: [], missing: [] }, inet6: { mismatched: [], missing: [] } } as Record<Family, VxlanScan<E>>;
   const { ids, table } = list;
   const values = table.values;
-  for (const family of FAMILIES) {
+  for (let f = 0; f < FAMILIES.length; f++) {
+    const family = FAMILIES[f]!;
     if (a.vxlanTunnel(family) === null) continue;
     const dev = a.vxlanDevice(family);
     const stamp = a.i + (family === 'inet' ? 0 : n);
@@ -438,7 +442,8 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
     if (wt.sums === null) {
       // every node that asks this question of this table in the pass, tested together
       const batch = new ListBatch(wt);
-      for (const b of x.fresh) {
+      for (let j = 0; j < x.fresh.length; j++) {
+        const b = x.fresh[j]!;
         const sb = b.state.report.sections[kind];
         if (sb.status !== 'ok' || b.vxlanTunnel(family) === null || b.vxlanDevice(family) !== dev) continue;
         const lb = memo.list<E>(kind, sb, () => sb.data as unknown as E[]);
@@ -601,7 +606,8 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   if (wt.sums === null) {
     // every node whose routes the rules read (programsBlockRoutes) asking this question of this table, tested together
     const batch = new ListBatch(wt);
-    for (const b of x.fresh) {
+    for (let j = 0; j < x.fresh.length; j++) {
+      const b = x.fresh[j]!;
       const sb = b.state.report.sections.routes;
       if (sb.status !== 'ok' || !b.programsBlockRoutes || routeQuestion(memo, b) !== question) continue;
       const lb = memo.list<Route>('routes', sb, () => sb.data);
@@ -828,7 +834,8 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
       // every node whose sets of these names are one set of this table, tested together
       const names = sets.map((t) => t.name);
       const batch = new ListBatch(wt);
-      for (const c of x.fresh) {
+      for (let j = 0; j < x.fresh.length; j++) {
+        const c = x.fresh[j]!;
         const ipsets = c.state.report.sections.ipsets;
         if (ipsets.status !== 'ok') continue;
         const own = ipsets.data.hostSets.filter((t) => names.includes(t.name));
