@@ -1,6 +1,6 @@
 /**
  * The aggregator's cold correlation pass in-process (not a test; issue #17 goal 5):
- * `node dist/bench/aggregator-cold.js --nodes N [--root DIR] [--passes P] [--cpu-prof] [--heap-prof]`
+ * `npm run bench:aggregator-cold -- --nodes N [--root DIR] [--passes P] [--cpu-prof] [--heap-prof]`
  * (`--cpu-prof`, `--heap-prof`: a CPU profile or an allocation sampling profile of the first pass,
  * written to the current directory).
  *
