@@ -25,7 +25,7 @@
  * `decideBackend` is the pure part; `detectIptablesBackend` runs the commands through `Host`.
  * Stateless.
  */
-import type { RunResult } from '../exec/runner.js';
+import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import type { IptablesDump } from '../parsers/iptables-save.js';
 import type { CollectorConfig, Host } from './types.js';
 
@@ -75,14 +75,17 @@ export const dumpHasKubernetesChains = (dump: IptablesDump): boolean =>
  * dump, whose rule lines start with `[packets:bytes] -A`), lines starting with '[' count too: the
  * same number as Felix's count of the dump without counters.
  */
-export const countRuleLines = (output: string, withCounters = false): number => {
+export const countRuleLines = (output: string | Uint8Array, withCounters = false): number => {
   let n = 0;
   let pos = 0;
   const len = output.length;
+  // the output as text, or as the bytes a command printed (#17: a dump is not decoded to be counted)
+  const bytes = typeof output === 'string' ? null : output;
+  const text = typeof output === 'string' ? output : '';
   while (pos < len) {
-    const c = output.charCodeAt(pos);
+    const c = bytes === null ? text.charCodeAt(pos) : (bytes[pos] as number);
     if (c === 45 || (withCounters && c === 91)) n++;
-    const nl = output.indexOf('\n', pos);
+    const nl = bytes === null ? text.indexOf('\n', pos) : bytes.indexOf(10, pos);
     if (nl < 0) break;
     pos = nl + 1;
   }
@@ -113,7 +116,8 @@ export const saveBinaries = (family: Family, backend: IptablesBackend): [string,
 
 /**
  * Bound for one full dump. A 100k-rule node prints ~16 MB and a one-shot snapshot of it peaks at
- * ~140 MiB; a parse holds a few times the text, so 40 MiB (~250k rules) is what fits the agent's
+ * ~126 MiB (the dump is held once, as bytes, and given back as it is reduced); a read holds the
+ * bytes, the parse's line index and the summary, so 40 MiB (~250k rules) is what fits the agent's
  * 256 MiB memory limit. A larger dump is reported unavailable('output-too-large') (#16).
  */
 export const SAVE_MAX_OUTPUT_BYTES = 40 * 1024 * 1024;
@@ -125,11 +129,14 @@ const listBinaries = (family: Family, backend: IptablesBackend): [string, string
   return [`ip${v}tables-${backend}`, `ip${v}tables`];
 };
 
-/** Runs `<binary> args` over `binaries`, falling back when the first is missing; null on failure (as Felix: empty). */
-const runBest = async (host: Host, config: CollectorConfig, binaries: [string, string], args: string[]): Promise<SavedDump | null> => {
+/**
+ * Runs `<binary> args` over `binaries`, falling back when the first is missing; null on failure (as
+ * Felix: empty). `stdoutAs: 'bytes'` for full dumps, which are counted and parsed as bytes (#17).
+ */
+const runBest = async (host: Host, config: CollectorConfig, binaries: [string, string], args: string[], stdoutAs: 'text' | 'bytes' = 'text'): Promise<SavedDump | null> => {
   for (const bin of binaries) {
     const argv: [string, ...string[]] = [bin, ...args];
-    const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+    const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs });
     if (r.ok) return { argv, result: r };
     if (r.kind !== 'missing-binary') return null;
   }
@@ -161,11 +168,14 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
   const countBoth = async (backend: IptablesBackend): Promise<number> => {
     let total = 0;
     for (const family of [6, 4] as const) {
-      const d = await runBest(host, config, saveBinaries(family, backend), ['-c']);
-      const rules = d === null ? 0 : countRuleLines(d.result.stdout, true);
+      const d = await runBest(host, config, saveBinaries(family, backend), ['-c'], 'bytes');
+      const rules = d === null ? 0 : countRuleLines(d.result.stdoutBytes ?? d.result.stdout, true);
       total += rules;
       const k = kept[family];
-      if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) kept[family] = { backend, rules, dump: d };
+      if (d !== null && d.result.exitCode === 0 && (k === undefined || rules > k.rules)) {
+        if (k !== undefined) releaseStdoutBytes(k.dump.result);
+        kept[family] = { backend, rules, dump: d };
+      } else if (d !== null) releaseStdoutBytes(d.result);
     }
     return total;
   };
@@ -179,6 +189,7 @@ export async function detectIptablesBackend(host: Host, config: CollectorConfig)
       for (const family of [4, 6] as const) {
         const k = kept[family];
         if (k !== undefined && k.backend === d.backend) dumps[family] = k.dump;
+        else if (k !== undefined) releaseStdoutBytes(k.dump.result);
       }
       return { ...d, dumps };
     }

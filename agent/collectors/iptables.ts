@@ -21,8 +21,8 @@ import { ok, unavailable, type Collected, type UnavailableReason } from '../../c
 import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, type Sections } from '../../contract/snapshot.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
-import { parseIptablesSave, ruleMatches, type IptablesDump, type IptablesRule } from '../parsers/iptables-save.js';
-import type { RunResult } from '../exec/runner.js';
+import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesChain, type IptablesDump, type IptablesRule, type IptablesTable } from '../parsers/iptables-save.js';
+import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
@@ -122,10 +122,10 @@ export async function runSave(host: Host, config: CollectorConfig, family: Famil
   if (saved !== undefined) return { argv: saved.argv, result: saved.result };
   const [best, fallback] = saveBinaries(family, backend);
   const argv: [string, ...string[]] = [best, '-c'];
-  const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES });
+  const r = await host.run({ argv, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs: 'bytes' });
   if (r.ok || r.kind !== 'missing-binary') return { argv, result: r };
   const argv2: [string, ...string[]] = [fallback, '-c'];
-  return { argv: argv2, result: await host.run({ argv: argv2, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES }) };
+  return { argv: argv2, result: await host.run({ argv: argv2, timeoutMs: saveTimeoutMs(config), maxOutputBytes: SAVE_MAX_OUTPUT_BYTES, stdoutAs: 'bytes' }) };
 }
 
 /** A save command's answer as the parsed dump, or unavailable (the failure mapping of the header). */
@@ -135,7 +135,9 @@ export function parseSave({ argv, result: r }: SaveRun): Collected<FamilyDump> {
   if (r.exitCode !== 0) return unavailable('command-failed', `${cmd}: exit ${r.exitCode}: ${firstLine(r.stderr) || 'no message'}`);
   // iptables-nft prints its warnings on stderr, sometimes without a newline between them
   const warnings = [...new Set(r.stderr.split(/\n|(?=# Warning:)/).map((l) => l.replace(/^#\s*/, '').trim()).filter((l) => l.length > 0))];
-  const p = parseIptablesSave(r.stdout);
+  // #17: the dump is read in place from the bytes the command printed (a host that answers with
+  // text, e.g. a replayed bundle, gives the same dump)
+  const p = r.stdoutBytes === undefined ? parseIptablesSave(r.stdout) : parseIptablesSaveBytes(r.stdoutBytes);
   if (!p.ok) {
     if (p.error.code === 'empty') return ok({ dump: { tables: [], generatedBy: null, hasCounters: false, warnings: [] }, warnings });
     const reason: UnavailableReason = p.error.code === 'incompatible' ? 'incompatible' : 'invalid-output';
@@ -202,20 +204,38 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
   ...(m.sources === undefined ? {} : { sources: m.sources.map(detach) }),
 });
 
+/** The least input `summariseFamily` gives back at a time (bytes; 1 MiB is ~6000 rules). */
+const RELEASE_STEP = 1 << 20;
+
+/** What the reduction of one chain adds to the family's (`summariseFamily`). */
+interface ChainOut {
+  summary: ChainSummary | null;
+  drops: IptablesDropRule[];
+  encaps: PolicyRule[];
+  idle: number;
+  table: string;
+  memo: ChainMemo | null;
+}
+
 /**
  * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
  * the chains whose rules have not changed since the last reduction with it are reduced from what it
  * kept (FamilyMemory); the result is the same as without.
+ * The chains are reduced last to first and their results put in order at the end (#17): with
+ * `releaseInput`, for a dump read in place from a command's bytes, the input past the rule lines of
+ * the chains still to reduce is given back after each chain (`IptablesChain.releaseInputFrom`), so
+ * the dump's bytes shrink while the summary grows, and the dump must not be read afterwards.
  */
 export function summariseFamily(
   family: FamilyName,
   dump: IptablesDump,
   memory?: FamilyMemory,
+  opts: { releaseInput?: boolean } = {},
 ): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
   const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
   const chains: ChainSummary[] = [];
   const dropRules: IptablesDropRule[] = [];
-  const idle = { count: 0 };
+  let idlePolicyDropRules = 0;
   const encapCandidates: PolicyRule[] = [];
   /** what `memory` keeps of this dump: per table, per chain */
   const remembered = new Map<string, Map<string, ChainMemo>>();
@@ -234,9 +254,9 @@ export function summariseFamily(
     }
     return v;
   };
-  for (const table of dump.tables) {
-    const known = memory?.chains.get(table.name);
-    for (const chain of table.chains) {
+  const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
+    const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
+    {
       totals.chains++;
       totals.rules += chain.ruleCount;
       if (chain.name.startsWith('cali-')) totals.caliChains++;
@@ -247,7 +267,7 @@ export function summariseFamily(
       const chainName = memo?.name ?? detach(chain.name);
       const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
       if (summarised) {
-        chains.push({ family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
+        out.summary = { family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
       }
       const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
       // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
@@ -256,19 +276,19 @@ export function summariseFamily(
       /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
       const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
         if (c.isDrop && packets === 0 && policyChain) {
-          idle.count++;
+          out.idle++;
           return;
         }
         let rule = made;
         const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
         if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
         const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-        if (mapped !== null && guardChain) encapCandidates.push({ ...mapped, packets, bytes });
+        if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
         if (!c.isDrop) return;
         if (c.drop !== undefined) {
           // the entry is read only once made: one whose counters have not moved is listed again as is
           if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-          dropRules.push(c.drop);
+          out.drops.push(c.drop);
           return;
         }
         const r = ruleOf();
@@ -291,7 +311,7 @@ export function summariseFamily(
           if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
         }
         c.drop = d;
-        dropRules.push(d);
+        out.drops.push(d);
       };
       if (memo !== undefined) {
         // only the counters are new
@@ -299,8 +319,8 @@ export function summariseFamily(
           const n = chain.ruleCountersAt(c.i);
           emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
         }
-        rememberedOf(table.name).set(chainName, memo);
-        continue;
+        out.memo = memo;
+        return out;
       }
       const candidates: Candidate[] = [];
       for (let i = 0; i < chain.ruleCount; i++) {
@@ -316,8 +336,39 @@ export function summariseFamily(
         candidates.push(c);
         emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
       }
-      if (memory !== undefined) rememberedOf(table.name).set(chainName, { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates });
+      if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
     }
+    return out;
+  };
+  const order: [IptablesTable, IptablesChain][] = [];
+  for (const table of dump.tables) for (const chain of table.chains) order.push([table, chain]);
+  /** with releaseInput: how much of the input the chains before each one read (its prefix maximum) */
+  const needed: number[] | null = opts.releaseInput === true ? [] : null;
+  if (needed !== null) {
+    let most = 0;
+    for (const [, chain] of order) {
+      needed.push(most);
+      most = Math.max(most, chain.inputEnd);
+    }
+  }
+  const outs: ChainOut[] = new Array<ChainOut>(order.length);
+  /** how much of the input is still held (given back in steps of RELEASE_STEP: each step is a system call) */
+  let held = Infinity;
+  for (let k = order.length - 1; k >= 0; k--) {
+    const [table, chain] = order[k] as [IptablesTable, IptablesChain];
+    outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
+    const keep = needed?.[k];
+    if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {
+      chain.releaseInputFrom(keep);
+      held = keep;
+    }
+  }
+  for (const out of outs) {
+    if (out.summary !== null) chains.push(out.summary);
+    for (const d of out.drops) dropRules.push(d);
+    for (const e of out.encaps) encapCandidates.push(e);
+    idlePolicyDropRules += out.idle;
+    if (out.memo !== null) rememberedOf(out.table).set(out.memo.name, out.memo);
   }
   if (memory !== undefined) memory.chains = remembered;
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
@@ -326,7 +377,7 @@ export function summariseFamily(
     chain: detach(g.chain),
     drop: { ...g.drop, caliId: g.drop.caliId === null ? null : detach(g.drop.caliId), comments: g.drop.comments.map(intern) },
   }));
-  return { totals, chains, dropRules, idlePolicyDropRules: idle.count, encapGuards };
+  return { totals, chains, dropRules, idlePolicyDropRules, encapGuards };
 }
 
 /**
@@ -403,9 +454,16 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
   };
   const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
     const r = parseSave(run);
-    if (r.status !== 'ok') return r;
+    if (r.status !== 'ok') {
+      releaseStdoutBytes(run.result);
+      return r;
+    }
     if (remembered !== null && !hinted) hinted = dumpHasKubernetesChains(r.data.dump);
-    const s = summariseFamily(name, r.data.dump, memory?.[name]);
+    // the dump's bytes, the largest block of a read, are given back as the reduction goes (the
+    // summary holds no text of the dump: its strings are detached), then whole, not at a garbage
+    // collection (#17)
+    const s = summariseFamily(name, r.data.dump, memory?.[name], { releaseInput: true });
+    releaseStdoutBytes(run.result);
     for (const c of s.chains) chains.push(c);
     for (const d of s.dropRules) dropRules.push(d);
     for (const g of s.encapGuards) encapGuards.push(g);
@@ -418,7 +476,7 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
   // parse holds the event loop, so the IPv6 output waits in its pipe meanwhile: as before, at most
   // one dump's output is being received at a time, and a parsed dump (several times its text) is
   // garbage before the next one is. Awaited below, so a read that throws is this collector's crash.
-  // (the IPv4 text lives in this helper's frame only, so it is garbage before IPv6 is parsed)
+  // (the IPv4 dump's bytes are given back as it is reduced, before IPv6 is parsed)
   const ipv4First = async (): Promise<{ ipv4: Collected<FamilyTotals>; reading6: Promise<SaveRun> }> => {
     const run4 = await read(4);
     const reading6 = read(6);

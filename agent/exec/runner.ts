@@ -23,11 +23,20 @@ export interface RunRequest {
   input?: string;
   /** Resolve on this signal (e.g. shutdown) by killing the command. */
   signal?: AbortSignal;
+  /**
+   * `'bytes'`: stdout is handed over as the bytes received (`RunOutput.stdoutBytes`, `stdout` is
+   * then ''), never decoded into one string: for outputs of many MB that the caller reads in place
+   * (#17: iptables-save dumps, agent/parsers/iptables-save.ts). Default `'text'`.
+   */
+  stdoutAs?: 'text' | 'bytes';
 }
 
 export interface RunOutput {
   ok: true;
+  /** '' when the request asked for `stdoutAs: 'bytes'` (see `stdoutText`) */
   stdout: string;
+  /** stdout as received, when the request asked for `stdoutAs: 'bytes'` */
+  stdoutBytes?: Uint8Array;
   stderr: string;
   exitCode: number;
   durationMs: number;
@@ -50,6 +59,22 @@ export type CommandRunner = (req: RunRequest) => Promise<RunResult>;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** for commands that print little (ip -j, bridge -j, ipset): a few MiB even on big nodes */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** A command's stdout as text, whichever way it was asked for (decodes bytes as the runner does text). */
+export const stdoutText = (r: RunOutput): string =>
+  r.stdoutBytes === undefined ? r.stdout : Buffer.from(r.stdoutBytes.buffer, r.stdoutBytes.byteOffset, r.stdoutBytes.byteLength).toString('utf8');
+
+/**
+ * Gives back the memory of a command's stdout bytes (`stdoutAs: 'bytes'`) now rather than when they
+ * are garbage collected, which for a one-shot snapshot is never: a dump of many MB is its largest
+ * block (#17). Afterwards the bytes read as empty: only for a caller that is done with everything
+ * read from them (a dump parsed in place, agent/parsers/iptables-save.ts, included). Text output,
+ * or bytes not from this runner, are left as they are.
+ */
+export const releaseStdoutBytes = (r: RunResult): void => {
+  const buf = r.ok ? r.stdoutBytes?.buffer : undefined;
+  if (buf instanceof ArrayBuffer && buf.resizable) buf.resize(0);
+};
 
 /** The first length of a command's output buffer (it doubles as needed, up to the output cap). */
 const FIRST_OUTPUT_BUFFER_BYTES = 16 * 1024;
@@ -115,15 +140,18 @@ export const execRunner: CommandRunner = async (req) => {
       process.once('exit', () => void killRunningCommands());
     }
     let overflowed = false;
-    const capture = (stream: NodeJS.ReadableStream | null): Promise<string> =>
+    /** a stream's output: decoded, or (`asBytes`) the bytes as received */
+    const capture = (stream: NodeJS.ReadableStream | null, asBytes: boolean): Promise<string | Buffer> =>
       new Promise((resolve) => {
-        if (!stream) return resolve('');
+        if (!stream) return resolve(asBytes ? Buffer.alloc(0) : '');
         // #17: each chunk is copied as it arrives into one resizable ArrayBuffer, which reserves the
         // cap's address space and uses memory only for the pages written, so growing it copies
         // nothing and leaves no garbage; the text is decoded once from it at the end, and the
         // buffer is then shrunk to nothing, which gives its pages back at once (as on overflow).
         // A large output is so held as these bytes and then as its string, not as its pipe chunks
         // (thousands for a 16 MB dump), their concatenation and the string, all until the next GC.
+        // With `stdoutAs: 'bytes'` the buffer itself is handed over (a Buffer view of its `used`
+        // bytes) and no string is made: the output is then held once, as bytes.
         let buf: ArrayBuffer | null = null;
         let bytes: Uint8Array | null = null;
         let used = 0;
@@ -147,6 +175,14 @@ export const execRunner: CommandRunner = async (req) => {
           used = need;
         });
         const done = (): void => {
+          if (asBytes) {
+            // the bytes stay in the buffer, which keeps only the pages written: the caller reads
+            // them in place (no string of the whole output, no copy)
+            buf?.resize(used);
+            const out = buf === null || overflowed ? Buffer.alloc(0) : Buffer.from(buf, 0, used);
+            buf = bytes = null;
+            return resolve(out);
+          }
           const text = buf === null ? '' : Buffer.from(buf, 0, used).toString('utf8');
           buf?.resize(0);
           buf = bytes = null;
@@ -156,7 +192,8 @@ export const execRunner: CommandRunner = async (req) => {
         stream.on('end', done);
         stream.on('close', done);
       });
-    const outputs = Promise.all([capture(child.stdout), capture(child.stderr)]);
+    const asBytes = req.stdoutAs === 'bytes';
+    const outputs = Promise.all([capture(child.stdout, asBytes), capture(child.stderr, false) as Promise<string>]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
     // keep us waiting, so the whole group is killed from here.
     let groupKilled = false;
@@ -182,7 +219,9 @@ export const execRunner: CommandRunner = async (req) => {
     if (/permission denied|operation not permitted|you must be root/i.test(stderr) && (result.exitCode ?? 0) !== 0) {
       return fail('permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? 'permission denied'}`, stderr);
     }
-    return { ok: true, stdout, stderr, exitCode: result.exitCode ?? 0, durationMs: elapsed() };
+    const exitCode = result.exitCode ?? 0;
+    if (typeof stdout !== 'string') return { ok: true, stdout: '', stdoutBytes: stdout, stderr, exitCode, durationMs: elapsed() };
+    return { ok: true, stdout, stderr, exitCode, durationMs: elapsed() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);

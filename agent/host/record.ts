@@ -17,7 +17,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRequest, RunResult } from '../exec/runner.js';
+import { stdoutText, type RunRequest, type RunResult } from '../exec/runner.js';
 import type { DirRead, FileRead, Host, HttpRead, SocketRead } from '../collectors/types.js';
 
 export const BUNDLE_VERSION = 1;
@@ -86,7 +86,7 @@ export const recordingHost = (inner: Host): RecordingHost => {
       if (res.ok) {
         const stdoutFile = reserve(base, 'stdout');
         const stderrFile = reserve(base, 'stderr');
-        put(stdoutFile, res.stdout);
+        put(stdoutFile, stdoutText(res));
         put(stderrFile, res.stderr);
         entries.push({ kind: 'command', argv, ...input, result: { ok: true, exitCode: res.exitCode, durationMs: res.durationMs, stdoutFile, stderrFile } });
       } else {

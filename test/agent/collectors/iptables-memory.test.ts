@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createIptablesMemory, FamilyMemory, iptablesCollector, summariseFamily } from '../../../agent/collectors/iptables.js';
 import type { CollectContext, CollectorConfig, Host } from '../../../agent/collectors/types.js';
-import { parseIptablesSave, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
+import { parseIptablesSave, parseIptablesSaveBytes, type IptablesDump } from '../../../agent/parsers/iptables-save.js';
 import { generateIptablesSave } from '../../../bench/gen-iptables.js';
 import { fakeRunner, type FakeAnswer } from '../../helpers/fake-runner.js';
 import { mulberry32 as prng } from '../../../bench/prng.js';
@@ -94,6 +94,25 @@ describe('summariseFamily with memory', () => {
     }
     // the steps exercised what they should: drops listed and rules newly counting
     expect(listedDrops).toBeGreaterThan(1000);
+  });
+
+  it('gives the same, dump after dump, when each dump is read in place from resizable bytes and given back as it is reduced', () => {
+    // #17: the collector reduces chains last to first and gives back the bytes behind them
+    const rnd = prng(9);
+    const memory = new FamilyMemory();
+    let text = generateIptablesSave({ rules: 4000, seed: 12 });
+    for (let step = 0; step < 6; step++) {
+      const encoded = Buffer.from(text, 'utf8');
+      const buf = new ArrayBuffer(encoded.length, { maxByteLength: encoded.length });
+      new Uint8Array(buf).set(encoded);
+      const p = parseIptablesSaveBytes(Buffer.from(buf, 0, encoded.length));
+      if (!p.ok) throw new Error(p.error.message);
+      const remembered = summariseFamily('ipv4', p.value, memory, { releaseInput: true });
+      // given back in steps, the first chains' rules last
+      expect(buf.byteLength).toBeLessThan(encoded.length / 2);
+      expectSameReduction(remembered, summariseFamily('ipv4', parsed(text)));
+      text = churn(text, rnd, step);
+    }
   });
 
   it('lists an idle policy drop once its packet counter moves, with the new counters', () => {

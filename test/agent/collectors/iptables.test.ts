@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectIptables } from '../../../agent/collectors/iptables.js';
 import type { CollectContext, CollectorConfig, Host } from '../../../agent/collectors/types.js';
+import type { RunRequest, RunResult } from '../../../agent/exec/runner.js';
 import { Sections } from '../../../contract/snapshot.js';
 import { fakeRunner, type FakeAnswer } from '../../helpers/fake-runner.js';
 
@@ -114,6 +115,36 @@ describe('collectIptables', () => {
     expect(saves.sort()).toEqual(['ip6tables-legacy-save -c', 'ip6tables-nft-save -c', 'iptables-legacy-save -c', 'iptables-nft-save -c']);
   });
 
+  it('reads the dumps as bytes, in place, with the same section as from text, and gives their memory back once read', async () => {
+    // #17: the save commands' output is asked for as bytes and parsed without one string of it
+    const answers = {
+      ...legacyDetection,
+      'iptables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
+      'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
+      'iptables-nft-save -c': { stdout: '' },
+      'ip6tables-nft-save -c': { stdout: '' },
+    };
+    const fromText = await collectIptables(hostWith(answers).host, config, context);
+    const { host, run } = hostWith(answers);
+    const buffers: ArrayBuffer[] = [];
+    /** as the real runner answers `stdoutAs: 'bytes'`: the bytes in a resizable buffer, stdout '' */
+    const bytesRun = async (req: RunRequest): Promise<RunResult> => {
+      const r = await run(req);
+      if (!r.ok || req.stdoutAs !== 'bytes') return r;
+      const encoded = Buffer.from(r.stdout, 'utf8');
+      const buf = new ArrayBuffer(encoded.length, { maxByteLength: encoded.length + 1 });
+      new Uint8Array(buf).set(encoded);
+      buffers.push(buf);
+      return { ...r, stdout: '', stdoutBytes: Buffer.from(buf, 0, encoded.length) };
+    };
+    const r = await collectIptables({ ...host, run: bytesRun }, config, context);
+    schemaCheck(r);
+    expect(r).toEqual(fromText);
+    expect(run.calls.filter((c) => c.argv.join(' ').endsWith('-save -c')).every((c) => c.stdoutAs === 'bytes')).toBe(true);
+    expect(buffers.length).toBe(4);
+    expect(buffers.map((b) => b.byteLength)).toEqual([0, 0, 0, 0]);
+  });
   it('nft node: reads iptables-nft-save and keeps stderr warnings (legacy tables present)', async () => {
     const { host } = hostWith({
       ...nftDetection,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execRunner } from '../../../agent/exec/runner.js';
+import { execRunner, releaseStdoutBytes, stdoutText } from '../../../agent/exec/runner.js';
 
 describe('execRunner', () => {
   it('runs argv without a shell', async () => {
@@ -33,6 +33,23 @@ describe('execRunner', () => {
       expect(r.stdout.length).toBe(text.length);
       expect(r.stdout === text).toBe(true);
     }
+  });
+  it('hands stdout over as the bytes received when asked, multi-byte characters and invalid UTF-8 as they came', async () => {
+    // #17: a large dump is read in place, never decoded whole
+    const text = `${'é€'.repeat(200_000)}\n\xff end ☃\n`;
+    const r = await execRunner({ argv: ['sh', '-c', 'cat; printf "\\377"'], input: text, timeoutMs: 10_000, stdoutAs: 'bytes' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.stdout).toBe('');
+    const expected = Buffer.concat([Buffer.from(text, 'utf8'), Buffer.from([0xff])]);
+    expect(Buffer.compare(Buffer.from(r.stdoutBytes ?? []), expected)).toBe(0);
+    expect(stdoutText(r)).toBe(expected.toString('utf8'));
+    releaseStdoutBytes(r);
+    expect(r.stdoutBytes?.length).toBe(0);
+  });
+  it('caps output asked for as bytes', async () => {
+    const r = await execRunner({ argv: ['yes'], maxOutputBytes: 10_000, timeoutMs: 5000, stdoutAs: 'bytes' });
+    expect(r).toMatchObject({ ok: false, kind: 'output-too-large' });
   });
   it('feeds stdin', async () => {
     const r = await execRunner({ argv: ['cat'], input: 'hello' });
