@@ -2,7 +2,7 @@
  * HTTP pieces both services share: bearer-token auth and the coded error shape (house rule 6).
  * Stateless; the token is read through a function so a rotated token file takes effect.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import createError from '@fastify/error';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -15,11 +15,21 @@ export const BadRequest = createError('BAD_REQUEST', '%s', 400);
 export const Unprocessable = createError('UNPROCESSABLE', '%s', 422);
 export const Internal = createError('INTERNAL', '%s', 500);
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
+
+/**
+ * The digest of the last expected token (issue #17: every request compares against the same one or
+ * two tokens; a rotated token is a new string and gets its own digest).
+ */
+let expectedDigest: { token: string; digest: Buffer } | undefined;
+const digestOfExpected = (expected: string): Buffer => {
+  if (expectedDigest?.token !== expected) expectedDigest = { token: expected, digest: digest(expected) };
+  return expectedDigest.digest;
+};
 
 /** Constant-time comparison of a presented token with the expected one. */
 export const tokenMatches = (presented: string, expected: string): boolean =>
-  expected.length > 0 && timingSafeEqual(digest(presented), digest(expected));
+  expected.length > 0 && timingSafeEqual(digest(presented), digestOfExpected(expected));
 
 /**
  * An onRequest hook that requires `Authorization: Bearer <token>` (one of the expected tokens), or, when `altHeader` is given,

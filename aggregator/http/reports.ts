@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Report, ReportAccepted } from '../../contract/report.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
-import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metrics.js';
+import { recordNodeReport, type ReportOutcome } from '../metrics.js';
 import type { AggregatorAppDeps } from './app.js';
 import { withExtra } from '../../common/http.js';
 import { SectionDeltaInvalid, SectionHashMismatch, SectionsRequired, StaleReport } from './errors.js';
@@ -19,6 +19,7 @@ import { ConflictBody, errorResponses } from './schemas.js';
 import { bodyWithin, REPORT_LIMITS } from '../../common/json-limits.js';
 import createError from '@fastify/error';
 import { callerOf } from './caller.js';
+import { reportValidatorCompiler } from './report-validation.js';
 
 const outcomeOf = (status: number, noted: ReportOutcome | undefined): ReportOutcome | undefined => {
   if (noted) return noted;
@@ -53,6 +54,8 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
         body: Report,
         response: { 200: ReportAccepted, 400: errorResponses[400], 401: errorResponses[401], 409: ConflictBody, 413: errorResponses[400] },
       },
+      // issue #17: the contract schema, with hash-only sections checked without a copy (report-validation.ts)
+      validatorCompiler: reportValidatorCompiler,
       // runs after the scope's bearer check, before the body is read
       onRequest: async (request) => {
         releases.set(request, await gate.acquire());
@@ -93,11 +96,22 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       }
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
+      // issue #17: one inc per form present (a steady report: two), not one per section
+      let full = 0;
+      let delta = 0;
+      let chunked = 0;
+      let unchanged = 0;
       for (const name of SECTION_NAMES) {
         const s = report.sections[name] as { data?: unknown; delta?: unknown; chunks?: unknown };
-        const form: SectionForm = s.data !== undefined ? 'full' : s.delta !== undefined ? 'delta' : s.chunks !== undefined ? 'chunked' : 'unchanged';
-        metrics.reportSections.inc({ form });
+        if (s.data !== undefined) full++;
+        else if (s.delta !== undefined) delta++;
+        else if (s.chunks !== undefined) chunked++;
+        else unchanged++;
       }
+      if (full > 0) metrics.reportSections.inc({ form: 'full' }, full);
+      if (delta > 0) metrics.reportSections.inc({ form: 'delta' }, delta);
+      if (chunked > 0) metrics.reportSections.inc({ form: 'chunked' }, chunked);
+      if (unchanged > 0) metrics.reportSections.inc({ form: 'unchanged' }, unchanged);
       const result = store.ingest(report, new Date(receivedAtMs).toISOString(), rawSections.get(request));
       switch (result.kind) {
         case 'accepted': {
