@@ -16,7 +16,7 @@
  * peers must agree with (agent-stale reports them instead), so a dead node does not turn into N
  * findings on its peers.
  */
-import { parseCidr, type Family } from '../../common/net.js';
+import { parseCidr, type Cidr, type Family } from '../../common/net.js';
 import type { ClusterMap } from '../../contract/cluster.js';
 import type { FdbEntry, Neighbour, Route } from '../../contract/snapshot.js';
 import { nodeIsStale, type NodeState } from './node-state.js';
@@ -110,6 +110,12 @@ export class Cluster {
     return g === undefined ? undefined : this.blocks[g];
   }
 
+  /** parseCidr of a block's text, parsed once per pass for the blocks of fresh nodes whose routes could be read. */
+  blockCidr(raw: string): Cidr | null {
+    const c = this.x.parsedBlocks.get(raw);
+    return c !== undefined ? c : parseCidr(raw);
+  }
+
   /** a's routes, or null when they could not be read. */
   routes(a: NodeView): readonly Route[] | null {
     const s = a.state.report.sections.routes;
@@ -196,16 +202,23 @@ const indexOf = (nodes: readonly NodeView[], fresh: readonly NodeView[]): PassIn
   const byEncapSourceIP = new Map<string, number>();
   const blocks: Block[] = [];
   const blockKey = new Map<string, number>();
-  for (const n of fresh) {
-    for (const t of n.entry.tunnels) {
+  const parsedBlocks = new Map<string, Cidr | null>();
+  // indexed loops: this runs once per pass, mostly before V8 optimises it (a for-of there allocates per step)
+  for (let j = 0; j < fresh.length; j++) {
+    const n = fresh[j]!;
+    const tunnels = n.entry.tunnels;
+    for (let k = 0; k < tunnels.length; k++) {
+      const t = tunnels[k]!;
       if (t.ip !== null) put(byTunnelIP, t.ip, n.i);
       if (t.kind === 'vxlan' && t.mac !== null) put(byVtepMac, t.mac.toLowerCase(), n.i);
     }
-    for (const ip of n.underlayIPs) put(byNodeIP, ip, n.i);
-    for (const ip of n.encapSourceIPs) put(byEncapSourceIP, ip, n.i);
+    for (let k = 0; k < n.underlayIPs.length; k++) put(byNodeIP, n.underlayIPs[k]!, n.i);
+    for (let k = 0; k < n.encapSourceIPs.length; k++) put(byEncapSourceIP, n.encapSourceIPs[k]!, n.i);
     if (!n.has('routes')) continue;
-    for (const raw of n.blocks) {
-      const cidr = parseCidr(raw);
+    for (let k = 0; k < n.blocks.length; k++) {
+      const raw = n.blocks[k]!;
+      let cidr = parsedBlocks.get(raw);
+      if (cidr === undefined) parsedBlocks.set(raw, (cidr = parseCidr(raw)));
       if (cidr === null) continue;
       let g = blockKey.get(raw) ?? blockKey.get(cidr.text);
       if (g === undefined) {
@@ -218,14 +231,21 @@ const indexOf = (nodes: readonly NodeView[], fresh: readonly NodeView[]): PassIn
       if (!owners.includes(n)) owners.push(n);
     }
   }
+  // destinations that are not a block's text as reported, parsed once per pass (in a mesh every
+  // node's own subnet route is a distinct entry with the same destination)
+  const byDst = new Map<string, number | null>();
   const blockOfRoute = (r: Route): number | undefined => {
     const g = blockKey.get(r.dst);
     if (g !== undefined) return g;
     if (r.dst === 'default' || !r.dst.includes('/') || (r.dev !== null && r.dev.startsWith('cali'))) return undefined;
-    const c = parseCidr(r.dst);
-    return c === null ? undefined : blockKey.get(c.text);
+    let h = byDst.get(r.dst);
+    if (h === undefined) {
+      const c = parseCidr(r.dst);
+      byDst.set(r.dst, (h = c === null ? null : (blockKey.get(c.text) ?? null)));
+    }
+    return h ?? undefined;
   };
-  return { nodes, fresh, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blocks, blockKey, blockOfRoute };
+  return { nodes, fresh, byTunnelIP, byVtepMac, byNodeIP, byEncapSourceIP, blocks, blockKey, parsedBlocks, blockOfRoute };
 };
 
 /** Who owns what and who is fresh, as one string: carried results stay valid while it is unchanged. */

@@ -45,6 +45,9 @@ export class NodeView {
    * set, else every node IP (any of them satisfies a peer's all-hosts set)
    */
   readonly encapSourceIPs: string[];
+  /** encapSourceIPs by family (encapSources) */
+  private readonly encap4: string[];
+  private readonly encap6: string[];
   readonly tunnelDevices: ReadonlySet<string>;
   /** the node's entry in the cluster map */
   readonly entry: ClusterNode;
@@ -65,9 +68,13 @@ export class NodeView {
     this.ipip = tunnels.find((t) => t.kind === 'ipip') ?? null;
     const locals = [this.vxlan?.local, this.vxlan6?.local].filter((x): x is string => typeof x === 'string' && x !== '');
     this.underlayIPs = [...new Set([...identity.nodeIPs, ...locals])];
-    const v4 = identity.nodeIPs.filter((ip) => familyOf(ip) === 'inet');
-    const v6 = identity.nodeIPs.filter((ip) => familyOf(ip) !== 'inet');
+    const v4: string[] = [];
+    const v6: string[] = [];
+    for (const ip of identity.nodeIPs) (familyOf(ip) === 'inet' ? v4 : v6).push(ip);
     this.encapSourceIPs = [...(this.vxlan?.local ? [this.vxlan.local] : v4), ...(this.vxlan6?.local ? [this.vxlan6.local] : v6)];
+    this.encap4 = [];
+    this.encap6 = [];
+    for (const ip of this.encapSourceIPs) (familyOf(ip) === 'inet' ? this.encap4 : this.encap6).push(ip);
     this.tunnelDevices = new Set(tunnels.map((t) => t.device));
     this.entry = {
       node: state.node,
@@ -81,8 +88,8 @@ export class NodeView {
       allowedHosts: null,
       mtu: primaryMtu(tunnels),
     };
-    const hosts = allowedHostsOf(state);
-    if (hosts !== null) Object.defineProperty(this.entry, 'allowedHosts', { enumerable: true, get: hosts });
+    // read on access only (diagnose, GET /v1/cluster): a pass builds every node's entry and reads none
+    if (state.report.sections.ipsets.status === 'ok') Object.defineProperty(this.entry, 'allowedHosts', { enumerable: true, get: () => allowedHostsOf(state) });
   }
 
   /** when the node last reported (ms since epoch), NaN when unparseable */
@@ -106,7 +113,7 @@ export class NodeView {
 
   /** The addresses of one family its encapsulated traffic comes from. */
   encapSources(family: Family): string[] {
-    return this.encapSourceIPs.filter((ip) => (familyOf(ip) === 'inet' ? 'inet' : 'inet6') === family);
+    return (family === 'inet' ? this.encap4 : this.encap6).slice();
   }
 
   /**
@@ -121,13 +128,19 @@ export class NodeView {
 
 const TUNNEL_KINDS = new Set(['vxlan', 'ipip', 'wireguard']);
 
+/** The last link named `name` (what a Map of the links by name holds), without building that Map per node. */
+const linkNamed = <L extends { name: string }>(links: readonly L[] | null, name: string): L | undefined => {
+  if (links === null) return undefined;
+  for (let k = links.length - 1; k >= 0; k--) if (links[k]!.name === name) return links[k];
+  return undefined;
+};
+
 /** The node's tunnels: identity's, with MTU/VNI/port/MAC/state refreshed from the links section. */
 const tunnelsOf = (st: NodeState): Tunnel[] => {
   const { identity, sections } = st.report;
   const links = sections.links.status === 'ok' ? sections.links.data : null;
-  const byName = new Map((links ?? []).map((l) => [l.name, l]));
   const out: Tunnel[] = identity.tunnels.map((t) => {
-    const l = byName.get(t.device);
+    const l = linkNamed(links, t.device);
     if (l === undefined) return t;
     return { ...t, mtu: l.mtu, mac: l.mac ?? t.mac, operstate: l.operstate, vni: l.vxlan?.id ?? t.vni, port: l.vxlan?.port ?? t.port, local: l.vxlan?.local ?? t.local };
   });
@@ -149,14 +162,14 @@ const tunnelsOf = (st: NodeState): Tunnel[] => {
  * packed; only readers of one node's map entry, diagnose and GET /v1/cluster, want strings), or
  * null when the node has none.
  */
-const allowedHostsOf = (st: NodeState): (() => string[]) | null => {
+const allowedHostsOf = (st: NodeState): string[] | null => {
   const ipsets = st.report.sections.ipsets;
   if (ipsets.status !== 'ok') return null;
   const groups = allowedSetGroups(st);
   const names = new Set<string>([...groups.inet.flat(), ...groups.inet6.flat()]);
   const sets = ipsets.data.hostSets.filter((s) => names.has(s.name));
   if (sets.length === 0) return null;
-  return () => [...new Set(sets.flatMap((s) => s.members))];
+  return [...new Set(sets.flatMap((s) => s.members))];
 };
 
 const primaryMtu = (tunnels: Tunnel[]): number | null => {

@@ -46,6 +46,8 @@ export interface PassIndex {
   blocks: readonly Block[];
   /** block CIDR text (as reported, and normalised) → position in blocks */
   blockKey: Map<string, number>;
+  /** the blocks' texts fresh nodes with readable routes report, parsed (null: not a CIDR) */
+  parsedBlocks: Map<string, Cidr | null>;
   /** the block a route's destination is exactly */
   blockOfRoute(r: Route): number | undefined;
 }
@@ -67,6 +69,12 @@ interface EntryList<E> {
   /** no id occurs twice in ids (PackedList.distinct); false when not known */
   distinct: boolean;
 }
+
+const keepIn = (store: Map<string, WeakMap<object, unknown>>, question: string, key: object, value: unknown): void => {
+  let m = store.get(question);
+  if (m === undefined) store.set(question, (m = new WeakMap()));
+  m.set(key, value);
+};
 
 /** Per-pass memo: verdict codes per entry id and question, pass-wide results, and the carried ones. */
 export class PassMemo {
@@ -100,11 +108,8 @@ export class PassMemo {
 
   /** Keeps a result for the rest of this pass and, with a cache, for later passes. */
   keep(question: string, key: object, value: unknown): void {
-    for (const store of this.carry === null ? [this.results] : [this.results, this.carry]) {
-      let m = store.get(question);
-      if (m === undefined) store.set(question, (m = new WeakMap()));
-      m.set(key, value);
-    }
+    keepIn(this.results, question, key, value);
+    if (this.carry !== null) keepIn(this.carry, question, key, value);
   }
 
   /**
@@ -128,9 +133,7 @@ export class PassMemo {
 
   /** Keeps a result for the rest of this pass only (results too big to carry). */
   keepForPass(question: string, key: object, value: unknown): void {
-    let m = this.results.get(question);
-    if (m === undefined) this.results.set(question, (m = new WeakMap()));
-    m.set(key, value);
+    keepIn(this.results, question, key, value);
   }
 
   /**
@@ -170,8 +173,14 @@ interface Weights {
   w: Int32Array;
   /** per target: the id of the one entry about it, -1 when none or several */
   entryOf: Int32Array;
+  /** lists tested one at a time (outside the question's batch), and how many failed */
   tries: number;
   misses: number;
+  /**
+   * the counting test of every list that asks the question in this pass, by ids (sumLists: one
+   * call for them all); null until the first list of the question is asked
+   */
+  sums: Map<EntryIds, number> | null;
 }
 
 /**
@@ -198,38 +207,90 @@ const buildWeights = (codes: Int32Array, size: number, targets: number, flags: U
     w[id] = per[t] === 1 ? 1 : MANY;
   }
   for (let t = 0; t < targets; t++) if (per[t] !== 1) entryOf[t] = -1;
-  return { w, entryOf, tries: 0, misses: 0 };
+  return { w, entryOf, tries: 0, misses: 0, sums: null };
 };
 
+/** sumLists: the list holds an entry that needs the full walk */
+const FAILS = -1;
+/** sumLists: not tried (the lists before it kept failing) */
+const NOT_TRIED = -2;
+
 /**
- * The sum of the weights of a list's entries, times two, plus one when the list holds entry `own`
- * (the hot loop of the counting walk; it reads nothing else, so V8 keeps it optimised: a read of
- * `w[own]` here, reached on some lists only, sent it back to the interpreter again and again).
+ * The hot loop of the counting walk, over many lists in one call (issue #17): for each list, the
+ * sum of its entries' weights leaving out entry `owns[i]` (its own node's, which counts for
+ * nothing), or FAILS when it holds an entry of weight MANY (weights are 0, 1 or MANY). After 64
+ * lists, while more than a quarter missed `needs` the next ones are NOT_TRIED. One call per question and pass, not one per
+ * list: V8 compiled a per-list kernel into its callers at a lower tier, where the loop ran ~4x
+ * slower through a whole cold pass; a single long call is optimised on the stack within its
+ * first list.
  */
-const sumWeights = (ids: EntryIds, w: Int32Array, own: number): number => {
-  let s = 0;
-  let held = 0;
-  for (let k = 0; k < ids.length; k++) {
-    const id = ids[k] as number;
-    s += w[id] as number;
-    if (id === own) held = 1;
+const sumLists = (lists: readonly EntryIds[], owns: Int32Array, needs: Int32Array, w: Int32Array, out: Int32Array): void => {
+  // every path but the rare ones runs from the first list on, so what V8 compiles has seen them
+  let misses = 0;
+  for (let i = 0; i < lists.length; i++) {
+    let s = NOT_TRIED;
+    if (misses * 4 <= i || i < 64) {
+      const ids = lists[i]!;
+      const own = owns[i]!;
+      let ones = 0;
+      let many = 0;
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[k]!;
+        const v = id === own ? 0 : w[id]!;
+        ones += v & 1;
+        many |= v;
+      }
+      s = many >= MANY ? FAILS : ones;
+      misses += s === needs[i] ? 0 : 1;
+    }
+    out[i] = s;
   }
-  return s * 2 + held;
 };
+
+/** The lists that ask one question in a pass, gathered to be tested together (sumLists). */
+class ListBatch {
+  private readonly lists: EntryIds[] = [];
+  private readonly owns: number[] = [];
+  private readonly needs: number[] = [];
+
+  constructor(private readonly wt: Weights) {}
+
+  /** A list, as coversAll would test it (`need`, `own`: coversAll's). */
+  add(list: EntryList<unknown>, need: number, own: number): void {
+    if (!list.distinct) return;
+    this.lists.push(list.ids);
+    this.owns.push(this.wt.entryOf[own] ?? -1);
+    this.needs.push(need);
+  }
+
+  /** Tests them all: the question's sums. */
+  run(): Map<EntryIds, number> {
+    const out = new Int32Array(this.lists.length);
+    sumLists(this.lists, Int32Array.from(this.owns), Int32Array.from(this.needs), this.wt.w, out);
+    const sums = new Map<EntryIds, number>();
+    for (let i = 0; i < this.lists.length; i++) sums.set(this.lists[i]!, out[i]!);
+    return sums;
+  }
+}
 
 /**
  * True when the list covers every target it must (`need`: how many, its own node's left out) and
  * holds no entry that needs the full walk; `own`: its own node's targets (their entries do not
- * count). False means: take the full walk.
+ * count). False means: take the full walk. Reads the list's sum from the question's batch; a list
+ * outside it is tested alone.
  */
 const coversAll = (list: EntryList<unknown>, wt: Weights, need: number, own: ArrayLike<number>): boolean => {
-  if (!list.distinct || (wt.tries >= 64 && wt.misses * 4 > wt.tries)) return false;
-  wt.tries++;
-  const first = own.length > 0 ? (wt.entryOf[own[0] as number] as number) : -1;
-  const sum = sumWeights(list.ids, wt.w, first);
-  let s = Math.floor(sum / 2);
-  if (sum % 2 === 1) s -= wt.w[first] as number;
-  if (s < MANY) {
+  if (!list.distinct) return false;
+  let s = wt.sums?.get(list.ids);
+  if (s === undefined) {
+    if (wt.tries >= 64 && wt.misses * 4 > wt.tries) return false;
+    wt.tries++;
+    const out = new Int32Array(1);
+    sumLists([list.ids], Int32Array.of(own.length > 0 ? (wt.entryOf[own[0] as number] as number) : -1), Int32Array.of(need), wt.w, out);
+    s = out[0]!;
+  }
+  if (s === NOT_TRIED) return false;
+  if (s !== FAILS) {
     // a node owning several blocks: the entries about the others (rare)
     for (let k = 1; k < own.length && s >= need; k++) {
       const e = wt.entryOf[own[k] as number] as number;
@@ -295,8 +356,10 @@ const mustCover = {
 const coverage = (x: PassIndex, memo: PassMemo, key: string, must: (b: NodeView, family: Family) => boolean) =>
   memo.once(`cover|${key}`, () => {
     const out = { inet: { flags: new Uint8Array(x.nodes.length), count: 0 }, inet6: { flags: new Uint8Array(x.nodes.length), count: 0 } };
-    for (const b of x.fresh) {
-      for (const family of FAMILIES) {
+    for (let j = 0; j < x.fresh.length; j++) {
+      const b = x.fresh[j]!;
+      for (let f = 0; f < FAMILIES.length; f++) {
+        const family = FAMILIES[f]!;
         if (!must(b, family)) continue;
         out[family].flags[b.i] = 1;
         out[family].count++;
@@ -362,7 +425,8 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
   const out = { inet: { mismatched: [], missing: [] }, inet6: { mismatched: [], missing: [] } } as Record<Family, VxlanScan<E>>;
   const { ids, table } = list;
   const values = table.values;
-  for (const family of FAMILIES) {
+  for (let f = 0; f < FAMILIES.length; f++) {
+    const family = FAMILIES[f]!;
     if (a.vxlanTunnel(family) === null) continue;
     const dev = a.vxlanDevice(family);
     const stamp = a.i + (family === 'inet' ? 0 : n);
@@ -375,6 +439,18 @@ export const scanVxlan = <K extends VxlanKind>(x: PassIndex, memo: PassMemo, a: 
       judgeAll(table, codes, (e) => ((e as E & { dev: string }).dev !== dev ? SKIP : judge(x, e, family)));
       return buildWeights(codes, table.size, n, flags, vxlanTarget);
     });
+    if (wt.sums === null) {
+      // every node that asks this question of this table in the pass, tested together
+      const batch = new ListBatch(wt);
+      for (let j = 0; j < x.fresh.length; j++) {
+        const b = x.fresh[j]!;
+        const sb = b.state.report.sections[kind];
+        if (sb.status !== 'ok' || b.vxlanTunnel(family) === null || b.vxlanDevice(family) !== dev) continue;
+        const lb = memo.list<E>(kind, sb, () => sb.data as unknown as E[]);
+        if (lb.table === table && memo.carried(kind, lb.key) === undefined) batch.add(lb, count - (flags[b.i] as number), b.i);
+      }
+      wt.sums = batch.run();
+    }
     if (coversAll(list, wt, count - (flags[a.i] as number), [a.i])) continue;
     const tally: Tally = { count: 0 };
     for (let k = 0; (k = walkVxlan(ids, k, codes, seen, flags, a.i, stamp, tally, wrong)) < ids.length; ) {
@@ -413,6 +489,17 @@ interface HopContext {
 
 const contextOf = (a: NodeView): HopContext => ({ vx4: a.vxlanDevice('inet'), vx6: a.vxlanDevice('inet6'), ipip: a.ipip?.device ?? 'tunl0', tunnelDevices: a.tunnelDevices });
 
+/** The question a node's routes are judged under (its device names), once per node and pass. */
+const routeQuestion = (memo: PassMemo, a: NodeView): string => {
+  const held = memo.once('routes|question', () => new Map<NodeView, string>());
+  let q = held.get(a);
+  if (q === undefined) {
+    const ctx = contextOf(a);
+    held.set(a, (q = `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`));
+  }
+  return q;
+};
+
 /**
  * Does this next hop lead to node b? VXLAN: via b's tunnel IP on the VXLAN device; IPIP: via one
  * of b's node IPs on tunl0; WireGuard devices: not judged (the peer is chosen by allowed IPs);
@@ -439,8 +526,8 @@ const judgeRoute = (x: PassIndex, ctx: HopContext, r: Route): number => {
   if (owners.length !== 1) return g * 2;
   const b = owners[0]!;
   const v6 = r.family === 'inet6';
-  const hops = r.nexthops.length === 0 ? [{ gateway: r.gateway, dev: r.dev }] : r.nexthops;
-  return g * 2 + (hops.every((h) => hopReaches(ctx, b, h.gateway, h.dev, v6)) ? 0 : 1);
+  if (r.nexthops.length === 0) return g * 2 + (hopReaches(ctx, b, r.gateway, r.dev, v6) ? 0 : 1);
+  return g * 2 + (r.nexthops.every((h) => hopReaches(ctx, b, h.gateway, h.dev, v6)) ? 0 : 1);
 };
 
 export interface RouteScan {
@@ -509,13 +596,25 @@ export const scanRoutes = (x: PassIndex, memo: PassMemo, a: NodeView): RouteScan
   });
   const { flags, owned, firstOwner, covered } = must;
   const ctx = contextOf(a);
-  const question = `routes|${ctx.vx4}|${ctx.vx6}|${ctx.ipip}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const question = routeQuestion(memo, a);
   const codes = memo.codes(list.table, question);
   const scan: RouteScan = { uncovered: [], wrong: [] };
   const wt = memo.weights(list.table, question, () => {
     judgeAll(list.table, codes, (r) => judgeRoute(x, ctx, r));
     return buildWeights(codes, list.table.size, blocks.length, flags, routeTarget);
   });
+  if (wt.sums === null) {
+    // every node whose routes the rules read (programsBlockRoutes) asking this question of this table, tested together
+    const batch = new ListBatch(wt);
+    for (let j = 0; j < x.fresh.length; j++) {
+      const b = x.fresh[j]!;
+      const sb = b.state.report.sections.routes;
+      if (sb.status !== 'ok' || !b.programsBlockRoutes || routeQuestion(memo, b) !== question) continue;
+      const lb = memo.list<Route>('routes', sb, () => sb.data);
+      if (lb.table === list.table && memo.carried('routes', lb.key) === undefined) batch.add(lb, must.count - (owned[b.i] as number), must.mine.get(b.i)?.[0] ?? -1);
+    }
+    wt.sums = batch.run();
+  }
   if (coversAll(list, wt, must.count - (owned[a.i] as number), must.mine.get(a.i) ?? [])) {
     memo.keep('routes', list.key, scan);
     return scan;
@@ -558,6 +657,17 @@ const formContextOf = (a: NodeView): { vx: string; tunl: string; tunnelDevices: 
   tunl: a.ipip?.device ?? 'tunl0',
   tunnelDevices: a.tunnelDevices,
 });
+
+/** A node's form context and the key of its device names, once per node and pass. */
+const formDevices = (memo: PassMemo, a: NodeView): { ctx: ReturnType<typeof formContextOf>; devices: string } => {
+  const held = memo.once('forms|devices', () => new Map<NodeView, { ctx: ReturnType<typeof formContextOf>; devices: string }>());
+  let d = held.get(a);
+  if (d === undefined) {
+    const ctx = formContextOf(a);
+    held.set(a, (d = { ctx, devices: `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}` }));
+  }
+  return d;
+};
 
 /**
  * `block * 4 + form` for an IPv4 main-table unicast route to a block with one owner that reaches
@@ -619,8 +729,7 @@ export const scanRouteForms = (x: PassIndex, memo: PassMemo, a: NodeView, wanted
   const section = a.state.report.sections.routes;
   if (section.status !== 'ok') return null;
   const list = memo.list<Route>('routes', section, () => section.data);
-  const ctx = formContextOf(a);
-  const devices = `${ctx.vx}|${ctx.tunl}|${[...ctx.tunnelDevices].sort().join(',')}`;
+  const { ctx, devices } = formDevices(memo, a);
   const question = `forms|${wanted}|${devices}`;
   const held = memo.carried<{ at: Int32Array; codes: Int32Array }>(question, list.key);
   const values = list.table.values;
@@ -721,6 +830,22 @@ export const scanHostSets = (x: PassIndex, memo: PassMemo, b: NodeView, family: 
       judgeAll(list.table, codes, (m) => memberCode(x, m));
       return buildWeights(codes, list.table.size, n, flags, memberTarget);
     });
+    if (wt.sums === null) {
+      // every node whose sets of these names are one set of this table, tested together
+      const names = sets.map((t) => t.name);
+      const batch = new ListBatch(wt);
+      for (let j = 0; j < x.fresh.length; j++) {
+        const c = x.fresh[j]!;
+        const ipsets = c.state.report.sections.ipsets;
+        if (ipsets.status !== 'ok') continue;
+        const own = ipsets.data.hostSets.filter((t) => names.includes(t.name));
+        if (own.length !== 1) continue;
+        const t = own[0]!;
+        const lc = memo.list('members', t, () => t.members);
+        if (lc.table === list.table && memo.carried(question, ipsets.data) === undefined) batch.add(lc, count - (flags[c.i] as number), c.i);
+      }
+      wt.sums = batch.run();
+    }
     if (coversAll(list, wt, count - (flags[b.i] as number), [b.i])) {
       const out: number[] = [];
       memo.keep(question, carryKey, out);

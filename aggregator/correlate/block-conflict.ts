@@ -44,9 +44,12 @@ export const blockConflict: CorrelateRule = {
     }
     const nodes = cluster.fresh.filter((n) => n.has('routes'));
     const claims: Claim[] = [];
-    for (const n of nodes) {
-      for (const raw of n.blocks) {
-        const c = parseCidr(raw);
+    // indexed loops over every node and workload: they run once per pass, mostly before V8 optimises them
+    for (let j = 0; j < nodes.length; j++) {
+      const n = nodes[j]!;
+      for (let k = 0; k < n.blocks.length; k++) {
+        const raw = n.blocks[k]!;
+        const c = cluster.blockCidr(raw);
         if (c !== null) claims.push({ c, raw, owner: n });
       }
     }
@@ -77,7 +80,8 @@ export const blockConflict: CorrelateRule = {
       });
     };
     const stack: Claim[] = [];
-    for (const cur of claims) {
+    for (let j = 0; j < claims.length; j++) {
+      const cur = claims[j]!;
       while (stack.length > 0) {
         const top = stack[stack.length - 1]!;
         if (top.c.family === cur.c.family && top.c.end >= cur.c.start) break;
@@ -93,8 +97,11 @@ export const blockConflict: CorrelateRule = {
     }
 
     const where = new Map<string, { n: NodeView; dev: string }>();
-    for (const n of nodes) {
-      for (const w of n.entry.workloads) {
+    for (let j = 0; j < nodes.length; j++) {
+      const n = nodes[j]!;
+      const workloads = n.entry.workloads;
+      for (let k = 0; k < workloads.length; k++) {
+        const w = workloads[k]!;
         const ip = stripHostPrefix(w.ip);
         const prev = where.get(ip);
         if (prev === undefined) {

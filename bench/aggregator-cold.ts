@@ -1,0 +1,102 @@
+/**
+ * The aggregator's cold correlation pass in-process (not a test; issue #17 goal 5):
+ * `npm run bench:aggregator-cold -- --nodes N [--root DIR] [--passes P] [--cpu-prof] [--heap-prof]`
+ * (`--cpu-prof`, `--heap-prof`: a CPU profile or an allocation sampling profile of the first pass,
+ * written to the current directory).
+ *
+ * Starts the real aggregator (startAggregator, periodic passes off, as bench/aggregator.ts's server
+ * does) and gives its store the first, full report of every node of the VXLAN mesh with the
+ * benchmark's three faults (bench/aggregator.ts MeshReports: the same report text the benchmark
+ * posts, parsed with the contract's Report schema as the HTTP route does), without HTTP. Then runs
+ * P passes (default 1) through the engine, as POST /v1/bench/pass does, and prints per pass its
+ * process CPU and wall time and whether the faults were found and nothing else. The first pass is
+ * the benchmark's "cold pass": the first correlation pass the process ever runs.
+ *
+ * `--root DIR`: load the aggregator from another worktree's build (DIR/dist/…), to compare an old
+ * build with this one, alternating processes. Ingest costs minutes at 5000 nodes (N full reports
+ * of N-sized lists); the measured pass is what follows it.
+ */
+import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+};
+
+const n = Number(arg('nodes', '2500'));
+const passes = Number(arg('passes', '1'));
+const root = resolve(arg('root', join(import.meta.dirname, '..', '..')));
+const profile = process.argv.includes('--cpu-prof');
+const heapProfile = process.argv.includes('--heap-prof');
+const mod = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(root, 'dist', path)).href)) as T;
+
+type Finding = { rule: string; node: string; peer?: string };
+const { startAggregator } = await mod<typeof import('../aggregator/main.js')>('aggregator/main.js');
+const { Report } = await mod<typeof import('../contract/report.js')>('contract/report.js');
+const { MeshReports } = await mod<typeof import('./aggregator.js')>('bench/aggregator.js');
+const { nodeName } = await mod<typeof import('./aggregator-mesh.js')>('bench/aggregator-mesh.js');
+const pino = (await import('pino')).default;
+
+const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
+const expected = [
+  { rule: 'vxlan-neighbor-mac-mismatch', node: nodeName(1), peer: nodeName(2) },
+  { rule: 'route-missing', node: nodeName(3), peer: nodeName(4) },
+  { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'calico-diag-cold-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, 'bench-token-not-secret');
+const handle = await startAggregator({
+  config: { listen: { host: '127.0.0.1', port: 0 }, tokenFile, staleIntervals: 10_000, bodyLimit: 256 * 1024 * 1024, kube: 'off', maxFindingSeries: 1000, maxNodes: 10000, auth: 'shared', agentServiceAccount: 'calico-diag:calico-diag-agent', agentAudience: 'calico-diag' },
+  token: 'bench-token-not-secret',
+  logger: pino({ level: 'warn' }, pino.destination(2)),
+  processMetrics: false,
+  debounceMs: 1e9,
+  periodicMs: 1e9,
+});
+try {
+  const mesh = new MeshReports(n, faults);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const raw = JSON.parse(mesh.body(i, 1, { full: true }).text) as { sections: unknown };
+    const r = handle.store.ingest(Report.parse(raw), new Date().toISOString(), raw.sections);
+    if (r.kind !== 'accepted') throw new Error(`node ${i}: ${r.kind}`);
+  }
+  process.stderr.write(`[cold n=${n}] ${root}: ingested in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  let session: Session | undefined;
+  for (let p = 0; p < passes; p++) {
+    if ((profile || heapProfile) && p === 0) {
+      session = new Session();
+      session.connect();
+      if (profile) {
+        await session.post('Profiler.enable');
+        await session.post('Profiler.start');
+      } else await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    }
+    const cpu0 = process.cpuUsage();
+    const w0 = performance.now();
+    await handle.engine.trigger();
+    const wall = performance.now() - w0;
+    const cpu = process.cpuUsage(cpu0);
+    if (session !== undefined && p === 0) {
+      const prof = profile ? (await session.post('Profiler.stop')).profile : (await session.post('HeapProfiler.stopSampling')).profile;
+      const out = join(process.cwd(), `cold-${n}-${Date.now()}.${profile ? 'cpuprofile' : 'heapprofile'}`);
+      writeFileSync(out, JSON.stringify(prof));
+      process.stderr.write(`[cold n=${n}] profile: ${out}\n`);
+    }
+    const findings = handle.engine.findings() as readonly Finding[];
+    const found = expected.filter((e) => findings.some((f) => f.rule === e.rule && f.node === e.node && f.peer === e.peer)).length;
+    const other = findings.filter((f) => !expected.some((e) => e.rule === f.rule && e.node === f.node && e.peer === f.peer));
+    process.stdout.write(
+      `${JSON.stringify({ root, nodes: n, pass: p + 1, cpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(wall), found: `${found}/${expected.length}`, other: other.length, otherRules: [...new Set(other.map((f) => f.rule))] })}\n`,
+    );
+  }
+} finally {
+  await handle.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
