@@ -51,6 +51,14 @@ const dropSums = perObject((rules: readonly IptablesDropRule[]): DropSum[] => {
   return [...sums.values()];
 });
 
+/**
+ * The agent samples its event-loop delay once a second, not every 10 ms (prom-client's default):
+ * that timer alone cost an idle agent ~0.3 % of a core (#17 goal 2, bench/results-agent.md). A
+ * blocked loop (a big node's dump being parsed) still shows in full: the sample due meanwhile
+ * waits for it and records the whole delay.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export interface AgentMetrics {
   registry: Registry;
   observeSnapshot(snapshot: Snapshot): void;
@@ -59,7 +67,7 @@ export interface AgentMetrics {
 }
 
 export const createAgentMetrics = (registry: Registry, opts: { defaultMetrics?: boolean } = {}): AgentMetrics => {
-  if (opts.defaultMetrics !== false) collectProcessMetrics(registry);
+  if (opts.defaultMetrics !== false) collectProcessMetrics(registry, '', { eventLoopSampleMs: EVENT_LOOP_SAMPLE_MS });
   const duration = new Histogram({
     name: 'calico_diag_agent_collector_duration_seconds',
     help: 'How long each collector took, per snapshot.',

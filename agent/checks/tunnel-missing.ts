@@ -7,8 +7,24 @@ import type { FindingDraft } from '../../contract/finding.js';
 import { ENCAP_DEVICES, routeDevices } from '../derive/identity.js';
 import { need, outcome } from './helpers.js';
 import type { LocalCheck } from './types.js';
+import { perObject } from '../../common/memo.js';
+import type { IptablesDropRule } from '../../contract/snapshot.js';
 
 const rule = 'tunnel-missing';
+
+/**
+ * The drop rules whose comments speak of non-Calico hosts, with those comments joined, once per
+ * rules list (#17: the daemon checks every snapshot, every second one with the same iptables
+ * section, a big node's holding ~17k drop rules; sections are never mutated once taken).
+ */
+const nonCalicoHostDrops = perObject((rules: readonly IptablesDropRule[]): { rule: IptablesDropRule; text: string }[] => {
+  const out: { rule: IptablesDropRule; text: string }[] = [];
+  for (const r of rules) {
+    const text = r.comments.join(' ');
+    if (/non-Calico hosts/i.test(text)) out.push({ rule: r, text });
+  }
+  return out;
+});
 
 const remedy = (device: string): string =>
   `Felix (VXLAN) or calico-node (IPIP, tunl0) recreates ${device} when encapsulation is enabled for an IP pool. ` +
@@ -47,9 +63,7 @@ export const tunnelMissing: LocalCheck = {
     if ((enc === 'ipip' || enc === 'vxlan+ipip') && !present.has('tunl0')) note('tunl0', `mode detection says ${enc}`);
 
     if (snapshot.sections.iptables.status === 'ok') {
-      for (const r of snapshot.sections.iptables.data.dropRules) {
-        const text = r.comments.join(' ');
-        if (!/non-Calico hosts/i.test(text)) continue;
+      for (const { rule: r, text } of nonCalicoHostDrops(snapshot.sections.iptables.data.dropRules)) {
         if (/VXLAN/i.test(text) && r.family === 'ipv4' && !present.has('vxlan.calico')) note('vxlan.calico', `Felix rule "${text}" in ${r.chain} expects VXLAN`);
         if (/VXLAN/i.test(text) && r.family === 'ipv6' && !present.has('vxlan-v6.calico')) note('vxlan-v6.calico', `Felix rule "${text}" in ${r.chain} expects VXLAN`);
         if (/IPIP|IP-in-IP/i.test(text) && !present.has('tunl0')) note('tunl0', `Felix rule "${text}" in ${r.chain} expects IPIP`);

@@ -19,25 +19,44 @@ const familyFrom = (words: string[]): 'inet' | 'inet6' | null => {
   return f === 'inet' || f === 'inet6' ? f : null;
 };
 
-/** `ipset save` / `ipset -o save list`. */
+/** The first three words of a trimmed, non-empty line (words as `split(/\s+/)` makes them). */
+const HEAD = /^(\S+)(?:\s+(\S+))?(?:\s+(\S+))?/;
+/** The word `family` and the word after it, searched from `lastIndex` (the end of HEAD's match). */
+const FAMILY = /\sfamily(?:\s+(\S+))?(?!\S)/g;
+
+/**
+ * `ipset save` / `ipset -o save list`. #17 (daemon cost): a big node's save has thousands of sets
+ * and many more members; a line's words are not all split out, only the three every line needs
+ * (verb, set, type or element) and, on `create` lines, the word after `family`. Same words, same
+ * results and errors as splitting each trimmed line on /\s+/.
+ */
 export const parseIpsetSave = (text: string): Parsed<IpSetParsed[]> => {
   const sets = new Map<string, IpSetParsed>();
-  for (const [i, raw] of text.split('\n').entries()) {
-    const line = raw.trim();
+  let lineNo = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
     if (line === '' || line.startsWith('#')) continue;
-    const words = line.split(/\s+/);
-    const [verb, name, third] = words;
+    const m = HEAD.exec(line) as RegExpExecArray; // a trimmed non-empty line starts with a word
+    const verb = m[1] as string;
+    const name = m[2];
+    const third = m[3];
     if (verb === 'create') {
-      if (name === undefined || third === undefined) return parseError('syntax', 'create needs a name and a type', i + 1);
-      if (sets.has(name)) return parseError('syntax', `set ${name} created twice`, i + 1);
-      sets.set(name, { name, type: third, family: familyFrom(words.slice(3)), members: [] });
+      if (name === undefined || third === undefined) return parseError('syntax', 'create needs a name and a type', lineNo);
+      if (sets.has(name)) return parseError('syntax', `set ${name} created twice`, lineNo);
+      FAMILY.lastIndex = m[0].length;
+      const f = FAMILY.exec(line)?.[1];
+      sets.set(name, { name, type: third, family: f === 'inet' || f === 'inet6' ? f : null, members: [] });
     } else if (verb === 'add') {
-      if (name === undefined || third === undefined) return parseError('syntax', 'add needs a set name and an element', i + 1);
+      if (name === undefined || third === undefined) return parseError('syntax', 'add needs a set name and an element', lineNo);
       const set = sets.get(name);
-      if (!set) return parseError('syntax', `add to unknown set ${name}`, i + 1);
+      if (!set) return parseError('syntax', `add to unknown set ${name}`, lineNo);
       set.members.push(third);
     } else {
-      return parseError('syntax', `unknown command ${JSON.stringify((verb ?? '').slice(0, 40))}`, i + 1);
+      return parseError('syntax', `unknown command ${JSON.stringify(verb.slice(0, 40))}`, lineNo);
     }
   }
   return parsed([...sets.values()]);

@@ -1,6 +1,7 @@
+import perfHooks from 'node:perf_hooks';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
-import { createAgentMetrics, isBoundedChain } from '../../agent/metrics.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createAgentMetrics, EVENT_LOOP_SAMPLE_MS, isBoundedChain } from '../../agent/metrics.js';
 import { sampleFinding, sampleSnapshot } from './snapshot-sample.js';
 
 const fresh = () => createAgentMetrics(new Registry(), { defaultMetrics: false });
@@ -91,5 +92,21 @@ describe('agent metrics', () => {
     const r = new Registry();
     createAgentMetrics(r);
     expect(await r.metrics()).toContain('process_cpu_user_seconds_total');
+  });
+
+  // #17: prom-client's default 10 ms sampling timer cost an idle agent ~0.3 % of a core
+  it('samples the event-loop delay once a second and still exports the lag metrics', async () => {
+    const spy = vi.spyOn(perfHooks, 'monitorEventLoopDelay');
+    try {
+      const r = new Registry();
+      createAgentMetrics(r);
+      expect(spy).toHaveBeenCalledWith({ resolution: EVENT_LOOP_SAMPLE_MS });
+      expect(EVENT_LOOP_SAMPLE_MS).toBe(1000);
+      const text = await r.metrics();
+      expect(text).toContain('nodejs_eventloop_lag_max_seconds');
+      expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

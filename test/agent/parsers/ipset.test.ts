@@ -36,6 +36,36 @@ describe('ipset parsers (recorded from a cdA namespace)', () => {
     expect(l).toEqual([{ name: 'e', type: 'hash:ip', family: 'inet', members: [] }]);
   });
 
+  it('splits words on any whitespace run and finds `family` anywhere after the type', () => {
+    const s = must(
+      parseIpsetSave(
+        [
+          'create  a\thash:ip \u00a0family\tinet6  hashsize 1024',
+          '  # a comment',
+          'create b hash:net comment family inet family inet6',
+          'create c hash:ip family',
+          'create d family inet',
+          'create e hash:ip xfamily inet familyx inet6',
+          'create f hash:ip family inet4',
+          'add\ta   fd00::1\ttimeout 5\r',
+          '',
+          'add b 10.0.0.0/8 comment "x y"',
+        ].join('\n'),
+      ),
+    );
+    expect(s).toEqual([
+      { name: 'a', type: 'hash:ip', family: 'inet6', members: ['fd00::1'] },
+      { name: 'b', type: 'hash:net', family: 'inet', members: ['10.0.0.0/8'] },
+      { name: 'c', type: 'hash:ip', family: null, members: [] },
+      { name: 'd', type: 'family', family: null, members: [] },
+      { name: 'e', type: 'hash:ip', family: null, members: [] },
+      { name: 'f', type: 'hash:ip', family: null, members: [] },
+    ]);
+    expect(parseIpsetSave('create a\n')).toMatchObject({ ok: false, error: { code: 'syntax', line: 1 } });
+    expect(parseIpsetSave('create a hash:ip\n\nadd a\n')).toMatchObject({ ok: false, error: { code: 'syntax', line: 3 } });
+    expect(parseIpsetSave('create a hash:ip\n  destroy\ta')).toMatchObject({ ok: false, error: { code: 'syntax', line: 2, message: 'unknown command "destroy"' } });
+  });
+
   it('returns typed errors with the line', () => {
     expect(parseIpsetSave('add nope 1.2.3.4\n')).toMatchObject({ ok: false, error: { code: 'syntax', line: 1 } });
     expect(parseIpsetSave('create a hash:ip\ncreate a hash:ip\n')).toMatchObject({ ok: false, error: { code: 'syntax', line: 2 } });
