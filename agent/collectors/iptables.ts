@@ -256,88 +256,86 @@ export function summariseFamily(
   };
   const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
     const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
-    {
-      totals.chains++;
-      totals.rules += chain.ruleCount;
-      if (chain.name.startsWith('cali-')) totals.caliChains++;
-      const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
-      const kept = known?.get(chain.name);
-      // the same rules as at the last read: what depends on the chain's name and rules is kept
-      const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
-      const chainName = memo?.name ?? detach(chain.name);
-      const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
-      if (summarised) {
-        out.summary = { family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
-      }
-      const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
-      // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
-      // never in per-workload ones
-      const guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
-      /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
-      const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
-        if (c.isDrop && packets === 0 && policyChain) {
-          out.idle++;
-          return;
-        }
-        let rule = made;
-        const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
-        if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
-        const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-        if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
-        if (!c.isDrop) return;
-        if (c.drop !== undefined) {
-          // the entry is read only once made: one whose counters have not moved is listed again as is
-          if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-          out.drops.push(c.drop);
-          return;
-        }
-        const r = ruleOf();
-        const d: IptablesDropRule = {
-          family,
-          table: table.name,
-          chain: chainName,
-          index: r.index,
-          target: r.target as string,
-          packets,
-          bytes,
-          caliId: r.caliId === null ? null : detach(r.caliId),
-          comments: r.comments.filter((x) => !(r.caliId !== null && x === `cali:${r.caliId}`)).map(intern),
-          matchSets: r.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
-          rule: detach(r.text),
-        };
-        const encap = mapped === null ? null : encapOf(mapped);
-        if (encap !== null) {
-          d.encapsulation = encap;
-          if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
-        }
-        c.drop = d;
-        out.drops.push(d);
-      };
-      if (memo !== undefined) {
-        // only the counters are new
-        for (const c of memo.candidates) {
-          const n = chain.ruleCountersAt(c.i);
-          emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
-        }
-        out.memo = memo;
-        return out;
-      }
-      const candidates: Candidate[] = [];
-      for (let i = 0; i < chain.ruleCount; i++) {
-        // cheap text pre-filter, so only candidate rules get materialised and tokenized
-        // (iptables-save always writes the target as `-j X`)
-        const text = chain.ruleTextAt(i);
-        const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
-        const encapText = mayMatchEncap(text);
-        if (!dropText && !(encapText && guardChain)) continue;
-        const rule = chain.ruleAt(i);
-        const target = rule.target;
-        const c: Candidate = { i, isDrop: target === 'DROP' || target === 'REJECT', encapText };
-        candidates.push(c);
-        emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
-      }
-      if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
+    totals.chains++;
+    totals.rules += chain.ruleCount;
+    if (chain.name.startsWith('cali-')) totals.caliChains++;
+    const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
+    const kept = known?.get(chain.name);
+    // the same rules as at the last read: what depends on the chain's name and rules is kept
+    const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
+    const chainName = memo?.name ?? detach(chain.name);
+    const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
+    if (summarised) {
+      out.summary = { family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
     }
+    const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
+    // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
+    // never in per-workload ones
+    const guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
+    /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
+    const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
+      if (c.isDrop && packets === 0 && policyChain) {
+        out.idle++;
+        return;
+      }
+      let rule = made;
+      const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
+      if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
+      const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
+      if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
+      if (!c.isDrop) return;
+      if (c.drop !== undefined) {
+        // the entry is read only once made: one whose counters have not moved is listed again as is
+        if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
+        out.drops.push(c.drop);
+        return;
+      }
+      const r = ruleOf();
+      const d: IptablesDropRule = {
+        family,
+        table: table.name,
+        chain: chainName,
+        index: r.index,
+        target: r.target as string,
+        packets,
+        bytes,
+        caliId: r.caliId === null ? null : detach(r.caliId),
+        comments: r.comments.filter((x) => !(r.caliId !== null && x === `cali:${r.caliId}`)).map(intern),
+        matchSets: r.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
+        rule: detach(r.text),
+      };
+      const encap = mapped === null ? null : encapOf(mapped);
+      if (encap !== null) {
+        d.encapsulation = encap;
+        if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
+      }
+      c.drop = d;
+      out.drops.push(d);
+    };
+    if (memo !== undefined) {
+      // only the counters are new
+      for (const c of memo.candidates) {
+        const n = chain.ruleCountersAt(c.i);
+        emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
+      }
+      out.memo = memo;
+      return out;
+    }
+    const candidates: Candidate[] = [];
+    for (let i = 0; i < chain.ruleCount; i++) {
+      // cheap text pre-filter, so only candidate rules get materialised and tokenized
+      // (iptables-save always writes the target as `-j X`)
+      const text = chain.ruleTextAt(i);
+      const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
+      const encapText = mayMatchEncap(text);
+      if (!dropText && !(encapText && guardChain)) continue;
+      const rule = chain.ruleAt(i);
+      const target = rule.target;
+      const c: Candidate = { i, isDrop: target === 'DROP' || target === 'REJECT', encapText };
+      candidates.push(c);
+      emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
+    }
+    if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
     return out;
   };
   const order: [IptablesTable, IptablesChain][] = [];
