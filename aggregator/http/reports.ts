@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Report, ReportAccepted } from '../../contract/report.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
-import { recordNodeReport, type ReportOutcome } from '../metrics.js';
+import { recordNodeReport, type ReportOutcome, type SectionForm } from '../metrics.js';
 import type { AggregatorAppDeps } from './app.js';
 import { withExtra } from '../../common/http.js';
 import { SectionDeltaInvalid, SectionHashMismatch, SectionsRequired, StaleReport } from './errors.js';
@@ -97,21 +97,12 @@ export const reportRoutes = (scope: FastifyInstance, deps: AggregatorAppDeps): v
       const started = clock.monotonic();
       const receivedAtMs = clock.now();
       // issue #17: one inc per form present (a steady report: two), not one per section
-      let full = 0;
-      let delta = 0;
-      let chunked = 0;
-      let unchanged = 0;
+      const forms: Record<SectionForm, number> = { full: 0, delta: 0, chunked: 0, unchanged: 0 };
       for (const name of SECTION_NAMES) {
         const s = report.sections[name] as { data?: unknown; delta?: unknown; chunks?: unknown };
-        if (s.data !== undefined) full++;
-        else if (s.delta !== undefined) delta++;
-        else if (s.chunks !== undefined) chunked++;
-        else unchanged++;
+        forms[s.data !== undefined ? 'full' : s.delta !== undefined ? 'delta' : s.chunks !== undefined ? 'chunked' : 'unchanged']++;
       }
-      if (full > 0) metrics.reportSections.inc({ form: 'full' }, full);
-      if (delta > 0) metrics.reportSections.inc({ form: 'delta' }, delta);
-      if (chunked > 0) metrics.reportSections.inc({ form: 'chunked' }, chunked);
-      if (unchanged > 0) metrics.reportSections.inc({ form: 'unchanged' }, unchanged);
+      for (const [form, n] of Object.entries(forms) as [SectionForm, number][]) if (n > 0) metrics.reportSections.inc({ form }, n);
       const result = store.ingest(report, new Date(receivedAtMs).toISOString(), rawSections.get(request));
       switch (result.kind) {
         case 'accepted': {
