@@ -9,7 +9,8 @@
  * benchmark's three faults (bench/aggregator.ts MeshReports: the same report text the benchmark
  * posts, parsed with the contract's Report schema as the HTTP route does), without HTTP. Then runs
  * P passes (default 1) through the engine, as POST /v1/bench/pass does, and prints per pass its
- * process CPU and wall time and whether the faults were found and nothing else. The first pass is
+ * process CPU and wall time, the CPU of each thread by name (`threadsMs`, from /proc, 10 ms ticks:
+ * `main` is the JavaScript thread, the others V8's GC/compile helpers and libuv's) and whether the faults were found and nothing else. The first pass is
  * the benchmark's "cold pass": the first correlation pass the process ever runs.
  *
  * `--root DIR`: load the aggregator from another worktree's build (DIR/dist/…), to compare an old
@@ -17,7 +18,7 @@
  * of N-sized lists); the measured pass is what follows it.
  */
 import { Session } from 'node:inspector/promises';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,6 +48,43 @@ const expected = [
   { rule: 'route-missing', node: nodeName(3), peer: nodeName(4) },
   { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
 ];
+
+/**
+ * CPU ticks (1/100 s) of each thread of this process by thread name (/proc/self/task/<tid>/stat:
+ * utime + stime), summed per name: the main thread ("node") against V8's helper threads (GC and
+ * compile jobs) and libuv's; empty where /proc is not there.
+ */
+const threadTicks = (): Map<string, number> => {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    const name = tid === String(process.pid) ? 'main' : stat.slice(open + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+  }
+  return out;
+};
+const ticksSince = (before: Map<string, number>): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [name, t] of threadTicks()) {
+    const d = (t - (before.get(name) ?? 0)) * 10;
+    if (d > 0) out[name] = d;
+  }
+  return out;
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'calico-diag-cold-'));
 const tokenFile = join(dir, 'token');
@@ -78,11 +116,13 @@ try {
         await session.post('Profiler.start');
       } else await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
+    const threads0 = threadTicks();
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
     await handle.engine.trigger();
     const wall = performance.now() - w0;
     const cpu = process.cpuUsage(cpu0);
+    const threadsMs = ticksSince(threads0);
     if (session !== undefined && p === 0) {
       const prof = profile ? (await session.post('Profiler.stop')).profile : (await session.post('HeapProfiler.stopSampling')).profile;
       const out = join(process.cwd(), `cold-${n}-${Date.now()}.${profile ? 'cpuprofile' : 'heapprofile'}`);
@@ -93,7 +133,7 @@ try {
     const found = expected.filter((e) => findings.some((f) => f.rule === e.rule && f.node === e.node && f.peer === e.peer)).length;
     const other = findings.filter((f) => !expected.some((e) => e.rule === f.rule && e.node === f.node && e.peer === f.peer));
     process.stdout.write(
-      `${JSON.stringify({ root, nodes: n, pass: p + 1, cpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(wall), found: `${found}/${expected.length}`, other: other.length, otherRules: [...new Set(other.map((f) => f.rule))] })}\n`,
+      `${JSON.stringify({ root, nodes: n, pass: p + 1, cpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(wall), threadsMs, found: `${found}/${expected.length}`, other: other.length, otherRules: [...new Set(other.map((f) => f.rule))] })}\n`,
     );
   }
 } finally {

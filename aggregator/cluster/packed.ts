@@ -105,10 +105,20 @@ export const materialise = <E>(list: PackedList<E>): E[] => {
 
 const PACKED = Symbol('packed');
 
-/** An object that reads like `{ ...rest, [prop]: E[] }` and carries the packed list. */
+/** The getter of every packed list property: one function, so that the holders share their shapes. */
+function packedGetter(this: { [PACKED]: PackedList<unknown> }): unknown[] {
+  return materialise(this[PACKED]);
+}
+
+/**
+ * An object that reads like `{ ...rest, [prop]: E[] }` and carries the packed list. Its getter is
+ * one shared function reading the list from the hidden property: a closure per object gave every
+ * holder a shape of its own (most in dictionary mode), which made each read of a section's status
+ * or list in a pass over thousands of nodes a slow lookup.
+ */
 const withPacked = <E, R extends object>(rest: R, prop: string, list: PackedList<E>): R => {
   const out = { ...rest };
-  Object.defineProperty(out, prop, { enumerable: true, get: () => materialise(list) });
+  Object.defineProperty(out, prop, { enumerable: true, get: packedGetter });
   Object.defineProperty(out, PACKED, { enumerable: false, value: list });
   return Object.freeze(out);
 };
