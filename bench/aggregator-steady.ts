@@ -10,14 +10,17 @@
  * hashes: bench/aggregator.ts MeshReports, the benchmark's own bodies) through the fastify app's
  * `inject` (the route, its hooks, the validator, the store; no sockets), then one correlation pass.
  * Bodies are built before each round's clock starts. Printed per round: process CPU of the N
- * reports (µs per report), of the pass, and the round as cores over a 30 s interval, and whether
- * the faults were found and nothing else.
+ * reports (µs per report) and the garbage collector's main-thread pauses in them (by kind), the
+ * pass's CPU, the round as cores over a 30 s interval, and whether the faults were found and
+ * nothing else.
  *
  * `--root DIR`: load the aggregator from another worktree's build (DIR/dist/…), to compare an old
  * build with this one, alternating processes. `--cpu-prof` / `--pass-prof`: a CPU profile of the
- * last round's reports / of its pass, written to the current directory.
+ * last round's reports / of its pass, written to the current directory; `--heap-prof`: an allocation
+ * sampling profile of the last round's reports.
  */
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +36,7 @@ const n = Number(arg('nodes', '1000'));
 const rounds = Number(arg('rounds', '5'));
 const root = resolve(arg('root', join(import.meta.dirname, '..', '..')));
 const profile = process.argv.includes('--cpu-prof') ? 'reports' : process.argv.includes('--pass-prof') ? 'pass' : null;
+const heapProfile = process.argv.includes('--heap-prof');
 const mod = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(root, 'dist', path)).href)) as T;
 
 type Finding = { rule: string; node: string; peer?: string };
@@ -69,6 +73,18 @@ const handle = await startAggregator({
   ],
 });
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+/** garbage collection pauses on the main thread, ms, since the last read */
+let gcMs = 0;
+/** the same by kind (minor: scavenges; major: mark-compact; incremental: marking steps; weakcb) */
+let gcByKind: Record<string, number> = {};
+const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    const kind = GC_KINDS[(e as { detail?: { kind?: number } | null }).detail?.kind ?? 0] ?? 'other';
+    gcByKind[kind] = (gcByKind[kind] ?? 0) + Math.round(e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 const judge = () => {
   const findings = handle.engine.findings() as readonly Finding[];
   const found = expected.filter((e) => findings.some((f) => f.rule === e.rule && f.node === e.node && f.peer === e.peer)).length;
@@ -96,22 +112,28 @@ try {
     const startProfile = async () => {
       session = new Session();
       session.connect();
+      if (heapProfile) {
+        await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        return;
+      }
       await session.post('Profiler.enable');
-      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.setSamplingInterval', { interval: Number(arg('prof-interval', '1000')) });
       await session.post('Profiler.start');
     };
     const stopProfile = async (what: string) => {
       if (session === undefined) return;
-      const prof = (await session.post('Profiler.stop')).profile;
+      const prof = heapProfile ? (await session.post('HeapProfiler.stopSampling')).profile : (await session.post('Profiler.stop')).profile;
       session.disconnect();
       session = undefined;
-      const out = join(process.cwd(), `steady-${what}-${n}-${Date.now()}.cpuprofile`);
+      const out = join(process.cwd(), `steady-${what}-${n}-${Date.now()}.${heapProfile ? 'heapprofile' : 'cpuprofile'}`);
       writeFileSync(out, JSON.stringify(prof));
       process.stderr.write(`[steady n=${n}] profile: ${out}\n`);
     };
-    if (profile === 'reports' && r === rounds - 1) await startProfile();
+    if ((profile === 'reports' || heapProfile) && r === rounds - 1) await startProfile();
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
+    gcMs = 0;
+    gcByKind = {};
     for (let i = 0; i < n; i++) {
       const res = await inject({ method: 'POST', url: '/v1/reports', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, payload: bodies[i]!.text });
       if (res.statusCode !== 200) throw new Error(`node ${i} round ${r}: ${res.statusCode} ${res.body.slice(0, 300)}`);
@@ -119,6 +141,9 @@ try {
     }
     const reportsCpu = cpuMs(process.cpuUsage(cpu0));
     const reportsWall = performance.now() - w0;
+    // the observer is called asynchronously: let it see the round's entries
+    await new Promise((resolve) => setImmediate(resolve));
+    const reportsGc = gcMs;
     await stopProfile('reports');
     if (profile === 'pass' && r === rounds - 1) await startProfile();
     const p0 = process.cpuUsage();
@@ -126,7 +151,7 @@ try {
     const passCpu = cpuMs(process.cpuUsage(p0));
     await stopProfile('pass');
     process.stdout.write(
-      `${JSON.stringify({ root, nodes: n, round: r + 1, usPerReport: Math.round((reportsCpu * 1000) / n), reportsCpuMs: Math.round(reportsCpu), reportsWallMs: Math.round(reportsWall), passCpuMs: Math.round(passCpu), core: Number(((reportsCpu + passCpu) / 30_000).toFixed(4)), ...judge() })}\n`,
+      `${JSON.stringify({ root, nodes: n, round: r + 1, usPerReport: Math.round((reportsCpu * 1000) / n), reportsCpuMs: Math.round(reportsCpu), reportsWallMs: Math.round(reportsWall), reportsGcMs: Math.round(reportsGc), gc: gcByKind, passCpuMs: Math.round(passCpu), core: Number(((reportsCpu + passCpu) / 30_000).toFixed(4)), ...judge() })}\n`,
     );
   }
 } finally {
