@@ -1,7 +1,8 @@
 /**
  * The aggregator's steady round in-process (not a test; issue #17 goal 5):
- * `node --max-semi-space-size=16 --heap-growing-percent=50 dist/bench/aggregator-steady.js
- *  --nodes N [--root DIR] [--rounds R] [--cpu-prof]`
+ * `npm run bench:aggregator-steady -- --nodes N [--root DIR] [--rounds R] [--cpu-prof | --pass-prof |
+ * --heap-prof] [--prof-interval µs]` (with the aggregator image's node flags; set its GLIBC_TUNABLES
+ * in the environment to match it fully).
  *
  * Starts the real aggregator (startAggregator, periodic passes off, as bench/aggregator.ts's server
  * does), gives its store the first, full report of every node of the benchmark's VXLAN mesh
@@ -16,8 +17,9 @@
  *
  * `--root DIR`: load the aggregator from another worktree's build (DIR/dist/…), to compare an old
  * build with this one, alternating processes. `--cpu-prof` / `--pass-prof`: a CPU profile of the
- * last round's reports / of its pass, written to the current directory; `--heap-prof`: an allocation
- * sampling profile of the last round's reports.
+ * last round's reports / of its pass, written to the current directory (sampled every
+ * `--prof-interval` µs, default 1000: a finer interval inflates the profile several times);
+ * `--heap-prof`: an allocation sampling profile of the last round's reports.
  */
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
