@@ -163,8 +163,10 @@ interface Candidate {
 }
 
 interface ChainMemo {
-  /** `IptablesChain.fingerprint` of the rules the candidates were read from */
-  fingerprint: string;
+  /** `IptablesChain.fingerprintInto` of the rules the candidates were read from, and their count */
+  h0: number;
+  h1: number;
+  rules: number;
   /** the chain's name (detached) and what follows from it */
   name: string;
   summarised: boolean;
@@ -254,15 +256,17 @@ export function summariseFamily(
     }
     return v;
   };
+  /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
+  const fp = new Int32Array(2);
   const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
     const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
     totals.chains++;
     totals.rules += chain.ruleCount;
     if (chain.name.startsWith('cali-')) totals.caliChains++;
-    const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
+    if (memory !== undefined) chain.fingerprintInto(memory.seed, fp);
     const kept = known?.get(chain.name);
     // the same rules as at the last read: what depends on the chain's name and rules is kept
-    const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
+    const memo = kept !== undefined && kept.rules === chain.ruleCount && kept.h0 === fp[0] && kept.h1 === fp[1] ? kept : undefined;
     const chainName = memo?.name ?? detach(chain.name);
     const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
     if (summarised) {
@@ -335,7 +339,7 @@ export function summariseFamily(
       candidates.push(c);
       emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
     }
-    if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
+    if (memory !== undefined) out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: chainName, summarised, policyChain, guardChain, candidates };
     return out;
   };
   const order: [IptablesTable, IptablesChain][] = [];
