@@ -217,10 +217,8 @@ export class IptablesChain {
   }
   /** the i-th rule line's text range from its `-A` to its line end */
   #textRange(i: number): [number, number] {
-    const { units } = this.#lines.src;
-    const start = this.#offset(i);
-    const end = this.#lines.end(this.#id(i));
-    return [ruleStart(units, start, end), end];
+    const id = this.#readable(i);
+    return [this.#lines.text(id), this.#lines.end(id)];
   }
   get rules(): IptablesRule[] {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
@@ -257,9 +255,8 @@ export class IptablesChain {
     h[0] = seed | 0;
     h[1] = ~seed | 0;
     for (let i = 0; i < this.#count; i++) {
-      const start = this.#offset(i);
-      const end = this.#lines.end(this.#id(i));
-      hashRule(units, words, ruleStart(units, start, end), end, h);
+      const id = this.#readable(i);
+      hashRule(units, words, this.#lines.text(id), this.#lines.end(id), h);
     }
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
@@ -280,9 +277,13 @@ export class IptablesChain {
   }
   /** where the i-th rule line starts in the input; a RangeError for an i past its rules or for a line given back (a caller's bug) */
   #offset(i: number): number {
-    const at = this.#lines.offset(this.#id(i));
-    if (at >= this.#lines.src.length) throw new RangeError(`chain ${this.name}: rule ${i} was read after its input was given back`);
-    return at;
+    return this.#lines.offset(this.#readable(i));
+  }
+  /** the number of the i-th rule line, whose input is still held; a RangeError as `#offset` */
+  #readable(i: number): number {
+    const id = this.#id(i);
+    if (this.#lines.offset(id) >= this.#lines.src.length) throw new RangeError(`chain ${this.name}: rule ${i} was read after its input was given back`);
+    return id;
   }
   /** rule line number `id` read again (the parse checked it) */
   #read(id: number): { r: RuleLine; end: number } {
@@ -478,22 +479,30 @@ class RuleLines {
   #offsets = new Int32Array(1024);
   /** where each line ends (before its line end), so that a rule is read again without a search */
   #ends = new Int32Array(1024);
+  /** where each line's `-A` is (after its counters), so that a rule's text is found without a search (#17) */
+  #texts = new Int32Array(1024);
   #count = 0;
   constructor(readonly src: Source) {}
-  /** Adds the rule line n, units [offset, end); returns its number. */
-  add(n: number, offset: number, end: number): number {
+  /** Adds the rule line n, units [offset, end) with its `-A` at `text`; returns its number. */
+  add(n: number, offset: number, end: number, text: number): number {
     if (this.#count === this.#offsets.length) {
       this.#lineNumbers = doubled(this.#lineNumbers);
       this.#offsets = doubled(this.#offsets);
       this.#ends = doubled(this.#ends);
+      this.#texts = doubled(this.#texts);
     }
     this.#lineNumbers[this.#count] = n;
     this.#offsets[this.#count] = offset;
     this.#ends[this.#count] = end;
+    this.#texts[this.#count] = text;
     return this.#count++;
   }
   end(id: number): number {
     return this.#ends[id] as number;
+  }
+  /** where rule line `id`'s `-A` is */
+  text(id: number): number {
+    return this.#texts[id] as number;
   }
   lineNumber(id: number): number {
     return this.#lineNumbers[id] as number;
@@ -597,7 +606,7 @@ class Parser {
     }
     if (!this.quotesClosed(r.at, end)) return syntax(line(), n, 'unterminated quote');
     if (r.packets !== null) this.hasCounters = true;
-    chain.addRule(this.ruleLines.add(n, start, end));
+    chain.addRule(this.ruleLines.add(n, start, end, r.at));
     return null;
   }
 
@@ -783,10 +792,6 @@ const ruleLineProblem = (line: string, why: number, start: number): string => {
   const at = -why - 1 - start;
   return `expected "-A CHAIN", got "${line.slice(at, Math.min(line.length, at + 40))}"`;
 };
-
-/** Where `-A` starts in the rule line u[start, end) the parse checked (after its counters, if any). */
-const ruleStart = (u: Units, start: number, end: number): number =>
-  u[start] === LBRACKET ? skipSpacesU(u, nearIndexOrEnd(u, RBRACKET, start, end) + 1, end) : start;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
