@@ -553,6 +553,8 @@ class Parser {
   nextQuote = -1;
 
   readonly ruleLines: RuleLines;
+  /** the rule line being read (`scanRuleLine`) */
+  readonly scratch: RuleLine = { packets: null, bytes: null, at: 0, nameAt: 0, nameEnd: 0 };
   readonly units: Uint8Array | Uint16Array;
 
   constructor(readonly src: Source) {
@@ -598,8 +600,9 @@ class Parser {
   rule(start: number, end: number, n: number): IptablesParseError | null {
     const line = (): string => this.src.slice(start, end);
     if (this.open === null) return syntax(line(), n, 'rule before any *table line');
-    const r = readRuleLine(this.units, start, end);
-    if (typeof r === 'number') return syntax(line(), n, ruleLineProblem(line(), r, start));
+    const r = this.scratch;
+    const why = scanRuleLine(this.units, start, end, r);
+    if (why !== RULE_LINE) return syntax(line(), n, ruleLineProblem(line(), why, start));
     const chain = this.chainOfRule(r);
     if (chain === null) {
       return syntax(line(), n, `rule for undeclared chain "${this.src.slice(r.nameAt, r.nameEnd)}" in table ${this.open.table.name}`);
@@ -766,20 +769,47 @@ interface RuleLine {
 const BAD_COUNTERS = 0;
 const NO_CHAIN_NAME = 1;
 
-/** Reads `[p:b] -A CHAIN ...` at u[start, end) up to the chain name; a number says why it is not a rule line (`ruleLineProblem`). */
-const readRuleLine = (u: Units, start: number, end: number): RuleLine | number => {
-  let counters: Counters | null = null;
+/** `scanRuleLine`'s answer for a rule line. */
+const RULE_LINE = 2;
+
+/**
+ * Reads `[p:b] -A CHAIN ...` at u[start, end) up to the chain name into `out`: RULE_LINE, or a
+ * number that says why it is not a rule line (`ruleLineProblem`). The parse reads every rule line
+ * into one object (#17: two objects less per rule line of a 100k-rule dump at every read).
+ */
+const scanRuleLine = (u: Units, start: number, end: number, out: RuleLine): number => {
   let at = start;
+  out.packets = null;
+  out.bytes = null;
   if (u[start] === LBRACKET) {
-    counters = readCountersU(u, start, end);
-    if (counters === null) return BAD_COUNTERS;
-    at = skipSpacesU(u, counters.end, end);
+    // `readCountersU`, without its object
+    let i = start + 1;
+    let packets = 0;
+    for (; i < end && isDigit(u[i] as number); i++) packets = packets * 10 + ((u[i] as number) - DIGIT_0);
+    if (i === start + 1 || i >= end || u[i] !== COLON) return BAD_COUNTERS;
+    const bytesAt = ++i;
+    let bytes = 0;
+    for (; i < end && isDigit(u[i] as number); i++) bytes = bytes * 10 + ((u[i] as number) - DIGIT_0);
+    if (i === bytesAt || i >= end || u[i] !== RBRACKET) return BAD_COUNTERS;
+    out.packets = packets;
+    out.bytes = bytes;
+    at = skipSpacesU(u, i + 1, end);
   }
   if (!(end - at >= 3 && u[at] === DASH && u[at + 1] === LETTER_A && u[at + 2] === SPACE)) return -at - 1;
   const nameAt = skipSpacesU(u, at + 3, end);
   const nameEnd = nearIndexOrEnd(u, SPACE, nameAt, end);
   if (nameEnd === nameAt) return NO_CHAIN_NAME;
-  return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
+  out.at = at;
+  out.nameAt = nameAt;
+  out.nameEnd = nameEnd;
+  return RULE_LINE;
+};
+
+/** `scanRuleLine` into a new object. */
+const readRuleLine = (u: Units, start: number, end: number): RuleLine | number => {
+  const out: RuleLine = { packets: null, bytes: null, at: 0, nameAt: 0, nameEnd: 0 };
+  const why = scanRuleLine(u, start, end, out);
+  return why === RULE_LINE ? out : why;
 };
 
 /**
