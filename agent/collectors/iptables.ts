@@ -209,11 +209,19 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
 /** The least input `summariseFamily` gives back at a time (bytes; 1 MiB is ~6000 rules). */
 const RELEASE_STEP = 1 << 20;
 
+/** No drops or guards: shared by the chains without any (`added` makes an array at the first one). */
+const NONE: readonly never[] = Object.freeze([]);
+const added = <T>(list: readonly T[], item: T): T[] => {
+  if (list === NONE) return [item];
+  (list as T[]).push(item);
+  return list as T[];
+};
+
 /** What the reduction of one chain adds to the family's (`summariseFamily`). */
 interface ChainOut {
   summary: ChainSummary | null;
-  drops: IptablesDropRule[];
-  encaps: PolicyRule[];
+  drops: readonly IptablesDropRule[];
+  encaps: readonly PolicyRule[];
   idle: number;
   table: string;
   memo: ChainMemo | null;
@@ -259,7 +267,7 @@ export function summariseFamily(
   /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
   const fp = new Int32Array(2);
   const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
-    const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
+    const out: ChainOut = { summary: null, drops: NONE, encaps: NONE, idle: 0, table: table.name, memo: null };
     totals.chains++;
     totals.rules += chain.ruleCount;
     if (chain.name.startsWith('cali-')) totals.caliChains++;
@@ -286,12 +294,12 @@ export function summariseFamily(
       const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
       if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
       const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-      if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
+      if (mapped !== null && guardChain) out.encaps = added(out.encaps, { ...mapped, packets, bytes });
       if (!c.isDrop) return;
       if (c.drop !== undefined) {
         // the entry is read only once made: one whose counters have not moved is listed again as is
         if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-        out.drops.push(c.drop);
+        out.drops = added(out.drops, c.drop);
         return;
       }
       const r = ruleOf();
@@ -314,7 +322,7 @@ export function summariseFamily(
         if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
       }
       c.drop = d;
-      out.drops.push(d);
+      out.drops = added(out.drops, d);
     };
     if (memo !== undefined) {
       // only the counters are new
@@ -342,13 +350,20 @@ export function summariseFamily(
     if (memory !== undefined) out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: chainName, summarised, policyChain, guardChain, candidates };
     return out;
   };
-  const order: [IptablesTable, IptablesChain][] = [];
-  for (const table of dump.tables) for (const chain of table.chains) order.push([table, chain]);
+  /** every chain in dump order, and the index of its table (no pair per chain: #17) */
+  const order: IptablesChain[] = [];
+  const tableOf: number[] = [];
+  dump.tables.forEach((table, t) => {
+    for (const chain of table.chains) {
+      order.push(chain);
+      tableOf.push(t);
+    }
+  });
   /** with releaseInput: how much of the input the chains before each one read (its prefix maximum) */
   const needed: number[] | null = opts.releaseInput === true ? [] : null;
   if (needed !== null) {
     let most = 0;
-    for (const [, chain] of order) {
+    for (const chain of order) {
       needed.push(most);
       most = Math.max(most, chain.inputEnd);
     }
@@ -357,7 +372,8 @@ export function summariseFamily(
   /** how much of the input is still held (given back in steps of RELEASE_STEP: each step is a system call) */
   let held = Infinity;
   for (let k = order.length - 1; k >= 0; k--) {
-    const [table, chain] = order[k] as [IptablesTable, IptablesChain];
+    const chain = order[k] as IptablesChain;
+    const table = dump.tables[tableOf[k] as number] as IptablesTable;
     outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
     const keep = needed?.[k];
     if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {
