@@ -379,7 +379,7 @@ interface Client {
 }
 
 let connectionRetries = 0;
-const client = (base: string): Client => ({
+export const client = (base: string): Client => ({
   base,
   post: async (path, body) => {
     // like the agent (agent/push.ts): a connection error is retried, here up to twice (a kept-alive
@@ -447,7 +447,7 @@ const round = async (
  * lists as chunk hashes and the rest as hashes, and gets a 409 naming the chunks the aggregator
  * lacks; then sends every section with its data, the lists with data on those chunks.
  */
-const restartRound = async (
+export const restartRound = async (
   c: Client,
   mesh: MeshReports,
   r: number,

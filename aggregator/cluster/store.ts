@@ -55,7 +55,11 @@
  *   by chunk hash, bounded, emptied when its table is compacted); a chunk sent without data must be
  *   held, else the report is a 409 naming the chunks lacking. The section hash is checked from
  *   the entries' keys like a delta's; sent chunks are interned and held once the report is accepted.
+ *   A held chunk that a list uses also keeps its text (the entries' keys joined, UTF-8, bounded),
+ *   so after a restart, when each node's list is mostly chunks other nodes sent, the section hash
+ *   is fed those texts instead of gathering, joining and encoding N keys per node and list again.
  */
+import { createHash } from 'node:crypto';
 import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
 import { chunkHash, type ChunkSectionName } from '../../contract/chunks.js';
 import { hashSection } from '../../contract/hash.js';
@@ -88,6 +92,8 @@ type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unkn
 
 /** Chunks held for chunked sections: at most this many ids in all (then the oldest go). */
 const MAX_CHUNK_IDS = 4_000_000;
+/** Texts of held chunks (checkChunks): at most this many bytes in all (then the oldest go); a 5000-node mesh's shared chunks take ~3 MiB. */
+const MAX_CHUNK_TEXT_BYTES = 32 * 1024 * 1024;
 
 interface Entry {
   state: NodeState;
@@ -196,6 +202,9 @@ export class ReportStore {
    */
   private readonly chunks: Record<ChunkSectionName, Map<string, EntryIds>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
   private chunkIds = 0;
+  /** Texts of held chunks that lists used (chunkText), by hash, per list kind. */
+  private readonly chunkTexts: Record<ChunkSectionName, Map<string, Buffer>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
+  private chunkTextBytes = 0;
 
   constructor(opts: StoreOptions = {}) {
     this.compactAbove = opts.compactAbove ?? 0x10000;
@@ -352,12 +361,43 @@ export class ReportStore {
       else parts.push({ hash: c.hash, ids });
     }
     if (lacking.length > 0) return { kind: 'missing', hashes: [...new Set(lacking)] };
-    const all: string[] = [];
-    for (const p of parts) {
-      if ('keys' in p) for (const key of p.keys) all.push(key);
-      else for (let k = 0; k < p.ids.length; k++) all.push(keys[p.ids[k] as number]!);
+    // hashListSection of the entries' keys, fed chunk by chunk: a held chunk as its cached text
+    // (issue #17: in a restart round every node's list is mostly chunks other nodes sent, so the
+    // list's ~N keys are neither gathered, joined nor encoded again for each node)
+    const h = createHash('sha256').update('{"status":"ok","data":[');
+    for (const [k, p] of parts.entries()) {
+      if ('keys' in p) h.update(k === 0 ? p.keys.join(',') : `,${p.keys.join(',')}`);
+      else {
+        const text = this.chunkText(name, p.hash, p.ids, keys);
+        h.update(k === 0 ? text.subarray(1) : text);
+      }
     }
-    return { kind: 'resolved', hash: hashListSection(all), parts };
+    return { kind: 'resolved', hash: h.update(']}').digest('hex'), parts };
+  }
+
+  /**
+   * The text a held chunk adds to its list's JSON: `,` and its entries' keys joined with `,`
+   * (UTF-8), as held for the chunk's hash (a chunk's keys are those its hash was checked with, so
+   * the text depends on the hash only), else built from the entries' keys and held (the oldest
+   * dropped past MAX_CHUNK_TEXT_BYTES).
+   */
+  private chunkText(name: ChunkSectionName, hash: string, ids: EntryIds, keys: readonly string[]): Buffer {
+    const texts = this.chunkTexts[name];
+    const held = texts.get(hash);
+    if (held !== undefined) return held;
+    const parts = new Array<string>(ids.length);
+    for (let k = 0; k < ids.length; k++) parts[k] = keys[ids[k] as number]!;
+    const text = Buffer.from(`,${parts.join(',')}`, 'utf8');
+    texts.set(hash, text);
+    this.chunkTextBytes += text.length;
+    while (this.chunkTextBytes > MAX_CHUNK_TEXT_BYTES) {
+      const oldest = CHUNK_KINDS.map((kind) => this.chunkTexts[kind]).find((m) => m.size > 0);
+      if (oldest === undefined) break;
+      const [h, t] = oldest.entries().next().value!;
+      oldest.delete(h);
+      this.chunkTextBytes -= t.length;
+    }
+    return text;
   }
 
   /** The list a checked chunked section gives: sent chunks interned and held for later reports. */
