@@ -65,7 +65,7 @@ import { chunkHash, type ChunkSectionName } from '../../contract/chunks.js';
 import { hashSection } from '../../contract/hash.js';
 import type { Report } from '../../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
-import { EntryTable, entryKey, idArray, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type EntryIds, type PackedList } from './packed.js';
+import { EntryTable, entryKey, idArray, materialise, pack, packLike, packedHostSet, packedIds, packedOf, packedSection, type EntryIds, type PackedList } from './packed.js';
 import type { NodeState, ResolvedReport } from './node-state.js';
 
 export type IngestResult =
@@ -107,6 +107,9 @@ const ENTRY_KINDS: readonly EntryKind[] = ['routes', 'neighbours', 'fdb', 'membe
 const CHUNK_KINDS: readonly ChunkSectionName[] = ['routes', 'neighbours', 'fdb'];
 const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new EntryTable(), fdb: new EntryTable(), members: new EntryTable() });
 
+/** Host sets whose last packed members list the store keeps as the next one's guide (packLike). */
+const MAX_LIKE_SETS = 16;
+
 /** The section of `name` holding entries of `kind`. */
 const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> = { routes: 'routes', neighbours: 'neighbours', fdb: 'fdb', members: 'ipsets' };
 
@@ -114,7 +117,7 @@ const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> 
  * A freshly received section with its per-peer lists packed against `tables`; `keys`, when given,
  * are the entries' keys (entryKey) of a routes, neighbours or fdb list, already computed for its hash.
  */
-const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables, keys?: readonly string[]): Sections[SectionName] => {
+const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables, keys?: readonly string[], likeMembers?: Map<string, PackedList<string>>): Sections[SectionName] => {
   if (section.status !== 'ok') return section;
   switch (name) {
     case 'routes':
@@ -125,7 +128,12 @@ const packSection = (name: SectionName, section: Sections[SectionName], tables: 
     }
     case 'ipsets': {
       const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
-      return { status: 'ok', data: { ...d, hostSets: d.hostSets.map((s) => packedHostSet(s, pack(tables.members, s.members))) } };
+      const hostSets = d.hostSets.map((s) => {
+        const list = packLike(tables.members, s.members, likeMembers?.get(s.name));
+        if (likeMembers !== undefined && (likeMembers.has(s.name) || likeMembers.size < MAX_LIKE_SETS)) likeMembers.set(s.name, list);
+        return packedHostSet(s, list);
+      });
+      return { status: 'ok', data: { ...d, hostSets } };
     }
     default:
       return section;
@@ -205,6 +213,8 @@ export class ReportStore {
   /** Texts of held chunks that lists used (chunkText), by hash, per list kind. */
   private readonly chunkTexts: Record<ChunkSectionName, Map<string, Buffer>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
   private chunkTextBytes = 0;
+  /** Per host set name, the members list packed last (of the current members table): packLike's guide for the next. */
+  private readonly likeMembers = new Map<string, PackedList<string>>();
 
   constructor(opts: StoreOptions = {}) {
     this.compactAbove = opts.compactAbove ?? 0x10000;
@@ -297,7 +307,7 @@ export class ReportStore {
           ? this.applyDelta(name, pending)
           : held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (packed) section object
-          : packSection(name, s.data as Sections[SectionName], this.tables, listKeys.get(name));
+          : packSection(name, s.data as Sections[SectionName], this.tables, listKeys.get(name), this.likeMembers);
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };
     const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
@@ -469,6 +479,7 @@ export class ReportStore {
     const table = new EntryTable<unknown>();
     this.compactions.push({ kind, old, table, remap: new Int32Array(old.size).fill(-1), queue: [...this.entries.keys()], next: 0 });
     (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
+    if (kind === 'members') this.likeMembers.clear(); // guides of the old table: unused now, and they would keep it alive
     if (kind !== 'members') {
       // held chunks name ids of the old table
       for (const ids of this.chunks[kind].values()) this.chunkIds -= ids.length;
