@@ -88,7 +88,7 @@ type PendingDelta =
   | { kind: 'ipsets'; sets: { head: { name: string; type: string; family: 'inet' | 'inet6' | null }; splices: PendingSplices<string> }[]; caliSetSizes: Record<string, number> };
 
 /** One chunk of a chunked section: held ids of the current table, or entries sent with the report. */
-type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unknown[]; keys: string[]; sent: true };
+type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unknown[]; keys: string[]; /** the keys joined with `,` */ text: string; sent: true };
 
 /** Chunks held for chunked sections: at most this many ids in all (then the oldest go). */
 const MAX_CHUNK_IDS = 4_000_000;
@@ -359,11 +359,13 @@ export class ReportStore {
     for (const [k, c] of chunks.entries()) {
       if (c.data !== undefined) {
         const entryKeys = c.data.map(entryKey);
-        if (chunkHash(entryKeys) !== c.hash) {
+        // chunkHash(entryKeys), its joined keys kept for the section hash below
+        const text = entryKeys.join(',');
+        if (createHash('sha256').update('[').update(text).update(']').digest('hex') !== c.hash) {
           const rawData = rawList[k]?.data;
           if (!Array.isArray(rawData) || chunkHash(rawData.map((e) => JSON.stringify(e))) !== c.hash) return { kind: 'chunk-mismatch' };
         }
-        parts.push({ hash: c.hash, entries: c.data, keys: entryKeys, sent: true });
+        parts.push({ hash: c.hash, entries: c.data, keys: entryKeys, text, sent: true });
         continue;
       }
       const ids = held.get(c.hash);
@@ -376,7 +378,7 @@ export class ReportStore {
     // list's ~N keys are neither gathered, joined nor encoded again for each node)
     const h = createHash('sha256').update('{"status":"ok","data":[');
     for (const [k, p] of parts.entries()) {
-      if ('keys' in p) h.update(k === 0 ? p.keys.join(',') : `,${p.keys.join(',')}`);
+      if ('keys' in p) (k === 0 ? h : h.update(',')).update(p.text);
       else {
         const text = this.chunkText(name, p.hash, p.ids, keys);
         h.update(k === 0 ? text.subarray(1) : text);
