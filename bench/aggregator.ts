@@ -510,7 +510,7 @@ const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1
  * `MALLOC_…`), as bench/agent.ts reads Dockerfile.agent. The server child runs with these, not
  * with the flags and allocator environment the load generator was started with.
  */
-const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
+export const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
   const file = join(process.cwd(), 'Dockerfile.aggregator');
   const text = readFileSync(file, 'utf8');
   const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
@@ -532,7 +532,7 @@ const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
 };
 
 /** The allocator variables of this process's own environment, which the server child must not inherit. */
-const ALLOCATOR_ENV = /^(?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)$/;
+export const ALLOCATOR_ENV = /^(?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)$/;
 
 const drive = async (): Promise<void> => {
   const n = Number(arg('nodes', '1000'));
