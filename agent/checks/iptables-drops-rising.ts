@@ -21,9 +21,12 @@ const rule = 'iptables-drops-rising';
 /**
  * A rule's key, made once per rule object: the daemon's iptables collector lists a drop rule whose
  * counters have not moved as the same object read after read (agent/collectors/iptables.ts), so
- * most keys of a fresh section are known already (#17).
+ * most keys of a fresh section are known already (#17). Joined rather than concatenated: a key is
+ * kept as long as its section, and `join` makes one flat string where a template literal leaves
+ * V8's tree of concatenated pieces (a 17k-rule section's keys: 2.4 → 1.4 MiB of heap; #17 goal 3,
+ * bench/results-agent.md).
  */
-const ruleKey = perObject((r: IptablesDropRule): string => `${r.family}/${r.table}/${r.chain}/${r.caliId ?? `${r.index}:${r.rule}`}`);
+const ruleKey = perObject((r: IptablesDropRule): string => [r.family, r.table, r.chain, r.caliId ?? `${r.index}:${r.rule}`].join('/'));
 
 /**
  * #17 (daemon cost): a section's rules by key, built once per section object. The daemon checks

@@ -163,8 +163,10 @@ interface Candidate {
 }
 
 interface ChainMemo {
-  /** `IptablesChain.fingerprint` of the rules the candidates were read from */
-  fingerprint: string;
+  /** `IptablesChain.fingerprintInto` of the rules the candidates were read from, and their count */
+  h0: number;
+  h1: number;
+  rules: number;
   /** the chain's name (detached) and what follows from it */
   name: string;
   summarised: boolean;
@@ -207,11 +209,19 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
 /** The least input `summariseFamily` gives back at a time (bytes; 1 MiB is ~6000 rules). */
 const RELEASE_STEP = 1 << 20;
 
+/** No drops or guards: shared by the chains without any (`added` makes an array at the first one). */
+const NONE: readonly never[] = Object.freeze([]);
+const added = <T>(list: readonly T[], item: T): T[] => {
+  if (list === NONE) return [item];
+  (list as T[]).push(item);
+  return list as T[];
+};
+
 /** What the reduction of one chain adds to the family's (`summariseFamily`). */
 interface ChainOut {
   summary: ChainSummary | null;
-  drops: IptablesDropRule[];
-  encaps: PolicyRule[];
+  drops: readonly IptablesDropRule[];
+  encaps: readonly PolicyRule[];
   idle: number;
   table: string;
   memo: ChainMemo | null;
@@ -254,15 +264,17 @@ export function summariseFamily(
     }
     return v;
   };
+  /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
+  const fp = new Int32Array(2);
   const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
-    const out: ChainOut = { summary: null, drops: [], encaps: [], idle: 0, table: table.name, memo: null };
+    const out: ChainOut = { summary: null, drops: NONE, encaps: NONE, idle: 0, table: table.name, memo: null };
     totals.chains++;
     totals.rules += chain.ruleCount;
     if (chain.name.startsWith('cali-')) totals.caliChains++;
-    const fingerprint = memory === undefined ? '' : chain.fingerprint(memory.seed);
+    if (memory !== undefined) chain.fingerprintInto(memory.seed, fp);
     const kept = known?.get(chain.name);
     // the same rules as at the last read: what depends on the chain's name and rules is kept
-    const memo = kept !== undefined && kept.fingerprint === fingerprint ? kept : undefined;
+    const memo = kept !== undefined && kept.rules === chain.ruleCount && kept.h0 === fp[0] && kept.h1 === fp[1] ? kept : undefined;
     const chainName = memo?.name ?? detach(chain.name);
     const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
     if (summarised) {
@@ -282,12 +294,12 @@ export function summariseFamily(
       const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
       if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
       const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-      if (mapped !== null && guardChain) out.encaps.push({ ...mapped, packets, bytes });
+      if (mapped !== null && guardChain) out.encaps = added(out.encaps, { ...mapped, packets, bytes });
       if (!c.isDrop) return;
       if (c.drop !== undefined) {
         // the entry is read only once made: one whose counters have not moved is listed again as is
         if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-        out.drops.push(c.drop);
+        out.drops = added(out.drops, c.drop);
         return;
       }
       const r = ruleOf();
@@ -310,7 +322,7 @@ export function summariseFamily(
         if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
       }
       c.drop = d;
-      out.drops.push(d);
+      out.drops = added(out.drops, d);
     };
     if (memo !== undefined) {
       // only the counters are new
@@ -335,16 +347,23 @@ export function summariseFamily(
       candidates.push(c);
       emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
     }
-    if (memory !== undefined) out.memo = { fingerprint, name: chainName, summarised, policyChain, guardChain, candidates };
+    if (memory !== undefined) out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: chainName, summarised, policyChain, guardChain, candidates };
     return out;
   };
-  const order: [IptablesTable, IptablesChain][] = [];
-  for (const table of dump.tables) for (const chain of table.chains) order.push([table, chain]);
+  /** every chain in dump order, and the index of its table (no pair per chain: #17) */
+  const order: IptablesChain[] = [];
+  const tableOf: number[] = [];
+  dump.tables.forEach((table, t) => {
+    for (const chain of table.chains) {
+      order.push(chain);
+      tableOf.push(t);
+    }
+  });
   /** with releaseInput: how much of the input the chains before each one read (its prefix maximum) */
   const needed: number[] | null = opts.releaseInput === true ? [] : null;
   if (needed !== null) {
     let most = 0;
-    for (const [, chain] of order) {
+    for (const chain of order) {
       needed.push(most);
       most = Math.max(most, chain.inputEnd);
     }
@@ -353,7 +372,8 @@ export function summariseFamily(
   /** how much of the input is still held (given back in steps of RELEASE_STEP: each step is a system call) */
   let held = Infinity;
   for (let k = order.length - 1; k >= 0; k--) {
-    const [table, chain] = order[k] as [IptablesTable, IptablesChain];
+    const chain = order[k] as IptablesChain;
+    const table = dump.tables[tableOf[k] as number] as IptablesTable;
     outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
     const keep = needed?.[k];
     if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {

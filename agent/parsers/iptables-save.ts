@@ -217,10 +217,8 @@ export class IptablesChain {
   }
   /** the i-th rule line's text range from its `-A` to its line end */
   #textRange(i: number): [number, number] {
-    const { units } = this.#lines.src;
-    const start = this.#offset(i);
-    const end = this.#lines.end(this.#id(i));
-    return [ruleStart(units, start, end), end];
+    const id = this.#readable(i);
+    return [this.#lines.text(id), this.#lines.end(id)];
   }
   get rules(): IptablesRule[] {
     this.#rules ??= Array.from({ length: this.ruleCount }, (_, i) => this.ruleAt(i));
@@ -235,24 +233,31 @@ export class IptablesChain {
   }
   /**
    * A fingerprint of this chain's rules as printed, counters left out: the rule count and two
-   * seeded 32-bit hashes of different kinds (a polynomial one with the odd multiplier 0x9e3779b1
-   * and an FNV-1a one; independent, so that the two run side by side) over every rule line from
-   * its `-A` on, read in place (its code units: UTF-8 bytes for a dump read as bytes, else UTF-16
-   * ones, the same for ASCII). The same rules give the same fingerprint in any dump; rules that
+   * seeded 32-bit hashes (two MurmurHash3-style mixes with different constants, over each rule line
+   * from its `-A` on as 32-bit little-endian words, then its length: `hashRule`), read in place
+   * (its code units: UTF-8 bytes for a dump read as bytes, else UTF-16 ones, the same for ASCII).
+   * The same rules give the same fingerprint in any dump, wherever they are in it; rules that
    * differ give the same one only if both hashes collide (#17: the daemon re-reduces only the
-   * chains whose fingerprint changed, agent/collectors/iptables.ts; the seed is per process, so
-   * colliding rules cannot be prepared from outside for the FNV-1a half).
+   * chains whose fingerprint changed, agent/collectors/iptables.ts; the seed is per process).
    */
   fingerprint(seed: number): string {
-    const { units } = this.#lines.src;
-    const h = [seed | 0, ~seed | 0];
-    for (let i = 0; i < this.#count; i++) {
-      const start = this.#offset(i);
-      const end = this.#lines.end(this.#id(i));
-      // the line end too, so that rules split at another place do not hash alike
-      hashChars(units, ruleStart(units, start, end), end, h);
-    }
+    const h = new Int32Array(2);
+    this.fingerprintInto(seed, h);
     return `${this.#count}:${((h[0] as number) >>> 0).toString(36)}:${((h[1] as number) >>> 0).toString(36)}`;
+  }
+  /**
+   * The two hashes of `fingerprint` (without the rule count, `ruleCount`) written to `h[0]` and
+   * `h[1]`, for a caller that compares fingerprints of many chains without making strings (#17).
+   */
+  fingerprintInto(seed: number, h: Int32Array): void {
+    const { src } = this.#lines;
+    const { units, words } = src;
+    h[0] = seed | 0;
+    h[1] = ~seed | 0;
+    for (let i = 0; i < this.#count; i++) {
+      const id = this.#readable(i);
+      hashRule(units, words, this.#lines.text(id), this.#lines.end(id), h);
+    }
   }
   /** packets/bytes summed over this chain's rule counters (0 without -c) */
   ruleCounters(): { packets: number; bytes: number } {
@@ -272,9 +277,13 @@ export class IptablesChain {
   }
   /** where the i-th rule line starts in the input; a RangeError for an i past its rules or for a line given back (a caller's bug) */
   #offset(i: number): number {
-    const at = this.#lines.offset(this.#id(i));
-    if (at >= this.#lines.src.length) throw new RangeError(`chain ${this.name}: rule ${i} was read after its input was given back`);
-    return at;
+    return this.#lines.offset(this.#readable(i));
+  }
+  /** the number of the i-th rule line, whose input is still held; a RangeError as `#offset` */
+  #readable(i: number): number {
+    const id = this.#id(i);
+    if (this.#lines.offset(id) >= this.#lines.src.length) throw new RangeError(`chain ${this.name}: rule ${i} was read after its input was given back`);
+    return id;
   }
   /** rule line number `id` read again (the parse checked it) */
   #read(id: number): { r: RuleLine; end: number } {
@@ -427,6 +436,20 @@ class Source {
     if (this.text !== null || !(buf instanceof ArrayBuffer) || !buf.resizable || u.byteOffset !== 0 || from >= u.length) return;
     buf.resize(from);
     this.#units = Buffer.from(buf, 0, from);
+    this.#words = undefined;
+  }
+  #words: Uint32Array | null | undefined = undefined;
+  /**
+   * The units as little-endian 32-bit words (word k = units 4k to 4k+3), when they are bytes that
+   * start at a 4-byte boundary on a little-endian machine; else null. For hashing four bytes per
+   * step (`hashRule`).
+   */
+  get words(): Uint32Array | null {
+    if (this.#words === undefined) {
+      const u = this.#units;
+      this.#words = u instanceof Uint8Array && LITTLE_ENDIAN && u.byteOffset % 4 === 0 ? new Uint32Array(u.buffer, u.byteOffset, u.length >>> 2) : null;
+    }
+    return this.#words;
   }
   static ofBytes(bytes: Uint8Array): Source {
     return new Source(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), null);
@@ -456,22 +479,30 @@ class RuleLines {
   #offsets = new Int32Array(1024);
   /** where each line ends (before its line end), so that a rule is read again without a search */
   #ends = new Int32Array(1024);
+  /** where each line's `-A` is (after its counters), so that a rule's text is found without a search (#17) */
+  #texts = new Int32Array(1024);
   #count = 0;
   constructor(readonly src: Source) {}
-  /** Adds the rule line n, units [offset, end); returns its number. */
-  add(n: number, offset: number, end: number): number {
+  /** Adds the rule line n, units [offset, end) with its `-A` at `text`; returns its number. */
+  add(n: number, offset: number, end: number, text: number): number {
     if (this.#count === this.#offsets.length) {
       this.#lineNumbers = doubled(this.#lineNumbers);
       this.#offsets = doubled(this.#offsets);
       this.#ends = doubled(this.#ends);
+      this.#texts = doubled(this.#texts);
     }
     this.#lineNumbers[this.#count] = n;
     this.#offsets[this.#count] = offset;
     this.#ends[this.#count] = end;
+    this.#texts[this.#count] = text;
     return this.#count++;
   }
   end(id: number): number {
     return this.#ends[id] as number;
+  }
+  /** where rule line `id`'s `-A` is */
+  text(id: number): number {
+    return this.#texts[id] as number;
   }
   lineNumber(id: number): number {
     return this.#lineNumbers[id] as number;
@@ -522,6 +553,8 @@ class Parser {
   nextQuote = -1;
 
   readonly ruleLines: RuleLines;
+  /** the rule line being read (`scanRuleLine`) */
+  readonly scratch: RuleLine = { packets: null, bytes: null, at: 0, nameAt: 0, nameEnd: 0 };
   readonly units: Uint8Array | Uint16Array;
 
   constructor(readonly src: Source) {
@@ -567,15 +600,16 @@ class Parser {
   rule(start: number, end: number, n: number): IptablesParseError | null {
     const line = (): string => this.src.slice(start, end);
     if (this.open === null) return syntax(line(), n, 'rule before any *table line');
-    const r = readRuleLine(this.units, start, end);
-    if (typeof r === 'number') return syntax(line(), n, ruleLineProblem(line(), r, start));
+    const r = this.scratch;
+    const why = scanRuleLine(this.units, start, end, r);
+    if (why !== RULE_LINE) return syntax(line(), n, ruleLineProblem(line(), why, start));
     const chain = this.chainOfRule(r);
     if (chain === null) {
       return syntax(line(), n, `rule for undeclared chain "${this.src.slice(r.nameAt, r.nameEnd)}" in table ${this.open.table.name}`);
     }
     if (!this.quotesClosed(r.at, end)) return syntax(line(), n, 'unterminated quote');
     if (r.packets !== null) this.hasCounters = true;
-    chain.addRule(this.ruleLines.add(n, start, end));
+    chain.addRule(this.ruleLines.add(n, start, end, r.at));
     return null;
   }
 
@@ -735,20 +769,47 @@ interface RuleLine {
 const BAD_COUNTERS = 0;
 const NO_CHAIN_NAME = 1;
 
-/** Reads `[p:b] -A CHAIN ...` at u[start, end) up to the chain name; a number says why it is not a rule line (`ruleLineProblem`). */
-const readRuleLine = (u: Units, start: number, end: number): RuleLine | number => {
-  let counters: Counters | null = null;
+/** `scanRuleLine`'s answer for a rule line. */
+const RULE_LINE = 2;
+
+/**
+ * Reads `[p:b] -A CHAIN ...` at u[start, end) up to the chain name into `out`: RULE_LINE, or a
+ * number that says why it is not a rule line (`ruleLineProblem`). The parse reads every rule line
+ * into one object (#17: two objects less per rule line of a 100k-rule dump at every read).
+ */
+const scanRuleLine = (u: Units, start: number, end: number, out: RuleLine): number => {
   let at = start;
+  out.packets = null;
+  out.bytes = null;
   if (u[start] === LBRACKET) {
-    counters = readCountersU(u, start, end);
-    if (counters === null) return BAD_COUNTERS;
-    at = skipSpacesU(u, counters.end, end);
+    // `readCountersU`, without its object
+    let i = start + 1;
+    let packets = 0;
+    for (; i < end && isDigit(u[i] as number); i++) packets = packets * 10 + ((u[i] as number) - DIGIT_0);
+    if (i === start + 1 || i >= end || u[i] !== COLON) return BAD_COUNTERS;
+    const bytesAt = ++i;
+    let bytes = 0;
+    for (; i < end && isDigit(u[i] as number); i++) bytes = bytes * 10 + ((u[i] as number) - DIGIT_0);
+    if (i === bytesAt || i >= end || u[i] !== RBRACKET) return BAD_COUNTERS;
+    out.packets = packets;
+    out.bytes = bytes;
+    at = skipSpacesU(u, i + 1, end);
   }
   if (!(end - at >= 3 && u[at] === DASH && u[at + 1] === LETTER_A && u[at + 2] === SPACE)) return -at - 1;
   const nameAt = skipSpacesU(u, at + 3, end);
   const nameEnd = nearIndexOrEnd(u, SPACE, nameAt, end);
   if (nameEnd === nameAt) return NO_CHAIN_NAME;
-  return { packets: counters?.packets ?? null, bytes: counters?.bytes ?? null, at, nameAt, nameEnd };
+  out.at = at;
+  out.nameAt = nameAt;
+  out.nameEnd = nameEnd;
+  return RULE_LINE;
+};
+
+/** `scanRuleLine` into a new object. */
+const readRuleLine = (u: Units, start: number, end: number): RuleLine | number => {
+  const out: RuleLine = { packets: null, bytes: null, at: 0, nameAt: 0, nameEnd: 0 };
+  const why = scanRuleLine(u, start, end, out);
+  return why === RULE_LINE ? out : why;
 };
 
 /**
@@ -762,21 +823,69 @@ const ruleLineProblem = (line: string, why: number, start: number): string => {
   return `expected "-A CHAIN", got "${line.slice(at, Math.min(line.length, at + 40))}"`;
 };
 
-/** Where `-A` starts in the rule line u[start, end) the parse checked (after its counters, if any). */
-const ruleStart = (u: Units, start: number, end: number): number =>
-  u[start] === LBRACKET ? skipSpacesU(u, nearIndexOrEnd(u, RBRACKET, start, end) + 1, end) : start;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Adds u[from, end) and a line end to the two running hashes in `h` (`IptablesChain.fingerprint`). */
-const hashChars = (u: Units, from: number, end: number, h: number[]): void => {
+/** The 32-bit little-endian word of units u[p, p + n) (n ≤ 4; a unit past 255 overlaps the next: still one fixed word per units). */
+const wordOf = (u: Units, p: number, n: number): number => {
+  let w = 0;
+  for (let k = n - 1; k >= 0; k--) w = (w << 8) | (u[p + k] as number);
+  return w;
+};
+
+/**
+ * Adds the rule line u[from, end) to the two running hashes in `h` (`IptablesChain.fingerprint`):
+ * its units as 32-bit little-endian words counted from `from` (the last one padded with zeros),
+ * then its length, each word mixed into both hashes as MurmurHash3 mixes a block, with two sets
+ * of constants. The value depends only on the units, not on where they are: with `words` (the same
+ * units as aligned words, `Source.words`) the words are read four units at a time (#17: a 100k-rule
+ * dump's 15 MB are hashed at every read of the daemon) and shifted into place when the line does
+ * not start at a multiple of 4; else, and for the last partial word, they are made unit by unit.
+ */
+const hashRule = (u: Units, words: Uint32Array | null, from: number, end: number, h: Int32Array): void => {
   let a = h[0] as number;
   let b = h[1] as number;
-  for (let k = from; k < end; k++) {
-    const c = u[k] as number;
-    a = (Math.imul(a, 0x9e3779b1) + c) | 0;
-    b = Math.imul(b ^ c, 0x01000193);
+  const n = end - from;
+  const full = n >>> 2;
+  const q = from >>> 2;
+  const shift = (from & 3) * 8;
+  // whole words, read as words when every aligned word they take is in `words`
+  let j = 0;
+  if (words !== null && q + full + (shift === 0 ? 0 : 1) <= words.length) {
+    let lo = full > 0 ? (words[q] as number) : 0;
+    for (; j < full; j++) {
+      let w: number;
+      if (shift === 0) w = words[q + j] as number;
+      else {
+        const hi = words[q + j + 1] as number;
+        w = (lo >>> shift) | (hi << (32 - shift));
+        lo = hi;
+      }
+      let k = Math.imul(w, 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      a ^= k;
+      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+      k = Math.imul(w, 0x85ebca6b);
+      k = Math.imul((k << 13) | (k >>> 19), 0xc2b2ae35);
+      b ^= k;
+      b = (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+    }
   }
-  h[0] = (Math.imul(a, 0x9e3779b1) + 10) | 0;
-  h[1] = Math.imul(b ^ 10, 0x01000193);
+  // the rest: whole words made unit by unit, the last partial word, then the length
+  for (let p = from + 4 * j; p <= end; p += 4) {
+    const w = wordOf(u, p, Math.min(4, end - p));
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+    k = Math.imul(w, 0x85ebca6b);
+    k = Math.imul((k << 13) | (k >>> 19), 0xc2b2ae35);
+    b ^= k;
+    b = (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+  }
+  a = Math.imul(a ^ n, 0x85ebca6b);
+  b = Math.imul(b ^ n, 0xcc9e2d51);
+  h[0] = a ^ (a >>> 13);
+  h[1] = b ^ (b >>> 16);
 };
 
 /** Whether u[a, aEnd) and u[b, bEnd) hold the same units. */

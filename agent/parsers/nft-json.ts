@@ -629,12 +629,13 @@ export const parseNftTableNames = (text: string, opts: NftParseOptions = {}): Nf
   if (!Array.isArray(list)) return full();
   const tables: NftTableName[] = [];
   const chainTables: NftTableName[] = [];
-  const seenTable = new Set<string>();
-  const chainKeys = new Set<string>();
+  /** per family, per table: the names of its chains seen (no key strings made per chain: #17) */
+  const chainNames = new Map<string, Map<string, Set<string>>>();
   for (const item of list) {
     if (!isObj(item)) return full();
-    const kind = firstKey(item);
-    if (kind === '' || Object.keys(item).length !== 1) return full();
+    const keys = Object.keys(item);
+    const kind = keys[0] ?? '';
+    if (kind === '' || keys.length !== 1) return full();
     const body = item[kind];
     if (kind === 'metainfo') {
       if (!isMetainfoShape(body)) return full();
@@ -643,14 +644,15 @@ export const parseNftTableNames = (text: string, opts: NftParseOptions = {}): Nf
       tables.push({ family: body.family, name: body.name });
     } else if (kind === 'chain') {
       if (!isChainShape(body)) return full();
-      const key = `${body.family}\u0000${body.table}\u0000${body.name}`;
-      if (chainKeys.has(key)) return full(); // listed twice: parseNftJson's error
-      chainKeys.add(key);
-      const t = `${body.family} ${body.table}`;
-      if (!seenTable.has(t)) {
-        seenTable.add(t);
+      let ofFamily = chainNames.get(body.family);
+      if (ofFamily === undefined) chainNames.set(body.family, (ofFamily = new Map()));
+      let names = ofFamily.get(body.table);
+      if (names === undefined) {
+        ofFamily.set(body.table, (names = new Set()));
         chainTables.push({ family: body.family, name: body.table });
       }
+      if (names.has(body.name)) return full(); // listed twice: parseNftJson's error
+      names.add(body.name);
     } else return full();
   }
   const seen = new Set<string>();

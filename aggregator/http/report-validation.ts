@@ -10,6 +10,10 @@
  * for a hash-only section the schema's output is `{hash}` too, and a body the variant refuses is
  * handed to the full schema, so a refusal carries exactly the issues it always did.
  *
+ * Before both (issue #17, same-check.ts): a body the schema would give back as it is (every key in
+ * the schema's order, nothing it strips; what the agent sends) is taken as it is, without the copy
+ * the schema's parse makes of every object and array in it.
+ *
  * State: the variant schemas, built on first use per set of hash-only sections (at most 2^10,
  * in practice a handful), held for the process.
  */
@@ -18,6 +22,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Report, ReportSections, SectionHash } from '../../contract/report.js';
 import { SECTION_NAMES } from '../../contract/snapshot.js';
+import { sameCheck } from './same-check.js';
 
 /** Passes a section already checked as `{hash}` through unchanged (the schema's output would equal it). */
 const CheckedHashOnly = z.any();
@@ -65,7 +70,10 @@ export const reportValidatorCompiler = <S>(route: FastifyRouteSchemaDef<S>): Fas
   // the route's body schema is contract Report (reports.ts): the full validator fastify would compile for it
   const full = validatorCompiler(route as unknown as FastifyRouteSchemaDef<z.ZodType>);
   if (route.httpPart !== 'body' || route.schema !== (Report as unknown)) return full;
+  const sameAsParsed = sameCheck(Report);
   return (data: unknown) => {
+    // the body as the schema would give it back: no copy needed
+    if (sameAsParsed(data)) return { value: data };
     const mask = hashOnlyMask(data);
     if (mask !== 0) {
       const r = variantFor(mask).safeParse(data);

@@ -84,6 +84,48 @@ describe('parseIptablesSaveBytes', () => {
     expect([rule?.packets, rule?.bytes, rule?.target]).toEqual([3, 4, 'DROP']);
   });
 
+  // #17: rule lines are hashed four bytes a step from words of the input when it starts at a 4-byte
+  // boundary; the fingerprint must not depend on where the rules are nor on which way they were read
+  it('gives the same fingerprint for the same rules wherever they are in the input, read as words or byte by byte', () => {
+    const chain = ':cali-x - [0:0]\n[1:60] -A cali-x -s 10.0.0.1/32 -j DROP\n[7:420] -A cali-x -m comment --comment "cali:abcdefg" -j ACCEPT\n[0:0] -A cali-x -j RETURN\n';
+    const fingerprints = new Set<string>();
+    for (let pad = 0; pad < 8; pad++) {
+      // a chain before it moves the rule lines by `pad` bytes; counters of other widths too
+      const text = `*filter\n:a${'b'.repeat(pad)} - [0:0]\n${chain.replace('[7:420]', `[${'7'.repeat(pad + 1)}:420]`)}COMMIT\n`;
+      const encoded = Buffer.from(text, 'utf8');
+      for (const offset of [0, 1, 2, 3]) {
+        const bytes = new Uint8Array(new ArrayBuffer(encoded.length + offset), offset, encoded.length);
+        bytes.set(encoded);
+        const p = parseIptablesSaveBytes(bytes);
+        if (!p.ok) throw new Error(p.error.message);
+        fingerprints.add(p.value.tables[0]?.chains.find((c) => c.name === 'cali-x')?.fingerprint(9) ?? 'missing');
+      }
+      const t = parseIptablesSave(text);
+      if (!t.ok) throw new Error(t.error.message);
+      fingerprints.add(t.value.tables[0]?.chains.find((c) => c.name === 'cali-x')?.fingerprint(9) ?? 'missing');
+    }
+    expect([...fingerprints]).toHaveLength(1);
+  });
+
+  it('changes the fingerprint for a change of any one byte of a rule, at any place in a word', () => {
+    const rule = '-A cali-x -m comment --comment "cali:abcdefgh" -j ACCEPT';
+    const fp = (r: string, pad: number): string => {
+      const encoded = Buffer.from(`*filter\n:a${'b'.repeat(pad)} - [0:0]\n:cali-x - [0:0]\n[0:0] ${r}\nCOMMIT\n`, 'utf8');
+      const bytes = new Uint8Array(new ArrayBuffer(encoded.length));
+      bytes.set(encoded);
+      const p = parseIptablesSaveBytes(bytes);
+      if (!p.ok) throw new Error(p.error.message);
+      return p.value.tables[0]?.chains.find((c) => c.name === 'cali-x')?.fingerprint(3) ?? 'missing';
+    };
+    const at = rule.indexOf('abcdefgh');
+    for (let pad = 0; pad < 4; pad++) {
+      const seen = new Set([fp(rule, pad)]);
+      // each of 8 adjacent bytes (two whole words, whatever the alignment) changed to another letter
+      for (let k = 0; k < 8; k++) seen.add(fp(rule.slice(0, at + k) + 'z' + rule.slice(at + k + 1), pad));
+      expect(seen.size).toBe(9);
+    }
+  });
+
   it('keeps the rules before the input given back readable, refuses to read one after it, and ignores a give-back for text input', () => {
     const text = '*filter\n:a - [0:0]\n:b - [0:0]\n[1:1] -A a -j DROP\n[2:2] -A a -j ACCEPT\n[3:3] -A b -j DROP\nCOMMIT\n';
     const buf = new ArrayBuffer(0, { maxByteLength: 1024 });
