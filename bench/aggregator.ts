@@ -379,7 +379,7 @@ interface Client {
 }
 
 let connectionRetries = 0;
-const client = (base: string): Client => ({
+export const client = (base: string): Client => ({
   base,
   post: async (path, body) => {
     // like the agent (agent/push.ts): a connection error is retried, here up to twice (a kept-alive
@@ -447,7 +447,7 @@ const round = async (
  * lists as chunk hashes and the rest as hashes, and gets a 409 naming the chunks the aggregator
  * lacks; then sends every section with its data, the lists with data on those chunks.
  */
-const restartRound = async (
+export const restartRound = async (
   c: Client,
   mesh: MeshReports,
   r: number,
@@ -510,7 +510,7 @@ const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1
  * `MALLOC_…`), as bench/agent.ts reads Dockerfile.agent. The server child runs with these, not
  * with the flags and allocator environment the load generator was started with.
  */
-const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
+export const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
   const file = join(process.cwd(), 'Dockerfile.aggregator');
   const text = readFileSync(file, 'utf8');
   const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text);
@@ -532,7 +532,7 @@ const shippedImage = (): { flags: string[]; env: Record<string, string> } => {
 };
 
 /** The allocator variables of this process's own environment, which the server child must not inherit. */
-const ALLOCATOR_ENV = /^(?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)$/;
+export const ALLOCATOR_ENV = /^(?:GLIBC_TUNABLES|MALLOC_[A-Z_]+)$/;
 
 const drive = async (): Promise<void> => {
   const n = Number(arg('nodes', '1000'));

@@ -95,6 +95,31 @@ export const pack = <E>(table: EntryTable<E>, values: readonly E[], keys?: reado
   return packedIds(table, ids);
 };
 
+/**
+ * pack() of a list of strings (an ipset's members: each its own key), trying first the ids of
+ * `like`, a list of the same table that most likely holds the same strings in the same order (the
+ * same host set from the node before: in a mesh every node's is the all-hosts list, give or take
+ * an entry). A string equal to the key of `like`'s next id (or the one after: an entry fewer)
+ * takes that id, which is the id interning it gives, without hashing it for the table's map; any
+ * other string is interned. Issue #17: a restart round packs N members for each of N nodes.
+ */
+export const packLike = (table: EntryTable<string>, values: readonly string[], like: PackedList<string> | undefined): PackedList<string> => {
+  if (like === undefined || like.table !== table) return pack(table, values);
+  const keys = table.keys;
+  const hint = like.ids;
+  const ids = new Uint32Array(values.length);
+  let j = 0;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    if (j < hint.length && keys[hint[j]!] === v) ids[k] = hint[j++]!;
+    else if (j + 1 < hint.length && keys[hint[j + 1]!] === v) {
+      ids[k] = hint[j + 1]!;
+      j += 2;
+    } else ids[k] = table.intern(v, v);
+  }
+  return packedIds(table, ids);
+};
+
 /** The plain array a packed list stands for (the table's shared, frozen entries). */
 export const materialise = <E>(list: PackedList<E>): E[] => {
   const out = new Array<E>(list.ids.length);

@@ -55,13 +55,17 @@
  *   by chunk hash, bounded, emptied when its table is compacted); a chunk sent without data must be
  *   held, else the report is a 409 naming the chunks lacking. The section hash is checked from
  *   the entries' keys like a delta's; sent chunks are interned and held once the report is accepted.
+ *   A held chunk that a list uses also keeps its text (the entries' keys joined, UTF-8, bounded),
+ *   so after a restart, when each node's list is mostly chunks other nodes sent, the section hash
+ *   is fed those texts instead of gathering, joining and encoding N keys per node and list again.
  */
+import { createHash } from 'node:crypto';
 import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
 import { chunkHash, type ChunkSectionName } from '../../contract/chunks.js';
 import { hashSection } from '../../contract/hash.js';
 import type { Report } from '../../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
-import { EntryTable, entryKey, idArray, materialise, pack, packedHostSet, packedIds, packedOf, packedSection, type EntryIds, type PackedList } from './packed.js';
+import { EntryTable, entryKey, idArray, materialise, pack, packLike, packedHostSet, packedIds, packedOf, packedSection, type EntryIds, type PackedList } from './packed.js';
 import type { NodeState, ResolvedReport } from './node-state.js';
 
 export type IngestResult =
@@ -84,10 +88,12 @@ type PendingDelta =
   | { kind: 'ipsets'; sets: { head: { name: string; type: string; family: 'inet' | 'inet6' | null }; splices: PendingSplices<string> }[]; caliSetSizes: Record<string, number> };
 
 /** One chunk of a chunked section: held ids of the current table, or entries sent with the report. */
-type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unknown[]; keys: string[]; sent: true };
+type ChunkPart = { hash: string; ids: EntryIds } | { hash: string; entries: unknown[]; keys: string[]; /** the keys joined with `,` */ text: string; sent: true };
 
 /** Chunks held for chunked sections: at most this many ids in all (then the oldest go). */
 const MAX_CHUNK_IDS = 4_000_000;
+/** Texts of held chunks (checkChunks): at most this many bytes in all (then the oldest go); a 5000-node mesh's shared chunks take ~3 MiB. */
+const MAX_CHUNK_TEXT_BYTES = 32 * 1024 * 1024;
 
 interface Entry {
   state: NodeState;
@@ -101,6 +107,9 @@ const ENTRY_KINDS: readonly EntryKind[] = ['routes', 'neighbours', 'fdb', 'membe
 const CHUNK_KINDS: readonly ChunkSectionName[] = ['routes', 'neighbours', 'fdb'];
 const newTables = (): Tables => ({ routes: new EntryTable(), neighbours: new EntryTable(), fdb: new EntryTable(), members: new EntryTable() });
 
+/** Host sets whose last packed members list the store keeps as the next one's guide (packLike). */
+const MAX_LIKE_SETS = 16;
+
 /** The section of `name` holding entries of `kind`. */
 const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> = { routes: 'routes', neighbours: 'neighbours', fdb: 'fdb', members: 'ipsets' };
 
@@ -108,7 +117,7 @@ const SECTION_OF: Record<EntryKind, 'routes' | 'neighbours' | 'fdb' | 'ipsets'> 
  * A freshly received section with its per-peer lists packed against `tables`; `keys`, when given,
  * are the entries' keys (entryKey) of a routes, neighbours or fdb list, already computed for its hash.
  */
-const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables, keys?: readonly string[]): Sections[SectionName] => {
+const packSection = (name: SectionName, section: Sections[SectionName], tables: Tables, keys?: readonly string[], likeMembers?: Map<string, PackedList<string>>): Sections[SectionName] => {
   if (section.status !== 'ok') return section;
   switch (name) {
     case 'routes':
@@ -119,7 +128,12 @@ const packSection = (name: SectionName, section: Sections[SectionName], tables: 
     }
     case 'ipsets': {
       const d = (section as Sections['ipsets'] & { status: 'ok' }).data;
-      return { status: 'ok', data: { ...d, hostSets: d.hostSets.map((s) => packedHostSet(s, pack(tables.members, s.members))) } };
+      const hostSets = d.hostSets.map((s) => {
+        const list = packLike(tables.members, s.members, likeMembers?.get(s.name));
+        if (likeMembers !== undefined && (likeMembers.has(s.name) || likeMembers.size < MAX_LIKE_SETS)) likeMembers.set(s.name, list);
+        return packedHostSet(s, list);
+      });
+      return { status: 'ok', data: { ...d, hostSets } };
     }
     default:
       return section;
@@ -196,6 +210,11 @@ export class ReportStore {
    */
   private readonly chunks: Record<ChunkSectionName, Map<string, EntryIds>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
   private chunkIds = 0;
+  /** Texts of held chunks that lists used (chunkText), by hash, per list kind. */
+  private readonly chunkTexts: Record<ChunkSectionName, Map<string, Buffer>> = { routes: new Map(), neighbours: new Map(), fdb: new Map() };
+  private chunkTextBytes = 0;
+  /** Per host set name, the members list packed last (of the current members table): packLike's guide for the next. */
+  private readonly likeMembers = new Map<string, PackedList<string>>();
 
   constructor(opts: StoreOptions = {}) {
     this.compactAbove = opts.compactAbove ?? 0x10000;
@@ -288,7 +307,7 @@ export class ReportStore {
           ? this.applyDelta(name, pending)
           : held && held.hashes[name] === s.hash
           ? held.state.report.sections[name] // same data: keep the held (packed) section object
-          : packSection(name, s.data as Sections[SectionName], this.tables, listKeys.get(name));
+          : packSection(name, s.data as Sections[SectionName], this.tables, listKeys.get(name), this.likeMembers);
     }
     const resolved: ResolvedReport = { ...report, sections: sections as Sections };
     const state: NodeState = held ? { node, receivedAt, report: resolved, previous: slim(held.state.report) } : { node, receivedAt, report: resolved };
@@ -340,11 +359,13 @@ export class ReportStore {
     for (const [k, c] of chunks.entries()) {
       if (c.data !== undefined) {
         const entryKeys = c.data.map(entryKey);
-        if (chunkHash(entryKeys) !== c.hash) {
+        // chunkHash(entryKeys), its joined keys kept for the section hash below
+        const text = entryKeys.join(',');
+        if (createHash('sha256').update('[').update(text).update(']').digest('hex') !== c.hash) {
           const rawData = rawList[k]?.data;
           if (!Array.isArray(rawData) || chunkHash(rawData.map((e) => JSON.stringify(e))) !== c.hash) return { kind: 'chunk-mismatch' };
         }
-        parts.push({ hash: c.hash, entries: c.data, keys: entryKeys, sent: true });
+        parts.push({ hash: c.hash, entries: c.data, keys: entryKeys, text, sent: true });
         continue;
       }
       const ids = held.get(c.hash);
@@ -352,12 +373,43 @@ export class ReportStore {
       else parts.push({ hash: c.hash, ids });
     }
     if (lacking.length > 0) return { kind: 'missing', hashes: [...new Set(lacking)] };
-    const all: string[] = [];
-    for (const p of parts) {
-      if ('keys' in p) for (const key of p.keys) all.push(key);
-      else for (let k = 0; k < p.ids.length; k++) all.push(keys[p.ids[k] as number]!);
+    // hashListSection of the entries' keys, fed chunk by chunk: a held chunk as its cached text
+    // (issue #17: in a restart round every node's list is mostly chunks other nodes sent, so the
+    // list's ~N keys are neither gathered, joined nor encoded again for each node)
+    const h = createHash('sha256').update('{"status":"ok","data":[');
+    for (const [k, p] of parts.entries()) {
+      if ('keys' in p) (k === 0 ? h : h.update(',')).update(p.text);
+      else {
+        const text = this.chunkText(name, p.hash, p.ids, keys);
+        h.update(k === 0 ? text.subarray(1) : text);
+      }
     }
-    return { kind: 'resolved', hash: hashListSection(all), parts };
+    return { kind: 'resolved', hash: h.update(']}').digest('hex'), parts };
+  }
+
+  /**
+   * The text a held chunk adds to its list's JSON: `,` and its entries' keys joined with `,`
+   * (UTF-8), as held for the chunk's hash (a chunk's keys are those its hash was checked with, so
+   * the text depends on the hash only), else built from the entries' keys and held (the oldest
+   * dropped past MAX_CHUNK_TEXT_BYTES).
+   */
+  private chunkText(name: ChunkSectionName, hash: string, ids: EntryIds, keys: readonly string[]): Buffer {
+    const texts = this.chunkTexts[name];
+    const held = texts.get(hash);
+    if (held !== undefined) return held;
+    const parts = new Array<string>(ids.length);
+    for (let k = 0; k < ids.length; k++) parts[k] = keys[ids[k] as number]!;
+    const text = Buffer.from(`,${parts.join(',')}`, 'utf8');
+    texts.set(hash, text);
+    this.chunkTextBytes += text.length;
+    while (this.chunkTextBytes > MAX_CHUNK_TEXT_BYTES) {
+      const oldest = CHUNK_KINDS.map((kind) => this.chunkTexts[kind]).find((m) => m.size > 0);
+      if (oldest === undefined) break;
+      const [h, t] = oldest.entries().next().value!;
+      oldest.delete(h);
+      this.chunkTextBytes -= t.length;
+    }
+    return text;
   }
 
   /** The list a checked chunked section gives: sent chunks interned and held for later reports. */
@@ -429,6 +481,7 @@ export class ReportStore {
     const table = new EntryTable<unknown>();
     this.compactions.push({ kind, old, table, remap: new Int32Array(old.size).fill(-1), queue: [...this.entries.keys()], next: 0 });
     (this.tables as Record<EntryKind, EntryTable<unknown>>)[kind] = table;
+    if (kind === 'members') this.likeMembers.clear(); // guides of the old table: unused now, and they would keep it alive
     if (kind !== 'members') {
       // held chunks name ids of the old table
       for (const ids of this.chunks[kind].values()) this.chunkIds -= ids.length;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EntryTable, idArray, materialise, pack, packedHostSet, packedOf, packedSection } from '../../../aggregator/cluster/packed.js';
+import { EntryTable, idArray, materialise, pack, packLike, packedHostSet, packedOf, packedSection } from '../../../aggregator/cluster/packed.js';
 
 // issue #3
 describe('packed per-peer lists (aggregator/cluster/packed)', () => {
@@ -23,6 +23,41 @@ describe('packed per-peer lists (aggregator/cluster/packed)', () => {
     expect(pack(table, ['d', 'a', 'e', 'b']).distinct).toBe(true);
     expect(pack(table, []).distinct).toBe(true);
     expect(pack(table, ['e', 'e']).distinct).toBe(false);
+  });
+
+  // issue #17: members packed along the last list of their host set
+  it('packs strings along a guide list to exactly the ids and table that interning gives', () => {
+    const ips = Array.from({ length: 40 }, (_, k) => `172.16.0.${k}`);
+    const cases: string[][] = [
+      ips,
+      ips.filter((_, k) => k !== 7), // an entry fewer
+      [...ips.slice(0, 10), '172.16.9.9', ...ips.slice(10)], // an entry more, new to the table
+      [...ips.slice(20), ...ips.slice(0, 20)], // another order
+      ips.filter((_, k) => k % 3 !== 0),
+      [...ips, ips[3]!, ips[3]!], // repeats
+      [],
+    ];
+    for (const values of cases) {
+      const guided = new EntryTable<string>();
+      const plain = new EntryTable<string>();
+      const guide = pack(guided, ips);
+      pack(plain, ips);
+      const got = packLike(guided, values, guide);
+      const want = pack(plain, values);
+      expect(Array.from(got.ids)).toEqual(Array.from(want.ids));
+      expect(got.ids.constructor).toBe(want.ids.constructor);
+      expect(got.distinct).toBe(want.distinct);
+      expect(guided.keys).toEqual(plain.keys);
+      expect(materialise(got)).toEqual(values);
+    }
+    // a guide of another table (a compacted one) is not followed
+    const old = new EntryTable<string>();
+    const guide = pack(old, ['b', 'a']);
+    const table = new EntryTable<string>();
+    const got = packLike(table, ['a', 'b'], guide);
+    expect(got.table).toBe(table);
+    expect(Array.from(got.ids)).toEqual([0, 1]);
+    expect(packLike(table, ['b'], undefined).ids[0]).toBe(1);
   });
 
   it('uses 16-bit ids while the table fits them, 32-bit beyond', () => {

@@ -99,6 +99,30 @@ describe('aggregator/store: per-peer lists in chunks', () => {
     expect(store.size).toBe(0);
   });
 
+  it('resolves every node of a mesh from chunks other nodes sent, each list exactly its own', () => {
+    // issue #17: held chunks' texts are kept for the section hash; lists from many nodes reuse them
+    const store = new ReportStore();
+    for (let i = 0; i < 6; i++) {
+      const probe = chunked(i, 1);
+      const asked = store.ingest(probe.report, T0, probe.wire.sections);
+      const resent = chunked(i, 2, wantOf(asked));
+      expect(store.ingest(resent.report, T0, resent.wire.sections).kind).toBe('accepted');
+      const held = store.get(`node-0000${i}`)!.report.sections;
+      for (const name of SECTION_NAMES) expect(plain(held[name])).toEqual(plain(meshSnapshot(i, N, 1).sections[name]));
+    }
+    // a list of held chunks (texts kept) under a hash they do not give is still asked for in full
+    const probe = chunked(6, 1);
+    const wrong = chunked(6, 2, wantOf(store.ingest(probe.report, T0, probe.wire.sections)));
+    wrong.report.sections.fdb.hash = 'e'.repeat(64);
+    expect(store.ingest(wrong.report, T0)).toMatchObject({ kind: 'sections-required', sections: ['fdb'] });
+    expect(store.get('node-00006')).toBeUndefined();
+    // a list made only of held chunks, the first one included: taken without asking for anything
+    const twin = chunked(3, 3);
+    twin.report.node = 'node-twin';
+    expect(store.ingest(twin.report, T0, twin.wire.sections)).toMatchObject({ kind: 'accepted', node: 'node-twin' });
+    for (const name of CHUNK_SECTIONS) expect(plain(store.get('node-twin')!.report.sections[name])).toEqual(plain(meshSnapshot(3, N, 1).sections[name]));
+  });
+
   it('forgets its chunks when it compacts their table (they are asked for again)', () => {
     const store = new ReportStore({ compactAbove: 1 });
     const c0 = chunked(0, 1);
