@@ -188,7 +188,7 @@ export const snapshotDeadlineMs = (intervalSeconds: number): number => Math.max(
 /**
  * The daemon's collectors (#17): iptables is dumped and parsed every second snapshot (still within
  * two intervals of any change, agent/collectors/cadence.ts), and the ipsets are read with it: on
- * the snapshots in between neither runs, so neither `ipset save` nor the `nft -j list chains`
+ * the snapshots in between neither runs, so neither `ipset save` nor the `nft list chains`
  * probe the two share within a snapshot (agent/collectors/nftables.ts) is paid there (~0.2 s of
  * CPU a snapshot on a 100k-rule node, bench/results-agent.md). The others run every snapshot.
  * The default iptables collector remembers its last reduction and a stage-1 backend decision

@@ -8,7 +8,7 @@
  * a big node (a 100k-rule dump and its parse, bench/results.md), and a rule change or a DROP rule
  * that starts counting packets still shows within two intervals: the next read is at most two
  * intervals after any change. The ipsets collector gets the same wrapper (agent/main.ts), so both
- * are read on the same snapshots and share that snapshot's `nft -j list chains` probe; an ipset
+ * are read on the same snapshots and share that snapshot's `nft list chains` probe; an ipset
  * change shows within two intervals too. The one-shot `calico-diag snapshot` reads everything every
  * time.
  * State: the last result and when its read started; one instance per daemon.

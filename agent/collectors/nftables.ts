@@ -1,6 +1,6 @@
 /**
  * Calico's native nftables dataplane (FelixConfiguration `nftablesMode: Enabled`): tables
- * `ip calico` / `ip6 calico`. Detected with `nft -j list chains`; read with `nft -j list ruleset`
+ * `ip calico` / `ip6 calico`. Detected with `nft list chains`; read with `nft -j list ruleset`
  * (bounded: timeout and output cap) through our own parser (parsers/nft-json.ts), then reduced to
  * the SAME snapshot shapes the iptables collector gives (`Iptables`: chains, DROP/REJECT rules with
  * counters, `cali:` ids, comments and set matches, idle policy drops, encapsulation guards; and
@@ -16,6 +16,7 @@
 import { ok, unavailable, type Collected, type Unavailable, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
 import { parseNftJson, parseNftTableNames, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
+import { parseNftListChains } from '../parsers/nft-chains-text.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import { parseIp } from '../../common/net.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
@@ -24,7 +25,14 @@ import { RUN_REASON, firstLine } from './run-command.js';
 import type { RunResult } from '../exec/runner.js';
 import type { CollectorConfig, Host } from './types.js';
 
-export const NFT_LIST_TABLES_ARGV = ['nft', '-j', 'list', 'chains'] as const;
+/** the tables probe (text: #17, half the nft CPU of the JSON form on a 100k-rule node) */
+export const NFT_LIST_TABLES_ARGV = ['nft', 'list', 'chains'] as const;
+/**
+ * The probe older agents ran: bundles they recorded (`snapshot --save`) hold its output and not the
+ * text form's, so the bundle replay (host/replay.ts) answers the text probe with it, and the probe
+ * reads either form.
+ */
+export const NFT_LIST_TABLES_JSON_ARGV = ['nft', '-j', 'list', 'chains'] as const;
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const;
 /** Felix's table name in both families */
 export const CALICO_NFT_TABLE = 'calico';
@@ -92,13 +100,14 @@ export interface NftTablesProbe {
 
 /**
  * Probes run once per Host: a snapshot hands one Host to all its collectors (agent/snapshot.ts), so
- * the iptables and ipsets collectors share one probe. It is `nft -j list chains`, not `list tables`
+ * the iptables and ipsets collectors share one probe. It is `nft list chains`, not `list tables`
  * (#17: on an iptables-nft node with 100k rules, `list tables` makes nft fetch its whole cache,
- * ~6 s of CPU and 340 MiB each time; `list chains` ~0.07 s). Felix's tables always hold chains.
+ * ~6 s of CPU and 340 MiB each time; `nft -j list chains` ~0.07 s, the text form about half).
+ * Felix's tables always hold chains.
  */
 const probes = new WeakMap<Host, Promise<Collected<NftTablesProbe>>>();
 
-/** `nft -j list chains`: which tables exist, and whether Felix's nftables dataplane is among them. */
+/** `nft list chains`: which tables exist, and whether Felix's nftables dataplane is among them. */
 export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
   let p = probes.get(host);
   if (p === undefined) {
@@ -114,8 +123,11 @@ const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected
   const out = outputOf(argv, r);
   if (typeof out !== 'string') return out;
   // `list chains` names each chain's table; `list tables` (dearer, see above) would list them bare.
-  // Only the names are read (#17: ~17k chains on a 100k-rule iptables-nft node)
-  const p = parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  // Only the names are read (#17: ~17k chains on a 100k-rule iptables-nft node). A bundle of an
+  // older agent answers with `nft -j list chains` (JSON; the text form never starts with `{`).
+  const p = /^\s*\{/.test(out)
+    ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES })
+    : parseNftListChains(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
   if (!p.ok) return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
   const named = p.value;
   const tables = named.map((t) => `${t.family} ${t.name}`);

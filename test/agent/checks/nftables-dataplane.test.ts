@@ -29,7 +29,7 @@ const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Sna
     commands: {
       ...NO_IPTABLES,
       'ipset save': { error: 'missing-binary' },
-      'nft -j list chains': { stdout: lab('nft-j-list-tables.json') },
+      'nft list chains': { stdout: fixture('nft/list-chains/calico-lab.txt') },
       'nft -j list ruleset': { stdout: lab('nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab('nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
       ...Object.fromEntries(
@@ -48,7 +48,7 @@ describe('local checks on the nftables dataplane', () => {
     const snap = await nftSnapshot('healthy-node1');
     expect(snap.mode.policyDataplane).toBe('nftables');
     expect(snap.mode.evidence).toContain(
-      'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list chains); iptables unreadable (missing-binary: iptables-save -c: iptables-save: missing-binary)',
+      'policy dataplane nftables: Calico nftables table(s) ip calico (nft list chains); iptables unreadable (missing-binary: iptables-save -c: iptables-save: missing-binary)',
     );
     for (const c of localChecks) {
       const out = c.run({ snapshot: snap, previous: snap });

@@ -36,7 +36,7 @@ const nftNode = (c: string, over: Record<string, FakeAnswer> = {}) =>
   fakeHost({
     commands: {
       ...NO_IPTABLES,
-      'nft -j list chains': { stdout: lab(c, 'nft-j-list-tables.json') },
+      'nft list chains': { stdout: fixture('nft/list-chains/calico-lab.txt') },
       'nft -j list ruleset': { stdout: lab(c, 'nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab(c, 'nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
       ...noSuchSet(c),
@@ -58,7 +58,7 @@ describe('collectIptables on the nftables dataplane', () => {
     if (r.status !== 'ok') throw new Error(JSON.stringify(r));
     const d = r.data;
     expect(d.backend).toBe('nftables');
-    expect(d.backendReason).toMatch(/^Calico nftables table\(s\) ip calico \(nft -j list chains\); iptables unreadable \(missing-binary/);
+    expect(d.backendReason).toMatch(/^Calico nftables table\(s\) ip calico \(nft list chains\); iptables unreadable \(missing-binary/);
     expect(d.ipv4).toMatchObject({ status: 'ok', data: { tables: ['calico'] } });
     expect(d.ipv6).toEqual({ status: 'ok', data: { tables: [], chains: 0, rules: 0, caliChains: 0 } });
     const names = d.chains.map((c) => c.chain);
@@ -141,18 +141,18 @@ describe('collectIptables on the nftables dataplane', () => {
       'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' },
       'ip6tables-nft-save -c': { stdout: '' },
-      'nft -j list chains': { stdout: '', stderr: 'Error: JSON support not compiled-in\n', exitCode: 1 },
+      'nft list chains': { stdout: '', stderr: 'netlink: Error: cache initialization failed: Invalid argument\n', exitCode: 1 },
     });
     const r = await collectIptables(host, config, context());
     valid('iptables', r);
     expect(r).toMatchObject({
       status: 'ok',
-      data: { backend: 'nft', warnings: ['no cali-* chains in iptables and nft tables unreadable (command-failed: nft -j list chains: exit 1: Error: JSON support not compiled-in)'] },
+      data: { backend: 'nft', warnings: ['no cali-* chains in iptables and nft tables unreadable (command-failed: nft list chains: exit 1: netlink: Error: cache initialization failed: Invalid argument)'] },
     });
   });
 
   it('no calico table (or no nft): the iptables result as before', async () => {
-    const r = await collectIptables(nftNode('healthy-node1', { 'nft -j list chains': { stdout: '{"nftables":[{"table":{"family":"inet","name":"filter","handle":1}}]}' } }), config, context());
+    const r = await collectIptables(nftNode('healthy-node1', { 'nft list chains': { stdout: 'table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n' } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
   });
 });
@@ -163,7 +163,7 @@ describe('collectIpsets on the nftables dataplane', () => {
     const r = await collectIpsets(host, config, context());
     expect(host.run.calls.map((x) => x.argv.join(' '))).toEqual([
       'ipset save',
-      'nft -j list chains',
+      'nft list chains',
       'nft -j list set ip calico cali40all-hosts-net',
       'nft -j list set ip calico cali40all-vxlan-net',
       'nft -j list set ip calico felix-calico-hosts-4',

@@ -123,11 +123,11 @@ describe('the policy dataplane in the mode, with its evidence', () => {
   it("nftables when the section was read from Calico's nftables tables, with the collector's evidence", () => {
     const s = withIptables((d) => {
       d.backend = 'nftables';
-      d.backendReason = 'Calico nftables table(s) ip calico (nft -j list chains); no cali-* chains in iptables (nft backend)';
+      d.backendReason = 'Calico nftables table(s) ip calico (nft list chains); no cali-* chains in iptables (nft backend)';
     });
     expect(derivePolicyDataplane(s, false)).toEqual({
       dataplane: 'nftables',
-      evidence: 'policy dataplane nftables: Calico nftables table(s) ip calico (nft -j list chains); no cali-* chains in iptables (nft backend)',
+      evidence: 'policy dataplane nftables: Calico nftables table(s) ip calico (nft list chains); no cali-* chains in iptables (nft backend)',
     });
   });
 
@@ -158,11 +158,11 @@ describe('the policy dataplane in the mode, with its evidence', () => {
     expect(mode(both).policyDataplane).toBe('unknown');
     const unreadable = withIptables((d) => {
       d.ipv4 = ok({ tables: ['filter'], chains: 3, rules: 0, caliChains: 0 });
-      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft -j list chains: timed out)`];
+      d.warnings = [`${NFT_UNREADABLE_WARNING} (timeout: nft list chains: timed out)`];
     });
     expect(derivePolicyDataplane(unreadable, false)).toEqual({
       dataplane: 'unknown',
-      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft -j list chains: timed out)',
+      evidence: 'policy dataplane unknown: no cali-* chains in iptables and nft tables unreadable (timeout: nft list chains: timed out)',
     });
   });
 });
