@@ -18,16 +18,16 @@
  * A name is a run of characters without white space, braces or quotes, or a double-quoted string
  * (nft quotes names in some versions). Anything else is refused with the typed errors of the nft
  * JSON parser (`NftJsonError`): `too-large` over `maxChars`, `syntax` (with its line and column) for
- * a line that is not one of the above or holds a control character, `truncated` when the output
- * ends inside a table or a chain or without its final newline, `invalid-shape` for a chain listed
- * twice in one table. Never throws. Stateless.
+ * a line that is not one of the above (blank lines between tables and chains are allowed) or holds a
+ * control character, `truncated` when the output ends inside a table or a chain or without its
+ * final newline, `invalid-shape` for a chain listed twice in one table. Never throws. Stateless.
  */
 import { NFT_JSON_MAX_CHARS, type NftParseOptions, type NftParsed, type NftTableName } from './nft-json.js';
 
 /** the longest name accepted (the JSON parser's limit) */
 const MAX_NAME = 4096;
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const NAME = String.raw`(?:"[^"]*"|[^\s{}"]+)`;
 const TABLE = new RegExp(String.raw`^table ([a-z][a-z0-9]*) (${NAME}) \{$`);
 const CHAIN = new RegExp(String.raw`^\tchain (${NAME}) \{$`);
@@ -49,6 +49,12 @@ export const parseNftListChains = (text: string, opts: NftParseOptions = {}): Nf
   if (text.length > max) return { ok: false, error: { code: 'too-large', message: `nft output is ${text.length} characters, over the cap of ${max}` } };
   if (text === '') return { ok: true, value: [] };
   if (!text.endsWith('\n')) return fail('truncated', 'the output does not end with a newline', text.split('\n').length);
+  const bad = CONTROL.exec(text);
+  if (bad !== null) {
+    const before = text.slice(0, bad.index);
+    const col = bad.index - before.lastIndexOf('\n');
+    return fail('syntax', `control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} in the output`, before.split('\n').length, col);
+  }
   const lines = text.slice(0, -1).split('\n');
   const out: NftTableName[] = [];
   /** per `family name` (a table listed twice is one table): its chains seen */
@@ -59,8 +65,7 @@ export const parseNftListChains = (text: string, opts: NftParseOptions = {}): Nf
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const n = i + 1;
-    const bad = CONTROL.exec(line.replace(/\t/g, ' '));
-    if (bad !== null) return fail('syntax', `control character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0')} in the output`, n, bad.index + 1);
+    if (line === '' && !inChain) continue; // a blank line between tables or chains, should nft print one
     if (table === null) {
       const m = TABLE.exec(line);
       if (m === null) return fail('syntax', `expected \`table <family> <name> {\`, got ${JSON.stringify(line.slice(0, 80))}`, n, 1);
@@ -73,7 +78,7 @@ export const parseNftListChains = (text: string, opts: NftParseOptions = {}): Nf
       opened = n;
     } else if (inChain) {
       if (line === '\t}') inChain = false;
-      else if (!CHAIN_LINE.test(line)) return fail('syntax', `expected a chain attribute line or \`\t}\`, got ${JSON.stringify(line.slice(0, 80))}`, n, 1);
+      else if (!CHAIN_LINE.test(line)) return fail('syntax', `expected a chain attribute line or \`\\t}\`, got ${JSON.stringify(line.slice(0, 80))}`, n, 1);
     } else if (line === '}') {
       table = null;
     } else {
@@ -87,7 +92,7 @@ export const parseNftListChains = (text: string, opts: NftParseOptions = {}): Nf
         inChain = true;
         opened = n;
       } else if (!TABLE_LINE.test(line)) {
-        return fail('syntax', `expected \`\tchain <name> {\` or \`}\`, got ${JSON.stringify(line.slice(0, 80))}`, n, 1);
+        return fail('syntax', `expected \`\\tchain <name> {\` or \`}\`, got ${JSON.stringify(line.slice(0, 80))}`, n, 1);
       }
     }
   }

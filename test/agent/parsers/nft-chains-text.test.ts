@@ -22,8 +22,11 @@ describe('parseNftListChains', () => {
     expect(names(parseNftListChains(text('iptables-nft')))).toEqual({ ok: true, value: ['ip raw', 'ip filter', 'ip6 filter', 'ip mangle'] });
   });
 
-  it('reads no output as no tables, quoted names unquoted, a table listed twice once, table attribute lines', () => {
+  it('reads no output as no tables, quoted names unquoted, a table listed twice once, table attribute lines, blank lines', () => {
     expect(parseNftListChains('')).toEqual({ ok: true, value: [] });
+    const blank = text('iptables-nft').replaceAll('}\n', '}\n\n');
+    expect(blank).not.toBe(text('iptables-nft'));
+    expect(parseNftListChains(blank)).toEqual(parseNftListChains(text('iptables-nft')));
     const t = 'table ip "my table" {\n\tflags dormant\n\tchain "a b" {\n\t}\n}\ntable ip6 calico {\n\tchain c {\n\t}\n}\ntable ip "my table" {\n\tchain d {\n\t}\n}\n';
     expect(names(parseNftListChains(t))).toEqual({ ok: true, value: ['ip my table', 'ip6 calico'] });
   });
