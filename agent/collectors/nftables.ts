@@ -15,7 +15,7 @@
  */
 import { ok, unavailable, type Collected, type Unavailable, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
-import { parseNftJson, parseNftTableNames, type NftJsonError, type NftRuleset } from '../parsers/nft-json.js';
+import { parseNftJson, parseNftTableNames, type NftJsonError, type NftRuleset, type NftTableName } from '../parsers/nft-json.js';
 import { parseNftListChains } from '../parsers/nft-chains-text.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import { parseIp } from '../../common/net.js';
@@ -128,8 +128,25 @@ const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected
   const p = /^\s*\{/.test(out)
     ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES })
     : parseNftListChains(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
-  if (!p.ok) return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
-  const named = p.value;
+  if (!p.ok) {
+    // A line the text parser does not know (another nft version's listing) is not a broken host:
+    // the JSON form, whose shape nft keeps stable, answers instead; if it fails too, the text's error stands
+    const json = p.error.code === 'syntax' || p.error.code === 'invalid-shape' ? await probeJson(host, config) : null;
+    return json ?? unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
+  }
+  return probed(p.value);
+};
+
+/** The probe's JSON form (the fallback above): its tables, or null when it fails in any way. */
+const probeJson = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe> | null> => {
+  const argv = NFT_LIST_TABLES_JSON_ARGV;
+  const out = outputOf(argv, await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_TABLES_MAX_OUTPUT_BYTES }));
+  if (typeof out !== 'string') return null;
+  const p = parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  return p.ok ? probed(p.value) : null;
+};
+
+const probed = (named: readonly NftTableName[]): Collected<NftTablesProbe> => {
   const tables = named.map((t) => `${t.family} ${t.name}`);
   const calico = [...new Set(named.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`))];
   return ok({ tables, calico });

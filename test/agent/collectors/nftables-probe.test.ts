@@ -43,10 +43,24 @@ describe('probeNftTables', () => {
   });
 
   it('malformed output is invalid-output naming the command and line; oversized output is output-too-large', async () => {
-    const r = await probeNftTables(hostWith({ 'nft list chains': { stdout: 'table ip calico {\n\tchain x\n}\n' } }).host, config);
+    const r = await probeNftTables(hostWith({ 'nft list chains': { stdout: 'table ip calico {\n\tchain x\n}\n' }, 'nft -j list chains': { error: 'timeout' } }).host, config);
     expect(r).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringMatching(/^nft list chains: syntax: .*\(line 2, column 1\)/) });
     const cut = await probeNftTables(hostWith({ 'nft list chains': { stdout: TABLES.slice(0, -2) } }).host, config);
     expect(cut).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringMatching(/^nft list chains: truncated/) });
+  });
+
+  // #17: the text probe must not turn an unfamiliar nft listing into a missing probe
+  it('a text listing it cannot read is answered by `nft -j list chains`; when that fails too, the text error stands', async () => {
+    const odd = 'table netdev edge {\n\tchain ingress {\n\t\ttype filter hook ingress devices = {\n\t\t\teth0, eth1\n\t\t} priority filter; policy accept;\n\t}\n}\n';
+    const both = hostWith({ 'nft list chains': { stdout: odd }, 'nft -j list chains': { stdout: TABLES_JSON } });
+    expect(await probeNftTables(both.host, config)).toEqual({ status: 'ok', data: { tables: ['ip calico'], calico: ['ip calico'] } });
+    expect(both.run.calls.map((c) => c.argv.join(' '))).toEqual(['nft list chains', 'nft -j list chains']);
+    const broken = hostWith({ 'nft list chains': { stdout: odd }, 'nft -j list chains': { stdout: '{"nftables":[' } });
+    expect(await probeNftTables(broken.host, config)).toMatchObject({ status: 'unavailable', reason: 'invalid-output', detail: expect.stringMatching(/^nft list chains: syntax: .*\(line 4, column 1\)/) });
+    // a cut-off listing is a broken read, not an unfamiliar format: no second command
+    const cut = hostWith({ 'nft list chains': { stdout: TABLES.slice(0, -2) }, 'nft -j list chains': { stdout: TABLES_JSON } });
+    expect(await probeNftTables(cut.host, config)).toMatchObject({ status: 'unavailable', reason: 'invalid-output' });
+    expect(cut.run.calls).toHaveLength(1);
   });
 
   // #17: a bundle recorded by an older agent holds `nft -j list chains`, not the text form
