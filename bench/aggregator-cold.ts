@@ -20,34 +20,19 @@
 import { Session } from 'node:inspector/promises';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { arg, buildRoot, loadBuild, type Finding } from './in-process-build.js';
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-};
 
 const n = Number(arg('nodes', '2500'));
 const passes = Number(arg('passes', '1'));
-const root = resolve(arg('root', join(import.meta.dirname, '..', '..')));
+const root = buildRoot();
 const profile = process.argv.includes('--cpu-prof');
 const heapProfile = process.argv.includes('--heap-prof');
-const mod = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(root, 'dist', path)).href)) as T;
 
-type Finding = { rule: string; node: string; peer?: string };
-const { startAggregator } = await mod<typeof import('../aggregator/main.js')>('aggregator/main.js');
-const { Report } = await mod<typeof import('../contract/report.js')>('contract/report.js');
-const { MeshReports } = await mod<typeof import('./aggregator.js')>('bench/aggregator.js');
-const { nodeName } = await mod<typeof import('./aggregator-mesh.js')>('bench/aggregator-mesh.js');
+const { startAggregator, Report, MeshReports, faults, expected } = await loadBuild(root);
 const pino = (await import('pino')).default;
 
-const faults = { wrongNeighbourMac: [{ at: 1, peer: 2 }], missingRoute: [{ at: 3, peer: 4 }], missingFromIpset: [{ at: 5, peer: 6 }] };
-const expected = [
-  { rule: 'vxlan-neighbor-mac-mismatch', node: nodeName(1), peer: nodeName(2) },
-  { rule: 'route-missing', node: nodeName(3), peer: nodeName(4) },
-  { rule: 'host-not-in-allowed-set', node: nodeName(5), peer: nodeName(6) },
-];
 
 /**
  * CPU ticks (1/100 s) of each thread of this process by thread name (/proc/self/task/<tid>/stat:

@@ -1,6 +1,6 @@
 /**
  * The restart round of bench/aggregator.ts alone, old and new builds alternating (issue #17
- * goal 5; a benchmark, not a test): `node dist/bench/aggregator-restart.js --nodes N
+ * goal 5; a benchmark, not a test): `npm run bench:aggregator-restart -- --nodes N
  * [--concurrency C] [--pairs P] [--old DIST] [--new DIST]`.
  *
  * bench/aggregator.ts measures the restart round after a full round and steady rounds, ~400 s of

@@ -782,18 +782,9 @@ const scanRuleLine = (u: Units, start: number, end: number, out: RuleLine): numb
   out.packets = null;
   out.bytes = null;
   if (u[start] === LBRACKET) {
-    // `readCountersU`, without its object
-    let i = start + 1;
-    let packets = 0;
-    for (; i < end && isDigit(u[i] as number); i++) packets = packets * 10 + ((u[i] as number) - DIGIT_0);
-    if (i === start + 1 || i >= end || u[i] !== COLON) return BAD_COUNTERS;
-    const bytesAt = ++i;
-    let bytes = 0;
-    for (; i < end && isDigit(u[i] as number); i++) bytes = bytes * 10 + ((u[i] as number) - DIGIT_0);
-    if (i === bytesAt || i >= end || u[i] !== RBRACKET) return BAD_COUNTERS;
-    out.packets = packets;
-    out.bytes = bytes;
-    at = skipSpacesU(u, i + 1, end);
+    const after = scanCountersU(u, start, end, out);
+    if (after < 0) return BAD_COUNTERS;
+    at = skipSpacesU(u, after, end);
   }
   if (!(end - at >= 3 && u[at] === DASH && u[at + 1] === LETTER_A && u[at + 2] === SPACE)) return -at - 1;
   const nameAt = skipSpacesU(u, at + 3, end);
@@ -916,18 +907,30 @@ const readCounters = (s: string, at: number, end: number): Counters | null => {
   return { packets, bytes, end: i + 1 };
 };
 
-/** `readCounters` on code units. */
-const readCountersU = (u: Units, at: number, end: number): Counters | null => {
-  if (u[at] !== LBRACKET) return null;
+/**
+ * `readCounters` on code units, into `out` (the rule line the parse reuses: #17): the unit after
+ * the `]`, or -1 (then `out` is unchanged).
+ */
+const scanCountersU = (u: Units, at: number, end: number, out: { packets: number | null; bytes: number | null }): number => {
+  if (u[at] !== LBRACKET) return -1;
   let i = at + 1;
   let packets = 0;
   for (; i < end && isDigit(u[i] as number); i++) packets = packets * 10 + ((u[i] as number) - DIGIT_0);
-  if (i === at + 1 || i >= end || u[i] !== COLON) return null;
+  if (i === at + 1 || i >= end || u[i] !== COLON) return -1;
   const bytesAt = ++i;
   let bytes = 0;
   for (; i < end && isDigit(u[i] as number); i++) bytes = bytes * 10 + ((u[i] as number) - DIGIT_0);
-  if (i === bytesAt || i >= end || u[i] !== RBRACKET) return null;
-  return { packets, bytes, end: i + 1 };
+  if (i === bytesAt || i >= end || u[i] !== RBRACKET) return -1;
+  out.packets = packets;
+  out.bytes = bytes;
+  return i + 1;
+};
+
+/** `readCounters` on code units. */
+const readCountersU = (u: Units, at: number, end: number): Counters | null => {
+  const c: Counters = { packets: 0, bytes: 0, end: 0 };
+  c.end = scanCountersU(u, at, end, c);
+  return c.end < 0 ? null : c;
 };
 
 const isDigit = (c: number): boolean => c >= DIGIT_0 && c <= DIGIT_9;

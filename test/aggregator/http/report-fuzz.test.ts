@@ -6,58 +6,20 @@
  * textual (truncate, flip a byte). A seeded generator makes every failure reproducible by its case
  * number.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { labNode1Report } from '../../helpers/lab-report.js';
 import { ackedOf, meshSnapshot, toReport } from '../../../bench/aggregator-mesh.js';
 import { correlate } from '../../../aggregator/correlate/index.js';
 import { CorrelationEngine } from '../../../aggregator/engine.js';
 import { buildAggregatorApp } from '../../../aggregator/http/app.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics.js';
 import { ReportStore } from '../../../aggregator/cluster/store.js';
-import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
-import { parseBridgeFdbJson } from '../../../agent/parsers/bridge-fdb.js';
-import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';
-import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { deriveMode } from '../../../agent/derive/mode.js';
-import { summariseFamily } from '../../../agent/collectors/iptables.js';
-import { ok, unavailable, type Parsed } from '../../../contract/result.js';
-import type { Sections } from '../../../contract/snapshot.js';
-import { buildReport } from '../../../agent/push.js';
 import { mulberry32 as rng } from '../../../bench/prng.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 100_000);
 const TOKEN = 'fuzz-token';
-const LAB = join(import.meta.dirname, '../../fixtures/lab/healthy-node1');
-const must = <T>(p: Parsed<T>): T => {
-  if (!p.ok) throw new Error(p.error.message);
-  return p.value;
-};
-
-/** A report of the lab's node 1, from its recorded kernel outputs. */
-const labReport = (): unknown => {
-  const read = (f: string) => readFileSync(join(LAB, f), 'utf8');
-  const dump = must(parseIptablesSave(read('iptables-save-c.txt')));
-  const ipt = summariseFamily('ipv4', dump);
-  const sections: Sections = {
-    links: ok(must(parseIpLinks(read('ip-j-d-s-link-show.json')))),
-    addresses: ok(must(parseIpAddrs(read('ip-j-addr-show.json')))),
-    routes: ok(must(parseIpRoutes(read('ip-j-route-show-table-all.json'), 'inet'))),
-    neighbours: ok(must(parseIpNeigh(read('ip-j-neigh-show.json')))),
-    fdb: ok(must(parseBridgeFdbJson(read('bridge-j-fdb-show.json')))),
-    sysctls: unavailable('not-present', 'not recorded'),
-    iptables: ok({ backend: 'legacy', backendReason: 'recorded', ipv4: ok(ipt.totals), ipv6: unavailable('not-present', 'none'), chains: ipt.chains, dropRules: ipt.dropRules, warnings: [], idlePolicyDropRules: ipt.idlePolicyDropRules }),
-    ipsets: ok({ hostSets: [], caliSetSizes: {} }),
-    felix: unavailable('unreachable', 'no Felix in the lab'),
-    bgp: unavailable('not-present', 'no BIRD socket'),
-  };
-  const identity = deriveIdentity(sections);
-  const snapshot = { schemaVersion: 1 as const, node: 'lab-node1', takenAt: '2026-01-01T00:00:00.000Z', durationMs: 12, agentVersion: '0.1.0', sections, timings: {}, mode: deriveMode(sections, identity), identity };
-  const finding = { id: 'tunnel-mtu/lab-node1//vxlan.calico', rule: 'tunnel-mtu', severity: 'warning' as const, node: 'lab-node1', summary: 'mtu', evidence: { seen: '1500', expected: '1450', details: { device: 'vxlan.calico', mtu: 1500 } }, remedy: 'set it', firstSeen: snapshot.takenAt, lastSeen: snapshot.takenAt };
-  return JSON.parse(JSON.stringify(buildReport({ snapshot, checks: [{ rule: 'tunnel-mtu', status: 'finding' }], findings: [finding] }, { agentId: 'agent-lab00001', seq: 1, agentVersion: '0.1.0', intervalSeconds: 10, sentAt: snapshot.takenAt }, new Map(), new Set(), new Map())));
-};
 
 
 const HOSTILE: unknown[] = [
@@ -115,7 +77,7 @@ describe('report contract fuzz', () => {
     const app = await buildAggregatorApp({ store, engine, metrics, registry, token: () => TOKEN, logger, clock, staleAfterIntervals: 3 });
     const mesh = toReport(meshSnapshot(0, 4, 1), { agentId: 'agent-mesh0001', seq: 1 });
     const delta = toReport(meshSnapshot(0, 4, 2), { agentId: 'agent-mesh0001', seq: 2 }, ackedOf(mesh));
-    const seeds = [JSON.stringify(labReport()), JSON.stringify(mesh), JSON.stringify(delta)];
+    const seeds = [JSON.stringify(labNode1Report()), JSON.stringify(mesh), JSON.stringify(delta)];
     const r = rng(16);
     const statuses = new Map<number, number>();
     const failures: string[] = [];

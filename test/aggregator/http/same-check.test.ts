@@ -6,23 +6,13 @@
  * one, on reports the agent's own parsers build from the lab's recorded kernel outputs and on the
  * benchmark's mesh reports, and over seeded mutations deep inside reports.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { labNode1Report } from '../../helpers/lab-report.js';
 import { z } from 'zod';
 import { ackedOf, meshSnapshot, toReport } from '../../../bench/aggregator-mesh.js';
 import { mulberry32 } from '../../../bench/prng.js';
 import { sameCheck } from '../../../aggregator/http/same-check.js';
 import { Report } from '../../../contract/report.js';
-import { parseIpAddrs, parseIpLinks, parseIpNeigh, parseIpRoutes } from '../../../agent/parsers/ip-json.js';
-import { parseBridgeFdbJson } from '../../../agent/parsers/bridge-fdb.js';
-import { parseIptablesSave } from '../../../agent/parsers/iptables-save.js';
-import { deriveIdentity } from '../../../agent/derive/identity.js';
-import { deriveMode } from '../../../agent/derive/mode.js';
-import { summariseFamily } from '../../../agent/collectors/iptables.js';
-import { ok, unavailable, type Parsed } from '../../../contract/result.js';
-import type { Sections } from '../../../contract/snapshot.js';
-import { buildReport } from '../../../agent/push.js';
 
 /** What zod says of `value`: refused, or accepted with an output equal to the value (same JSON text, so same key order) or not. */
 const zodSays = (schema: z.ZodType, value: unknown): 'refused' | 'same' | 'changed' => {
@@ -37,33 +27,6 @@ const agrees = (schema: z.ZodType, values: readonly unknown[]): void => {
   for (const v of values) expect(check(v), JSON.stringify(v)).toBe(zodSays(schema, v) === 'same');
 };
 
-const LAB = join(import.meta.dirname, '../../fixtures/lab/healthy-node1');
-const must = <T>(p: Parsed<T>): T => {
-  if (!p.ok) throw new Error(p.error.message);
-  return p.value;
-};
-
-/** A report of the lab's node 1 from its recorded kernel outputs, through the agent's parsers and report builder. */
-const labReport = (): Record<string, unknown> => {
-  const read = (f: string) => readFileSync(join(LAB, f), 'utf8');
-  const ipt = summariseFamily('ipv4', must(parseIptablesSave(read('iptables-save-c.txt'))));
-  const sections: Sections = {
-    links: ok(must(parseIpLinks(read('ip-j-d-s-link-show.json')))),
-    addresses: ok(must(parseIpAddrs(read('ip-j-addr-show.json')))),
-    routes: ok(must(parseIpRoutes(read('ip-j-route-show-table-all.json'), 'inet'))),
-    neighbours: ok(must(parseIpNeigh(read('ip-j-neigh-show.json')))),
-    fdb: ok(must(parseBridgeFdbJson(read('bridge-j-fdb-show.json')))),
-    sysctls: unavailable('not-present', 'not recorded'),
-    iptables: ok({ backend: 'legacy', backendReason: 'recorded', ipv4: ok(ipt.totals), ipv6: unavailable('not-present', 'none'), chains: ipt.chains, dropRules: ipt.dropRules, warnings: [], idlePolicyDropRules: ipt.idlePolicyDropRules }),
-    ipsets: ok({ hostSets: [], caliSetSizes: {} }),
-    felix: unavailable('unreachable', 'no Felix in the lab'),
-    bgp: unavailable('not-present', 'no BIRD socket'),
-  };
-  const identity = deriveIdentity(sections);
-  const snapshot = { schemaVersion: 1 as const, node: 'lab-node1', takenAt: '2026-01-01T00:00:00.000Z', durationMs: 12, agentVersion: '0.1.0', sections, timings: {}, mode: deriveMode(sections, identity), identity };
-  const finding = { id: 'tunnel-mtu/lab-node1//vxlan.calico', rule: 'tunnel-mtu', severity: 'warning' as const, node: 'lab-node1', summary: 'mtu', evidence: { seen: '1500', expected: '1450', details: { device: 'vxlan.calico', mtu: 1500 } }, remedy: 'set it', firstSeen: snapshot.takenAt, lastSeen: snapshot.takenAt };
-  return JSON.parse(JSON.stringify(buildReport({ snapshot, checks: [{ rule: 'tunnel-mtu', status: 'finding' }], findings: [finding] }, { agentId: 'agent-lab00001', seq: 1, agentVersion: '0.1.0', intervalSeconds: 10, sentAt: snapshot.takenAt }, new Map(), new Set(), new Map()))) as Record<string, unknown>;
-};
 
 const fullMesh = (): Record<string, unknown> => JSON.parse(JSON.stringify(toReport(meshSnapshot(3, 8, 1), { agentId: 'agent-00000003', seq: 1 }))) as Record<string, unknown>;
 const steadyMesh = (): Record<string, unknown> => {
@@ -75,7 +38,7 @@ const steadyMesh = (): Record<string, unknown> => {
 describe('sameCheck', () => {
   it('says true of reports the agent builds, full and steady, and of the lab node report', () => {
     const check = sameCheck(Report);
-    for (const [what, body] of [['lab', labReport()], ['full mesh', fullMesh()], ['steady mesh', steadyMesh()]] as const) {
+    for (const [what, body] of [['lab', labNode1Report()], ['full mesh', fullMesh()], ['steady mesh', steadyMesh()]] as const) {
       expect(zodSays(Report, body), what).toBe('same');
       expect(check(body), what).toBe(true);
     }
@@ -144,7 +107,7 @@ describe('sameCheck', () => {
     const rnd = mulberry32(23);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const values: unknown[] = [null, -1, 0, 1.5, 2 ** 53, 7, '', 'x', 'a'.repeat(64), 'A'.repeat(16), [], {}, true, { hash: 'b'.repeat(16) }, 'ok', 'unavailable', 'not-present', 'legacy'];
-    const seeds = [labReport, fullMesh, steadyMesh];
+    const seeds = [labNode1Report, fullMesh, steadyMesh];
     /** every container in `v` with the path to it */
     const containers = (v: unknown, out: (Record<string, unknown> | unknown[])[] = []): (Record<string, unknown> | unknown[])[] => {
       if (v !== null && typeof v === 'object') {
