@@ -816,6 +816,22 @@ const ruleLineProblem = (line: string, why: number, start: number): string => {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** One word into the first of the fingerprint's two 32-bit hashes (MurmurHash3's block step). */
+const mixA = (a: number, w: number): number => {
+  let k = Math.imul(w, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  a ^= k;
+  return (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+};
+
+/** One word into the second hash: the same step with other constants and rotations. */
+const mixB = (b: number, w: number): number => {
+  let k = Math.imul(w, 0x85ebca6b);
+  k = Math.imul((k << 13) | (k >>> 19), 0xc2b2ae35);
+  b ^= k;
+  return (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+};
+
 /** The 32-bit little-endian word of units u[p, p + n) (n ≤ 4; a unit past 255 overlaps the next: still one fixed word per units). */
 const wordOf = (u: Units, p: number, n: number): number => {
   let w = 0;
@@ -851,27 +867,15 @@ const hashRule = (u: Units, words: Uint32Array | null, from: number, end: number
         w = (lo >>> shift) | (hi << (32 - shift));
         lo = hi;
       }
-      let k = Math.imul(w, 0xcc9e2d51);
-      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-      a ^= k;
-      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
-      k = Math.imul(w, 0x85ebca6b);
-      k = Math.imul((k << 13) | (k >>> 19), 0xc2b2ae35);
-      b ^= k;
-      b = (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+      a = mixA(a, w);
+      b = mixB(b, w);
     }
   }
   // the rest: whole words made unit by unit, the last partial word, then the length
   for (let p = from + 4 * j; p <= end; p += 4) {
     const w = wordOf(u, p, Math.min(4, end - p));
-    let k = Math.imul(w, 0xcc9e2d51);
-    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-    a ^= k;
-    a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
-    k = Math.imul(w, 0x85ebca6b);
-    k = Math.imul((k << 13) | (k >>> 19), 0xc2b2ae35);
-    b ^= k;
-    b = (Math.imul((b << 17) | (b >>> 15), 5) + 0x561ccd1b) | 0;
+    a = mixA(a, w);
+    b = mixB(b, w);
   }
   a = Math.imul(a ^ n, 0x85ebca6b);
   b = Math.imul(b ^ n, 0xcc9e2d51);
