@@ -57,7 +57,10 @@ const boundaryHash = (s: string): number => {
 };
 
 /** The chunk hash of entries given as their JSON texts. */
-export const chunkHash = (entryJson: readonly string[]): string => createHash('sha256').update(`[${entryJson.join(',')}]`).digest('hex');
+export const chunkHash = (entryJson: readonly string[]): string => chunkHashOfJoined(entryJson.join(','));
+
+/** `chunkHash` of entries whose JSON texts are already joined with `,` (the aggregator keeps that text: #17). */
+export const chunkHashOfJoined = (joined: string): string => createHash('sha256').update('[').update(joined).update(']').digest('hex');
 
 export interface Chunk {
   hash: string;

@@ -133,15 +133,19 @@ export const applySplices = <B, E, O>(
 export const splicedLength = (length: number, splices: readonly { remove: number; insert: readonly unknown[] }[]): number =>
   splices.reduce((n, s) => n - s.remove + s.insert.length, length);
 
+/** The text around an `ok` list section's joined entries that hashListSection hashes (the aggregator's store feeds its held chunks' texts between them: #17). */
+export const LIST_SECTION_OPEN = '{"status":"ok","data":[';
+export const LIST_SECTION_CLOSE = ']}';
+
 /**
  * The hash (contract/hash.ts hashSection) of `{status: 'ok', data: [entries]}` from the entries'
  * JSON texts, without building the section: what hashSection gives for an `ok` list section.
  * Texts are fed to the hash in joined chunks (one update per text costs more than the hashing).
  */
 export const hashListSection = (entryJson: readonly string[]): string => {
-  const h = createHash('sha256').update('{"status":"ok","data":[');
+  const h = createHash('sha256').update(LIST_SECTION_OPEN);
   updateJoined(h, entryJson);
-  return h.update(']}').digest('hex');
+  return h.update(LIST_SECTION_CLOSE).digest('hex');
 };
 
 const CHUNK = 512;

@@ -60,8 +60,8 @@
  *   is fed those texts instead of gathering, joining and encoding N keys per node and list again.
  */
 import { createHash } from 'node:crypto';
-import { applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
-import { chunkHash, type ChunkSectionName } from '../../contract/chunks.js';
+import { LIST_SECTION_CLOSE, LIST_SECTION_OPEN, applySplices, hashIpsetsSection, hashListSection, spliceError, splicedLength, type IpsetsDelta, type ListDelta, type ListDeltaSectionName, type Splice } from '../../contract/delta.js';
+import { chunkHash, chunkHashOfJoined, type ChunkSectionName } from '../../contract/chunks.js';
 import { hashSection } from '../../contract/hash.js';
 import type { Report } from '../../contract/report.js';
 import { SECTION_NAMES, type FdbEntry, type Neighbour, type Route, type SectionName, type Sections } from '../../contract/snapshot.js';
@@ -361,7 +361,7 @@ export class ReportStore {
         const entryKeys = c.data.map(entryKey);
         // chunkHash(entryKeys), its joined keys kept for the section hash below
         const text = entryKeys.join(',');
-        if (createHash('sha256').update('[').update(text).update(']').digest('hex') !== c.hash) {
+        if (chunkHashOfJoined(text) !== c.hash) {
           const rawData = rawList[k]?.data;
           if (!Array.isArray(rawData) || chunkHash(rawData.map((e) => JSON.stringify(e))) !== c.hash) return { kind: 'chunk-mismatch' };
         }
@@ -376,7 +376,7 @@ export class ReportStore {
     // hashListSection of the entries' keys, fed chunk by chunk: a held chunk as its cached text
     // (issue #17: in a restart round every node's list is mostly chunks other nodes sent, so the
     // list's ~N keys are neither gathered, joined nor encoded again for each node)
-    const h = createHash('sha256').update('{"status":"ok","data":[');
+    const h = createHash('sha256').update(LIST_SECTION_OPEN);
     for (const [k, p] of parts.entries()) {
       if ('keys' in p) (k === 0 ? h : h.update(',')).update(p.text);
       else {
@@ -384,7 +384,7 @@ export class ReportStore {
         h.update(k === 0 ? text.subarray(1) : text);
       }
     }
-    return { kind: 'resolved', hash: h.update(']}').digest('hex'), parts };
+    return { kind: 'resolved', hash: h.update(LIST_SECTION_CLOSE).digest('hex'), parts };
   }
 
   /**
