@@ -14,6 +14,13 @@ describe('iptables-drops-rising', () => {
     expect(iptablesDropsRising.run({ snapshot: healthyVxlanSnapshot(), previous: healthyVxlanSnapshot() })).toEqual({ status: 'ok' });
   });
 
+  it('is ok for a snapshot that lists the rules of the one before again (the daemon between two reads)', () => {
+    // #17: the section of the read before is reused as is, so nothing can have risen since
+    const read = later((rs) => void (rs.find((r) => r.chain === 'cali-INPUT')!.packets = 39));
+    const reused = { ...read, takenAt: '2026-11-21T15:01:00.000Z' };
+    expect(iptablesDropsRising.run({ snapshot: reused, previous: read })).toEqual({ status: 'ok' });
+  });
+
   it('reports the non-Calico-hosts drop rising as a warning with chain, cali id, comment and delta', () => {
     const now = later((rs) => void (rs.find((r) => r.chain === 'cali-INPUT')!.packets = 39));
     const out = iptablesDropsRising.run({ snapshot: now, previous: healthyVxlanSnapshot() });
