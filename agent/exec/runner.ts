@@ -10,11 +10,6 @@
  * killed when it exits — normally, on a crash (node emits 'exit') or on a signal the entry point
  * turns into an exit (#16: nothing the agent or the CLI starts may outlive it).
  */
-import { randomUUID } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 
 export interface RunRequest {
@@ -32,7 +27,6 @@ export interface RunRequest {
    * `'bytes'`: stdout is handed over as the bytes received (`RunOutput.stdoutBytes`, `stdout` is
    * then ''), never decoded into one string: for outputs of many MB that the caller reads in place
    * (#17: iptables-save dumps, agent/parsers/iptables-save.ts). Default `'text'`.
-   * Such output is spooled through a file when the runner can (`createExecRunner`).
    */
   stdoutAs?: 'text' | 'bytes';
 }
@@ -106,78 +100,8 @@ export const killRunningCommands = (): number => {
   return n;
 };
 
-/** Where a runner spools the stdout asked for as bytes (`createExecRunner`). */
-export interface SpoolOptions {
-  /** directory for the spool files; `null`: never spool. Default `os.tmpdir()`. */
-  dir?: string | null;
-  /** util-linux `prlimit`, which puts the output cap on the command as its file-size limit; `null`: never spool. Default: looked up on PATH. */
-  prlimit?: string | null;
-}
-
-/** The commands' PATH: theirs only, never the caller's other variables. */
-const commandPath = (): string => process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** The absolute path `execvp` would run for `file` on `path`, or null when there is none. */
-const lookUp = (file: string, path: string): string | null => {
-  const executable = (p: string): boolean => {
-    try {
-      accessSync(p, fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (file.includes('/')) return executable(file) ? file : null;
-  for (const dir of path.split(delimiter)) if (dir !== '' && isAbsolute(dir) && executable(join(dir, file))) return join(dir, file);
-  return null;
-};
-
-/**
- * An unlinked, private file for one command's stdout (#17): it is removed from its directory before
- * the command starts, so nothing is left behind whatever happens; null when the directory cannot
- * hold one (read-only, missing, full), and the output is then read from a pipe.
- */
-const openSpool = async (dir: string): Promise<FileHandle | null> => {
-  const path = join(dir, `calico-diag-out-${process.pid}-${randomUUID()}`);
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'wx+', 0o600);
-  } catch {
-    return null;
-  }
-  try {
-    await unlink(path);
-    return fh;
-  } catch {
-    await fh.close();
-    return null;
-  }
-};
-
-/** util-linux prlimit's exit when it cannot exec the command (errexec: 126, or 127 when missing). */
-const PRLIMIT_EXEC_FAILED = /^prlimit: failed to execute/;
-
-/**
- * The real runner, backed by execa.
- *
- * #17: stdout asked for as bytes (the multi-MB dumps) is spooled into an unlinked file, not read
- * from a pipe: the command writes it in large writes without waiting on a reader, and it is read
- * back in one go into the buffer handed over. On a 100k-rule dump that costs the command and this
- * process together ~0.57 s of CPU instead of ~0.68 s (bench/results-agent.md). The output cap is
- * then the command's file-size limit (RLIMIT_FSIZE, set by `prlimit`, which execs the command in
- * its own place): the kernel stops the command (SIGXFSZ) at the cap's first byte past, so a runaway
- * writer cannot fill the spool's file system. Without a spool directory or without prlimit, the
- * pipe is read as for text.
- */
-export const createExecRunner = (spool: SpoolOptions = {}): CommandRunner => {
-  const spoolDir = spool.dir === undefined ? tmpdir() : spool.dir;
-  let prlimit: string | null | undefined = spool.prlimit;
-  /** prlimit's path on the commands' PATH, looked up at the first spool (the host's binaries do not move) */
-  const prlimitPath = (): string | null => (prlimit === undefined ? (prlimit = lookUp('prlimit', commandPath())) : prlimit);
-  return (req) => runCommand(req, spoolDir === null ? null : { dir: spoolDir, prlimit: prlimitPath });
-};
-
-async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => string | null } | null): Promise<RunResult> {
+/** The real runner, backed by execa. */
+export const execRunner: CommandRunner = async (req) => {
   const started = performance.now();
   const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBuffer = req.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
@@ -191,23 +115,8 @@ async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => 
     stderr: stderr.slice(0, 4096),
     durationMs: elapsed(),
   });
-  const asBytes = req.stdoutAs === 'bytes';
-  const path = commandPath();
-  const prlimit = asBytes && spool !== null ? spool.prlimit() : null;
-  const spooled = prlimit === null ? null : await openSpool((spool as { dir: string }).dir);
-  let argv: readonly string[] = req.argv;
-  if (spooled !== null) {
-    // prlimit runs what it is given by its path: the command is looked up here, as execvp would
-    const target = lookUp(file, path);
-    if (target === null) {
-      await spooled.close();
-      return fail('missing-binary', `${file}: command not found`);
-    }
-    argv = [prlimit as string, `--fsize=${maxBuffer + 1}`, '--', target, ...args];
-  }
   try {
-    const [bin, ...binArgs] = argv as [string, ...string[]];
-    const child = execa(bin, binArgs, {
+    const child = execa(file, args, {
       shell: false,
       reject: false,
       timeout: timeoutMs,
@@ -219,11 +128,8 @@ async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => 
       detached: true,
       cleanup: true,
       ...(req.input === undefined ? { stdin: 'ignore' as const } : { input: req.input }),
-      // a spool's descriptor becomes the command's stdout as it is (execa passes an integer on to
-      // the child; its types name only 1 and 2 for stdout)
-      stdout: (spooled === null ? 'pipe' : spooled.fd) as 'pipe' | 1,
       ...(req.signal ? { cancelSignal: req.signal } : {}),
-      env: { LC_ALL: 'C', PATH: path },
+      env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       extendEnv: false,
     });
     // execa's cleanup does not cover detached children: they are tracked and killed on exit here
@@ -286,7 +192,8 @@ async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => 
         stream.on('end', done);
         stream.on('close', done);
       });
-    const outputs = Promise.all([spooled === null ? capture(child.stdout, asBytes) : null, capture(child.stderr, false) as Promise<string>]);
+    const asBytes = req.stdoutAs === 'bytes';
+    const outputs = Promise.all([capture(child.stdout, asBytes), capture(child.stderr, false) as Promise<string>]);
     // execa's own timeout kills only the direct child; a grandchild holding the pipes open would
     // keep us waiting, so the whole group is killed from here.
     let groupKilled = false;
@@ -299,18 +206,7 @@ async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => 
       if (pid !== undefined) running.delete(pid);
     });
     if (result.isCanceled) killGroup(child.pid);
-    // a spooled command's file is read once it has exited: nothing of its group writes after that
-    if (spooled !== null) killGroup(pid);
-    const [piped, stderr] = await outputs;
-    if (spooled !== null && !result.timedOut && !groupKilled && !result.isCanceled) {
-      if (result.signal === 'SIGXFSZ') overflowed = true;
-      if (result.exitCode === 126 || result.exitCode === 127) {
-        const message = PRLIMIT_EXEC_FAILED.exec(stderr);
-        if (message !== null) return fail(result.exitCode === 127 ? 'missing-binary' : 'permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? ''}`, stderr);
-      }
-    }
-    const stdout = spooled === null || overflowed ? piped : await readSpool(spooled, maxBuffer);
-    if (stdout === OVER_CAP) overflowed = true;
+    const [stdout, stderr] = await outputs;
     if (overflowed) return fail('output-too-large', `${file} printed more than ${maxBuffer} bytes`, stderr);
     if (result.timedOut || groupKilled) return fail('timeout', `${file} did not finish within ${timeoutMs} ms`, stderr);
     if (result.isCanceled) return fail('aborted', `${file} was cancelled`, stderr);
@@ -324,37 +220,11 @@ async function runCommand(req: RunRequest, spool: { dir: string; prlimit: () => 
       return fail('permission-denied', `${file}: ${stderr.trim().split('\n')[0] ?? 'permission denied'}`, stderr);
     }
     const exitCode = result.exitCode ?? 0;
-    if (stdout === null || stdout === OVER_CAP) return { ok: true, stdout: '', stdoutBytes: Buffer.alloc(0), stderr, exitCode, durationMs: elapsed() };
     if (typeof stdout !== 'string') return { ok: true, stdout: '', stdoutBytes: stdout, stderr, exitCode, durationMs: elapsed() };
     return { ok: true, stdout, stderr, exitCode, durationMs: elapsed() };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return fail('missing-binary', `${file}: command not found`);
     return fail('spawn-failed', `${file} could not be run: ${e.message}`);
-  } finally {
-    await spooled?.close();
   }
-}
-
-/** `readSpool`'s answer for a file past the cap */
-const OVER_CAP = Symbol('over the output cap');
-
-/**
- * A spooled command's output, read back whole into a buffer of its exact size (resizable, so
- * `releaseStdoutBytes` can give it back early), or OVER_CAP.
- */
-async function readSpool(fh: FileHandle, maxBuffer: number): Promise<Buffer | typeof OVER_CAP> {
-  const { size } = await fh.stat();
-  if (size > maxBuffer) return OVER_CAP;
-  const out = Buffer.from(new ArrayBuffer(size, { maxByteLength: size }));
-  let at = 0;
-  while (at < size) {
-    const { bytesRead } = await fh.read(out, at, size - at, at);
-    if (bytesRead === 0) break; // cut short by someone else: what was written is what there is
-    at += bytesRead;
-  }
-  return at === size ? out : out.subarray(0, at);
-}
-
-/** The real runner: stdout asked for as bytes spooled through the system's temporary directory. */
-export const execRunner: CommandRunner = createExecRunner();
+};
