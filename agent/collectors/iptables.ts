@@ -25,7 +25,7 @@ import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesCh
 import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
-import { NFT_LIST_TABLES_ARGV, nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
+import { NFT_LIST_CHAINS_ARGV, nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
 import { RUN_REASON } from './run-command.js';
 import type { Collector, CollectorConfig, Host } from './types.js';
 
@@ -400,7 +400,7 @@ export function summariseFamily(
 
 /**
  * The policy section: iptables as Felix's iptables dataplane writes it, or Calico's native nftables
- * dataplane (nftables.ts) when `nft list chains` shows Felix's `ip calico` / `ip6 calico` tables
+ * dataplane (nftables.ts) when the nft probe shows Felix's `ip calico` / `ip6 calico` tables
  * and iptables holds no cali-* chains (Felix removes them when it switches). When both exist the
  * iptables rules are read and a warning says so; the mode then reports the dataplane as unknown.
  * With `memory` (the daemon's, agent/main.ts), reads after the first re-reduce only the chains
@@ -429,7 +429,7 @@ export const iptablesCollector = (memory?: IptablesMemory): Collector<'iptables'
     ipt.status === 'ok'
       ? `no cali-* chains in iptables (${ipt.data.backend} backend)`
       : `iptables unreadable (${ipt.reason}: ${ipt.detail})`;
-  const evidence = `Calico nftables table(s) ${tables} (${NFT_LIST_TABLES_ARGV.join(' ')}); ${why}`;
+  const evidence = `Calico nftables table(s) ${tables} (${NFT_LIST_CHAINS_ARGV.join(' ')}); ${why}`;
   const rs = await readNftRuleset(host, config);
   if (rs.status !== 'ok') return unavailable(rs.reason, `${rs.detail} (${evidence})`);
   return ok(nftIptablesSection(rs.data, evidence));

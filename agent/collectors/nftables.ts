@@ -16,7 +16,7 @@
 import { ok, unavailable, type Collected, type Unavailable, type UnavailableReason } from '../../contract/result.js';
 import { isPolicyChain, type EncapGuard, type IpSets, type Iptables, type IptablesDropRule } from '../../contract/snapshot.js';
 import { parseNftJson, parseNftTableNames, type NftJsonError, type NftRuleset, type NftTableName } from '../parsers/nft-json.js';
-import { parseNftListChains } from '../parsers/nft-chains-text.js';
+import { parseNftListChains, parseNftListFlowtables } from '../parsers/nft-chains-text.js';
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import { parseIp } from '../../common/net.js';
 import { nftFamily, nftPolicyRule } from '../derive/nft-policy-rule.js';
@@ -25,12 +25,17 @@ import { RUN_REASON, firstLine } from './run-command.js';
 import type { RunResult } from '../exec/runner.js';
 import type { CollectorConfig, Host } from './types.js';
 
-/** the tables probe (text: #17, half the nft CPU of the JSON form on a 100k-rule node) */
-export const NFT_LIST_TABLES_ARGV = ['nft', 'list', 'chains'] as const;
+/**
+ * The tables probe (#17): every table for next to nothing (nft fetches tables and flowtables only;
+ * `list chains` costs nft ~0.04–0.07 s of CPU a read on a 100k-rule iptables-nft node).
+ */
+export const NFT_LIST_TABLES_ARGV = ['nft', 'list', 'flowtables'] as const;
+/** which tables hold chains (text: #17, half the nft CPU of the JSON form): run when the probe shows a calico table */
+export const NFT_LIST_CHAINS_ARGV = ['nft', 'list', 'chains'] as const;
 /**
  * The probe older agents ran: bundles they recorded (`snapshot --save`) hold its output and not the
- * text form's, so the bundle replay (host/replay.ts) answers the text probe with it, and the probe
- * reads either form.
+ * text forms', so the bundle replay (host/replay.ts) answers the text probes with it, and the probes
+ * read either form.
  */
 export const NFT_LIST_TABLES_JSON_ARGV = ['nft', '-j', 'list', 'chains'] as const;
 export const NFT_LIST_RULESET_ARGV = ['nft', '-j', 'list', 'ruleset'] as const;
@@ -100,14 +105,15 @@ export interface NftTablesProbe {
 
 /**
  * Probes run once per Host: a snapshot hands one Host to all its collectors (agent/snapshot.ts), so
- * the iptables and ipsets collectors share one probe. It is `nft list chains`, not `list tables`
- * (#17: on an iptables-nft node with 100k rules, `list tables` makes nft fetch its whole cache,
- * ~6 s of CPU and 340 MiB each time; `nft -j list chains` ~0.07 s, the text form about half).
- * Felix's tables always hold chains.
+ * the iptables and ipsets collectors share one probe. It is `nft list flowtables`, which prints
+ * every table, not `list tables` (#17: on an iptables-nft node with 100k rules, `list tables` makes
+ * nft fetch its whole cache, ~6 s of CPU and 340 MiB each time). Felix's tables always hold chains:
+ * when a calico table is listed, `nft list chains` says whether it holds any, as the probe did
+ * before, so an empty table left behind is not taken for the nftables dataplane.
  */
 const probes = new WeakMap<Host, Promise<Collected<NftTablesProbe>>>();
 
-/** `nft list chains`: which tables exist, and whether Felix's nftables dataplane is among them. */
+/** Which tables exist, and whether Felix's nftables dataplane is among them. */
 export const probeNftTables = (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
   let p = probes.get(host);
   if (p === undefined) {
@@ -121,10 +127,26 @@ const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected
   const argv = NFT_LIST_TABLES_ARGV;
   const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_TABLES_MAX_OUTPUT_BYTES });
   const out = outputOf(argv, r);
+  // nft could not be run: the chain listing would fail alike. An nft that does not know flowtables
+  // (non-zero exit) or prints them otherwise (a syntax error) leaves the chain listing to answer.
+  if (typeof out !== 'string' && out.reason !== 'command-failed') return out;
+  const p = typeof out !== 'string' ? null : /^\s*\{/.test(out) ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES }) : parseNftListFlowtables(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  if (p !== null && !p.ok && p.error.code !== 'syntax' && p.error.code !== 'invalid-shape') return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
+  if (p !== null && p.ok && !p.value.some(isCalicoTable)) return probed(p.value);
+  const chains = await probeChains(host, config);
+  // every table from the cheap listing; which of Felix's hold chains from the chain listing
+  return chains.status === 'ok' && p !== null && p.ok ? ok({ tables: probed(p.value).data.tables, calico: chains.data.calico }) : chains;
+};
+
+/** `nft list chains`, or its JSON form for a listing the text parser does not know. */
+const probeChains = async (host: Host, config: CollectorConfig): Promise<Collected<NftTablesProbe>> => {
+  const argv = NFT_LIST_CHAINS_ARGV;
+  const r = await host.run({ argv, timeoutMs: nftTimeoutMs(config), maxOutputBytes: NFT_TABLES_MAX_OUTPUT_BYTES });
+  const out = outputOf(argv, r);
   if (typeof out !== 'string') return out;
-  // `list chains` names each chain's table; `list tables` (dearer, see above) would list them bare.
-  // Only the names are read (#17: ~17k chains on a 100k-rule iptables-nft node). A bundle of an
-  // older agent answers with `nft -j list chains` (JSON; the text form never starts with `{`).
+  // `list chains` names each chain's table. Only the names are read (#17: ~17k chains on a 100k-rule
+  // iptables-nft node). A bundle of an older agent answers with `nft -j list chains` (JSON; the text
+  // form never starts with `{`).
   const p = /^\s*\{/.test(out)
     ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES })
     : parseNftListChains(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
@@ -146,9 +168,12 @@ const probeJson = async (host: Host, config: CollectorConfig): Promise<Collected
   return p.ok ? probed(p.value) : null;
 };
 
-const probed = (named: readonly NftTableName[]): Collected<NftTablesProbe> => {
+/** Felix's table name in a family it uses (`ip calico`, `ip6 calico`) */
+const isCalicoTable = (t: NftTableName): boolean => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null;
+
+const probed = (named: readonly NftTableName[]): { status: 'ok'; data: NftTablesProbe } => {
   const tables = named.map((t) => `${t.family} ${t.name}`);
-  const calico = [...new Set(named.filter((t) => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null).map((t) => `${t.family} ${t.name}`))];
+  const calico = [...new Set(named.filter(isCalicoTable).map((t) => `${t.family} ${t.name}`))];
   return ok({ tables, calico });
 };
 

@@ -7,9 +7,9 @@
  * repeats. The bundle is untrusted input: the manifest is validated and its file names must be
  * plain names inside DIR.
  *
- * Older bundles: agents before #17's text probe ran `nft -j list chains` where newer ones run
- * `nft list chains`; a bundle that recorded only the former answers the latter with it (the probe
- * reads either form), so an old bundle still shows its nft tables.
+ * Older bundles: the nft tables probe was `nft -j list chains`, then `nft list chains`, now
+ * `nft list flowtables` first (#17); a bundle that recorded only an older form answers the newer
+ * commands with it (the probe reads every form), so an old bundle still shows its nft tables.
  *
  * Bounds (#16: a 5 MB bundle repeating its file references took the reader to 1.5 GiB, and links
  * were followed): every file is opened without following links and must be a regular file; each is
@@ -26,7 +26,7 @@ import { z } from 'zod';
 import type { RunResult } from '../exec/runner.js';
 import type { DirRead, FileRead, Host, HttpRead, SocketRead } from '../collectors/types.js';
 import { BUNDLE_VERSION, MANIFEST } from './record.js';
-import { NFT_LIST_TABLES_ARGV, NFT_LIST_TABLES_JSON_ARGV } from '../collectors/nftables.js';
+import { NFT_LIST_CHAINS_ARGV, NFT_LIST_TABLES_ARGV, NFT_LIST_TABLES_JSON_ARGV } from '../collectors/nftables.js';
 
 const FileName = z.string().refine((s) => s !== '' && basename(s) === s && s !== '.' && s !== '..', 'must be a plain file name');
 const Failed = <const K extends readonly [string, ...string[]]>(kinds: K) =>
@@ -190,13 +190,20 @@ export const loadBundle = async (dir: string): Promise<ReplayResult> => {
     return { ok: false, message: `bundle ${dir}: cannot read a recorded output: ${(err as Error).message}` };
   }
 
-  /** the command recorded instead of a newer agent's (see above) */
-  const LEGACY = new Map([[JSON.stringify([[...NFT_LIST_TABLES_ARGV], null]), JSON.stringify([[...NFT_LIST_TABLES_JSON_ARGV], null])]]);
-  const takeCommand = (key: string): RunResult | undefined => {
-    const r = commands.take(key);
+  /** the commands older agents recorded instead of a newer agent's, newest first (see above) */
+  const key = (argv: readonly string[]): string => JSON.stringify([[...argv], null]);
+  const LEGACY = new Map([
+    [key(NFT_LIST_TABLES_ARGV), [key(NFT_LIST_CHAINS_ARGV), key(NFT_LIST_TABLES_JSON_ARGV)]],
+    [key(NFT_LIST_CHAINS_ARGV), [key(NFT_LIST_TABLES_JSON_ARGV)]],
+  ]);
+  const takeCommand = (k: string): RunResult | undefined => {
+    const r = commands.take(k);
     if (r !== undefined) return r;
-    const old = LEGACY.get(key);
-    return old === undefined ? undefined : commands.take(old);
+    for (const old of LEGACY.get(k) ?? []) {
+      const o = commands.take(old);
+      if (o !== undefined) return o;
+    }
+    return undefined;
   };
 
   const host: Host = {

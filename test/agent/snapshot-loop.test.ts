@@ -149,7 +149,7 @@ describe('snapshot loop', () => {
   it("the daemon's default iptables collector remembers its backend decision between reads", async () => {
     // #17 goal 2: the hint chains are asked for at the first read only while the dumps show them
     const run = fakeRunner({
-      'nft list chains': { error: 'missing-binary' },
+      'nft list flowtables': { error: 'missing-binary' },
       'ip6tables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '', exitCode: 1 },
       'ip6tables-nft -t mangle -S KUBE-KUBELET-CANARY': { stdout: '', exitCode: 1 },
       'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },

@@ -29,6 +29,7 @@ const nftSnapshot = async (c: string, edit?: (s: Snapshot) => void): Promise<Sna
     commands: {
       ...NO_IPTABLES,
       'ipset save': { error: 'missing-binary' },
+      'nft list flowtables': { stdout: fixture('nft/list-flowtables/calico-lab.txt') },
       'nft list chains': { stdout: fixture('nft/list-chains/calico-lab.txt') },
       'nft -j list ruleset': { stdout: lab('nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab('nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },

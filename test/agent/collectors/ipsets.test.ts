@@ -5,7 +5,7 @@ import { fixture } from '../parsers/fixture.js';
 import { config, context, fakeHost } from './fake-host.js';
 
 /** no nft binary: the ipset-only behaviour these cases check */
-const NO_NFT = { 'nft list chains': { error: 'missing-binary' as const } };
+const NO_NFT = { 'nft list flowtables': { error: 'missing-binary' as const } };
 
 describe('collectIpsets', () => {
   it('keeps Calico host sets with members and counts every cali* set', async () => {
@@ -55,7 +55,7 @@ describe('collectIpsets', () => {
     const unknown = { stdout: '', stderr: 'ipset v6.11: Unknown argument: `save\'\n', exitCode: 2 };
     const host = fakeHost({ commands: { ...NO_NFT, 'ipset save': unknown, 'ipset list': { stdout: fixture('ipset/cdA-vxlan-node-ipset-list.txt') } } });
     const viaList = await collectIpsets(host, config, context());
-    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'ipset list', 'nft list chains']);
+    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'ipset list', 'nft list flowtables']);
     expect(Sections.shape.ipsets.safeParse(viaList).success).toBe(true);
     const viaSave = await collectIpsets(fakeHost({ commands: { ...NO_NFT, 'ipset save': { stdout: fixture('ipset/cdA-vxlan-node-ipset-save.txt') } } }), config, context());
     if (viaList.status !== 'ok' || viaSave.status !== 'ok') throw new Error('expected ok');
@@ -69,7 +69,7 @@ describe('collectIpsets', () => {
     const noModule = { stdout: '', stderr: 'ipset v7.17: Cannot open session to kernel.\n', exitCode: 1 };
     const host = fakeHost({ commands: { ...NO_NFT, 'ipset save': noModule } });
     expect(await collectIpsets(host, config, context())).toMatchObject({ status: 'unavailable', reason: 'not-present' });
-    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'nft list chains']);
+    expect(host.run.calls.map((c) => c.argv.join(' '))).toEqual(['ipset save', 'nft list flowtables']);
   });
 
   it('unparseable ipset list output (after save failed) → invalid-output naming ipset list', async () => {

@@ -191,7 +191,7 @@ describe('the daemon iptables collector (remembered backend decision)', () => {
     'ip6tables-nft-save -c': { stdout: '' },
   };
   const hostWith = (answers: Record<string, FakeAnswer>) => {
-    const run = fakeRunner({ 'nft list chains': { error: 'missing-binary' }, ...answers });
+    const run = fakeRunner({ 'nft list flowtables': { error: 'missing-binary' }, ...answers });
     const unused = () => {
       throw new Error('not used by the iptables collector');
     };
@@ -207,7 +207,7 @@ describe('the daemon iptables collector (remembered backend decision)', () => {
     expect(commands(first.run).filter((c) => HINT_QUERIES.includes(c))).toHaveLength(3);
     const second = hostWith(IPV4_HINT_NODE);
     const b = await collect(second.host, config, context);
-    expect(commands(second.run).sort()).toEqual(['ip6tables-nft-save -c', 'iptables-nft-save -c', 'nft list chains']);
+    expect(commands(second.run).sort()).toEqual(['ip6tables-nft-save -c', 'iptables-nft-save -c', 'nft list flowtables']);
     expect(b).toEqual(a);
     if (b.status !== 'ok') throw new Error('unavailable');
     expect(b.data.backend).toBe('nft');

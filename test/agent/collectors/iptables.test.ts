@@ -13,7 +13,7 @@ const config: CollectorConfig = { timeoutMs: 5000, felixHealthUrl: 'http://127.0
 const context: CollectContext = { linkNames: null, uplinks: [] };
 
 /** no nft binary: the iptables-only behaviour most cases check */
-const NO_NFT: Record<string, FakeAnswer> = { 'nft list chains': { error: 'missing-binary' } };
+const NO_NFT: Record<string, FakeAnswer> = { 'nft list flowtables': { error: 'missing-binary' } };
 const hostWith = (answers: Record<string, FakeAnswer>) => {
   const run = fakeRunner({ ...NO_NFT, ...answers });
   const unused = () => {
@@ -183,7 +183,7 @@ describe('collectIptables', () => {
       },
     };
     const r = await collectIptables(slowV4, config, context);
-    expect(startedBeforeV4Answered).toContain('nft list chains');
+    expect(startedBeforeV4Answered).toContain('nft list flowtables');
     expect(startedBeforeV4Answered).not.toContain('ip6tables-nft-save -c'); // one dump received at a time
     expect(r).toEqual(expected);
     if (r.status !== 'ok') throw new Error(JSON.stringify(r));

@@ -36,6 +36,7 @@ const nftNode = (c: string, over: Record<string, FakeAnswer> = {}) =>
   fakeHost({
     commands: {
       ...NO_IPTABLES,
+      'nft list flowtables': { stdout: fixture('nft/list-flowtables/calico-lab.txt') },
       'nft list chains': { stdout: fixture('nft/list-chains/calico-lab.txt') },
       'nft -j list ruleset': { stdout: lab(c, 'nft-j-list-ruleset.json') },
       'nft -j list set ip calico cali40all-vxlan-net': { stdout: lab(c, 'nft-j-list-set-ip-calico-cali40all-vxlan-net.json') },
@@ -141,6 +142,7 @@ describe('collectIptables on the nftables dataplane', () => {
       'iptables-nft -t mangle -S KUBE-IPTABLES-HINT': { stdout: '-N KUBE-IPTABLES-HINT\n' },
       'iptables-nft-save -c': { stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n' },
       'ip6tables-nft-save -c': { stdout: '' },
+      'nft list flowtables': { stdout: '', stderr: 'netlink: Error: cache initialization failed: Invalid argument\n', exitCode: 1 },
       'nft list chains': { stdout: '', stderr: 'netlink: Error: cache initialization failed: Invalid argument\n', exitCode: 1 },
     });
     const r = await collectIptables(host, config, context());
@@ -152,7 +154,7 @@ describe('collectIptables on the nftables dataplane', () => {
   });
 
   it('no calico table (or no nft): the iptables result as before', async () => {
-    const r = await collectIptables(nftNode('healthy-node1', { 'nft list chains': { stdout: 'table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n' } }), config, context());
+    const r = await collectIptables(nftNode('healthy-node1', { 'nft list flowtables': { stdout: 'table inet filter {\n}\n' } }), config, context());
     expect(r).toMatchObject({ status: 'unavailable', reason: 'missing-binary' });
   });
 });
@@ -163,6 +165,7 @@ describe('collectIpsets on the nftables dataplane', () => {
     const r = await collectIpsets(host, config, context());
     expect(host.run.calls.map((x) => x.argv.join(' '))).toEqual([
       'ipset save',
+      'nft list flowtables',
       'nft list chains',
       'nft -j list set ip calico cali40all-hosts-net',
       'nft -j list set ip calico cali40all-vxlan-net',

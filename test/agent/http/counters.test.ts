@@ -49,7 +49,7 @@ describe('agent GET /v1/counters', () => {
       'iptables-legacy-save -t mangle': { stdout: HINT },
       'iptables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v4-c.txt'), 'utf8') },
       'ip6tables-legacy-save -c': { stdout: readFileSync(join(FIX, 'legacy-1.8.9-calico-like-v6-c.txt'), 'utf8') },
-      'nft list chains': { error: 'missing-binary' },
+      'nft list flowtables': { error: 'missing-binary' },
     });
     expect((await app.inject({ method: 'GET', url: '/v1/counters' })).statusCode).toBe(401);
     const [a, b] = await Promise.all([app.inject({ method: 'GET', url: '/v1/counters', headers: auth }), app.inject({ method: 'GET', url: '/v1/counters', headers: auth })]);
@@ -66,7 +66,7 @@ describe('agent GET /v1/counters', () => {
   it('iptables that cannot be read is a typed unavailable answer', async () => {
     const answers: Record<string, FakeAnswer> = {};
     for (const v of ['', '6']) for (const b of ['-nft', '-legacy', '']) for (const a of ['', ' -t mangle', ' -c']) answers[`ip${v}tables${b}-save${a}`] = { error: 'missing-binary' };
-    answers['nft list chains'] = { error: 'missing-binary' };
+    answers['nft list flowtables'] = { error: 'missing-binary' };
     for (const v of ['', '6']) for (const b of ['-nft', '-legacy', '']) for (const c of ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY']) answers[`ip${v}tables${b} -t mangle -S ${c}`] = { error: 'missing-binary' };
     const { app } = build(answers);
     const res = await app.inject({ method: 'GET', url: '/v1/counters', headers: auth });

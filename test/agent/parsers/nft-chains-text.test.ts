@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNftListChains } from '../../../agent/parsers/nft-chains-text.js';
+import { parseNftListChains, parseNftListFlowtables } from '../../../agent/parsers/nft-chains-text.js';
 import { parseNftTableNames } from '../../../agent/parsers/nft-json.js';
 import { fixture } from './fixture.js';
 
@@ -71,5 +71,36 @@ describe('parseNftListChains', () => {
     expect(parseNftListChains(`table ip ${'x'.repeat(4097)} {\n\tchain c {\n\t}\n}\n`)).toMatchObject({ ok: false, error: { code: 'syntax' } });
     expect(parseNftListChains(good, { maxChars: good.length - 1 })).toMatchObject({ ok: false, error: { code: 'too-large' } });
     expect(parseNftListChains(good, { maxChars: good.length }).ok).toBe(true);
+  });
+});
+
+// #17: the tables probe lists every table with `nft list flowtables`, which costs nft next to nothing
+describe('parseNftListFlowtables', () => {
+  const flow = (c: string) => fixture(`nft/list-flowtables/${c}.txt`);
+
+  it('names every table of the recorded listings, empty ones included, in order', () => {
+    expect(names(parseNftListFlowtables(flow('iptables-nft')))).toEqual({ ok: true, value: ['ip raw', 'ip filter', 'ip6 filter', 'ip mangle', 'inet empty'] });
+    expect(names(parseNftListFlowtables(flow('calico-lab')))).toEqual({ ok: true, value: ['ip calico'] });
+    expect(names(parseNftListFlowtables(flow('empty-calico')))).toEqual({ ok: true, value: ['inet t1', 'ip calico'] });
+    expect(parseNftListFlowtables('')).toEqual({ ok: true, value: [] });
+  });
+
+  it('reads flowtable blocks, and a chain listing of the same state as the same tables (an older bundle answers with one)', () => {
+    const withFlowtable = 'table inet t1 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t\tdevices = { eth0, eth1 }\n\t}\n}\ntable ip filter {\n}\n';
+    expect(names(parseNftListFlowtables(withFlowtable))).toEqual({ ok: true, value: ['inet t1', 'ip filter'] });
+    expect(parseNftListFlowtables(text('iptables-nft'))).toEqual(parseNftListFlowtables(flow('iptables-nft')));
+    expect(parseNftListFlowtables(fixture('nft/list-chains/empty-calico.txt'))).toEqual(parseNftListFlowtables(flow('empty-calico')));
+    // `list chains` keeps to the tables with chains
+    expect(names(parseNftListChains(fixture('nft/list-chains/empty-calico.txt')))).toEqual({ ok: true, value: ['inet t1'] });
+  });
+
+  it('refuses a truncated flowtable, one listed twice, and lines of neither block', () => {
+    const listing = 'table inet t1 {\n\tflowtable ft {\n\t\thook ingress priority filter\n\t}\n}\n';
+    expect(parseNftListFlowtables(listing.slice(0, listing.indexOf('\t}')))).toMatchObject({ ok: false, error: { code: 'truncated', message: expect.stringContaining('inside a flowtable') } });
+    const twice = listing.replace('\t}\n', '\t}\n\tflowtable ft {\n\t}\n');
+    expect(parseNftListFlowtables(twice)).toMatchObject({ ok: false, error: { code: 'invalid-shape', message: expect.stringContaining('flowtable ft of table inet t1 listed twice') } });
+    expect(parseNftListFlowtables(listing.replace('\tflowtable ft {', '\tset s {'))).toMatchObject({ ok: false, error: { code: 'syntax', line: 2 } });
+    // a chain listing refuses flowtables: it is what `list chains` prints
+    expect(parseNftListChains(listing)).toMatchObject({ ok: false, error: { code: 'syntax', line: 2 } });
   });
 });
