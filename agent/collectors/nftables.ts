@@ -130,7 +130,7 @@ const probeOnce = async (host: Host, config: CollectorConfig): Promise<Collected
   // nft could not be run: the chain listing would fail alike. An nft that does not know flowtables
   // (non-zero exit) or prints them otherwise (a syntax error) leaves the chain listing to answer.
   if (typeof out !== 'string' && out.reason !== 'command-failed') return out;
-  const p = typeof out !== 'string' ? null : /^\s*\{/.test(out) ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES }) : parseNftListFlowtables(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  const p = typeof out !== 'string' ? null : parseProbeListing(out, parseNftListFlowtables);
   if (p !== null && !p.ok && p.error.code !== 'syntax' && p.error.code !== 'invalid-shape') return unavailable(parseReason(p.error), `${argv.join(' ')}: ${describeError(p.error)}`);
   if (p !== null && p.ok && !p.value.some(isCalicoTable)) return probed(p.value);
   const chains = await probeChains(host, config);
@@ -145,11 +145,8 @@ const probeChains = async (host: Host, config: CollectorConfig): Promise<Collect
   const out = outputOf(argv, r);
   if (typeof out !== 'string') return out;
   // `list chains` names each chain's table. Only the names are read (#17: ~17k chains on a 100k-rule
-  // iptables-nft node). A bundle of an older agent answers with `nft -j list chains` (JSON; the text
-  // form never starts with `{`).
-  const p = /^\s*\{/.test(out)
-    ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES })
-    : parseNftListChains(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
+  // iptables-nft node).
+  const p = parseProbeListing(out, parseNftListChains);
   if (!p.ok) {
     // A line the text parser does not know (another nft version's listing) is not a broken host:
     // the JSON form, whose shape nft keeps stable, answers instead; if it fails too, the text's error stands
@@ -167,6 +164,13 @@ const probeJson = async (host: Host, config: CollectorConfig): Promise<Collected
   const p = parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
   return p.ok ? probed(p.value) : null;
 };
+
+/**
+ * A probe's listing in nft's text form, or in the JSON form a bundle of an older agent answers with
+ * (`nft -j list chains`; the text form never starts with `{`).
+ */
+const parseProbeListing = (out: string, text: typeof parseNftListChains): ReturnType<typeof parseNftListChains> =>
+  /^\s*\{/.test(out) ? parseNftTableNames(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES }) : text(out, { maxChars: NFT_TABLES_MAX_OUTPUT_BYTES });
 
 /** Felix's table name in a family it uses (`ip calico`, `ip6 calico`) */
 const isCalicoTable = (t: NftTableName): boolean => t.name === CALICO_NFT_TABLE && nftFamily(t.family) !== null;
