@@ -30,14 +30,14 @@
  * without chains, as `table ip filter {` + `}`; a flowtable as a block like a chain's:
  *
  *     table inet t {
- *     	flowtable ft {
- *     		hook ingress priority filter
- *     		devices = { eth0 }
- *     	}
+ *     \tflowtable ft {
+ *     \t\thook ingress priority filter
+ *     \t\tdevices = { eth0 }
+ *     \t}
  *     }
  *
- * (this kernel has no flowtables: the block's form is nft's own printing, and one nft prints
- * otherwise is a `syntax` error, as above).
+ * (this kernel has no flowtables to record one: the block is as nft prints it, and a block an nft
+ * prints otherwise is a `syntax` error, as above).
  */
 import { NFT_JSON_MAX_CHARS, type NftParseOptions, type NftParsed, type NftTableName } from './nft-json.js';
 
