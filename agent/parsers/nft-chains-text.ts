@@ -26,7 +26,7 @@
  *
  * `parseNftListFlowtables`: every table `nft list flowtables` prints (#17). nft fetches only the
  * tables and their flowtables for it, so it costs next to nothing where `list chains` costs nft
- * ~0.04–0.07 s of CPU on a 100k-rule iptables-nft node (17k chains). Each table is printed, with or
+ * 0.03–0.07 s of CPU on a 100k-rule iptables-nft node (17k chains). Each table is printed, with or
  * without chains, as `table ip filter {` + `}`; a flowtable as a block like a chain's:
  *
  *     table inet t {
