@@ -22,7 +22,7 @@ import { isPolicyChain, type EncapGuard, type IptablesDropRule, type Iptables, t
 import { deriveEncapGuards, encapOf } from '../derive/encap-guards.js';
 import type { PolicyRule } from '../derive/policy-rule.js';
 import { parseIptablesSave, parseIptablesSaveBytes, ruleMatches, type IptablesChain, type IptablesDump, type IptablesRule, type IptablesTable } from '../parsers/iptables-save.js';
-import { releaseStdoutBytes, type RunResult } from '../exec/runner.js';
+import { fixStdoutBytes, releaseStdoutBytes, type RunResult } from '../exec/runner.js';
 import { detectIptablesBackend, dumpHasKubernetesChains, NFT_HINT_REASON, SAVE_MAX_OUTPUT_BYTES, saveBinaries, saveTimeoutMs, type BackendDecision, type Family, type IptablesBackend, type SavedDump } from './iptables-backend.js';
 import { BOTH_DATAPLANES_WARNING, NFT_UNREADABLE_WARNING } from '../derive/mode.js';
 import { NFT_LIST_CHAINS_ARGV, nftIptablesSection, probeNftTables, readNftRuleset } from './nftables.js';
@@ -470,16 +470,20 @@ const collectIptablesRules = async (host: Host, config: CollectorConfig, memory?
     delete saved[n]; // the text is the parse's now: not held by the decision too
     return p;
   };
-  const family = (name: FamilyName, run: SaveRun): Collected<FamilyTotals> => {
+  const family = (name: FamilyName, received: SaveRun): Collected<FamilyTotals> => {
+    // The daemon (`memory`) parses a dump every other interval, so it reads it from fixed-length
+    // bytes, the faster to read (`fixStdoutBytes`); the one-shot snapshot keeps them where they were
+    // received, to give them back piece by piece below and keep its peak lower (#17).
+    const run = memory === undefined ? received : { argv: received.argv, result: fixStdoutBytes(received.result) };
     const r = parseSave(run);
     if (r.status !== 'ok') {
       releaseStdoutBytes(run.result);
       return r;
     }
     if (remembered !== null && !hinted) hinted = dumpHasKubernetesChains(r.data.dump);
-    // the dump's bytes, the largest block of a read, are given back as the reduction goes (the
-    // summary holds no text of the dump: its strings are detached), then whole, not at a garbage
-    // collection (#17)
+    // the dump's bytes, the largest block of a read, are given back as the reduction goes (when
+    // still where they were received: the one-shot; the summary holds no text of the dump: its
+    // strings are detached), then whole, not at a garbage collection (#17)
     const s = summariseFamily(name, r.data.dump, memory?.[name], { releaseInput: true });
     releaseStdoutBytes(run.result);
     for (const c of s.chains) chains.push(c);

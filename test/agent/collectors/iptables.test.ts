@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectIptables } from '../../../agent/collectors/iptables.js';
+import { collectIptables, createIptablesMemory, iptablesCollector } from '../../../agent/collectors/iptables.js';
 import type { CollectContext, CollectorConfig, Host } from '../../../agent/collectors/types.js';
 import type { RunRequest, RunResult } from '../../../agent/exec/runner.js';
 import { Sections } from '../../../contract/snapshot.js';
@@ -144,6 +144,37 @@ describe('collectIptables', () => {
     expect(run.calls.filter((c) => c.argv.join(' ').endsWith('-save -c')).every((c) => c.stdoutAs === 'bytes')).toBe(true);
     expect(buffers.length).toBe(4);
     expect(buffers.map((b) => b.byteLength)).toEqual([0, 0, 0, 0]);
+  });
+  it("the daemon's collector reads the dumps from fixed-length copies of the bytes, with the same section", async () => {
+    // #17: V8 reads typed arrays over resizable buffers slower; the daemon parses a dump every minute
+    const answers = {
+      ...legacyDetection,
+      'iptables-legacy-save -t mangle': { stdout: '' },
+      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
+      'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
+      'iptables-nft-save -c': { stdout: '' },
+      'ip6tables-nft-save -c': { stdout: '' },
+    };
+    const fromText = await collectIptables(hostWith(answers).host, config, context);
+    const { host, run } = hostWith(answers);
+    const received: ArrayBuffer[] = [];
+    const bytesRun = async (req: RunRequest): Promise<RunResult> => {
+      const r = await run(req);
+      if (!r.ok || req.stdoutAs !== 'bytes') return r;
+      const encoded = Buffer.from(r.stdout, 'utf8');
+      const buf = new ArrayBuffer(encoded.length, { maxByteLength: encoded.length + 1 });
+      new Uint8Array(buf).set(encoded);
+      received.push(buf);
+      return { ...r, stdout: '', stdoutBytes: Buffer.from(buf, 0, encoded.length) };
+    };
+    const collect = iptablesCollector(createIptablesMemory());
+    const r = await collect({ ...host, run: bytesRun }, config, context);
+    expect(r).toEqual(fromText);
+    expect(received.length).toBe(4);
+    // the dumps read were moved out of the buffers they came in; the others given back there
+    const read = received.filter((b) => b.detached);
+    expect(read.length).toBe(2);
+    expect(received.filter((b) => !b.detached).map((b) => b.byteLength)).toEqual([0, 0]);
   });
   it('nft node: reads iptables-nft-save and keeps stderr warnings (legacy tables present)', async () => {
     const { host } = hostWith({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { execRunner, releaseStdoutBytes, stdoutText } from '../../../agent/exec/runner.js';
+import { execRunner, fixStdoutBytes, releaseStdoutBytes, stdoutText, type RunResult } from '../../../agent/exec/runner.js';
 
 describe('execRunner', () => {
   it('runs argv without a shell', async () => {
@@ -46,6 +46,31 @@ describe('execRunner', () => {
     expect(stdoutText(r)).toBe(expected.toString('utf8'));
     releaseStdoutBytes(r);
     expect(r.stdoutBytes?.length).toBe(0);
+  });
+  it('moves stdout bytes into a fixed-length buffer, the same bytes, and gives them back from there', async () => {
+    // #17: the agent daemon parses its dumps from fixed-length bytes, which V8 reads faster
+    const text = `${'é€'.repeat(50_000)}\nend\n`;
+    const r = await execRunner({ argv: ['cat'], input: text, timeoutMs: 10_000, stdoutAs: 'bytes' });
+    if (!r.ok) throw new Error(r.message);
+    const received = r.stdoutBytes?.buffer as ArrayBuffer;
+    expect(received.resizable).toBe(true);
+    const fixed = fixStdoutBytes(r);
+    if (!fixed.ok) throw new Error('not ok');
+    expect((fixed.stdoutBytes?.buffer as ArrayBuffer).resizable).toBe(false);
+    expect(stdoutText(fixed)).toBe(text);
+    expect(received.detached).toBe(true);
+    releaseStdoutBytes(fixed);
+    expect(fixed.stdoutBytes?.length).toBe(0);
+    expect((fixed.stdoutBytes?.buffer as ArrayBuffer).detached).toBe(true);
+  });
+  it('leaves text output and bytes it did not receive as they are', async () => {
+    const text = await execRunner({ argv: ['echo', 'hi'] });
+    expect(fixStdoutBytes(text)).toBe(text);
+    const bytes = new Uint8Array([104, 105]);
+    const foreign: RunResult = { ok: true, stdout: '', stdoutBytes: bytes, stderr: '', exitCode: 0, durationMs: 1 };
+    expect(fixStdoutBytes(foreign)).toBe(foreign);
+    releaseStdoutBytes(foreign);
+    expect(Array.from(bytes)).toEqual([104, 105]);
   });
   it('caps output asked for as bytes', async () => {
     const r = await execRunner({ argv: ['yes'], maxOutputBytes: 10_000, timeoutMs: 5000, stdoutAs: 'bytes' });
