@@ -217,57 +217,55 @@ const added = <T>(list: readonly T[], item: T): T[] => {
   return list as T[];
 };
 
-/** What the reduction of one chain adds to the family's (`summariseFamily`). */
+/**
+ * What the reduction of one chain adds to the family's (`summariseFamily`), and what follows from
+ * the chain's name for its rules.
+ */
 interface ChainOut {
+  table: string;
+  /** the chain's name, detached */
+  name: string;
+  policyChain: boolean;
+  guardChain: boolean;
   summary: ChainSummary | null;
   drops: readonly IptablesDropRule[];
   encaps: readonly PolicyRule[];
   idle: number;
-  table: string;
   memo: ChainMemo | null;
 }
 
 /**
- * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
- * the chains whose rules have not changed since the last reduction with it are reduced from what it
- * kept (FamilyMemory); the result is the same as without.
- * The chains are reduced last to first and their results put in order at the end (#17): with
- * `releaseInput`, for a dump read in place from a command's bytes, the input past the rule lines of
- * the chains still to reduce is given back after each chain (`IptablesChain.releaseInputFrom`), so
- * the dump's bytes shrink while the summary grows, and the dump must not be read afterwards.
+ * One family's reduction, chain by chain (`summariseFamily`). Its methods take what they need as
+ * arguments rather than closing over it: a 100k-rule dump has ~17k chains and ~30k candidate
+ * rules, and a closure per chain or per rule was a third of what a read allocated (#17).
  */
-export function summariseFamily(
-  family: FamilyName,
-  dump: IptablesDump,
-  memory?: FamilyMemory,
-  opts: { releaseInput?: boolean } = {},
-): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
-  const totals: FamilyTotals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
-  const chains: ChainSummary[] = [];
-  const dropRules: IptablesDropRule[] = [];
-  let idlePolicyDropRules = 0;
-  const encapCandidates: PolicyRule[] = [];
-  /** what `memory` keeps of this dump: per table, per chain */
-  const remembered = new Map<string, Map<string, ChainMemo>>();
-  const rememberedOf = (table: string): Map<string, ChainMemo> => {
-    let m = remembered.get(table);
-    if (m === undefined) remembered.set(detach(table), (m = new Map()));
-    return m;
-  };
-  // Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each
-  const shared = new Map<string, string>();
-  const intern = (c: string): string => {
-    let v = shared.get(c);
+class FamilyReduction {
+  readonly totals: FamilyTotals;
+  /** Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each */
+  readonly #shared = new Map<string, string>();
+  /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
+  readonly #fp = new Int32Array(2);
+  constructor(
+    readonly family: FamilyName,
+    readonly memory: FamilyMemory | undefined,
+    dump: IptablesDump,
+  ) {
+    this.totals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
+  }
+
+  intern(c: string): string {
+    let v = this.#shared.get(c);
     if (v === undefined) {
       v = detach(c);
-      shared.set(v, v);
+      this.#shared.set(v, v);
     }
     return v;
-  };
-  /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
-  const fp = new Int32Array(2);
-  const reduceChain = (table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut => {
-    const out: ChainOut = { summary: null, drops: NONE, encaps: NONE, idle: 0, table: table.name, memo: null };
+  }
+
+  /** Reduces one chain; `known` is what the memory holds of its table's chains. */
+  chain(table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut {
+    const { totals, memory } = this;
+    const fp = this.#fp;
     totals.chains++;
     totals.rules += chain.ruleCount;
     if (chain.name.startsWith('cali-')) totals.caliChains++;
@@ -275,60 +273,29 @@ export function summariseFamily(
     const kept = known?.get(chain.name);
     // the same rules as at the last read: what depends on the chain's name and rules is kept
     const memo = kept !== undefined && kept.rules === chain.ruleCount && kept.h0 === fp[0] && kept.h1 === fp[1] ? kept : undefined;
-    const chainName = memo?.name ?? detach(chain.name);
     const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
-    if (summarised) {
-      out.summary = { family, table: table.name, chain: chainName, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
-    }
-    const policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
-    // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
-    // never in per-workload ones
-    const guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
-    /** lists candidate c, whose rule is `rule` when already made, with this dump's counters */
-    const emit = (c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void => {
-      if (c.isDrop && packets === 0 && policyChain) {
-        out.idle++;
-        return;
-      }
-      let rule = made;
-      const ruleOf = (): IptablesRule => (rule ??= chain.ruleAt(c.i));
-      if (c.encapText && c.mapped === undefined) c.mapped = detachedPolicyRule(iptablesPolicyRule(family, table.name, ruleOf()));
-      const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-      if (mapped !== null && guardChain) out.encaps = added(out.encaps, { ...mapped, packets, bytes });
-      if (!c.isDrop) return;
-      if (c.drop !== undefined) {
-        // the entry is read only once made: one whose counters have not moved is listed again as is
-        if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-        out.drops = added(out.drops, c.drop);
-        return;
-      }
-      const r = ruleOf();
-      const d: IptablesDropRule = {
-        family,
-        table: table.name,
-        chain: chainName,
-        index: r.index,
-        target: r.target as string,
-        packets,
-        bytes,
-        caliId: r.caliId === null ? null : detach(r.caliId),
-        comments: r.comments.filter((x) => !(r.caliId !== null && x === `cali:${r.caliId}`)).map(intern),
-        matchSets: r.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
-        rule: detach(r.text),
-      };
-      const encap = mapped === null ? null : encapOf(mapped);
-      if (encap !== null) {
-        d.encapsulation = encap;
-        if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
-      }
-      c.drop = d;
-      out.drops = added(out.drops, d);
+    const out: ChainOut = {
+      table: table.name,
+      name: memo?.name ?? detach(chain.name),
+      policyChain: memo?.policyChain ?? isPolicyChain(chain.name),
+      // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
+      // never in per-workload ones
+      guardChain: memo?.guardChain ?? (summarised || chain.name.startsWith('felix-')),
+      summary: null,
+      drops: NONE,
+      encaps: NONE,
+      idle: 0,
+      memo: null,
     };
+    if (summarised) {
+      out.summary = { family: this.family, table: table.name, chain: out.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
+    }
     if (memo !== undefined) {
       // only the counters are new
-      for (const c of memo.candidates) {
+      for (let k = 0; k < memo.candidates.length; k++) {
+        const c = memo.candidates[k] as Candidate;
         const n = chain.ruleCountersAt(c.i);
-        emit(c, n?.packets ?? 0, n?.bytes ?? 0, null);
+        this.#emit(out, chain, c, n?.packets ?? 0, n?.bytes ?? 0, null);
       }
       out.memo = memo;
       return out;
@@ -340,32 +307,98 @@ export function summariseFamily(
       const text = chain.ruleTextAt(i);
       const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
       const encapText = mayMatchEncap(text);
-      if (!dropText && !(encapText && guardChain)) continue;
+      if (!dropText && !(encapText && out.guardChain)) continue;
       const rule = chain.ruleAt(i);
       const target = rule.target;
       const c: Candidate = { i, isDrop: target === 'DROP' || target === 'REJECT', encapText };
       candidates.push(c);
-      emit(c, rule.packets ?? 0, rule.bytes ?? 0, rule);
+      this.#emit(out, chain, c, rule.packets ?? 0, rule.bytes ?? 0, rule);
     }
-    if (memory !== undefined) out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: chainName, summarised, policyChain, guardChain, candidates };
+    if (memory !== undefined) {
+      out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: out.name, summarised, policyChain: out.policyChain, guardChain: out.guardChain, candidates };
+    }
     return out;
-  };
+  }
+
+  /** Lists candidate `c` of `chain` in `out` with this dump's counters; `made` is its rule when already made. */
+  #emit(out: ChainOut, chain: IptablesChain, c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void {
+    if (c.isDrop && packets === 0 && out.policyChain) {
+      out.idle++;
+      return;
+    }
+    let rule = made;
+    if (c.encapText && c.mapped === undefined) {
+      rule ??= chain.ruleAt(c.i);
+      c.mapped = detachedPolicyRule(iptablesPolicyRule(this.family, out.table, rule));
+    }
+    const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
+    if (mapped !== null && out.guardChain) out.encaps = added(out.encaps, { ...mapped, packets, bytes });
+    if (!c.isDrop) return;
+    if (c.drop !== undefined) {
+      // the entry is read only once made: one whose counters have not moved is listed again as is
+      if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
+      out.drops = added(out.drops, c.drop);
+      return;
+    }
+    const r = rule ?? chain.ruleAt(c.i);
+    const d: IptablesDropRule = {
+      family: this.family,
+      table: out.table,
+      chain: out.name,
+      index: r.index,
+      target: r.target as string,
+      packets,
+      bytes,
+      caliId: r.caliId === null ? null : detach(r.caliId),
+      comments: r.comments.filter((x) => !(r.caliId !== null && x === `cali:${r.caliId}`)).map((x) => this.intern(x)),
+      matchSets: r.matchSets.map((m) => ({ name: detach(m.name), negated: m.negated, direction: detach(m.direction) })),
+      rule: detach(r.text),
+    };
+    const encap = mapped === null ? null : encapOf(mapped);
+    if (encap !== null) {
+      d.encapsulation = encap;
+      if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
+    }
+    c.drop = d;
+    out.drops = added(out.drops, d);
+  }
+}
+
+/**
+ * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
+ * the chains whose rules have not changed since the last reduction with it are reduced from what it
+ * kept (FamilyMemory); the result is the same as without.
+ * The chains are reduced last to first and their results put in order at the end (#17): with
+ * `releaseInput`, for a dump read in place from a command's bytes, the input past the rule lines of
+ * the chains still to reduce is given back after each chain (`IptablesChain.releaseInputFrom`), so
+ * the dump's bytes shrink while the summary grows, and the dump must not be read afterwards.
+ * Its loops index their arrays: this runs once per read, mostly before V8 optimises it, when a
+ * `for … of` allocates an iterator result per element.
+ */
+export function summariseFamily(
+  family: FamilyName,
+  dump: IptablesDump,
+  memory?: FamilyMemory,
+  opts: { releaseInput?: boolean } = {},
+): { totals: FamilyTotals; chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapGuards: EncapGuard[] } {
+  const reduction = new FamilyReduction(family, memory, dump);
   /** every chain in dump order, and the index of its table (no pair per chain: #17) */
   const order: IptablesChain[] = [];
   const tableOf: number[] = [];
-  dump.tables.forEach((table, t) => {
-    for (const chain of table.chains) {
-      order.push(chain);
+  for (let t = 0; t < dump.tables.length; t++) {
+    const { chains } = dump.tables[t] as IptablesTable;
+    for (let k = 0; k < chains.length; k++) {
+      order.push(chains[k] as IptablesChain);
       tableOf.push(t);
     }
-  });
+  }
   /** with releaseInput: how much of the input the chains before each one read (its prefix maximum) */
   const needed: number[] | null = opts.releaseInput === true ? [] : null;
   if (needed !== null) {
     let most = 0;
-    for (const chain of order) {
+    for (let k = 0; k < order.length; k++) {
       needed.push(most);
-      most = Math.max(most, chain.inputEnd);
+      most = Math.max(most, (order[k] as IptablesChain).inputEnd);
     }
   }
   const outs: ChainOut[] = new Array<ChainOut>(order.length);
@@ -374,28 +407,39 @@ export function summariseFamily(
   for (let k = order.length - 1; k >= 0; k--) {
     const chain = order[k] as IptablesChain;
     const table = dump.tables[tableOf[k] as number] as IptablesTable;
-    outs[k] = reduceChain(table, chain, memory?.chains.get(table.name));
+    outs[k] = reduction.chain(table, chain, memory?.chains.get(table.name));
     const keep = needed?.[k];
     if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {
       chain.releaseInputFrom(keep);
       held = keep;
     }
   }
-  for (const out of outs) {
+  const chains: ChainSummary[] = [];
+  const dropRules: IptablesDropRule[] = [];
+  let idlePolicyDropRules = 0;
+  const encapCandidates: PolicyRule[] = [];
+  /** what `memory` keeps of this dump: per table, per chain */
+  const remembered = new Map<string, Map<string, ChainMemo>>();
+  for (let k = 0; k < outs.length; k++) {
+    const out = outs[k] as ChainOut;
     if (out.summary !== null) chains.push(out.summary);
-    for (const d of out.drops) dropRules.push(d);
-    for (const e of out.encaps) encapCandidates.push(e);
+    for (let j = 0; j < out.drops.length; j++) dropRules.push(out.drops[j] as IptablesDropRule);
+    for (let j = 0; j < out.encaps.length; j++) encapCandidates.push(out.encaps[j] as PolicyRule);
     idlePolicyDropRules += out.idle;
-    if (out.memo !== null) rememberedOf(out.table).set(out.memo.name, out.memo);
+    if (out.memo !== null) {
+      let m = remembered.get(out.table);
+      if (m === undefined) remembered.set(detach(out.table), (m = new Map()));
+      m.set(out.memo.name, out.memo);
+    }
   }
   if (memory !== undefined) memory.chains = remembered;
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
     ...g,
     set: detach(g.set),
     chain: detach(g.chain),
-    drop: { ...g.drop, caliId: g.drop.caliId === null ? null : detach(g.drop.caliId), comments: g.drop.comments.map(intern) },
+    drop: { ...g.drop, caliId: g.drop.caliId === null ? null : detach(g.drop.caliId), comments: g.drop.comments.map((c) => reduction.intern(c)) },
   }));
-  return { totals, chains, dropRules, idlePolicyDropRules, encapGuards };
+  return { totals: reduction.totals, chains, dropRules, idlePolicyDropRules, encapGuards };
 }
 
 /**
