@@ -173,6 +173,8 @@ interface ChainMemo {
   policyChain: boolean;
   guardChain: boolean;
   candidates: Candidate[];
+  /** the number of the last reduction whose dump held the chain (`FamilyMemory.reductions`) */
+  seen: number;
 }
 
 /**
@@ -183,13 +185,16 @@ interface ChainMemo {
  * or mapped again. The result is the same as `summariseFamily` without memory (test/agent/collectors/
  * iptables-memory.test.ts). Holds no text of a dump (its strings are detached): a fingerprint and
  * the candidates' derived fields per chain of the last dump; chains gone from it are forgotten.
+ * Updated in place, chain by chain: a read leaves no copy of the ~17k chains' entries behind.
  * State: one instance per family per daemon.
  */
 export class FamilyMemory {
   /** per process: the fingerprints cannot be precomputed from outside */
   readonly seed = (Math.random() * 0x100000000) >>> 0;
   /** per table, per chain */
-  chains = new Map<string, Map<string, ChainMemo>>();
+  readonly chains = new Map<string, Map<string, ChainMemo>>();
+  /** how many reductions used this memory: each marks the chains its dump holds (`ChainMemo.seen`) */
+  reductions = 0;
 }
 
 /** A PolicyRule whose strings do not keep the dump alive (see `detach`), for the memory. */
@@ -209,48 +214,56 @@ const detachedPolicyRule = (m: PolicyRule): PolicyRule => ({
 /** The least input `summariseFamily` gives back at a time (bytes; 1 MiB is ~6000 rules). */
 const RELEASE_STEP = 1 << 20;
 
-/** No drops or guards: shared by the chains without any (`added` makes an array at the first one). */
-const NONE: readonly never[] = Object.freeze([]);
-const added = <T>(list: readonly T[], item: T): T[] => {
-  if (list === NONE) return [item];
-  (list as T[]).push(item);
-  return list as T[];
+/** Reverses list[from..] in place. */
+const reverseFrom = <T>(list: T[], from: number): void => {
+  for (let a = from, b = list.length - 1; a < b; a++, b--) {
+    const x = list[a] as T;
+    list[a] = list[b] as T;
+    list[b] = x;
+  }
 };
 
-/**
- * What the reduction of one chain adds to the family's (`summariseFamily`), and what follows from
- * the chain's name for its rules.
- */
-interface ChainOut {
+/** The chain being reduced (`FamilyReduction.chain`) and what follows from its name for its rules. */
+interface ChainAt {
   table: string;
   /** the chain's name, detached */
   name: string;
   policyChain: boolean;
   guardChain: boolean;
-  summary: ChainSummary | null;
-  drops: readonly IptablesDropRule[];
-  encaps: readonly PolicyRule[];
-  idle: number;
-  memo: ChainMemo | null;
 }
 
 /**
- * One family's reduction, chain by chain (`summariseFamily`). Its methods take what they need as
- * arguments rather than closing over it: a 100k-rule dump has ~17k chains and ~30k candidate
- * rules, and a closure per chain or per rule was a third of what a read allocated (#17).
+ * One family's reduction (`summariseFamily`), fed its chains last to first. Each chain's results
+ * are added to lists in that order and put in dump order once at the end (`results`), and one
+ * object says which chain is being reduced: a 100k-rule dump has ~17k chains and ~30k candidate
+ * rules, and an object, an array or a closure per chain or per rule was a third of what a read
+ * allocated, much of it kept until the last chain was reduced (#17).
  */
 class FamilyReduction {
   readonly totals: FamilyTotals;
+  /** the chains' results, last chain first, and within a chain last rule first (`#chainDone`) */
+  readonly #summaries: ChainSummary[] = [];
+  readonly #drops: IptablesDropRule[] = [];
+  readonly #encaps: PolicyRule[] = [];
+  #idle = 0;
+  /** where the drops and guards of the chain being reduced start in the lists (added in its order) */
+  #dropsFrom = 0;
+  #encapsFrom = 0;
+  readonly #at: ChainAt = { table: '', name: '', policyChain: false, guardChain: false };
   /** Felix repeats a few comments ("Drop if no profiles matched") on every workload: one copy each */
   readonly #shared = new Map<string, string>();
   /** the fingerprint of the chain being reduced (`IptablesChain.fingerprintInto`) */
   readonly #fp = new Int32Array(2);
+  /** this reduction's number in `memory` */
+  readonly #mark: number;
+
   constructor(
     readonly family: FamilyName,
     readonly memory: FamilyMemory | undefined,
     dump: IptablesDump,
   ) {
     this.totals = { tables: dump.tables.map((t) => t.name), chains: 0, rules: 0, caliChains: 0 };
+    this.#mark = memory === undefined ? 0 : ++memory.reductions;
   }
 
   intern(c: string): string {
@@ -262,43 +275,41 @@ class FamilyReduction {
     return v;
   }
 
-  /** Reduces one chain; `known` is what the memory holds of its table's chains. */
-  chain(table: IptablesTable, chain: IptablesChain, known: Map<string, ChainMemo> | undefined): ChainOut {
+  /** Reduces one chain of `table`, the one before the chain reduced last. */
+  chain(table: IptablesTable, chain: IptablesChain): void {
     const { totals, memory } = this;
     const fp = this.#fp;
     totals.chains++;
     totals.rules += chain.ruleCount;
     if (chain.name.startsWith('cali-')) totals.caliChains++;
     if (memory !== undefined) chain.fingerprintInto(memory.seed, fp);
+    const known = memory?.chains.get(table.name);
     const kept = known?.get(chain.name);
     // the same rules as at the last read: what depends on the chain's name and rules is kept
     const memo = kept !== undefined && kept.rules === chain.ruleCount && kept.h0 === fp[0] && kept.h1 === fp[1] ? kept : undefined;
     const summarised = memo?.summarised ?? isSummarisedChain(chain.name, chain.builtin);
-    const out: ChainOut = {
-      table: table.name,
-      name: memo?.name ?? detach(chain.name),
-      policyChain: memo?.policyChain ?? isPolicyChain(chain.name),
-      // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases),
-      // never in per-workload ones
-      guardChain: memo?.guardChain ?? (summarised || chain.name.startsWith('felix-')),
-      summary: null,
-      drops: NONE,
-      encaps: NONE,
-      idle: 0,
-      memo: null,
-    };
+    const at = this.#at;
+    this.#dropsFrom = this.#drops.length;
+    this.#encapsFrom = this.#encaps.length;
+    at.table = table.name;
+    at.name = memo?.name ?? detach(chain.name);
+    at.policyChain = memo?.policyChain ?? isPolicyChain(chain.name);
+    // Felix guards encapsulated traffic in its shared chains (felix-* in the oldest releases), never
+    // in per-workload ones
+    at.guardChain = memo?.guardChain ?? (summarised || chain.name.startsWith('felix-'));
     if (summarised) {
-      out.summary = { family: this.family, table: table.name, chain: out.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount };
+      this.#summaries.push({ family: this.family, table: table.name, chain: at.name, policy: chain.policy, packets: chain.packets, bytes: chain.bytes, rules: chain.ruleCount });
     }
     if (memo !== undefined) {
       // only the counters are new
+      memo.seen = this.#mark;
       for (let k = 0; k < memo.candidates.length; k++) {
         const c = memo.candidates[k] as Candidate;
         const n = chain.ruleCountersAt(c.i);
-        this.#emit(out, chain, c, n?.packets ?? 0, n?.bytes ?? 0, null);
+        this.#emit(chain, c, n?.packets ?? 0, n?.bytes ?? 0, null);
       }
-      out.memo = memo;
-      return out;
+      this.#chainDone();
+      return;
     }
     const candidates: Candidate[] = [];
     for (let i = 0; i < chain.ruleCount; i++) {
@@ -307,44 +318,52 @@ class FamilyReduction {
       const text = chain.ruleTextAt(i);
       const dropText = text.includes(' -j DROP') || text.includes(' -j REJECT');
       const encapText = mayMatchEncap(text);
-      if (!dropText && !(encapText && out.guardChain)) continue;
+      if (!dropText && !(encapText && at.guardChain)) continue;
       const rule = chain.ruleAt(i);
       const target = rule.target;
       const c: Candidate = { i, isDrop: target === 'DROP' || target === 'REJECT', encapText };
       candidates.push(c);
-      this.#emit(out, chain, c, rule.packets ?? 0, rule.bytes ?? 0, rule);
+      this.#emit(chain, c, rule.packets ?? 0, rule.bytes ?? 0, rule);
     }
-    if (memory !== undefined) {
-      out.memo = { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: out.name, summarised, policyChain: out.policyChain, guardChain: out.guardChain, candidates };
-    }
-    return out;
+    this.#chainDone();
+    if (memory === undefined) return;
+    const chains = known ?? new Map<string, ChainMemo>();
+    if (known === undefined) memory.chains.set(detach(table.name), chains);
+    chains.set(at.name, { h0: fp[0] as number, h1: fp[1] as number, rules: chain.ruleCount, name: at.name, summarised, policyChain: at.policyChain, guardChain: at.guardChain, candidates, seen: this.#mark });
   }
 
-  /** Lists candidate `c` of `chain` in `out` with this dump's counters; `made` is its rule when already made. */
-  #emit(out: ChainOut, chain: IptablesChain, c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void {
-    if (c.isDrop && packets === 0 && out.policyChain) {
-      out.idle++;
+  /** Puts the chain's drops and guards last first in the lists, as its chain is in them. */
+  #chainDone(): void {
+    reverseFrom(this.#drops, this.#dropsFrom);
+    reverseFrom(this.#encaps, this.#encapsFrom);
+  }
+
+  /** Lists candidate `c` of `chain` with this dump's counters; `made` is its rule when already made. */
+  #emit(chain: IptablesChain, c: Candidate, packets: number, bytes: number, made: IptablesRule | null): void {
+    const at = this.#at;
+    if (c.isDrop && packets === 0 && at.policyChain) {
+      this.#idle++;
       return;
     }
     let rule = made;
     if (c.encapText && c.mapped === undefined) {
       rule ??= chain.ruleAt(c.i);
-      c.mapped = detachedPolicyRule(iptablesPolicyRule(this.family, out.table, rule));
+      c.mapped = detachedPolicyRule(iptablesPolicyRule(this.family, at.table, rule));
     }
     const mapped = c.encapText ? (c.mapped as PolicyRule) : null;
-    if (mapped !== null && out.guardChain) out.encaps = added(out.encaps, { ...mapped, packets, bytes });
+    if (mapped !== null && at.guardChain) this.#encaps.push({ ...mapped, packets, bytes });
     if (!c.isDrop) return;
     if (c.drop !== undefined) {
       // the entry is read only once made: one whose counters have not moved is listed again as is
       if (c.drop.packets !== packets || c.drop.bytes !== bytes) c.drop = { ...c.drop, packets, bytes };
-      out.drops = added(out.drops, c.drop);
+      this.#drops.push(c.drop);
       return;
     }
     const r = rule ?? chain.ruleAt(c.i);
     const d: IptablesDropRule = {
       family: this.family,
-      table: out.table,
-      chain: out.name,
+      table: at.table,
+      chain: at.name,
       index: r.index,
       target: r.target as string,
       packets,
@@ -360,7 +379,21 @@ class FamilyReduction {
       if (mapped !== null && mapped.sources !== undefined && mapped.sources.length > 0) d.sources = mapped.sources.map(detach);
     }
     c.drop = d;
-    out.drops = added(out.drops, d);
+    this.#drops.push(d);
+  }
+
+  /** The results in dump order, once every chain is reduced; the memory forgets the chains its dump did not hold. */
+  results(): { chains: ChainSummary[]; dropRules: IptablesDropRule[]; idlePolicyDropRules: number; encapCandidates: PolicyRule[] } {
+    const { memory } = this;
+    if (memory !== undefined) {
+      for (const [table, chains] of memory.chains) {
+        chains.forEach((memo, name) => {
+          if (memo.seen !== this.#mark) chains.delete(name);
+        });
+        if (chains.size === 0) memory.chains.delete(table);
+      }
+    }
+    return { chains: this.#summaries.reverse(), dropRules: this.#drops.reverse(), idlePolicyDropRules: this.#idle, encapCandidates: this.#encaps.reverse() };
   }
 }
 
@@ -368,10 +401,10 @@ class FamilyReduction {
  * The pure reduction of one family's dump into the snapshot's shapes. With `memory` (the daemon),
  * the chains whose rules have not changed since the last reduction with it are reduced from what it
  * kept (FamilyMemory); the result is the same as without.
- * The chains are reduced last to first and their results put in order at the end (#17): with
- * `releaseInput`, for a dump read in place from a command's bytes, the input past the rule lines of
- * the chains still to reduce is given back after each chain (`IptablesChain.releaseInputFrom`), so
- * the dump's bytes shrink while the summary grows, and the dump must not be read afterwards.
+ * The chains are reduced last to first (#17): with `releaseInput`, for a dump read in place from a
+ * command's bytes, the input past the rule lines of the chains still to reduce is given back after
+ * each chain (`IptablesChain.releaseInputFrom`), so the dump's bytes shrink while the summary
+ * grows, and the dump must not be read afterwards.
  * Its loops index their arrays: this runs once per read, mostly before V8 optimises it, when a
  * `for … of` allocates an iterator result per element.
  */
@@ -401,38 +434,18 @@ export function summariseFamily(
       most = Math.max(most, (order[k] as IptablesChain).inputEnd);
     }
   }
-  const outs: ChainOut[] = new Array<ChainOut>(order.length);
   /** how much of the input is still held (given back in steps of RELEASE_STEP: each step is a system call) */
   let held = Infinity;
   for (let k = order.length - 1; k >= 0; k--) {
     const chain = order[k] as IptablesChain;
-    const table = dump.tables[tableOf[k] as number] as IptablesTable;
-    outs[k] = reduction.chain(table, chain, memory?.chains.get(table.name));
+    reduction.chain(dump.tables[tableOf[k] as number] as IptablesTable, chain);
     const keep = needed?.[k];
     if (keep !== undefined && (held - keep >= RELEASE_STEP || keep === 0)) {
       chain.releaseInputFrom(keep);
       held = keep;
     }
   }
-  const chains: ChainSummary[] = [];
-  const dropRules: IptablesDropRule[] = [];
-  let idlePolicyDropRules = 0;
-  const encapCandidates: PolicyRule[] = [];
-  /** what `memory` keeps of this dump: per table, per chain */
-  const remembered = new Map<string, Map<string, ChainMemo>>();
-  for (let k = 0; k < outs.length; k++) {
-    const out = outs[k] as ChainOut;
-    if (out.summary !== null) chains.push(out.summary);
-    for (let j = 0; j < out.drops.length; j++) dropRules.push(out.drops[j] as IptablesDropRule);
-    for (let j = 0; j < out.encaps.length; j++) encapCandidates.push(out.encaps[j] as PolicyRule);
-    idlePolicyDropRules += out.idle;
-    if (out.memo !== null) {
-      let m = remembered.get(out.table);
-      if (m === undefined) remembered.set(detach(out.table), (m = new Map()));
-      m.set(out.memo.name, out.memo);
-    }
-  }
-  if (memory !== undefined) memory.chains = remembered;
+  const { chains, dropRules, idlePolicyDropRules, encapCandidates } = reduction.results();
   const encapGuards = deriveEncapGuards(encapCandidates).map((g) => ({
     ...g,
     set: detach(g.set),

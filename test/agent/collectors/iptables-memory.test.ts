@@ -166,9 +166,12 @@ describe('summariseFamily with memory', () => {
     const b = '*filter\n:INPUT ACCEPT [0:0]\n:cali-x - [0:0]\n[0:0] -A cali-x -j DROP\nCOMMIT\n';
     const memory = new FamilyMemory();
     summariseFamily('ipv4', parsed(a), memory);
-    expect([...(memory.chains.get('filter')?.keys() ?? [])]).toEqual(['INPUT', 'cali-x', 'cali-y']);
+    expect([...(memory.chains.get('filter')?.keys() ?? [])].sort()).toEqual(['INPUT', 'cali-x', 'cali-y']);
     summariseFamily('ipv4', parsed(b), memory);
-    expect([...(memory.chains.get('filter')?.keys() ?? [])]).toEqual(['INPUT', 'cali-x']);
+    expect([...(memory.chains.get('filter')?.keys() ?? [])].sort()).toEqual(['INPUT', 'cali-x']);
+    // a table gone goes too
+    summariseFamily('ipv4', parsed('*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'), memory);
+    expect([...memory.chains.keys()]).toEqual(['raw']);
   });
 });
 
