@@ -115,21 +115,19 @@ describe('collectIptables', () => {
     expect(saves.sort()).toEqual(['ip6tables-legacy-save -c', 'ip6tables-nft-save -c', 'iptables-legacy-save -c', 'iptables-nft-save -c']);
   });
 
-  it('reads the dumps as bytes, in place, with the same section as from text, and gives their memory back once read', async () => {
-    // #17: the save commands' output is asked for as bytes and parsed without one string of it
-    const answers = {
-      ...legacyDetection,
-      'iptables-legacy-save -t mangle': { stdout: '' },
-      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
-      'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
-      'iptables-nft-save -c': { stdout: '' },
-      'ip6tables-nft-save -c': { stdout: '' },
-    };
-    const fromText = await collectIptables(hostWith(answers).host, config, context);
-    const { host, run } = hostWith(answers);
-    const buffers: ArrayBuffer[] = [];
-    /** as the real runner answers `stdoutAs: 'bytes'`: the bytes in a resizable buffer, stdout '' */
-    const bytesRun = async (req: RunRequest): Promise<RunResult> => {
+  /** A legacy node with both families' Calico-like dumps, and the nft dumps detection reads. */
+  const legacyNode = () => ({
+    ...legacyDetection,
+    'iptables-legacy-save -t mangle': { stdout: '' },
+    'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
+    'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
+    'iptables-nft-save -c': { stdout: '' },
+    'ip6tables-nft-save -c': { stdout: '' },
+  });
+  /** `run` answering `stdoutAs: 'bytes'` as the real runner does: the bytes in a resizable buffer (added to `buffers`), stdout '' */
+  const asReceivedBytes =
+    (run: (req: RunRequest) => Promise<RunResult>, buffers: ArrayBuffer[]) =>
+    async (req: RunRequest): Promise<RunResult> => {
       const r = await run(req);
       if (!r.ok || req.stdoutAs !== 'bytes') return r;
       const encoded = Buffer.from(r.stdout, 'utf8');
@@ -138,7 +136,13 @@ describe('collectIptables', () => {
       buffers.push(buf);
       return { ...r, stdout: '', stdoutBytes: Buffer.from(buf, 0, encoded.length) };
     };
-    const r = await collectIptables({ ...host, run: bytesRun }, config, context);
+
+  it('reads the dumps as bytes, in place, with the same section as from text, and gives their memory back once read', async () => {
+    // #17: the save commands' output is asked for as bytes and parsed without one string of it
+    const fromText = await collectIptables(hostWith(legacyNode()).host, config, context);
+    const { host, run } = hostWith(legacyNode());
+    const buffers: ArrayBuffer[] = [];
+    const r = await collectIptables({ ...host, run: asReceivedBytes(run, buffers) }, config, context);
     schemaCheck(r);
     expect(r).toEqual(fromText);
     expect(run.calls.filter((c) => c.argv.join(' ').endsWith('-save -c')).every((c) => c.stdoutAs === 'bytes')).toBe(true);
@@ -147,33 +151,15 @@ describe('collectIptables', () => {
   });
   it("the daemon's collector reads the dumps from fixed-length copies of the bytes, with the same section", async () => {
     // #17: V8 reads typed arrays over resizable buffers slower; the daemon parses a dump every minute
-    const answers = {
-      ...legacyDetection,
-      'iptables-legacy-save -t mangle': { stdout: '' },
-      'iptables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v4-c.txt') },
-      'ip6tables-legacy-save -c': { stdout: fixture('legacy-1.8.9-calico-like-v6-c.txt') },
-      'iptables-nft-save -c': { stdout: '' },
-      'ip6tables-nft-save -c': { stdout: '' },
-    };
-    const fromText = await collectIptables(hostWith(answers).host, config, context);
-    const { host, run } = hostWith(answers);
+    const fromText = await collectIptables(hostWith(legacyNode()).host, config, context);
+    const { host, run } = hostWith(legacyNode());
     const received: ArrayBuffer[] = [];
-    const bytesRun = async (req: RunRequest): Promise<RunResult> => {
-      const r = await run(req);
-      if (!r.ok || req.stdoutAs !== 'bytes') return r;
-      const encoded = Buffer.from(r.stdout, 'utf8');
-      const buf = new ArrayBuffer(encoded.length, { maxByteLength: encoded.length + 1 });
-      new Uint8Array(buf).set(encoded);
-      received.push(buf);
-      return { ...r, stdout: '', stdoutBytes: Buffer.from(buf, 0, encoded.length) };
-    };
     const collect = iptablesCollector(createIptablesMemory());
-    const r = await collect({ ...host, run: bytesRun }, config, context);
+    const r = await collect({ ...host, run: asReceivedBytes(run, received) }, config, context);
     expect(r).toEqual(fromText);
     expect(received.length).toBe(4);
     // the dumps read were moved out of the buffers they came in; the others given back there
-    const read = received.filter((b) => b.detached);
-    expect(read.length).toBe(2);
+    expect(received.filter((b) => b.detached).length).toBe(2);
     expect(received.filter((b) => !b.detached).map((b) => b.byteLength)).toEqual([0, 0]);
   });
   it('nft node: reads iptables-nft-save and keeps stderr warnings (legacy tables present)', async () => {
