@@ -4,9 +4,11 @@
  *
  * How: linux.uml boots on the host's root filesystem through hostfs (`root=/dev/root
  * rootfstype=hostfs hostfs=/`) with a generated shell script as init. The init mounts tmpfs over
- * /run, /tmp, /var/tmp, /dev/shm and /lib/modules before anything else (hostfs writes go to the
- * host's real files: namespaces, sockets and lock files must not land there), binds the package's
- * module tree at /lib/modules/<release>, loads the modules, runs the command in the repository with
+ * /run, /tmp, /var/tmp and /dev/shm before anything else (hostfs writes go to the host's real
+ * files: namespaces, sockets and lock files must not land there), binds the package's module tree
+ * at <UML_MODULE_ROOT>/lib/modules/<release> and points modprobe there (the init's own, and the one
+ * the kernel runs to load a module on demand): the host's /lib/modules, when it has one, holds its
+ * own kernel's modules, and a host without one could not take a mount there. It loads the modules, runs the command in the repository with
  * its output in a file of the run directory, writes the exit code there and powers off. The run
  * directory is <repo>/.lab-uml/run-<id>/ (not under /tmp, which is a tmpfs inside), gitignored,
  * removed after every run. linux.uml runs with the xstate shim preloaded (lab/uml/xstate-shim.c says why).
@@ -28,6 +30,10 @@ import { repoRoot } from './spawn.js';
 
 export const UML_BINARY = '/usr/bin/linux.uml';
 export const UML_MODULES_DIR = '/usr/lib/uml/modules';
+/** Where the init makes the module tree visible inside UML (under its /run tmpfs), for `modprobe -d`. */
+export const UML_MODULE_ROOT = '/run/calico-diag-modules';
+/** The modprobe the kernel inside UML runs to load a module on demand (a script the init writes). */
+export const UML_MODPROBE = '/run/calico-diag-modprobe';
 /** Loaded in this order by the init; one that fails is reported (UmlRunResult.modulesFailed), not fatal. */
 export const UML_MODULES: readonly string[] = [
   'ipip', 'vxlan', 'veth', 'bridge', 'br_netfilter', 'tun', 'af_packet', 'nf_conntrack',
@@ -173,12 +179,16 @@ export const umlInitScript = (p: InitScriptParams): string => {
     `REPO=${q(p.cwd)}`,
     'mkdir -p /dev/.calico-diag-repo && mount --bind "$REPO" /dev/.calico-diag-repo || fail bind checkout',
     // hostfs writes reach the host's files: these tmpfs mounts come before anything that writes
-    'for d in /run /tmp /var/tmp /lib/modules; do mount -t tmpfs tmpfs "$d" || fail mount "$d"; done',
+    'for d in /run /tmp /var/tmp; do mount -t tmpfs tmpfs "$d" || fail mount "$d"; done',
     'case "$REPO" in /run|/run/*|/tmp|/tmp/*|/var/tmp|/var/tmp/*) mkdir -p "$REPO" && mount --bind /dev/.calico-diag-repo "$REPO" || fail rebind checkout ;; esac',
     // /dev is UML's own devtmpfs (no shm directory in it)
     'mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm || fail mount /dev/shm',
-    `mkdir -p /run/netns /run/lock /lib/modules/${rel} || fail mkdir`,
-    `mount --bind ${q(`${p.modulesDir}/${p.release}`)} /lib/modules/${rel} || fail bind modules`,
+    `mkdir -p /run/netns /run/lock ${UML_MODULE_ROOT}/lib/modules/${rel} || fail mkdir`,
+    `mount --bind ${q(`${p.modulesDir}/${p.release}`)} ${UML_MODULE_ROOT}/lib/modules/${rel} || fail bind modules`,
+    // every modprobe reads that tree: the init's (this function) and the kernel's on-demand loads
+    `modprobe() { command modprobe -d ${UML_MODULE_ROOT} "$@"; }`,
+    `printf '#!/bin/sh\\nexec modprobe -d ${UML_MODULE_ROOT} "$@"\\n' > ${UML_MODPROBE} && chmod 755 ${UML_MODPROBE} || fail modprobe helper`,
+    `echo ${UML_MODPROBE} > /proc/sys/kernel/modprobe || fail modprobe helper`,
     'failed=""',
     // one modprobe for all (each process costs in UML); only when it fails, one each to name the failures
     `mods=${q(p.modules.join(' '))}`,

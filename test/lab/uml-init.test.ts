@@ -41,10 +41,10 @@ describe('the init script user-mode-linux runs as PID 1', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
-  it('mounts tmpfs over /run, /tmp, /var/tmp, /dev/shm and /lib/modules before it loads a module, changes directory or runs the command', () => {
-    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp \/lib\/modules; do mount -t tmpfs tmpfs "\$d" \|\| fail/);
+  it('mounts tmpfs over /run, /tmp, /var/tmp and /dev/shm before it loads a module, changes directory or runs the command', () => {
+    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp; do mount -t tmpfs tmpfs "\$d" \|\| fail/);
     const shm = first(/mount -t tmpfs tmpfs \/dev\/shm \|\| fail/);
-    const bind = first(/^mount --bind \/usr\/lib\/uml\/modules\/6\.1\.176 \/lib\/modules\/6\.1\.176 \|\| fail/);
+    const bind = first(/^mount --bind \/usr\/lib\/uml\/modules\/6\.1\.176 \/run\/calico-diag-modules\/lib\/modules\/6\.1\.176 \|\| fail/);
     const modprobe = first(/modprobe/);
     expect(Math.min(tmpfs, shm, bind)).toBeGreaterThan(0);
     expect(Math.max(tmpfs, shm)).toBeLessThan(bind);
@@ -59,7 +59,7 @@ describe('the init script user-mode-linux runs as PID 1', () => {
   // #19: a checkout under /tmp (CI clones there) was hidden by the tmpfs and the init could not cd into it
   it('keeps the checkout visible when it lies under a directory the tmpfs mounts hide', () => {
     const stash = first(/mount --bind "\$REPO" \/dev\/\.calico-diag-repo \|\| fail/);
-    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp \/lib\/modules; do mount -t tmpfs/);
+    const tmpfs = first(/for d in \/run \/tmp \/var\/tmp; do mount -t tmpfs/);
     const rebind = first(/^case "\$REPO" in .*\/tmp\/\*.*mount --bind \/dev\/\.calico-diag-repo "\$REPO" \|\| fail/);
     expect(stash).toBeGreaterThan(0);
     expect(stash).toBeLessThan(tmpfs);
@@ -71,6 +71,33 @@ describe('the init script user-mode-linux runs as PID 1', () => {
     expect(matches('/tmp/ci1/main')).toBe(true);
     expect(matches('/var/tmp/x')).toBe(true);
     expect(matches('/work/main')).toBe(false);
+  });
+
+  // a host without /lib/modules (this one's kernel has its modules built in) had no mount point for it: the init stopped there
+  it('points every modprobe at the package module tree under its own /run, never at the host /lib/modules', () => {
+    expect(script).not.toContain('/lib/modules ');
+    expect(script).not.toMatch(/ \/lib\/modules/);
+    const bind = first(/^mount --bind \S+ \/run\/calico-diag-modules\/lib\/modules\/6\.1\.176 \|\| fail/);
+    const own = first(/^modprobe\(\) \{ command modprobe -d \/run\/calico-diag-modules "\$@"; \}$/);
+    const kernels = first(/^echo \/run\/calico-diag-modprobe > \/proc\/sys\/kernel\/modprobe \|\| fail/);
+    expect(bind).toBeGreaterThan(0);
+    expect(bind).toBeLessThan(own);
+    expect(own).toBeLessThan(kernels);
+    expect(kernels).toBeLessThan(first(/^modprobe -a /));
+    // the kernel's helper, as the init writes it: it runs modprobe on that tree with the kernel's arguments
+    const helperLine = lines.find((l) => l.startsWith("printf '#!/bin/sh")) ?? '';
+    const dir = mkdtempSync(join(tmpdir(), 'cdl-uml-helper-'));
+    try {
+      const made = spawnSync('sh', ['-c', helperLine.replaceAll('/run/calico-diag-modprobe', `${dir}/helper`).replace(/ \|\| fail.*$/, '')]);
+      expect(made.status).toBe(0);
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(join(bin, 'modprobe'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      const r = spawnSync(join(dir, 'helper'), ['-q', '--', 'ipip'], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` } });
+      expect(r.stdout).toBe('-d /run/calico-diag-modules -q -- ipip\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps AVX-512 out of glibc and names the kernel release for the tests inside', () => {
