@@ -8,10 +8,11 @@
  * files: namespaces, sockets and lock files must not land there), binds the package's module tree
  * at <UML_MODULE_ROOT>/lib/modules/<release> and points modprobe there (the init's own, and the one
  * the kernel runs to load a module on demand): the host's /lib/modules, when it has one, holds its
- * own kernel's modules, and a host without one could not take a mount there. It loads the modules, runs the command in the repository with
- * its output in a file of the run directory, writes the exit code there and powers off. The run
- * directory is <repo>/.lab-uml/run-<id>/ (not under /tmp, which is a tmpfs inside), gitignored,
- * removed after every run. linux.uml runs with the xstate shim preloaded (lab/uml/xstate-shim.c says why).
+ * own kernel's modules, and a host without one could not take a mount there. It loads the modules,
+ * runs the command in the repository with its output in a file of the run directory, writes the
+ * exit code there and powers off. The run directory is <repo>/.lab-uml/run-<id>/ (not under /tmp,
+ * which is a tmpfs inside), gitignored, removed after every run. linux.uml runs with the xstate shim
+ * preloaded (lab/uml/xstate-shim.c says why).
  *
  * State and concurrency: one UML at a time on the machine (each takes `memMiB` of memory and a
  * core): runInUml holds an flock(1) on <tmpdir>/calico-diag-uml.lock through a holder process whose
